@@ -1,0 +1,156 @@
+"""agents, numbers, settings: what a manager sets up."""
+
+from __future__ import annotations
+
+import click
+
+from console.cli import db_option, emit_json, json_option, with_db
+from core import agents, numbers, settings
+from core.authz import SYSTEM
+from core.db import Database
+
+# Admin commands act as the local operator: whoever can write the database
+# file already controls everything in it, so asking them to log in as a
+# manager would protect nothing and lock out a fresh install.
+OPERATOR = SYSTEM
+
+
+@click.group("agents")
+def agents_group() -> None:
+    """The people who log in (by operating-system username)."""
+
+
+@agents_group.command("add")
+@click.argument("username")
+@click.option("--name", default="", help="Full name (default: the username).")
+@click.option("--role", type=click.Choice(["agent", "manager"]), default="agent", show_default=True)
+@db_option
+@with_db
+async def agents_add(db: Database, username: str, name: str, role: str) -> None:
+    """Add an agent or manager."""
+    agent = await agents.add(db, OPERATOR, username, name, role)
+    click.echo(f"added {agent.role} {agent.username} ({agent.name})")
+
+
+@agents_group.command("deactivate")
+@click.argument("username")
+@db_option
+@with_db
+async def agents_deactivate(db: Database, username: str) -> None:
+    """Stop USERNAME from logging in; their history stays."""
+    await agents.set_active(db, OPERATOR, username, False)
+    click.echo(f"deactivated {username}")
+
+
+@agents_group.command("list")
+@json_option
+@db_option
+@with_db
+async def agents_list(db: Database, as_json: bool) -> None:
+    """List agents and managers."""
+    found = await agents.list_agents(db)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "id": a.id,
+                    "username": a.username,
+                    "name": a.name,
+                    "role": str(a.role),
+                    "active": a.active,
+                }
+                for a in found
+            ]
+        )
+        return
+    for a in found:
+        click.echo(
+            f"{a.username:<16} {a.role:<8} {'active' if a.active else 'inactive':<9} {a.name}"
+        )
+
+
+@click.group("numbers")
+def numbers_group() -> None:
+    """Our SMS-enabled numbers (M1)."""
+
+
+@numbers_group.command("add")
+@click.argument("number")
+@click.option("--mms", is_flag=True, help="The number can send MMS.")
+@click.option("--default", "default", is_flag=True, help="The account's default sender.")
+@click.option("--agent", "username", metavar="USER", help="This agent's caller ID.")
+@db_option
+@with_db
+async def numbers_add(
+    db: Database, number: str, mms: bool, default: bool, username: str | None
+) -> None:
+    """Add one of our numbers."""
+    agent_id = (await agents.by_username(db, username)).id if username else None
+    added = await numbers.add(db, OPERATOR, number, mms=mms, agent_id=agent_id, default=default)
+    click.echo(f"added {added.e164}" + (" (default)" if added.is_default else ""))
+
+
+@numbers_group.command("list")
+@json_option
+@db_option
+@with_db
+async def numbers_list(db: Database, as_json: bool) -> None:
+    """List our numbers."""
+    found = await numbers.list_numbers(db)
+    names = {a.id: a.username for a in await agents.list_agents(db)}
+    if as_json:
+        emit_json(
+            [
+                {
+                    "id": n.id,
+                    "number": n.e164,
+                    "sms": n.sms,
+                    "mms": n.mms,
+                    "agent": names.get(n.agent_id),
+                    "default": n.is_default,
+                }
+                for n in found
+            ]
+        )
+        return
+    for n in found:
+        use = "default" if n.is_default else (names.get(n.agent_id, "") if n.agent_id else "")
+        click.echo(f"{n.e164:<14} {'SMS+MMS' if n.mms else 'SMS':<8} {use}")
+
+
+@click.group("settings")
+def settings_group() -> None:
+    """Account settings (public minutes, opt-out keywords and texts...)."""
+
+
+@settings_group.command("list")
+@json_option
+@db_option
+@with_db
+async def settings_list(db: Database, as_json: bool) -> None:
+    """Show every setting and its value."""
+    current = await settings.load(db)
+    values = {name: getattr(current, name) for name in settings.SETTING_NAMES}
+    if as_json:
+        emit_json(values)
+        return
+    for name, value in values.items():
+        shown = ", ".join(value) if isinstance(value, tuple) else value
+        click.echo(f"{name:<26} {shown}")
+
+
+@settings_group.command("set")
+@click.argument("name")
+@click.argument("value")
+@db_option
+@with_db
+async def settings_set(db: Database, name: str, value: str) -> None:
+    """Set NAME to VALUE (lists are comma-separated)."""
+    await settings.update(db, OPERATOR, **{name: value})
+    click.echo(f"{name} = {getattr(await settings.load(db), name)}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(agents_group)
+    group.add_command(numbers_group)
+    group.add_command(settings_group)

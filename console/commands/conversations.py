@@ -1,0 +1,73 @@
+"""conversations list: who is waiting, who owns what."""
+
+from __future__ import annotations
+
+import click
+
+from console.cli import as_option, db_option, emit_json, json_option, resolve_actor, with_db
+from console.safe_text import printable
+from core import conversations
+from core.authz import SYSTEM
+from core.conversations import Filter
+from core.db import Database
+
+
+@click.group("conversations")
+def conversations_group() -> None:
+    """SMS conversations (M7)."""
+
+
+@conversations_group.command("list")
+@click.option("--unanswered", "view", flag_value=Filter.UNANSWERED, help="Waiting for an answer.")
+@click.option("--answered", "view", flag_value=Filter.ANSWERED, help="Answered.")
+@click.option("--public", "view", flag_value=Filter.PUBLIC, help="Any agent may take these.")
+@click.option("--mine", "view", flag_value=Filter.MINE, help="Owned or followed by me.")
+@click.option("--limit", default=200, show_default=True)
+@as_option
+@json_option
+@db_option
+@with_db
+async def list_conversations(
+    db: Database, view: Filter | None, limit: int, as_user: str | None, as_json: bool
+) -> None:
+    """List conversations, oldest-waiting first.
+
+    Without --as or --mine, every conversation is listed (the operator view).
+    """
+    actor = await resolve_actor(db, as_user) if (as_user or view is Filter.MINE) else SYSTEM
+    found = await conversations.list_for(db, actor, Filter(view or Filter.ALL), limit=limit)
+    now = db.clock.now()
+    if as_json:
+        emit_json(
+            [
+                {
+                    "id": c.id,
+                    "number": c.number,
+                    "phone": c.phone,
+                    "contact": c.contact_name,
+                    "owner": c.owner,
+                    "public": c.is_public,
+                    "answered": c.answered,
+                    "wait_seconds": None
+                    if c.wait(now) is None
+                    else int(c.wait(now).total_seconds()),
+                    "last_message_at": c.last_message_at,
+                    "last_body": c.last_body,
+                }
+                for c in found
+            ]
+        )
+        return
+    if not found:
+        click.echo("no conversations")
+    for c in found:
+        wait = c.wait(now)
+        waited = f"waiting {int(wait.total_seconds() // 60)} min" if wait else "answered"
+        who = c.owner or "nobody"
+        flag = " public" if c.is_public else ""
+        name = printable(c.contact_name) or c.phone
+        click.echo(f"{c.id:>5} {name[:28]:<28} {c.phone:<14} {who:<10} {waited}{flag}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(conversations_group)

@@ -1,0 +1,618 @@
+"""Contacts: the people we text (M1 numbers by kind, M9 Ready status).
+
+A contact has a name, job title, email, a Ready flag, phone numbers in E.164
+(each of a kind: only mobiles can be texted) and free custom fields. Every
+change a function here commits also appends one change-feed event. Reading
+functions go through the database's reader; lists load in keyset pages.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core import phones as phone_numbers
+from core import settings
+from core.authz import Action, Actor, authorize
+from core.clock import from_ms
+from core.db import Database, Tx
+from core.errors import InvalidInput, InvalidPhoneNumber, NotFound
+
+PHONE_KINDS = ("mobile", "landline", "work", "home", "fax", "other")
+BUILTIN_FIELDS = ("name", "job_title", "email", "ready")
+"""Contact fields that are columns of their own; custom fields may not reuse these names."""
+MAX_NAME = 200
+MAX_JOB_TITLE = 200
+MAX_EMAIL = 254  # RFC 5321's limit for a whole address
+MAX_CUSTOM_KEY = 100
+MAX_CUSTOM_VALUE = 2000
+MAX_PAGE = 1000
+MAX_REASON = 500
+
+_RESERVED_KEYS = frozenset(BUILTIN_FIELDS + PHONE_KINDS)
+# A search made only of these characters is read as (part of) a phone number.
+_PHONEISH = re.compile(r"[\d\s+()./-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Phone:
+    e164: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    id: int
+    name: str
+    job_title: str
+    email: str
+    ready: bool
+    phones: tuple[Phone, ...]
+    custom: dict[str, str]
+
+    @property
+    def mobiles(self) -> tuple[Phone, ...]:
+        """The numbers that can be texted (M1: SMS goes to mobiles only)."""
+        return tuple(p for p in self.phones if p.kind == "mobile")
+
+    @property
+    def label(self) -> str:
+        """How to name the contact on screen: name, else first phone, else its id."""
+        if self.name:
+            return self.name
+        if self.phones:
+            return self.phones[0].e164
+        return f"contact {self.id}"
+
+
+@dataclass(slots=True)
+class ContactDraft:
+    """What a person typed (or a CSV row held), before validation."""
+
+    name: str = ""
+    job_title: str = ""
+    email: str = ""
+    ready: bool = True
+    phones: list[tuple[str, str]] = field(default_factory=list)  # (raw number, kind)
+    custom: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NewContact:
+    """A validated contact, ready to be stored (see ``prepare`` and ``create_many_in``)."""
+
+    name: str
+    job_title: str
+    email: str
+    ready: bool
+    phones: tuple[Phone, ...]
+    custom: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyChange:
+    at: datetime
+    ready: bool
+    reason: str
+    agent_id: int | None
+    message_id: int | None
+
+
+# --- validation (pure) -----------------------------------------------------
+
+
+def check_name(value: str) -> str:
+    """The name trimmed; InvalidInput if longer than MAX_NAME."""
+    return _check_length("name", value.strip(), MAX_NAME)
+
+
+def check_job_title(value: str) -> str:
+    """The job title trimmed; InvalidInput if longer than MAX_JOB_TITLE."""
+    return _check_length("job title", value.strip(), MAX_JOB_TITLE)
+
+
+def check_email(value: str) -> str:
+    """The email trimmed ('' is allowed); InvalidInput if it is not an address."""
+    email = value.strip()
+    if not email:
+        return ""
+    _check_length("email", email, MAX_EMAIL)
+    problem = None
+    if email.count("@") != 1:
+        problem = "it needs exactly one @"
+    elif any(ch.isspace() for ch in email):
+        problem = "it cannot contain spaces"
+    else:
+        local, domain = email.split("@")
+        if not local:
+            problem = "there is nothing before the @"
+        elif "." not in domain or domain.startswith(".") or domain.endswith("."):
+            problem = "the part after @ needs a dot, as in example.com"
+        elif ".." in domain:
+            problem = "the part after @ has two dots in a row"
+    if problem:
+        raise InvalidInput(f"email {email!r} is not a valid address: {problem}")
+    return email
+
+
+def check_kind(value: str) -> str:
+    """The phone kind in lower case; InvalidInput listing the allowed kinds."""
+    kind = value.strip().lower()
+    if kind not in PHONE_KINDS:
+        raise InvalidInput(
+            f"{value.strip()!r} is not a kind of phone number; use one of {', '.join(PHONE_KINDS)}"
+        )
+    return kind
+
+
+def check_custom_key(value: str) -> str:
+    """A custom field name trimmed; refused when empty, too long or a built-in name."""
+    key = value.strip()
+    if not key:
+        raise InvalidInput("a custom field needs a name")
+    _check_length(f"custom field name {key[:20]!r}…", key, MAX_CUSTOM_KEY)
+    if key.lower() in _RESERVED_KEYS:
+        raise InvalidInput(
+            f"custom field {key!r} has the name of a built-in field; choose another name"
+        )
+    return key
+
+
+def check_custom_value(key: str, value: str) -> str:
+    """A custom field's value trimmed; InvalidInput if longer than MAX_CUSTOM_VALUE."""
+    return _check_length(f"custom field {key!r}", value.strip(), MAX_CUSTOM_VALUE)
+
+
+def check_custom(custom: dict[str, str]) -> dict[str, str]:
+    """Custom fields with trimmed names and values; empty values are dropped.
+
+    Raises InvalidInput for an empty or built-in name, or two names that differ
+    only in case (they would be one column in a CSV file).
+    """
+    cleaned: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for raw_key, raw_value in custom.items():
+        key = check_custom_key(str(raw_key))
+        if key.lower() in seen:
+            raise InvalidInput(
+                f"custom fields {seen[key.lower()]!r} and {key!r} differ only in case; use one name"
+            )
+        seen[key.lower()] = key
+        value = check_custom_value(key, str(raw_value))
+        if value:
+            cleaned[key] = value
+    return cleaned
+
+
+def check_phones(raw_phones: Iterable[tuple[str, str]], region: str) -> list[Phone]:
+    """Normalise (raw, kind) pairs to Phones in order.
+
+    Raises InvalidPhoneNumber naming the number, or InvalidInput for an unknown
+    kind or a number listed twice; each message says which phone (1, 2, …).
+    """
+    result: list[Phone] = []
+    for position, (raw, kind_text) in enumerate(raw_phones, start=1):
+        try:
+            e164 = phone_numbers.normalise(raw, region)
+        except InvalidPhoneNumber as exc:
+            raise InvalidPhoneNumber(f"phone {position}: {exc}") from None
+        try:
+            kind = check_kind(kind_text)
+        except InvalidInput as exc:
+            raise InvalidInput(f"phone {position} ({e164}): {exc}") from None
+        for earlier, phone in enumerate(result, start=1):
+            if phone.e164 == e164:
+                raise InvalidInput(f"phone {position}: {e164} is already listed as phone {earlier}")
+        result.append(Phone(e164, kind))
+    return result
+
+
+def validate(draft: ContactDraft, region: str) -> tuple[str, str, str, list[Phone]]:
+    """Check a draft; return (name, job_title, email, phones), trimmed and normalised.
+
+    Phone numbers written without a country code are read in ``region``.
+    Raises InvalidPhoneNumber or InvalidInput naming the field: a name or job
+    title too long, a malformed email, a bad number, an unknown phone kind, a
+    number listed twice, a bad custom field name, or a contact with neither a
+    name nor a phone number (nobody could tell who it is).
+    """
+    new = prepare(draft, region)
+    return new.name, new.job_title, new.email, list(new.phones)
+
+
+def prepare(draft: ContactDraft, region: str) -> NewContact:
+    """``validate`` the draft and return all of it ready for ``create_many_in``.
+
+    Custom fields come back with trimmed names and values, empty ones dropped.
+    Raises what ``validate`` raises.
+    """
+    name = check_name(draft.name)
+    job_title = check_job_title(draft.job_title)
+    email = check_email(draft.email)
+    phones = check_phones(draft.phones, region)
+    custom = check_custom(draft.custom)
+    if not name and not phones:
+        raise InvalidInput("a contact needs a name or a phone number")
+    return NewContact(name, job_title, email, bool(draft.ready), tuple(phones), custom)
+
+
+def draft_from(contact: Contact) -> ContactDraft:
+    """A draft holding the contact as it is, to edit and pass to ``update``."""
+    return ContactDraft(
+        name=contact.name,
+        job_title=contact.job_title,
+        email=contact.email,
+        ready=contact.ready,
+        phones=[(p.e164, p.kind) for p in contact.phones],
+        custom=dict(contact.custom),
+    )
+
+
+def _check_length(what: str, value: str, most: int) -> str:
+    if len(value) > most:
+        raise InvalidInput(f"{what} is too long: {len(value)} characters, the most is {most}")
+    return value
+
+
+# --- rows -> dataclasses ---------------------------------------------------
+
+
+def _contact(row: sqlite3.Row, phones: Sequence[Phone]) -> Contact:
+    return Contact(
+        id=row["id"],
+        name=row["name"],
+        job_title=row["job_title"],
+        email=row["email"],
+        ready=bool(row["ready"]),
+        phones=tuple(phones),
+        custom=json.loads(row["custom"]),
+    )
+
+
+def _ready_change(row: sqlite3.Row) -> ReadyChange:
+    at = from_ms(row["at"])
+    assert at is not None  # the column is NOT NULL
+    return ReadyChange(at, bool(row["ready"]), row["reason"], row["agent_id"], row["message_id"])
+
+
+async def _with_phones(db: Database | Tx, rows: list[sqlite3.Row]) -> list[Contact]:
+    """Contacts for ``rows``, their phones loaded in one query."""
+    if not rows:
+        return []
+    ids = [r["id"] for r in rows]
+    by_contact: dict[int, list[Phone]] = {i: [] for i in ids}
+    phone_rows = await db.fetchall(
+        "SELECT contact_id, e164, kind FROM contact_phones"
+        f" WHERE contact_id IN ({','.join('?' * len(ids))})"
+        " ORDER BY contact_id, position, id",
+        ids,
+    )
+    for p in phone_rows:
+        by_contact[p["contact_id"]].append(Phone(p["e164"], p["kind"]))
+    return [_contact(r, by_contact[r["id"]]) for r in rows]
+
+
+# --- reading ---------------------------------------------------------------
+
+
+async def get(db: Database, contact_id: int) -> Contact:
+    """The contact with this id; NotFound if there is none."""
+    row = await db.fetchone("SELECT * FROM contacts WHERE id = ?", (contact_id,))
+    if row is None:
+        raise NotFound(f"no contact with id {contact_id}")
+    return (await _with_phones(db, [row]))[0]
+
+
+async def find_by_phone(db: Database | Tx, e164: str) -> Contact | None:
+    """The oldest (lowest id) contact having this E.164 number, or None.
+
+    Works inside a transaction too (pass the Tx), as sending and receiving do.
+    """
+    row = await db.fetchone(
+        "SELECT * FROM contacts WHERE id ="
+        " (SELECT min(contact_id) FROM contact_phones WHERE e164 = ?)",
+        (e164,),
+    )
+    return None if row is None else (await _with_phones(db, [row]))[0]
+
+
+async def count(db: Database) -> int:
+    """How many contacts there are."""
+    return int(await db.scalar("SELECT count(*) FROM contacts"))
+
+
+async def list_page(
+    db: Database,
+    actor: Actor,
+    *,
+    search: str | None = None,
+    after_id: int = 0,
+    limit: int = 50,
+) -> list[Contact]:
+    """Up to ``limit`` contacts with id > ``after_id``, in id order.
+
+    Pass the last id of a page as ``after_id`` to get the next one (keyset
+    paging: every page costs the same however deep). ``search`` matches a
+    case-insensitive substring of the name, job title or email; a search that
+    looks like a phone number (digits, spaces, + - ( ) . /) also matches
+    numbers containing its digits, or the number it reads as in the default
+    region. Raises NotAllowed, or InvalidInput for a limit outside 1..MAX_PAGE.
+    """
+    authorize(actor, Action.VIEW_CONTACTS)
+    return await _page(db, search=search, after_id=after_id, limit=limit)
+
+
+async def _page(db: Database, *, search: str | None, after_id: int, limit: int) -> list[Contact]:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"a page holds 1 to {MAX_PAGE} contacts, not {limit}")
+    where, params = await _search_clause(db, (search or "").strip())
+    rows = await db.fetchall(
+        f"SELECT * FROM contacts c WHERE c.id > ? {where} ORDER BY c.id LIMIT ?",
+        [after_id, *params, limit],
+    )
+    return await _with_phones(db, rows)
+
+
+async def _search_clause(db: Database, text: str) -> tuple[str, list[object]]:
+    if not text:
+        return "", []
+    # LIKE folds ASCII case only; names in other scripts match as typed.
+    pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+    clauses = [f"c.{col} LIKE ? ESCAPE '\\'" for col in ("name", "job_title", "email")]
+    params: list[object] = [pattern, pattern, pattern]
+    digits = re.sub(r"\D", "", text)
+    # Only a phone-like search looks at numbers: "Room 101" should not match
+    # every contact whose number holds 101.
+    if digits and _PHONEISH.fullmatch(text):
+        clauses.append(
+            "EXISTS (SELECT 1 FROM contact_phones p"
+            " WHERE p.contact_id = c.id AND (p.e164 LIKE ? OR p.e164 = ?))"
+        )
+        # A national form ("07700 900123") shares no substring with its E.164
+        # ("+447700900123"), so also match the number it reads as.
+        region = (await settings.load(db)).default_region
+        try:
+            e164 = phone_numbers.normalise(text, region)
+        except InvalidPhoneNumber:
+            e164 = ""
+        params += [f"%{digits}%", e164]
+    return "AND (" + " OR ".join(clauses) + ")", params
+
+
+async def ready_history(db: Database, contact_id: int, *, limit: int = 100) -> list[ReadyChange]:
+    """The latest ``limit`` changes of the contact's Ready flag, newest first.
+
+    Raises NotFound if there is no such contact.
+    """
+    if not await db.fetchone("SELECT 1 FROM contacts WHERE id = ?", (contact_id,)):
+        raise NotFound(f"no contact with id {contact_id}")
+    rows = await db.fetchall(
+        "SELECT * FROM ready_changes WHERE contact_id = ? ORDER BY id DESC LIMIT ?",
+        (contact_id, limit),
+    )
+    return [_ready_change(r) for r in rows]
+
+
+# --- writing ---------------------------------------------------------------
+
+
+async def create(db: Database, actor: Actor, draft: ContactDraft) -> Contact:
+    """Create a contact from a draft; phones are read in the default region.
+
+    Raises NotAllowed, or InvalidInput / InvalidPhoneNumber (see ``validate``).
+    """
+    authorize(actor, Action.EDIT_CONTACTS)
+    region = (await settings.load(db)).default_region
+    new = prepare(draft, region)
+    async with db.transaction() as tx:
+        contact_id = await _insert_many(tx, [new])
+        await tx.emit("contact.created", "contact", contact_id, actor_id=actor.id)
+    return Contact(
+        contact_id, new.name, new.job_title, new.email, new.ready, new.phones, new.custom
+    )
+
+
+async def update(db: Database, actor: Actor, contact_id: int, draft: ContactDraft) -> Contact:
+    """Replace the contact's fields and phones with the draft's.
+
+    A change of Ready is recorded in its history as "changed by <actor>".
+    Nothing is written (and no event sent) when the draft equals the contact.
+    Raises NotAllowed, NotFound, or InvalidInput / InvalidPhoneNumber.
+    """
+    authorize(actor, Action.EDIT_CONTACTS)
+    region = (await settings.load(db)).default_region
+    new = prepare(draft, region)
+    async with db.transaction() as tx:
+        old = await _get_in(tx, contact_id)
+        changed = _changed_fields(old, new)
+        if changed:
+            await _write(tx, contact_id, new)
+            event: dict[str, object] = {"fields": changed}
+            if old.ready != new.ready:
+                reason = f"changed by {actor.label}"
+                await _record_ready(tx, contact_id, new.ready, reason, actor.id, None)
+                event.update(ready=new.ready, reason=reason)
+            await tx.emit("contact.updated", "contact", contact_id, actor_id=actor.id, **event)
+    return Contact(
+        contact_id, new.name, new.job_title, new.email, new.ready, new.phones, new.custom
+    )
+
+
+async def set_ready(
+    db: Database,
+    actor: Actor,
+    contact_id: int,
+    ready: bool,
+    reason: str,
+    *,
+    message_id: int | None = None,
+) -> Contact:
+    """Set the contact's Ready flag (M9), recording why; a no-op when unchanged.
+
+    An empty reason becomes "changed by <actor>". Raises NotAllowed, NotFound,
+    or InvalidInput for a reason longer than MAX_REASON.
+    """
+    authorize(actor, Action.EDIT_CONTACTS)
+    reason = reason.strip() or f"changed by {actor.label}"
+    async with db.transaction() as tx:
+        await set_ready_in(tx, contact_id, ready, reason, agent_id=actor.id, message_id=message_id)
+    return await get(db, contact_id)
+
+
+async def set_ready_in(
+    tx: Tx,
+    contact_id: int,
+    ready: bool,
+    reason: str,
+    *,
+    agent_id: int | None,
+    message_id: int | None = None,
+) -> bool:
+    """``set_ready`` inside an open transaction (an SMS sent flips Ready, M9).
+
+    Records the history row and a "contact.ready_changed" event only when the
+    value changes; returns whether it did. The caller has authorised the
+    action. Raises NotFound, or InvalidInput for an empty or too long reason.
+    """
+    reason = _check_length("reason", reason.strip(), MAX_REASON)
+    if not reason:
+        raise InvalidInput("say why Ready changed")
+    cur = await tx.execute(
+        "UPDATE contacts SET ready = ?, updated_at = ? WHERE id = ? AND ready != ?",
+        (int(ready), tx.now_ms, contact_id, int(ready)),
+    )
+    if cur.rowcount == 0:
+        if not await tx.fetchone("SELECT 1 FROM contacts WHERE id = ?", (contact_id,)):
+            raise NotFound(f"no contact with id {contact_id}")
+        return False
+    await _record_ready(tx, contact_id, ready, reason, agent_id, message_id)
+    await tx.emit(
+        "contact.ready_changed",
+        "contact",
+        contact_id,
+        actor_id=agent_id,
+        ready=ready,
+        reason=reason,
+        message_id=message_id,
+    )
+    return True
+
+
+async def create_many_in(tx: Tx, contacts: Sequence[NewContact]) -> int:
+    """Insert validated contacts in bulk inside ``tx``; returns how many.
+
+    Built for imports and demo data: two executemany calls whatever the
+    number, so 100k contacts take a few seconds. The caller emits the event
+    (one for the whole batch, e.g. "contacts.imported").
+    """
+    if contacts:
+        await _insert_many(tx, contacts)
+    return len(contacts)
+
+
+async def _insert_many(tx: Tx, contacts: Sequence[NewContact]) -> int:
+    """Insert and return the id of the first; the rest follow consecutively."""
+    # The transaction holds the write lock, so nobody else can take these ids;
+    # choosing them here lets the phones go in one executemany too.
+    row = await tx.fetchone("SELECT coalesce(max(id), 0) + 1 FROM contacts")
+    assert row is not None  # an aggregate always returns a row
+    first = int(row[0])
+    now = tx.now_ms
+    await tx.executemany(
+        "INSERT INTO contacts"
+        " (id, name, job_title, email, ready, custom, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                first + i,
+                c.name,
+                c.job_title,
+                c.email,
+                int(c.ready),
+                _custom_json(c.custom),
+                now,
+                now,
+            )
+            for i, c in enumerate(contacts)
+        ],
+    )
+    await tx.executemany(
+        "INSERT INTO contact_phones (contact_id, e164, kind, position) VALUES (?, ?, ?, ?)",
+        [
+            (first + i, p.e164, p.kind, position)
+            for i, c in enumerate(contacts)
+            for position, p in enumerate(c.phones)
+        ],
+    )
+    return first
+
+
+def _custom_json(custom: dict[str, str]) -> str:
+    # ensure_ascii=False keeps names readable in the file and the JSON compact.
+    return json.dumps(custom, ensure_ascii=False, separators=(",", ":"))
+
+
+async def _get_in(tx: Tx, contact_id: int) -> Contact:
+    row = await tx.fetchone("SELECT * FROM contacts WHERE id = ?", (contact_id,))
+    if row is None:
+        raise NotFound(f"no contact with id {contact_id}")
+    phone_rows = await tx.fetchall(
+        "SELECT e164, kind FROM contact_phones WHERE contact_id = ? ORDER BY position, id",
+        (contact_id,),
+    )
+    return _contact(row, [Phone(p["e164"], p["kind"]) for p in phone_rows])
+
+
+def _changed_fields(old: Contact, new: NewContact) -> list[str]:
+    names = ("name", "job_title", "email", "ready", "phones", "custom")
+    return [n for n in names if getattr(old, n) != getattr(new, n)]
+
+
+async def _write(tx: Tx, contact_id: int, new: NewContact) -> None:
+    await tx.execute(
+        "UPDATE contacts SET name = ?, job_title = ?, email = ?, ready = ?, custom = ?,"
+        " updated_at = ? WHERE id = ?",
+        (
+            new.name,
+            new.job_title,
+            new.email,
+            int(new.ready),
+            _custom_json(new.custom),
+            tx.now_ms,
+            contact_id,
+        ),
+    )
+    await tx.execute("DELETE FROM contact_phones WHERE contact_id = ?", (contact_id,))
+    await tx.executemany(
+        "INSERT INTO contact_phones (contact_id, e164, kind, position) VALUES (?, ?, ?, ?)",
+        [(contact_id, p.e164, p.kind, i) for i, p in enumerate(new.phones)],
+    )
+
+
+async def _record_ready(
+    tx: Tx,
+    contact_id: int,
+    ready: bool,
+    reason: str,
+    agent_id: int | None,
+    message_id: int | None,
+) -> None:
+    await tx.execute(
+        "INSERT INTO ready_changes (contact_id, at, ready, reason, agent_id, message_id)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (contact_id, tx.now_ms, int(ready), reason, agent_id, message_id),
+    )
+
+
+async def create_for_phone_in(tx: Tx, e164: str, *, agent_id: int | None) -> int:
+    """A nameless contact for a number we text, or that texts us, for the first time.
+
+    The number is stored as a mobile: it sends or receives SMS.
+    """
+    first = await _insert_many(tx, [NewContact("", "", "", True, (Phone(e164, "mobile"),), {})])
+    await tx.emit("contact.created", "contact", first, actor_id=agent_id, phone=e164)
+    return first

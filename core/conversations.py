@@ -1,0 +1,325 @@
+"""M6-M8: conversations, who owns and follows them, and when they go public.
+
+One conversation per contact number and our number. The first agent who
+texts owns it; later agents who text become subscribers. An inbound message
+starts a wait; an agent's reply ends it. A wait longer than the account's
+public minutes makes the conversation public: any eligible agent may take it.
+A conversation nobody owns is public from the start.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from core import settings
+from core.authz import Action, Actor, ConversationAccess, allows, authorize
+from core.clock import from_ms
+from core.db import Database, Tx
+from core.errors import AlreadyTaken, NotFound
+
+
+class Filter(StrEnum):
+    ALL = "all"
+    MINE = "mine"
+    PUBLIC = "public"
+    UNANSWERED = "unanswered"
+    ANSWERED = "answered"
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: int
+    number: str
+    phone: str
+    contact_id: int | None
+    contact_name: str
+    owner_id: int | None
+    owner: str | None
+    is_public: bool
+    waiting_since: datetime | None
+    public_due_at: datetime | None
+    last_message_at: datetime | None
+    last_body: str
+
+    @property
+    def answered(self) -> bool:
+        return self.waiting_since is None
+
+    def wait(self, now: datetime) -> timedelta | None:
+        """How long the contact has been waiting for an answer, if they are."""
+        return None if self.waiting_since is None else now - self.waiting_since
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    conversation_id: int
+    direction: str
+    kind: str
+    author_id: int | None
+    author: str | None
+    body: str
+    encoding: str
+    segments: int
+    status: str
+    attempts: int
+    error: str | None
+    optout_flag: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    attachments: tuple[str, ...]
+
+
+_SELECT = """
+SELECT c.id, n.e164 AS number, c.phone, c.contact_id, coalesce(ct.name, '') AS contact_name,
+       c.owner_id, a.username AS owner, c.is_public, c.waiting_since, c.public_due_at,
+       c.last_message_at,
+       coalesce((SELECT body FROM messages m WHERE m.conversation_id = c.id
+                 ORDER BY m.id DESC LIMIT 1), '') AS last_body
+FROM conversations c
+JOIN numbers n ON n.id = c.number_id
+LEFT JOIN contacts ct ON ct.id = c.contact_id
+LEFT JOIN agents a ON a.id = c.owner_id
+"""
+
+
+def _conversation(row: sqlite3.Row) -> Conversation:
+    return Conversation(
+        row["id"],
+        row["number"],
+        row["phone"],
+        row["contact_id"],
+        row["contact_name"],
+        row["owner_id"],
+        row["owner"],
+        bool(row["is_public"]),
+        from_ms(row["waiting_since"]),
+        from_ms(row["public_due_at"]),
+        from_ms(row["last_message_at"]),
+        row["last_body"],
+    )
+
+
+async def access_in(db: Database | Tx, conversation_id: int) -> ConversationAccess:
+    row = await db.fetchone(
+        "SELECT owner_id, is_public FROM conversations WHERE id = ?", (conversation_id,)
+    )
+    if row is None:
+        raise NotFound(f"no conversation with id {conversation_id}")
+    subs = await db.fetchall(
+        "SELECT agent_id FROM conversation_subscribers WHERE conversation_id = ?",
+        (conversation_id,),
+    )
+    return ConversationAccess(
+        row["owner_id"], frozenset(r["agent_id"] for r in subs), bool(row["is_public"])
+    )
+
+
+async def get(db: Database, actor: Actor, conversation_id: int) -> Conversation:
+    authorize(actor, Action.VIEW_CONVERSATION, await access_in(db, conversation_id))
+    row = await db.fetchone(_SELECT + " WHERE c.id = ?", (conversation_id,))
+    assert row is not None
+    return _conversation(row)
+
+
+async def list_for(
+    db: Database,
+    actor: Actor,
+    view: Filter = Filter.ALL,
+    *,
+    limit: int = 200,
+) -> list[Conversation]:
+    """Conversations ``actor`` may see, oldest-waiting first, then most recent.
+
+    Agents see theirs, those they follow, and public ones; managers see all.
+    """
+    where, params = [], []
+    if not allows(actor, Action.VIEW_ALL_CONVERSATIONS):
+        where.append(
+            "(c.is_public = 1 OR c.owner_id IS NULL OR c.owner_id = ? OR EXISTS ("
+            " SELECT 1 FROM conversation_subscribers s"
+            " WHERE s.conversation_id = c.id AND s.agent_id = ?))"
+        )
+        params += [actor.id, actor.id]
+    if view is Filter.MINE:
+        where.append(
+            "(c.owner_id = ? OR EXISTS (SELECT 1 FROM conversation_subscribers s"
+            " WHERE s.conversation_id = c.id AND s.agent_id = ?))"
+        )
+        params += [actor.id, actor.id]
+    elif view is Filter.PUBLIC:
+        where.append("c.is_public = 1")
+    elif view is Filter.UNANSWERED:
+        where.append("c.waiting_since IS NOT NULL")
+    elif view is Filter.ANSWERED:
+        where.append("c.waiting_since IS NULL")
+    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
+    sql += (
+        " ORDER BY c.waiting_since IS NULL, c.waiting_since, c.last_message_at DESC, c.id LIMIT ?"
+    )
+    return [_conversation(r) for r in await db.fetchall(sql, [*params, limit])]
+
+
+async def thread(
+    db: Database,
+    actor: Actor,
+    conversation_id: int,
+    *,
+    before_id: int | None = None,
+    limit: int = 200,
+) -> list[Message]:
+    """Messages of a conversation, oldest first (the ``limit`` latest before ``before_id``)."""
+    authorize(actor, Action.VIEW_CONVERSATION, await access_in(db, conversation_id))
+    rows = await db.fetchall(
+        "SELECT * FROM (SELECT m.*, a.username AS author,"
+        " (SELECT group_concat(filename, char(31)) FROM attachments t"
+        "  WHERE t.message_id = m.id) AS files"
+        " FROM messages m LEFT JOIN agents a ON a.id = m.author_id"
+        " WHERE m.conversation_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?)"
+        " ORDER BY id",
+        (conversation_id, before_id or 2**62, limit),
+    )
+    return [
+        Message(
+            r["id"],
+            r["conversation_id"],
+            r["direction"],
+            r["kind"],
+            r["author_id"],
+            r["author"],
+            r["body"],
+            r["encoding"],
+            r["segments"],
+            r["status"],
+            r["attempts"],
+            r["error"],
+            r["optout_flag"],
+            from_ms(r["created_at"]),  # type: ignore[arg-type]
+            from_ms(r["sent_at"]),
+            from_ms(r["delivered_at"]),
+            tuple(r["files"].split("\x1f")) if r["files"] else (),
+        )
+        for r in rows
+    ]
+
+
+async def get_or_create_in(
+    tx: Tx, number_id: int, phone: str, contact_id: int | None, owner_id: int | None
+) -> sqlite3.Row:
+    """The conversation for (our number, their phone), created if new."""
+    row = await tx.fetchone(
+        "SELECT * FROM conversations WHERE number_id = ? AND phone = ?", (number_id, phone)
+    )
+    if row is not None:
+        return row
+    conversation_id = await tx.insert(
+        "INSERT INTO conversations (number_id, phone, contact_id, owner_id, is_public,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (number_id, phone, contact_id, owner_id, int(owner_id is None), tx.now_ms),
+    )
+    await tx.emit(
+        "conversation.created", "conversation", conversation_id, actor_id=owner_id, phone=phone
+    )
+    row = await tx.fetchone("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+    assert row is not None
+    return row
+
+
+async def subscribe_in(tx: Tx, conversation_id: int, agent_id: int) -> None:
+    cur = await tx.execute(
+        "INSERT OR IGNORE INTO conversation_subscribers (conversation_id, agent_id, since)"
+        " VALUES (?, ?, ?)",
+        (conversation_id, agent_id, tx.now_ms),
+    )
+    if cur.rowcount:
+        await tx.emit("conversation.subscribed", "conversation", conversation_id, actor_id=agent_id)
+
+
+async def audience_in(tx: Tx, conversation_id: int) -> list[int]:
+    """M6: the owner and every subscriber, who are alerted of each message."""
+    rows = await tx.fetchall(
+        "SELECT owner_id AS id FROM conversations WHERE id = ? AND owner_id IS NOT NULL"
+        " UNION SELECT agent_id FROM conversation_subscribers WHERE conversation_id = ?",
+        (conversation_id, conversation_id),
+    )
+    return sorted(r["id"] for r in rows)
+
+
+async def take(db: Database, actor: Actor, conversation_id: int) -> Conversation:
+    """M8: take a public conversation. Atomic: of two agents taking at once, one wins.
+
+    The loser gets AlreadyTaken naming who has it. The previous owner, if any,
+    stays on as a subscriber so the conversation does not vanish from their list.
+    """
+    async with db.transaction() as tx:
+        access = await access_in(tx, conversation_id)
+        if not access.is_public and access.owner_id is not None:
+            who = "you" if access.owner_id == actor.id else await _username(tx, access.owner_id)
+            raise AlreadyTaken(f"this conversation is not public: {who} already has it")
+        authorize(actor, Action.TAKE_CONVERSATION, access)
+        await take_in(tx, conversation_id, actor.id, access.owner_id)
+    return await get(db, actor, conversation_id)
+
+
+async def take_over(db: Database, actor: Actor, conversation_id: int) -> Conversation:
+    """A manager takes a conversation from its owner, public or not."""
+    async with db.transaction() as tx:
+        access = await access_in(tx, conversation_id)
+        authorize(actor, Action.TAKE_OVER_CONVERSATION, access)
+        await take_in(tx, conversation_id, actor.id, access.owner_id)
+    return await get(db, actor, conversation_id)
+
+
+async def _username(tx: Tx, agent_id: int) -> str:
+    row = await tx.fetchone("SELECT username FROM agents WHERE id = ?", (agent_id,))
+    return row["username"] if row else f"agent {agent_id}"
+
+
+async def take_in(tx: Tx, conversation_id: int, agent_id: int | None, previous: int | None) -> None:
+    """Give the conversation to ``agent_id`` inside the caller's transaction."""
+    public_minutes = (await settings.load_in(tx)).public_minutes
+    # The public timer restarts: the new owner has the same minutes to answer.
+    await tx.execute(
+        "UPDATE conversations SET owner_id = ?, is_public = 0, public_due_at ="
+        " CASE WHEN waiting_since IS NULL THEN NULL ELSE ? END WHERE id = ?",
+        (agent_id, tx.now_ms + public_minutes * 60_000, conversation_id),
+    )
+    if previous is not None and previous != agent_id:
+        await subscribe_in(tx, conversation_id, previous)
+    await tx.emit(
+        "conversation.taken",
+        "conversation",
+        conversation_id,
+        actor_id=agent_id,
+        previous_owner_id=previous,
+    )
+
+
+async def make_due_public(db: Database) -> int:
+    """M8 sweep: every conversation whose public time has passed becomes public.
+
+    One statement finds and changes all due rows (and one writes their feed
+    events), so 100,000 waiting conversations cost two queries, not 100,000.
+    """
+    async with db.transaction() as tx:
+        now = tx.now_ms
+        await tx.execute(
+            "INSERT INTO events (at, kind, entity, entity_id, data)"
+            " SELECT ?, 'conversation.public', 'conversation', id,"
+            "        json_object('owner_id', owner_id)"
+            " FROM conversations WHERE public_due_at <= ?",
+            (now, now),
+        )
+        cur = await tx.execute(
+            "UPDATE conversations SET is_public = 1, public_due_at = NULL WHERE public_due_at <= ?",
+            (now,),
+        )
+        return cur.rowcount
+
+
+async def next_public_due(db: Database) -> datetime | None:
+    return from_ms(await db.scalar("SELECT min(public_due_at) FROM conversations"))

@@ -1,0 +1,231 @@
+"""Demo data: agents, numbers, a few hundred contacts, conversations in every state.
+
+Built through the real services with a clock that starts in the past and
+moves forward, so every row (wait times, public conversations, delivery
+statuses, opt-outs) got there the way it would in real use.
+"""
+
+from __future__ import annotations
+
+import getpass
+import random
+from datetime import timedelta
+
+from core import agents, contacts, conversations, messaging, numbers, settings
+from core.authz import SYSTEM, Role
+from core.clock import Clock, FakeClock
+from core.db import Database
+from core.errors import InvalidInput
+from core.gateway import SmsGateway
+from core.worker import Worker, WorkerOptions
+
+FIRST = (
+    "Ana",
+    "Ben",
+    "Chloé",
+    "Dmitri",
+    "Eve",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jamal",
+    "Kai",
+    "Lena",
+    "Mateo",
+    "Nora",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoë",
+)
+LAST = (
+    "Okafor",
+    "Lindqvist",
+    "García",
+    "Nguyen",
+    "Schmidt",
+    "Haddad",
+    "O'Brien",
+    "Kowalski",
+    "Tanaka",
+    "Mensah",
+    "Rossi",
+    "Dubois",
+    "Patel",
+    "Cohen",
+    "Silva",
+    "Novak",
+    "Byrne",
+)
+TITLES = (
+    "Office manager",
+    "Owner",
+    "Buyer",
+    "Nurse",
+    "Teacher",
+    "Engineer",
+    "Student",
+    "Accountant",
+    "Driver",
+    "Chef",
+    "",
+    "",
+)
+AREAS = ("212", "312", "415", "617", "206", "303", "512", "702", "808", "907")
+
+AGENTS = (
+    ("alice", "Alice Moreau", Role.AGENT),
+    ("bob", "Bob Achebe", Role.AGENT),
+    ("carol", "Carol Jensen", Role.AGENT),
+    ("dana", "Dana Whitfield", Role.MANAGER),
+)
+
+
+def _phone(i: int) -> str:
+    # 555-0100..0199 is reserved for fiction: demo numbers reach nobody.
+    return f"+1{AREAS[i // 100 % len(AREAS)]}5550{100 + i % 100:03d}"
+
+
+async def seed(db: Database, gateway: SmsGateway, *, contacts_count: int = 300) -> None:
+    """Fill an empty database with demo data; refuses one that has data."""
+    if await db.scalar("SELECT count(*) FROM agents") or await db.scalar(
+        "SELECT count(*) FROM contacts"
+    ):
+        raise InvalidInput(f"{db.path} already has data; demo data goes in a new file")
+    real_clock: Clock = db.clock
+    clock = FakeClock(real_clock.now() - timedelta(hours=3))
+    db.clock = clock
+    try:
+        await _seed(db, gateway, clock, contacts_count, real_clock)
+    finally:
+        db.clock = real_clock
+
+
+async def _seed(
+    db: Database, gateway: SmsGateway, clock: FakeClock, n: int, real_clock: Clock
+) -> None:
+    await settings.update(db, SYSTEM, demo=True, sandbox_delivery_seconds=3)
+    people = {}
+    for username, name, role in AGENTS:
+        people[username] = (await agents.add(db, SYSTEM, username, name, role)).as_actor()
+    login = getpass.getuser()
+    if login not in people:
+        people[login] = (await agents.add(db, SYSTEM, login, "You", Role.MANAGER)).as_actor()
+    await numbers.add(db, SYSTEM, "+14155550100", mms=True, default=True)
+    await numbers.add(db, SYSTEM, "+14155550101", agent_id=people["alice"].id)
+    await numbers.add(db, SYSTEM, "+14155550102", agent_id=people["bob"].id, mms=True)
+
+    rng = random.Random(2026)
+    drafts = []
+    for i in range(n):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        phones = [(_phone(i), "mobile")]
+        if i % 7 == 0:
+            phones.append((_phone(i + 500), "landline"))
+        if i % 50 == 48:
+            phones = [(_phone(i), "landline")]
+        drafts.append(
+            contacts.prepare(
+                contacts.ContactDraft(
+                    name=f"{first} {last}",
+                    job_title=rng.choice(TITLES),
+                    email=f"{first}.{last}@example.com".lower().replace("'", ""),
+                    ready=rng.random() < 0.7,
+                    phones=phones,
+                    custom={"customer_since": str(2015 + i % 10)} if i % 3 == 0 else {},
+                ),
+                "US",
+            )
+        )
+    async with db.transaction() as tx:
+        await contacts.create_many_in(tx, drafts)
+        await tx.emit("contacts.imported", "contact", None, count=len(drafts))
+
+    worker = Worker(db, gateway, WorkerOptions(), holder="demo-seed")
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+
+    async def tick(minutes: float) -> None:
+        clock.advance(minutes=minutes)
+        await worker.run_once()
+
+    # Answered: alice texted, the contact replied, alice answered.
+    for i in range(0, 8):
+        await messaging.send(
+            db,
+            alice,
+            _phone(i),
+            "Hi, this is Alice from Switchboard. Your order is ready for pick-up.",
+        )
+        await tick(2)
+        await messaging.receive(db, _phone(i), "+14155550101", "Great, thanks! Open till 6?")
+        await tick(1)
+        await messaging.send(db, alice, _phone(i), "Yes, until 6 pm today.")
+        await tick(1)
+    # Bob joins one of alice's conversations: he becomes a subscriber.
+    await messaging.send(
+        db, bob, _phone(1), "Bob here too: I'll bring it to the counter.", sender="+14155550101"
+    )
+    await tick(2)
+    # Long message: several segments, UCS-2 because of the emoji.
+    await messaging.send(
+        db,
+        carol,
+        _phone(20),
+        "Thanks for calling earlier 🙂 "
+        + (
+            "Here are the details of your appointment, the documents to bring and where to park. "
+            * 3
+        ),
+    )
+    await tick(3)
+    # Opted out: STOP, one confirmation, then nothing.
+    await messaging.send(db, carol, _phone(21), "Reminder: your appointment is tomorrow at 10.")
+    await tick(1)
+    await messaging.receive(db, _phone(21), "+14155550100", "STOP")
+    await tick(1)
+    # A message that may be an opt-out, waiting for an agent to decide.
+    await messaging.send(db, carol, _phone(22), "Would you like to hear about our offers?")
+    await tick(1)
+    await messaging.receive(db, _phone(22), "+14155550100", "please stop texting me about offers")
+    await tick(1)
+    # Unanswered and past the public minutes: public, still owned by bob.
+    for i in range(30, 34):
+        await messaging.send(db, bob, _phone(i), "Can you confirm your delivery address?")
+        await tick(1)
+        await messaging.receive(
+            db, _phone(i), "+14155550102", "It's 12 Harbour St, flat 3 [buzzer broken]"
+        )
+        await tick(1)
+    # New conversations nobody owns yet: public from the start.
+    for i in range(40, 44):
+        await messaging.receive(db, _phone(i), "+14155550100", "Hello? Is anyone there?")
+        await tick(5)
+    await tick(30)
+    # Recent and waiting, not yet public.
+    clock.set(max(clock.now(), real_clock.now() - timedelta(minutes=12)))
+    for i in range(50, 55):
+        await messaging.send(db, alice, _phone(i), "Your technician is on the way.")
+        await tick(1)
+    for i in range(50, 55):
+        await messaging.receive(db, _phone(i), "+14155550101", "How long will it take?")
+    # A message the carrier refused (sandbox: numbers ending 0199 are unreachable).
+    await messaging.send(db, alice, _phone(99), "Your parcel is waiting.")
+    await tick(1)
+    # Hostile text, shown literally everywhere.
+    await messaging.receive(
+        db,
+        _phone(60),
+        "+14155550100",
+        "[bold]free[/] [@click=app.quit]prize[/] \x1b[31mred\x1b[0m [b",
+    )
+    await worker.run_once()
+    await conversations.make_due_public(db)

@@ -1,0 +1,51 @@
+"""Typed refusals. Each message is written for the person who will read it.
+
+One class per kind of refusal; the console and the CLI show ``str(error)``
+as it is, so a message names what was wrong and, where it can, what to do.
+"""
+
+from __future__ import annotations
+
+
+class SwitchboardError(Exception):
+    """Base of every refusal Switchboard expects and explains."""
+
+
+class InvalidInput(SwitchboardError):
+    """Something a person typed or imported cannot be used as it is."""
+
+
+class InvalidPhoneNumber(InvalidInput):
+    """A phone number that cannot be turned into E.164."""
+
+
+class NotFound(SwitchboardError):
+    """The thing asked for does not exist."""
+
+
+class NotAllowed(SwitchboardError):
+    """The actor may not do this action on this target."""
+
+
+class OptedOut(SwitchboardError):
+    """The recipient opted out of SMS (STOP) and has not opted back in."""
+
+
+class NotMobile(SwitchboardError):
+    """SMS can only go to a mobile number."""
+
+
+class MmsNotSupported(SwitchboardError):
+    """The sender number cannot send MMS, or the attachment is not acceptable."""
+
+
+class AlreadyTaken(SwitchboardError):
+    """Another agent took the conversation first."""
+
+
+class LimitExceeded(SwitchboardError):
+    """A product limit was reached; the message names the limit."""
+
+
+class DatabaseProblem(SwitchboardError):
+    """The database file cannot be used; it has not been changed."""

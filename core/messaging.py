@@ -1,0 +1,319 @@
+"""M2, M4-M6, M9: sending an SMS and receiving one, with every rule on the way.
+
+Sending: only to a mobile number, never to a number that opted out, the first
+SMS to a number carries the opt-out line, MMS only from an MMS number, the
+first agent to text owns the conversation and later ones subscribe, an
+agent's reply ends the contact's wait, and texting a Ready contact sets it
+not ready.
+
+Receiving: STOP-family keywords opt the number out (one confirmation, then
+silence), START-family opt it back in, HELP answers; a message that plainly
+asks to stop is flagged for an agent; anything else starts the wait that
+makes the conversation public when it runs out.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import phonenumbers
+
+from core import consent, contacts, conversations, mms, numbers, outbox, segments, settings
+from core.authz import Action, Actor, ConversationAccess, authorize
+from core.db import Database, Tx
+from core.errors import InvalidInput, MmsNotSupported, NotFound, NotMobile
+from core.gateway import Media
+from core.optout import Intent, classify, normalise
+from core.phones import normalise as normalise_phone
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message_id: int
+    conversation_id: int
+    body: str
+    """What will be sent, opt-out line included."""
+    segments: int
+    ready_changed: bool
+    """M9: the contact was Ready and is not any more."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveResult:
+    message_id: int
+    conversation_id: int
+    intent: Intent
+    duplicate: bool
+    replies: tuple[int, ...]
+    """IDs of automatic replies queued (confirmations, help)."""
+
+
+async def send(
+    db: Database,
+    actor: Actor,
+    to: str,
+    body: str,
+    *,
+    sender: str | None = None,
+    media: Sequence[Media] = (),
+) -> SendResult:
+    """Queue an SMS (or MMS with ``media``) from ``actor`` to the number ``to``.
+
+    Raises InvalidInput (empty message, bad number), NotMobile, OptedOut,
+    MmsNotSupported, NotFound (no number to send from) or NotAllowed.
+    """
+    authorize(actor, Action.SEND_SMS)
+    if not body.strip() and not media:
+        raise InvalidInput("the message is empty")
+    config = await settings.load(db)
+    phone = normalise_phone(to, config.default_region)
+    for item in media:
+        mms.check(item, config.mms_max_bytes)
+
+    async with db.transaction() as tx:
+        contact = await contacts.find_by_phone(tx, phone)
+        _ensure_mobile(phone, contact)
+        from_number = (
+            await numbers.by_e164(tx, normalise_phone(sender, config.default_region))
+            if sender
+            else await numbers.sender_for(tx, actor.id)
+        )
+        if media and not from_number.mms:
+            raise MmsNotSupported(
+                f"{from_number.e164} is not MMS-enabled, so it cannot send attachments; "
+                "send text only or use an MMS-enabled number"
+            )
+        await consent.ensure_may_text(tx, phone)
+        if contact is None:
+            contact_id = await contacts.create_for_phone_in(tx, phone, agent_id=actor.id)
+        else:
+            contact_id = contact.id
+        row = await conversations.get_or_create_in(tx, from_number.id, phone, contact_id, actor.id)
+        await _join(tx, actor, row)
+        text = body
+        if await consent.take_notice_in(tx, phone):
+            text = f"{body}\n{config.optout_notice}" if body.strip() else config.optout_notice
+        message_id = await outbox.queue_in(
+            tx, row["id"], text, kind=outbox.CHAT, author_id=actor.id, media=media
+        )
+        await tx.execute(
+            "UPDATE conversations SET waiting_since = NULL, public_due_at = NULL,"
+            " last_outbound_at = ?, last_message_at = ? WHERE id = ?",
+            (tx.now_ms, tx.now_ms, row["id"]),
+        )
+        ready_changed = await contacts.set_ready_in(
+            tx,
+            contact_id,
+            False,
+            f"SMS sent by {actor.label}",
+            agent_id=actor.id,
+            message_id=message_id,
+        )
+        await _alert(tx, "message.sent_by_agent", row["id"], message_id, actor.id)
+    return SendResult(
+        message_id, row["id"], text, max(segments.count(text).segments, 1), ready_changed
+    )
+
+
+def _ensure_mobile(phone: str, contact: contacts.Contact | None) -> None:
+    if contact is not None:
+        kinds = {p.kind for p in contact.phones if p.e164 == phone}
+        if "mobile" not in kinds:
+            raise NotMobile(
+                f"{phone} is {contact.label}'s {'/'.join(sorted(kinds)) or 'number'}, not a "
+                "mobile number; SMS can only go to a mobile number"
+            )
+        return
+    kind = phonenumbers.number_type(phonenumbers.parse(phone))
+    if kind not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        raise NotMobile(f"{phone} is not a mobile number; SMS can only go to a mobile number")
+
+
+async def _join(tx: Tx, actor: Actor, row: sqlite3.Row) -> None:
+    """M6: the first agent to text owns the conversation, later ones subscribe.
+
+    Texting a public conversation takes it, inside this transaction, so it
+    cannot race with another agent's take.
+    """
+    if actor.id is None:
+        return
+    owner = row["owner_id"]
+    if owner is None or (row["is_public"] and owner != actor.id):
+        await conversations.take_in(tx, row["id"], actor.id, owner)
+    elif owner != actor.id:
+        await conversations.subscribe_in(tx, row["id"], actor.id)
+
+
+async def _alert(
+    tx: Tx, kind: str, conversation_id: int, message_id: int, actor_id: int | None
+) -> None:
+    audience = await conversations.audience_in(tx, conversation_id)
+    await tx.emit(
+        kind,
+        "conversation",
+        conversation_id,
+        actor_id=actor_id,
+        message_id=message_id,
+        audience=audience,
+    )
+
+
+async def receive(
+    db: Database,
+    sender: str,
+    to: str,
+    body: str,
+    *,
+    provider_ref: str | None = None,
+    media: Sequence[Media] = (),
+) -> ReceiveResult:
+    """Store an inbound SMS from ``sender`` to our number ``to`` and act on it.
+
+    ``provider_ref`` (the provider's message ID) makes this idempotent: the
+    same inbound message stored twice is stored once. Raises InvalidPhoneNumber
+    for a bad sender, NotFound when ``to`` is not one of our numbers.
+    """
+    config = await settings.load(db)
+    phone = normalise_phone(sender, config.default_region)
+    ours = normalise_phone(to, config.default_region)
+    intent = classify(
+        body, optout=config.optout_keywords, optin=config.optin_keywords, help=config.help_keywords
+    )
+    keyword = (
+        normalise(body).upper() if intent in (Intent.OPT_OUT, Intent.OPT_IN, Intent.HELP) else None
+    )
+
+    async with db.transaction() as tx:
+        if provider_ref is not None:
+            seen = await tx.fetchone(
+                "SELECT id, conversation_id FROM messages WHERE provider_ref = ?", (provider_ref,)
+            )
+            if seen is not None:
+                return ReceiveResult(seen["id"], seen["conversation_id"], intent, True, ())
+        number = await numbers.by_e164(tx, ours)
+        contact = await contacts.find_by_phone(tx, phone)
+        contact_id = (
+            contact.id
+            if contact is not None
+            else await contacts.create_for_phone_in(tx, phone, agent_id=None)
+        )
+        row = await conversations.get_or_create_in(
+            tx, number.id, phone, contact_id, number.agent_id
+        )
+        count = segments.count(body)
+        message_id = await tx.insert(
+            "INSERT INTO messages (conversation_id, direction, kind, body, encoding, segments,"
+            " status, provider_ref, optout_flag, created_at, updated_at)"
+            " VALUES (?, 'in', ?, ?, ?, ?, 'received', ?, ?, ?, ?)",
+            (
+                row["id"],
+                "keyword" if keyword else "chat",
+                body,
+                count.encoding,
+                max(count.segments, 1),
+                provider_ref,
+                "pending" if intent is Intent.POSSIBLE_OPT_OUT else None,
+                tx.now_ms,
+                tx.now_ms,
+            ),
+        )
+        for item in media:
+            await tx.execute(
+                "INSERT INTO attachments (message_id, filename, mime, size, content)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (message_id, item.filename, item.mime, len(item.content), item.content),
+            )
+        replies = await _answer_keyword(tx, intent, keyword, phone, row["id"], message_id, config)
+        await tx.execute(
+            "UPDATE conversations SET last_inbound_at = ?, last_message_at = ? WHERE id = ?",
+            (tx.now_ms, tx.now_ms, row["id"]),
+        )
+        if keyword is None:
+            # Only a message a person must answer starts the wait (M7, M8).
+            await tx.execute(
+                "UPDATE conversations SET waiting_since = coalesce(waiting_since, :now),"
+                " public_due_at = CASE WHEN is_public = 0 AND owner_id IS NOT NULL"
+                "   THEN coalesce(public_due_at, :due) ELSE NULL END WHERE id = :id",
+                {
+                    "now": tx.now_ms,
+                    "due": tx.now_ms + config.public_minutes * 60_000,
+                    "id": row["id"],
+                },
+            )
+        await _alert(tx, "message.received", row["id"], message_id, None)
+    return ReceiveResult(message_id, row["id"], intent, False, tuple(replies))
+
+
+async def _answer_keyword(
+    tx: Tx,
+    intent: Intent,
+    keyword: str | None,
+    phone: str,
+    conversation_id: int,
+    message_id: int,
+    config: settings.Settings,
+) -> list[int]:
+    replies: list[int] = []
+    if intent is Intent.OPT_OUT:
+        if await consent.opt_out_in(tx, phone, keyword=keyword, message_id=message_id):
+            replies.append(
+                await outbox.queue_in(
+                    tx, conversation_id, config.optout_reply, kind=outbox.OPTOUT_CONFIRMATION
+                )
+            )
+        await outbox.fail_queued_to_opted_out(tx, phone)
+    elif intent is Intent.OPT_IN:
+        if await consent.opt_in_in(tx, phone, keyword=keyword, message_id=message_id):
+            replies.append(
+                await outbox.queue_in(
+                    tx, conversation_id, config.optin_reply, kind=outbox.OPTIN_CONFIRMATION
+                )
+            )
+    elif intent is Intent.HELP and not await consent.is_opted_out(tx, phone):
+        replies.append(
+            await outbox.queue_in(tx, conversation_id, config.help_reply, kind=outbox.HELP_REPLY)
+        )
+    return replies
+
+
+async def resolve_possible_optout(
+    db: Database, actor: Actor, message_id: int, *, confirm: bool
+) -> None:
+    """An agent confirms (the number opts out) or dismisses a flagged message."""
+    config = await settings.load(db)
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "SELECT m.conversation_id, m.optout_flag, c.phone FROM messages m"
+            " JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?",
+            (message_id,),
+        )
+        if row is None:
+            raise NotFound(f"no message with id {message_id}")
+        access: ConversationAccess = await conversations.access_in(tx, row["conversation_id"])
+        authorize(actor, Action.CONFIRM_OPTOUT, access)
+        if row["optout_flag"] != "pending":
+            raise InvalidInput("this message is not waiting for an opt-out decision")
+        await tx.execute(
+            "UPDATE messages SET optout_flag = ?, updated_at = ? WHERE id = ?",
+            ("confirmed" if confirm else "dismissed", tx.now_ms, message_id),
+        )
+        if confirm:
+            if await consent.opt_out_in(
+                tx, row["phone"], keyword=None, agent_id=actor.id, message_id=message_id
+            ):
+                await outbox.queue_in(
+                    tx, row["conversation_id"], config.optout_reply, kind=outbox.OPTOUT_CONFIRMATION
+                )
+            await outbox.fail_queued_to_opted_out(tx, row["phone"])
+        await tx.emit(
+            "message.optout_" + ("confirmed" if confirm else "dismissed"),
+            "message",
+            message_id,
+            actor_id=actor.id,
+            conversation_id=row["conversation_id"],
+        )

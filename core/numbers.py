@@ -1,0 +1,104 @@
+"""M1: our SMS-enabled numbers and which one sends for whom.
+
+A number belongs to the account (the default sender) or to one agent (their
+caller ID). An agent texts from their own number when they have one, else
+from the account default.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from core import settings
+from core.authz import Action, Actor, authorize
+from core.db import Database, Tx
+from core.errors import InvalidInput, NotFound
+from core.phones import normalise
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    id: int
+    e164: str
+    sms: bool
+    mms: bool
+    agent_id: int | None
+    is_default: bool
+
+
+def _number(row: sqlite3.Row) -> Number:
+    return Number(
+        row["id"],
+        row["e164"],
+        bool(row["sms"]),
+        bool(row["mms"]),
+        row["agent_id"],
+        bool(row["is_default"]),
+    )
+
+
+async def add(
+    db: Database,
+    actor: Actor,
+    raw: str,
+    *,
+    mms: bool = False,
+    agent_id: int | None = None,
+    default: bool = False,
+) -> Number:
+    """Add one of our numbers: the account default, an agent's caller ID, or neither."""
+    authorize(actor, Action.MANAGE_NUMBERS)
+    if default and agent_id is not None:
+        raise InvalidInput("a number is either the account default or one agent's caller ID")
+    e164 = normalise(raw, (await settings.load(db)).default_region)
+    async with db.transaction() as tx:
+        if await tx.fetchone("SELECT 1 FROM numbers WHERE e164 = ?", (e164,)):
+            raise InvalidInput(f"{e164} is already one of our numbers")
+        if agent_id is not None:
+            if not await tx.fetchone("SELECT 1 FROM agents WHERE id = ?", (agent_id,)):
+                raise NotFound(f"no agent with id {agent_id}")
+            if await tx.fetchone("SELECT 1 FROM numbers WHERE agent_id = ?", (agent_id,)):
+                raise InvalidInput("this agent already has a caller ID number")
+        if default:
+            await tx.execute("UPDATE numbers SET is_default = 0 WHERE is_default = 1")
+        number_id = await tx.insert(
+            "INSERT INTO numbers (e164, sms, mms, agent_id, is_default, created_at)"
+            " VALUES (?, 1, ?, ?, ?, ?)",
+            (e164, int(mms), agent_id, int(default), tx.now_ms),
+        )
+        await tx.emit("number.added", "number", number_id, actor_id=actor.id, e164=e164)
+    return await get(db, number_id)
+
+
+async def get(db: Database, number_id: int) -> Number:
+    row = await db.fetchone("SELECT * FROM numbers WHERE id = ?", (number_id,))
+    if row is None:
+        raise NotFound(f"no number with id {number_id}")
+    return _number(row)
+
+
+async def by_e164(db: Database | Tx, e164: str) -> Number:
+    row = await db.fetchone("SELECT * FROM numbers WHERE e164 = ?", (e164,))
+    if row is None:
+        raise NotFound(f"{e164} is not one of our numbers; add it with: switchboard numbers add")
+    return _number(row)
+
+
+async def list_numbers(db: Database) -> list[Number]:
+    return [_number(r) for r in await db.fetchall("SELECT * FROM numbers ORDER BY id")]
+
+
+async def sender_for(db: Database | Tx, agent_id: int | None) -> Number:
+    """The number an agent texts from: their caller ID, else the account default."""
+    if agent_id is not None:
+        row = await db.fetchone("SELECT * FROM numbers WHERE agent_id = ? AND sms = 1", (agent_id,))
+        if row is not None:
+            return _number(row)
+    row = await db.fetchone("SELECT * FROM numbers WHERE is_default = 1 AND sms = 1")
+    if row is None:
+        raise NotFound(
+            "there is no SMS number to send from: add one with "
+            "switchboard numbers add +1... --default"
+        )
+    return _number(row)

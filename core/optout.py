@@ -1,0 +1,81 @@
+"""M5: what an inbound message asks for, read the way carriers read it.
+
+A keyword counts only when it is the whole message after Unicode NFKC,
+case-folding, and trimming spaces and punctuation ("Stop." and "ＳＴＯＰ" are
+STOP; "stop by at 5" is not). A longer message that plainly asks us to stop is
+not acted on automatically but flagged for an agent to confirm: acting on it
+could silence someone who did not mean it, ignoring it could text someone who
+asked us not to.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Intent(StrEnum):
+    OPT_OUT = "opt-out"
+    OPT_IN = "opt-in"
+    HELP = "help"
+    POSSIBLE_OPT_OUT = "possible opt-out"
+    NONE = "none"
+
+
+# Phrases that, inside a longer message, plainly ask to stop. Matched on the
+# normalised text as whole words.
+_STOP_PHRASES = re.compile(
+    r"\b("
+    r"stop (texting|messaging|sending|contacting|txting|msging)"
+    r"|(do not|dont|don't|never) (text|message|contact|sms|txt)"
+    r"|unsubscribe|opt (me )?out|optout"
+    r"|remove (me|my number)|take me off|delete my number"
+    r"|no more (texts|messages|sms)"
+    r"|leave me alone"
+    r")\b"
+)
+
+
+def normalise(text: str) -> str:
+    """NFKC, case-fold, collapse whitespace, and trim spaces and punctuation."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = " ".join(folded.split())
+    start, end = 0, len(folded)
+    while start < end and _is_trimmable(folded[start]):
+        start += 1
+    while end > start and _is_trimmable(folded[end - 1]):
+        end -= 1
+    return folded[start:end]
+
+
+def _is_trimmable(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return ch.isspace() or category.startswith("P") or category.startswith("S") or category == "Cf"
+
+
+def _keyword_set(keywords: Iterable[str]) -> set[str]:
+    return {normalise(k) for k in keywords if normalise(k)}
+
+
+def classify(
+    text: str,
+    *,
+    optout: Iterable[str],
+    optin: Iterable[str],
+    help: Iterable[str],
+) -> Intent:
+    """What ``text`` asks for, given the account's keyword lists."""
+    word = normalise(text)
+    if not word:
+        return Intent.NONE
+    if word in _keyword_set(optout):
+        return Intent.OPT_OUT
+    if word in _keyword_set(optin):
+        return Intent.OPT_IN
+    if word in _keyword_set(help):
+        return Intent.HELP
+    if _STOP_PHRASES.search(word.replace("’", "'")):
+        return Intent.POSSIBLE_OPT_OUT
+    return Intent.NONE

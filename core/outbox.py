@@ -1,0 +1,341 @@
+"""W2: the outbox. Every outbound message is a row before it is anything else.
+
+    queued --claim--> sending (leased) --accepted--> sent --report--> delivered
+       ^                   |                                  \\--> failed
+       +---- retry --------+--- refused / out of attempts ----> failed
+
+A worker that dies while a row is ``sending`` loses nothing: when the lease
+lapses the row is queued again. Providers get our message ID with every send,
+so one that can recognise a resend (the sandbox does) never delivers twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core import segments, settings
+from core.db import Database, Tx
+from core.gateway import DeliveryReport, Media, OutboundSms
+
+# Message kinds that are not an agent's chat. The STOP confirmation is the
+# one message allowed to reach a number that has just opted out.
+OPTOUT_CONFIRMATION = "optout_confirmation"
+OPTIN_CONFIRMATION = "optin_confirmation"
+HELP_REPLY = "help_reply"
+CHAT = "chat"
+
+OPTED_OUT_REASON = "not sent: the recipient opted out (STOP) before it went"
+
+
+async def queue_in(
+    tx: Tx,
+    conversation_id: int,
+    body: str,
+    *,
+    kind: str = CHAT,
+    author_id: int | None = None,
+    media: Sequence[Media] = (),
+) -> int:
+    """Queue an outbound message inside the caller's transaction; return its ID."""
+    count = segments.count(body)
+    message_id = await tx.insert(
+        "INSERT INTO messages (conversation_id, direction, kind, author_id, body, encoding,"
+        " segments, status, next_attempt_at, created_at, updated_at)"
+        " VALUES (?, 'out', ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+        (
+            conversation_id,
+            kind,
+            author_id,
+            body,
+            count.encoding,
+            max(count.segments, 1),
+            tx.now_ms,
+            tx.now_ms,
+            tx.now_ms,
+        ),
+    )
+    if media:
+        await tx.executemany(
+            "INSERT INTO attachments (message_id, filename, mime, size, content)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(message_id, m.filename, m.mime, len(m.content), m.content) for m in media],
+        )
+    await tx.emit(
+        "message.queued",
+        "message",
+        message_id,
+        actor_id=author_id,
+        conversation_id=conversation_id,
+        kind=kind,
+    )
+    return message_id
+
+
+async def fail_queued_to_opted_out(tx: Tx, phone: str | None = None) -> int:
+    """Fail queued messages whose recipient has opted out (all, or one phone's)."""
+    where_phone = "AND c.phone = :phone" if phone else ""
+    rows = await tx.fetchall(
+        "UPDATE messages SET status = 'failed', error = :reason, next_attempt_at = NULL,"
+        " updated_at = :now"
+        " WHERE status = 'queued' AND kind != :confirmation AND conversation_id IN ("
+        "   SELECT c.id FROM conversations c JOIN phone_consent p ON p.phone = c.phone"
+        f"  WHERE p.opted_out = 1 {where_phone})"
+        " RETURNING id, conversation_id",
+        {
+            "reason": OPTED_OUT_REASON,
+            "now": tx.now_ms,
+            "confirmation": OPTOUT_CONFIRMATION,
+            "phone": phone,
+        },
+    )
+    for row in rows:
+        await tx.emit(
+            "message.failed",
+            "message",
+            row["id"],
+            conversation_id=row["conversation_id"],
+            reason=OPTED_OUT_REASON,
+        )
+    return len(rows)
+
+
+async def claim(db: Database, limit: int, lease_seconds: float) -> list[OutboundSms]:
+    """Lease up to ``limit`` due messages for sending, oldest first.
+
+    In the same transaction: rows whose sending lease lapsed (a worker died)
+    are queued again, and rows to numbers that opted out since they were
+    queued are failed, so an opted-out number is never sent to.
+    """
+    async with db.transaction() as tx:
+        now = tx.now_ms
+        lapsed = await tx.fetchall(
+            "UPDATE messages SET status = 'queued', lease_until = NULL, next_attempt_at = ?,"
+            " updated_at = ? WHERE status = 'sending' AND lease_until < ? RETURNING id",
+            (now, now, now),
+        )
+        for row in lapsed:
+            await tx.emit(
+                "message.requeued",
+                "message",
+                row["id"],
+                reason="the worker sending it stopped before it finished",
+            )
+        await fail_queued_to_opted_out(tx)
+        claimed = await tx.fetchall(
+            "UPDATE messages SET status = 'sending', attempts = attempts + 1,"
+            " lease_until = :lease, updated_at = :now"
+            " WHERE id IN (SELECT id FROM messages WHERE status = 'queued'"
+            "   AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT :limit)"
+            " RETURNING id",
+            {"lease": now + int(lease_seconds * 1000), "now": now, "limit": limit},
+        )
+        if not claimed:
+            return []
+        ids = [r["id"] for r in claimed]
+        marks = ",".join("?" * len(ids))
+        rows = await tx.fetchall(
+            "SELECT m.id, m.body, m.segments, n.e164 AS sender, c.phone AS recipient"
+            " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+            " JOIN numbers n ON n.id = c.number_id"
+            f" WHERE m.id IN ({marks}) ORDER BY m.next_attempt_at, m.id",
+            ids,
+        )
+        media = await _media_for(tx, ids)
+    return [
+        OutboundSms(
+            r["id"],
+            r["sender"],
+            r["recipient"],
+            r["body"],
+            r["segments"],
+            tuple(media.get(r["id"], ())),
+        )
+        for r in rows
+    ]
+
+
+async def _media_for(tx: Tx, ids: list[int]) -> dict[int, list[Media]]:
+    marks = ",".join("?" * len(ids))
+    found: dict[int, list[Media]] = {}
+    for row in await tx.fetchall(
+        f"SELECT message_id, filename, mime, content FROM attachments"
+        f" WHERE message_id IN ({marks}) ORDER BY id",
+        ids,
+    ):
+        found.setdefault(row["message_id"], []).append(
+            Media(row["filename"], row["mime"], row["content"])
+        )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    message_id: int
+    provider_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    message_id: int
+    reason: str
+    retry_after: float | None = None
+    counts_as_attempt: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    message_id: int
+    reason: str
+
+
+Outcome = Sent | Retry | Failed
+
+
+def backoff_seconds(attempts: int, base: float, cap: float) -> float:
+    """Exponential backoff: base, 2*base, 4*base... capped."""
+    return min(cap, base * 2 ** max(attempts - 1, 0))
+
+
+async def record(db: Database, outcomes: Sequence[Outcome]) -> None:
+    """Write what happened to a batch of claimed messages, in one transaction."""
+    if not outcomes:
+        return
+    async with db.transaction() as tx:
+        config = await settings.load_in(tx)
+        now = tx.now_ms
+        for outcome in outcomes:
+            if isinstance(outcome, Sent):
+                await _sent(tx, outcome, now)
+            elif isinstance(outcome, Failed):
+                await _failed(tx, outcome.message_id, outcome.reason, now)
+            else:
+                await _retry(
+                    tx,
+                    outcome,
+                    now,
+                    config.max_attempts,
+                    config.retry_base_seconds,
+                    config.retry_max_seconds,
+                )
+
+
+async def _sent(tx: Tx, outcome: Sent, now: int) -> None:
+    row = await tx.fetchone(
+        "UPDATE messages SET status = 'sent', provider_id = ?, sent_at = ?, lease_until = NULL,"
+        " error = NULL, updated_at = ? WHERE id = ? AND status = 'sending'"
+        " RETURNING conversation_id",
+        (outcome.provider_id, now, now, outcome.message_id),
+    )
+    if row is not None:
+        await tx.emit(
+            "message.sent", "message", outcome.message_id, conversation_id=row["conversation_id"]
+        )
+
+
+async def _failed(tx: Tx, message_id: int, reason: str, now: int) -> None:
+    row = await tx.fetchone(
+        "UPDATE messages SET status = 'failed', error = ?, lease_until = NULL,"
+        " next_attempt_at = NULL, updated_at = ? WHERE id = ? AND status IN ('sending', 'queued')"
+        " RETURNING conversation_id",
+        (reason, now, message_id),
+    )
+    if row is not None:
+        await tx.emit(
+            "message.failed",
+            "message",
+            message_id,
+            conversation_id=row["conversation_id"],
+            reason=reason,
+        )
+
+
+async def _retry(
+    tx: Tx, outcome: Retry, now: int, max_attempts: int, base: float, cap: float
+) -> None:
+    row = await tx.fetchone(
+        "SELECT attempts FROM messages WHERE id = ? AND status = 'sending'", (outcome.message_id,)
+    )
+    if row is None:
+        return
+    attempts = row["attempts"] if outcome.counts_as_attempt else row["attempts"] - 1
+    if outcome.counts_as_attempt and attempts >= max_attempts:
+        await _failed(
+            tx, outcome.message_id, f"gave up after {attempts} attempts: {outcome.reason}", now
+        )
+        return
+    wait = outcome.retry_after
+    if wait is None:
+        wait = backoff_seconds(attempts, base, cap)
+    await tx.execute(
+        "UPDATE messages SET status = 'queued', attempts = ?, next_attempt_at = ?,"
+        " lease_until = NULL, error = ?, updated_at = ? WHERE id = ?",
+        (
+            attempts,
+            now + int(wait * 1000),
+            outcome.reason if outcome.counts_as_attempt else None,
+            now,
+            outcome.message_id,
+        ),
+    )
+    if outcome.counts_as_attempt:
+        await tx.emit(
+            "message.retrying",
+            "message",
+            outcome.message_id,
+            reason=outcome.reason,
+            attempts=attempts,
+            wait_seconds=wait,
+        )
+
+
+async def apply_reports(db: Database, reports: Sequence[DeliveryReport]) -> int:
+    """Apply delivery reports; a report seen twice changes nothing the second time."""
+    if not reports:
+        return 0
+    changed = 0
+    async with db.transaction() as tx:
+        for report in reports:
+            row = await tx.fetchone(
+                "UPDATE messages SET status = :status, delivered_at = CASE WHEN :status ="
+                " 'delivered' THEN :now ELSE delivered_at END,"
+                " error = CASE WHEN :status = 'failed' THEN :reason ELSE error END,"
+                " updated_at = :now"
+                " WHERE (provider_id = :pid OR id = :mid) AND status IN ('sending', 'sent')"
+                " RETURNING id, conversation_id",
+                {
+                    "status": report.status,
+                    "now": tx.now_ms,
+                    "pid": report.provider_id,
+                    "mid": report.message_id,
+                    "reason": report.reason or "the carrier reported it undelivered",
+                },
+            )
+            if row is not None:
+                changed += 1
+                await tx.emit(
+                    f"message.{report.status}",
+                    "message",
+                    row["id"],
+                    conversation_id=row["conversation_id"],
+                    reason=report.reason,
+                )
+    return changed
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDepths:
+    queued: int
+    sending: int
+    oldest_queued_at: int | None
+
+
+async def depths(db: Database) -> QueueDepths:
+    row: sqlite3.Row | None = await db.fetchone(
+        "SELECT (SELECT count(*) FROM messages WHERE status = 'queued') AS queued,"
+        " (SELECT count(*) FROM messages WHERE status = 'sending') AS sending,"
+        " (SELECT min(next_attempt_at) FROM messages WHERE status = 'queued') AS oldest"
+    )
+    assert row is not None
+    return QueueDepths(row["queued"], row["sending"], row["oldest"])

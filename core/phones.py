@@ -1,0 +1,59 @@
+"""Phone numbers in E.164, read with `phonenumbers` (libphonenumber's rules)."""
+
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import NumberParseException, ValidationResult
+
+from core.errors import InvalidPhoneNumber
+
+_REASONS = {
+    ValidationResult.INVALID_COUNTRY_CODE: "its country code is not valid",
+    ValidationResult.TOO_SHORT: "it is too short",
+    ValidationResult.TOO_LONG: "it is too long",
+    ValidationResult.INVALID_LENGTH: "it has the wrong number of digits for its region",
+}
+
+_PARSE_REASONS = {
+    NumberParseException.INVALID_COUNTRY_CODE: (
+        "it has no valid country code (start with + and the country code)"
+    ),
+    NumberParseException.NOT_A_NUMBER: "it is not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "it is too short",
+    NumberParseException.TOO_SHORT_NSN: "it is too short",
+    NumberParseException.TOO_LONG: "it is too long",
+}
+
+
+def normalise(raw: str, region: str = "US") -> str:
+    """Return ``raw`` in E.164 (+14155550123), or raise InvalidPhoneNumber with the reason.
+
+    ``region`` is used for numbers written without a country code.
+    """
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidPhoneNumber("a phone number is required")
+    try:
+        number = phonenumbers.parse(text, region.upper())
+    except NumberParseException as exc:
+        reason = _PARSE_REASONS.get(exc.error_type, "it cannot be read")
+        raise InvalidPhoneNumber(f"{text!r} is not a valid phone number: {reason}") from None
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    if possible not in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
+        reason = _REASONS.get(possible, "it cannot be a phone number")
+        raise InvalidPhoneNumber(f"{text!r} is not a valid phone number: {reason}")
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhoneNumber(
+            f"{text!r} is not a valid phone number: no such number range exists"
+            f" in {phonenumbers.region_code_for_number(number) or 'any region'}"
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display(e164: str) -> str:
+    """A readable international form (+1 415-555-0123) for the screen."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
