@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -201,17 +200,22 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
+def _ensure_folder(raw: Path | str) -> Path:
+    path = Path(raw).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseProblem(f"cannot create the folder for {path}: {exc.strerror}") from exc
+    return path
+
+
 async def open_database(path: Path | str, clock: Clock) -> Database:
     """Open (creating if needed) and migrate the database at ``path``.
 
     Raises DatabaseProblem, with the file untouched, when it is damaged, is
     not a Switchboard database, or has a newer schema than this code knows.
     """
-    path = Path(os.path.expanduser(path))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DatabaseProblem(f"cannot create the folder for {path}: {exc.strerror}") from exc
+    path = _ensure_folder(path)
     writer = reader = None
     try:
         writer = await _connect(path)
