@@ -143,7 +143,7 @@ async def _join(tx: Tx, actor: Actor, row: sqlite3.Row) -> None:
     if actor.id is None:
         return
     owner = row["owner_id"]
-    if owner is None or (row["is_public"] and owner != actor.id):
+    if owner is None or row["is_public"]:
         await conversations.take_in(tx, row["id"], actor.id, owner)
     elif owner != actor.id:
         await conversations.subscribe_in(tx, row["id"], actor.id)

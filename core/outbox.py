@@ -73,31 +73,15 @@ async def queue_in(
     return message_id
 
 
-async def fail_queued_to_opted_out(tx: Tx, phone: str | None = None) -> int:
-    """Fail queued messages whose recipient has opted out (all, or one phone's)."""
-    where_phone = "AND c.phone = :phone" if phone else ""
+async def fail_queued_to_opted_out(tx: Tx, phone: str) -> int:
+    """Fail what is still queued to ``phone``, which has just opted out."""
     rows = await tx.fetchall(
-        "UPDATE messages SET status = 'failed', error = :reason, next_attempt_at = NULL,"
-        " updated_at = :now"
-        " WHERE status = 'queued' AND kind != :confirmation AND conversation_id IN ("
-        "   SELECT c.id FROM conversations c JOIN phone_consent p ON p.phone = c.phone"
-        f"  WHERE p.opted_out = 1 {where_phone})"
-        " RETURNING id, conversation_id",
-        {
-            "reason": OPTED_OUT_REASON,
-            "now": tx.now_ms,
-            "confirmation": OPTOUT_CONFIRMATION,
-            "phone": phone,
-        },
+        "SELECT id FROM messages WHERE status = 'queued' AND kind != ? AND conversation_id IN"
+        " (SELECT id FROM conversations WHERE phone = ?)",
+        (OPTOUT_CONFIRMATION, phone),
     )
     for row in rows:
-        await tx.emit(
-            "message.failed",
-            "message",
-            row["id"],
-            conversation_id=row["conversation_id"],
-            reason=OPTED_OUT_REASON,
-        )
+        await _failed(tx, row["id"], OPTED_OUT_REASON, tx.now_ms)
     return len(rows)
 
 
@@ -105,8 +89,8 @@ async def claim(db: Database, limit: int, lease_seconds: float) -> list[Outbound
     """Lease up to ``limit`` due messages for sending, oldest first.
 
     In the same transaction: rows whose sending lease lapsed (a worker died)
-    are queued again, and rows to numbers that opted out since they were
-    queued are failed, so an opted-out number is never sent to.
+    are queued again, and due rows to numbers that opted out since they were
+    queued are failed instead of sent, so an opted-out number is never sent to.
     """
     async with db.transaction() as tx:
         now = tx.now_ms
@@ -122,25 +106,29 @@ async def claim(db: Database, limit: int, lease_seconds: float) -> list[Outbound
                 row["id"],
                 reason="the worker sending it stopped before it finished",
             )
-        await fail_queued_to_opted_out(tx)
-        claimed = await tx.fetchall(
-            "UPDATE messages SET status = 'sending', attempts = attempts + 1,"
-            " lease_until = :lease, updated_at = :now"
-            " WHERE id IN (SELECT id FROM messages WHERE status = 'queued'"
-            "   AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT :limit)"
-            " RETURNING id",
-            {"lease": now + int(lease_seconds * 1000), "now": now, "limit": limit},
+        due = await tx.fetchall(
+            "SELECT m.id, m.kind, m.body, m.segments, n.e164 AS sender, c.phone AS recipient,"
+            " coalesce(p.opted_out, 0) AS opted_out"
+            " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+            " JOIN numbers n ON n.id = c.number_id"
+            " LEFT JOIN phone_consent p ON p.phone = c.phone"
+            " WHERE m.status = 'queued' AND m.next_attempt_at <= ?"
+            " ORDER BY m.next_attempt_at, m.id LIMIT ?",
+            (now, limit),
         )
+        claimed = []
+        for row in due:
+            if row["opted_out"] and row["kind"] != OPTOUT_CONFIRMATION:
+                await _failed(tx, row["id"], OPTED_OUT_REASON, now)
+            else:
+                claimed.append(row)
         if not claimed:
             return []
         ids = [r["id"] for r in claimed]
-        marks = ",".join("?" * len(ids))
-        rows = await tx.fetchall(
-            "SELECT m.id, m.body, m.segments, n.e164 AS sender, c.phone AS recipient"
-            " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-            " JOIN numbers n ON n.id = c.number_id"
-            f" WHERE m.id IN ({marks}) ORDER BY m.next_attempt_at, m.id",
-            ids,
+        await tx.execute(
+            "UPDATE messages SET status = 'sending', attempts = attempts + 1,"
+            f" lease_until = ?, updated_at = ? WHERE id IN ({','.join('?' * len(ids))})",
+            [now + int(lease_seconds * 1000), now, *ids],
         )
         media = await _media_for(tx, ids)
     return [
@@ -152,7 +140,7 @@ async def claim(db: Database, limit: int, lease_seconds: float) -> list[Outbound
             r["segments"],
             tuple(media.get(r["id"], ())),
         )
-        for r in rows
+        for r in claimed
     ]
 
 

@@ -80,6 +80,7 @@ CREATE INDEX conversations_public_due ON conversations(public_due_at) WHERE publ
 CREATE INDEX conversations_waiting ON conversations(waiting_since) WHERE waiting_since IS NOT NULL;
 CREATE INDEX conversations_owner ON conversations(owner_id);
 CREATE INDEX conversations_contact ON conversations(contact_id);
+CREATE INDEX conversations_phone ON conversations(phone);
 CREATE INDEX conversations_last ON conversations(last_message_at);
 
 CREATE TABLE conversation_subscribers (
