@@ -7,7 +7,6 @@ import click
 from console.cli import as_option, db_option, emit_json, json_option, resolve_actor, with_db
 from console.safe_text import printable
 from core import conversations
-from core.authz import SYSTEM
 from core.conversations import Filter
 from core.db import Database
 
@@ -30,11 +29,11 @@ def conversations_group() -> None:
 async def list_conversations(
     db: Database, view: Filter | None, limit: int, as_user: str | None, as_json: bool
 ) -> None:
-    """List conversations, oldest-waiting first.
+    """List the conversations you may see, oldest-waiting first.
 
-    Without --as or --mine, every conversation is listed (the operator view).
+    Agents see theirs, those they follow and public ones; managers see all.
     """
-    actor = await resolve_actor(db, as_user) if (as_user or view is Filter.MINE) else SYSTEM
+    actor = await resolve_actor(db, as_user)
     found = await conversations.list_for(db, actor, Filter(view or Filter.ALL), limit=limit)
     now = db.clock.now()
     if as_json:
