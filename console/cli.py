@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
-from console.safe_text import printable
+from console.safe_text import json_printable, printable
 from core import agents, settings
 from core.authz import Actor
 from core.clock import SystemClock
@@ -71,7 +71,7 @@ def run(coro: Awaitable[T]) -> T:
         if os.environ.get("SWITCHBOARD_DEBUG"):
             raise
         click.echo(
-            f"error: unexpected {type(exc).__name__}: {exc} (a bug; run again with "
+            f"error: unexpected {type(exc).__name__}: {printable(str(exc))} (a bug; run again with "
             "SWITCHBOARD_DEBUG=1 to see where)",
             err=True,
         )
@@ -111,7 +111,7 @@ async def resolve_actor(db: Database, as_user: str | None) -> Actor:
 
 
 def emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, default=str, ensure_ascii=False))
+    click.echo(json_printable(json.dumps(value, indent=2, default=str, ensure_ascii=False)))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -7,7 +7,12 @@ character is shown as a visible escape instead, so the text reads literally.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+_UNSAFE = ("Cc", "Cf", "Cs", "Zl", "Zp")
+_JOINERS = "\u200d\u200c"  # keep emoji sequences and scripts that need them intact
+_NON_ASCII = re.compile(r"[^\x00-\x7e]")
 
 
 def printable(text: str, *, keep_newlines: bool = False) -> str:
@@ -25,3 +30,25 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if unicodedata.category(ch) not in _UNSAFE or ch in _JOINERS:
+        return ch
+    code = ord(ch)
+    if code > 0xFFFF:  # JSON spells these as a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def json_printable(encoded: str) -> str:
+    """JSON text (``ensure_ascii=False``) with every control character escaped.
+
+    ``json.dumps`` escapes only C0 controls; DEL, C1 controls (0x9b is CSI to
+    many terminals), bidi overrides and line separators would reach the
+    terminal raw. As ``\\uXXXX`` escapes they read literally on screen and
+    decode to the same value.
+    """
+    return _NON_ASCII.sub(_json_escape, encoded.replace("\x7f", "\\u007f"))

@@ -64,12 +64,13 @@ class Tx:
         await self._conn.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        async with self._conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        async with self._conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        # execute_fetchall is one trip to aiosqlite's thread; execute + fetch +
+        # close would be three, and these trips are most of a statement's cost.
+        return list(await self._conn.execute_fetchall(sql, params))
 
     async def insert(self, sql: str, params: Params = ()) -> int:
         cur = await self._conn.execute(sql, params)
@@ -91,6 +92,18 @@ class Tx:
             "INSERT INTO events (at, kind, entity, entity_id, actor_id, data)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (self.now_ms, kind, entity, entity_id, actor_id, json.dumps(data, default=str)),
+        )
+
+    async def emit_many(
+        self, kind: str, entity: str, items: Iterable[tuple[int | None, dict[str, Any]]]
+    ) -> None:
+        """Append one event per (entity_id, data) in one call: for batches."""
+        await self._conn.executemany(
+            "INSERT INTO events (at, kind, entity, entity_id, data) VALUES (?, ?, ?, ?, ?)",
+            [
+                (self.now_ms, kind, entity, entity_id, json.dumps(data, default=str))
+                for entity_id, data in items
+            ],
         )
 
 
@@ -120,13 +133,20 @@ class Database:
             else:
                 await self._writer.execute("COMMIT")
 
+    async def write(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Run one writing statement on its own (atomic by itself); return its rows.
+
+        One round trip instead of three for a single-statement change.
+        """
+        async with self._write_lock:
+            return list(await self._writer.execute_fetchall(sql, params))
+
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        async with self._reader.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        async with self._reader.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self._reader.execute_fetchall(sql, params))
 
     async def scalar(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -152,30 +172,33 @@ async def _connect(path: Path) -> aiosqlite.Connection:
     return conn
 
 
+async def _schema_in(conn: aiosqlite.Connection, path: Path, known: int) -> int:
+    """The file's schema version; DatabaseProblem if it is not one we can use."""
+    current = int((await conn.execute_fetchall("PRAGMA user_version"))[0][0])
+    if current > known:
+        raise DatabaseProblem(
+            f"{path} was written by a newer Switchboard (schema {current}; this version "
+            f"knows up to {known}). Upgrade Switchboard; the file was not changed."
+        )
+    if current == 0:
+        tables = await conn.execute_fetchall(
+            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+        )
+        if tables[0][0]:
+            raise DatabaseProblem(
+                f"{path} is an SQLite file but not a Switchboard database; "
+                "it was not changed. Point --db at another file."
+            )
+    return current
+
+
 async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
     known = migrations()
     await conn.execute("BEGIN IMMEDIATE")
     try:
-        # Read inside the write lock: two processes starting on a new file
-        # must not both apply migration 1.
-        async with conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        current = int(row[0]) if row else 0
-        if current > len(known):
-            raise DatabaseProblem(
-                f"{path} was written by a newer Switchboard (schema {current}; this version "
-                f"knows up to {len(known)}). Upgrade Switchboard; the file was not changed."
-            )
-        if current == 0:
-            async with conn.execute(
-                "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
-            ) as cur:
-                row = await cur.fetchone()
-            if row and row[0]:
-                raise DatabaseProblem(
-                    f"{path} is an SQLite file but not a Switchboard database; "
-                    "it was not changed. Point --db at another file."
-                )
+        # Read again inside the write lock: two processes starting on a new
+        # file must not both apply migration 1.
+        current = await _schema_in(conn, path, len(known))
         for version, sql in known[current:]:
             for statement in _statements(sql):
                 await conn.execute(statement)
@@ -219,8 +242,10 @@ async def open_database(path: Path | str, clock: Clock) -> Database:
     writer = reader = None
     try:
         writer = await _connect(path)
-        async with writer.execute("PRAGMA journal_mode = WAL") as cur:
-            await cur.fetchone()
+        # Check before switching to WAL: that switch rewrites the header of a
+        # file we may be about to refuse, and a refused file stays untouched.
+        await _schema_in(writer, path, schema_version())
+        await writer.execute_fetchall("PRAGMA journal_mode = WAL")
         await writer.execute("PRAGMA synchronous = NORMAL")
         await _migrate(writer, path)
         reader = await _connect(path)

@@ -3,13 +3,16 @@
 The holder renews the lease well before it expires; a worker that dies stops
 renewing, and another takes over once the lease lapses. Because outbox rows
 carry their own sending lease, even two workers briefly believing they lead
-could not claim the same message.
+could not claim the same message. ``try_acquire`` names the holder a lapsed
+lease was taken from, so the new holder can tell (``is_gone``) whether that
+worker surely died and its messages in flight can be sent again at once.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,17 +35,32 @@ def new_holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
 
 
+@dataclass(frozen=True, slots=True)
+class Acquired:
+    held: bool
+    """True when the caller holds the lease afterwards."""
+    taken_from: LeaseHolder | None = None
+    """Set when the lease was just taken over from another holder whose lease lapsed."""
+
+
 async def acquire(db: Database, holder: str, ttl_seconds: float, name: str = WORKER) -> bool:
     """Take or renew the lease; True when ``holder`` holds it afterwards."""
+    return (await try_acquire(db, holder, ttl_seconds, name)).held
+
+
+async def try_acquire(
+    db: Database, holder: str, ttl_seconds: float, name: str = WORKER
+) -> Acquired:
+    """Take or renew the lease, and say from whom it was taken over, if anyone."""
     async with db.transaction() as tx:
         now = tx.now_ms
-        row = await tx.fetchone("SELECT holder, expires_at FROM leases WHERE name = ?", (name,))
+        row = await tx.fetchone("SELECT * FROM leases WHERE name = ?", (name,))
         if row is not None and row["holder"] != holder and row["expires_at"] >= now:
-            return False
+            return Acquired(False)
         expires = now + int(ttl_seconds * 1000)
         if row is not None and row["holder"] == holder:
             await tx.execute("UPDATE leases SET expires_at = ? WHERE name = ?", (expires, name))
-            return True
+            return Acquired(True)
         await tx.execute(
             "INSERT OR REPLACE INTO leases (name, holder, pid, host, acquired_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -56,7 +74,24 @@ async def acquire(db: Database, holder: str, ttl_seconds: float, name: str = WOR
             holder=holder,
             previous=row["holder"] if row is not None else None,
         )
-    return True
+    return Acquired(True, None if row is None else _holder(row))
+
+
+def is_gone(previous: LeaseHolder) -> bool:
+    """True only when ``previous`` surely stopped: it ran on this host and its process is gone.
+
+    A holder on another host, or whose pid is alive (perhaps stalled, perhaps
+    a reused pid), may still be acting, so it is never presumed gone.
+    """
+    if previous.host != socket.gethostname() or previous.pid == os.getpid():
+        return False
+    try:
+        os.kill(previous.pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: alive, another user's
+        return False
+    return False
 
 
 async def release(db: Database, holder: str, name: str = WORKER) -> None:
@@ -70,6 +105,10 @@ async def current(db: Database, name: str = WORKER) -> LeaseHolder | None:
     row = await db.fetchone("SELECT * FROM leases WHERE name = ?", (name,))
     if row is None or from_ms(row["expires_at"]) < db.clock.now():  # type: ignore[operator]
         return None
+    return _holder(row)
+
+
+def _holder(row: sqlite3.Row) -> LeaseHolder:
     return LeaseHolder(
         row["holder"],
         row["pid"],

@@ -11,6 +11,7 @@ so one that can recognise a resend (the sandbox does) never delivers twice.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ HELP_REPLY = "help_reply"
 CHAT = "chat"
 
 OPTED_OUT_REASON = "not sent: the recipient opted out (STOP) before it went"
+OPTED_IN_REASON = "not sent: the recipient opted back in (START) before it went"
 
 
 async def queue_in(
@@ -82,6 +84,22 @@ async def fail_queued_to_opted_out(tx: Tx, phone: str) -> int:
     )
     for row in rows:
         await _failed(tx, row["id"], OPTED_OUT_REASON, tx.now_ms)
+    return len(rows)
+
+
+async def fail_queued_optout_confirmations(tx: Tx, phone: str) -> int:
+    """Fail a STOP confirmation still queued to ``phone``, which has just opted back in.
+
+    It is stale: sent now it would tell an opted-in person they are out, and
+    after a further STOP it would be a second confirmation.
+    """
+    rows = await tx.fetchall(
+        "SELECT id FROM messages WHERE status = 'queued' AND kind = ? AND conversation_id IN"
+        " (SELECT id FROM conversations WHERE phone = ?)",
+        (OPTOUT_CONFIRMATION, phone),
+    )
+    for row in rows:
+        await _failed(tx, row["id"], OPTED_IN_REASON, tx.now_ms)
     return len(rows)
 
 
@@ -193,10 +211,11 @@ async def record(db: Database, outcomes: Sequence[Outcome]) -> None:
     async with db.transaction() as tx:
         config = await settings.load_in(tx)
         now = tx.now_ms
+        await _sent(tx, [o for o in outcomes if isinstance(o, Sent)], now)
         for outcome in outcomes:
             if isinstance(outcome, Sent):
-                await _sent(tx, outcome, now)
-            elif isinstance(outcome, Failed):
+                continue
+            if isinstance(outcome, Failed):
                 await _failed(tx, outcome.message_id, outcome.reason, now)
             else:
                 await _retry(
@@ -209,17 +228,24 @@ async def record(db: Database, outcomes: Sequence[Outcome]) -> None:
                 )
 
 
-async def _sent(tx: Tx, outcome: Sent, now: int) -> None:
-    row = await tx.fetchone(
-        "UPDATE messages SET status = 'sent', provider_id = ?, sent_at = ?, lease_until = NULL,"
-        " error = NULL, updated_at = ? WHERE id = ? AND status = 'sending'"
-        " RETURNING conversation_id",
-        (outcome.provider_id, now, now, outcome.message_id),
+async def _sent(tx: Tx, sent: list[Sent], now: int) -> None:
+    # One statement for the whole batch: the outbox's hot path.
+    if not sent:
+        return
+    batch = json.dumps([[o.message_id, o.provider_id] for o in sent])
+    rows = await tx.fetchall(
+        "WITH batch(id, pid) AS (SELECT value ->> 0, value ->> 1 FROM json_each(?))"
+        " UPDATE messages SET status = 'sent', provider_id = batch.pid,"
+        " sent_at = ?, lease_until = NULL, error = NULL, updated_at = ?"
+        " FROM batch WHERE messages.id = batch.id AND messages.status = 'sending'"
+        " RETURNING messages.id, conversation_id",
+        (batch, now, now),
     )
-    if row is not None:
-        await tx.emit(
-            "message.sent", "message", outcome.message_id, conversation_id=row["conversation_id"]
-        )
+    await tx.emit_many(
+        "message.sent",
+        "message",
+        [(r["id"], {"conversation_id": r["conversation_id"]}) for r in rows],
+    )
 
 
 async def _failed(tx: Tx, message_id: int, reason: str, now: int) -> None:
@@ -279,37 +305,49 @@ async def _retry(
 
 
 async def apply_reports(db: Database, reports: Sequence[DeliveryReport]) -> int:
-    """Apply delivery reports; a report seen twice changes nothing the second time."""
+    """Apply delivery reports; a report seen twice changes nothing the second time.
+
+    A report finds its message by the provider's ID or, when the provider
+    echoes it, by ours (a report can arrive before we stored the provider's ID).
+    """
     if not reports:
         return 0
-    changed = 0
+    batch = json.dumps(
+        [
+            [
+                r.provider_id,
+                r.message_id,
+                r.status,
+                r.reason or "the carrier reported it undelivered",
+            ]
+            for r in reports
+        ]
+    )
     async with db.transaction() as tx:
-        for report in reports:
-            row = await tx.fetchone(
-                "UPDATE messages SET status = :status, delivered_at = CASE WHEN :status ="
-                " 'delivered' THEN :now ELSE delivered_at END,"
-                " error = CASE WHEN :status = 'failed' THEN :reason ELSE error END,"
-                " updated_at = :now"
-                " WHERE (provider_id = :pid OR id = :mid) AND status IN ('sending', 'sent')"
-                " RETURNING id, conversation_id",
-                {
-                    "status": report.status,
-                    "now": tx.now_ms,
-                    "pid": report.provider_id,
-                    "mid": report.message_id,
-                    "reason": report.reason or "the carrier reported it undelivered",
-                },
+        rows = await tx.fetchall(
+            "WITH batch(pid, mid, status, reason) AS (SELECT value ->> 0, value ->> 1,"
+            "   value ->> 2, value ->> 3 FROM json_each(:batch)),"
+            " resolved(id, status, reason) AS (SELECT coalesce(mid,"
+            "   (SELECT id FROM messages WHERE provider_id = pid)), status, reason FROM batch)"
+            " UPDATE messages SET status = r.status,"
+            " delivered_at = CASE WHEN r.status = 'delivered' THEN :now ELSE delivered_at END,"
+            " error = CASE WHEN r.status = 'failed' THEN r.reason ELSE error END,"
+            " updated_at = :now"
+            " FROM resolved r WHERE messages.id = r.id AND messages.status IN ('sending', 'sent')"
+            " RETURNING messages.id, conversation_id, messages.status, error",
+            {"batch": batch, "now": tx.now_ms},
+        )
+        for status in ("delivered", "failed"):
+            await tx.emit_many(
+                f"message.{status}",
+                "message",
+                [
+                    (r["id"], {"conversation_id": r["conversation_id"], "reason": r["error"]})
+                    for r in rows
+                    if r["status"] == status
+                ],
             )
-            if row is not None:
-                changed += 1
-                await tx.emit(
-                    f"message.{report.status}",
-                    "message",
-                    row["id"],
-                    conversation_id=row["conversation_id"],
-                    reason=report.reason,
-                )
-    return changed
+    return len(rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core import conversations, lease, outbox, settings
+from core.clock import to_ms
 from core.db import Database
 from core.gateway import OutboundSms, PermanentFailure, SmsGateway, TemporaryFailure
 from core.ratelimit import SenderRateLimit
@@ -67,13 +68,38 @@ class Worker:
     # --- the jobs -----------------------------------------------------------
 
     async def tick_lease(self) -> bool:
-        held = await lease.acquire(self.db, self.holder, self.options.lease_seconds)
+        acquired = await lease.try_acquire(self.db, self.holder, self.options.lease_seconds)
+        held = acquired.held
+        if acquired.taken_from is not None and lease.is_gone(acquired.taken_from):
+            await self._reclaim_from(acquired.taken_from)
         if held != self.active:
             self.active = held
             log.info("worker %s %s the lease", self.holder, "took" if held else "lost")
             if self._on_lease_change is not None:
                 self._on_lease_change(held)
         return held
+
+    async def _reclaim_from(self, dead: lease.LeaseHolder) -> None:
+        """Send again, now, what a worker that died had in flight.
+
+        Its rows stay 'sending' until their sending lease lapses (minutes, so
+        that a stalled but living worker is not raced). When the process is
+        known to be gone there is nothing to race: expire those leases, and
+        the next claim queues the rows again (and records why).
+        """
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE messages SET lease_until = ? WHERE status = 'sending'"
+                " AND lease_until >= ? AND updated_at >= ?",
+                (tx.now_ms - 1, tx.now_ms, to_ms(dead.acquired_at) - 1),
+            )
+        if cursor.rowcount:
+            log.warning(
+                "worker %s (pid %d) stopped with %d message(s) in flight; sending them again",
+                dead.holder,
+                dead.pid,
+                cursor.rowcount,
+            )
 
     async def pump(self) -> int:
         """Send what is due, batch by batch; returns how many were handled."""

@@ -8,12 +8,13 @@ phone and enters the real inbound path, opt-out keywords and all.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from core import messaging, settings
-from core.clock import from_ms
+from core.clock import from_ms, to_ms
 from core.db import Database
 from core.errors import NotFound
 from core.gateway import Accepted, DeliveryReport, OutboundSms, PermanentFailure
@@ -28,6 +29,8 @@ class SandboxGateway:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._delay_seconds = 0.0
+        self._delay_read_at: float | None = None
 
     async def send(self, sms: OutboundSms) -> Accepted:
         if sms.recipient.endswith(UNREACHABLE_SUFFIX):
@@ -35,36 +38,40 @@ class SandboxGateway:
                 f"sandbox: {sms.recipient} is unreachable (numbers ending in"
                 f" {UNREACHABLE_SUFFIX} always fail, to show a failed message)"
             )
-        delay = (await settings.load(self.db)).sandbox_delivery_seconds
-        async with self.db.transaction() as tx:
-            # Keyed by our message ID: a resend after a crash is recognised
-            # and counted, never delivered twice.
-            row = await tx.fetchone(
-                "INSERT INTO sandbox_messages (message_id, provider_id, sender, recipient, body,"
-                " media, accepted_at, deliver_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT(message_id) DO UPDATE SET send_calls = send_calls + 1"
-                " RETURNING provider_id",
-                (
-                    sms.message_id,
-                    f"sandbox-{sms.message_id}",
-                    sms.sender,
-                    sms.recipient,
-                    sms.body,
-                    len(sms.media),
-                    tx.now_ms,
-                    tx.now_ms + int(delay * 1000),
-                ),
-            )
-        assert row is not None
-        return Accepted(row["provider_id"])
+        now = to_ms(self.db.clock.now())
+        # Keyed by our message ID: a resend after a crash is recognised and
+        # counted, never delivered twice.
+        rows = await self.db.write(
+            "INSERT INTO sandbox_messages (message_id, provider_id, sender, recipient, body,"
+            " media, accepted_at, deliver_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(message_id) DO UPDATE SET send_calls = send_calls + 1"
+            " RETURNING provider_id",
+            (
+                sms.message_id,
+                f"sandbox-{sms.message_id}",
+                sms.sender,
+                sms.recipient,
+                sms.body,
+                len(sms.media),
+                now,
+                now + int(await self._delay() * 1000),
+            ),
+        )
+        return Accepted(rows[0]["provider_id"])
+
+    async def _delay(self) -> float:
+        # Read at most once a second: this runs for every message sent.
+        if self._delay_read_at is None or time.monotonic() - self._delay_read_at > 1:
+            self._delay_seconds = (await settings.load(self.db)).sandbox_delivery_seconds
+            self._delay_read_at = time.monotonic()
+        return self._delay_seconds
 
     async def due_reports(self) -> Sequence[DeliveryReport]:
-        async with self.db.transaction() as tx:
-            rows = await tx.fetchall(
-                "UPDATE sandbox_messages SET delivered = 1"
-                " WHERE delivered = 0 AND deliver_at <= ? RETURNING provider_id, message_id",
-                (tx.now_ms,),
-            )
+        rows = await self.db.write(
+            "UPDATE sandbox_messages SET delivered = 1"
+            " WHERE delivered = 0 AND deliver_at <= ? RETURNING provider_id, message_id",
+            (to_ms(self.db.clock.now()),),
+        )
         return [
             DeliveryReport(r["provider_id"], "delivered", message_id=r["message_id"]) for r in rows
         ]

@@ -49,7 +49,7 @@ async def serve(db: Database, options: WorkerOptions) -> None:
 @click.option(
     "--lease-seconds",
     type=float,
-    default=WorkerOptions.lease_seconds,
+    default=WorkerOptions().lease_seconds,
     show_default=True,
     help="How soon another worker takes over if this one dies.",
 )

@@ -1,0 +1,571 @@
+"""End to end: the `switchboard` command run in subprocesses, as a user runs it.
+
+Every test asserts on the exit status, what was printed and what the
+database holds afterwards. Nothing sleeps for a due time: the only waits are
+polls for something due now (a worker picking up a queued message).
+"""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import io
+import json
+import sqlite3
+import unicodedata
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from subprocess import CompletedProcess
+
+import click
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from console.cli import main
+from console.safe_text import json_printable
+from tests.processes import query, running, scalar, switchboard, wait_for, worker
+
+ME = getpass.getuser()
+OUR_NUMBER = "+14155550100"
+ANN = "+12125550105"
+BEN = "+12125550106"
+CARL = "+12125550107"
+
+Run = Callable[..., CompletedProcess[str]]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "switchboard.sqlite3"
+
+
+@pytest.fixture
+def sb(tmp_path: Path, db: Path) -> Run:
+    """`sb("send", "--to", ...)` runs switchboard on the test's database."""
+
+    def run(*args: str | Path, on: Path | None = db, env: dict[str, str] | None = None):
+        return switchboard(*args, db=on, home=tmp_path, env=env)
+
+    return run
+
+
+def ok(result: CompletedProcess[str]) -> CompletedProcess[str]:
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def refused(result: CompletedProcess[str], *fragments: str) -> str:
+    """Exit 1 with exactly one line on stderr, 'error: ...' naming each fragment."""
+    assert result.returncode == 1, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def as_json(result: CompletedProcess[str]):
+    return json.loads(ok(result).stdout)
+
+
+@pytest.fixture
+def fresh(sb: Run) -> Run:
+    """A fresh installation: me as a manager, our default number (MMS)."""
+    assert ok(sb("agents", "add", ME, "--role", "manager")).stdout.startswith("added manager")
+    assert "(default)" in ok(sb("numbers", "add", OUR_NUMBER, "--default", "--mms")).stdout
+    return sb
+
+
+@pytest.fixture
+def worker_on(tmp_path: Path, db: Path) -> Iterator[Callable[[], None]]:
+    """Start a background `switchboard worker` on the test database, on demand."""
+    started = []
+
+    def start() -> None:
+        started.append(worker(db, tmp_path, str(len(started)), "--lease-seconds", "2"))
+
+    yield start
+    with running(*started):
+        pass
+
+
+# --- segments ------------------------------------------------------------------------------
+
+
+def test_segments_counts_gsm7_in_one_segment(sb: Run):
+    found = as_json(sb("segments", "hello", "--json", on=None))
+    assert found["encoding"] == "GSM-7"
+    assert found["segments"] == 1
+    assert found["characters"] == 5
+    assert found["smart_encoding"] is None
+
+
+def test_segments_161_characters_take_two(sb: Run):
+    assert as_json(sb("segments", "x" * 161, "--json", on=None))["segments"] == 2
+    assert as_json(sb("segments", "x" * 160, "--json", on=None))["segments"] == 1
+
+
+def test_segments_an_emoji_makes_it_ucs2(sb: Run):
+    found = as_json(sb("segments", "See you soon 🙂", "--json", on=None))
+    assert found["encoding"] == "UCS-2"
+    assert found["units"] == 15  # the emoji is two UTF-16 units
+
+
+def test_segments_offers_a_gsm7_rewrite_only_when_it_saves_a_segment(sb: Run):
+    text = "“" + "Your appointment is confirmed for tomorrow " * 2 + "”"  # 88 chars, UCS-2
+    found = as_json(sb("segments", text, "--json", on=None))
+    assert (found["encoding"], found["segments"]) == ("UCS-2", 2)
+    offer = found["smart_encoding"]
+    assert offer is not None
+    assert offer["segments"] == 1
+    assert offer["segments_saved"] == 1
+    assert offer["replaced"] == 2
+    assert offer["text"].startswith('"')
+    assert offer["text"].endswith('"')
+    plain = ok(sb("segments", text, on=None)).stdout
+    assert "saving 1" in plain
+
+    short = as_json(sb("segments", "Curly “quotes”", "--json", on=None))
+    assert short["segments"] == 1
+    assert short["smart_encoding"] is None, "no saving, no offer"
+
+
+# --- set-up and contacts ---------------------------------------------------------------------
+
+CONTACTS_CSV = """\
+name,job_title,email,ready,mobile,landline,customer_since
+Ann Okafor,Buyer,ann@example.com,true,+12125550105,,2019
+Ben Lindqvist,,ben@example.com,no,(212) 555-0106,+13125550100;+13125550101,
+Bad Phone,,,,not-a-phone,,
+Bad Email,,nobody-at-example,,+12125550120,,
+Carl García,Chef,,,2125550107,,2021
+,,,,,,
+Bad Ready,,,maybe,+12125550121,,
+"""
+
+
+def test_set_up_a_fresh_install_and_import_contacts(fresh: Run, tmp_path: Path, db: Path):
+    agents = as_json(fresh("agents", "list", "--json"))
+    assert [(a["username"], a["role"], a["active"]) for a in agents] == [(ME, "manager", True)]
+    numbers = as_json(fresh("numbers", "list", "--json"))
+    assert [(n["number"], n["mms"], n["default"]) for n in numbers] == [(OUR_NUMBER, True, True)]
+
+    source = tmp_path / "contacts.csv"
+    source.write_text(CONTACTS_CSV, encoding="utf-8")
+    result = ok(fresh("contacts", "import", source))
+    assert result.stdout.strip() == "imported 3 contact(s)"
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 3, result.stderr
+    assert errors[0].startswith("row 4, column mobile: ")
+    assert errors[1].startswith("row 5, column email: ")
+    assert errors[2].startswith("row 8, column ready: ")
+    assert scalar(db, "SELECT count(*) FROM contacts") == 3
+
+    listed = as_json(fresh("contacts", "list", "--json"))
+    by_name = {c["name"]: c for c in listed}
+    assert set(by_name) == {"Ann Okafor", "Ben Lindqvist", "Carl García"}
+    assert by_name["Ann Okafor"]["custom"] == {"customer_since": "2019"}
+    assert by_name["Ben Lindqvist"]["ready"] is False
+    assert by_name["Ben Lindqvist"]["phones"] == [
+        {"number": BEN, "kind": "mobile"},
+        {"number": "+13125550100", "kind": "landline"},
+        {"number": "+13125550101", "kind": "landline"},
+    ]
+    assert by_name["Carl García"]["phones"] == [{"number": CARL, "kind": "mobile"}]
+
+    found = as_json(fresh("contacts", "list", "--search", "lindq", "--json"))
+    assert [c["name"] for c in found] == ["Ben Lindqvist"]
+    found = as_json(fresh("contacts", "list", "--search", "5550107", "--json"))
+    assert [c["name"] for c in found] == ["Carl García"]
+    assert as_json(fresh("contacts", "list", "--search", "nobody-like-this", "--json")) == []
+    text = ok(fresh("contacts", "list")).stdout
+    assert "Ann Okafor" in text
+    assert "Carl García" in text
+
+
+def test_an_import_with_no_good_row_exits_1(fresh: Run, tmp_path: Path, db: Path):
+    source = tmp_path / "bad.csv"
+    source.write_text("name,mobile\nX,not-a-phone\n", encoding="utf-8")
+    result = fresh("contacts", "import", source)
+    assert result.returncode == 1
+    assert result.stdout.strip() == "imported 0 contact(s)"
+    assert result.stderr.startswith("row 2, column mobile: ")
+    assert "Traceback" not in result.stderr
+    assert scalar(db, "SELECT count(*) FROM contacts") == 0
+
+
+def test_contacts_export_then_import_gives_the_same_contacts(fresh: Run, sb: Run, tmp_path: Path):
+    source = tmp_path / "contacts.csv"
+    source.write_text(CONTACTS_CSV, encoding="utf-8")
+    ok(fresh("contacts", "import", source))
+    exported = tmp_path / "exported.csv"
+    result = ok(fresh("contacts", "export", exported))
+    assert "exported 3 contact(s)" in result.stderr
+    to_stdout = ok(fresh("contacts", "export")).stdout
+    assert to_stdout == exported.read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(to_stdout)))
+    assert {r["name"] for r in rows} == {"Ann Okafor", "Ben Lindqvist", "Carl García"}
+
+    other = tmp_path / "other.sqlite3"
+    ok(sb("contacts", "import", exported, on=other))
+
+    def comparable(found):
+        return sorted(({k: v for k, v in c.items() if k != "id"} for c in found), key=str)
+
+    assert comparable(as_json(sb("contacts", "list", "--json", on=other))) == comparable(
+        as_json(fresh("contacts", "list", "--json"))
+    )
+
+
+# --- sending, the worker, opt-out ----------------------------------------------------------------
+
+
+def test_send_queues_with_the_optout_notice_and_a_worker_delivers_it(
+    fresh: Run, db: Path, worker_on
+):
+    ok(fresh("settings", "set", "sandbox_delivery_seconds", "0"))
+    sent = as_json(fresh("send", "--to", ANN, "hi", "--json"))
+    assert sent["status"] == "queued"
+    assert sent["body"] == "hi\nReply STOP to unsubscribe."
+    assert sent["segments"] == 1
+    row = query(
+        db, "SELECT status, direction, body FROM messages WHERE id = ?", (sent["message_id"],)
+    )
+    assert [tuple(r) for r in row] == [("queued", "out", sent["body"])]
+
+    worker_on()
+    wait_for(
+        lambda: (
+            scalar(db, "SELECT status FROM messages WHERE id = ?", (sent["message_id"],))
+            == "delivered"
+        ),
+        timeout=15,
+        what="the worker to deliver the message",
+    )
+    inbox = as_json(fresh("sandbox", "inbox", "--to", ANN, "--json"))
+    assert [(m["message_id"], m["from"], m["to"], m["body"]) for m in inbox] == [
+        (sent["message_id"], OUR_NUMBER, ANN, sent["body"])
+    ]
+    assert inbox[0]["delivered"] is True
+
+    again = as_json(fresh("send", "--to", ANN, "second", "--json"))
+    assert again["body"] == "second", "only the first SMS to a number carries the notice"
+
+
+def test_stop_opts_out_and_the_next_send_is_refused_in_one_line(fresh: Run, db: Path):
+    ok(fresh("send", "--to", ANN, "hi"))
+    replied = as_json(fresh("sandbox", "reply", "--from", ANN, "STOP", "--json"))
+    assert replied["intent"] == "opt-out"
+    assert len(replied["automatic_replies"]) == 1, "one confirmation"
+
+    result = fresh("send", "--to", ANN, "are you there?")
+    refused(result, "opted out")
+    assert result.stdout == ""
+    assert scalar(db, "SELECT opted_out FROM phone_consent WHERE phone = ?", (ANN,)) == 1
+    bodies = [r[0] for r in query(db, "SELECT body FROM messages WHERE direction = 'out'")]
+    assert "are you there?" not in bodies
+    # The message queued before STOP is failed, not sent; the confirmation is queued.
+    statuses = query(db, "SELECT kind, status FROM messages WHERE direction = 'out' ORDER BY id")
+    assert [tuple(r) for r in statuses] == [
+        ("chat", "failed"),
+        ("optout_confirmation", "queued"),
+    ]
+    assert scalar(db, "SELECT count(*) FROM consent_changes WHERE keyword = 'STOP'") == 1
+
+
+def test_conversations_list_filters(fresh: Run, db: Path):
+    ok(fresh("send", "--to", ANN, "your order is ready"))  # answered: nobody is waiting
+    ok(fresh("send", "--to", BEN, "your order is ready"))
+    ok(fresh("sandbox", "reply", "--from", BEN, "thanks, when?"))  # unanswered, mine
+    ok(fresh("sandbox", "reply", "--from", CARL, "hello?"))  # unanswered, nobody's: public
+
+    everything = as_json(fresh("conversations", "list", "--json"))
+    assert {c["phone"] for c in everything} == {ANN, BEN, CARL}
+
+    unanswered = as_json(fresh("conversations", "list", "--unanswered", "--json"))
+    assert {c["phone"] for c in unanswered} == {BEN, CARL}
+    assert all(c["wait_seconds"] is not None and c["wait_seconds"] >= 0 for c in unanswered)
+    assert {c["phone"]: c["owner"] for c in unanswered} == {BEN: ME, CARL: None}
+
+    answered = as_json(fresh("conversations", "list", "--answered", "--json"))
+    assert [c["phone"] for c in answered] == [ANN]
+    assert answered[0]["wait_seconds"] is None
+
+    public = as_json(fresh("conversations", "list", "--public", "--json"))
+    assert [(c["phone"], c["public"]) for c in public] == [(CARL, True)]
+
+    mine = as_json(fresh("conversations", "list", "--mine", "--json"))
+    assert {c["phone"] for c in mine} == {ANN, BEN}
+
+    text = ok(fresh("conversations", "list", "--unanswered")).stdout
+    assert "waiting 0 min" in text
+    assert "public" in text
+
+
+def test_as_is_refused_on_a_real_database(fresh: Run, db: Path):
+    refused(fresh("send", "--as", "alice", "--to", ANN, "hi"), "demo database")
+    refused(fresh("conversations", "list", "--as", "alice"), "demo database")
+    assert scalar(db, "SELECT count(*) FROM messages") == 0
+
+
+def test_an_unknown_login_is_told_how_to_be_added(fresh: Run, db: Path):
+    stranger = {name: "nobody-here" for name in ("LOGNAME", "USER", "LNAME", "USERNAME")}
+    line = refused(fresh("send", "--to", ANN, "hi", env=stranger), "nobody-here")
+    assert "switchboard agents add nobody-here" in line
+    refused(fresh("conversations", "list", "--mine", env=stranger), "switchboard agents add")
+    assert scalar(db, "SELECT count(*) FROM messages") == 0
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [
+        ("12345", "too short"),
+        ("not-a-phone", "not a phone number"),
+        ("+1212555010599999", "not a valid phone number"),
+    ],
+)
+def test_an_invalid_phone_number_is_refused_with_the_reason(
+    fresh: Run, db: Path, number: str, reason: str
+):
+    refused(fresh("send", "--to", number, "hi"), repr(number), reason)
+    assert scalar(db, "SELECT count(*) FROM messages") == 0
+
+
+def test_an_empty_message_is_refused(fresh: Run):
+    refused(fresh("send", "--to", ANN, "   "), "empty")
+
+
+def _sqlite_file(path: Path, *statements: str) -> Path:
+    conn = sqlite3.connect(path)
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    return path
+
+
+def _files_next_to(path: Path) -> set[str]:
+    return {p.name for p in path.parent.iterdir() if p.name.startswith(path.name)}
+
+
+def test_a_text_file_is_not_opened_as_a_database(sb: Run, tmp_path: Path):
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"shopping list\nmilk\n")
+    for args in (("contacts", "list"), ("send", "--to", ANN, "hi"), ("worker",)):
+        refused(sb(*args, on=notes), "cannot be opened as a database", "not changed")
+    assert notes.read_bytes() == b"shopping list\nmilk\n"
+    assert _files_next_to(notes) == {"notes.txt"}
+
+
+@pytest.mark.parametrize(
+    ("statements", "message"),
+    [
+        (("CREATE TABLE t (x)", "PRAGMA user_version = 999"), "newer Switchboard"),
+        (("CREATE TABLE foo (x)", "INSERT INTO foo VALUES (1)"), "not a Switchboard database"),
+    ],
+    ids=["newer-schema", "foreign-sqlite"],
+)
+def test_a_database_switchboard_cannot_use_is_refused(
+    sb: Run, tmp_path: Path, statements: tuple[str, ...], message: str
+):
+    path = _sqlite_file(tmp_path / "other.sqlite3", *statements)
+    tables = [r[0] for r in query(path, "SELECT name FROM sqlite_master ORDER BY name")]
+    for args in (("contacts", "list"), ("agents", "add", "x")):
+        refused(sb(*args, on=path), message, "not changed")
+    assert [r[0] for r in query(path, "SELECT name FROM sqlite_master ORDER BY name")] == tables
+    assert scalar(path, "PRAGMA user_version") == (999 if "newer" in message else 0)
+
+
+@pytest.mark.parametrize(
+    "statements",
+    [("CREATE TABLE t (x)", "PRAGMA user_version = 999"), ("CREATE TABLE foo (x)",)],
+    ids=["newer-schema", "foreign-sqlite"],
+)
+def test_a_refused_sqlite_file_is_left_byte_for_byte_unchanged(
+    sb: Run, tmp_path: Path, statements: tuple[str, ...]
+):
+    path = _sqlite_file(tmp_path / "other.sqlite3", *statements)
+    before = path.read_bytes()
+    assert sb("contacts", "list", on=path).returncode == 1
+    assert _files_next_to(path) == {"other.sqlite3"}
+    assert path.read_bytes() == before
+
+
+# --- the demo ------------------------------------------------------------------------------------
+
+
+def test_demo_seed_only_creates_the_demo_data_once(sb: Run, tmp_path: Path):
+    demo = tmp_path / "demo.sqlite3"
+    result = ok(sb("demo", "--seed-only", on=demo))
+    assert f"demo data is in {demo}" in result.stdout
+    assert "creating demo data" in result.stderr
+
+    def counts() -> dict[str, int]:
+        return {
+            table: scalar(demo, f"SELECT count(*) FROM {table}")
+            for table in ("agents", "contacts", "conversations", "messages", "events")
+        }
+
+    usernames = {r[0] for r in query(demo, "SELECT username FROM agents")}
+    assert {"alice", "bob", "carol", "dana", ME} <= usernames
+    assert scalar(demo, "SELECT role FROM agents WHERE username = 'dana'") == "manager"
+    assert scalar(demo, "SELECT count(*) FROM contacts") >= 300
+    assert scalar(demo, "SELECT count(*) FROM conversations WHERE waiting_since IS NULL") > 0
+    assert scalar(demo, "SELECT count(*) FROM conversations WHERE waiting_since IS NOT NULL") > 0
+    assert scalar(demo, "SELECT count(*) FROM conversations WHERE is_public = 1") > 0
+    assert scalar(demo, "SELECT count(*) FROM phone_consent WHERE opted_out = 1") == 1
+    assert scalar(demo, "SELECT count(*) FROM messages WHERE status = 'failed'") == 1
+    assert scalar(demo, "SELECT count(*) FROM messages WHERE optout_flag = 'pending'") == 1
+    assert scalar(demo, "SELECT count(*) FROM messages WHERE status = 'delivered'") > 0
+    assert json.loads(scalar(demo, "SELECT value FROM settings WHERE key = 'demo'")) is True
+    assert not (tmp_path / "demo.sqlite3.partial").exists()
+    before = counts()
+
+    again = ok(sb("demo", "--seed-only", on=demo))
+    assert "creating demo data" not in again.stderr
+    assert counts() == before, "a second run adds nothing"
+
+    sent = as_json(
+        sb("send", "--as", "alice", "--to", ANN, "Hello from the demo", "--json", on=demo)
+    )
+    assert sent["status"] == "queued"
+    author = scalar(
+        demo,
+        "SELECT a.username FROM messages m JOIN agents a ON a.id = m.author_id WHERE m.id = ?",
+        (sent["message_id"],),
+    )
+    assert author == "alice"
+    unanswered = as_json(
+        sb("conversations", "list", "--unanswered", "--as", "bob", "--json", on=demo)
+    )
+    assert unanswered, "the demo has conversations waiting for an answer"
+    refused(sb("send", "--as", "nobody", "--to", ANN, "hi", on=demo), "switchboard agents add")
+
+
+def test_demo_refuses_a_database_with_real_data(fresh: Run, db: Path):
+    result = fresh("demo", "--seed-only")
+    assert result.returncode == 1
+    assert "not a demo" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert scalar(db, "SELECT count(*) FROM contacts") == 0
+
+
+# --- help ---------------------------------------------------------------------------------------
+
+
+def _command_paths(group: click.Command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = [prefix]
+    if isinstance(group, click.Group):
+        for name, command in sorted(group.commands.items()):
+            paths += _command_paths(command, (*prefix, name))
+    return paths
+
+
+COMMAND_PATHS = _command_paths(main)
+
+
+def test_the_command_tree_is_what_the_readme_lists():
+    top = {path[0] for path in COMMAND_PATHS if path}
+    assert {
+        "worker",
+        "demo",
+        "send",
+        "sandbox",
+        "segments",
+        "contacts",
+        "conversations",
+        "agents",
+        "numbers",
+        "settings",
+    } <= top
+    assert len(COMMAND_PATHS) > 15
+
+
+@pytest.mark.parametrize("path", COMMAND_PATHS, ids=lambda p: " ".join(p) or "switchboard")
+def test_help_works_for_every_command(path: tuple[str, ...]):
+    result = CliRunner().invoke(main, [*path, "--help"], prog_name="switchboard")
+    assert result.exit_code == 0, result.output
+    assert result.exception is None
+    assert "<member " not in result.output, "a default shown as a Python object"
+    assert " object at 0x" not in result.output, "a default shown as a Python object"
+    assert f"Usage: switchboard {' '.join(path)}".rstrip() in result.output
+    command: click.Command = main
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    if command.help:
+        assert command.help.splitlines()[0].strip()[:30] in result.output
+
+
+def test_the_installed_script_answers_help(sb: Run):
+    result = ok(sb("--help", on=None))
+    assert result.stdout.startswith("Usage: switchboard")
+    assert "--version" in result.stdout
+
+
+# --- untrusted text -----------------------------------------------------------------------------
+
+HOSTILE = "\x1b]52;c;aGk=\x07 \x1b[31mred [bold]x \x9b2J \u202eevil"
+RAW_CONTROLS = ("\x1b", "\x07", "\x9b", "\u202e")
+
+
+def _assert_inert(output: str) -> None:
+    for byte in RAW_CONTROLS:
+        assert byte not in output, repr(output)
+
+
+@given(st.recursive(st.text(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)))
+def test_json_output_escapes_every_control_character_and_decodes_the_same(value):
+    encoded = json_printable(json.dumps(value, indent=2, ensure_ascii=False))
+    assert json.loads(encoded) == value
+    for ch in encoded:
+        if ch != "\n":
+            assert unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Zl", "Zp") or ch in (
+                "\u200d\u200c"
+            ), repr(ch)
+
+
+def test_untrusted_text_never_reaches_the_terminal_raw(
+    fresh: Run, db: Path, tmp_path: Path, worker_on
+):
+    source = tmp_path / "hostile.csv"
+    source.write_text(f'name,mobile\n"{HOSTILE}",{BEN}\n', encoding="utf-8")
+    ok(fresh("contacts", "import", source))
+    ok(fresh("settings", "set", "sandbox_delivery_seconds", "0"))
+
+    ok(fresh("sandbox", "reply", "--from", ANN, HOSTILE))
+    assert scalar(db, "SELECT body FROM messages WHERE direction = 'in'") == HOSTILE, "kept as is"
+    sent = as_json(fresh("send", "--to", BEN, HOSTILE, "--json"))
+    worker_on()
+    wait_for(
+        lambda: scalar(
+            db, "SELECT count(*) FROM sandbox_messages WHERE message_id = ?", (sent["message_id"],)
+        ),
+        timeout=15,
+        what="the worker to hand the message to the sandbox",
+    )
+
+    for args in (
+        ("sandbox", "inbox"),
+        ("sandbox", "inbox", "--json"),
+        ("conversations", "list"),
+        ("conversations", "list", "--json"),
+        ("contacts", "list"),
+        ("contacts", "list", "--json"),
+    ):
+        result = ok(fresh(*args))
+        _assert_inert(result.stdout)
+        _assert_inert(result.stderr)
+    inbox = ok(fresh("sandbox", "inbox")).stdout
+    assert "\\x1b[31mred [bold]x" in inbox, "shown literally, as visible escapes"
+
+    bad = fresh("send", "--to", HOSTILE, "hi")
+    assert bad.returncode == 1
+    _assert_inert(bad.stderr)

@@ -1,0 +1,161 @@
+"""Helpers for tests that run `switchboard` as a user would: in subprocesses.
+
+The console script lives next to the interpreter running the tests (same
+venv). Every run gets a copy of the environment without $SWITCHBOARD_DB and
+with XDG_DATA_HOME in a temp dir, so a forgotten ``--db`` can never touch a
+real database.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+SWITCHBOARD = Path(sys.executable).parent / "switchboard"
+TIMEOUT = 30.0
+
+T = TypeVar("T")
+
+
+def cli_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("SWITCHBOARD_DB", None)
+    env.pop("SWITCHBOARD_DEBUG", None)
+    env["XDG_DATA_HOME"] = str(home / "xdg-data")
+    env["PYTHONUNBUFFERED"] = "1"
+    if extra:
+        env.update(extra)
+    return env
+
+
+def switchboard(
+    *args: str | Path,
+    db: Path | None,
+    home: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = TIMEOUT,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `switchboard ARGS [--db DB]` and wait for it."""
+    argv = [str(SWITCHBOARD), *map(str, args)]
+    if db is not None:
+        argv += ["--db", str(db)]
+    return subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="surrogateescape",
+        env=cli_env(home, env),
+        timeout=timeout,
+        cwd=cwd or home,
+        check=False,
+    )
+
+
+class Background:
+    """A `switchboard` process in the background, its stderr kept in a file."""
+
+    def __init__(self, args: list[str], home: Path, log: Path) -> None:
+        self.log = log
+        self._log_file = log.open("wb")
+        self.proc = subprocess.Popen(
+            [str(SWITCHBOARD), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            env=cli_env(home),
+            cwd=home,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def output(self) -> str:
+        """Everything the process printed so far (it writes the file, not us)."""
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def terminate(self, timeout: float = 10.0) -> int:
+        """SIGTERM, then wait; returns the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def kill(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        return self.proc.wait(timeout=10)
+
+    def close(self) -> None:
+        self.kill()
+        self._log_file.close()
+
+
+def worker(db: Path, home: Path, name: str, *extra: str) -> Background:
+    return Background(["worker", "--db", str(db), *extra], home, home / f"worker-{name}.log")
+
+
+@contextmanager
+def running(*processes: Background) -> Iterator[None]:
+    """Kill (SIGKILL) whatever is still running when the block ends."""
+    try:
+        yield
+    finally:
+        for process in processes:
+            process.close()
+
+
+def wait_for(
+    check: Callable[[], T],
+    *,
+    timeout: float,
+    what: str,
+    every: float = 0.05,
+    alive: tuple[Background, ...] = (),
+    state: Callable[[], object] | None = None,
+) -> T:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout``.
+
+    Only for events that are due now (a process starting, a queue draining),
+    never to wait out a due time. Fails early when a process in ``alive`` exits;
+    ``state()`` is shown in the failure.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        for process in alive:
+            if process.proc.poll() is not None:
+                raise AssertionError(
+                    f"waiting for {what}: a worker exited ({process.proc.returncode}):\n"
+                    + process.output()
+                )
+        if time.monotonic() > deadline:
+            seen = f"; state: {state()}" if state is not None else ""
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}{seen}")
+        time.sleep(every)
+
+
+def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    """Read the database as another process would (WAL: sees every commit)."""
+    conn = sqlite3.connect(db, timeout=10)
+    try:
+        conn.row_factory = sqlite3.Row
+        return list(conn.execute(sql, params).fetchall())
+    finally:
+        conn.close()
+
+
+def scalar(db: Path, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    rows = query(db, sql, params)
+    return rows[0][0] if rows else None
