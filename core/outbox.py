@@ -15,8 +15,10 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from core import segments, settings
+from core.clock import to_ms
 from core.db import Database, Tx
 from core.gateway import DeliveryReport, Media, OutboundSms
 
@@ -160,6 +162,21 @@ async def claim(db: Database, limit: int, lease_seconds: float) -> list[Outbound
         )
         for r in claimed
     ]
+
+
+async def release_in_flight(db: Database, *, claimed_since: datetime) -> int:
+    """Expire the sending leases of rows claimed since ``claimed_since``.
+
+    For a worker known to have died: the next claim queues its rows again at
+    once instead of after the sending lease (minutes).
+    """
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            "UPDATE messages SET lease_until = ? WHERE status = 'sending'"
+            " AND lease_until >= ? AND updated_at >= ?",
+            (tx.now_ms - 1, tx.now_ms, to_ms(claimed_since) - 1),
+        )
+    return cursor.rowcount
 
 
 async def _media_for(tx: Tx, ids: list[int]) -> dict[int, list[Media]]:

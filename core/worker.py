@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core import conversations, lease, outbox, settings
-from core.clock import to_ms
 from core.db import Database
 from core.gateway import OutboundSms, PermanentFailure, SmsGateway, TemporaryFailure
 from core.ratelimit import SenderRateLimit
@@ -87,18 +86,13 @@ class Worker:
         known to be gone there is nothing to race: expire those leases, and
         the next claim queues the rows again (and records why).
         """
-        async with self.db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE messages SET lease_until = ? WHERE status = 'sending'"
-                " AND lease_until >= ? AND updated_at >= ?",
-                (tx.now_ms - 1, tx.now_ms, to_ms(dead.acquired_at) - 1),
-            )
-        if cursor.rowcount:
+        released = await outbox.release_in_flight(self.db, claimed_since=dead.acquired_at)
+        if released:
             log.warning(
                 "worker %s (pid %d) stopped with %d message(s) in flight; sending them again",
                 dead.holder,
                 dead.pid,
-                cursor.rowcount,
+                released,
             )
 
     async def pump(self) -> int:
