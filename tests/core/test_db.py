@@ -83,11 +83,14 @@ async def test_a_failed_transaction_leaves_no_trace_and_no_event(db):
     class Boom(Exception):
         pass
 
-    with pytest.raises(Boom):
+    async def change_then_fail() -> None:
         async with db.transaction() as tx:
             await tx.execute("INSERT INTO settings (key, value) VALUES ('x', '1')")
             await tx.emit("settings.changed", "settings")
             raise Boom
+
+    with pytest.raises(Boom):
+        await change_then_fail()
     assert await db.scalar("SELECT count(*) FROM settings") == 0
     assert await db.scalar("SELECT count(*) FROM events") == 0
 

@@ -17,7 +17,8 @@ async def test_only_one_holder_until_the_lease_lapses(db, clock: FakeClock):
     assert await lease.acquire(db, "b", ttl_seconds=10)
     assert not await lease.acquire(db, "a", ttl_seconds=10)
     holder = await lease.current(db)
-    assert holder is not None and holder.holder == "b"
+    assert holder is not None
+    assert holder.holder == "b"
 
 
 async def test_release_lets_another_take_over_at_once(db):

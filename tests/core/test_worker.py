@@ -36,7 +36,9 @@ async def test_the_scheduler_delivers_a_due_message_without_being_driven(db):
     finally:
         await worker.stop()
     assert await _status(db, result.message_id) == "delivered"
-    assert await db.scalar("SELECT count(*) FROM leases") == 0, "a stopped worker gives the lease up"
+    assert await db.scalar("SELECT count(*) FROM leases") == 0, (
+        "a stopped worker gives the lease up"
+    )
 
 
 async def test_a_worker_without_the_lease_does_nothing(db, clock: FakeClock):
@@ -69,8 +71,9 @@ async def test_a_provider_crash_is_retried_not_lost(db, clock: FakeClock):
     worker = Worker(db, Flaky(db), holder="w")
     result = await send(db, alice, "+12125550105", "hello")
     await worker.run_once()
-    row = await db.fetchone("SELECT status, attempts, error FROM messages WHERE id = ?",
-                            (result.message_id,))
+    row = await db.fetchone(
+        "SELECT status, attempts, error FROM messages WHERE id = ?", (result.message_id,)
+    )
     assert (row["status"], row["attempts"]) == ("queued", 1)
     assert "connection reset" in row["error"]
     clock.advance(seconds=outbox.backoff_seconds(1, 5.0, 600.0))
