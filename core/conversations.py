@@ -258,8 +258,12 @@ async def take(db: Database, actor: Actor, conversation_id: int) -> Conversation
     async with db.transaction() as tx:
         access = await access_in(tx, conversation_id)
         if not access.is_public and access.owner_id is not None:
-            who = "you" if access.owner_id == actor.id else await _username(tx, access.owner_id)
-            raise AlreadyTaken(f"this conversation is not public: {who} already has it")
+            who = (
+                "you already have"
+                if access.owner_id == actor.id
+                else f"{await _username(tx, access.owner_id)} already has"
+            )
+            raise AlreadyTaken(f"this conversation is not public: {who} it")
         authorize(actor, Action.TAKE_CONVERSATION, access)
         await take_in(tx, conversation_id, actor.id, access.owner_id)
     return await get(db, actor, conversation_id)

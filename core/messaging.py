@@ -269,6 +269,7 @@ async def _answer_keyword(
         await outbox.fail_queued_to_opted_out(tx, phone)
     elif intent is Intent.OPT_IN:
         if await consent.opt_in_in(tx, phone, keyword=keyword, message_id=message_id):
+            await outbox.fail_queued_optout_confirmations(tx, phone)
             replies.append(
                 await outbox.queue_in(
                     tx, conversation_id, config.optin_reply, kind=outbox.OPTIN_CONFIRMATION

@@ -39,8 +39,12 @@ _STOP_PHRASES = re.compile(
 
 
 def normalise(text: str) -> str:
-    """NFKC, case-fold, collapse whitespace, and trim spaces and punctuation."""
+    """NFKC, case-fold, read dashes as spaces, collapse whitespace, trim punctuation.
+
+    "opt-out" and "opt_out" are "opt out", the way a person means them.
+    """
     folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = "".join(" " if unicodedata.category(ch) in ("Pd", "Pc") else ch for ch in folded)
     folded = " ".join(folded.split())
     start, end = 0, len(folded)
     while start < end and _is_trimmable(folded[start]):

@@ -126,24 +126,30 @@ async def claim(db: Database, limit: int, lease_seconds: float) -> list[Outbound
                 row["id"],
                 reason="the worker sending it stopped before it finished",
             )
-        due = await tx.fetchall(
-            "SELECT m.id, m.kind, m.body, m.segments, n.e164 AS sender, c.phone AS recipient,"
-            " coalesce(p.opted_out, 0) AS opted_out"
-            " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-            " JOIN numbers n ON n.id = c.number_id"
-            " LEFT JOIN phone_consent p ON p.phone = c.phone"
-            " WHERE m.status = 'queued' AND m.next_attempt_at <= ?"
-            " ORDER BY m.next_attempt_at, m.id LIMIT ?",
-            (now, limit),
-        )
-        claimed = []
-        for row in due:
-            if row["opted_out"] and row["kind"] != OPTOUT_CONFIRMATION:
-                await _failed(tx, row["id"], OPTED_OUT_REASON, now)
-            else:
-                claimed.append(row)
-        if not claimed:
-            return []
+        claimed: list[sqlite3.Row] = []
+        while not claimed:
+            due = await tx.fetchall(
+                "SELECT m.id, m.kind, m.body, m.segments, n.e164 AS sender,"
+                " c.phone AS recipient, coalesce(p.opted_out, 0) AS opted_out"
+                " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+                " JOIN numbers n ON n.id = c.number_id"
+                " LEFT JOIN phone_consent p ON p.phone = c.phone"
+                " WHERE m.status = 'queued' AND m.next_attempt_at <= ?"
+                " ORDER BY m.next_attempt_at, m.id LIMIT ?",
+                (now, limit),
+            )
+            if not due:
+                return []
+            for row in due:
+                # Consent is checked again at the last moment: it may have
+                # changed since the message was queued (or requeued after a crash).
+                confirmation = row["kind"] == OPTOUT_CONFIRMATION
+                if row["opted_out"] and not confirmation:
+                    await _failed(tx, row["id"], OPTED_OUT_REASON, now)
+                elif confirmation and not row["opted_out"]:
+                    await _failed(tx, row["id"], OPTED_IN_REASON, now)
+                else:
+                    claimed.append(row)
         ids = [r["id"] for r in claimed]
         await tx.execute(
             "UPDATE messages SET status = 'sending', attempts = attempts + 1,"
@@ -301,7 +307,7 @@ async def _retry(
         wait = backoff_seconds(attempts, base, cap)
     await tx.execute(
         "UPDATE messages SET status = 'queued', attempts = ?, next_attempt_at = ?,"
-        " lease_until = NULL, error = ?, updated_at = ? WHERE id = ?",
+        " lease_until = NULL, error = coalesce(?, error), updated_at = ? WHERE id = ?",
         (
             attempts,
             now + int(wait * 1000),

@@ -1,0 +1,156 @@
+"""M5: the pure keyword rules (core.optout), as table tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.optout import Intent, classify, normalise
+from core.settings import Settings
+
+DEFAULTS = Settings()
+
+
+def default_classify(text: str) -> Intent:
+    return classify(
+        text,
+        optout=DEFAULTS.optout_keywords,
+        optin=DEFAULTS.optin_keywords,
+        help=DEFAULTS.help_keywords,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("STOP", "stop"),
+        (" Stop. ", "stop"),
+        ("ＳＴＯＰ", "stop"),  # full-width, NFKC
+        ("«stop»", "stop"),
+        ("STOP 🛑", "stop"),  # a trailing symbol is trimmed
+        ("\u200bstop\u200b", "stop"),  # zero-width spaces (Cf)
+        ("OPT   \t OUT", "opt out"),
+        ("opt-out!", "opt out"),
+        ("opt—out", "opt out"),  # em dash
+        ("opt_out", "opt out"),
+        ("STRASSE", "strasse"),
+        ("Straße", "strasse"),  # case-fold, not lower()
+        ("stop by at 5", "stop by at 5"),
+        ("!!!", ""),
+        ("", ""),
+    ],
+)
+def test_normalise(text: str, expected: str) -> None:
+    assert normalise(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "STOP",
+        "stop",
+        "Stop",
+        " Stop. ",
+        "ＳＴＯＰ",
+        "stop!!!",
+        "...STOP...",
+        "STOPALL",
+        "Unsubscribe",
+        "cancel",
+        "END",
+        "quit",
+        "revoke",
+        "OPTOUT",
+        "OPT OUT",
+        "opt-out!",
+        "Opt Out.",
+    ],
+)
+def test_stop_family_is_opt_out(text: str) -> None:
+    assert default_classify(text) is Intent.OPT_OUT
+
+
+@pytest.mark.parametrize("text", ["START", "start", " Start! ", "UNSTOP", "ｓｔａｒｔ"])
+def test_start_family_is_opt_in(text: str) -> None:
+    assert default_classify(text) is Intent.OPT_IN
+
+
+@pytest.mark.parametrize("text", ["HELP", "help?", "Info", "ＨＥＬＰ"])
+def test_help_family_is_help(text: str) -> None:
+    assert default_classify(text) is Intent.HELP
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stop by at 5",
+        "Stop the car",
+        "STOP STOP",
+        "stopp",
+        "nonstop",
+        "YES",
+        "Y",
+        "ok",
+        "help me find the office",
+        "start time?",
+        "the end",
+        "",
+        "   ",
+        "?!",
+    ],
+)
+def test_everything_else_is_none(text: str) -> None:
+    assert default_classify(text) is Intent.NONE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "please stop texting me",
+        "Stop messaging me!",
+        "do not text this number",
+        "Don't contact me again",
+        "Don’t text me",  # typographic apostrophe
+        "dont txt me",
+        "how do I unsubscribe?",
+        "opt me out please",
+        "Please opt-out this number",
+        "remove me from your list",
+        "take me off the list",
+        "no more texts",
+        "Leave me alone.",
+    ],
+)
+def test_plain_requests_to_stop_are_possible_opt_outs(text: str) -> None:
+    assert default_classify(text) is Intent.POSSIBLE_OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["stop by at 5", "Can you remember my order?", "I never texted", "please stop by the shop"],
+)
+def test_similar_words_are_not_possible_opt_outs(text: str) -> None:
+    assert default_classify(text) is Intent.NONE
+
+
+def test_custom_lists_replace_the_defaults() -> None:
+    def custom(text: str) -> Intent:
+        return classify(text, optout=["ARRET", "Stop"], optin=["reprise"], help=["AIDE"])
+
+    assert custom("arret") is Intent.OPT_OUT
+    assert custom("STOP") is Intent.OPT_OUT
+    assert custom("Reprise!") is Intent.OPT_IN
+    assert custom("aide") is Intent.HELP
+    assert custom("cancel") is Intent.NONE
+    assert custom("START") is Intent.NONE
+    assert custom("HELP") is Intent.NONE
+
+
+def test_keywords_in_the_lists_are_normalised_too() -> None:
+    assert classify("opt out", optout=["Opt-Out"], optin=[], help=[]) is Intent.OPT_OUT
+    assert classify("stop", optout=[" STOP. "], optin=[], help=[]) is Intent.OPT_OUT
+    # A keyword that normalises to nothing matches nothing.
+    assert classify("!", optout=["!"], optin=[], help=[]) is Intent.NONE
+
+
+def test_opt_out_wins_over_opt_in_when_lists_overlap() -> None:
+    assert classify("stop", optout=["STOP"], optin=["STOP"], help=["STOP"]) is Intent.OPT_OUT
