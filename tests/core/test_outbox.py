@@ -15,7 +15,7 @@ from core.outbox import Failed, Retry, Sent
 from core.worker import Worker, WorkerOptions
 from providers import sandbox
 from providers.sandbox import SandboxGateway
-from tests.core.conftest import ALICE_NUMBER, DORA_MOBILE, STRANGER, Team
+from tests.core.conftest import ALICE_NUMBER, DORA_MOBILE, ERIN_MOBILE, STRANGER, Team
 
 LEASE = WorkerOptions().send_lease_seconds
 
@@ -263,6 +263,32 @@ async def test_a_message_due_after_an_opt_out_is_failed_at_claim(
     assert await outbox.claim(db, 10, LEASE) == []
     row = await _row(db, message_id)
     assert (row["status"], row["error"]) == ("failed", outbox.OPTED_OUT_REASON)
+
+
+async def test_a_batch_of_opted_out_rows_does_not_stall_the_messages_behind_it(
+    db: Database, team: Team
+) -> None:
+    blocked = [await _queued(db, team, f"offer {i}") for i in range(2)]
+    behind = (await messaging.send(db, team.alice, ERIN_MOBILE, "hello")).message_id
+    async with db.transaction() as tx:
+        await consent.opt_out_in(tx, DORA_MOBILE, keyword="STOP")
+    claimed = await outbox.claim(db, 2, LEASE)
+    assert [c.message_id for c in claimed] == [behind]
+    assert [(await _row(db, m))["status"] for m in blocked] == ["failed", "failed"]
+
+
+async def test_a_stop_confirmation_requeued_after_an_opt_in_is_not_sent(
+    db: Database, team: Team, clock: FakeClock
+) -> None:
+    received = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
+    [confirmation] = received.replies
+    await _claim_one(db, confirmation)  # then the worker dies mid-send
+    await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "START")
+    clock.advance(seconds=LEASE + 1)
+    claimed = await outbox.claim(db, 10, LEASE)
+    assert confirmation not in [c.message_id for c in claimed]
+    row = await _row(db, confirmation)
+    assert (row["status"], row["error"]) == ("failed", outbox.OPTED_IN_REASON)
 
 
 @pytest.mark.parametrize("count", [0, 3])
