@@ -266,10 +266,10 @@ async def _answer_keyword(
                     tx, conversation_id, config.optout_reply, kind=outbox.OPTOUT_CONFIRMATION
                 )
             )
-        await outbox.fail_queued_to_opted_out(tx, phone)
+        await outbox.fail_stale_after_consent_change(tx, phone, opted_out=True)
     elif intent is Intent.OPT_IN:
         if await consent.opt_in_in(tx, phone, keyword=keyword, message_id=message_id):
-            await outbox.fail_queued_optout_confirmations(tx, phone)
+            await outbox.fail_stale_after_consent_change(tx, phone, opted_out=False)
             replies.append(
                 await outbox.queue_in(
                     tx, conversation_id, config.optin_reply, kind=outbox.OPTIN_CONFIRMATION
@@ -310,7 +310,7 @@ async def resolve_possible_optout(
                 await outbox.queue_in(
                     tx, row["conversation_id"], config.optout_reply, kind=outbox.OPTOUT_CONFIRMATION
                 )
-            await outbox.fail_queued_to_opted_out(tx, row["phone"])
+            await outbox.fail_stale_after_consent_change(tx, row["phone"], opted_out=True)
         await tx.emit(
             "message.optout_" + ("confirmed" if confirm else "dismissed"),
             "message",

@@ -77,31 +77,22 @@ async def queue_in(
     return message_id
 
 
-async def fail_queued_to_opted_out(tx: Tx, phone: str) -> int:
-    """Fail what is still queued to ``phone``, which has just opted out."""
-    rows = await tx.fetchall(
-        "SELECT id FROM messages WHERE status = 'queued' AND kind != ? AND conversation_id IN"
-        " (SELECT id FROM conversations WHERE phone = ?)",
-        (OPTOUT_CONFIRMATION, phone),
-    )
-    for row in rows:
-        await _failed(tx, row["id"], OPTED_OUT_REASON, tx.now_ms)
-    return len(rows)
+async def fail_stale_after_consent_change(tx: Tx, phone: str, *, opted_out: bool) -> int:
+    """Fail what is still queued to ``phone`` and may no longer go now that it opted out or in.
 
-
-async def fail_queued_optout_confirmations(tx: Tx, phone: str) -> int:
-    """Fail a STOP confirmation still queued to ``phone``, which has just opted back in.
-
-    It is stale: sent now it would tell an opted-in person they are out, and
-    after a further STOP it would be a second confirmation.
+    After an opt-out that is everything but the STOP confirmation. After an
+    opt-in it is a STOP confirmation still queued: sent now it would tell an
+    opted-in person they are out, and after a further STOP it would be a
+    second confirmation.
     """
+    kind_test, reason = ("!=", OPTED_OUT_REASON) if opted_out else ("=", OPTED_IN_REASON)
     rows = await tx.fetchall(
-        "SELECT id FROM messages WHERE status = 'queued' AND kind = ? AND conversation_id IN"
-        " (SELECT id FROM conversations WHERE phone = ?)",
+        f"SELECT id FROM messages WHERE status = 'queued' AND kind {kind_test} ?"
+        " AND conversation_id IN (SELECT id FROM conversations WHERE phone = ?)",
         (OPTOUT_CONFIRMATION, phone),
     )
     for row in rows:
-        await _failed(tx, row["id"], OPTED_IN_REASON, tx.now_ms)
+        await _failed(tx, row["id"], reason, tx.now_ms)
     return len(rows)
 
 
