@@ -15,16 +15,19 @@ _JOINERS = "\u200d\u200c"  # keep emoji sequences and scripts that need them int
 _NON_ASCII = re.compile(r"[^\x00-\x7e]")
 
 
+def _unsafe(ch: str) -> bool:
+    return unicodedata.category(ch) in _UNSAFE and ch not in _JOINERS
+
+
 def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` with every control character shown as a visible escape (\\x1b)."""
     out = []
     for ch in text:
         if ch == "\n" and keep_newlines:
             out.append(ch)
         elif ch == "\t":
             out.append(" ")
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") and not (
-            unicodedata.category(ch) == "Cf" and ch in "\u200d\u200c"
-        ):
+        elif _unsafe(ch):
             code = ord(ch)
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
         else:
@@ -34,7 +37,7 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
 
 def _json_escape(match: re.Match[str]) -> str:
     ch = match.group()
-    if unicodedata.category(ch) not in _UNSAFE or ch in _JOINERS:
+    if not _unsafe(ch):
         return ch
     code = ord(ch)
     if code > 0xFFFF:  # JSON spells these as a surrogate pair
