@@ -43,6 +43,8 @@ class Conversation:
     public_due_at: datetime | None
     last_message_at: datetime | None
     last_body: str
+    unread: bool = False
+    """An inbound message this agent has not opened yet."""
 
     @property
     def answered(self) -> bool:
@@ -79,7 +81,9 @@ SELECT c.id, n.e164 AS number, c.phone, c.contact_id, coalesce(ct.name, '') AS c
        c.owner_id, a.username AS owner, c.is_public, c.waiting_since, c.public_due_at,
        c.last_message_at,
        coalesce((SELECT body FROM messages m WHERE m.conversation_id = c.id
-                 ORDER BY m.id DESC LIMIT 1), '') AS last_body
+                 ORDER BY m.id DESC LIMIT 1), '') AS last_body,
+       coalesce(c.last_inbound_id > coalesce((SELECT last_read_id FROM conversation_reads r
+                 WHERE r.agent_id = ? AND r.conversation_id = c.id), 0), 0) AS unread
 FROM conversations c
 JOIN numbers n ON n.id = c.number_id
 LEFT JOIN contacts ct ON ct.id = c.contact_id
@@ -101,6 +105,7 @@ def _conversation(row: sqlite3.Row) -> Conversation:
         from_ms(row["public_due_at"]),
         from_ms(row["last_message_at"]),
         row["last_body"],
+        bool(row["unread"]),
     )
 
 
@@ -121,7 +126,7 @@ async def access_in(db: Database | Tx, conversation_id: int) -> ConversationAcce
 
 async def get(db: Database, actor: Actor, conversation_id: int) -> Conversation:
     authorize(actor, Action.VIEW_CONVERSATION, await access_in(db, conversation_id))
-    row = await db.fetchone(_SELECT + " WHERE c.id = ?", (conversation_id,))
+    row = await db.fetchone(_SELECT + " WHERE c.id = ?", (actor.id, conversation_id))
     assert row is not None
     return _conversation(row)
 
@@ -137,7 +142,8 @@ async def list_for(
 
     Agents see theirs, those they follow, and public ones; managers see all.
     """
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = [actor.id]
     if not allows(actor, Action.VIEW_ALL_CONVERSATIONS):
         where.append(
             "(c.is_public = 1 OR c.owner_id IS NULL OR c.owner_id = ? OR EXISTS ("
@@ -162,6 +168,24 @@ async def list_for(
         " ORDER BY c.waiting_since IS NULL, c.waiting_since, c.last_message_at DESC, c.id LIMIT ?"
     )
     return [_conversation(r) for r in await db.fetchall(sql, [*params, limit])]
+
+
+async def mark_read(db: Database, actor: Actor, conversation_id: int) -> None:
+    """Everything in the conversation up to now has been seen by ``actor``."""
+    if actor.id is None:
+        return
+    async with db.transaction() as tx:
+        await mark_read_in(tx, actor.id, conversation_id)
+
+
+async def mark_read_in(tx: Tx, agent_id: int, conversation_id: int) -> None:
+    await tx.execute(
+        "INSERT INTO conversation_reads (agent_id, conversation_id, last_read_id)"
+        " SELECT ?, ?, coalesce(max(id), 0) FROM messages WHERE conversation_id = ?"
+        " ON CONFLICT(agent_id, conversation_id) DO UPDATE SET"
+        " last_read_id = max(last_read_id, excluded.last_read_id)",
+        (agent_id, conversation_id, conversation_id),
+    )
 
 
 async def thread(

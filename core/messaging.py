@@ -111,6 +111,9 @@ async def send(
             agent_id=actor.id,
             message_id=message_id,
         )
+        if actor.id is not None:
+            # Replying means the agent has read the conversation.
+            await conversations.mark_read_in(tx, actor.id, row["id"])
         await _alert(tx, "message.sent_by_agent", row["id"], message_id, actor.id)
     return SendResult(
         message_id, row["id"], text, max(segments.count(text).segments, 1), ready_changed
@@ -230,8 +233,9 @@ async def receive(
             )
         replies = await _answer_keyword(tx, intent, keyword, phone, row["id"], message_id, config)
         await tx.execute(
-            "UPDATE conversations SET last_inbound_at = ?, last_message_at = ? WHERE id = ?",
-            (tx.now_ms, tx.now_ms, row["id"]),
+            "UPDATE conversations SET last_inbound_at = ?, last_message_at = ?,"
+            " last_inbound_id = ? WHERE id = ?",
+            (tx.now_ms, tx.now_ms, message_id, row["id"]),
         )
         if keyword is None:
             # Only a message a person must answer starts the wait (M7, M8).
