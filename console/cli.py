@@ -114,10 +114,21 @@ def emit_json(value: Any) -> None:
     click.echo(json_printable(json.dumps(value, indent=2, default=str, ensure_ascii=False)))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(package_name="switchboard")
-def main() -> None:
-    """Switchboard: a terminal SMS contact centre."""
+@as_option
+@db_option
+@click.pass_context
+def main(ctx: click.Context, as_user: str | None, db_path: Path | None) -> None:
+    """Switchboard: a terminal SMS contact centre.
+
+    With no command, opens the console for you (your login is your agent
+    username).
+    """
+    if ctx.invoked_subcommand is None:
+        from console.commands.console import open_console
+
+        open_console(db_path, as_user)
 
 
 def _register() -> None:

@@ -1,0 +1,177 @@
+"""The Switchboard console: the Textual app agents and managers use every day.
+
+The app only shows and asks: every rule is in core. It runs the embedded
+worker (unless another process holds the lease, which the status bar says)
+and follows the change feed so what others do appears within a second.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.signal import Signal
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from console.context import ConsoleContext
+from console.live import Changes
+from console.panes.contacts import ContactsPane
+from console.panes.conversations import ConversationsPane
+from console.panes.manager import ManagerPane
+from console.panes.thread import ThreadPane
+from console.screens.help import HelpScreen
+from console.widgets.status_bar import StatusBar
+from core import events, lease
+from core.worker import Worker
+
+log = logging.getLogger("switchboard.console")
+
+
+class SwitchboardApp(App[None]):
+    TITLE = "Switchboard"
+    CSS_PATH = "switchboard.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, explained"),
+        Binding("f1", "show_tab('conversations')", "Conversations", id="app.conversations"),
+        Binding("f2", "show_tab('contacts')", "Contacts", id="app.contacts"),
+        Binding("f3", "show_tab('manager')", "Manager", id="app.manager"),
+        Binding("ctrl+t", "toggle_theme", "Theme", id="app.theme", tooltip="Light or dark"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+    ]
+
+    def __init__(self, context: ConsoleContext) -> None:
+        super().__init__()
+        self.context = context
+        self.changes: Signal[Changes] = Signal(self, "changes")
+        self.worker_state = "worker: off (tests drive it)"
+        self._feed_cursor = 0
+        self._worker: Worker | None = None
+
+    # --- layout -------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with TabbedContent(initial="conversations"):
+            with TabPane("Conversations", id="conversations"):
+                yield ConversationsPane(self.context)
+            with TabPane("Contacts", id="contacts"):
+                yield ContactsPane(self.context)
+            if self.context.is_manager:
+                with TabPane("Manager", id="manager"):
+                    yield ManagerPane(self.context)
+        yield StatusBar()
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.theme = "textual-dark"
+        actor = self.context.actor
+        self.sub_title = f"{actor.label} ({actor.role})"
+        self.query_one(StatusBar).who = f"{actor.label} · {actor.role}"
+        self._feed_cursor = await events.last_id(self.context.db)
+        self.set_interval(self.context.feed_poll_seconds, self.poll_feed, name="feed")
+        if self.context.embedded_worker:
+            await self._start_worker()
+        else:
+            self._show_worker_state(self.worker_state)
+
+    async def _start_worker(self) -> None:
+        self._worker = Worker(
+            self.context.db,
+            self.context.gateway,
+            self.context.worker_options,
+            on_lease_change=self._lease_changed,
+        )
+        self._worker.start()
+        holder = await lease.current(self.context.db)
+        if holder is not None and holder.holder != self._worker.holder:
+            self._show_worker_state(
+                f"worker: another process holds the lease (pid {holder.pid} on {holder.host});"
+                " this console will take over if it stops"
+            )
+        else:
+            self._show_worker_state("worker: starting")
+
+    def _lease_changed(self, held: bool) -> None:
+        self._show_worker_state(
+            "worker: running here"
+            if held
+            else "worker: another process holds the lease; this console waits"
+        )
+
+    def _show_worker_state(self, state: str) -> None:
+        self.worker_state = state
+        self.query_one(StatusBar).worker_state = state
+
+    async def on_unmount(self) -> None:
+        if self._worker is not None:
+            await self._worker.stop()
+
+    # --- live ---------------------------------------------------------------
+
+    async def poll_feed(self) -> None:
+        """Publish what was committed since the last look, by any process."""
+        found = await events.after(self.context.db, self._feed_cursor)
+        if not found:
+            return
+        self._feed_cursor = found[-1].id
+        self.changes.publish(Changes(found))
+
+    # --- actions ------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self._binding_rows(self.screen)))
+
+    def action_show_tab(self, tab: str) -> None:
+        tabs = self.query_one(TabbedContent)
+        if tab == "manager" and not self.context.is_manager:
+            self.notify("The manager dashboard is for managers.", severity="warning")
+            return
+        tabs.active = tab
+
+    async def start_conversation(self, contact_id: int) -> None:
+        """Open the composer to text a contact (from the contacts pane)."""
+        self.query_one(TabbedContent).active = "conversations"
+        await self.query_one("#agent-thread", ThreadPane).compose_to(contact_id)
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    @on(TabbedContent.TabActivated)
+    def _focus_tab(self, event: TabbedContent.TabActivated) -> None:
+        pane = event.pane.query_children().first()
+        if pane is not None and hasattr(pane, "focus_default"):
+            pane.focus_default()
+
+    def _binding_rows(self, screen: Screen[object]) -> list[tuple[str, str, str]]:
+        rows = []
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description:
+                continue
+            rows.append((self.get_key_display(binding), binding.description, binding.id or ""))
+            del key
+        return sorted(rows, key=lambda r: r[2])
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every key's action is also in the command palette."""
+        yield from super().get_system_commands(screen)
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description or binding.action in ("command_palette", "quit"):
+                continue
+            namespace = active.node
+
+            async def run(action: str = binding.action, node: object = namespace) -> None:
+                await self.run_action(action, node)  # type: ignore[arg-type]
+
+            yield SystemCommand(binding.description, binding.tooltip or f"Key: {binding.key}", run)
+
+
+def make_app(context: ConsoleContext) -> SwitchboardApp:
+    """Build the app the same way for the CLI, the tests and the screenshots."""
+    return SwitchboardApp(context)

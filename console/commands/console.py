@@ -1,0 +1,24 @@
+"""`switchboard` with no command: the console, for the person at the keyboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from console.app import make_app
+from console.cli import open_db, resolve_actor, run
+from console.context import ConsoleContext
+from providers.wiring import sms_gateway
+
+
+def open_console(db_path: Path | None, as_user: str | None) -> None:
+    """Open the console as the OS login (or --as on a demo database)."""
+
+    async def body() -> None:
+        db = await open_db(db_path)
+        try:
+            actor = await resolve_actor(db, as_user)
+            await make_app(ConsoleContext(db, actor, sms_gateway(db))).run_async()
+        finally:
+            await db.close()
+
+    run(body())

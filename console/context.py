@@ -1,0 +1,31 @@
+"""What the console runs on: one object handed to the app, its panes and the tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.authz import Actor, Role
+from core.clock import Clock
+from core.db import Database
+from core.gateway import SmsGateway
+from core.worker import WorkerOptions
+
+
+@dataclass(slots=True)
+class ConsoleContext:
+    db: Database
+    actor: Actor
+    gateway: SmsGateway
+    embedded_worker: bool = True
+    """Run the worker inside the console (the tests drive it by hand instead)."""
+    worker_options: WorkerOptions = field(default_factory=WorkerOptions)
+    feed_poll_seconds: float = 0.3
+    """How often other processes' changes are looked for (the console is live within 1 s)."""
+
+    @property
+    def clock(self) -> Clock:
+        return self.db.clock
+
+    @property
+    def is_manager(self) -> bool:
+        return self.actor.role in (Role.MANAGER, Role.SYSTEM)

@@ -1,0 +1,78 @@
+"""The console under test: the real app on a real demo database, a fixed clock.
+
+The demo database is seeded once per session into a template file and copied
+for each test, so every test starts from the same state quickly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from console.app import SwitchboardApp, make_app
+from console.context import ConsoleContext
+from core import agents, demo
+from core.clock import FakeClock
+from core.db import Database, open_database
+from core.worker import Worker
+from providers.sandbox import SandboxGateway
+
+NOW = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+SIZE = (100, 32)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "template.sqlite3"
+
+    async def seed() -> None:
+        db = await open_database(path, FakeClock(NOW))
+        try:
+            await demo.seed(db, SandboxGateway(db), contacts_count=60)
+        finally:
+            await db.close()
+
+    asyncio.run(seed())
+    return path
+
+
+@pytest.fixture
+def console_clock() -> FakeClock:
+    return FakeClock(NOW)
+
+
+@pytest.fixture
+async def demo_db(
+    demo_template: Path, tmp_path: Path, console_clock: FakeClock
+) -> AsyncIterator[Database]:
+    path = tmp_path / "demo.sqlite3"
+    shutil.copy(demo_template, path)
+    db = await open_database(path, console_clock)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+def app_as(demo_db: Database) -> Callable[[str], object]:
+    """Build the app for a demo agent; the test drives the worker itself."""
+
+    async def build(username: str) -> SwitchboardApp:
+        actor = (await agents.by_username(demo_db, username)).as_actor()
+        context = ConsoleContext(
+            demo_db, actor, SandboxGateway(demo_db), embedded_worker=False, feed_poll_seconds=0.05
+        )
+        return make_app(context)
+
+    return build
+
+
+@pytest.fixture
+def demo_worker(demo_db: Database) -> Worker:
+    return Worker(demo_db, SandboxGateway(demo_db), holder="test-worker")
