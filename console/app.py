@@ -148,21 +148,21 @@ class SwitchboardApp(App[None]):
             pane.focus_default()
 
     def _binding_rows(self, screen: Screen[object]) -> list[tuple[str, str, str]]:
-        rows = []
-        for key, active in screen.active_bindings.items():
-            binding = active.binding
-            if not binding.description:
-                continue
-            rows.append((self.get_key_display(binding), binding.description, binding.id or ""))
-            del key
-        return sorted(rows, key=lambda r: r[2])
+        # Only Switchboard's own actions (they have ids); Textual's cursor and
+        # focus keys work as everywhere else and would bury them.
+        rows = [
+            (self.get_key_display(active.binding), active.binding.description, active.binding.id)
+            for active in screen.active_bindings.values()
+            if active.binding.id and active.binding.description
+        ]
+        return sorted(rows, key=lambda row: row[2] or "")
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Every key's action is also in the command palette."""
         yield from super().get_system_commands(screen)
         for active in screen.active_bindings.values():
             binding = active.binding
-            if not binding.description or binding.action in ("command_palette", "quit"):
+            if not binding.id or not binding.description or binding.action == "quit":
                 continue
             namespace = active.node
 

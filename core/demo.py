@@ -95,8 +95,14 @@ def _phone(i: int) -> str:
     return f"+1{AREAS[i // 100 % len(AREAS)]}5550{100 + i % 100:03d}"
 
 
-async def seed(db: Database, gateway: SmsGateway, *, contacts_count: int = 300) -> None:
-    """Fill an empty database with demo data; refuses one that has data."""
+async def seed(
+    db: Database, gateway: SmsGateway, *, contacts_count: int = 300, login: str | None = None
+) -> None:
+    """Fill an empty database with demo data; refuses one that has data.
+
+    ``login`` (default: the operating-system login) is added as a manager, so
+    `switchboard` opens the console on the demo without ``--as``.
+    """
     if await db.scalar("SELECT count(*) FROM agents") or await db.scalar(
         "SELECT count(*) FROM contacts"
     ):
@@ -105,19 +111,18 @@ async def seed(db: Database, gateway: SmsGateway, *, contacts_count: int = 300) 
     clock = FakeClock(real_clock.now() - timedelta(hours=3))
     db.clock = clock
     try:
-        await _seed(db, gateway, clock, contacts_count, real_clock)
+        await _seed(db, gateway, clock, contacts_count, real_clock, login or getpass.getuser())
     finally:
         db.clock = real_clock
 
 
 async def _seed(
-    db: Database, gateway: SmsGateway, clock: FakeClock, n: int, real_clock: Clock
+    db: Database, gateway: SmsGateway, clock: FakeClock, n: int, real_clock: Clock, login: str
 ) -> None:
     await settings.update(db, SYSTEM, demo=True, sandbox_delivery_seconds=3)
     people = {}
     for username, name, role in AGENTS:
         people[username] = (await agents.add(db, SYSTEM, username, name, role)).as_actor()
-    login = getpass.getuser()
     if login not in people:
         people[login] = (await agents.add(db, SYSTEM, login, "You", Role.MANAGER)).as_actor()
     await numbers.add(db, SYSTEM, "+14155550100", mms=True, default=True)

@@ -1,4 +1,4 @@
-"""demo: a database full of demo data, then the worker, with nothing to configure."""
+"""demo: a database full of demo data, then the console (or the worker), nothing to configure."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 
-from console.cli import open_db, run
+from console.app import make_app
+from console.cli import as_option, open_db, resolve_actor, run
 from console.commands.worker import serve
+from console.context import ConsoleContext
 from core import demo, settings
 from core.paths import demo_db_path
 from core.worker import WorkerOptions
@@ -23,6 +25,8 @@ from providers.wiring import sms_gateway
     help=f"Demo database file (default: {demo_db_path()}).",
 )
 @click.option("--seed-only", is_flag=True, help="Create the demo data and exit.")
+@click.option("--headless", is_flag=True, help="Run only the worker, no console.")
+@as_option
 @click.option(
     "--contacts",
     "contacts_count",
@@ -30,8 +34,18 @@ from providers.wiring import sms_gateway
     show_default=True,
     help="How many demo contacts to create.",
 )
-def demo_command(db_path: Path | None, seed_only: bool, contacts_count: int) -> None:
-    """Create demo data (once) and run Switchboard on it with the sandbox provider."""
+def demo_command(
+    db_path: Path | None,
+    seed_only: bool,
+    headless: bool,
+    as_user: str | None,
+    contacts_count: int,
+) -> None:
+    """Create demo data (once) and open the console on it, with the sandbox provider.
+
+    The console runs the worker inside it; you are your login (a demo
+    manager) unless you pick a demo agent with --as (alice, bob, carol, dana).
+    """
     path = db_path or demo_db_path()
 
     async def body() -> None:
@@ -47,8 +61,13 @@ def demo_command(db_path: Path | None, seed_only: bool, contacts_count: int) -> 
             if seed_only:
                 click.echo(f"demo data is in {path}")
                 return
+            if headless:
+                click.echo(_how_to_talk(path), err=True)
+                await serve(db, WorkerOptions())
+                return
+            actor = await resolve_actor(db, as_user)
+            await make_app(ConsoleContext(db, actor, sms_gateway(db))).run_async()
             click.echo(_how_to_talk(path), err=True)
-            await serve(db, WorkerOptions())
         finally:
             await db.close()
 
@@ -75,7 +94,7 @@ def _how_to_talk(path: Path) -> str:
     db = f"--db {path}"
     return f"""
 Switchboard demo, sandbox provider, database {path}
-The worker is running here (Ctrl-C stops it). In another terminal try:
+Try, in another terminal (the console shows it within a second):
   switchboard conversations list --unanswered {db}
   switchboard send --as alice --to +12125550105 "Hello from the demo" {db}
   switchboard sandbox reply --from +12125550105 "Thanks! STOP" {db}
@@ -84,5 +103,23 @@ The worker is running here (Ctrl-C stops it). In another terminal try:
 """
 
 
+@click.command("screenshots")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("screenshots"),
+    show_default=True,
+    help="Folder for the SVG files.",
+)
+def screenshots_command(out: Path) -> None:
+    """Regenerate the SVG screenshots of the main screens from demo data."""
+    from console.screenshots import take
+
+    out.mkdir(parents=True, exist_ok=True)
+    for path in run(take(out)):
+        click.echo(f"wrote {path}")
+
+
 def register(group: click.Group) -> None:
     group.add_command(demo_command)
+    group.add_command(screenshots_command)

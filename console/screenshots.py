@@ -1,0 +1,99 @@
+"""`switchboard screenshots`: SVGs of the main screens, from demo data.
+
+The same app the CLI runs (make_app), on a freshly seeded demo database with
+a fixed clock and terminal size, so the pictures change only when the
+console does.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import TabbedContent
+
+from console.app import SwitchboardApp, make_app
+from console.context import ConsoleContext
+from core import agents, demo
+from core.clock import FakeClock
+from core.db import Database, open_database
+from providers.sandbox import SandboxGateway
+
+SIZE = (110, 34)
+NOW = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+
+Scene = Callable[[SwitchboardApp, Pilot[None]], Awaitable[None]]
+
+
+async def _tab(app: SwitchboardApp, pilot: Pilot[None], tab: str) -> None:
+    app.query_one(TabbedContent).active = tab
+    await pilot.pause()
+
+
+async def _conversations(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await pilot.pause()
+
+
+async def _composer(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await pilot.press("tab", "tab")
+    await pilot.press(*"Your “order” is ready — see you at 5…")
+    await pilot.pause()
+
+
+async def _contacts(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await _tab(app, pilot, "contacts")
+    await pilot.press("slash", *"ana")
+    await pilot.pause(0.5)
+
+
+async def _manager(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await _tab(app, pilot, "manager")
+
+
+async def _help(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await pilot.press("question_mark")
+    await pilot.pause()
+
+
+async def _light(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    app.theme = "textual-light"
+    await pilot.pause()
+
+
+SCENES: tuple[tuple[str, str, Scene], ...] = (
+    ("agent-conversations", "alice", _conversations),
+    ("agent-composer", "alice", _composer),
+    ("contacts", "alice", _contacts),
+    ("manager-dashboard", "dana", _manager),
+    ("help", "alice", _help),
+    ("agent-conversations-light", "alice", _light),
+)
+
+
+async def _shoot(db: Database, out: Path, name: str, username: str, scene: Scene) -> Path:
+    actor = (await agents.by_username(db, username)).as_actor()
+    app = make_app(ConsoleContext(db, actor, SandboxGateway(db), embedded_worker=False))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await scene(app, pilot)
+        await pilot.pause()
+        path = out / f"{name}.svg"
+        app.save_screenshot(str(path))
+    return path
+
+
+async def take(out: Path) -> list[Path]:
+    """Seed a demo database in a temporary folder and save every scene to ``out``.
+
+    ``out`` must exist.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        db = await open_database(Path(scratch) / "demo.sqlite3", FakeClock(NOW))
+        try:
+            await demo.seed(db, SandboxGateway(db), contacts_count=120, login="you")
+            return [await _shoot(db, out, *scene) for scene in SCENES]
+        finally:
+            await db.close()
