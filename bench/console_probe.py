@@ -1,0 +1,82 @@
+"""One console start, in its own process, for bench.console to time and weigh.
+
+Prints one line, "painted SECONDS MAXRSS_KIB", once the first screen with
+data has been drawn, then exits. ``bare`` starts a minimal Textual app for
+comparison, so the figure separates Textual's own start from ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import sys
+import time
+
+STARTED = time.perf_counter()
+
+
+def report() -> None:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"painted {time.perf_counter() - STARTED:.4f} {rss}", flush=True)
+
+
+def bare() -> None:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Footer, Header, Static
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield Static("hello")
+            yield Footer()
+
+        def on_mount(self) -> None:
+            self.call_after_refresh(self.done)
+
+        def done(self) -> None:
+            report()
+            self.exit()
+
+    Bare().run(headless=True, size=(100, 30))
+
+
+def switchboard(db_path: str, username: str) -> None:
+    from console.app import make_app
+    from console.context import ConsoleContext
+    from core import agents
+    from core.clock import SystemClock
+    from core.db import open_database
+    from providers.sandbox import SandboxGateway
+
+    async def main() -> None:
+        db = await open_database(db_path, SystemClock())
+        actor = (await agents.by_username(db, username)).as_actor()
+        app = make_app(ConsoleContext(db, actor, SandboxGateway(db)))
+
+        def check() -> None:
+            table = app.query("#conversation-list").first()
+            if table.row_count:
+                timer.stop()
+                app.call_after_refresh(finish)
+
+        def finish() -> None:
+            report()
+            app.exit()
+
+        async def ready() -> None:
+            nonlocal timer
+            timer = app.set_interval(0.005, check)
+
+        timer = None
+        app.call_later(ready)
+        await app.run_async(headless=True, size=(100, 30))
+        await db.close()
+
+    asyncio.run(main())
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "bare":
+        bare()
+    else:
+        switchboard(sys.argv[2], sys.argv[3])
