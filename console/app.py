@@ -56,7 +56,7 @@ class SwitchboardApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
-        with TabbedContent(initial="conversations"):
+        with TabbedContent(initial="conversations", id="main-tabs"):
             with TabPane("Conversations", id="conversations"):
                 yield ConversationsPane(self.context)
             with TabPane("Contacts", id="contacts"):
@@ -127,7 +127,7 @@ class SwitchboardApp(App[None]):
         self.push_screen(HelpScreen(self._binding_rows(self.screen)))
 
     def action_show_tab(self, tab: str) -> None:
-        tabs = self.query_one(TabbedContent)
+        tabs = self.query_one("#main-tabs", TabbedContent)
         if tab == "manager" and not self.context.is_manager:
             self.notify("The manager dashboard is for managers.", severity="warning")
             return
@@ -135,7 +135,7 @@ class SwitchboardApp(App[None]):
 
     async def start_conversation(self, contact_id: int) -> None:
         """Open the composer to text a contact (from the contacts pane)."""
-        self.query_one(TabbedContent).active = "conversations"
+        self.query_one("#main-tabs", TabbedContent).active = "conversations"
         await self.query_one("#agent-thread", ThreadPane).compose_to(contact_id)
 
     def action_toggle_theme(self) -> None:

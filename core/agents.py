@@ -83,14 +83,27 @@ async def list_agents(db: Database) -> list[Agent]:
 
 
 async def set_active(db: Database, actor: Actor, username: str, active: bool) -> Agent:
+    """Activate or deactivate an agent; their history stays.
+
+    Refused for yourself and for the last active manager: either would lock
+    the centre out of its own settings.
+    """
     authorize(actor, Action.MANAGE_AGENTS)
     async with db.transaction() as tx:
-        cur = await tx.execute(
-            "UPDATE agents SET active = ? WHERE username = ?", (int(active), username)
+        row = await tx.fetchone(
+            "SELECT id, role, active FROM agents WHERE username = ?", (username,)
         )
-        if cur.rowcount == 0:
+        if row is None:
             raise NotFound(f"no agent with username {username!r}")
-        row = await tx.fetchone("SELECT id FROM agents WHERE username = ?", (username,))
+        if not active and row["id"] == actor.id:
+            raise NotAllowed("you cannot deactivate yourself; ask another manager")
+        if not active and row["role"] == Role.MANAGER and row["active"]:
+            managers = await tx.fetchone(
+                "SELECT count(*) FROM agents WHERE role = 'manager' AND active = 1"
+            )
+            if managers[0] <= 1:
+                raise NotAllowed(f"{username} is the last active manager; add another first")
+        await tx.execute("UPDATE agents SET active = ? WHERE id = ?", (int(active), row["id"]))
         await tx.emit(
             "agent.activated" if active else "agent.deactivated",
             "agent",

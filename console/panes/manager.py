@@ -1,20 +1,394 @@
-"""The manager dashboard. (Placeholder until built.)"""
+"""The manager dashboard (M7, M8): every conversation, the account settings, the agents.
+
+Three sections in tabs, each with its own keys (shown in the footer while the
+section has focus): 1, 2 and 3 switch between them (in the settings form,
+where digits are typed, Esc first). Everything a manager may
+do here is checked again in core; the dashboard only shows and asks.
+"""
 
 from __future__ import annotations
 
-from textual.containers import Vertical
-from textual.widgets import Static
+from datetime import datetime
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.events import Mount
+from textual.reactive import reactive
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from console.context import ConsoleContext
+from console.live import Changes
+from console.panes.conversations import ConversationList
+from console.panes.settings_form import SettingsForm
+from console.panes.thread import ThreadPane
+from console.screens.agent_form import AgentForm
+from console.screens.confirm import ConfirmScreen
+from console.text import literal
+from core import agents, conversations
+from core.agents import Agent
+from core.conversations import Conversation, Filter
+from core.errors import SwitchboardError
+
+MANAGER_FILTERS = (Filter.ALL, Filter.UNANSWERED, Filter.ANSWERED)
+FILTER_KEYS = {Filter.ALL: "a", Filter.UNANSWERED: "u", Filter.ANSWERED: "r"}
+
+
+# Columns for a manager: the wait comes before the state so it stays visible at 80 columns.
+MANAGER_COLUMNS = (
+    ("", "unread", 1),
+    ("Contact", "contact", 14),
+    ("Owner", "owner", 6),
+    ("Wait", "wait", 5),
+    ("State", "state", 6),
+    ("Last message", "last", None),
+)
+
+
+class ManagerConversationList(ConversationList):
+    """The agents' conversation list with a manager's columns, under its own id."""
+
+    def __init__(self) -> None:
+        # ConversationList fixes its id; this one must differ from the agent dashboard's.
+        DataTable.__init__(
+            self, cursor_type="row", zebra_stripes=True, id="manager-conversation-list"
+        )
+        self.shown = []
+
+    def on_mount(self, event: Mount) -> None:
+        event.prevent_default()  # Not the base class's columns.
+        for label, key, width in MANAGER_COLUMNS:
+            self.add_column(label, key=key, width=width)
+
+    def cells(self, conversation: Conversation, me: int | None, now: datetime) -> dict[str, Text]:
+        cells = super().cells(conversation, me, now)
+        if not conversation.is_public and conversation.owner_id not in (None, me):
+            # "follow" is an agent's word; a manager sees someone else's conversation.
+            cells["state"] = Text("owned")
+        return {key: cells[key] for _, key, _ in MANAGER_COLUMNS}
+
+
+class ManagerConversations(Horizontal):
+    """Every conversation with its owner and wait, oldest-waiting first; a read-only thread."""
+
+    DEFAULT_CSS = """
+    ManagerConversations { height: 1fr; }
+    ManagerConversations > #manager-conversation-side { width: 55%; min-width: 34; }
+    ManagerConversations #manager-filter-line { height: 1; padding: 0 1; color: $text-muted; }
+    ManagerConversations ThreadPane { width: 1fr; border-left: solid $panel; }
+    """
+    BINDINGS = [
+        Binding(
+            "a", "filter('all')", "All", id="manager.all", tooltip="Every conversation, any owner"
+        ),
+        Binding(
+            "u",
+            "filter('unanswered')",
+            "Unanswered",
+            id="manager.unanswered",
+            tooltip="Contacts waiting for an answer",
+        ),
+        Binding(
+            "r",
+            "filter('answered')",
+            "Answered",
+            id="manager.answered",
+            tooltip="Conversations where the last word was ours",
+        ),
+        Binding(
+            "T",
+            "take_over",
+            "Take over",
+            id="manager.take_over",
+            tooltip="Become the owner of the selected conversation (the owner stays subscribed)",
+        ),
+    ]
+
+    view: reactive[Filter] = reactive(Filter.ALL)
+
+    def __init__(self, context: ConsoleContext) -> None:
+        super().__init__(id="manager-conversations-section")
+        self.context = context
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="manager-conversation-side"):
+            yield Static(id="manager-filter-line")
+            yield ManagerConversationList()
+        yield ThreadPane(self.context, read_only=True, id="manager-thread")
+
+    async def on_mount(self) -> None:
+        self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
+        # Wait times grow with nobody touching anything.
+        self.set_interval(20, self.reload, name="manager-wait-times")
+        await self.reload()
+
+    def focus_default(self) -> None:
+        self.query_one(ManagerConversationList).focus()
+
+    def watch_view(self, view: Filter) -> None:
+        line = Text()
+        for name in MANAGER_FILTERS:
+            line.append(f" {FILTER_KEYS[name]} ", style="reverse" if name == view else "bold")
+            line.append(f"{name}  ", style="bold" if name == view else "")
+        self.query_one("#manager-filter-line", Static).update(line)
+
+    async def reload(self) -> None:
+        found = await conversations.list_for(self.context.db, self.context.actor, self.view)
+        table = self.query_one(ManagerConversationList)
+        table.show(found, self.context.actor.id, self.context.clock.now())
+        thread = self.query_one(ThreadPane)
+        if thread.conversation_id is None and found:
+            await thread.show(table.selected_id())
+
+    async def on_changes(self, changes: Changes) -> None:
+        if changes.about("message.", "conversation.", "contact.", "consent."):
+            await self.reload()
+
+    async def action_filter(self, view: str) -> None:
+        self.view = Filter(view)
+        await self.reload()
+
+    @on(DataTable.RowHighlighted, "#manager-conversation-list")
+    @on(DataTable.RowSelected, "#manager-conversation-list")
+    async def _open(self, event: DataTable.RowHighlighted | DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            await self.query_one(ThreadPane).show(int(event.row_key.value))
+
+    async def action_take_over(self) -> None:
+        table = self.query_one(ManagerConversationList)
+        conversation_id = table.selected_id()
+        if conversation_id is None:
+            self.notify("No conversation selected.", severity="warning")
+            return
+        before = {c.id: c for c in table.shown}.get(conversation_id)
+        try:
+            taken = await conversations.take_over(
+                self.context.db, self.context.actor, conversation_id
+            )
+        except SwitchboardError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        who = taken.contact_name or taken.phone
+        previous = before.owner if before and before.owner_id != self.context.actor.id else None
+        # markup=False: names are typed by people (contacts, agents).
+        self.notify(
+            f"You now own the conversation with {who}"
+            + (f"; {previous} stays on as a subscriber" if previous else ""),
+            markup=False,
+        )
+        await self.reload()
+
+
+class AgentTable(DataTable[Text]):
+    COLUMNS = (("Username", "username", 14), ("Name", "name", 24), ("Role", "role", 8))
+
+    def __init__(self) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, id="agent-list")
+        self.shown: list[Agent] = []
+
+    def on_mount(self) -> None:
+        for label, key, width in self.COLUMNS:
+            self.add_column(label, key=key, width=width)
+        self.add_column("Active", key="active", width=8)
+
+    @staticmethod
+    def cells(agent: Agent) -> dict[str, Text]:
+        return {
+            "username": literal(agent.username),
+            "name": literal(agent.name),
+            "role": Text(agent.role.value),
+            "active": Text("yes", style="green") if agent.active else Text("no", style="bold red"),
+        }
+
+    def show(self, found: list[Agent]) -> None:
+        """Update rows in place, add new ones, drop gone ones; the cursor stays put."""
+        old = {a.username for a in self.shown}
+        new = {a.username for a in found}
+        for username in old - new:
+            self.remove_row(username)
+        for agent in found:
+            cells = self.cells(agent)
+            if agent.username in old:
+                for column, value in cells.items():
+                    self.update_cell(agent.username, column, value)
+            else:
+                self.add_row(*cells.values(), key=agent.username)
+        self.shown = found
+
+    def selected(self) -> Agent | None:
+        if self.row_count == 0 or self.cursor_row is None:
+            return None
+        row = min(self.cursor_row, self.row_count - 1)
+        username = self.coordinate_to_cell_key((row, 0)).row_key.value
+        return next((a for a in self.shown if a.username == username), None)
+
+    def select(self, username: str) -> None:
+        self.move_cursor(row=self.get_row_index(username))
+
+
+class ManagerAgents(Vertical):
+    """Who may log in: add people, deactivate and reactivate them."""
+
+    DEFAULT_CSS = """
+    ManagerAgents { height: 1fr; }
+    ManagerAgents #agent-hint { height: 1; padding: 0 1; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("n", "add", "Add agent", id="manager.add_agent", tooltip="Add an agent or manager"),
+        Binding(
+            "d",
+            "set_active(False)",
+            "Deactivate",
+            id="manager.deactivate_agent",
+            tooltip="Stop the selected person logging in (asks first)",
+        ),
+        Binding(
+            "e",
+            "set_active(True)",
+            "Reactivate",
+            id="manager.reactivate_agent",
+            tooltip="Let the selected deactivated person log in again",
+        ),
+    ]
+
+    def __init__(self, context: ConsoleContext) -> None:
+        super().__init__(id="manager-agents-section")
+        self.context = context
+
+    def compose(self) -> ComposeResult:
+        yield Static("n add · d deactivate · e reactivate", id="agent-hint")
+        yield AgentTable()
+
+    async def on_mount(self) -> None:
+        self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
+        await self.reload()
+
+    def focus_default(self) -> None:
+        self.query_one(AgentTable).focus()
+
+    async def reload(self) -> None:
+        self.query_one(AgentTable).show(await agents.list_agents(self.context.db))
+
+    async def on_changes(self, changes: Changes) -> None:
+        if changes.about("agent."):
+            await self.reload()
+
+    def action_add(self) -> None:
+        async def added(agent: Agent | None) -> None:
+            if agent is None:
+                return
+            await self.reload()
+            self.query_one(AgentTable).select(agent.username)
+            self.notify(f"Added {agent.username} ({agent.role.value})", markup=False)
+
+        self.app.push_screen(AgentForm(self.context), added)
+
+    def action_set_active(self, active: bool) -> None:
+        agent = self.query_one(AgentTable).selected()
+        if agent is None:
+            return
+        if agent.active == active:
+            state = "active" if active else "deactivated"
+            self.notify(f"{agent.username} is already {state}.", markup=False)
+            return
+        if active:
+            self.run_worker(self._set_active(agent, True), exclusive=True, group="agent-active")
+            return
+        question = Text.assemble(
+            "Deactivate ",
+            literal(agent.name, style="bold"),
+            " (",
+            literal(agent.username),
+            ")? They will no longer be able to log in.",
+        )
+
+        async def answered(yes: bool | None) -> None:
+            if yes:
+                await self._set_active(agent, False)
+
+        self.app.push_screen(ConfirmScreen(question, yes_label="Deactivate"), answered)
+
+    async def _set_active(self, agent: Agent, active: bool) -> None:
+        try:
+            changed = await agents.set_active(
+                self.context.db, self.context.actor, agent.username, active
+            )
+        except SwitchboardError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        await self.reload()
+        state = "reactivated" if changed.active else "deactivated"
+        self.notify(f"{changed.username} {state}", markup=False)
+
+
+SECTIONS = (
+    ("manager-conversations", "1 Conversations"),
+    ("manager-settings", "2 Settings"),
+    ("manager-agents", "3 Agents"),
+)
 
 
 class ManagerPane(Vertical):
+    DEFAULT_CSS = """
+    ManagerPane { height: 1fr; }
+    ManagerPane > TabbedContent { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding(
+            "1",
+            "section('manager-conversations')",
+            "Conversations",
+            id="manager.section_conversations",
+            tooltip="Every conversation, with owner and wait",
+            show=False,
+        ),
+        Binding(
+            "2",
+            "section('manager-settings')",
+            "Settings",
+            id="manager.section_settings",
+            tooltip="Account settings: public minutes, opt-out wording",
+            show=False,
+        ),
+        Binding(
+            "3",
+            "section('manager-agents')",
+            "Agents",
+            id="manager.section_agents",
+            tooltip="Add, deactivate and reactivate agents",
+            show=False,
+        ),
+    ]
+
     def __init__(self, context: ConsoleContext) -> None:
-        super().__init__()
+        super().__init__(id="manager-pane")
         self.context = context
 
-    def compose(self):
-        yield Static("Manager")
+    def compose(self) -> ComposeResult:
+        with TabbedContent(initial="manager-conversations", id="manager-sections"):
+            with TabPane(SECTIONS[0][1], id=SECTIONS[0][0]):
+                yield ManagerConversations(self.context)
+            with TabPane(SECTIONS[1][1], id=SECTIONS[1][0]):
+                yield SettingsForm(self.context, id="settings-form")
+            with TabPane(SECTIONS[2][1], id=SECTIONS[2][0]):
+                yield ManagerAgents(self.context)
+
+    def _section_widget(self, section: str) -> ManagerConversations | SettingsForm | ManagerAgents:
+        pane = self.query_one(f"#{section}", TabPane)
+        return pane.query_children().first()  # type: ignore[return-value]
 
     def focus_default(self) -> None:
-        pass
+        active = self.query_one("#manager-sections", TabbedContent).active
+        if active:
+            self._section_widget(active).focus_default()
+
+    def action_section(self, section: str) -> None:
+        self.query_one("#manager-sections", TabbedContent).active = section
+        self._section_widget(section).focus_default()
+
+    @on(TabbedContent.TabActivated, "#manager-sections")
+    def _section_shown(self, event: TabbedContent.TabActivated) -> None:
+        # The app focuses a pane when one of *its* tabs is chosen; ours are not its tabs.
+        event.stop()

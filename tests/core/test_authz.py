@@ -113,3 +113,17 @@ def test_agents_are_refused_manager_actions_by_name(action: Action) -> None:
 )
 def test_agents_may_do_agent_work(action: Action) -> None:
     assert allows(Actor(1, "alice", Role.AGENT), action)
+
+
+async def test_a_manager_cannot_lock_the_centre_out(db) -> None:
+    from core import agents
+    from core.authz import SYSTEM, Role
+    from core.errors import NotAllowed
+
+    dana = (await agents.add(db, SYSTEM, "dana", "Dana", Role.MANAGER)).as_actor()
+    await agents.add(db, SYSTEM, "alice", "Alice", Role.AGENT)
+    with pytest.raises(NotAllowed, match="yourself"):
+        await agents.set_active(db, dana, "dana", False)
+    with pytest.raises(NotAllowed, match="last active manager"):
+        await agents.set_active(db, SYSTEM, "dana", False)
+    assert (await agents.set_active(db, dana, "alice", False)).active is False

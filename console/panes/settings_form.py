@@ -1,0 +1,168 @@
+"""The account settings a manager changes from the console (M5 wording, M8 minutes).
+
+Values come from ``core.settings``; core validates on save and the refusal is
+shown beside the form with what was typed kept. Only the fields that differ
+from what was loaded are sent, so a save never undoes another manager's
+change to a field this one did not touch. A change made elsewhere refreshes
+the form unless someone is editing it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.css.query import NoMatches
+from textual.widgets import Button, Input, Label, Static, TabbedContent, Tabs
+
+from console.context import ConsoleContext
+from console.live import Changes
+from console.text import literal
+from core import settings
+from core.errors import SwitchboardError
+from core.settings import Settings
+
+# (setting name, label, tooltip). Keyword lists are edited comma-separated.
+FIELDS: tuple[tuple[str, str, str], ...] = (
+    (
+        "public_minutes",
+        "Public minutes",
+        "Minutes an unanswered message waits before any agent may take it (1-1440)",
+    ),
+    ("optout_keywords", "Opt-out keywords", "Comma-separated; a contact texting one opts out"),
+    ("optin_keywords", "Opt-in keywords", "Comma-separated; a contact texting one opts back in"),
+    ("help_keywords", "Help keywords", "Comma-separated; answered with the help reply"),
+    ("optout_notice", "Opt-out notice", "Added to the first SMS ever sent to a number"),
+    ("optout_reply", "Opt-out reply", "The one confirmation sent after an opt-out"),
+    ("optin_reply", "Opt-in reply", "Sent when a contact opts back in"),
+    ("help_reply", "Help reply", "Sent when a contact asks for help"),
+)
+
+
+def as_text(value: Any) -> str:
+    """A setting as it is typed in the form."""
+    if isinstance(value, tuple):
+        return ", ".join(value)
+    return str(value)
+
+
+class SettingsForm(VerticalScroll):
+    DEFAULT_CSS = """
+    SettingsForm { height: 1fr; padding: 0 1; }
+    SettingsForm > Grid {
+        grid-size: 2; grid-columns: 18 1fr; grid-rows: 1; grid-gutter: 0 1; height: auto;
+        margin-top: 1;
+    }
+    SettingsForm Label { width: 100%; text-align: right; }
+    SettingsForm #settings-error { color: $error; height: auto; margin-top: 1; }
+    SettingsForm #settings-actions { height: auto; margin-top: 1; }
+    SettingsForm #settings-hint { width: 1fr; color: $text-muted; padding-top: 1; }
+    """
+    BINDINGS = [
+        Binding(
+            "ctrl+s",
+            "save",
+            "Save settings",
+            id="manager.save_settings",
+            tooltip="Save the account settings (checked before anything is stored)",
+        ),
+        Binding(
+            "escape",
+            "leave",
+            "Leave form",
+            id="manager.leave_settings",
+            tooltip="Back to the section tabs (1, 2, 3 switch sections there)",
+        ),
+    ]
+
+    def __init__(self, context: ConsoleContext, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.context = context
+        self.loaded: dict[str, str] = {}
+        """What the form showed after the last load or save, by setting name."""
+
+    def compose(self) -> ComposeResult:
+        with Grid():
+            for name, label, tooltip in FIELDS:
+                yield Label(label, id=f"label-{name}")
+                field = Input(
+                    id=f"setting-{name}",
+                    compact=True,
+                    type="integer" if name == "public_minutes" else "text",
+                    tooltip=tooltip,
+                )
+                yield field
+        yield Static(id="settings-error")
+        with Horizontal(id="settings-actions"):
+            yield Static(
+                "Ctrl+S or Enter saves · Tab next field · Esc leaves the form", id="settings-hint"
+            )
+            yield Button("Save", variant="primary", id="settings-save")
+
+    async def on_mount(self) -> None:
+        self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
+        await self.reload()
+
+    def focus_default(self) -> None:
+        self.query_one(f"#setting-{FIELDS[0][0]}", Input).focus()
+
+    def action_leave(self) -> None:
+        # Digits are typed into the fields, so the section keys work from the tabs.
+        try:
+            self.query_ancestor(TabbedContent).query_one(Tabs).focus()
+        except NoMatches:
+            self.screen.focus_next()
+
+    def field(self, name: str) -> Input:
+        return self.query_one(f"#setting-{name}", Input)
+
+    def typed(self) -> dict[str, str]:
+        return {name: self.field(name).value for name, _, _ in FIELDS}
+
+    @property
+    def is_dirty(self) -> bool:
+        """Someone typed something not saved yet."""
+        return self.typed() != self.loaded
+
+    def show(self, current: Settings) -> None:
+        self.loaded = {name: as_text(getattr(current, name)) for name, _, _ in FIELDS}
+        for name, value in self.loaded.items():
+            self.field(name).value = value
+
+    def show_error(self, message: str | None) -> None:
+        error = self.query_one("#settings-error", Static)
+        error.update(literal(message, one_line=False) if message else Text())
+
+    async def reload(self) -> None:
+        self.show(await settings.load(self.context.db))
+
+    async def on_changes(self, changes: Changes) -> None:
+        # Another manager (or the CLI) changed settings: follow, unless we are editing.
+        if "settings.changed" in changes.kinds() and not self.is_dirty:
+            await self.reload()
+
+    async def action_save(self) -> None:
+        typed = self.typed()
+        changed = {name: value for name, value in typed.items() if value != self.loaded.get(name)}
+        if not changed:
+            self.show_error(None)
+            self.notify("Nothing to save: no setting was changed.")
+            return
+        try:
+            saved = await settings.update(self.context.db, self.context.actor, **changed)
+        except SwitchboardError as exc:
+            # Keep what was typed so it can be corrected.
+            self.show_error(str(exc))
+            return
+        self.show_error(None)
+        self.show(saved)
+        self.notify("Settings saved")
+
+    @on(Button.Pressed, "#settings-save")
+    @on(Input.Submitted)
+    async def _save_pressed(self) -> None:
+        await self.action_save()
