@@ -107,7 +107,8 @@ async def claim(db: Database, limit: int, lease_seconds: float) -> list[Outbound
         now = tx.now_ms
         lapsed = await tx.fetchall(
             "UPDATE messages SET status = 'queued', lease_until = NULL, next_attempt_at = ?,"
-            " updated_at = ? WHERE status = 'sending' AND lease_until < ? RETURNING id",
+            " updated_at = ? WHERE status = 'sending' AND lease_until < ?"
+            " RETURNING id, conversation_id",
             (now, now, now),
         )
         for row in lapsed:
@@ -115,6 +116,7 @@ async def claim(db: Database, limit: int, lease_seconds: float) -> list[Outbound
                 "message.requeued",
                 "message",
                 row["id"],
+                conversation_id=row["conversation_id"],
                 reason="the worker sending it stopped before it finished",
             )
         claimed: list[sqlite3.Row] = []
@@ -283,7 +285,8 @@ async def _retry(
     tx: Tx, outcome: Retry, now: int, max_attempts: int, base: float, cap: float
 ) -> None:
     row = await tx.fetchone(
-        "SELECT attempts FROM messages WHERE id = ? AND status = 'sending'", (outcome.message_id,)
+        "SELECT attempts, conversation_id FROM messages WHERE id = ? AND status = 'sending'",
+        (outcome.message_id,),
     )
     if row is None:
         return
@@ -312,6 +315,7 @@ async def _retry(
             "message.retrying",
             "message",
             outcome.message_id,
+            conversation_id=row["conversation_id"],
             reason=outcome.reason,
             attempts=attempts,
             wait_seconds=wait,

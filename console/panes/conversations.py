@@ -58,11 +58,14 @@ class ConversationList(DataTable[Text]):
             "last": literal(conversation.last_body),
         }
 
-    def show(self, found: list[Conversation], me: int | None, now) -> None:
+    def show(
+        self, found: list[Conversation], me: int | None, now, open_id: int | None = None
+    ) -> None:
         """Update in place when the order is unchanged; otherwise re-lay the rows.
 
-        The list holds at most a few hundred rows, so re-laying costs little;
-        the cursor stays on the same conversation either way.
+        The list holds at most a few hundred rows, so re-laying costs little.
+        The cursor stays on the open conversation (``open_id``), else on the
+        row it was on.
         """
         keys = [str(c.id) for c in found]
         if keys == [str(c.id) for c in self.shown]:
@@ -70,7 +73,7 @@ class ConversationList(DataTable[Text]):
                 for column, value in self.cells(conversation, me, now).items():
                     self.update_cell(str(conversation.id), column, value)
         else:
-            selected = self.selected_id()
+            selected = open_id or self.selected_id()
             self.clear()
             for conversation in found:
                 cells = self.cells(conversation, me, now)
@@ -78,6 +81,8 @@ class ConversationList(DataTable[Text]):
             if selected is not None and str(selected) in keys:
                 self.move_cursor(row=keys.index(str(selected)))
         self.shown = found
+        if open_id is not None and str(open_id) in keys and self.selected_id() != open_id:
+            self.move_cursor(row=keys.index(str(open_id)))
 
     def selected_id(self) -> int | None:
         if not self.shown or self.cursor_row is None or self.row_count == 0:
@@ -162,8 +167,9 @@ class ConversationsPane(Horizontal):
     async def reload(self) -> None:
         found = await conversations.list_for(self.context.db, self.context.actor, self.view)
         table = self.query_one(ConversationList)
-        table.show(found, self.context.actor.id, self.context.clock.now())
-        if self.query_one(ThreadPane).conversation_id is None and found:
+        thread = self.query_one(ThreadPane)
+        table.show(found, self.context.actor.id, self.context.clock.now(), thread.conversation_id)
+        if thread.is_blank and found:
             await self._open(table.selected_id())
 
     async def on_changes(self, changes: Changes) -> None:
@@ -187,8 +193,17 @@ class ConversationsPane(Horizontal):
 
     @on(DataTable.RowHighlighted, "#conversation-list")
     async def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
-            await self._open(int(event.row_key.value))
+        if event.row_key.value is None:
+            return
+        conversation_id = int(event.row_key.value)
+        if conversation_id != self.query_one(ThreadPane).conversation_id:
+            await self._open(conversation_id)
+
+    @on(ThreadPane.Opened)
+    async def _opened(self, event: ThreadPane.Opened) -> None:
+        """Keep the list's cursor on what the thread shows, and clear its unread mark."""
+        event.stop()
+        await self.reload()
 
     async def _open(self, conversation_id: int | None) -> None:
         await self.query_one(ThreadPane).show(conversation_id)
