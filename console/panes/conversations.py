@@ -19,13 +19,14 @@ from core import conversations
 from core.conversations import Conversation, Filter
 from core.errors import SwitchboardError
 
-# Columns: unread mark, contact, owner, state, wait, last message.
+# Columns: unread mark, contact, wait, state, owner, last message. Wait and
+# state come before owner so they stay visible at 80 columns.
 COLUMNS = (
     ("", "unread", 1),
-    ("Contact", "contact", 18),
-    ("Owner", "owner", 8),
-    ("State", "state", 7),
+    ("Contact", "contact", 15),
     ("Wait", "wait", 5),
+    ("State", "state", 6),
+    ("Owner", "owner", 8),
     ("Last message", "last", None),
 )
 
@@ -52,11 +53,11 @@ class ConversationList(DataTable[Text]):
         return {
             "unread": Text("●" if conversation.unread else " ", style="bold $accent"),
             "contact": literal(conversation.contact_name or conversation.phone),
-            "owner": literal(conversation.owner or "—"),
-            "state": state,
             "wait": Text(wait_text(waiting), style="bold red" if waiting else "dim"),
+            "state": state,
+            "owner": literal(conversation.owner or "—"),
             "last": literal(conversation.last_body),
-        }
+        }  # in COLUMNS order: add_row takes the values as they come
 
     def show(
         self, found: list[Conversation], me: int | None, now, open_id: int | None = None
