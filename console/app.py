@@ -143,7 +143,8 @@ class SwitchboardApp(App[None]):
 
     @on(TabbedContent.TabActivated)
     def _focus_tab(self, event: TabbedContent.TabActivated) -> None:
-        pane = event.pane.query_children().first()
+        # The pane may already be gone when the app is closing.
+        pane = next(iter(event.pane.query_children()), None)
         if pane is not None and hasattr(pane, "focus_default"):
             pane.focus_default()
 

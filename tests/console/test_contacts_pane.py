@@ -1,0 +1,251 @@
+"""The contacts pane, driven like a person would: F2, type, space, e, s."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Select, Static, TabbedContent
+
+from console.panes.contacts import PAGE, WINDOW, ContactsPane, ContactTable
+from console.screens.contact_form import ContactForm, PhoneRow
+from core import agents, contacts, messaging
+from core.authz import SYSTEM
+from core.contacts import Contact, ContactDraft, NewContact, Phone
+from core.db import Database
+from tests.console.conftest import SIZE
+
+# Area code 646 is not used by the demo data; 555-01XX is reserved for fiction.
+QUILL_MOBILE = "+16465550101"
+QUILLON_MOBILE = "+16465550102"
+
+
+async def _add(db: Database, name: str, phone: str | None = None, **kw) -> Contact:  # type: ignore[no-untyped-def]
+    phones = [(phone, "mobile")] if phone else []
+    return await contacts.create(db, SYSTEM, ContactDraft(name=name, phones=phones, **kw))
+
+
+async def _settle(pilot, until=lambda: True, rounds: int = 40) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(rounds):
+        await pilot.pause(0.05)
+        if until():
+            return
+
+
+def _table(app) -> ContactTable:  # type: ignore[no-untyped-def]
+    return app.query_one(ContactTable)
+
+
+def _shown_ids(app) -> list[int]:  # type: ignore[no-untyped-def]
+    return [c.id for c in _table(app).window]
+
+
+async def _search(pilot, app, text: str, expect) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("f2")
+    await pilot.pause()
+    await pilot.press("slash")
+    assert isinstance(app.focused, Input)
+    await pilot.press(*text)
+    await _settle(pilot, lambda: _shown_ids(app) == expect)
+    await pilot.press("enter")  # enter in the search box moves to the table
+    assert isinstance(app.focused, ContactTable)
+
+
+async def test_typing_a_search_shows_only_matches(app_as, demo_db: Database) -> None:
+    quill = await _add(demo_db, "Xavier Quillfeather", QUILL_MOBILE, job_title="Scribe")
+    quillon = await _add(demo_db, "Xena Quillon", QUILLON_MOBILE)
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await _search(pilot, app, "quill", [quill.id, quillon.id])
+        table = _table(app)
+        assert str(table.get_cell(str(quill.id), "name")) == "Xavier Quillfeather"
+        assert str(table.get_cell(str(quill.id), "phones")) == "+1 646-555-0101 (mobile)"
+        assert str(table.get_cell(str(quill.id), "job")) == "Scribe"
+
+        await pilot.press("slash", "end", *" quillf")  # focus selects all; end keeps it
+        await _settle(pilot, lambda: _shown_ids(app) == [quill.id])
+        assert _shown_ids(app) == [quill.id]
+
+        # Keys typed in the search box stay text: "s", "n", "e" and space did nothing else.
+        assert app.query_one(TabbedContent).active == "contacts"
+        assert app.query_one("#contact-search", Input).value == "quill quillf"
+
+
+async def test_space_toggles_ready_with_a_reason(app_as, demo_db: Database) -> None:
+    quill = await _add(demo_db, "Xavier Quillfeather", QUILL_MOBILE)
+    assert quill.ready
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await _search(pilot, app, "quillfeather", [quill.id])
+        await pilot.press("space")
+        await pilot.pause()
+
+        assert not (await contacts.get(demo_db, quill.id)).ready
+        (change,) = await contacts.ready_history(demo_db, quill.id)
+        assert change.reason == "changed by Alice Moreau in the console"
+        assert str(_table(app).get_cell(str(quill.id), "ready")) == "✗"
+
+        await pilot.press("space")
+        await pilot.pause()
+        assert (await contacts.get(demo_db, quill.id)).ready
+        assert str(_table(app).get_cell(str(quill.id), "ready")) == "✓"
+
+
+async def test_an_sms_sent_elsewhere_clears_ready_live(app_as, demo_db: Database) -> None:
+    quill = await _add(demo_db, "Xavier Quillfeather", QUILL_MOBILE)
+    bob = (await agents.by_username(demo_db, "bob")).as_actor()
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        notes: list[str] = []
+        real_notify = app.notify
+
+        def spy(message, *args, **kwargs):  # type: ignore[no-untyped-def]
+            notes.append(str(message))
+            return real_notify(message, *args, **kwargs)
+
+        app.notify = spy  # type: ignore[method-assign]
+        await _search(pilot, app, "quillfeather", [quill.id])
+
+        await messaging.send(demo_db, bob, QUILL_MOBILE, "Your parcel is here")
+
+        cell = lambda: str(_table(app).get_cell(str(quill.id), "ready"))  # noqa: E731
+        await _settle(pilot, lambda: cell() == "✗" and notes)
+        assert cell() == "✗"
+        assert "Xavier Quillfeather: Ready → not ready (SMS sent by Bob Achebe)" in notes
+
+
+async def test_edit_form_saves_a_new_name_and_mobile(app_as, demo_db: Database) -> None:
+    quill = await _add(demo_db, "Xavier Quillfeather", QUILL_MOBILE)
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await _search(pilot, app, "quillfeather", [quill.id])
+        await pilot.press("e")
+        await _settle(pilot, lambda: isinstance(app.screen, ContactForm))
+        form = app.screen
+        assert isinstance(form, ContactForm)
+
+        form.query_one("#name", Input).value = "Xavier Q. Feather"
+        await pilot.press("ctrl+n")  # add a phone row, focused on its number
+        await pilot.pause()
+        await pilot.press(*"6465550109")
+        rows = list(form.query(PhoneRow))
+        assert len(rows) == 2
+        assert rows[1].query_one(Select).value == "mobile"
+        await pilot.press("ctrl+s")
+        await _settle(pilot, lambda: not isinstance(app.screen, ContactForm))
+
+        saved = await contacts.get(demo_db, quill.id)
+        assert saved.name == "Xavier Q. Feather"
+        assert saved.phones == (
+            Phone(QUILL_MOBILE, "mobile"),
+            Phone("+16465550109", "mobile"),
+        )
+        assert str(_table(app).get_cell(str(quill.id), "name")) == "Xavier Q. Feather"
+
+
+async def test_an_invalid_phone_keeps_the_form_open(app_as, demo_db: Database) -> None:
+    quill = await _add(demo_db, "Xavier Quillfeather", QUILL_MOBILE)
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await _search(pilot, app, "quillfeather", [quill.id])
+        await pilot.press("enter")  # enter on the table edits too
+        await _settle(pilot, lambda: isinstance(app.screen, ContactForm))
+        form = app.screen
+        form.query_one("#name", Input).value = "Changed"
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        await pilot.press(*"12")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+
+        assert app.screen is form
+        error = str(form.query_one("#form-error", Static).render())
+        assert "phone 2" in error
+        assert await contacts.get(demo_db, quill.id) == quill
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ContactForm)
+        assert await contacts.get(demo_db, quill.id) == quill
+
+
+async def test_s_starts_a_conversation(app_as, demo_db: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    quill = await _add(demo_db, "Xavier Quillfeather", QUILL_MOBILE)
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        called: list[int] = []
+        real = app.start_conversation
+
+        async def spy(contact_id: int) -> None:
+            called.append(contact_id)
+            await real(contact_id)
+
+        monkeypatch.setattr(app, "start_conversation", spy)
+        await _search(pilot, app, "quillfeather", [quill.id])
+        await pilot.press("s")
+        await _settle(pilot, lambda: bool(called))
+        assert called == [quill.id]
+        assert app.query_one(TabbedContent).active == "conversations"
+        # Leave on the contacts tab: at exit, app._focus_tab can meet a tab
+        # pane whose children are already gone (NoMatches; reported).
+        await pilot.press("f2")
+        await pilot.pause()
+
+
+async def test_paging_loads_more_at_the_end_and_never_twice(app_as, demo_db: Database) -> None:
+    news = [
+        NewContact(f"Paged Person {i:03d}", "", "", True, (), {"n": str(i)}) for i in range(200)
+    ]
+    async with demo_db.transaction() as tx:
+        await contacts.create_many_in(tx, news)
+    everyone = [r["id"] for r in await demo_db.fetchall("SELECT id FROM contacts ORDER BY id")]
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        table = _table(app)
+        await _settle(pilot, lambda: table.row_count == PAGE)
+        assert app.focused is table
+        seen: list[int] = list(_shown_ids(app))
+
+        # End goes to the last row held, which loads the next page.
+        await pilot.press("end")
+        await _settle(pilot, lambda: table.row_count == 2 * PAGE)
+        assert _shown_ids(app) == everyone[: 2 * PAGE]
+
+        # Then walk down a screen at a time (pgdn) to the very end.
+        for _ in range(3 * len(everyone)):
+            before = (_shown_ids(app), table.cursor_row)
+            await pilot.press("pagedown")
+            await _settle(
+                pilot, lambda b=before: (_shown_ids(app), table.cursor_row) != b, rounds=4
+            )
+            ids = _shown_ids(app)
+            assert len(ids) == len(set(ids)) <= WINDOW
+            assert ids == sorted(ids)
+            seen += [i for i in ids if i > seen[-1]]
+            if (ids, table.cursor_row) == before:
+                break
+        assert seen == everyone  # every contact once, in order
+        assert table.row_count <= WINDOW
+        assert table.selected().id == everyone[-1]
+
+        # And back up: the window slides back by keyset, one page at a time.
+        first_held = _shown_ids(app)[0]
+        await pilot.press("home")
+        await _settle(pilot, lambda: _shown_ids(app)[0] < first_held)
+        ids = _shown_ids(app)
+        assert ids[0] < first_held
+        assert ids == sorted(ids)
+        assert len(ids) == len(set(ids)) <= WINDOW
+        assert table.selected().id == first_held  # the cursor stayed on its contact
+
+
+async def test_contact_text_is_shown_literally(app_as, demo_db: Database) -> None:
+    hostile = "[bold]x[/] [@click=app.quit]y"
+    evil = await _add(demo_db, hostile, QUILL_MOBILE, job_title="[red]boss", email="")
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await _search(pilot, app, "click quit", [evil.id])
+        table = _table(app)
+        assert str(table.get_cell(str(evil.id), "name")) == hostile
+        assert str(table.get_cell(str(evil.id), "job")) == "[red]boss"
+        assert app.is_running
+        pane = app.query_one(ContactsPane)
+        assert "click quit" in str(pane.query_one("#contacts-status", Static).render())
