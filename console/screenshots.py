@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import TabbedContent
+from textual.widgets import TabbedContent, TextArea
 
 from console.app import SwitchboardApp, make_app
 from console.context import ConsoleContext
@@ -39,7 +39,13 @@ async def _conversations(app: SwitchboardApp, pilot: Pilot[None]) -> None:
 
 async def _composer(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await pilot.press("tab", "tab")
-    await pilot.press(*"Your “order” is ready — see you at 5…")
+    # Pasted text with typographic quotes and dashes: the counter offers the
+    # GSM-7 rewrite and its saving.
+    app.query_one("#agent-thread").query_one(TextArea).insert(
+        "Hi Rosa, sorry for the texts — we’ll stop the “offers” now. Your order #1042 is "
+        "ready for pick-up at the Harbour St desk, open until 6 pm today…"
+    )
+    await pilot.press("end")
     await pilot.pause()
 
 

@@ -100,7 +100,9 @@ class ThreadPane(Vertical):
         yield Static(id="thread-header")
         yield Static(id="thread-banner")
         yield Static(NOTHING_OPEN, id="thread-placeholder")
-        yield MessageList(now=self.context.clock.now, id="thread-messages")
+        yield MessageList(
+            now=self.context.clock.now, can_decide=not self.read_only, id="thread-messages"
+        )
         if not self.read_only:
             yield Composer(id="thread-composer")
 

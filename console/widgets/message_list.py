@@ -37,7 +37,7 @@ AUTO_KINDS = {
 }
 
 
-def message_text(message: Message, *, contact: str, now: datetime) -> Text:
+def message_text(message: Message, *, contact: str, now: datetime, can_decide: bool = True) -> Text:
     """A message as the agent reads it: a header line, the body, its attachments."""
     out = message.direction == "out"
     head = Text()
@@ -60,7 +60,8 @@ def message_text(message: Message, *, contact: str, now: datetime) -> Text:
     parts = message.segments
     head.append(f" · {parts} seg{'' if parts == 1 else 's'}", style="dim")
     if message.optout_flag == "pending":
-        head.append("\n⚠ possible opt-out: o confirms, x dismisses", style="bold reverse yellow")
+        hint = ": o confirms, x dismisses" if can_decide else ", waiting for an agent"
+        head.append(f"\n⚠ possible opt-out{hint}", style="bold reverse yellow")
     elif message.optout_flag in ("confirmed", "dismissed"):
         head.append(f"\nopt-out {message.optout_flag}", style="dim italic")
     body = literal(message.body, one_line=False)
@@ -83,9 +84,12 @@ class MessageList(ScrollView, can_focus=True):
     MessageList:focus { background-tint: $foreground 4%; }
     """
 
-    def __init__(self, *, now: Callable[[], datetime], id: str | None = None) -> None:
+    def __init__(
+        self, *, now: Callable[[], datetime], can_decide: bool = True, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self._now = now
+        self._can_decide = can_decide
         self.contact = ""
         self.messages: list[Message] = []
         self._rendered: dict[int, tuple[tuple[object, ...], list[Strip]]] = {}
@@ -169,7 +173,7 @@ class MessageList(ScrollView, can_focus=True):
             return cached[1]
         console = self.app.console
         options = console.options.update_width(width)
-        text = message_text(message, contact=self.contact, now=now)
+        text = message_text(message, contact=self.contact, now=now, can_decide=self._can_decide)
         lines = console.render_lines(text, options, pad=False)
         strips = [Strip(line) for line in lines]
         strips.append(Strip([Segment("")], 0))
