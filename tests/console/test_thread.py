@@ -423,7 +423,8 @@ async def test_a_read_only_thread_has_no_composer(app_as, demo_db: Database):
         await pane.show(await conversation_with(demo_db, ALICE_ANSWERED))
         await pilot.pause()
         assert not pane.query(Composer)
-        assert "Yes, until 6 pm today." in pane.messages.plain_text()
+        # Words only: the pane may wrap at whatever width layout gave it so far.
+        assert "Yes, until 6 pm today." in " ".join(pane.messages.plain_text().split())
         assert pane.check_action("resolve_optout", (True,)) is False
 
 
