@@ -15,9 +15,24 @@ import time
 STARTED = time.perf_counter()
 
 
+def peak_rss_kib() -> int:
+    """This process's peak resident memory.
+
+    VmHWM, not getrusage: Linux keeps ru_maxrss across exec, so a child
+    started by a big parent would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def report() -> None:
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"painted {time.perf_counter() - STARTED:.4f} {rss}", flush=True)
+    print(f"painted {time.perf_counter() - STARTED:.4f} {peak_rss_kib()}", flush=True)
 
 
 def bare() -> None:
