@@ -7,8 +7,11 @@ console does.
 
 from __future__ import annotations
 
+import os
 import tempfile
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,12 +94,28 @@ async def _shoot(db: Database, out: Path, name: str, username: str, scene: Scene
     return path
 
 
+@contextmanager
+def _utc() -> Iterator[None]:
+    """Times on screen are local; the pictures must not depend on whose machine made them."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
 async def take(out: Path) -> list[Path]:
     """Seed a demo database in a temporary folder and save every scene to ``out``.
 
     ``out`` must exist.
     """
-    with tempfile.TemporaryDirectory() as scratch:
+    with _utc(), tempfile.TemporaryDirectory() as scratch:
         db = await open_database(Path(scratch) / "demo.sqlite3", FakeClock(NOW))
         try:
             await demo.seed(db, SandboxGateway(db), contacts_count=120, login="you")
