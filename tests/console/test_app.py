@@ -114,3 +114,17 @@ async def test_the_status_bar_says_when_another_process_holds_the_lease(app_as, 
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert "another process holds the lease" in app.worker_state
+
+
+async def test_owner_and_subscribers_are_alerted_of_a_new_message(app_as, demo_db: Database):
+    app = await app_as("bob")  # bob follows alice's conversation with +12125550101
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await messaging.receive(demo_db, "+12125550101", "+14155550101", "[b]are you there?")
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if app._notifications:
+                break
+        [note] = list(app._notifications)
+        assert note.message.startswith("New SMS from ")
+        assert note.markup is False
