@@ -55,7 +55,6 @@ async def _composer(app: SwitchboardApp, pilot: Pilot[None]) -> None:
 async def _contacts(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _tab(app, pilot, "contacts")
     await pilot.press("slash", *"ana")
-    await pilot.pause(0.5)
 
 
 async def _manager(app: SwitchboardApp, pilot: Pilot[None]) -> None:
@@ -88,6 +87,9 @@ async def _shoot(db: Database, out: Path, name: str, username: str, scene: Scene
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await scene(app, pilot)
+        # Background work (a debounced search, a page load) must finish, or
+        # the picture would depend on how busy the machine is.
+        await app.workers.wait_for_complete()
         await pilot.pause()
         path = out / f"{name}.svg"
         app.save_screenshot(str(path))
