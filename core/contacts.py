@@ -582,6 +582,19 @@ async def _insert_many(tx: Tx, contacts: Sequence[NewContact]) -> int:
     assert row is not None  # an aggregate always returns a row
     first = int(row[0])
     now = tx.now_ms
+    # Phones first, then contacts: the contacts' insert trigger then builds
+    # each search-index row once, with its phones, instead of rewriting it
+    # once per phone (3x faster for a big import). The foreign key from
+    # phone to contact is checked at commit.
+    await tx.execute("PRAGMA defer_foreign_keys = ON")
+    await tx.executemany(
+        "INSERT INTO contact_phones (contact_id, e164, kind, position) VALUES (?, ?, ?, ?)",
+        [
+            (first + i, p.e164, p.kind, position)
+            for i, c in enumerate(contacts)
+            for position, p in enumerate(c.phones)
+        ],
+    )
     await tx.executemany(
         "INSERT INTO contacts"
         " (id, name, job_title, email, ready, custom, created_at, updated_at)"
@@ -598,14 +611,6 @@ async def _insert_many(tx: Tx, contacts: Sequence[NewContact]) -> int:
                 now,
             )
             for i, c in enumerate(contacts)
-        ],
-    )
-    await tx.executemany(
-        "INSERT INTO contact_phones (contact_id, e164, kind, position) VALUES (?, ?, ?, ?)",
-        [
-            (first + i, p.e164, p.kind, position)
-            for i, c in enumerate(contacts)
-            for position, p in enumerate(c.phones)
         ],
     )
     return first

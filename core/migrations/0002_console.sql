@@ -20,9 +20,13 @@ CREATE VIRTUAL TABLE contacts_fts USING fts5(
     prefix = '2 3'
 );
 
+-- A contact's phones may already be there (bulk imports insert them first).
 CREATE TRIGGER contacts_fts_insert AFTER INSERT ON contacts BEGIN
     INSERT INTO contacts_fts (rowid, name, job_title, email, phones)
-    VALUES (new.id, new.name, new.job_title, new.email, '');
+    VALUES (new.id, new.name, new.job_title, new.email, coalesce((
+        SELECT group_concat(substr(e164, 2) || ' ' || substr(e164, -10) || ' '
+            || substr(e164, -7) || ' ' || substr(e164, -4), ' ')
+        FROM contact_phones WHERE contact_id = new.id), ''));
 END;
 
 CREATE TRIGGER contacts_fts_update AFTER UPDATE OF name, job_title, email ON contacts BEGIN
