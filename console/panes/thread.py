@@ -138,6 +138,13 @@ class ThreadPane(Vertical):
 
     # --- opening ----------------------------------------------------------
 
+    async def _load(self, conversation_id: int) -> tuple[Conversation, list[Message], bool]:
+        """The conversation, its latest page of messages, and whether its number opted out."""
+        db, actor = self.context.db, self.context.actor
+        conversation = await conversations.get(db, actor, conversation_id)
+        page = await conversations.thread(db, actor, conversation_id, limit=PAGE)
+        return conversation, page, await consent.is_opted_out(db, conversation.phone)
+
     async def show(self, conversation_id: int | None) -> None:
         """Open a conversation (its latest messages, scrolled to the end), or nothing."""
         self._generation += 1
@@ -158,13 +165,7 @@ class ThreadPane(Vertical):
             self.query_one("#thread-banner").display = False
             return
         try:
-            conversation = await conversations.get(
-                self.context.db, self.context.actor, conversation_id
-            )
-            page = await conversations.thread(
-                self.context.db, self.context.actor, conversation_id, limit=PAGE
-            )
-            opted_out = await consent.is_opted_out(self.context.db, conversation.phone)
+            conversation, page, opted_out = await self._load(conversation_id)
         except SwitchboardError as exc:
             if generation == self._generation:
                 self.conversation_id = None
@@ -317,13 +318,7 @@ class ThreadPane(Vertical):
             return
         generation = self._generation
         try:
-            conversation = await conversations.get(
-                self.context.db, self.context.actor, conversation_id
-            )
-            page = await conversations.thread(
-                self.context.db, self.context.actor, conversation_id, limit=PAGE
-            )
-            opted_out = await consent.is_opted_out(self.context.db, conversation.phone)
+            conversation, page, opted_out = await self._load(conversation_id)
         except SwitchboardError:
             return  # e.g. no longer visible to this agent; the list will move on
         if generation != self._generation:
