@@ -22,7 +22,7 @@ async def test_a_message_from_another_process_appears_without_a_key(app_as, demo
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await messaging.receive(demo_db, "+12125550177", "+14155550100", "brand new contact")
-        for _ in range(40):
+        for _ in range(100):
             await pilot.pause(0.05)
             if any(c.phone == "+12125550177" for c in app.query_one("#conversation-list").shown):
                 break
@@ -73,7 +73,7 @@ async def test_taking_a_public_conversation_makes_it_mine(app_as, demo_db: Datab
         table = app.query_one("#conversation-list")
         target = table.selected_id()
         await pilot.press("t")
-        for _ in range(20):
+        for _ in range(100):
             await pilot.pause(0.05)
             owner = await demo_db.scalar(
                 "SELECT a.username FROM conversations c JOIN agents a ON a.id = c.owner_id"
@@ -121,7 +121,7 @@ async def test_owner_and_subscribers_are_alerted_of_a_new_message(app_as, demo_d
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await messaging.receive(demo_db, "+12125550101", "+14155550101", "[b]are you there?")
-        for _ in range(40):
+        for _ in range(100):
             await pilot.pause(0.05)
             if app._notifications:
                 break

@@ -31,7 +31,7 @@ async def _dana_on(app, pilot, section: str) -> None:
     assert app.query_one("#manager-sections", TabbedContent).active == f"manager-{section}"
 
 
-async def _wait_for(pilot, condition, tries: int = 40) -> None:
+async def _wait_for(pilot, condition, tries: int = 120) -> None:
     for _ in range(tries):
         if condition():
             return

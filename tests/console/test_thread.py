@@ -54,7 +54,7 @@ async def open_thread(app: SwitchboardApp, pilot, db: Database, phone: str) -> T
     return pane
 
 
-async def until(pilot, condition, tries: int = 60) -> bool:
+async def until(pilot, condition, tries: int = 120) -> bool:
     """Let the app poll the change feed until ``condition()`` holds."""
     for _ in range(tries):
         if condition():
