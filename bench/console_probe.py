@@ -65,27 +65,30 @@ def switchboard(db_path: str, username: str) -> None:
 
     async def main() -> None:
         db = await open_database(db_path, SystemClock())
-        actor = (await agents.by_username(db, username)).as_actor()
-        app = make_app(ConsoleContext(db, actor, SandboxGateway(db)))
+        try:
+            actor = (await agents.by_username(db, username)).as_actor()
+            app = make_app(ConsoleContext(db, actor, SandboxGateway(db)))
 
-        def check() -> None:
-            table = app.query("#conversation-list").first()
-            if table.row_count:
-                timer.stop()
-                app.call_after_refresh(finish)
+            def check() -> None:
+                # The list may not be mounted yet on the first ticks.
+                tables = app.query("#conversation-list")
+                if tables and tables.first().row_count and timer is not None:
+                    timer.stop()
+                    app.call_after_refresh(finish)
 
-        def finish() -> None:
-            report()
-            app.exit()
+            def finish() -> None:
+                report()
+                app.exit()
 
-        async def ready() -> None:
-            nonlocal timer
-            timer = app.set_interval(0.005, check)
+            def start() -> None:
+                nonlocal timer
+                timer = app.set_interval(0.005, check)
 
-        timer = None
-        app.call_later(ready)
-        await app.run_async(headless=True, size=(100, 30))
-        await db.close()
+            timer = None
+            app.call_later(start)  # timers need the running app
+            await app.run_async(headless=True, size=(100, 30))
+        finally:
+            await db.close()
 
     asyncio.run(main())
 
