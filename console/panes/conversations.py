@@ -34,12 +34,14 @@ COLUMNS = (
 class ConversationList(DataTable[Text]):
     """Conversations, oldest-waiting first, refreshed in place from the change feed."""
 
-    def __init__(self) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, id="conversation-list")
+    COLUMNS = COLUMNS
+
+    def __init__(self, *, id: str = "conversation-list") -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, id=id)
         self.shown: list[Conversation] = []
 
     def on_mount(self) -> None:
-        for label, key, width in COLUMNS:
+        for label, key, width in self.COLUMNS:
             self.add_column(label, key=key, width=width)
 
     def cells(self, conversation: Conversation, me: int | None, now) -> dict[str, Text]:
@@ -57,7 +59,7 @@ class ConversationList(DataTable[Text]):
             "state": state,
             "owner": literal(conversation.owner or "—"),
             "last": literal(conversation.last_body),
-        }  # in COLUMNS order: add_row takes the values as they come
+        }
 
     def show(
         self, found: list[Conversation], me: int | None, now, open_id: int | None = None
@@ -78,7 +80,7 @@ class ConversationList(DataTable[Text]):
             self.clear()
             for conversation in found:
                 cells = self.cells(conversation, me, now)
-                self.add_row(*cells.values(), key=str(conversation.id))
+                self.add_row(*(cells[key] for _, key, _ in self.COLUMNS), key=str(conversation.id))
             if selected is not None and str(selected) in keys:
                 self.move_cursor(row=keys.index(str(selected)))
         self.shown = found

@@ -15,7 +15,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.events import Mount
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
@@ -50,24 +49,17 @@ MANAGER_COLUMNS = (
 class ManagerConversationList(ConversationList):
     """The agents' conversation list with a manager's columns, under its own id."""
 
-    def __init__(self) -> None:
-        # ConversationList fixes its id; this one must differ from the agent dashboard's.
-        DataTable.__init__(
-            self, cursor_type="row", zebra_stripes=True, id="manager-conversation-list"
-        )
-        self.shown = []
+    COLUMNS = MANAGER_COLUMNS
 
-    def on_mount(self, event: Mount) -> None:
-        event.prevent_default()  # Not the base class's columns.
-        for label, key, width in MANAGER_COLUMNS:
-            self.add_column(label, key=key, width=width)
+    def __init__(self) -> None:
+        super().__init__(id="manager-conversation-list")
 
     def cells(self, conversation: Conversation, me: int | None, now: datetime) -> dict[str, Text]:
         cells = super().cells(conversation, me, now)
         if not conversation.is_public and conversation.owner_id not in (None, me):
             # "follow" is an agent's word; a manager sees someone else's conversation.
             cells["state"] = Text("owned")
-        return {key: cells[key] for _, key, _ in MANAGER_COLUMNS}
+        return cells
 
 
 class ManagerConversations(Horizontal):
