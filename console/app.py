@@ -126,12 +126,14 @@ class SwitchboardApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self._binding_rows(self.screen)))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Agents have no Manager tab: its key is neither shown nor live for them.
+        if action == "show_tab" and parameters == ("manager",):
+            return self.context.is_manager
+        return True
+
     def action_show_tab(self, tab: str) -> None:
-        tabs = self.query_one("#main-tabs", TabbedContent)
-        if tab == "manager" and not self.context.is_manager:
-            self.notify("The manager dashboard is for managers.", severity="warning")
-            return
-        tabs.active = tab
+        self.query_one("#main-tabs", TabbedContent).active = tab
 
     async def start_conversation(self, contact_id: int) -> None:
         """Open the composer to text a contact (from the contacts pane)."""
