@@ -89,13 +89,16 @@ TITLES = ("Owner", "Buyer", "Nurse", "Teacher", "Engineer", "Driver", "")
 def probe(*args: str) -> tuple[float, int]:
     """Start the console (or the bare app) in a new process: (seconds to paint, max RSS KiB)."""
     started = time.perf_counter()
-    out = subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "bench.console_probe", *args],
         capture_output=True,
         text=True,
-        check=True,
-        timeout=300,
-    ).stdout
+        check=False,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"console probe {args[0]} failed:\n{done.stderr[-3000:]}")
+    out = done.stdout
     elapsed = time.perf_counter() - started
     line = next(row for row in out.splitlines() if row.startswith("painted "))
     return elapsed, int(line.split()[2])

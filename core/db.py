@@ -14,6 +14,7 @@ commit or roll back with the change they describe.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -124,14 +125,23 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
             try:
+                await self._writer.execute("BEGIN IMMEDIATE")
                 yield Tx(self._writer, self.clock)
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            else:
                 await self._writer.execute("COMMIT")
+            except BaseException:
+                # Shielded: a task cancelled mid-transaction (an app closing)
+                # must not leave the connection inside a transaction, or every
+                # later BEGIN fails.
+                await asyncio.shield(self._roll_back())
+                raise
+
+    async def _roll_back(self) -> None:
+        # aiosqlite runs statements in order on its thread, so this comes after
+        # a BEGIN or COMMIT that was still in flight when the task was cancelled.
+        # OperationalError: nothing open (BEGIN failed, or COMMIT went through).
+        with contextlib.suppress(sqlite3.OperationalError):
+            await self._writer.execute("ROLLBACK")
 
     async def write(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """Run one writing statement on its own (atomic by itself); return its rows.

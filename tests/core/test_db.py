@@ -100,3 +100,25 @@ async def test_reader_never_sees_an_uncommitted_change(db):
         await tx.execute("INSERT INTO settings (key, value) VALUES ('x', '1')")
         assert await db.scalar("SELECT count(*) FROM settings") == 0
     assert await db.scalar("SELECT count(*) FROM settings") == 1
+
+
+@pytest.mark.parametrize("yield_steps", [0, 1, 2, 3])
+async def test_a_cancelled_transaction_leaves_the_connection_usable(db, yield_steps: int):
+    """Cancelled at any point (even while BEGIN is in flight), nothing half-done remains."""
+    entered = asyncio.Event()
+
+    async def interrupted() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO settings (key, value) VALUES ('x', '1')")
+            entered.set()
+            await asyncio.sleep(60)
+
+    task = asyncio.ensure_future(interrupted())
+    for _ in range(yield_steps):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO settings (key, value) VALUES ('y', '2')")
+    assert [r[0] for r in await db.fetchall("SELECT key FROM settings")] == ["y"]
