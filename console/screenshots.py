@@ -84,6 +84,8 @@ SCENES: tuple[tuple[str, str, Scene], ...] = (
 async def _shoot(db: Database, out: Path, name: str, username: str, scene: Scene) -> Path:
     actor = (await agents.by_username(db, username)).as_actor()
     app = make_app(ConsoleContext(db, actor, SandboxGateway(db), embedded_worker=False))
+    # No animation: a tab underline caught mid-slide would depend on machine load.
+    app.animation_level = "none"
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await scene(app, pilot)
