@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Footer, Header, TabbedContent, TabPane
@@ -23,6 +24,7 @@ from console.panes.contacts import ContactsPane
 from console.panes.conversations import ConversationsPane
 from console.panes.manager import ManagerPane
 from console.panes.thread import ThreadPane
+from console.safe_text import printable
 from console.screens.help import HelpScreen
 from console.widgets.status_bar import StatusBar
 from core import events, lease
@@ -120,6 +122,29 @@ class SwitchboardApp(App[None]):
             return
         self._feed_cursor = found[-1].id
         self.changes.publish(Changes(found))
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification (widgets' too) shows its text literally.
+
+        Notifications often quote a contact's name or an error that does, so
+        markup is off by default and control characters are made visible here,
+        once, for all of them.
+        """
+        super().notify(
+            printable(message),
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     # --- actions ------------------------------------------------------------
 

@@ -22,7 +22,6 @@ from textual.widgets import DataTable, Input, Static
 
 from console.context import ConsoleContext
 from console.live import Changes
-from console.safe_text import printable
 from console.screens.contact_form import ContactForm
 from console.text import literal
 from core import contacts
@@ -440,7 +439,7 @@ class ContactsPane(Vertical):
             reason = event.data.get("reason") or "no reason given"
             # markup=False: the name and the reason are contact / agent text.
             self.notify(
-                printable(f"{contact.label}: Ready → {became} ({reason})"),
+                f"{contact.label}: Ready → {became} ({reason})",
                 title="Contacts",
                 markup=False,
             )

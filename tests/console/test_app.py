@@ -128,3 +128,14 @@ async def test_owner_and_subscribers_are_alerted_of_a_new_message(app_as, demo_d
         [note] = list(app._notifications)
         assert note.message.startswith("New SMS from ")
         assert note.markup is False
+
+
+async def test_every_notification_shows_outside_text_literally(app_as):
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.query_one("#conversation-list")
+        pane.notify("New SMS from [b]Eve\x1b]0;pwned\x07")  # a widget's notify, default markup
+        await pilot.pause()
+        [note] = list(app._notifications)
+        assert note.markup is False
+        assert note.message == "New SMS from [b]Eve\\x1b]0;pwned\\x07"
