@@ -135,15 +135,16 @@ class SwitchboardApp(App[None]):
         """Every notification (widgets' too) shows its text literally.
 
         Notifications often quote a contact's name or an error that does, so
-        markup is off by default and control characters are made visible here,
-        once, for all of them.
+        markup is always off (``markup`` is ignored: Widget.notify passes True)
+        and control characters are made visible here, once, for all of them.
         """
+        del markup
         super().notify(
             printable(message),
             title=printable(title),
             severity=severity,
             timeout=timeout,
-            markup=markup,
+            markup=False,
         )
 
     # --- actions ------------------------------------------------------------
