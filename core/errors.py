@@ -49,3 +49,7 @@ class LimitExceeded(SwitchboardError):
 
 class DatabaseProblem(SwitchboardError):
     """The database file cannot be used; it has not been changed."""
+
+
+class ConfigProblem(SwitchboardError):
+    """The configuration (file, environment or secret file) cannot be used as it is."""

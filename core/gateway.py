@@ -15,6 +15,8 @@ class Media:
     filename: str
     mime: str
     content: bytes
+    url: str | None = None
+    """Inbound MMS: where the provider keeps the file (``content`` is then empty)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,11 @@ class OutboundSms:
     body: str
     segments: int
     media: tuple[Media, ...] = ()
+    attempt: int = 1
+    """1 on the first try. Above 1 an earlier try may have reached the provider
+    (a timeout, a crash), so a provider that can look the message up first should."""
+    max_parts: int | None = None
+    """The most parts the provider may split the body into (setting max_message_parts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +40,25 @@ class Accepted:
     provider_id: str
 
 
+ReportOutcome = Literal["delivered", "failed", "pending"]
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
     provider_id: str
-    status: Literal["delivered", "failed"]
+    status: ReportOutcome
+    """What it means for the message; 'pending' (queued, dispatched) is kept, not applied."""
     reason: str = ""
     message_id: int | None = None
     """Our ID when the provider echoes it back (a report may beat our record of provider_id)."""
+    recipient: str = ""
+    provider_status: str = ""
+    """The provider's own status name, lowercased ('delivered', 'dispatched'); with
+    provider_id and recipient it identifies a report, so a retried callback is stored once."""
+
+    @property
+    def key_status(self) -> str:
+        return self.provider_status or self.status
 
 
 class TemporaryFailure(Exception):
@@ -73,5 +92,23 @@ class SmsGateway(Protocol):
         """Delivery reports the provider has for us now (pull model).
 
         Providers that push reports to a webhook return nothing here.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundEmail:
+    to: str
+    subject: str
+    body: str
+
+
+class EmailGateway(Protocol):
+    name: str
+
+    async def send(self, email: OutboundEmail) -> None:
+        """Hand one email to the mail server.
+
+        Raises TemporaryFailure or PermanentFailure with a readable reason.
         """
         ...

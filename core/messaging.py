@@ -23,7 +23,7 @@ import phonenumbers
 from core import consent, contacts, conversations, mms, numbers, outbox, segments, settings
 from core.authz import Action, Actor, ConversationAccess, authorize
 from core.db import Database, Tx
-from core.errors import InvalidInput, MmsNotSupported, NotFound, NotMobile
+from core.errors import InvalidInput, LimitExceeded, MmsNotSupported, NotFound, NotMobile
 from core.gateway import Media
 from core.optout import Intent, classify, normalise
 from core.phones import normalise as normalise_phone
@@ -95,6 +95,7 @@ async def send(
         text = body
         if await consent.take_notice_in(tx, phone):
             text = f"{body}\n{config.optout_notice}" if body.strip() else config.optout_notice
+        _ensure_within_parts(text, media, config.max_message_parts)
         message_id = await outbox.queue_in(
             tx, row["id"], text, kind=outbox.CHAT, author_id=actor.id, media=media
         )
@@ -166,6 +167,17 @@ async def _alert(
     )
 
 
+def _ensure_within_parts(text: str, media: Sequence[Media], max_parts: int) -> None:
+    if media:
+        return  # an MMS is one message whatever its length
+    parts = segments.count(text).segments
+    if parts > max_parts:
+        raise LimitExceeded(
+            f"this message would go as {parts} SMS parts and the most allowed is {max_parts}"
+            " (setting max_message_parts); shorten it or send it in pieces"
+        )
+
+
 async def receive(
     db: Database,
     sender: str,
@@ -227,9 +239,9 @@ async def receive(
         )
         for item in media:
             await tx.execute(
-                "INSERT INTO attachments (message_id, filename, mime, size, content)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (message_id, item.filename, item.mime, len(item.content), item.content),
+                "INSERT INTO attachments (message_id, filename, mime, size, content, url)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (message_id, item.filename, item.mime, len(item.content), item.content, item.url),
             )
         replies = await _answer_keyword(tx, intent, keyword, phone, row["id"], message_id, config)
         await tx.execute(

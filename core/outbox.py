@@ -122,7 +122,7 @@ async def claim(db: Database, limit: int, lease_seconds: float) -> list[Outbound
         claimed: list[sqlite3.Row] = []
         while not claimed:
             due = await tx.fetchall(
-                "SELECT m.id, m.kind, m.body, m.segments, n.e164 AS sender,"
+                "SELECT m.id, m.kind, m.body, m.segments, m.attempts, n.e164 AS sender,"
                 " c.phone AS recipient, coalesce(p.opted_out, 0) AS opted_out"
                 " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
                 " JOIN numbers n ON n.id = c.number_id"
@@ -150,6 +150,7 @@ async def claim(db: Database, limit: int, lease_seconds: float) -> list[Outbound
             [now + int(lease_seconds * 1000), now, *ids],
         )
         media = await _media_for(tx, ids)
+        max_parts = (await settings.load_in(tx)).max_message_parts
     return [
         OutboundSms(
             r["id"],
@@ -158,6 +159,8 @@ async def claim(db: Database, limit: int, lease_seconds: float) -> list[Outbound
             r["body"],
             r["segments"],
             tuple(media.get(r["id"], ())),
+            attempt=r["attempts"] + 1,
+            max_parts=max_parts,
         )
         for r in claimed
     ]
@@ -248,19 +251,30 @@ async def _sent(tx: Tx, sent: list[Sent], now: int) -> None:
     # One statement for the whole batch: the outbox's hot path.
     if not sent:
         return
+    # A delivery report can beat this record (the provider calls back while
+    # the rest of the batch is still sending): such a message keeps its final
+    # status and only gains the provider's ID.
     batch = json.dumps([[o.message_id, o.provider_id] for o in sent])
     rows = await tx.fetchall(
         "WITH batch(id, pid) AS (SELECT value ->> 0, value ->> 1 FROM json_each(?))"
-        " UPDATE messages SET status = 'sent', provider_id = batch.pid,"
-        " sent_at = ?, lease_until = NULL, error = NULL, updated_at = ?"
-        " FROM batch WHERE messages.id = batch.id AND messages.status = 'sending'"
-        " RETURNING messages.id, conversation_id",
+        " UPDATE messages SET"
+        " status = CASE WHEN messages.status = 'sending' THEN 'sent' ELSE messages.status END,"
+        " provider_id = batch.pid, sent_at = ?, lease_until = NULL,"
+        " error = CASE WHEN messages.status = 'sending' THEN NULL ELSE error END, updated_at = ?"
+        " FROM batch WHERE messages.id = batch.id AND (messages.status = 'sending'"
+        "   OR (messages.status IN ('delivered', 'failed') AND messages.provider_id IS NULL"
+        "       AND messages.lease_until IS NOT NULL))"
+        " RETURNING messages.id, conversation_id, messages.status",
         (batch, now, now),
     )
     await tx.emit_many(
         "message.sent",
         "message",
-        [(r["id"], {"conversation_id": r["conversation_id"]}) for r in rows],
+        [
+            (r["id"], {"conversation_id": r["conversation_id"]})
+            for r in rows
+            if r["status"] == "sent"
+        ],
     )
 
 
@@ -323,10 +337,12 @@ async def _retry(
 
 
 async def apply_reports(db: Database, reports: Sequence[DeliveryReport]) -> int:
-    """Apply delivery reports; a report seen twice changes nothing the second time.
+    """Store delivery reports and apply the new final ones; returns how many messages changed.
 
-    A report finds its message by the provider's ID or, when the provider
-    echoes it, by ours (a report can arrive before we stored the provider's ID).
+    A report is stored once, keyed by (provider ID, recipient, provider status),
+    however often the provider sends it, and a report stored before changes
+    nothing. A report finds its message by our ID when the provider echoes it
+    (a report can arrive before we stored the provider's ID), else by theirs.
     """
     if not reports:
         return 0
@@ -335,25 +351,46 @@ async def apply_reports(db: Database, reports: Sequence[DeliveryReport]) -> int:
             [
                 r.provider_id,
                 r.message_id,
+                r.recipient,
+                r.key_status.lower(),
                 r.status,
-                r.reason or "the carrier reported it undelivered",
+                r.reason or ("the carrier reported it undelivered" if r.status == "failed" else ""),
             ]
             for r in reports
         ]
     )
     async with db.transaction() as tx:
+        now = tx.now_ms
+        new = await tx.fetchall(
+            "WITH batch(pid, mid, recipient, status, outcome, reason) AS (SELECT value ->> 0,"
+            "   value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5"
+            "   FROM json_each(:batch))"
+            " INSERT INTO delivery_reports (provider_id, recipient, status, outcome, message_id,"
+            "   reason, received_at)"
+            " SELECT pid, recipient, status, outcome,"
+            "   coalesce(mid, (SELECT id FROM messages WHERE provider_id = pid)), reason, :now"
+            " FROM batch WHERE true"
+            " ON CONFLICT (provider_id, recipient, status) DO NOTHING"
+            " RETURNING message_id, outcome, reason",
+            {"batch": batch, "now": now},
+        )
+        final = json.dumps(
+            [
+                [r["message_id"], r["outcome"], r["reason"]]
+                for r in new
+                if r["outcome"] != "pending" and r["message_id"] is not None
+            ]
+        )
         rows = await tx.fetchall(
-            "WITH batch(pid, mid, status, reason) AS (SELECT value ->> 0, value ->> 1,"
-            "   value ->> 2, value ->> 3 FROM json_each(:batch)),"
-            " resolved(id, status, reason) AS (SELECT coalesce(mid,"
-            "   (SELECT id FROM messages WHERE provider_id = pid)), status, reason FROM batch)"
+            "WITH r(id, status, reason) AS (SELECT value ->> 0, value ->> 1, value ->> 2"
+            "   FROM json_each(:final))"
             " UPDATE messages SET status = r.status,"
             " delivered_at = CASE WHEN r.status = 'delivered' THEN :now ELSE delivered_at END,"
             " error = CASE WHEN r.status = 'failed' THEN r.reason ELSE error END,"
             " updated_at = :now"
-            " FROM resolved r WHERE messages.id = r.id AND messages.status IN ('sending', 'sent')"
+            " FROM r WHERE messages.id = r.id AND messages.status IN ('sending', 'sent')"
             " RETURNING messages.id, conversation_id, messages.status, error",
-            {"batch": batch, "now": tx.now_ms},
+            {"final": final, "now": now},
         )
         for status in ("delivered", "failed"):
             await tx.emit_many(

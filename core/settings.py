@@ -48,6 +48,8 @@ class Settings:
     """Sandbox provider: how long after sending a message is marked delivered."""
     rate_segments_per_second: float = 10.0
     """W2: per sender number, weighted by segments."""
+    max_message_parts: int = 10
+    """W2: the most SMS parts one message may take; longer ones are refused when written."""
     max_attempts: int = 5
     """W2: sending attempts before a message is marked failed."""
     retry_base_seconds: float = 5.0
@@ -89,6 +91,8 @@ def _validate(s: Settings) -> None:
         raise InvalidInput("optout_keywords cannot be empty: STOP must always work")
     if s.rate_segments_per_second <= 0:
         raise InvalidInput("rate_segments_per_second must be more than 0")
+    if not 1 <= s.max_message_parts <= 255:
+        raise InvalidInput("max_message_parts must be between 1 and 255")
     if s.max_attempts < 1:
         raise InvalidInput("max_attempts must be at least 1")
     if s.sandbox_delivery_seconds < 0:
