@@ -44,6 +44,17 @@ class WorkerOptions:
     """How long a message may stay 'sending' before it is presumed lost and queued again."""
 
 
+@dataclass(slots=True)
+class WorkerStats:
+    """Counters since this process started, for metrics (the database holds the truth)."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    reports_applied: int = 0
+    job_errors: int = 0
+
+
 class Worker:
     def __init__(
         self,
@@ -59,6 +70,7 @@ class Worker:
         self.options = options or WorkerOptions()
         self.holder = holder or lease.new_holder_id()
         self.active = False
+        self.stats = WorkerStats()
         self._on_lease_change = on_lease_change
         self._limit: SenderRateLimit | None = None
         self._scheduler: AsyncIOScheduler | None = None
@@ -149,6 +161,13 @@ class Worker:
 
         outcomes += await asyncio.gather(*(send_one(sms) for sms in to_send))
         await outbox.record(self.db, outcomes)
+        for outcome in outcomes:
+            if isinstance(outcome, outbox.Sent):
+                self.stats.sent += 1
+            elif isinstance(outcome, outbox.Failed):
+                self.stats.failed += 1
+            elif outcome.counts_as_attempt:
+                self.stats.retried += 1
 
     async def sweep(self) -> int:
         """Act on due times: conversations whose public minutes ran out."""
@@ -162,7 +181,9 @@ class Worker:
     async def poll_reports(self) -> int:
         if not self.active:
             return 0
-        return await outbox.apply_reports(self.db, await self.gateway.due_reports())
+        applied = await outbox.apply_reports(self.db, await self.gateway.due_reports())
+        self.stats.reports_applied += applied
+        return applied
 
     async def run_once(self) -> None:
         """One tick of every job, in order (tests drive the worker with this)."""
@@ -204,6 +225,7 @@ class Worker:
             try:
                 await job()  # type: ignore[misc]
             except Exception:
+                self.stats.job_errors += 1
                 # Logged and retried on the next tick: the database is the
                 # truth, so a failed tick loses nothing.
                 log.exception("worker job %s failed", getattr(job, "__name__", job))

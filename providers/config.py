@@ -87,6 +87,8 @@ class SmtpConfig:
     password: str = field(default="", repr=False)
     sender: str = ""
     """The From address, e.g. ``Switchboard <switchboard@example.org>``."""
+    ca_file: str = ""
+    """Certificates to trust besides the system's, for a server with a private CA."""
     timeout_seconds: float = 10.0
 
 

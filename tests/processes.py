@@ -26,10 +26,9 @@ T = TypeVar("T")
 
 
 def cli_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("SWITCHBOARD_DB", None)
-    env.pop("SWITCHBOARD_DEBUG", None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     env["XDG_DATA_HOME"] = str(home / "xdg-data")
+    env["XDG_CONFIG_HOME"] = str(home / "xdg-config")
     env["PYTHONUNBUFFERED"] = "1"
     if extra:
         env.update(extra)
