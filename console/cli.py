@@ -132,9 +132,18 @@ def main(ctx: click.Context, as_user: str | None, db_path: Path | None) -> None:
 
 
 def _register() -> None:
-    from console.commands import admin, contacts, conversations, demo, messages, worker
+    from console.commands import (
+        admin,
+        config,
+        contacts,
+        conversations,
+        demo,
+        messages,
+        status,
+        worker,
+    )
 
-    for module in (admin, contacts, conversations, demo, messages, worker):
+    for module in (admin, config, contacts, conversations, demo, messages, status, worker):
         module.register(main)
 
 

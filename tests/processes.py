@@ -100,7 +100,10 @@ class Background:
 
 
 def worker(db: Path, home: Path, name: str, *extra: str) -> Background:
-    return Background(["worker", "--db", str(db), *extra], home, home / f"worker-{name}.log")
+    # Port 0: each worker's webhook server takes a free port, so several can run on one host.
+    return Background(
+        ["worker", "--db", str(db), "--port", "0", *extra], home, home / f"worker-{name}.log"
+    )
 
 
 @contextmanager

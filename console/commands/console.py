@@ -7,7 +7,7 @@ from pathlib import Path
 from console.app import make_app
 from console.cli import open_db, resolve_actor, run
 from console.context import ConsoleContext
-from providers.wiring import sms_gateway
+from providers.wiring import load_config, sms_gateway
 
 
 def open_console(db_path: Path | None, as_user: str | None) -> None:
@@ -17,7 +17,8 @@ def open_console(db_path: Path | None, as_user: str | None) -> None:
         db = await open_db(db_path)
         try:
             actor = await resolve_actor(db, as_user)
-            await make_app(ConsoleContext(db, actor, sms_gateway(db))).run_async()
+            gateway = await sms_gateway(db, load_config())
+            await make_app(ConsoleContext(db, actor, gateway)).run_async()
         finally:
             await db.close()
 

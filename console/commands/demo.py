@@ -13,6 +13,7 @@ from console.context import ConsoleContext
 from core import demo, settings
 from core.paths import demo_db_path
 from core.worker import WorkerOptions
+from providers.config import Config
 from providers.wiring import sms_gateway
 
 
@@ -63,10 +64,10 @@ def demo_command(
                 return
             if headless:
                 click.echo(_how_to_talk(path), err=True)
-                await serve(db, WorkerOptions())
+                await serve(db, WorkerOptions(), Config(), webhooks=False)
                 return
             actor = await resolve_actor(db, as_user)
-            await make_app(ConsoleContext(db, actor, sms_gateway(db))).run_async()
+            await make_app(ConsoleContext(db, actor, await sms_gateway(db, Config()))).run_async()
             click.echo(_how_to_talk(path), err=True)
         finally:
             await db.close()
@@ -81,7 +82,7 @@ async def _create(path: Path, contacts_count: int) -> None:
     scratch.unlink(missing_ok=True)
     db = await open_db(scratch)
     try:
-        await demo.seed(db, sms_gateway(db), contacts_count=contacts_count)
+        await demo.seed(db, await sms_gateway(db, Config()), contacts_count=contacts_count)
     except BaseException:
         await db.close()
         scratch.unlink(missing_ok=True)

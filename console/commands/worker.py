@@ -1,22 +1,33 @@
-"""worker: the headless worker (W1, W2), stopped cleanly by SIGTERM or SIGINT."""
+"""worker: the headless worker (W1, W2, W3, W5), stopped cleanly by SIGTERM or SIGINT.
+
+It delivers messages, makes due conversations public and, unless told not
+to, serves the provider's callbacks, /metrics and /healthz on the webhook port.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
+from dataclasses import replace
 
 import click
 
+from console import logs
 from console.cli import db_option, with_db
 from core import lease
 from core.db import Database
+from core.errors import ConfigProblem
 from core.worker import Worker, WorkerOptions
-from providers.wiring import sms_gateway
+from providers import wiring
+from providers.config import Config
+
+log = logging.getLogger("switchboard.worker")
 
 
-async def serve(db: Database, options: WorkerOptions) -> None:
-    """Run the worker until SIGTERM or SIGINT, then stop between ticks."""
+async def serve(db: Database, options: WorkerOptions, config: Config, *, webhooks: bool) -> None:
+    """Run the worker (and the webhook server) until SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -28,7 +39,26 @@ async def serve(db: Database, options: WorkerOptions) -> None:
         else:
             click.echo("worker: waiting (another worker holds the lease)", err=True)
 
-    worker = Worker(db, sms_gateway(db), options, on_lease_change=lease_changed)
+    gateway = await wiring.sms_gateway(db, config)
+    worker = Worker(db, gateway, options, on_lease_change=lease_changed)
+    server = wiring.webhook_server(db, config, worker) if webhooks else None
+    if server is not None:
+        try:
+            await server.start()
+        except OSError as exc:
+            where = f"{config.webhooks.host}:{config.webhooks.port}"
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigProblem(
+                    f"the webhook port {where} is in use (another worker?); choose another with"
+                    " --port or [webhooks] port, or run with --no-webhooks"
+                ) from None
+            raise ConfigProblem(f"cannot listen on {where}: {exc.strerror or exc}") from None
+        click.echo(
+            f"worker: webhooks on {server.url} (POST /sinch/events, GET /metrics, GET /healthz)",
+            err=True,
+        )
+    click.echo(f"worker: SMS through {gateway.name}", err=True)
+    log.info("worker started", extra={"event": "worker.started", "provider": gateway.name})
     holder = await lease.current(db)
     if holder is not None:
         click.echo(
@@ -42,6 +72,8 @@ async def serve(db: Database, options: WorkerOptions) -> None:
     finally:
         click.echo("worker: stopping", err=True)
         await worker.stop()
+        if server is not None:
+            await server.stop()
         click.echo("worker: stopped", err=True)
 
 
@@ -53,17 +85,40 @@ async def serve(db: Database, options: WorkerOptions) -> None:
     show_default=True,
     help="How soon another worker takes over if this one dies.",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log what the worker does.")
+@click.option("--bind", "host", help="Webhook server address (default: [webhooks] host).")
+@click.option("--port", type=int, help="Webhook server port; 0 takes a free one.")
+@click.option("--no-webhooks", is_flag=True, help="Do not serve callbacks, /metrics or /healthz.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per line, for a log collector.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what the worker does (INFO).")
 @db_option
 @with_db
-async def worker_command(db: Database, lease_seconds: float, verbose: bool) -> None:
-    """Run the worker headless: deliver messages, make due conversations public."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+async def worker_command(
+    db: Database,
+    lease_seconds: float,
+    host: str | None,
+    port: int | None,
+    no_webhooks: bool,
+    log_format: str,
+    verbose: bool,
+) -> None:
+    """Run the worker headless: deliver messages, take callbacks, make due conversations public."""
+    logs.setup(logging.INFO if verbose else logging.WARNING, log_format)  # type: ignore[arg-type]
+    config = wiring.load_config()
+    if host is not None or port is not None:
+        webhooks = replace(
+            config.webhooks,
+            host=config.webhooks.host if host is None else host,
+            port=config.webhooks.port if port is None else port,
+        )
+        config = replace(config, webhooks=webhooks)
     click.echo(f"worker: database {db.path}", err=True)
-    await serve(db, WorkerOptions(lease_seconds=lease_seconds))
+    await serve(db, WorkerOptions(lease_seconds=lease_seconds), config, webhooks=not no_webhooks)
 
 
 def register(group: click.Group) -> None:

@@ -19,3 +19,8 @@ CREATE INDEX delivery_reports_message ON delivery_reports(message_id);
 
 -- Inbound MMS: the provider keeps the file and gives a URL.
 ALTER TABLE attachments ADD COLUMN url TEXT;
+
+-- W5: `switchboard status` and /metrics read these on every call.
+CREATE INDEX messages_awaiting_report ON messages(sent_at) WHERE status = 'sent';
+CREATE INDEX events_message_errors ON events(id)
+    WHERE kind IN ('message.failed', 'message.retrying', 'message.requeued');

@@ -1,0 +1,121 @@
+"""status: what the worker is doing (W5), read from the database by any process."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import click
+
+from console.cli import db_option, emit_json, json_option, with_db
+from console.safe_text import printable
+from core import status
+from core.db import Database
+
+KIND_WORDS = {
+    "message.failed": "failed",
+    "message.retrying": "retrying",
+    "message.requeued": "requeued",
+}
+
+
+def ago(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 0:
+        return f"in {_span(-seconds)}"
+    return f"{_span(seconds)} ago"
+
+
+def _span(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 90 * 60:
+        return f"{seconds // 60} min"
+    if seconds < 48 * 3600:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"
+
+
+def _clock(at: datetime) -> str:
+    return at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+@click.command("status")
+@click.option("--errors", default=10, show_default=True, help="How many recent problems to show.")
+@json_option
+@db_option
+@with_db
+async def status_command(db: Database, errors: int, as_json: bool) -> None:
+    """Who holds the worker lease, the outbox's depths, the oldest queued message, recent errors."""
+    found = await status.snapshot(db, errors=errors)
+    if as_json:
+        emit_json(
+            {
+                "now": found.now.isoformat(),
+                "worker": None
+                if found.holder is None
+                else {
+                    "holder": found.holder.holder,
+                    "pid": found.holder.pid,
+                    "host": found.holder.host,
+                    "since": found.holder.acquired_at.isoformat(),
+                    "lease_until": found.holder.expires_at.isoformat(),
+                },
+                "queued": found.queued,
+                "sending": found.sending,
+                "sent_awaiting_report": found.sent_awaiting_report,
+                "oldest_queued": None
+                if found.oldest_queued is None
+                else {
+                    "message_id": found.oldest_queued.message_id,
+                    "recipient": found.oldest_queued.recipient,
+                    "due_at": found.oldest_queued.due_at.isoformat(),
+                    "attempts": found.oldest_queued.attempts,
+                    "last_error": found.oldest_queued.last_error,
+                },
+                "last_errors": [
+                    {
+                        "at": e.at.isoformat(),
+                        "kind": e.kind,
+                        "message_id": e.message_id,
+                        "reason": e.reason,
+                    }
+                    for e in found.last_errors
+                ],
+            }
+        )
+        return
+    holder = found.holder
+    if holder is None:
+        click.echo("worker   nobody holds the lease: no worker is running, so nothing is sent")
+    else:
+        click.echo(
+            f"worker   pid {holder.pid} on {holder.host} acts (since {_clock(holder.acquired_at)};"
+            f" lease renewed until {_clock(holder.expires_at)})"
+        )
+    click.echo(
+        f"outbox   {found.queued} queued, {found.sending} sending,"
+        f" {found.sent_awaiting_report} sent and awaiting a delivery report"
+    )
+    oldest = found.oldest_queued
+    if oldest is not None:
+        line = (
+            f"oldest   message {oldest.message_id} to {oldest.recipient}, due"
+            f" {ago(found.now - oldest.due_at)}, {oldest.attempts} attempt(s)"
+        )
+        if oldest.last_error:
+            line += f"; last error: {printable(oldest.last_error)}"
+        click.echo(line)
+    if not found.last_errors:
+        click.echo("errors   none recorded")
+        return
+    click.echo("recent problems (newest first):")
+    for error in found.last_errors:
+        target = f"message {error.message_id}" if error.message_id is not None else ""
+        click.echo(
+            f"  {_clock(error.at)}  {KIND_WORDS.get(error.kind, error.kind):<8}  {target}:"
+            f" {printable(error.reason)}"
+        )
+
+
+def register(group: click.Group) -> None:
+    group.add_command(status_command)

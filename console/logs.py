@@ -1,0 +1,60 @@
+"""Logging for the headless worker: human lines on a terminal, JSON lines for a log collector.
+
+Modules log with ``extra={...}`` fields (event, outcome, message_id...); the
+JSON format keeps them as keys, so a collector can filter on them without
+parsing sentences. Text that came from outside (a provider's reason, a
+sender's number) is escaped by json.dumps, and made printable in text mode.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from console.safe_text import printable
+
+# Attributes every LogRecord has; anything else on a record came from ``extra``.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            **extra_fields(record),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = printable(super().format(record), keep_newlines=True)
+        fields = extra_fields(record)
+        if fields:
+            line += " " + " ".join(f"{k}={printable(str(v))}" for k, v in fields.items())
+        return line
+
+
+def setup(level: int = logging.INFO, fmt: Literal["text", "json"] = "text") -> None:
+    """Send Switchboard's logs to stderr, one line each, in ``fmt``."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("switchboard").setLevel(level)

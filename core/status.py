@@ -1,0 +1,83 @@
+"""W5: what the worker is doing, read from the database (any process may ask)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from core import lease, outbox
+from core.clock import from_ms
+from core.db import Database
+
+# The events that say something went wrong with a message. Written out as in
+# the partial index events_message_errors (schema 3), so SQLite uses it.
+ERRORS_WHERE = "kind IN ('message.failed', 'message.retrying', 'message.requeued')"
+
+
+@dataclass(frozen=True, slots=True)
+class OldestQueued:
+    message_id: int
+    recipient: str
+    due_at: datetime
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorLine:
+    at: datetime
+    kind: str
+    message_id: int | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    now: datetime
+    holder: lease.LeaseHolder | None
+    queued: int
+    sending: int
+    sent_awaiting_report: int
+    oldest_queued: OldestQueued | None
+    last_errors: list[ErrorLine]
+
+
+async def snapshot(db: Database, *, errors: int = 10) -> Status:
+    depths = await outbox.depths(db)
+    awaiting = int(await db.scalar("SELECT count(*) FROM messages WHERE status = 'sent'"))
+    oldest = await db.fetchone(
+        "SELECT m.id, c.phone, m.next_attempt_at, m.attempts, m.error FROM messages m"
+        " JOIN conversations c ON c.id = m.conversation_id"
+        " WHERE m.status = 'queued' ORDER BY m.next_attempt_at, m.id LIMIT 1"
+    )
+    rows = await db.fetchall(
+        f"SELECT at, kind, entity_id, data FROM events WHERE {ERRORS_WHERE}"
+        " ORDER BY id DESC LIMIT ?",
+        (errors,),
+    )
+    return Status(
+        now=db.clock.now(),
+        holder=await lease.current(db),
+        queued=depths.queued,
+        sending=depths.sending,
+        sent_awaiting_report=awaiting,
+        oldest_queued=None
+        if oldest is None
+        else OldestQueued(
+            oldest["id"],
+            oldest["phone"],
+            from_ms(oldest["next_attempt_at"]),  # type: ignore[arg-type]
+            oldest["attempts"],
+            oldest["error"],
+        ),
+        last_errors=[
+            ErrorLine(
+                from_ms(r["at"]),  # type: ignore[arg-type]
+                r["kind"],
+                r["entity_id"],
+                str(json.loads(r["data"]).get("reason", "")),
+            )
+            for r in rows
+        ],
+    )
