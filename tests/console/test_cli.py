@@ -11,6 +11,7 @@ import csv
 import getpass
 import io
 import json
+import os
 import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -569,3 +570,68 @@ def test_untrusted_text_never_reaches_the_terminal_raw(
     bad = fresh("send", "--to", HOSTILE, "hi")
     assert bad.returncode == 1
     _assert_inert(bad.stderr)
+
+
+# --- status and config (W5) -------------------------------------------------------------
+
+
+def test_status_says_nobody_acts_and_what_waits(fresh: Run, db: Path):
+    ok(fresh("send", "--to", ANN, "first"))
+    ok(fresh("send", "--to", CARL, "second"))
+    text = ok(fresh("status")).stdout
+    assert "nobody holds the lease" in text
+    assert "2 queued, 0 sending" in text
+    [first] = query(db, "SELECT id FROM messages WHERE body LIKE 'first%'")
+    assert f"oldest   message {first['id']} to {ANN}" in text
+
+    found = as_json(fresh("status", "--json"))
+    assert (found["worker"], found["queued"], found["sending"]) == (None, 2, 0)
+    assert found["oldest_queued"]["message_id"] == first["id"]
+    assert found["last_errors"] == []
+
+
+def test_status_names_the_acting_worker_and_lists_failures_with_reasons(
+    fresh: Run, db: Path, tmp_path: Path
+):
+    ok(fresh("send", "--to", "+12125550199", "to the number the sandbox never reaches"))
+    background = worker(db, tmp_path, "a", "--lease-seconds", "2", "--no-webhooks")
+    with running(background):
+        wait_for(
+            lambda: scalar(db, "SELECT status FROM messages") == "failed",
+            timeout=20,
+            what="the worker to try the message",
+        )
+        acting = as_json(fresh("status", "--json"))
+        assert acting["worker"]["pid"] == background.pid
+        assert f"pid {background.pid} on " in ok(fresh("status")).stdout
+    text = ok(fresh("status")).stdout
+    assert "recent problems (newest first):" in text
+    assert "failed    message 1: sandbox: +12125550199 is unreachable" in text
+
+
+def test_config_check_with_nothing_configured_says_sandbox_and_no_email(sb: Run):
+    result = ok(sb("config", "check", on=None))
+    assert "no such file" in result.stdout
+    assert "SMS (sandbox)" in result.stdout
+    assert "email (SMTP)   not configured" in result.stdout
+
+
+def test_a_broken_configuration_is_one_line_naming_the_fix(sb: Run, tmp_path: Path):
+    config = tmp_path / "config.toml"
+    config.write_text('[sinch]\nservice_plan_id = "plan"\napi_token = "oops"\n')
+    line = refused(sb("config", "check", on=None, env={"SWITCHBOARD_CONFIG": str(config)}))
+    assert "SWITCHBOARD_SINCH_API_TOKEN" in line
+    # The worker refuses to start on it the same way, before touching anything.
+    refused(sb("worker", "--port", "0", env={"SWITCHBOARD_CONFIG": str(config)}), "api_token")
+
+
+def test_config_show_never_prints_a_secret(sb: Run, tmp_path: Path):
+    token = tmp_path / "token"
+    token.write_text("tok-123-secret\n")
+    os.chmod(token, 0o600)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[sinch]\nservice_plan_id = "plan"\napi_token_file = "{token}"\n')
+    shown = ok(sb("config", "show", on=None, env={"SWITCHBOARD_CONFIG": str(config)})).stdout
+    assert 'service_plan_id = "plan"' in shown
+    assert "# api_token: set" in shown
+    assert "tok-123" not in shown
