@@ -42,8 +42,10 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    def format(self, record: logging.LogRecord) -> str:
-        line = printable(super().format(record), keep_newlines=True)
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        # The message and fields can quote a stranger: one printable line. A
+        # traceback, added after this by format(), keeps its own newlines.
+        line = printable(super().formatMessage(record))
         fields = extra_fields(record)
         if fields:
             line += " " + " ".join(f"{k}={printable(str(v))}" for k, v in fields.items())

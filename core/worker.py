@@ -161,13 +161,40 @@ class Worker:
 
         outcomes += await asyncio.gather(*(send_one(sms) for sms in to_send))
         await outbox.record(self.db, outcomes)
+        self._count(outcomes)
+
+    def _count(self, outcomes: list[outbox.Outcome]) -> None:
+        sent = retried = failed = 0
         for outcome in outcomes:
             if isinstance(outcome, outbox.Sent):
-                self.stats.sent += 1
+                sent += 1
             elif isinstance(outcome, outbox.Failed):
-                self.stats.failed += 1
+                failed += 1
+                log.warning(
+                    "message %s failed: %s",
+                    outcome.message_id,
+                    outcome.reason,
+                    extra={"event": "message.failed", "message_id": outcome.message_id},
+                )
             elif outcome.counts_as_attempt:
-                self.stats.retried += 1
+                retried += 1
+                log.info(
+                    "message %s will be tried again: %s",
+                    outcome.message_id,
+                    outcome.reason,
+                    extra={"event": "message.retrying", "message_id": outcome.message_id},
+                )
+        self.stats.sent += sent
+        self.stats.retried += retried
+        self.stats.failed += failed
+        log.info(
+            "batch of %d: %d sent, %d to retry, %d failed",
+            len(outcomes),
+            sent,
+            retried,
+            failed,
+            extra={"event": "outbox.batch", "sent": sent, "retried": retried, "failed": failed},
+        )
 
     async def sweep(self) -> int:
         """Act on due times: conversations whose public minutes ran out."""

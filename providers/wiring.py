@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import httpx
-
 from core import settings
 from core.db import Database
 from core.gateway import EmailGateway, SmsGateway
@@ -107,6 +105,8 @@ async def _callbacks(config: Config) -> Check:
             " SWITCHBOARD_SINCH_WEBHOOK_SECRET",
             accepted=False,
         )
+    import httpx  # here: httpx loads click and more, which the console need not pay for
+
     health = config.webhooks.public_url.rstrip("/") + "/healthz"
     try:
         async with httpx.AsyncClient(timeout=5.0) as client:

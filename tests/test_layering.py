@@ -42,7 +42,18 @@ def _import_everything(package: str) -> tuple[list[str], set[str]]:
     [
         (
             "core",
-            {"textual", "rich", "click", "sinch", "httpx", "aiosmtplib", "providers", "console"},
+            {
+                "textual",
+                "rich",
+                "click",
+                "sinch",
+                "httpx",
+                "aiohttp",
+                "aiosmtplib",
+                "prometheus_client",
+                "providers",
+                "console",
+            },
             {"core.db", "core.worker", "core.lease", "core.outbox", "core.messaging"},
         ),
         ("providers", {"console", "textual", "click"}, {"providers.sandbox", "providers.wiring"}),
@@ -60,3 +71,23 @@ def test_the_probe_sees_what_a_package_imports():
     imported, top_level = _import_everything("console")
     assert "console.commands.worker" in imported
     assert {"click", "core", "providers", "aiosqlite", "apscheduler"} <= top_level
+
+
+def test_the_console_starts_without_loading_the_provider_sdks():
+    """The Sinch SDK (pydantic), aiohttp and aiosmtplib load only when a provider needs them."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys, console.cli, console.app, providers.wiring;"
+            " print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = set(json.loads(result.stdout))
+    assert "textual" in loaded, "the probe imported the console"
+    assert not {"sinch", "aiohttp", "aiosmtplib", "pydantic"} & loaded
