@@ -138,12 +138,13 @@ def _register() -> None:
         contacts,
         conversations,
         demo,
+        email,
         messages,
         status,
         worker,
     )
 
-    for module in (admin, config, contacts, conversations, demo, messages, status, worker):
+    for module in (admin, config, contacts, conversations, demo, email, messages, status, worker):
         module.register(main)
 
 
