@@ -53,3 +53,7 @@ class DatabaseProblem(SwitchboardError):
 
 class ConfigProblem(SwitchboardError):
     """The configuration (file, environment or secret file) cannot be used as it is."""
+
+
+class NotDelivered(SwitchboardError):
+    """A provider did not take a message sent on the spot (not through the outbox)."""

@@ -7,19 +7,12 @@ from datetime import UTC, datetime
 import click
 
 from console.cli import run
-from core.errors import SwitchboardError
+from core.errors import ConfigProblem, NotDelivered
 from core.gateway import OutboundEmail, PermanentFailure, TemporaryFailure
 from providers import config as provider_config
+from providers import wiring
 
 SUBJECT = "Switchboard test message"
-
-
-class EmailNotConfigured(SwitchboardError):
-    """There is no [smtp] section (or environment) to send email with."""
-
-
-class EmailNotSent(SwitchboardError):
-    """The mail server did not take the message."""
 
 
 @click.group("email")
@@ -37,14 +30,15 @@ def email_test(to: str) -> None:
 async def send_test(to: str) -> str:
     """Send the test message; returns the line to print, raises a SwitchboardError."""
     # Imported here: aiosmtplib loads only when email is used (the console starts faster).
-    from providers.smtp import SmtpGateway, email_address
+    from providers.smtp import email_address
 
     address = email_address(to, "--to")
-    config = provider_config.load()
+    config = wiring.load_config()
     smtp = config.smtp
-    if smtp is None:
+    gateway = wiring.email_gateway(config)
+    if smtp is None or gateway is None:
         path = config.path or provider_config.config_path()
-        raise EmailNotConfigured(
+        raise ConfigProblem(
             f"email is not configured: add an [smtp] section to {path} with host, port,"
             ' security ("starttls", "tls" or "none") and sender (the From address); with a'
             " username, put its password in SWITCHBOARD_SMTP_PASSWORD or password_file"
@@ -59,9 +53,9 @@ async def send_test(to: str) -> str:
         "If you can read it, Switchboard can send email.\n"
     )
     try:
-        await SmtpGateway(smtp).send(OutboundEmail(str(address), SUBJECT, body))
+        await gateway.send(OutboundEmail(str(address), SUBJECT, body))
     except (TemporaryFailure, PermanentFailure) as exc:
-        raise EmailNotSent(f"the test message was not sent: {exc.reason}") from None
+        raise NotDelivered(f"the test message was not sent: {exc.reason}") from None
     return f"sent a test message to {address.addr_spec} through {through}"
 
 
