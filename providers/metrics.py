@@ -1,0 +1,171 @@
+"""Prometheus metrics for one webhook server, in a registry of its own.
+
+No global registry: two servers in one process (tests, a benchmark) never see
+each other's counters, and nothing is registered at import time.
+
+* ``switchboard_webhook_requests_total{outcome}``: every callback, by what
+  became of it (``OUTCOMES``);
+* ``switchboard_webhook_handling_seconds``: how long answering a callback took;
+* read from the database at scrape time: the outbox depth
+  (``switchboard_outbox_messages{status="queued"|"sending"}``), how overdue the
+  most overdue queued message is (``switchboard_outbox_oldest_queued_age_seconds``),
+  whether this process holds the worker lease
+  (``switchboard_worker_lease_held``) and whether any process does
+  (``switchboard_worker_lease_taken``);
+* when a worker is given, its counters since this process started
+  (``switchboard_messages_sent_total`` and the others in ``WORKER_COUNTERS``).
+
+The database is asynchronous and a collector is not, so ``render`` reads the
+database first and the collector reports that snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
+
+from core import lease, outbox
+from core.clock import Clock, to_ms
+from core.db import Database
+from core.worker import Worker
+
+OUTCOMES = (
+    "stored",
+    "duplicate",
+    "ignored",
+    "unknown_type",
+    "refused_signature",
+    "refused_replay",
+    "bad_request",
+    "too_large",
+    "error",
+)
+"""What became of a callback. ``ignored``: acknowledged, not stored, and
+retrying would not help (an MO to a number that is not ours or from an
+unusable sender, a binary SMS)."""
+
+HANDLING_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+WORKER_COUNTERS = (
+    ("sent", "switchboard_messages_sent", "Messages the provider accepted."),
+    ("retried", "switchboard_messages_retried", "Sends that failed for now and were queued again."),
+    ("failed", "switchboard_messages_failed", "Messages that failed for good."),
+    (
+        "reports_applied",
+        "switchboard_delivery_reports_applied",
+        "Messages whose status a delivery report changed.",
+    ),
+    ("job_errors", "switchboard_worker_job_errors", "Worker jobs that raised."),
+)
+"""(WorkerStats field, metric name without _total, help)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    queued: int
+    sending: int
+    oldest_queued_age_seconds: float
+    lease_held: bool
+    lease_taken: bool
+
+
+class DatabaseCollector(Collector):
+    """Reports the last snapshot taken with ``refresh``, and the worker's counters."""
+
+    def __init__(self, db: Database, clock: Clock, worker: Worker | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.worker = worker
+        self.snapshot: Snapshot | None = None
+
+    async def refresh(self) -> Snapshot:
+        depths = await outbox.depths(self.db)
+        holder = await lease.current(self.db)
+        oldest = depths.oldest_queued_at
+        age = 0.0 if oldest is None else max(0.0, (to_ms(self.clock.now()) - oldest) / 1000)
+        held = (
+            self.worker is not None
+            and self.worker.active
+            and holder is not None
+            and holder.holder == self.worker.holder
+        )
+        self.snapshot = Snapshot(depths.queued, depths.sending, age, held, holder is not None)
+        return self.snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        snap = self.snapshot
+        if snap is not None:
+            depth = GaugeMetricFamily(
+                "switchboard_outbox_messages",
+                "Outbound messages waiting to be sent (queued) or being handed over (sending).",
+                labels=["status"],
+            )
+            depth.add_metric(["queued"], snap.queued)
+            depth.add_metric(["sending"], snap.sending)
+            yield depth
+            yield GaugeMetricFamily(
+                "switchboard_outbox_oldest_queued_age_seconds",
+                "How long the most overdue queued message has been due (0 when none is).",
+                value=snap.oldest_queued_age_seconds,
+            )
+            yield GaugeMetricFamily(
+                "switchboard_worker_lease_held",
+                "1 when this process holds the worker lease (it sends).",
+                value=int(snap.lease_held),
+            )
+            yield GaugeMetricFamily(
+                "switchboard_worker_lease_taken",
+                "1 when some process holds the worker lease; 0 means nothing is sending.",
+                value=int(snap.lease_taken),
+            )
+        if self.worker is not None:
+            stats = self.worker.stats
+            for field, name, documentation in WORKER_COUNTERS:
+                yield CounterMetricFamily(name, documentation, value=getattr(stats, field))
+
+
+class WebhookMetrics:
+    """The metrics of one webhook server: ``observe`` each callback, ``render`` on a scrape."""
+
+    def __init__(self, db: Database, *, clock: Clock | None = None, worker: Worker | None = None):
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "switchboard_webhook_requests",
+            "Provider callbacks received, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for outcome in OUTCOMES:
+            self.requests.labels(outcome)  # every outcome shows, at 0, from the start
+        self.handling = Histogram(
+            "switchboard_webhook_handling_seconds",
+            "Seconds from receiving a callback to answering it.",
+            buckets=HANDLING_BUCKETS,
+            registry=self.registry,
+        )
+        self.database = DatabaseCollector(db, clock or db.clock, worker)
+        self.registry.register(self.database)
+
+    def observe(self, outcome: str, seconds: float) -> None:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown webhook outcome {outcome!r}; known: {', '.join(OUTCOMES)}")
+        self.requests.labels(outcome).inc()
+        self.handling.observe(seconds)
+
+    def count(self, outcome: str) -> float:
+        """How many callbacks had ``outcome`` (for tests and the benchmark)."""
+        value = self.registry.get_sample_value(
+            "switchboard_webhook_requests_total", {"outcome": outcome}
+        )
+        return value or 0.0
+
+    async def render(self, accept: str = "") -> tuple[bytes, str]:
+        """(exposition body, its Content-Type), in the format the scraper's Accept asks for."""
+        await self.database.refresh()
+        encoder, content_type = choose_encoder(accept)
+        return encoder(self.registry), content_type
