@@ -25,6 +25,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.outbound
 	$(BIN)/python -m bench.sweep
 	$(BIN)/python -m bench.console
+	$(BIN)/python -m bench.sinch_outbound
+	$(BIN)/python -m bench.webhooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

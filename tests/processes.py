@@ -63,7 +63,9 @@ def switchboard(
 class Background:
     """A `switchboard` process in the background, its stderr kept in a file."""
 
-    def __init__(self, args: list[str], home: Path, log: Path) -> None:
+    def __init__(
+        self, args: list[str], home: Path, log: Path, env: Mapping[str, str] | None = None
+    ) -> None:
         self.log = log
         self._log_file = log.open("wb")
         self.proc = subprocess.Popen(
@@ -71,7 +73,7 @@ class Background:
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
-            env=cli_env(home),
+            env=cli_env(home, env),
             cwd=home,
         )
 
@@ -99,10 +101,15 @@ class Background:
         self._log_file.close()
 
 
-def worker(db: Path, home: Path, name: str, *extra: str) -> Background:
+def worker(
+    db: Path, home: Path, name: str, *extra: str, env: Mapping[str, str] | None = None
+) -> Background:
     # Port 0: each worker's webhook server takes a free port, so several can run on one host.
     return Background(
-        ["worker", "--db", str(db), "--port", "0", *extra], home, home / f"worker-{name}.log"
+        ["worker", "--db", str(db), "--port", "0", *extra],
+        home,
+        home / f"worker-{name}.log",
+        env,
     )
 
 

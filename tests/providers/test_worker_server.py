@@ -1,0 +1,98 @@
+"""End to end: `switchboard worker` serves callbacks, /metrics and /healthz, and logs JSON.
+
+The worker runs as a user runs it, in a subprocess on a real database file;
+the test talks to it over HTTP and reads the database as another process.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.processes import Background, running, scalar, switchboard, wait_for, worker
+
+OURS = "+14155550100"
+ANN = "+12125550105"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "switchboard.sqlite3"
+    for args in (
+        ("agents", "add", "ops", "--role", "manager"),
+        ("numbers", "add", OURS, "--default"),
+    ):
+        result = switchboard(*args, db=path, home=tmp_path)
+        assert result.returncode == 0, result.stderr
+    return path
+
+
+def webhook_url(process: Background) -> str:
+    found: list[str] = []
+
+    def listening() -> bool:
+        found[:] = re.findall(r"webhooks on (http://\S+)", process.output())
+        return bool(found)
+
+    wait_for(listening, timeout=20, what="the worker's webhook server")
+    return found[0]
+
+
+def mo(id_: str, body: str) -> dict[str, str]:
+    return {
+        "type": "mo_text",
+        "id": id_,
+        "from": ANN.removeprefix("+"),
+        "to": OURS.removeprefix("+"),
+        "body": body,
+        "received_at": "2026-11-23T10:00:00.000Z",
+    }
+
+
+def test_the_headless_worker_takes_callbacks_and_reports_on_itself(db: Path, tmp_path: Path):
+    process = worker(db, tmp_path, "a", "--log-format", "json", "-v")
+    with running(process):
+        url = webhook_url(process)
+        with httpx.Client(base_url=url, timeout=10) as http:
+            assert http.get("/healthz").text == "ok"
+            assert http.post("/sinch/events", json=mo("01MO1", "Hello there")).status_code == 200
+            assert http.post("/sinch/events", json=mo("01MO1", "Hello there")).status_code == 200
+            assert http.post("/sinch/events", content=b"{not json").status_code == 400
+            assert http.post("/sinch/events", json=mo("01MO2", "STOP")).status_code == 200
+
+            assert scalar(db, "SELECT count(*) FROM messages WHERE provider_ref = '01MO1'") == 1
+            assert scalar(db, "SELECT opted_out FROM phone_consent WHERE phone = ?", (ANN,)) == 1
+            # The STOP confirmation goes out through the worker (sandbox provider here).
+            wait_for(
+                lambda: (
+                    scalar(db, "SELECT status FROM messages WHERE kind = 'optout_confirmation'")
+                    in ("sent", "delivered")
+                ),
+                timeout=20,
+                what="the worker to send the STOP confirmation",
+            )
+            metrics = http.get("/metrics").text
+        assert 'switchboard_webhook_requests_total{outcome="stored"} 2.0' in metrics
+        assert 'switchboard_webhook_requests_total{outcome="duplicate"} 1.0' in metrics
+        assert 'switchboard_webhook_requests_total{outcome="bad_request"} 1.0' in metrics
+        assert "switchboard_worker_lease_held 1.0" in metrics
+        assert process.terminate() == 0
+
+    lines = [json.loads(line) for line in process.output().splitlines() if line.startswith("{")]
+    assert any(line.get("event") == "outbox.batch" for line in lines), process.output()
+    assert any(line.get("outcome") == "bad_request" for line in lines)
+    assert any(line.get("outcome") == "unsigned_accepted" for line in lines)
+
+
+def test_a_port_in_use_is_one_clear_line(db: Path, tmp_path: Path):
+    first = worker(db, tmp_path, "a")
+    with running(first):
+        port = webhook_url(first).rsplit(":", 1)[1]
+        result = switchboard("worker", "--port", port, db=db, home=tmp_path)
+    assert result.returncode == 1
+    assert f"the webhook port 127.0.0.1:{port} is in use" in result.stderr
+    assert "Traceback" not in result.stderr
