@@ -343,6 +343,11 @@ async def apply_reports(db: Database, reports: Sequence[DeliveryReport]) -> int:
     however often the provider sends it, and a report stored before changes
     nothing. A report finds its message by our ID when the provider echoes it
     (a report can arrive before we stored the provider's ID), else by theirs.
+
+    A final report settles a message that is still queued for a retry: the
+    provider had it after all (our request timed out). A 'delivered' report
+    also overrides our own 'failed' for a message we never heard the provider
+    accept (gave up after a timeout): the carrier's word is the better one.
     """
     if not reports:
         return 0
@@ -371,24 +376,29 @@ async def apply_reports(db: Database, reports: Sequence[DeliveryReport]) -> int:
             "   coalesce(mid, (SELECT id FROM messages WHERE provider_id = pid)), reason, :now"
             " FROM batch WHERE true"
             " ON CONFLICT (provider_id, recipient, status) DO NOTHING"
-            " RETURNING message_id, outcome, reason",
+            " RETURNING message_id, provider_id, outcome, reason",
             {"batch": batch, "now": now},
         )
         final = json.dumps(
             [
-                [r["message_id"], r["outcome"], r["reason"]]
+                [r["message_id"], r["provider_id"], r["outcome"], r["reason"]]
                 for r in new
                 if r["outcome"] != "pending" and r["message_id"] is not None
             ]
         )
         rows = await tx.fetchall(
-            "WITH r(id, status, reason) AS (SELECT value ->> 0, value ->> 1, value ->> 2"
-            "   FROM json_each(:final))"
+            "WITH r(id, pid, status, reason) AS (SELECT value ->> 0, value ->> 1, value ->> 2,"
+            "   value ->> 3 FROM json_each(:final))"
             " UPDATE messages SET status = r.status,"
+            " provider_id = coalesce(messages.provider_id, nullif(r.pid, '')),"
             " delivered_at = CASE WHEN r.status = 'delivered' THEN :now ELSE delivered_at END,"
-            " error = CASE WHEN r.status = 'failed' THEN r.reason ELSE error END,"
+            " error = CASE WHEN r.status = 'failed' THEN r.reason ELSE NULL END,"
+            " next_attempt_at = NULL,"
+            " lease_until = CASE WHEN messages.status = 'sending' THEN lease_until END,"
             " updated_at = :now"
-            " FROM r WHERE messages.id = r.id AND messages.status IN ('sending', 'sent')"
+            " FROM r WHERE messages.id = r.id AND (messages.status IN ('sending', 'sent', 'queued')"
+            "   OR (messages.status = 'failed' AND r.status = 'delivered'"
+            "       AND messages.provider_id IS NULL AND messages.attempts > 0))"
             " RETURNING messages.id, conversation_id, messages.status, error",
             {"final": final, "now": now},
         )

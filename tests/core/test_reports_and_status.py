@@ -118,3 +118,34 @@ async def test_status_shows_depths_the_oldest_queued_and_the_last_errors(
         ("message.retrying", first, "Sinch answered 503: try later")
     ]
     assert to_ms(found.now) == to_ms(clock.now())
+
+
+async def test_a_delivered_report_overrides_giving_up_on_a_message_the_provider_had(
+    db: Database, team: Team, clock: FakeClock
+):
+    await settings.update(db, team.dana, max_attempts=1)
+    message_id = await _queued(db, team)
+    await outbox.claim(db, 10, LEASE)
+    # Our only attempt timed out, but the provider had taken the message.
+    await outbox.record(db, [Retry(message_id, "Sinch did not answer within 10 s")])
+    assert await _status(db, message_id) == "failed"
+    late = DeliveryReport(
+        "batch-7", "delivered", message_id=message_id, provider_status="Delivered"
+    )
+    assert await outbox.apply_reports(db, [late]) == 1
+    row = await db.fetchone(
+        "SELECT status, provider_id, error FROM messages WHERE id = ?", (message_id,)
+    )
+    assert tuple(row) == ("delivered", "batch-7", None)  # type: ignore[arg-type]
+
+
+async def test_a_failed_report_does_not_touch_a_message_we_failed_ourselves(
+    db: Database, team: Team
+):
+    message_id = await _queued(db, team)
+    await outbox.claim(db, 10, LEASE)
+    await outbox.record(db, [outbox.Failed(message_id, "Sinch refused it (400)")])
+    report = DeliveryReport("b", "failed", "Sinch reported Failed", message_id=message_id)
+    assert await outbox.apply_reports(db, [report]) == 0
+    error = await db.scalar("SELECT error FROM messages WHERE id = ?", (message_id,))
+    assert error == "Sinch refused it (400)"
