@@ -401,16 +401,23 @@ class FakeSinch:
             return await self._hang(call)
         return self._answer(call, 201, batch)
 
-    async def _list(self, request: web.Request) -> web.StreamResponse:
+    async def _read_call(self, request: web.Request) -> tuple[Call, web.StreamResponse | None]:
+        """Record a read; the answer instead of the real one when auth or a fault says so."""
         call = self._record(request, None)
         refused = self._refuse_auth(request, call)
         if refused is not None:
-            return refused
+            return call, refused
         fault = self._fault(call)
         if fault in ("hang", "hang_before"):
-            return await self._hang(call)
+            return call, await self._hang(call)
         if fault is not None:
-            return self._fault_answer(call, fault)
+            return call, self._fault_answer(call, fault)
+        return call, None
+
+    async def _list(self, request: web.Request) -> web.StreamResponse:
+        call, instead = await self._read_call(request)
+        if instead is not None:
+            return instead
         query = request.query
         try:
             page = int(query.get("page", "0"))
@@ -450,15 +457,9 @@ class FakeSinch:
         )
 
     async def _get(self, request: web.Request) -> web.StreamResponse:
-        call = self._record(request, None)
-        refused = self._refuse_auth(request, call)
-        if refused is not None:
-            return refused
-        fault = self._fault(call)
-        if fault in ("hang", "hang_before"):
-            return await self._hang(call)
-        if fault is not None:
-            return self._fault_answer(call, fault)
+        call, instead = await self._read_call(request)
+        if instead is not None:
+            return instead
         batch = self._by_id.get(request.match_info["batch_id"])
         if batch is None or self._created[batch["id"]] < self.now() - RETENTION:
             return self._answer(
