@@ -61,7 +61,11 @@ async def checks(config: Config) -> list[Check]:
     if config.sms_provider == "sinch" and config.sinch is not None:
         from providers.sinch_sms import SinchGateway
 
-        found.append(await SinchGateway(config.sinch, config.webhooks).check())
+        gateway = SinchGateway(config.sinch, config.webhooks)
+        try:
+            found.append(await gateway.check())
+        finally:
+            gateway.close()
         found.append(await _callbacks(config))
     else:
         found.append(
