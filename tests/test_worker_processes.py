@@ -215,9 +215,13 @@ def test_sigkill_mid_drain_loses_nothing_and_resends_at_most_one_batch(tmp_path:
     in_flight = at_kill.get("sending", 0)
     assert resent <= in_flight
     accepted_unrecorded = in_sandbox - at_kill.get("sent", 0) - at_kill.get("delivered", 0)
-    assert resent == accepted_unrecorded, "exactly those the sandbox took but A never recorded"
+    requeued = scalar(db, "SELECT count(*) FROM events WHERE kind = 'message.requeued'")
+    # A message A handed over but never recorded is either sent again (the
+    # sandbox knows it by our ID) or settled first by its delivery report,
+    # whichever of B's jobs reaches it first: never delivered twice either way.
+    assert resent <= accepted_unrecorded, "only those the sandbox took but A never recorded"
+    assert resent <= requeued <= in_flight
     assert scalar(db, "SELECT max(send_calls) FROM sandbox_messages") <= 2
-    assert scalar(db, "SELECT count(*) FROM events WHERE kind = 'message.requeued'") == in_flight
     if in_flight:
         assert f"{in_flight} message(s) in flight; sending them again" in b.output()
     assert drained_in < WorkerOptions().send_lease_seconds / 2, "B did not wait out A's leases"

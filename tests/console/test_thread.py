@@ -357,8 +357,12 @@ async def test_compose_to_a_contact_picks_their_mobile_and_opens_the_new_convers
         assert body.startswith("Hello")
         # The pane moved on to the new conversation (the list, re-laid by the change
         # feed, may then re-open its highlighted row: see ThreadPane.Opened).
-        opened = [m.conversation_id for m in seen if isinstance(m, ThreadPane.Opened)]
-        assert created in opened
+        assert await until(
+            pilot,
+            lambda: (
+                created in [m.conversation_id for m in seen if isinstance(m, ThreadPane.Opened)]
+            ),
+        ), "the pane opened the new conversation"
 
 
 async def test_compose_to_a_contact_with_only_a_landline_is_refused(app_as, demo_db: Database):
