@@ -202,8 +202,6 @@ def _section(name: str, value: Any, env: Mapping[str, str], where: str) -> dict[
 def _typed(cls: type, section: str, key: str, value: Any) -> Any:
     default = getattr(cls(), key)
     try:
-        if isinstance(default, bool):
-            raise TypeError
         if isinstance(default, int):
             if isinstance(value, bool):
                 raise TypeError
