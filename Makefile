@@ -8,10 +8,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	@# compat mode: a .pth naming this folder; the default for a flat layout prints a
+	@# warning box on every install
+	$(BIN)/pip install --quiet --config-settings editable_mode=compat -e '.[test]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -27,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.console
 	$(BIN)/python -m bench.sinch_outbound
 	$(BIN)/python -m bench.webhooks
+	$(BIN)/python -m bench.contacts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

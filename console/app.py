@@ -8,11 +8,12 @@ and follows the change feed so what others do appears within a second.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
@@ -39,10 +40,40 @@ class SwitchboardApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, explained"),
-        Binding("f1", "show_tab('conversations')", "Conversations", id="app.conversations"),
-        Binding("f2", "show_tab('contacts')", "Contacts", id="app.contacts"),
-        Binding("f3", "show_tab('manager')", "Manager", id="app.manager"),
-        Binding("ctrl+t", "toggle_theme", "Theme", id="app.theme", tooltip="Light or dark"),
+        # The tab keys are on the tabs themselves and the theme is in the palette:
+        # at 80 columns the footer keeps room for the keys of the pane in use.
+        Binding(
+            "f1",
+            "show_tab('conversations')",
+            "Conversations",
+            id="app.conversations",
+            tooltip="The Conversations tab",
+            show=False,
+        ),
+        Binding(
+            "f2",
+            "show_tab('contacts')",
+            "Contacts",
+            id="app.contacts",
+            tooltip="The Contacts tab",
+            show=False,
+        ),
+        Binding(
+            "f3",
+            "show_tab('manager')",
+            "Manager",
+            id="app.manager",
+            tooltip="The Manager tab",
+            show=False,
+        ),
+        Binding(
+            "ctrl+t",
+            "toggle_theme",
+            "Light or dark theme",
+            id="app.theme",
+            tooltip="Switch between the dark and the light theme",
+            show=False,
+        ),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
 
@@ -59,12 +90,12 @@ class SwitchboardApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with TabbedContent(initial="conversations", id="main-tabs"):
-            with TabPane("Conversations", id="conversations"):
+            with TabPane("F1 Conversations", id="conversations"):
                 yield ConversationsPane(self.context)
-            with TabPane("Contacts", id="contacts"):
+            with TabPane("F2 Contacts", id="contacts"):
                 yield ContactsPane(self.context)
             if self.context.is_manager:
-                with TabPane("Manager", id="manager"):
+                with TabPane("F3 Manager", id="manager"):
                     yield ManagerPane(self.context)
         yield StatusBar()
         yield Footer()
@@ -76,6 +107,8 @@ class SwitchboardApp(App[None]):
         self.query_one(StatusBar).who = f"{actor.label} · {actor.role}"
         self._feed_cursor = await events.last_id(self.context.db)
         self.set_interval(self.context.feed_poll_seconds, self.poll_feed, name="feed")
+        if self.context.welcome:
+            self.notify(self.context.welcome, title="Welcome", timeout=30)
         if self.context.embedded_worker:
             await self._start_worker()
         else:
@@ -107,7 +140,10 @@ class SwitchboardApp(App[None]):
 
     def _show_worker_state(self, state: str) -> None:
         self.worker_state = state
-        self.query_one(StatusBar).worker_state = state
+        # The worker stops after the screens close on quit: a lease change it
+        # reports then has no status bar left to show it.
+        for bar in self.query(StatusBar):
+            bar.worker_state = state
 
     async def on_unmount(self) -> None:
         if self._worker is not None:
@@ -140,7 +176,7 @@ class SwitchboardApp(App[None]):
         """
         del markup
         super().notify(
-            printable(message),
+            printable(message, keep_newlines=True),  # a line break moves no cursor in a toast
             title=printable(title),
             severity=severity,
             timeout=timeout,
@@ -187,18 +223,49 @@ class SwitchboardApp(App[None]):
         return sorted(rows, key=lambda row: row[2] or "")
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """Every key's action is also in the command palette."""
-        yield from super().get_system_commands(screen)
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if not binding.id or not binding.description or binding.action == "quit":
+        """Every action that applies to what is on screen, once each.
+
+        Not only the keys live where the focus is: Send while the list has
+        focus and a message is written, Ready while the search box has focus
+        (where space is typed). Each title once: a key pair ("e,enter") or a
+        command Textual already offers ("Theme") is not listed twice.
+        """
+        titles: set[str] = set()
+        for command in super().get_system_commands(screen):
+            titles.add(command.title)
+            yield command
+        for node, binding in self._palette_bindings(screen):
+            title = binding.description
+            if title in titles or binding.action == "quit":
                 continue
-            namespace = active.node
+            if not self._check_action_state(binding.action, node):
+                continue  # does not apply now (nothing to take, composer disabled…)
+            titles.add(title)
 
-            async def run(action: str = binding.action, node: object = namespace) -> None:
-                await self.run_action(action, node)  # type: ignore[arg-type]
+            async def run(action: str = binding.action, target: DOMNode = node) -> None:
+                await self.run_action(action, target)
 
-            yield SystemCommand(binding.description, binding.tooltip or f"Key: {binding.key}", run)
+            key = self.get_key_display(binding)
+            help_text = f"{binding.tooltip} ({key})" if binding.tooltip else f"Key: {key}"
+            yield SystemCommand(title, help_text, run)
+
+    def _palette_bindings(self, screen: Screen[object]) -> Iterator[tuple[DOMNode, Binding]]:
+        """Switchboard's bindings: the focused widget's first, then every widget on screen."""
+        focused = screen.focused
+        chain = focused.ancestors_with_self if focused else []
+        nodes: list[DOMNode] = [node for node in chain if node is not self]
+        nodes += [widget for widget in screen.query("*") if widget.region]
+        # A dialog (modal screen) keeps the app's keys out, as Textual does for keys.
+        nodes += [screen] if screen.is_modal else [screen, self]
+        done: set[int] = set()
+        for node in nodes:
+            if id(node) in done:
+                continue
+            done.add(id(node))
+            for bindings in node._bindings.key_to_bindings.values():
+                for binding in bindings:
+                    if binding.id and binding.description:
+                        yield node, binding
 
 
 def make_app(context: ConsoleContext) -> SwitchboardApp:

@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 import click
 
 from console.safe_text import json_printable, printable
-from core import agents, settings
+from core import agents
 from core.authz import Actor
 from core.clock import SystemClock
-from core.db import Database, open_database
+from core.db import Database, is_demo, open_database
 from core.errors import NotAllowed, SwitchboardError
 from core.paths import DB_ENV, default_db_path
 
@@ -31,6 +31,11 @@ T = TypeVar("T")
 
 EXIT_REFUSED = 1
 EXIT_BUG = 70
+
+MAX_LIST = 1000
+"""The most rows one list command prints; page with --after for more."""
+ROW_ID = click.IntRange(0, 2**63 - 1)
+"""An id option (--after): SQLite's integers stop at 2**63 - 1."""
 
 
 def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,6 +72,8 @@ def run(coro: Awaitable[T]) -> T:
         sys.exit(EXIT_REFUSED)
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:
+        raise  # the reader went away (`| head`): click's main ends quietly, see _Main
     except Exception as exc:
         if os.environ.get("SWITCHBOARD_DEBUG"):
             raise
@@ -78,31 +85,50 @@ def run(coro: Awaitable[T]) -> T:
         sys.exit(EXIT_BUG)
 
 
-async def open_db(db_path: Path | None) -> Database:
-    return await open_database(db_path or default_db_path(), SystemClock())
+def given_db_path(db_path: Path | None) -> Path | None:
+    """The command's --db, else the one given before the command (`switchboard --db F cmd`)."""
+    if db_path is not None:
+        return db_path
+    ctx = click.get_current_context(silent=True)
+    given = ctx.find_root().params.get("db_path") if ctx is not None else None
+    return given if isinstance(given, Path) else None
 
 
-def with_db(func: Callable[..., Awaitable[T]]) -> Callable[..., T]:
-    """Open the database for an async command body and close it afterwards."""
+async def open_db(db_path: Path | None, *, reads_only: bool = False) -> Database:
+    """The database for a command; ``reads_only`` commands also work where it may not be written."""
+    return await open_database(
+        given_db_path(db_path) or default_db_path(), SystemClock(), read_if_not_writable=reads_only
+    )
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, db_path: Path | None, **kwargs: Any) -> T:
-        async def body() -> T:
-            db = await open_db(db_path)
-            try:
-                return await func(db, *args, **kwargs)
-            finally:
-                await db.close()
 
-        return run(body())
+def with_db(func: Callable[..., Awaitable[T]] | None = None, *, reads_only: bool = False) -> Any:
+    """Open the database for an async command body and close it afterwards.
 
-    return wrapper
+    ``@with_db(reads_only=True)`` for a command that only reads: it opens a
+    database this user may not write, read-only, instead of refusing it.
+    """
+
+    def decorate(func: Callable[..., Awaitable[T]]) -> Callable[..., T]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, db_path: Path | None, **kwargs: Any) -> T:
+            async def body() -> T:
+                db = await open_db(db_path, reads_only=reads_only)
+                try:
+                    return await func(db, *args, **kwargs)
+                finally:
+                    await db.close()
+
+            return run(body())
+
+        return wrapper
+
+    return decorate if func is None else decorate(func)
 
 
 async def resolve_actor(db: Database, as_user: str | None) -> Actor:
     """The person running the command: their login, or --as on a demo database."""
     if as_user is not None:
-        if not (await settings.load(db)).demo:
+        if not await is_demo(db):
             raise NotAllowed(
                 "--as works only on a demo database; on a real one you act as your own login"
             )
@@ -114,7 +140,56 @@ def emit_json(value: Any) -> None:
     click.echo(json_printable(json.dumps(value, indent=2, default=str, ensure_ascii=False)))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
+class _UsageRefused(click.UsageError):
+    """A usage error (bad option value, unknown option) as one line, like every refusal."""
+
+    def show(self, file: Any = None) -> None:
+        hint = f" (see: {self.ctx.command_path} --help)" if self.ctx is not None else ""
+        click.echo(f"error: {printable(self.format_message())}{hint}", err=True)
+
+
+def _has_surrogates(text: str) -> bool:
+    # Python hands bytes that are not UTF-8 over as lone surrogates (surrogateescape).
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+class _Main(click.Group):
+    """The top group: every usage error is one line, and arguments must be UTF-8 text.
+
+    Arguments that are not UTF-8 would otherwise reach the database, or fail
+    deep inside as "unexpected"; checking them here covers every command. A
+    closed pipe on stdout (``| head``) is left to click, which ends quietly.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for position, arg in enumerate(args, start=1):
+            if _has_surrogates(arg):
+                raw = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                raise _UsageRefused(
+                    f"argument {position} ({raw[:60]}) is not valid UTF-8 text;"
+                    " Switchboard takes text and file names in UTF-8",
+                    ctx,
+                )
+        return self._one_line(ctx, super().parse_args, ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return self._one_line(ctx, super().invoke, ctx)
+
+    @staticmethod
+    def _one_line(ctx: click.Context, call: Callable[..., T], *args: Any) -> T:
+        try:
+            return call(*args)
+        except (_UsageRefused, click.exceptions.NoArgsIsHelpError):
+            raise  # the latter is a group's help, asked for by giving no command
+        except click.UsageError as exc:
+            raise _UsageRefused(exc.format_message(), exc.ctx or ctx) from None
+
+
+@click.group(
+    cls=_Main,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+)
 @click.version_option(package_name="switchboard")
 @as_option
 @db_option

@@ -21,6 +21,8 @@ class ConsoleContext:
     worker_options: WorkerOptions = field(default_factory=WorkerOptions)
     feed_poll_seconds: float = 0.3
     """How often other processes' changes are looked for (the console is live within 1 s)."""
+    welcome: str | None = None
+    """Shown once when the console opens (the demo's hint about the CLI)."""
 
     @property
     def clock(self) -> Clock:

@@ -19,8 +19,8 @@ def _unsafe(ch: str) -> bool:
     return unicodedata.category(ch) in _UNSAFE and ch not in _JOINERS
 
 
-def printable(text: str, *, keep_newlines: bool = False) -> str:
-    """``text`` with every control character shown as a visible escape (\\x1b)."""
+def _pieces(text: str, keep_newlines: bool) -> list[str]:
+    """What each character of ``text`` looks like once made safe (an escape is one piece)."""
     out = []
     for ch in text:
         if ch == "\n" and keep_newlines:
@@ -32,7 +32,30 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
         else:
             out.append(ch)
-    return "".join(out)
+    return out
+
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` with every control character shown as a visible escape (\\x1b)."""
+    return "".join(_pieces(text, keep_newlines))
+
+
+def clipped(text: str, width: int) -> str:
+    """``printable(text)`` cut to at most ``width`` characters, ending in … when cut.
+
+    Cut after escaping and never inside an escape: cutting first could leave
+    half a sequence for the terminal, cutting ``\\x1b`` to ``\\x1`` misleads.
+    """
+    pieces = _pieces(text, keep_newlines=False)
+    if sum(len(p) for p in pieces) <= width:
+        return "".join(pieces)
+    out, used = [], 0
+    for piece in pieces:
+        if used + len(piece) > width - 1:
+            break
+        out.append(piece)
+        used += len(piece)
+    return "".join(out) + "…"
 
 
 def _json_escape(match: re.Match[str]) -> str:

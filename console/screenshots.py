@@ -26,6 +26,8 @@ from core.db import Database, open_database
 from providers.sandbox import SandboxGateway
 
 SIZE = (110, 34)
+SMALL = (80, 24)
+"""The smallest terminal the console is made for (an SSH session's default)."""
 NOW = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 
 Scene = Callable[[SwitchboardApp, Pilot[None]], Awaitable[None]]
@@ -71,22 +73,28 @@ async def _light(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
-SCENES: tuple[tuple[str, str, Scene], ...] = (
-    ("agent-conversations", "alice", _conversations),
-    ("agent-composer", "alice", _composer),
-    ("contacts", "alice", _contacts),
-    ("manager-dashboard", "dana", _manager),
-    ("help", "alice", _help),
-    ("agent-conversations-light", "alice", _light),
+SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
+    ("agent-conversations", "alice", _conversations, SIZE),
+    ("agent-composer", "alice", _composer, SIZE),
+    ("contacts", "alice", _contacts, SIZE),
+    ("manager-dashboard", "dana", _manager, SIZE),
+    ("help", "alice", _help, SIZE),
+    ("agent-conversations-light", "alice", _light, SIZE),
+    ("agent-conversations-80x24", "alice", _conversations, SMALL),
+    ("agent-composer-80x24", "alice", _composer, SMALL),
+    ("contacts-80x24", "alice", _contacts, SMALL),
+    ("manager-dashboard-80x24", "dana", _manager, SMALL),
 )
 
 
-async def _shoot(db: Database, out: Path, name: str, username: str, scene: Scene) -> Path:
+async def _shoot(
+    db: Database, out: Path, name: str, username: str, scene: Scene, size: tuple[int, int]
+) -> Path:
     actor = (await agents.by_username(db, username)).as_actor()
     app = make_app(ConsoleContext(db, actor, SandboxGateway(db), embedded_worker=False))
     # No animation: a tab underline caught mid-slide would depend on machine load.
     app.animation_level = "none"
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await scene(app, pilot)
         # Background work (a debounced search, a page load) must finish, or

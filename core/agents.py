@@ -11,6 +11,7 @@ from core.db import Database
 from core.errors import InvalidInput, NotAllowed, NotFound
 
 _USERNAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$", re.IGNORECASE)
+MAX_NAME = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,14 @@ class Agent:
 
 def _agent(row: sqlite3.Row) -> Agent:
     return Agent(row["id"], row["username"], row["name"], Role(row["role"]), bool(row["active"]))
+
+
+def check_name(value: str) -> str:
+    """An agent's full name trimmed; InvalidInput if longer than MAX_NAME (as for contacts)."""
+    name = value.strip()
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"name is too long: {len(name)} characters, the most is {MAX_NAME}")
+    return name
 
 
 async def add(
@@ -46,6 +55,7 @@ async def add(
         raise InvalidInput(f"role must be 'agent' or 'manager', not {role!r}") from None
     if role is Role.SYSTEM:
         raise InvalidInput("role must be 'agent' or 'manager'")
+    name = check_name(name)
     async with db.transaction() as tx:
         if await tx.fetchone("SELECT 1 FROM agents WHERE username = ?", (username,)):
             raise InvalidInput(f"an agent with username {username!r} already exists")

@@ -124,6 +124,12 @@ async def take_notice_in(tx: Tx, phone: str) -> bool:
     return row is not None
 
 
+async def notice_due(db: Database | Tx, phone: str) -> bool:
+    """Whether the next SMS to ``phone`` carries the opt-out line; read-only twin of the above."""
+    row = await db.fetchone("SELECT notice_sent_at FROM phone_consent WHERE phone = ?", (phone,))
+    return row is None or row["notice_sent_at"] is None
+
+
 async def history(db: Database, phone: str) -> list[ConsentChange]:
     rows = await db.fetchall(
         "SELECT * FROM consent_changes WHERE phone = ? ORDER BY id DESC", (phone,)

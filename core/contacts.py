@@ -257,6 +257,10 @@ def draft_from(contact: Contact) -> ContactDraft:
 def _check_length(what: str, value: str, most: int) -> str:
     if len(value) > most:
         raise InvalidInput(f"{what} is too long: {len(value)} characters, the most is {most}")
+    if "\x00" in value:
+        # Nobody types one; it comes from a damaged or binary file, and C code
+        # reading the text (terminals, exports) stops at it.
+        raise InvalidInput(f"{what} contains a NUL character (\\x00), which text may not hold")
     return value
 
 
@@ -320,6 +324,36 @@ async def find_by_phone(db: Database | Tx, e164: str) -> Contact | None:
         (e164,),
     )
     return None if row is None else (await _with_phones(db, [row]))[0]
+
+
+_LOOKUP_CHUNK = 500  # bound parameters per query, well under SQLite's limit
+
+
+async def owners_in(tx: Database | Tx, numbers: Sequence[str]) -> dict[str, int]:
+    """Which of ``numbers`` already belong to a contact, and to which (the oldest)."""
+    found: dict[str, int] = {}
+    for start in range(0, len(numbers), _LOOKUP_CHUNK):
+        chunk = list(numbers[start : start + _LOOKUP_CHUNK])
+        rows = await tx.fetchall(
+            "SELECT e164, min(contact_id) FROM contact_phones"
+            f" WHERE e164 IN ({','.join('?' * len(chunk))}) GROUP BY e164",
+            chunk,
+        )
+        found.update((r[0], r[1]) for r in rows)
+    return found
+
+
+async def _ensure_numbers_free(tx: Tx, phones: Sequence[Phone], contact_id: int | None) -> None:
+    """A number leads to one contact: replies must not reach the wrong person."""
+    owners = await owners_in(tx, [p.e164 for p in phones])
+    for phone in phones:
+        owner = owners.get(phone.e164)
+        if owner is not None and owner != contact_id:
+            other = await _get_in(tx, owner)
+            raise InvalidInput(
+                f"{phone.e164} already belongs to {other.label} (contact {owner}); a number"
+                " leads to one contact, so remove it there first"
+            )
 
 
 async def count(db: Database) -> int:
@@ -469,6 +503,7 @@ async def create(db: Database, actor: Actor, draft: ContactDraft) -> Contact:
     region = (await settings.load(db)).default_region
     new = prepare(draft, region)
     async with db.transaction() as tx:
+        await _ensure_numbers_free(tx, new.phones, None)
         contact_id = await _insert_many(tx, [new])
         await tx.emit("contact.created", "contact", contact_id, actor_id=actor.id)
     return Contact(
@@ -490,6 +525,7 @@ async def update(db: Database, actor: Actor, contact_id: int, draft: ContactDraf
         old = await _get_in(tx, contact_id)
         changed = _changed_fields(old, new)
         if changed:
+            await _ensure_numbers_free(tx, new.phones, contact_id)
             await _write(tx, contact_id, new)
             event: dict[str, object] = {"fields": changed}
             if old.ready != new.ready:

@@ -24,15 +24,28 @@ The format
 
 Import checks every row first. A row with any bad cell is skipped whole and
 reported, one ``RowError`` per bad cell (row, column as written in the
-header, reason); so is a row with neither a name nor a phone number. The good
-rows are then stored in one transaction, in batches.
+header, reason); so is a row with neither a name nor a phone number, a row
+with a number an earlier row of the file has, and a row with a number that
+already belongs to a contact (a number leads to one contact: replies would
+reach the wrong one). So importing the same file twice adds nobody the
+second time; every row is reported instead. The good rows are then stored
+in one transaction, in batches.
+
+The file is read strictly as CSV: a quote that is never closed, or text
+after a closing quote, refuses the whole file naming the row (a lenient
+reader would swallow the rows after it into one cell). So does a cell
+longer than ``csv.field_size_limit()`` (131,072 characters) and text that
+is not UTF-8. A name, job title or email spanning lines is refused for the
+row, since it nearly always means a quote lost its pair. NUL characters are
+refused in every text field.
 
 Export writes the same format: the known columns, then one column per custom
 field name in use (sorted). It reads the contacts in keyset pages, never all
 at once. Text that a spreadsheet would run as a formula (starting with
 ``= + - @``, tab or carriage return) is written with a leading ``'``, and a
-text starting with ``'`` gets one more; import removes that one quote again,
-so export then import gives back the same contacts.
+text starting with ``'`` gets one more, in the header (custom field names)
+as in the cells; import removes that one quote again, so export then import
+gives back the same contacts.
 """
 
 from __future__ import annotations
@@ -73,6 +86,8 @@ class RowError:
 class ImportReport:
     imported: int
     errors: tuple[RowError, ...]
+    already_known: int = 0
+    """Rows refused because a number in them already belongs to a contact."""
 
     @property
     def rejected_rows(self) -> int:
@@ -96,34 +111,71 @@ class _Column:
 async def import_csv(db: Database, actor: Actor, stream: TextIO) -> ImportReport:
     """Import contacts from CSV text (format in the module docstring).
 
-    Returns how many were imported and one RowError per bad cell. Raises
-    NotAllowed, or InvalidInput when the file is empty, has no usable header
-    row, or cannot be read as CSV (nothing is imported then).
+    Returns how many were imported and one RowError per bad cell; rows whose
+    number already belongs to a contact are counted in ``already_known``.
+    Raises NotAllowed, or InvalidInput when the file is empty, has no usable
+    header row, or cannot be read as CSV or as UTF-8 (nothing is imported then).
     """
     authorize(actor, Action.IMPORT_CONTACTS)
     region = (await settings.load(db)).default_region
     # Checking numbers costs tens of microseconds each: do it off the event
     # loop, and before the transaction so the write lock is held only to write.
-    good, errors = await asyncio.to_thread(_parse, stream, region)
-    if good:
+    parsed, errors, columns = await asyncio.to_thread(_parse, stream, region)
+    known = 0
+    if parsed:
         async with db.transaction() as tx:
+            # Checked inside the transaction: nobody can add the number in between.
+            owners = await contacts.owners_in(tx, [p.e164 for _, c in parsed for p in c.phones])
+            good: list[NewContact] = []
+            for row, contact in parsed:
+                taken = [p for p in contact.phones if p.e164 in owners]
+                if not taken:
+                    good.append(contact)
+                    continue
+                known += 1
+                errors.extend(
+                    RowError(
+                        row,
+                        _title_of(columns, p.kind),
+                        f"{p.e164} already belongs to contact {owners[p.e164]}; a number"
+                        " leads to one contact, so edit that contact instead",
+                    )
+                    for p in taken
+                )
             for start in range(0, len(good), BATCH_SIZE):
                 await contacts.create_many_in(tx, good[start : start + BATCH_SIZE])
-            await tx.emit(
-                "contacts.imported",
-                "contact",
-                actor_id=actor.id,
-                imported=len(good),
-                rejected_rows=len({e.row for e in errors}),
-            )
-    return ImportReport(len(good), tuple(errors))
+            if good:
+                await tx.emit(
+                    "contacts.imported",
+                    "contact",
+                    actor_id=actor.id,
+                    imported=len(good),
+                    rejected_rows=len({e.row for e in errors}),
+                )
+        errors.sort(key=lambda e: e.row)
+        return ImportReport(len(good), tuple(errors), known)
+    return ImportReport(0, tuple(errors))
 
 
-def _parse(stream: TextIO, region: str) -> tuple[list[NewContact], list[RowError]]:
-    """Every good row as a NewContact, and the errors of the bad ones."""
-    reader = csv.reader(stream)
-    good: list[NewContact] = []
+# What the csv module's complaints mean for a person fixing the file.
+_CSV_HINTS = {
+    "unexpected end of data": 'a quote (") opened in this row is never closed',
+    "expected after": 'a quote (") closes this cell before its end: quote the whole cell'
+    ' and double every quote inside it ("")',
+    "field larger than field limit": f"a cell is longer than {csv.field_size_limit():,} characters",
+}
+
+
+def _parse(
+    stream: TextIO, region: str
+) -> tuple[list[tuple[int, NewContact]], list[RowError], list[_Column]]:
+    """Every good row (its number and the contact), the errors of the bad ones, the columns."""
+    # strict: a stray quote is an error, not the start of a cell that runs on
+    # to the next quote, swallowing the rows in between.
+    reader = csv.reader(stream, strict=True)
+    good: list[tuple[int, NewContact]] = []
     errors: list[RowError] = []
+    first_row: dict[str, int] = {}  # e164 -> the good row that has it
     row_number = 0  # the last row read whole; a csv.Error is in the next one
     try:
         columns = _header(next(reader, None))
@@ -132,16 +184,35 @@ def _parse(stream: TextIO, region: str) -> tuple[list[NewContact], list[RowError
             if not any(cell.strip() for cell in cells):
                 continue
             contact, row_errors = _parse_row(row_number, columns, cells, region)
+            if contact is not None:
+                row_errors = [
+                    RowError(
+                        row_number,
+                        _title_of(columns, p.kind),
+                        f"{p.e164} is already in row {first_row[p.e164]}; a number belongs"
+                        " to one contact",
+                    )
+                    for p in contact.phones
+                    if p.e164 in first_row
+                ]
             if row_errors:
                 errors.extend(row_errors)
             else:
                 assert contact is not None
-                good.append(contact)
+                first_row.update(dict.fromkeys((p.e164 for p in contact.phones), row_number))
+                good.append((row_number, contact))
     except csv.Error as exc:
+        hint = next((h for key, h in _CSV_HINTS.items() if key in str(exc)), str(exc))
         raise InvalidInput(
-            f"the file cannot be read as CSV at row {row_number + 1}: {exc}. Nothing was imported."
+            f"the file cannot be read as CSV at row {row_number + 1}: {hint}. Nothing was imported."
         ) from None
-    return good, errors
+    except UnicodeDecodeError:
+        # The text is decoded a block ahead of the rows read, so the row is a lower bound.
+        raise InvalidInput(
+            f"the file is not UTF-8 text (a byte UTF-8 does not allow is in row {row_number + 1}"
+            " or after it); save it as UTF-8 CSV. Nothing was imported."
+        ) from None
+    return good, errors, columns
 
 
 def _header(cells: list[str] | None) -> list[_Column]:
@@ -152,7 +223,8 @@ def _header(cells: list[str] | None) -> list[_Column]:
         raise InvalidInput(
             "the file is empty: its first row must name the columns, for example name,mobile,email"
         )
-    columns = [_Column(cell.strip(), cell.strip().lower()) for cell in cells]
+    titles = [_unescape(cell.strip()) for cell in cells]  # export escapes names like cells
+    columns = [_Column(title, title.lower()) for title in titles]
     seen: set[str] = set()
     for column in columns:
         if column.key and column.key in seen:
@@ -190,6 +262,11 @@ def _parse_row(
             if column is None or not column.key:
                 raise InvalidInput("this cell has no column name in the header row")
             if column.key in TEXT_COLUMNS:
+                if "\n" in value or "\r" in value:
+                    raise InvalidInput(
+                        f'the {column.key.replace("_", " ")} spans lines: a quote (") in this'
+                        " row is probably missing its pair"
+                    )
                 text[column.key] = _check_text(column.key, _unescape(value))
             elif column.key == "ready":
                 ready = _parse_ready(value)
@@ -274,7 +351,7 @@ async def export_csv(db: Database, actor: Actor, stream: TextIO) -> int:
     authorize(actor, Action.IMPORT_CONTACTS)
     keys = await _custom_keys(db)
     writer = csv.writer(stream)
-    writer.writerow([*KNOWN_COLUMNS, *keys])
+    writer.writerow([*KNOWN_COLUMNS, *(_escape(key) for key in keys)])
     written, after_id = 0, 0
     while page := await contacts.list_page(db, actor, after_id=after_id, limit=EXPORT_PAGE):
         writer.writerows(_export_row(contact, keys) for contact in page)

@@ -16,7 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sqlite3
+import threading
+import traceback
+import urllib.parse
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -71,7 +75,11 @@ class Tx:
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         # execute_fetchall is one trip to aiosqlite's thread; execute + fetch +
         # close would be three, and these trips are most of a statement's cost.
-        return list(await self._conn.execute_fetchall(sql, params))
+        try:
+            return list(await self._conn.execute_fetchall(sql, params))
+        except Exception as exc:
+            _drop_cursor(exc)
+            raise
 
     async def insert(self, sql: str, params: Params = ()) -> int:
         cur = await self._conn.execute(sql, params)
@@ -108,6 +116,17 @@ class Tx:
         )
 
 
+def _drop_cursor(exc: BaseException) -> None:
+    """Let the cursor of a statement that failed part way be freed now.
+
+    A row that cannot be read (text that is not UTF-8) stops a statement part
+    way; its cursor, which the exception's traceback holds, keeps it unfinished,
+    and while it is, every later COMMIT on the connection fails ("SQL statements
+    in progress"). Clearing the finished frames frees the cursor, which resets it.
+    """
+    traceback.clear_frames(exc.__traceback__)
+
+
 class Database:
     def __init__(
         self,
@@ -115,25 +134,38 @@ class Database:
         writer: aiosqlite.Connection,
         reader: aiosqlite.Connection,
         clock: Clock,
+        *,
+        read_only: bool = False,
     ) -> None:
         self.path = path
         self.clock = clock
+        self.read_only = read_only
+        """Opened with open_database(read_only=True): every write is refused."""
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
 
+    def _ensure_writable(self) -> None:
+        if self.read_only:
+            raise DatabaseProblem(
+                f"{self.path} is open read-only (you may not write it), so this cannot be "
+                "changed; nothing was changed. Run the command as a user who may write the file."
+            )
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
+        self._ensure_writable()
         async with self._write_lock:
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
                 yield Tx(self._writer, self.clock)
                 await self._writer.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 # Shielded: a task cancelled mid-transaction (an app closing)
                 # must not leave the connection inside a transaction, or every
                 # later BEGIN fails.
                 await asyncio.shield(self._roll_back())
+                self._raise_if_damaged(exc)
                 raise
 
     async def _roll_back(self) -> None:
@@ -148,15 +180,35 @@ class Database:
 
         One round trip instead of three for a single-statement change.
         """
+        self._ensure_writable()
         async with self._write_lock:
-            return list(await self._writer.execute_fetchall(sql, params))
+            try:
+                return list(await self._writer.execute_fetchall(sql, params))
+            except sqlite3.DatabaseError as exc:
+                _drop_cursor(exc)
+                self._raise_if_damaged(exc)
+                raise
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return list(await self._reader.execute_fetchall(sql, params))
+        try:
+            return list(await self._reader.execute_fetchall(sql, params))
+        except sqlite3.DatabaseError as exc:
+            _drop_cursor(exc)  # else the reader stays in its read transaction: stale reads
+            self._raise_if_damaged(exc)
+            raise
+
+    def _raise_if_damaged(self, exc: BaseException) -> None:
+        # A damaged page is found only when a statement reads it, long after
+        # the open; say so plainly instead of letting it pass for a bug.
+        if isinstance(exc, sqlite3.DatabaseError) and _is_damage(exc):
+            raise DatabaseProblem(
+                f"{self.path} is damaged ({exc}); nothing was changed. Restore the file "
+                "from a backup."
+            ) from exc
 
     async def scalar(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -164,7 +216,8 @@ class Database:
 
     async def close(self) -> None:
         await self._reader.close()
-        await self._writer.close()
+        if self._writer is not self._reader:
+            await self._writer.close()
 
     async def __aenter__(self) -> Database:
         return self
@@ -173,13 +226,35 @@ class Database:
         await self.close()
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
+def _is_damage(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    return code.startswith("SQLITE_CORRUPT") or code == "SQLITE_NOTADB"
+
+
+async def _connect(path: Path | str, *, uri: bool = False) -> aiosqlite.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves.
-    conn = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    conn.row_factory = sqlite3.Row
-    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    await conn.execute("PRAGMA foreign_keys = ON")
+    conn = aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, uri=uri)
+    try:
+        await conn
+        conn.row_factory = sqlite3.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        # Stop its thread now: left running, it reports to an event loop that
+        # asyncio.run has closed ("Event loop is closed" after the real error).
+        await _close_quietly(conn)
+        raise
     return conn
+
+
+async def _close_quietly(conn: aiosqlite.Connection) -> None:
+    with contextlib.suppress(Exception):
+        await conn.close()
+    # A connection that failed to open was told to stop but not waited for;
+    # wait here, while the event loop can still take its last report.
+    thread = getattr(conn, "_thread", None)
+    if isinstance(thread, threading.Thread) and thread.is_alive():
+        await asyncio.to_thread(thread.join, 5)
 
 
 async def _schema_in(conn: aiosqlite.Connection, path: Path, known: int) -> int:
@@ -233,22 +308,112 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
-def _ensure_folder(raw: Path | str) -> Path:
-    path = Path(raw).expanduser()
+async def is_demo(db: Database | Tx) -> bool:
+    """The database was made by `switchboard demo` (a marker only its seed writes)."""
+    return await db.fetchone("SELECT 1 FROM demo_marker") is not None
+
+
+def _ensure_folder(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise DatabaseProblem(
+            f"cannot use {path}: {exc.filename or path.parent} is a file, not a folder. "
+            "Point --db at a file in a folder."
+        ) from exc
+    except PermissionError as exc:
+        raise DatabaseProblem(
+            f"cannot create the folder {exc.filename or path.parent} for {path}: permission "
+            "denied. Create it, or point --db at a folder you may write."
+        ) from exc
     except OSError as exc:
-        raise DatabaseProblem(f"cannot create the folder for {path}: {exc.strerror}") from exc
-    return path
+        raise DatabaseProblem(
+            f"cannot create the folder {path.parent} for {path}: "
+            f"{exc.strerror or exc}{f' ({exc.filename})' if exc.filename else ''}"
+        ) from exc
 
 
-async def open_database(path: Path | str, clock: Clock) -> Database:
+def _may_write(path: Path) -> bool:
+    """This user may change the database: the file, and its folder (SQLite keeps -wal and -shm
+    files beside it)."""
+    folder = path.parent
+    return os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK)
+
+
+def open_problem(path: Path, exc: sqlite3.Error) -> DatabaseProblem:
+    """What SQLite's ``exc`` means for the person who asked to open ``path``.
+
+    A permission problem never mentions backups: the file is fine, only this
+    user may not write it.
+    """
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    unchanged = "It was not changed"
+    if code == "SQLITE_NOTADB":
+        return DatabaseProblem(
+            f"{path} cannot be opened as a database: it is not an SQLite database (another "
+            f"kind of file, or damaged beyond recognition). {unchanged}: point --db at the "
+            "database file, or restore it from a backup."
+        )
+    if code.startswith("SQLITE_CORRUPT"):
+        return DatabaseProblem(
+            f"{path} is damaged ({exc}). {unchanged}: restore it from a backup, or point --db "
+            "at another file."
+        )
+    if code.startswith("SQLITE_BUSY") or code.startswith("SQLITE_LOCKED"):
+        return DatabaseProblem(
+            f"{path} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s; "
+            "try again in a moment."
+        )
+    if code.startswith("SQLITE_FULL"):
+        return DatabaseProblem(f"the disk holding {path} is full; free some space and try again.")
+    if not os.path.isdir(path.parent):
+        return DatabaseProblem(
+            f"cannot open {path}: there is no folder {path.parent}. Create it, or "
+            "point --db at another file."
+        )
+    if not os.path.exists(path) and not os.access(path.parent, os.W_OK | os.X_OK):
+        return DatabaseProblem(
+            f"cannot create {path}: permission denied; this user may not create files in "
+            f"{path.parent}. Point --db at a folder you may write, or ask its owner."
+        )
+    if len(os.fsencode(path.name)) > 255:
+        return DatabaseProblem(f"cannot open {path}: the file name is too long.")
+    if os.path.isdir(path):
+        return DatabaseProblem(f"cannot open {path}: it is a folder; --db needs a file.")
+    if (os.path.exists(path) and not os.access(path, os.R_OK)) or code == "SQLITE_AUTH":
+        return DatabaseProblem(
+            f"cannot open {path}: permission denied; this user may not read it. Run as the "
+            "user who owns it, or ask them for access."
+        )
+    if code.startswith(("SQLITE_READONLY", "SQLITE_PERM")) or not _may_write(path):
+        return DatabaseProblem(
+            f"cannot write {path}: permission denied; this user may not change the file or "
+            "its folder. Nothing was changed. Run as the user who owns it, or ask them for "
+            "write access; status, agents list and contacts list can still read it."
+        )
+    return DatabaseProblem(
+        f"{path} cannot be opened as a database ({exc}). {unchanged}: point --db at another "
+        "file, or restore it from a backup if it is damaged."
+    )
+
+
+async def open_database(
+    path: Path | str, clock: Clock, *, read_only: bool = False, read_if_not_writable: bool = False
+) -> Database:
     """Open (creating if needed) and migrate the database at ``path``.
 
-    Raises DatabaseProblem, with the file untouched, when it is damaged, is
-    not a Switchboard database, or has a newer schema than this code knows.
+    ``read_only``: open without writing anything (no creation, no migration);
+    every write is refused. ``read_if_not_writable``: open read-only when this
+    user may not write the file, so read commands still work there.
+
+    Raises DatabaseProblem, with the file untouched, when the folder is
+    missing, permission is denied, the file is damaged, is not a Switchboard
+    database, or has a schema this code cannot use.
     """
-    path = _ensure_folder(path)
+    path = _expand(path)
+    if read_only or (read_if_not_writable and _exists_read_only(path)):
+        return await _open_read_only(path, clock)
+    _ensure_folder(path)
     writer = reader = None
     try:
         writer = await _connect(path)
@@ -260,17 +425,62 @@ async def open_database(path: Path | str, clock: Clock) -> Database:
         await _migrate(writer, path)
         reader = await _connect(path)
         await reader.execute("PRAGMA query_only = ON")
-    except sqlite3.DatabaseError as exc:
+    except BaseException as exc:
         for conn in (writer, reader):
             if conn is not None:
-                await conn.close()
-        raise DatabaseProblem(
-            f"{path} cannot be opened as a database ({exc}). It was not changed: "
-            "restore it from a backup or point --db at another file."
-        ) from exc
-    except BaseException:
-        for conn in (writer, reader):
-            if conn is not None:
-                await conn.close()
+                await _close_quietly(conn)
+        if isinstance(exc, sqlite3.Error):
+            raise open_problem(path, exc) from exc
         raise
     return Database(path, writer, reader, clock)
+
+
+def _expand(raw: Path | str) -> Path:
+    return Path(raw).expanduser()
+
+
+def _exists_read_only(path: Path) -> bool:
+    return os.path.isfile(path) and not _may_write(path)
+
+
+def _ensure_exists(path: Path) -> None:
+    if not os.path.exists(path):
+        where = "" if os.path.isdir(path.parent) else f" (there is no folder {path.parent})"
+        raise DatabaseProblem(f"there is no database at {path}{where}; check --db.")
+
+
+async def _open_read_only(path: Path, clock: Clock) -> Database:
+    _ensure_exists(path)
+    conn = None
+    try:
+        try:
+            conn = await _connect(_uri(path, "mode=ro"), uri=True)
+            known = await _schema_in(conn, path, schema_version())
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorname", "") != "SQLITE_CANTOPEN":
+                raise
+            # A WAL database whose -shm file we may not create: nobody has it
+            # open for writing (a writer makes that file), so it cannot change
+            # under us and SQLite may read it as it is.
+            if conn is not None:
+                await _close_quietly(conn)
+            conn = await _connect(_uri(path, "immutable=1"), uri=True)
+            known = await _schema_in(conn, path, schema_version())
+        if known < schema_version():
+            raise DatabaseProblem(
+                f"{path} was written by an older Switchboard (schema {known}; this version "
+                f"needs {schema_version()}) and cannot be upgraded read-only. Run any command "
+                "that changes it, as a user who may write it, to upgrade it."
+            )
+        await conn.execute("PRAGMA query_only = ON")
+    except BaseException as exc:
+        if conn is not None:
+            await _close_quietly(conn)
+        if isinstance(exc, sqlite3.Error):
+            raise open_problem(path, exc) from exc
+        raise
+    return Database(path, conn, conn, clock, read_only=True)
+
+
+def _uri(path: Path, query: str) -> str:
+    return f"file:{urllib.parse.quote(str(path.absolute()))}?{query}"

@@ -119,7 +119,12 @@ async def seed(
 async def _seed(
     db: Database, gateway: SmsGateway, clock: FakeClock, n: int, real_clock: Clock, login: str
 ) -> None:
-    await settings.update(db, SYSTEM, demo=True, sandbox_delivery_seconds=3)
+    async with db.transaction() as tx:
+        # Only the seed marks a database demo; no setting or command can.
+        await tx.execute(
+            "INSERT OR IGNORE INTO demo_marker (id, created_at) VALUES (1, ?)", (tx.now_ms,)
+        )
+    await settings.update(db, SYSTEM, sandbox_delivery_seconds=3)
     people = {}
     for username, name, role in AGENTS:
         people[username] = (await agents.add(db, SYSTEM, username, name, role)).as_actor()

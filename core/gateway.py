@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from core.db import Tx
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +48,22 @@ ReportOutcome = Literal["delivered", "failed", "pending"]
 
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
+    """What a provider says became of one message.
+
+    It settles a message only when it is that message's: the batch
+    (``provider_id``) is the one the provider gave us for it and the recipient
+    is its recipient (see ``core.outbox.apply_reports``).
+    """
+
     provider_id: str
+    """The provider's ID for the send (Sinch's batch ID)."""
     status: ReportOutcome
     """What it means for the message; 'pending' (queued, dispatched) is kept, not applied."""
     reason: str = ""
     message_id: int | None = None
     """Our ID when the provider echoes it back (a report may beat our record of provider_id)."""
     recipient: str = ""
+    """E.164; empty only when the provider reports on a whole batch (one recipient, ours)."""
     provider_status: str = ""
     """The provider's own status name, lowercased ('delivered', 'dispatched'); with
     provider_id and recipient it identifies a report, so a retried callback is stored once."""
@@ -78,6 +90,16 @@ class PermanentFailure(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True, slots=True)
+class MmsLimits:
+    """What a provider can send by MMS as configured; checked before a message is queued."""
+
+    max_attachments: int | None = None
+    """Files per message; None when the provider sets no limit of its own."""
+    unavailable: str = ""
+    """Why it cannot send MMS at all (a setting missing); empty when it can."""
+
+
 class SmsGateway(Protocol):
     name: str
 
@@ -93,6 +115,20 @@ class SmsGateway(Protocol):
 
         Providers that push reports to a webhook return nothing here.
         """
+        ...
+
+
+@runtime_checkable
+class ReportsInDatabase(Protocol):
+    """A provider that keeps its delivery reports in our own database (the sandbox).
+
+    The worker takes them with ``take_due_reports`` inside the transaction
+    that applies them, so they are marked taken only if they are applied.
+    Its ``due_reports`` returns nothing.
+    """
+
+    async def take_due_reports(self, tx: Tx) -> Sequence[DeliveryReport]:
+        """Mark the reports that are due as taken, in ``tx``, and return them."""
         ...
 
 

@@ -10,6 +10,7 @@ worker surely died and its messages in flight can be sent again at once.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import sqlite3
@@ -18,8 +19,17 @@ from datetime import datetime
 
 from core.clock import from_ms
 from core.db import Database
+from core.errors import InvalidInput
 
 WORKER = "worker"
+
+MIN_SECONDS = 2.0
+"""The shortest lease a worker may take. It is renewed every third of its
+length; much shorter, and a renewal held up for a moment by a busy database
+lets the lease lapse while its holder still acts, so a second worker takes it
+and both act at once."""
+MAX_SECONDS = 3600.0
+"""The longest: a worker that dies holding the lease blocks every other for this long."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +51,24 @@ class Acquired:
     """True when the caller holds the lease afterwards."""
     taken_from: LeaseHolder | None = None
     """Set when the lease was just taken over from another holder whose lease lapsed."""
+
+
+def check_seconds(seconds: float, *, name: str = "--lease-seconds") -> float:
+    """``seconds`` if it is a usable lease length, else InvalidInput naming the bound."""
+    bounds = f"{name} must be between {MIN_SECONDS:g} and {MAX_SECONDS:g} seconds"
+    if not math.isfinite(seconds):
+        raise InvalidInput(f"{bounds}, not {seconds:g}")
+    if seconds < MIN_SECONDS:
+        raise InvalidInput(
+            f"{bounds}, not {seconds:g}: a shorter lease can lapse while its worker still"
+            " acts, and a second worker would act at the same time"
+        )
+    if seconds > MAX_SECONDS:
+        raise InvalidInput(
+            f"{bounds}, not {seconds:g}: with a longer one, a worker that dies keeps every"
+            " other from sending that long"
+        )
+    return seconds
 
 
 async def acquire(db: Database, holder: str, ttl_seconds: float, name: str = WORKER) -> bool:

@@ -14,19 +14,32 @@ makes the conversation public when it runs out.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import phonenumbers
 
-from core import consent, contacts, conversations, mms, numbers, outbox, segments, settings
+from core import (
+    consent,
+    contacts,
+    conversations,
+    mms,
+    numbers,
+    outbox,
+    outgoing,
+    segments,
+    settings,
+)
 from core.authz import Action, Actor, ConversationAccess, authorize
 from core.db import Database, Tx
 from core.errors import InvalidInput, LimitExceeded, MmsNotSupported, NotFound, NotMobile
-from core.gateway import Media
+from core.gateway import Media, MmsLimits
 from core.optout import Intent, classify, normalise
 from core.phones import normalise as normalise_phone
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,21 +71,34 @@ async def send(
     *,
     sender: str | None = None,
     media: Sequence[Media] = (),
+    mms_limits: MmsLimits | None = None,
 ) -> SendResult:
     """Queue an SMS (or MMS with ``media``) from ``actor`` to the number ``to``.
 
-    Raises InvalidInput (empty message, bad number), NotMobile, OptedOut,
-    MmsNotSupported, NotFound (no number to send from) or NotAllowed.
+    ``mms_limits`` are the provider's (``providers.wiring.mms_limits``): an
+    MMS it cannot send is refused now rather than failing in the outbox.
+    Raises InvalidInput (empty message, bad number, one of our own numbers,
+    an MMS text over MAX_MMS_TEXT), NotMobile, OptedOut, MmsNotSupported,
+    LimitExceeded (too many SMS parts), NotFound (no number to send from) or
+    NotAllowed.
     """
     authorize(actor, Action.SEND_SMS)
     if not body.strip() and not media:
         raise InvalidInput("the message is empty")
     config = await settings.load(db)
     phone = normalise_phone(to, config.default_region)
+    if media:
+        _ensure_mms_possible(body, media, mms_limits)
     for item in media:
         mms.check(item, config.mms_max_bytes)
 
     async with db.transaction() as tx:
+        if await numbers.is_ours(tx, phone):
+            # It would land in our own inbox as an inbound message, and an
+            # auto-reply could answer it: a loop.
+            raise InvalidInput(
+                f"{phone} is one of our own numbers; send to a contact's mobile number"
+            )
         contact = await contacts.find_by_phone(tx, phone)
         _ensure_mobile(phone, contact)
         from_number = (
@@ -92,9 +118,8 @@ async def send(
             contact_id = contact.id
         row = await conversations.get_or_create_in(tx, from_number.id, phone, contact_id, actor.id)
         await _join(tx, actor, row)
-        text = body
-        if await consent.take_notice_in(tx, phone):
-            text = f"{body}\n{config.optout_notice}" if body.strip() else config.optout_notice
+        notice = config.optout_notice if await consent.take_notice_in(tx, phone) else None
+        text = outgoing.with_notice(body, notice)  # the composer's counter counts the same text
         _ensure_within_parts(text, media, config.max_message_parts)
         message_id = await outbox.queue_in(
             tx, row["id"], text, kind=outbox.CHAT, author_id=actor.id, media=media
@@ -119,6 +144,26 @@ async def send(
     return SendResult(
         message_id, row["id"], text, max(segments.count(text).segments, 1), ready_changed
     )
+
+
+MAX_MMS_TEXT = 5000
+"""Characters of text with an MMS (an SMS is bounded by max_message_parts instead)."""
+
+
+def _ensure_mms_possible(body: str, media: Sequence[Media], limits: MmsLimits | None) -> None:
+    if len(body) > MAX_MMS_TEXT:
+        raise InvalidInput(
+            f"the text of an MMS may be at most {MAX_MMS_TEXT} characters; this one has {len(body)}"
+        )
+    if limits is None:
+        return
+    if limits.unavailable:
+        raise MmsNotSupported(f"cannot send attachments: {limits.unavailable}")
+    if limits.max_attachments is not None and len(media) > limits.max_attachments:
+        raise MmsNotSupported(
+            f"the SMS provider sends at most {limits.max_attachments} file(s) per MMS and this"
+            f" message has {len(media)}; send them one message each"
+        )
 
 
 def _ensure_mobile(phone: str, contact: contacts.Contact | None) -> None:
@@ -178,6 +223,11 @@ def _ensure_within_parts(text: str, media: Sequence[Media], max_parts: int) -> N
         )
 
 
+MAX_SMS_PARTS = 255
+MAX_INBOUND_BODY = MAX_SMS_PARTS * 153
+"""The most a phone can send as one message: 255 parts of 153 GSM-7 characters."""
+
+
 async def receive(
     db: Database,
     sender: str,
@@ -191,8 +241,14 @@ async def receive(
 
     ``provider_ref`` (the provider's message ID) makes this idempotent: the
     same inbound message stored twice is stored once. Raises InvalidPhoneNumber
-    for a bad sender, NotFound when ``to`` is not one of our numbers.
+    for a bad sender, NotFound when ``to`` is not one of our numbers, and
+    InvalidInput for a body no phone could have sent (over MAX_INBOUND_BODY).
     """
+    if len(body) > MAX_INBOUND_BODY:
+        raise InvalidInput(
+            f"an inbound message may be at most {MAX_INBOUND_BODY:,} characters"
+            f" ({MAX_SMS_PARTS} parts); this one has {len(body):,}"
+        )
     config = await settings.load(db)
     phone = normalise_phone(sender, config.default_region)
     ours = normalise_phone(to, config.default_region)
@@ -278,8 +334,8 @@ async def _answer_keyword(
     if intent is Intent.OPT_OUT:
         if await consent.opt_out_in(tx, phone, keyword=keyword, message_id=message_id):
             replies.append(
-                await outbox.queue_in(
-                    tx, conversation_id, config.optout_reply, kind=outbox.OPTOUT_CONFIRMATION
+                await _queue_reply(
+                    tx, conversation_id, "optout_reply", config, outbox.OPTOUT_CONFIRMATION
                 )
             )
         await outbox.fail_stale_after_consent_change(tx, phone, opted_out=True)
@@ -287,15 +343,38 @@ async def _answer_keyword(
         if await consent.opt_in_in(tx, phone, keyword=keyword, message_id=message_id):
             await outbox.fail_stale_after_consent_change(tx, phone, opted_out=False)
             replies.append(
-                await outbox.queue_in(
-                    tx, conversation_id, config.optin_reply, kind=outbox.OPTIN_CONFIRMATION
+                await _queue_reply(
+                    tx, conversation_id, "optin_reply", config, outbox.OPTIN_CONFIRMATION
                 )
             )
     elif intent is Intent.HELP and not await consent.is_opted_out(tx, phone):
         replies.append(
-            await outbox.queue_in(tx, conversation_id, config.help_reply, kind=outbox.HELP_REPLY)
+            await _queue_reply(tx, conversation_id, "help_reply", config, outbox.HELP_REPLY)
         )
     return replies
+
+
+async def _queue_reply(
+    tx: Tx, conversation_id: int, name: str, config: settings.Settings, kind: str
+) -> int:
+    """Queue the automatic reply in setting ``name``; its default if that text cannot be queued.
+
+    The consent change it confirms is in the same transaction: a reply text
+    that cannot be stored must not roll back an opt-out.
+    """
+    text: str = getattr(config, name)
+    await tx.execute("SAVEPOINT automatic_reply")
+    try:
+        message_id = await outbox.queue_in(tx, conversation_id, text, kind=kind)
+    except (sqlite3.Error, UnicodeError, ValueError) as exc:
+        await tx.execute("ROLLBACK TO automatic_reply")
+        await tx.execute("RELEASE automatic_reply")
+        log.warning("setting %s cannot be sent (%s); sending its default instead", name, exc)
+        return await outbox.queue_in(
+            tx, conversation_id, getattr(settings.Settings(), name), kind=kind
+        )
+    await tx.execute("RELEASE automatic_reply")
+    return message_id
 
 
 async def resolve_possible_optout(
@@ -323,8 +402,8 @@ async def resolve_possible_optout(
             if await consent.opt_out_in(
                 tx, row["phone"], keyword=None, agent_id=actor.id, message_id=message_id
             ):
-                await outbox.queue_in(
-                    tx, row["conversation_id"], config.optout_reply, kind=outbox.OPTOUT_CONFIRMATION
+                await _queue_reply(
+                    tx, row["conversation_id"], "optout_reply", config, outbox.OPTOUT_CONFIRMATION
                 )
             await outbox.fail_stale_after_consent_change(tx, row["phone"], opted_out=True)
         await tx.emit(

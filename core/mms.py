@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import mimetypes
+import os
+import stat
 from pathlib import Path
 
 from core.errors import MmsNotSupported
@@ -34,14 +36,47 @@ ALLOWED_TYPES = frozenset(
 )
 
 
-def media_from_file(path: Path) -> Media:
-    """Read ``path`` as an attachment, its type guessed from its name."""
+MAX_FILE_BYTES = 16 * 1024 * 1024
+"""No carrier takes a bigger MMS file: nothing larger is read, whatever mms_max_bytes says."""
+
+
+def media_from_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Media:
+    """Read ``path`` as an attachment, its type guessed from its name.
+
+    Looks before reading: anything but a regular file is refused (a FIFO or
+    a device would block, or never end), and so is a file over ``max_bytes``
+    (pass the setting mms_max_bytes). At most that many bytes are read, so a
+    file that grows meanwhile cannot fill the memory either.
+    """
+    most = min(max_bytes, MAX_FILE_BYTES)
     mime, _ = mimetypes.guess_type(path.name)
     try:
-        content = path.read_bytes()
+        _ensure_regular(path, os.stat(path))
+        # O_NONBLOCK: should the path turn into a FIFO after the stat, open
+        # returns at once instead of waiting for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as stream:
+            info = os.fstat(stream.fileno())
+            _ensure_regular(path, info)
+            _ensure_size(path.name, info.st_size, most)
+            content = stream.read(most + 1)
     except OSError as exc:
         raise MmsNotSupported(f"cannot read {path}: {exc.strerror}") from exc
+    _ensure_size(path.name, len(content), most)
     return Media(filename=path.name, mime=mime or "application/octet-stream", content=content)
+
+
+def _ensure_regular(path: Path, info: os.stat_result) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise MmsNotSupported(f"{path} is not a regular file, so it cannot be attached")
+
+
+def _ensure_size(name: str, size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise MmsNotSupported(
+            f"{name} is {size / 1024:.0f} KiB; MMS attachments may be at most "
+            f"{max_bytes / 1024:.0f} KiB"
+        )
 
 
 def check(media: Media, max_bytes: int) -> None:
@@ -51,11 +86,6 @@ def check(media: Media, max_bytes: int) -> None:
             f"{media.filename} cannot be sent by MMS: type {media.mime} is not accepted "
             "(images, short video, audio, vCard and PDF are)"
         )
-    size = len(media.content)
-    if size == 0:
+    if not media.content:
         raise MmsNotSupported(f"{media.filename} is empty")
-    if size > max_bytes:
-        raise MmsNotSupported(
-            f"{media.filename} is {size / 1024:.0f} KiB; MMS attachments may be at most "
-            f"{max_bytes / 1024:.0f} KiB"
-        )
+    _ensure_size(media.filename, len(media.content), max_bytes)

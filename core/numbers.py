@@ -85,6 +85,11 @@ async def by_e164(db: Database | Tx, e164: str) -> Number:
     return _number(row)
 
 
+async def is_ours(db: Database | Tx, e164: str) -> bool:
+    """Whether ``e164`` is one of our numbers (any, SMS-enabled or not)."""
+    return await db.fetchone("SELECT 1 FROM numbers WHERE e164 = ?", (e164,)) is not None
+
+
 async def list_numbers(db: Database) -> list[Number]:
     return [_number(r) for r in await db.fetchall("SELECT * FROM numbers ORDER BY id")]
 

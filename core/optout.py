@@ -59,8 +59,23 @@ def _is_trimmable(ch: str) -> bool:
     return ch.isspace() or category.startswith("P") or category.startswith("S") or category == "Cf"
 
 
+# CTIA's keywords work whatever the settings say: a carrier treats them this way,
+# so an account that turned STOP off would still have opted-out people on
+# record with the carrier, and texting them breaks the rules. Settings only add.
+CTIA_OPTOUT: tuple[str, ...] = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT")
+CTIA_OPTIN: tuple[str, ...] = ("START", "UNSTOP")
+CTIA_HELP: tuple[str, ...] = ("HELP", "INFO")
+
+
 def _keyword_set(keywords: Iterable[str]) -> set[str]:
     return {normalise(k) for k in keywords if normalise(k)}
+
+
+_ALWAYS = (
+    (Intent.OPT_OUT, _keyword_set(CTIA_OPTOUT)),
+    (Intent.OPT_IN, _keyword_set(CTIA_OPTIN)),
+    (Intent.HELP, _keyword_set(CTIA_HELP)),
+)
 
 
 def classify(
@@ -70,10 +85,14 @@ def classify(
     optin: Iterable[str],
     help: Iterable[str],
 ) -> Intent:
-    """What ``text`` asks for, given the account's keyword lists."""
+    """What ``text`` asks for: the CTIA keywords, then the account's added ones."""
     word = normalise(text)
     if not word:
         return Intent.NONE
+    # Checked first, so an added keyword can never take START away from opt-in.
+    for intent, always in _ALWAYS:
+        if word in always:
+            return intent
     if word in _keyword_set(optout):
         return Intent.OPT_OUT
     if word in _keyword_set(optin):

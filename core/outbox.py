@@ -12,6 +12,7 @@ so one that can recognise a resend (the sandbox does) never delivers twice.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from core import segments, settings
 from core.clock import to_ms
 from core.db import Database, Tx
 from core.gateway import DeliveryReport, Media, OutboundSms
+from core.lease import WORKER as WORKER_LEASE
 
 # Message kinds that are not an agent's chat. The STOP confirmation is the
 # one message allowed to reach a number that has just opted out.
@@ -28,6 +30,8 @@ OPTOUT_CONFIRMATION = "optout_confirmation"
 OPTIN_CONFIRMATION = "optin_confirmation"
 HELP_REPLY = "help_reply"
 CHAT = "chat"
+
+log = logging.getLogger("switchboard.outbox")
 
 OPTED_OUT_REASON = "not sent: the recipient opted out (STOP) before it went"
 OPTED_IN_REASON = "not sent: the recipient opted back in (START) before it went"
@@ -96,15 +100,25 @@ async def fail_stale_after_consent_change(tx: Tx, phone: str, *, opted_out: bool
     return len(rows)
 
 
-async def claim(db: Database, limit: int, lease_seconds: float) -> list[OutboundSms]:
+async def claim(
+    db: Database, limit: int, lease_seconds: float, *, worker: str | None = None
+) -> list[OutboundSms]:
     """Lease up to ``limit`` due messages for sending, oldest first.
 
     In the same transaction: rows whose sending lease lapsed (a worker died)
     are queued again, and due rows to numbers that opted out since they were
     queued are failed instead of sent, so an opted-out number is never sent to.
+
+    With ``worker`` (a lease holder ID), nothing is claimed unless the worker
+    lease names that holder: a worker whose lease was taken over while it
+    stalled learns it on its next renewal, and until then must not send.
     """
     async with db.transaction() as tx:
         now = tx.now_ms
+        if worker is not None:
+            holder = await tx.fetchone("SELECT holder FROM leases WHERE name = ?", (WORKER_LEASE,))
+            if holder is None or holder["holder"] != worker:
+                return []
         lapsed = await tx.fetchall(
             "UPDATE messages SET status = 'queued', lease_until = NULL, next_attempt_at = ?,"
             " updated_at = ? WHERE status = 'sending' AND lease_until < ?"
@@ -337,12 +351,37 @@ async def _retry(
 
 
 async def apply_reports(db: Database, reports: Sequence[DeliveryReport]) -> int:
-    """Store delivery reports and apply the new final ones; returns how many messages changed.
+    """Store delivery reports and apply the new final ones; returns how many messages changed."""
+    if not reports:
+        return 0
+    async with db.transaction() as tx:
+        return await apply_reports_in(tx, reports)
+
+
+# The message a report is about. By its batch: the message we recorded that
+# provider ID for, when the recipient is that message's (or the report is on
+# the whole batch, which has one recipient). Else, before we recorded any
+# provider ID for it (the report beat our record, or our request timed out),
+# by our ID echoed back, when the recipient is that message's and the batch
+# is no other message's. Our ID alone is never enough: another installation
+# on the same provider account numbers its messages too.
+_MESSAGE_OF_REPORT = """coalesce(
+    (SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+      WHERE m.provider_id = batch.pid AND batch.recipient IN ('', c.phone)),
+    (SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+      WHERE m.id = batch.mid AND m.direction = 'out' AND m.provider_id IS NULL
+        AND batch.pid != '' AND c.phone = batch.recipient
+        AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.provider_id = batch.pid)))"""
+
+
+async def apply_reports_in(tx: Tx, reports: Sequence[DeliveryReport]) -> int:
+    """Store delivery reports and apply the new final ones, in the caller's transaction.
 
     A report is stored once, keyed by (provider ID, recipient, provider status),
     however often the provider sends it, and a report stored before changes
-    nothing. A report finds its message by our ID when the provider echoes it
-    (a report can arrive before we stored the provider's ID), else by theirs.
+    nothing. It settles only the message it belongs to: the one with its
+    batch and recipient (see _MESSAGE_OF_REPORT). One that matches no message
+    of ours is stored without a message, logged, and changes nothing.
 
     A final report settles a message that is still queued for a retry: the
     provider had it after all (our request timed out). A 'delivered' report
@@ -364,55 +403,111 @@ async def apply_reports(db: Database, reports: Sequence[DeliveryReport]) -> int:
             for r in reports
         ]
     )
-    async with db.transaction() as tx:
-        now = tx.now_ms
-        new = await tx.fetchall(
-            "WITH batch(pid, mid, recipient, status, outcome, reason) AS (SELECT value ->> 0,"
-            "   value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5"
-            "   FROM json_each(:batch))"
-            " INSERT INTO delivery_reports (provider_id, recipient, status, outcome, message_id,"
-            "   reason, received_at)"
-            " SELECT pid, recipient, status, outcome,"
-            "   coalesce(mid, (SELECT id FROM messages WHERE provider_id = pid)), reason, :now"
-            " FROM batch WHERE true"
-            " ON CONFLICT (provider_id, recipient, status) DO NOTHING"
-            " RETURNING message_id, provider_id, outcome, reason",
-            {"batch": batch, "now": now},
-        )
-        final = json.dumps(
+    now = tx.now_ms
+    new = await tx.fetchall(
+        "WITH batch(pid, mid, recipient, status, outcome, reason) AS (SELECT value ->> 0,"
+        "   value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5"
+        "   FROM json_each(:batch))"
+        " INSERT INTO delivery_reports (provider_id, recipient, status, outcome, message_id,"
+        "   reason, received_at)"
+        f" SELECT pid, recipient, status, outcome, {_MESSAGE_OF_REPORT}, reason, :now"
+        " FROM batch WHERE true"
+        " ON CONFLICT (provider_id, recipient, status) DO NOTHING"
+        " RETURNING message_id, provider_id, recipient, status, outcome, reason",
+        {"batch": batch, "now": now},
+    )
+    _log_unmatched(reports, [r for r in new if r["message_id"] is None])
+    final = json.dumps(
+        [
+            [r["message_id"], r["provider_id"], r["outcome"], r["reason"]]
+            for r in _one_message_per_batch(new)
+            if r["outcome"] != "pending"
+        ]
+    )
+    rows = await tx.fetchall(
+        "WITH r(id, pid, status, reason) AS (SELECT value ->> 0, value ->> 1, value ->> 2,"
+        "   value ->> 3 FROM json_each(:final))"
+        " UPDATE messages SET status = r.status,"
+        " provider_id = coalesce(messages.provider_id, nullif(r.pid, '')),"
+        " delivered_at = CASE WHEN r.status = 'delivered' THEN :now ELSE delivered_at END,"
+        " error = CASE WHEN r.status = 'failed' THEN r.reason ELSE NULL END,"
+        " next_attempt_at = NULL,"
+        " lease_until = CASE WHEN messages.status = 'sending' THEN lease_until END,"
+        " updated_at = :now"
+        " FROM r WHERE messages.id = r.id AND (messages.status IN ('sending', 'sent', 'queued')"
+        "   OR (messages.status = 'failed' AND r.status = 'delivered'"
+        "       AND messages.provider_id IS NULL AND messages.attempts > 0))"
+        " RETURNING messages.id, conversation_id, messages.status, error",
+        {"final": final, "now": now},
+    )
+    for status in ("delivered", "failed"):
+        await tx.emit_many(
+            f"message.{status}",
+            "message",
             [
-                [r["message_id"], r["provider_id"], r["outcome"], r["reason"]]
-                for r in new
-                if r["outcome"] != "pending" and r["message_id"] is not None
-            ]
+                (r["id"], {"conversation_id": r["conversation_id"], "reason": r["error"]})
+                for r in rows
+                if r["status"] == status
+            ],
         )
-        rows = await tx.fetchall(
-            "WITH r(id, pid, status, reason) AS (SELECT value ->> 0, value ->> 1, value ->> 2,"
-            "   value ->> 3 FROM json_each(:final))"
-            " UPDATE messages SET status = r.status,"
-            " provider_id = coalesce(messages.provider_id, nullif(r.pid, '')),"
-            " delivered_at = CASE WHEN r.status = 'delivered' THEN :now ELSE delivered_at END,"
-            " error = CASE WHEN r.status = 'failed' THEN r.reason ELSE NULL END,"
-            " next_attempt_at = NULL,"
-            " lease_until = CASE WHEN messages.status = 'sending' THEN lease_until END,"
-            " updated_at = :now"
-            " FROM r WHERE messages.id = r.id AND (messages.status IN ('sending', 'sent', 'queued')"
-            "   OR (messages.status = 'failed' AND r.status = 'delivered'"
-            "       AND messages.provider_id IS NULL AND messages.attempts > 0))"
-            " RETURNING messages.id, conversation_id, messages.status, error",
-            {"final": final, "now": now},
-        )
-        for status in ("delivered", "failed"):
-            await tx.emit_many(
-                f"message.{status}",
-                "message",
-                [
-                    (r["id"], {"conversation_id": r["conversation_id"], "reason": r["error"]})
-                    for r in rows
-                    if r["status"] == status
-                ],
-            )
     return len(rows)
+
+
+def _one_message_per_batch(new: list[sqlite3.Row]) -> list[sqlite3.Row]:
+    """The matched reports, but a batch claimed for two messages (by our IDs) settles neither.
+
+    Only reports matched by our ID can disagree (a recorded batch is one
+    message's), and the batch becomes the message's provider ID: two at once
+    would break that ID's uniqueness, and only one of them can be right.
+    """
+    messages_of: dict[str, set[int]] = {}
+    for r in new:
+        if r["message_id"] is not None:
+            messages_of.setdefault(r["provider_id"], set()).add(r["message_id"])
+    matched = [r for r in new if r["message_id"] is not None]
+    kept = [r for r in matched if len(messages_of[r["provider_id"]]) == 1]
+    for r in matched:
+        if len(messages_of[r["provider_id"]]) > 1:
+            log.warning(
+                "delivery report for batch %r to %r is claimed for messages %s; not applied",
+                r["provider_id"],
+                r["recipient"],
+                sorted(messages_of[r["provider_id"]]),
+                extra={"event": "report.ambiguous", "provider_id": r["provider_id"]},
+            )
+    return kept
+
+
+MAX_LOGGED_UNMATCHED = 20
+"""Per call: a flood of stray reports is counted, not written out line by line."""
+
+
+def _log_unmatched(reports: Sequence[DeliveryReport], unmatched: list[sqlite3.Row]) -> None:
+    if not unmatched:
+        return
+    named = {(r.provider_id, r.recipient, r.key_status.lower()): r.message_id for r in reports}
+    for row in unmatched[:MAX_LOGGED_UNMATCHED]:
+        ours = named.get((row["provider_id"], row["recipient"], row["status"]))
+        claim = f", naming our message {ours}" if ours is not None else ""
+        log.warning(
+            "delivery report %r for batch %r to %r%s matches none of our messages"
+            " (by batch and recipient); stored, not applied",
+            row["status"],
+            row["provider_id"],
+            row["recipient"],
+            claim,
+            extra={
+                "event": "report.unmatched",
+                "provider_id": row["provider_id"],
+                "message_id": ours,
+            },
+        )
+    if len(unmatched) > MAX_LOGGED_UNMATCHED:
+        log.warning(
+            "%d more delivery reports matched none of our messages; stored, not applied",
+            len(unmatched) - MAX_LOGGED_UNMATCHED,
+            extra={"event": "report.unmatched", "count": len(unmatched) - MAX_LOGGED_UNMATCHED},
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,18 +1,34 @@
 """Account settings, stored in the database so every process sees the same.
 
-Each setting has a typed default here; the table holds only what a manager
-changed. Values are JSON.
+Each setting has a typed default and a declared rule here; the table holds
+only what a manager changed. Values are JSON. A value is checked against its
+rule where it enters (``update``), and again when read: a stored value that
+breaks its rule (a database edited by hand, or written by an older version
+with looser rules) is replaced by the default and logged, so one bad row never
+stops the worker or the console.
+
+Keyword settings hold the keywords an account adds: the CTIA keywords
+(``core.optout.CTIA_*``) always work and cannot be taken away.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
+
+import phonenumbers
 
 from core.authz import Action, Actor, authorize
 from core.db import Database, Tx
 from core.errors import InvalidInput
+from core.optout import CTIA_HELP, CTIA_OPTIN, CTIA_OPTOUT, normalise
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,19 +37,12 @@ class Settings:
     """M8: minutes an inbound message may wait unanswered before the conversation goes public."""
     default_region: str = "US"
     """Region used to read phone numbers written without a country code."""
-    optout_keywords: tuple[str, ...] = (
-        "STOP",
-        "STOPALL",
-        "UNSUBSCRIBE",
-        "CANCEL",
-        "END",
-        "QUIT",
-        "REVOKE",
-        "OPTOUT",
-        "OPT OUT",
-    )
-    optin_keywords: tuple[str, ...] = ("START", "UNSTOP")
-    help_keywords: tuple[str, ...] = ("HELP", "INFO")
+    optout_keywords: tuple[str, ...] = ("REVOKE", "OPTOUT", "OPT OUT")
+    """Added to the CTIA opt-out keywords (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT)."""
+    optin_keywords: tuple[str, ...] = ()
+    """Added to the CTIA opt-in keywords (START, UNSTOP)."""
+    help_keywords: tuple[str, ...] = ()
+    """Added to the CTIA help keywords (HELP, INFO)."""
     optout_notice: str = "Reply STOP to unsubscribe."
     """M5: appended to the first SMS ever sent to a number."""
     optout_reply: str = (
@@ -54,54 +63,258 @@ class Settings:
     """W2: sending attempts before a message is marked failed."""
     retry_base_seconds: float = 5.0
     retry_max_seconds: float = 600.0
-    demo: bool = False
-    """Set on databases made by `switchboard demo`."""
+
+    @property
+    def all_optout_keywords(self) -> tuple[str, ...]:
+        return _union(CTIA_OPTOUT, self.optout_keywords)
+
+    @property
+    def all_optin_keywords(self) -> tuple[str, ...]:
+        return _union(CTIA_OPTIN, self.optin_keywords)
+
+    @property
+    def all_help_keywords(self) -> tuple[str, ...]:
+        return _union(CTIA_HELP, self.help_keywords)
 
 
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
 
+ALWAYS_ON: dict[str, tuple[str, ...]] = {
+    "optout_keywords": CTIA_OPTOUT,
+    "optin_keywords": CTIA_OPTIN,
+    "help_keywords": CTIA_HELP,
+}
+"""Per keyword setting, the CTIA keywords that work whatever it holds."""
 
-def _coerce(name: str, value: Any) -> Any:
-    default = getattr(Settings(), name)
+MAX_TEXT = 640
+"""Reply texts and the notice: a few SMS parts at most, they go out automatically."""
+MAX_KEYWORDS = 50
+MAX_KEYWORD = 40
+
+
+def _union(always: tuple[str, ...], added: tuple[str, ...]) -> tuple[str, ...]:
+    seen = {normalise(k) for k in always}
+    return always + tuple(k for k in added if normalise(k) not in seen)
+
+
+def _number(value: float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    kind: type[int] | type[float]
+    low: float
+    high: float
+
+    def describe(self) -> str:
+        what = "a whole number" if self.kind is int else "a finite number"
+        return f"{what} between {_number(self.low)} and {_number(self.high)}"
+
+    def read(self, value: Any) -> int | float | None:
+        """The value as this kind, or None when it is not one."""
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                value = int(text) if self.kind is int else float(text)
+            except (ValueError, OverflowError):
+                return None
+        if self.kind is int:
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            return value if isinstance(value, int) else None
+        if isinstance(value, int | float):
+            try:
+                number = float(value)
+            except OverflowError:
+                return None
+            return number if math.isfinite(number) else None
+        return None
+
+    def check(self, name: str, value: Any) -> int | float:
+        number = self.read(value)
+        if number is None or not self.low <= number <= self.high:
+            raise InvalidInput(f"{name} must be {self.describe()}, not {_shown(value)}")
+        return number
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    max_length: int = MAX_TEXT
+
+    def check(self, name: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise InvalidInput(f"{name} must be text, not {_shown(value)}")
+        _ensure_clean(name, value)
+        text = value.strip()
+        if not text:
+            raise InvalidInput(f"{name} cannot be empty: it is sent to contacts as it is")
+        if len(text) > self.max_length:
+            raise InvalidInput(
+                f"{name} must be at most {self.max_length} characters, not {len(text)}"
+            )
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """A short code from a known set (a region) or of a known shape (a currency)."""
+
+    what: str
+    valid: Callable[[str], bool]
+
+    def check(self, name: str, value: Any) -> str:
+        code = value.strip().upper() if isinstance(value, str) else None
+        if code is None or not self.valid(code):
+            raise InvalidInput(f"{name} must be {self.what}, not {_shown(value)}")
+        return code
+
+
+@dataclass(frozen=True, slots=True)
+class Keywords:
+    def check(self, name: str, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str):
+            items: list[Any] = value.split(",")
+        elif isinstance(value, list | tuple):
+            items = list(value)
+        else:
+            raise InvalidInput(
+                f"{name} must be a comma-separated list of words, not {_shown(value)}"
+            )
+        if not all(isinstance(i, str) for i in items):
+            raise InvalidInput(f"{name} must be a list of words, not {_shown(value)}")
+        words = tuple(dict.fromkeys(" ".join(i.split()) for i in items if i.strip()))
+        if len(words) > MAX_KEYWORDS:
+            raise InvalidInput(f"{name} may hold at most {MAX_KEYWORDS} keywords, not {len(words)}")
+        for word in words:
+            _ensure_clean(name, word)
+            if len(word) > MAX_KEYWORD:
+                raise InvalidInput(
+                    f"{name}: a keyword is at most {MAX_KEYWORD} characters; {word[:20]!r}... "
+                    f"has {len(word)}"
+                )
+            if not normalise(word):
+                raise InvalidInput(
+                    f"{name}: {word!r} has no letters or digits, so no message could match it"
+                )
+            for other, always in ALWAYS_ON.items():
+                if other != name and normalise(word) in {normalise(k) for k in always}:
+                    raise InvalidInput(
+                        f"{name} cannot hold {word!r}: it always means what "
+                        f"{other} says (a CTIA keyword)"
+                    )
+        return words
+
+
+Rule = Number | Text | Code | Keywords
+
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+RULES: dict[str, Rule] = {
+    "public_minutes": Number(int, 1, 24 * 60),
+    "default_region": Code(
+        "a region code phone numbers know, such as US or GB",
+        lambda code: code in phonenumbers.SUPPORTED_REGIONS,
+    ),
+    "optout_keywords": Keywords(),
+    "optin_keywords": Keywords(),
+    "help_keywords": Keywords(),
+    "optout_notice": Text(),
+    "optout_reply": Text(),
+    "optin_reply": Text(),
+    "help_reply": Text(),
+    "cost_per_segment": Number(float, 0, 100),
+    "currency": Code(
+        "a three-letter ISO 4217 currency code, such as USD",
+        lambda code: _CURRENCY.fullmatch(code) is not None,
+    ),
+    "mms_max_bytes": Number(int, 1024, 100 * 1024 * 1024),
+    "sandbox_delivery_seconds": Number(float, 0, 3600),
+    # 1e9 is how benchmarks and tests say "no limit"; anything above is a typo.
+    "rate_segments_per_second": Number(float, 0.01, 1e9),
+    "max_message_parts": Number(int, 1, 255),
+    "max_attempts": Number(int, 1, 100),
+    "retry_base_seconds": Number(float, 0.1, 3600),
+    "retry_max_seconds": Number(float, 0.1, 86_400),
+}
+assert set(RULES) == set(SETTING_NAMES), "every setting has a rule"
+
+
+def describe(name: str) -> str:
+    """What ``name`` accepts, for help texts and `settings list`."""
+    rule = RULES[name]
+    if isinstance(rule, Number):
+        return rule.describe()
+    if isinstance(rule, Code):
+        return rule.what
+    if isinstance(rule, Keywords):
+        return "comma-separated keywords, added to " + ", ".join(ALWAYS_ON[name]) + " (always on)"
+    return f"non-empty text, at most {rule.max_length} characters"
+
+
+def _shown(value: Any) -> str:
+    """A refused value as it was given: `nan`, `-1`, or quoted when it has spaces or oddities."""
+    if isinstance(value, str):
+        if not value.strip():
+            return "an empty value"
+        text = value if value.isprintable() and " " not in value else repr(value)
+    else:
+        text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _ensure_clean(name: str, text: str) -> None:
     try:
-        if isinstance(default, bool):
-            if isinstance(value, str):
-                if value.lower() in ("true", "yes", "1", "on"):
-                    return True
-                if value.lower() in ("false", "no", "0", "off"):
-                    return False
-                raise ValueError
-            return bool(value)
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        if isinstance(default, tuple):
-            items = value.split(",") if isinstance(value, str) else list(value)
-            return tuple(str(i).strip() for i in items if str(i).strip())
-        return str(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be {type(default).__name__}, not {value!r}") from None
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Surrogates: bytes that were not UTF-8 on the command line or in a file.
+        raise InvalidInput(f"{name} must be valid UTF-8 text") from None
+    if any((ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 for ch in text):
+        raise InvalidInput(f"{name} cannot contain control characters")
+
+
+def check(name: str, value: Any) -> Any:
+    """``value`` as the setting ``name`` holds it; InvalidInput naming the rule if it breaks it."""
+    if name not in RULES:
+        raise InvalidInput(f"unknown setting {name!r}; known: {', '.join(SETTING_NAMES)}")
+    return RULES[name].check(name, value)
 
 
 def _validate(s: Settings) -> None:
-    if not 1 <= s.public_minutes <= 24 * 60:
-        raise InvalidInput("public_minutes must be between 1 and 1440 minutes")
-    if not s.optout_keywords:
-        raise InvalidInput("optout_keywords cannot be empty: STOP must always work")
-    if s.rate_segments_per_second <= 0:
-        raise InvalidInput("rate_segments_per_second must be more than 0")
-    if not 1 <= s.max_message_parts <= 255:
-        raise InvalidInput("max_message_parts must be between 1 and 255")
-    if s.max_attempts < 1:
-        raise InvalidInput("max_attempts must be at least 1")
-    if s.sandbox_delivery_seconds < 0:
-        raise InvalidInput("sandbox_delivery_seconds cannot be negative")
+    """Rules between settings."""
+    if s.retry_max_seconds < s.retry_base_seconds:
+        raise InvalidInput(
+            f"retry_max_seconds ({_number(s.retry_max_seconds)}) cannot be less than "
+            f"retry_base_seconds ({_number(s.retry_base_seconds)})"
+        )
 
 
 def _from_rows(rows: list[Any]) -> Settings:
-    values = {r["key"]: json.loads(r["value"]) for r in rows if r["key"] in SETTING_NAMES}
-    return replace(Settings(), **{k: _coerce(k, v) for k, v in values.items()})
+    values: dict[str, Any] = {}
+    for row in rows:
+        name = row["key"]
+        if name not in RULES:
+            continue  # written by another version; not ours to read
+        try:
+            values[name] = check(name, json.loads(row["value"]))
+        except (InvalidInput, ValueError, TypeError) as exc:
+            log.warning("stored setting %s is unusable (%s); using the default", name, exc)
+    loaded = replace(Settings(), **values)
+    try:
+        _validate(loaded)
+    except InvalidInput as exc:
+        log.warning("stored settings disagree (%s); using the retry defaults", exc)
+        default = Settings()
+        loaded = replace(
+            loaded,
+            retry_base_seconds=default.retry_base_seconds,
+            retry_max_seconds=default.retry_max_seconds,
+        )
+    return loaded
 
 
 async def load(db: Database) -> Settings:
@@ -114,14 +327,14 @@ async def load_in(tx: Tx) -> Settings:
 
 
 async def update(db: Database, actor: Actor, **changes: Any) -> Settings:
-    """Change settings; refused for unknown names and out-of-range values."""
+    """Change settings; refused, naming the rule, for unknown names and values that break one."""
     authorize(actor, Action.MANAGE_SETTINGS)
     unknown = sorted(set(changes) - set(SETTING_NAMES))
     if unknown:
         raise InvalidInput(
             f"unknown setting {', '.join(unknown)}; known: {', '.join(SETTING_NAMES)}"
         )
-    coerced = {k: _coerce(k, v) for k, v in changes.items()}
+    coerced = {k: check(k, v) for k, v in changes.items()}
     async with db.transaction() as tx:
         merged = replace(await load_in(tx), **coerced)
         _validate(merged)

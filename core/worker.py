@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -25,7 +25,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core import conversations, lease, outbox, settings
 from core.db import Database
-from core.gateway import OutboundSms, PermanentFailure, SmsGateway, TemporaryFailure
+from core.gateway import (
+    OutboundSms,
+    PermanentFailure,
+    ReportsInDatabase,
+    SmsGateway,
+    TemporaryFailure,
+)
 from core.ratelimit import SenderRateLimit
 
 log = logging.getLogger("switchboard.worker")
@@ -68,6 +74,7 @@ class Worker:
         self.db = db
         self.gateway = gateway
         self.options = options or WorkerOptions()
+        lease.check_seconds(self.options.lease_seconds, name="the worker lease")
         self.holder = holder or lease.new_holder_id()
         self.active = False
         self.stats = WorkerStats()
@@ -75,6 +82,7 @@ class Worker:
         self._limit: SenderRateLimit | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     # --- the jobs -----------------------------------------------------------
 
@@ -113,8 +121,13 @@ class Worker:
             return 0
         handled = 0
         for _ in range(self.options.batches_per_tick):
+            if self._stopping:  # the batch in flight is recorded; no new one starts
+                break
             claimed = await outbox.claim(
-                self.db, self.options.batch_size, self.options.send_lease_seconds
+                self.db,
+                self.options.batch_size,
+                self.options.send_lease_seconds,
+                worker=self.holder,
             )
             if not claimed:
                 break
@@ -148,6 +161,14 @@ class Worker:
 
         async def send_one(sms: OutboundSms) -> outbox.Outcome:
             async with gate:
+                if self._stopping:
+                    # Stopping waits only for the sends already under way.
+                    return outbox.Retry(
+                        sms.message_id,
+                        "the worker stopped before sending it",
+                        retry_after=0,
+                        counts_as_attempt=False,
+                    )
                 try:
                     accepted = await self.gateway.send(sms)
                 except TemporaryFailure as exc:
@@ -208,7 +229,14 @@ class Worker:
     async def poll_reports(self) -> int:
         if not self.active:
             return 0
-        applied = await outbox.apply_reports(self.db, await self.gateway.due_reports())
+        if isinstance(self.gateway, ReportsInDatabase):
+            # Taken and applied in one transaction: a crash between the two
+            # would leave the provider's side marked reported and ours 'sent'.
+            async with self.db.transaction() as tx:
+                reports = await self.gateway.take_due_reports(tx)
+                applied = await outbox.apply_reports_in(tx, reports)
+        else:
+            applied = await outbox.apply_reports(self.db, await self.gateway.due_reports())
         self.stats.reports_applied += applied
         return applied
 
@@ -224,6 +252,7 @@ class Worker:
 
     def start(self) -> None:
         """Start ticking in the running event loop."""
+        self._stopping = False
         scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=UTC)
         now = datetime.now(UTC)
         for job, every in (
@@ -244,13 +273,15 @@ class Worker:
         scheduler.start()
         self._scheduler = scheduler
 
-    def _guarded(self, job: Callable[[], object]) -> Callable[[], object]:
+    def _guarded(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
+            # The task running this is the one APScheduler's executor created
+            # and would cancel on shutdown: stop() waits for exactly these.
             task = asyncio.current_task()
             if task is not None:
-                self._running.add(task)  # type: ignore[arg-type]
+                self._running.add(task)
             try:
-                await job()  # type: ignore[misc]
+                await job()
             except Exception:
                 self.stats.job_errors += 1
                 # Logged and retried on the next tick: the database is the
@@ -258,18 +289,29 @@ class Worker:
                 log.exception("worker job %s failed", getattr(job, "__name__", job))
             finally:
                 if task is not None:
-                    self._running.discard(task)  # type: ignore[arg-type]
+                    self._running.discard(task)
 
         run.__name__ = getattr(job, "__name__", "job")
         return run
 
     async def stop(self) -> None:
-        """Stop ticking, let a running job finish, and give the lease up."""
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
-        # Let in-flight jobs finish so nothing is half-recorded at exit.
-        await asyncio.gather(*self._running, return_exceptions=True)
+        """Stop ticking, let the jobs running finish and record, then give the lease up.
+
+        APScheduler's shutdown cancels the jobs still running (its asyncio
+        executor cancels their tasks), which would leave messages 'sending'
+        until their sending lease lapses. So: pause (no job starts), wait for
+        the running ones, and only then shut down, with nothing left to cancel.
+        """
+        self._stopping = True
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            scheduler.pause()
+            # A job the scheduler submitted just now has its task created but
+            # not yet started (so not yet in _running): let it start.
+            await asyncio.sleep(0)
+            while self._running:
+                await asyncio.wait(set(self._running))
+            scheduler.shutdown(wait=False)
         if self.active:
             await lease.release(self.db, self.holder)
             self.active = False

@@ -12,6 +12,7 @@ the sandbox provider and sends no email.
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import tomllib
@@ -30,6 +31,12 @@ ENV_PREFIX = "SWITCHBOARD_"
 SINCH_REGIONS = ("us", "eu", "au", "br", "ca")
 SMTP_SECURITY = ("starttls", "tls", "none")
 EVENTS_PATH = "/sinch/events"
+# Bounds that keep a typo from becoming an outage: a provider call that may
+# hang for a day, a callback body that fills memory, a replay window of years.
+MAX_TIMEOUT = 600.0
+MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_SIGNATURE_WINDOW = 86_400
+MAX_SECRET_BYTES = 64 * 1024
 
 
 def default_config_path() -> Path:
@@ -200,31 +207,66 @@ def _section(name: str, value: Any, env: Mapping[str, str], where: str) -> dict[
 
 
 def _typed(cls: type, section: str, key: str, value: Any) -> Any:
+    """``value`` as the kind ``key`` holds, or ConfigProblem naming the key and the kind.
+
+    Values come from a file anyone may have edited and from the environment,
+    where bytes that are not UTF-8 arrive as lone surrogates: both are
+    untrusted, so numbers must be finite and whole where whole, and text must
+    be UTF-8 without control characters (a newline in a host or a token
+    would end up in a request line or a header).
+    """
     default = getattr(cls(), key)
+    kind = {int: "a whole number", float: "a number"}.get(type(default), "text")
     try:
+        if isinstance(value, bool):
+            raise TypeError
         if isinstance(default, int):
-            if isinstance(value, bool):
-                raise TypeError
-            return int(value)
+            number = float(value) if isinstance(value, float) else int(value)
+            if number != int(number):  # 8780.5, nan, inf
+                raise ValueError
+            return int(number)
         if isinstance(default, float):
-            if isinstance(value, bool):
-                raise TypeError
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise ValueError
+            return number
         if not isinstance(value, str):
             raise TypeError
-        return value.strip()
-    except (TypeError, ValueError):
-        kind = type(default).__name__.replace("str", "text").replace("int", "whole number")
+        return checked_text(value.strip(), f"[{section}] {key}")
+    except (TypeError, ValueError, OverflowError):
         raise ConfigProblem(f"[{section}] {key} must be {kind}, not {value!r}") from None
+
+
+def checked_text(value: str, what: str) -> str:
+    """``value`` if it is UTF-8 text without control characters; else ConfigProblem."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigProblem(f"{what} must be UTF-8 text") from None
+    if any(ch < " " or ch == "\x7f" for ch in value):
+        raise ConfigProblem(f"{what} must not hold control characters (a line break, a tab, ESC…)")
+    return value
+
+
+def _within(what: str, value: float, least: float, most: float, unit: str = "") -> None:
+    if not least <= value <= most:
+        raise ConfigProblem(f"{what} must be between {least:g} and {most:g}{unit}, not {value:g}")
 
 
 def read_secret_file(path: Path, what: str) -> str:
     """A secret from a file that other users of the machine cannot read."""
     try:
         mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            raise ConfigProblem(f"{what}: {path} is not a regular file")
+        if path.stat().st_size > MAX_SECRET_BYTES:
+            raise ConfigProblem(f"{what}: {path} is over {MAX_SECRET_BYTES} bytes; not a secret")
         text = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigProblem(f"{what}: cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigProblem(f"{what}: {path} is not UTF-8 text") from None
+    checked_text(text, f"{what} (in {path})")
     if mode & stat.S_IROTH:
         raise ConfigProblem(
             f"{what}: {path} can be read by every user on this machine; "
@@ -263,8 +305,7 @@ def _checked_sinch(config: SinchConfig) -> SinchConfig:
             "[sinch] needs either service_plan_id with an API token, or project_id, key_id"
             " and key_secret (project access keys)"
         )
-    if config.timeout_seconds <= 0:
-        raise ConfigProblem("[sinch] timeout_seconds must be more than 0")
+    _within("[sinch] timeout_seconds", config.timeout_seconds, 0.1, MAX_TIMEOUT, " seconds")
     for name in ("origin", "auth_origin"):
         value = getattr(config, name)
         if value and not value.startswith(("http://", "https://")):
@@ -279,8 +320,7 @@ def _checked_smtp(config: SmtpConfig) -> SmtpConfig:
         raise ConfigProblem(
             f"[smtp] security must be one of {', '.join(SMTP_SECURITY)}, not {config.security!r}"
         )
-    if not 0 < config.port < 65536:
-        raise ConfigProblem(f"[smtp] port must be 1-65535, not {config.port}")
+    _within("[smtp] port", config.port, 1, 65535)
     if not config.sender:
         raise ConfigProblem("[smtp] sender (the From address) is required")
     if config.username and not config.password:
@@ -288,18 +328,20 @@ def _checked_smtp(config: SmtpConfig) -> SmtpConfig:
             "[smtp] username is set but not its password: set SWITCHBOARD_SMTP_PASSWORD"
             " or password_file"
         )
-    if config.timeout_seconds <= 0:
-        raise ConfigProblem("[smtp] timeout_seconds must be more than 0")
+    _within("[smtp] timeout_seconds", config.timeout_seconds, 0.1, MAX_TIMEOUT, " seconds")
     return config
 
 
 def _checked_webhooks(config: WebhookConfig) -> WebhookConfig:
-    if not 0 <= config.port < 65536:
-        raise ConfigProblem(f"[webhooks] port must be 0-65535, not {config.port}")
-    if config.max_body_bytes < 1024:
-        raise ConfigProblem("[webhooks] max_body_bytes must be at least 1024")
-    if config.signature_window_seconds < 1:
-        raise ConfigProblem("[webhooks] signature_window_seconds must be at least 1")
+    _within("[webhooks] port", config.port, 0, 65535)
+    _within("[webhooks] max_body_bytes", config.max_body_bytes, 1024, MAX_BODY_BYTES, " bytes")
+    _within(
+        "[webhooks] signature_window_seconds",
+        config.signature_window_seconds,
+        1,
+        MAX_SIGNATURE_WINDOW,
+        " seconds",
+    )
     if config.public_url and not config.public_url.startswith(("http://", "https://")):
         raise ConfigProblem(
             f"[webhooks] public_url must be an http(s) URL, not {config.public_url!r}"

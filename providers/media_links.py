@@ -24,4 +24,8 @@ def link(public_url: str, key: str, message_id: int, index: int) -> str:
 
 
 def is_valid(key: str, message_id: int, index: int, sig: str) -> bool:
-    return bool(key) and hmac.compare_digest(signature(key, message_id, index), sig)
+    # compare_digest raises TypeError on non-ASCII str: a stranger's URL is
+    # simply not a valid signature.
+    return (
+        bool(key) and sig.isascii() and hmac.compare_digest(signature(key, message_id, index), sig)
+    )

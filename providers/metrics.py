@@ -6,6 +6,13 @@ each other's counters, and nothing is registered at import time.
 * ``switchboard_webhook_requests_total{outcome}``: every callback, by what
   became of it (``OUTCOMES``);
 * ``switchboard_webhook_handling_seconds``: how long answering a callback took;
+* ``switchboard_media_requests_total{outcome}``: MMS file fetches, served or
+  refused (``MEDIA_OUTCOMES``);
+* ``switchboard_http_refused_total{reason}``: requests refused before any
+  route took them (``HTTP_REFUSALS``): not HTTP, or no such path or method;
+* ``switchboard_delivery_reports_applied_total``: messages whose status a
+  delivery report changed, through the webhook server and (when a worker is
+  given) the worker's own polling;
 * read from the database at scrape time: the outbox depth
   (``switchboard_outbox_messages{status="queued"|"sending"}``), how overdue the
   most overdue queued message is (``switchboard_outbox_oldest_queued_age_seconds``),
@@ -43,11 +50,19 @@ OUTCOMES = (
     "refused_replay",
     "bad_request",
     "too_large",
+    "timeout",
+    "client_gone",
     "error",
 )
 """What became of a callback. ``ignored``: acknowledged, not stored, and
 retrying would not help (an MO to a number that is not ours or from an
-unusable sender, a binary SMS)."""
+unusable sender, a binary SMS). ``timeout``: the body did not arrive in time;
+``client_gone``: the client hung up before its body was read."""
+
+MEDIA_OUTCOMES = ("served", "refused", "error")
+HTTP_REFUSALS = ("malformed", "no_route")
+"""``malformed``: not HTTP that can be read (a request line or header over the
+limit, a bad method, broken framing); ``no_route``: no such path, or not that method."""
 
 HANDLING_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -55,11 +70,6 @@ WORKER_COUNTERS = (
     ("sent", "switchboard_messages_sent", "Messages the provider accepted."),
     ("retried", "switchboard_messages_retried", "Sends that failed for now and were queued again."),
     ("failed", "switchboard_messages_failed", "Messages that failed for good."),
-    (
-        "reports_applied",
-        "switchboard_delivery_reports_applied",
-        "Messages whose status a delivery report changed.",
-    ),
     ("job_errors", "switchboard_worker_job_errors", "Worker jobs that raised."),
 )
 """(WorkerStats field, metric name without _total, help)."""
@@ -82,6 +92,8 @@ class DatabaseCollector(Collector):
         self.clock = clock
         self.worker = worker
         self.snapshot: Snapshot | None = None
+        self.reports_applied_here = 0
+        """Messages changed by delivery reports this server took (the worker counts its own)."""
 
     async def refresh(self) -> Snapshot:
         depths = await outbox.depths(self.db)
@@ -123,10 +135,17 @@ class DatabaseCollector(Collector):
                 "1 when some process holds the worker lease; 0 means nothing is sending.",
                 value=int(snap.lease_taken),
             )
+        applied = self.reports_applied_here
         if self.worker is not None:
             stats = self.worker.stats
+            applied += stats.reports_applied
             for field, name, documentation in WORKER_COUNTERS:
                 yield CounterMetricFamily(name, documentation, value=getattr(stats, field))
+        yield CounterMetricFamily(
+            "switchboard_delivery_reports_applied",
+            "Messages whose status a delivery report changed (callbacks and polling).",
+            value=applied,
+        )
 
 
 class WebhookMetrics:
@@ -148,6 +167,22 @@ class WebhookMetrics:
             buckets=HANDLING_BUCKETS,
             registry=self.registry,
         )
+        self.media = Counter(
+            "switchboard_media_requests",
+            "MMS file fetches (GET /media/...), by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for outcome in MEDIA_OUTCOMES:
+            self.media.labels(outcome)
+        self.refused = Counter(
+            "switchboard_http_refused",
+            "Requests refused before any route took them, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        for reason in HTTP_REFUSALS:
+            self.refused.labels(reason)
         self.database = DatabaseCollector(db, clock or db.clock, worker)
         self.registry.register(self.database)
 
@@ -157,12 +192,26 @@ class WebhookMetrics:
         self.requests.labels(outcome).inc()
         self.handling.observe(seconds)
 
+    def observe_media(self, outcome: str) -> None:
+        if outcome not in MEDIA_OUTCOMES:
+            raise ValueError(f"unknown media outcome {outcome!r}; known: {MEDIA_OUTCOMES}")
+        self.media.labels(outcome).inc()
+
+    def observe_refused(self, reason: str) -> None:
+        if reason not in HTTP_REFUSALS:
+            raise ValueError(f"unknown refusal {reason!r}; known: {HTTP_REFUSALS}")
+        self.refused.labels(reason).inc()
+
+    def reports_applied(self, changed: int) -> None:
+        self.database.reports_applied_here += changed
+
     def count(self, outcome: str) -> float:
         """How many callbacks had ``outcome`` (for tests and the benchmark)."""
-        value = self.registry.get_sample_value(
-            "switchboard_webhook_requests_total", {"outcome": outcome}
-        )
-        return value or 0.0
+        return self.sample("switchboard_webhook_requests_total", outcome=outcome)
+
+    def sample(self, name: str, **labels: str) -> float:
+        """The current value of one sample, 0 when absent (for tests)."""
+        return self.registry.get_sample_value(name, labels) or 0.0
 
     async def render(self, accept: str = "") -> tuple[bytes, str]:
         """(exposition body, its Content-Type), in the format the scraper's Accept asks for."""

@@ -40,6 +40,9 @@ RefusalReason = Literal[
     "missing_headers", "bad_signature", "stale_timestamp", "replayed_nonce", "busy"
 ]
 DEFAULT_MAX_NONCES = 250_000
+MAX_HEADER_CHARS = 200
+"""Longer than any signature (44), nonce or timestamp Sinch sends; bounds what is remembered."""
+MAX_TIMESTAMP_DIGITS = 12
 
 
 class Refused(Exception):
@@ -97,6 +100,18 @@ class CallbackVerifier:
                 h for h, v in ((SIGNATURE, signature), (NONCE, nonce), (TIMESTAMP, stamp)) if not v
             ]
             raise Refused("missing_headers", f"unsigned callback: no {', '.join(missing)}")
+        odd = [
+            h
+            for h, v in ((SIGNATURE, signature), (NONCE, nonce), (TIMESTAMP, stamp))
+            if not _is_header_text(v)
+        ]
+        if odd:
+            # Sinch sends short ASCII here; anything else cannot carry its signature
+            # (and the SDK's compare_digest raises TypeError on non-ASCII text).
+            raise Refused(
+                "bad_signature",
+                f"{', '.join(odd)} must be printable ASCII, at most {MAX_HEADER_CHARS} long",
+            )
         try:
             valid = self._sdk.validate_authentication_header(
                 {SIGNATURE: signature, NONCE: nonce, TIMESTAMP: stamp}, body
@@ -108,12 +123,15 @@ class CallbackVerifier:
 
         now = self.clock.now().timestamp()
         self._forget_expired(now)
-        try:
-            timestamp = int(stamp)
-        except ValueError:
+        # Digits only, and few: int() would also take "1_0", " 10" and other scripts'
+        # digits, and a number too big for a float cannot be compared with the clock.
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= MAX_TIMESTAMP_DIGITS):
             raise Refused(
-                "stale_timestamp", f"the signature timestamp {stamp!r} is not a number"
-            ) from None
+                "stale_timestamp",
+                f"the signature timestamp {stamp!r} is not Unix seconds (at most"
+                f" {MAX_TIMESTAMP_DIGITS} digits)",
+            )
+        timestamp = int(stamp)
         age = now - timestamp
         if abs(age) > self.window_seconds:
             when = f"{age:.0f} s old" if age > 0 else f"{-age:.0f} s in the future"
@@ -145,3 +163,7 @@ class CallbackVerifier:
             stamp = self._nonces.get(nonce)
             if stamp is not None and stamp + self.window_seconds == until:
                 del self._nonces[nonce]
+
+
+def _is_header_text(value: str) -> bool:
+    return len(value) <= MAX_HEADER_CHARS and value.isascii() and value.isprintable()

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from core import messaging, settings
 from core.clock import from_ms, to_ms
-from core.db import Database
+from core.db import Database, Tx
 from core.errors import NotFound
 from core.gateway import Accepted, DeliveryReport, OutboundSms, PermanentFailure
 from core.phones import normalise
@@ -67,13 +67,29 @@ class SandboxGateway:
         return self._delay_seconds
 
     async def due_reports(self) -> Sequence[DeliveryReport]:
-        rows = await self.db.write(
+        return ()  # the worker takes them with take_due_reports (core.gateway.ReportsInDatabase)
+
+    async def take_due_reports(self, tx: Tx) -> Sequence[DeliveryReport]:
+        """Mark what is due delivered and report it, in the caller's transaction.
+
+        The caller applies the reports in the same transaction, so a crash
+        marks nothing: a message is never left 'sent' with its report taken.
+        """
+        rows = await tx.fetchall(
             "UPDATE sandbox_messages SET delivered = 1"
-            " WHERE delivered = 0 AND deliver_at <= ? RETURNING provider_id, message_id",
-            (to_ms(self.db.clock.now()),),
+            " WHERE delivered = 0 AND deliver_at <= ?"
+            " RETURNING provider_id, message_id, recipient",
+            (tx.now_ms,),
         )
         return [
-            DeliveryReport(r["provider_id"], "delivered", message_id=r["message_id"]) for r in rows
+            DeliveryReport(
+                r["provider_id"],
+                "delivered",
+                message_id=r["message_id"],
+                recipient=r["recipient"],
+                provider_status="delivered",
+            )
+            for r in rows
         ]
 
 

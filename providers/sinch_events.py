@@ -10,7 +10,9 @@
   type we do not know).
 
 A body that is not JSON, or not the shape its type promises, raises
-``MalformedEvent`` (the server answers 400: retrying cannot fix it).
+``MalformedEvent`` (the server answers 400: retrying cannot fix it). So does
+text that is not Unicode: JSON may spell half a surrogate pair (``"\\ud800"``),
+which no UTF-8 text, and so no database column, can hold.
 
 Sinch sends numbers without the leading ``+``; an all-digit sender or
 recipient gets it back here, so core reads it as E.164. Status names arrive
@@ -89,6 +91,7 @@ def parse_event(data: Any) -> SinchEvent:
     """Like ``parse``, for a body already decoded from JSON."""
     if not isinstance(data, dict):
         raise MalformedEvent(f"the body must be a JSON object, not {_kind(data)}")
+    _refuse_lone_surrogates(data)
     kind = data.get("type")
     if not isinstance(kind, str):
         missing = "is missing" if kind is None else f"must be text, not {_kind(kind)}"
@@ -272,6 +275,30 @@ def _optional_text(data: Mapping[str, Any], key: str, kind: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise MalformedEvent(f"'{key}' of {kind} must be text, not {_kind(value)}")
+
+
+def _refuse_lone_surrogates(data: Any) -> None:
+    """Every key and text in ``data`` must be encodable as UTF-8.
+
+    Checked for the whole body, not only the fields read: a field that is
+    stored later, or logged, must not be the one that cannot be written.
+    """
+    pending = [data]
+    while pending:  # not recursive: the body may nest as deep as json.loads allows
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise MalformedEvent(
+                    f"a text holds {value[exc.start]!r}, half of a UTF-16 surrogate pair"
+                    " with no other half: not Unicode text"
+                ) from None
 
 
 def _kind(value: Any) -> str:

@@ -41,6 +41,7 @@ from sinch.core.exceptions import SinchException
 from core.gateway import (
     Accepted,
     DeliveryReport,
+    MmsLimits,
     OutboundSms,
     PermanentFailure,
     TemporaryFailure,
@@ -68,6 +69,33 @@ T = TypeVar("T")
 logging.getLogger(SDK_LOGGER).setLevel(logging.INFO)
 
 
+MMS_MAX_ATTACHMENTS = 1
+"""Sinch's MMS batch carries one file, by URL."""
+
+
+def mms_limits(config: SinchConfig, webhooks: WebhookConfig) -> MmsLimits:
+    """What MMS through Sinch can carry as configured (checked before queueing).
+
+    Sinch fetches the file from our webhook server, by a signed link, so it
+    needs [webhooks] public_url and a webhook secret.
+    """
+    missing = " and ".join(
+        name
+        for name, value in (
+            ("[webhooks] public_url", webhooks.public_url),
+            ("a webhook secret (SWITCHBOARD_SINCH_WEBHOOK_SECRET)", config.webhook_secret),
+        )
+        if not value
+    )
+    unavailable = (
+        "MMS through Sinch needs [webhooks] public_url and a webhook secret, so that"
+        f" Sinch can fetch the file from this server; {missing} is not set"
+        if missing
+        else ""
+    )
+    return MmsLimits(max_attachments=MMS_MAX_ATTACHMENTS, unavailable=unavailable)
+
+
 class SinchGateway:
     """The SmsGateway for Sinch; build it once and share it (it holds the SDK client)."""
 
@@ -82,6 +110,10 @@ class SinchGateway:
         self._executor = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="sinch")
 
     # --- SmsGateway ---------------------------------------------------------
+
+    @property
+    def mms_limits(self) -> MmsLimits:
+        return mms_limits(self.config, self.webhooks)
 
     async def send(self, sms: OutboundSms) -> Accepted:
         """Hand one message to Sinch as a batch of one; returns the batch ID.
@@ -201,26 +233,17 @@ class SinchGateway:
         return functools.partial(self._client.sms.batches.send_sms, **request)
 
     def _mms_request(self, sms: OutboundSms) -> Callable[[], Any]:
-        public_url = self.webhooks.public_url
-        secret = self.config.webhook_secret
-        if not public_url or not secret:
-            missing = " and ".join(
-                name
-                for name, value in (
-                    ("[webhooks] public_url", public_url),
-                    ("a webhook secret (SWITCHBOARD_SINCH_WEBHOOK_SECRET)", secret),
-                )
-                if not value
-            )
-            raise PermanentFailure(
-                "MMS through Sinch needs [webhooks] public_url and a webhook secret, so that"
-                f" Sinch can fetch the file from this server; {missing} is not set"
-            )
-        if len(sms.media) > 1:
+        # Sending checks these limits before queueing; a message queued before
+        # the configuration changed can still meet them here.
+        limits = self.mms_limits
+        if limits.unavailable:
+            raise PermanentFailure(limits.unavailable)
+        if len(sms.media) > MMS_MAX_ATTACHMENTS:
             raise PermanentFailure(
                 f"Sinch sends one file per MMS and this message has {len(sms.media)};"
                 " send them one message each"
             )
+        public_url, secret = self.webhooks.public_url, self.config.webhook_secret
         body: dict[str, str] = {"url": media_links.link(public_url, secret, sms.message_id, 0)}
         if sms.body:
             body["message"] = sms.body

@@ -15,9 +15,14 @@ it again":
 
 * body over ``max_body_bytes``: 413 (a declared length is refused before
   reading the body; a chunked body is read only up to the limit);
+* body not all there within ``body_timeout`` seconds: 408, and the connection
+  is closed; a client that hangs up before its body is read: logged, one line;
 * with a secret: missing or bad signature, timestamp outside the window,
   nonce already used: 401 (providers.replay);
-* not JSON, or not the shape its type promises: 400;
+* not JSON, not the shape its type promises, or text that is not Unicode (a
+  lone surrogate): 400;
+* a callback core refuses for what it holds (InvalidInput, LimitExceeded):
+  400, logged once; Sinch would send it again forever on a 5xx;
 * unknown type, binary SMS: logged, 200;
 * an MO to a number that is not ours, or from a sender that is not a phone
   number: logged, 200;
@@ -26,7 +31,14 @@ it again":
   status), 500 when the write failed, so Sinch sends it again.
 
 Delivery reports arriving together are applied in one transaction (group
-commit): one SQLite commit per burst instead of one per callback.
+commit): one SQLite commit per burst instead of one per callback. When that
+transaction fails, each callback in it is applied on its own, so a callback
+that can never be stored fails alone and never takes the others down.
+
+Whatever is not a callback is counted too: every /media fetch (served or
+refused), and every request refused before a route took it (not HTTP, no such
+path). aiohttp's own log of a client's mistake (a request line over 8190
+bytes, a method that is not one) becomes one warning line, not a traceback.
 """
 
 from __future__ import annotations
@@ -34,16 +46,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from core import messaging, outbox
 from core.clock import Clock
 from core.db import Database
-from core.errors import InvalidPhoneNumber, NotFound
+from core.errors import DatabaseProblem, InvalidInput, InvalidPhoneNumber, LimitExceeded, NotFound
 from core.gateway import DeliveryReport
 from core.worker import Worker
 from providers import media_links, sinch_events
@@ -54,9 +69,16 @@ from providers.replay import Accepted, CallbackVerifier, Refused
 log = logging.getLogger("switchboard.webhooks")
 
 HEALTH_TIMEOUT_SECONDS = 5.0
+BODY_TIMEOUT_SECONDS = 15.0
+"""How long a callback's body may take to arrive once its headers have: Sinch's
+bodies are a few kilobytes, and a client that trickles one holds a connection."""
+IDLE_SECONDS = 75.0
+"""A connection that has not sent a whole request's headers for this long is closed:
+an idle keep-alive, or a client trickling its headers (aiohttp's default is an hour)."""
 LINGER_SECONDS = 2.0
 """After refusing an oversized body, how long to read (and discard) what the client
 still sends, so it sees the 413 rather than a reset; then the connection is closed."""
+_MAX_SQLITE_INTEGER = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +86,8 @@ class _Answer:
     status: int
     outcome: str
     text: str = "ok"
+    close: bool = False
+    """Close the connection after the answer: the body was not all read."""
 
 
 class WebhookServer:
@@ -76,6 +100,7 @@ class WebhookServer:
         worker: Worker | None = None,
         clock: Clock | None = None,
         max_nonces: int | None = None,
+        body_timeout: float = BODY_TIMEOUT_SECONDS,
     ) -> None:
         """``secret``: Sinch's webhook secret; it also signs /media links. Without it,
         unsigned callbacks are accepted (a warning says so at start) and /media serves
@@ -84,6 +109,7 @@ class WebhookServer:
         self.config = config or WebhookConfig()
         self.clock = clock or db.clock
         self.secret = secret
+        self.body_timeout = body_timeout
         self.metrics = WebhookMetrics(db, clock=self.clock, worker=worker)
         self.verifier = (
             CallbackVerifier(
@@ -95,8 +121,10 @@ class WebhookServer:
             if secret
             else None
         )
-        self._reports = _ReportBatcher(db)
-        self.app = web.Application(client_max_size=self.config.max_body_bytes)
+        self._reports = _ReportBatcher(db, on_applied=self.metrics.reports_applied)
+        self.app = web.Application(
+            client_max_size=self.config.max_body_bytes, middlewares=[self._count_no_route]
+        )
         self.app.router.add_post(EVENTS_PATH, self._events)
         self.app.router.add_get("/metrics", self._metrics)
         self.app.router.add_get("/healthz", self._healthz)
@@ -118,7 +146,12 @@ class WebhookServer:
         if self._runner is not None:
             raise RuntimeError("the webhook server is already running")
         runner = web.AppRunner(
-            self.app, access_log=None, handle_signals=False, lingering_time=LINGER_SECONDS
+            self.app,
+            access_log=None,
+            handle_signals=False,
+            lingering_time=LINGER_SECONDS,
+            keepalive_timeout=IDLE_SECONDS,
+            logger=_ServerLog(self.metrics.observe_refused),
         )
         await runner.setup()
         try:
@@ -159,9 +192,9 @@ class WebhookServer:
         answer = await self._handle(request)
         self.metrics.observe(answer.outcome, time.perf_counter() - started)
         response = web.Response(status=answer.status, text=answer.text)
-        if answer.outcome == "too_large":
-            # Close the connection after the answer: the rest of the body is not
-            # read, only discarded for at most LINGER_SECONDS.
+        if answer.close:
+            # The rest of the body is not read, only discarded for at most
+            # LINGER_SECONDS: the next request on this connection could not be found.
             response.force_close()
         return response
 
@@ -171,9 +204,33 @@ class WebhookServer:
         if request.content_length is not None and request.content_length > limit:
             return self._too_large(remote, request.content_length)
         try:
-            body = await request.read()
+            async with asyncio.timeout(self.body_timeout):
+                body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return self._too_large(remote, None)
+        except TimeoutError:
+            log.warning(
+                "callback refused: its body did not arrive within %g s",
+                self.body_timeout,
+                extra={"outcome": "timeout", "remote": remote},
+            )
+            return _Answer(408, "timeout", "the body did not arrive in time", close=True)
+        except ConnectionError as exc:
+            # Nothing to store and no one to answer.
+            log.warning(
+                "callback dropped: the client hung up before its body was read (%s)",
+                _one_line(exc),
+                extra={"outcome": "client_gone", "remote": remote},
+            )
+            return _Answer(400, "client_gone", "the body was not read", close=True)
+        except (web.RequestPayloadError, HttpProcessingError) as exc:
+            # Broken chunked framing, a Content-Encoding that does not decode.
+            log.warning(
+                "callback refused: its body cannot be read: %s",
+                _one_line(exc),
+                extra={"outcome": "bad_request", "remote": remote, "reason": _one_line(exc)},
+            )
+            return _Answer(400, "bad_request", "the body cannot be read", close=True)
 
         accepted: Accepted | None = None
         if self.verifier is not None:
@@ -198,6 +255,21 @@ class WebhookServer:
             if isinstance(event, sinch_events.Reports):
                 return await self._delivery(event, remote)
             return self._ignored(event, remote)
+        except (InvalidInput, LimitExceeded, UnicodeError) as exc:
+            # Core refuses what the callback holds: sent again it would be refused
+            # again, so it is acknowledged with a 4xx and logged this once.
+            log.warning(
+                "%s callback refused, not stored: %s",
+                getattr(event, "type", "?"),
+                exc,
+                extra={
+                    "event_type": getattr(event, "type", ""),
+                    "outcome": "bad_request",
+                    "remote": remote,
+                    "reason": str(exc),
+                },
+            )
+            return _Answer(400, "bad_request", f"not stored: {exc}")
         except Exception:
             # Nothing was kept: let Sinch send it again, with the same nonce if it likes.
             if accepted is not None:
@@ -294,7 +366,7 @@ class WebhookServer:
             limit,
             extra={"outcome": "too_large", "remote": remote, "content_length": length},
         )
-        return _Answer(413, "too_large", f"the body is over {limit} bytes")
+        return _Answer(413, "too_large", f"the body is over {limit} bytes", close=True)
 
     # --- the other routes ---------------------------------------------------
 
@@ -313,24 +385,55 @@ class WebhookServer:
 
     async def _media(self, request: web.Request) -> web.Response:
         info = request.match_info
+        message_id, index, sig = _number(info["message_id"]), _number(info["index"]), info["sig"]
+        # compare_digest raises on non-ASCII text: such a signature is simply wrong.
+        if (
+            message_id is None
+            or index is None
+            or not media_links.is_valid(self.secret, message_id, index, sig)
+        ):
+            return self._media_refused(request, "no such file, or a wrong signature")
         try:
-            message_id, index = int(info["message_id"]), int(info["index"])
-        except ValueError:
-            raise web.HTTPNotFound() from None
-        if index < 0 or not media_links.is_valid(self.secret, message_id, index, info["sig"]):
-            raise web.HTTPNotFound()
-        row = await self.db.fetchone(
-            "SELECT a.mime, a.content FROM attachments a"
-            " JOIN messages m ON m.id = a.message_id AND m.direction = 'out'"
-            " WHERE a.message_id = ? ORDER BY a.id LIMIT 1 OFFSET ?",
-            (message_id, index),
-        )
+            row = await self.db.fetchone(
+                "SELECT a.mime, a.content FROM attachments a"
+                " JOIN messages m ON m.id = a.message_id AND m.direction = 'out'"
+                " WHERE a.message_id = ? ORDER BY a.id LIMIT 1 OFFSET ?",
+                (message_id, index),
+            )
+        except Exception:
+            self.metrics.observe_media("error")
+            log.exception("could not read file %d of message %d", index, message_id)
+            return web.Response(status=503, text="database unavailable")
         if row is None:
-            raise web.HTTPNotFound()
+            return self._media_refused(request, f"message {message_id} has no file {index}")
+        self.metrics.observe_media("served")
         return web.Response(
             body=bytes(row["content"]),
             headers={"Content-Type": row["mime"], "X-Content-Type-Options": "nosniff"},
         )
+
+    def _media_refused(self, request: web.Request, reason: str) -> web.Response:
+        self.metrics.observe_media("refused")
+        log.info(
+            "media fetch refused: %s",
+            reason,
+            extra={"outcome": "refused", "remote": request.remote or "", "reason": reason},
+        )
+        return web.Response(status=404, text="not found")
+
+    @web.middleware
+    async def _count_no_route(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if request.match_info.http_exception is not None:  # no such path, or not that method
+            self.metrics.observe_refused("no_route")
+            log.debug(
+                "no route for %s %r",
+                request.method,
+                request.raw_path[:200],
+                extra={"outcome": "no_route", "remote": request.remote or ""},
+            )
+        return await handler(request)
 
 
 class _ReportBatcher:
@@ -339,13 +442,19 @@ class _ReportBatcher:
     One caller at a time flushes: it takes everything pending and applies it in
     one ``outbox.apply_reports`` call, then the next lot, until nothing is
     pending. A lone report is applied at once; under load, each commit carries
-    every report that arrived during the previous one. If the transaction fails,
-    every submitter in it gets the exception (and answers 500).
+    every report that arrived during the previous one.
+
+    If the transaction fails, each submitter's reports are applied again on
+    their own: one callback that can never be stored then fails alone, and the
+    others are stored. When the database itself is the trouble (busy, locked,
+    damaged) every submitter gets the error at once; alone they would only wait
+    as long again, one after another.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, on_applied: Callable[[int], None] | None = None) -> None:
         self.db = db
-        self._pending: list[tuple[Sequence[DeliveryReport], asyncio.Future[bool]]] = []
+        self._on_applied = on_applied
+        self._pending: list[_Submitted] = []
         self._flusher: asyncio.Task[None] | None = None
 
     async def submit(self, reports: Sequence[DeliveryReport]) -> bool:
@@ -364,19 +473,29 @@ class _ReportBatcher:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                known = await self._known([r for reports, _ in batch for r in reports])
-                await outbox.apply_reports(self.db, [r for reports, _ in batch for r in reports])
+                await self._apply(batch)
             except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for reports, future in batch:
-                keys = {_key(r) for r in reports}
-                new = bool(keys - known)
-                known |= keys  # a copy later in the same batch is a duplicate
-                if not future.done():
-                    future.set_result(new)
+                if len(batch) == 1 or _is_database_trouble(exc):
+                    _fail(batch, exc)
+                    continue
+                for submitted in batch:
+                    try:
+                        await self._apply([submitted])
+                    except Exception as alone:
+                        _fail([submitted], alone)
+
+    async def _apply(self, batch: list[_Submitted]) -> None:
+        reports = [r for reports, _ in batch for r in reports]
+        known = await self._known(reports)
+        changed = await outbox.apply_reports(self.db, reports)
+        if self._on_applied is not None:
+            self._on_applied(changed)
+        for submitted, future in batch:
+            keys = {_key(r) for r in submitted}
+            new = bool(keys - known)
+            known |= keys  # a copy later in the same batch is a duplicate
+            if not future.done():
+                future.set_result(new)
 
     async def _known(self, reports: list[DeliveryReport]) -> set[tuple[str, str, str]]:
         """The keys among ``reports`` already stored (to tell a retry from a new report)."""
@@ -390,5 +509,82 @@ class _ReportBatcher:
         return {(r[0], r[1], r[2]) for r in rows}
 
 
+_Submitted = tuple[Sequence[DeliveryReport], "asyncio.Future[bool]"]
+
+
+def _fail(batch: list[_Submitted], exc: Exception) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(exc)
+
+
+def _is_database_trouble(exc: Exception) -> bool:
+    """The database, not what was written, failed: every write would fail alike."""
+    if isinstance(exc, DatabaseProblem):
+        return True
+    name = getattr(exc, "sqlite_errorname", "") if isinstance(exc, sqlite3.Error) else ""
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR"))
+
+
 def _key(report: DeliveryReport) -> tuple[str, str, str]:
     return (report.provider_id, report.recipient, report.key_status.lower())
+
+
+def _number(text: str) -> int | None:
+    """A path segment that is a number as we write one in a link, else None.
+
+    int() would also take "+1", " 1", "1_0" and other scripts' digits, and a
+    number SQLite cannot hold makes the query raise.
+    """
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    if len(text) > 1 and text[0] == "0":
+        return None  # we never write a leading zero
+    value = int(text)
+    return value if value <= _MAX_SQLITE_INTEGER else None
+
+
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception as one short line of text: a log line stays one line."""
+    text = " ".join(str(getattr(exc, "message", "") or exc).split())
+    text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """Stands in for aiohttp's server logger (``aiohttp.server``).
+
+    aiohttp logs a request it cannot read (a request line over 8190 bytes, a
+    method that is not one, broken framing) with a traceback, as it would a
+    bug of ours. It is the client's mistake: one warning line, and counted.
+    Anything else passes through as aiohttp logged it.
+    """
+
+    def __init__(self, refused: Callable[[str], None]) -> None:
+        super().__init__(logging.getLogger("aiohttp.server"), {})
+        self._refused = refused
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info")
+        if isinstance(exc, HttpProcessingError):
+            self._refused("malformed")
+            remote = args[0] if args and isinstance(args[0], str) else ""
+            # aiohttp logs a first request with a bad method (TLS or other protocols
+            # sent to this port, scanners) at DEBUG, deliberately: keep its level.
+            log.log(
+                min(level, logging.WARNING),
+                "refused a request from %s that is not HTTP we can read (%s): %s",
+                remote or "?",
+                exc.code,
+                _one_line(exc),
+                extra={"outcome": "malformed", "remote": remote},
+            )
+            return
+        if isinstance(exc, ConnectionError):
+            log.info("a client hung up before its answer was sent: %s", _one_line(exc))
+            return
+        if isinstance(exc, web.RequestPayloadError):
+            # Met again while discarding the rest of a body already refused (and counted).
+            log.debug("the rest of a refused body does not decode either: %s", _one_line(exc))
+            return
+        super().log(level, msg, *args, **kwargs)

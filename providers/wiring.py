@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core import settings
-from core.db import Database
-from core.gateway import EmailGateway, SmsGateway
+from core.db import Database, is_demo
+from core.gateway import EmailGateway, MmsLimits, SmsGateway
 from providers import config as provider_config
 from providers.checks import Check
 from providers.config import Config
@@ -22,16 +21,27 @@ def load_config() -> Config:
     return provider_config.load()
 
 
+async def mms_limits(db: Database, config: Config) -> MmsLimits:
+    """What the provider ``sms_gateway`` would pick can send by MMS (see messaging.send)."""
+    if await _uses_sinch(db, config):
+        from providers.sinch_sms import mms_limits as sinch_limits
+
+        assert config.sinch is not None  # _uses_sinch checked it
+        return sinch_limits(config.sinch, config.webhooks)
+    return MmsLimits()  # the sandbox takes what the number and settings allow
+
+
+async def _uses_sinch(db: Database, config: Config) -> bool:
+    # The same choice as sms_gateway makes.
+    return config.sms_provider == "sinch" and config.sinch is not None and not await is_demo(db)
+
+
 async def sms_gateway(db: Database, config: Config) -> SmsGateway:
     """Sinch when configured, else the sandbox.
 
     A demo database always gets the sandbox, so demo data never texts a real phone.
     """
-    if (
-        config.sms_provider == "sinch"
-        and config.sinch is not None
-        and not (await settings.load(db)).demo
-    ):
+    if config.sms_provider == "sinch" and config.sinch is not None and not await is_demo(db):
         # Imported here: the SDK (and pydantic) cost a few hundred ms at start-up.
         from providers.sinch_sms import SinchGateway
 

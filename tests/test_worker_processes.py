@@ -11,9 +11,11 @@ a queue draining, a lease being given up), each with a deadline.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -26,7 +28,15 @@ from core.clock import FakeClock, SystemClock
 from core.db import Database, open_database
 from core.worker import Worker, WorkerOptions
 from providers.sandbox import SandboxGateway
-from tests.processes import Background, query, running, scalar, wait_for, worker
+from tests.processes import (
+    Background,
+    query,
+    running,
+    scalar,
+    switchboard,
+    wait_for,
+    worker,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -270,3 +280,61 @@ async def test_a_new_holder_resends_at_once_only_what_a_dead_worker_had_in_fligh
     assert await db.scalar("SELECT status FROM messages WHERE id = ?", (message_id,)) == (
         "delivered"
     )
+
+
+def test_sigterm_mid_drain_leaves_nothing_sending_and_no_traceback(tmp_path: Path):
+    total = 5_000
+    db = tmp_path / "switchboard.sqlite3"
+    # Over 12 s of sending at 400/s: SIGTERM lands mid-drain even on a slow machine.
+    prepare(db, total, rate=400)
+    a = worker(db, tmp_path, "a", "--lease-seconds", str(LEASE_SECONDS))
+    with running(a):
+        wait_for(lambda: done(db) > 100, timeout=20, what="the drain to start", alive=(a,))
+        assert a.terminate(timeout=30) == 0, a.output()
+    output = a.output()
+    assert "worker: stopped" in output
+    assert "Traceback" not in output, output
+    assert "CancelledError" not in output, output
+    counts = status_counts(db)
+    assert 100 < done(db) < total, f"stopped too late to test anything: {counts}"
+    assert "sending" not in counts, f"a clean stop records what it sent: {counts}"
+    assert scalar(db, "SELECT count(*) FROM leases") == 0
+    # What the sandbox took was recorded as sent, never left to be sent again.
+    assert scalar(
+        db,
+        "SELECT count(*) FROM sandbox_messages s JOIN messages m ON m.id = s.message_id"
+        " WHERE m.status NOT IN ('sent', 'delivered')",
+    ) == 0
+
+
+def test_status_says_when_the_lease_holders_process_is_gone(tmp_path: Path):
+    db = tmp_path / "switchboard.sqlite3"
+    prepare(db, 0, rate=100)
+    gone, now_ms = _dead_pid(), int(time.time() * 1000)
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            "INSERT INTO leases (name, holder, pid, host, acquired_at, expires_at)"
+            " VALUES ('worker', 'killed', ?, ?, ?, ?)",
+            (gone, socket.gethostname(), now_ms, now_ms + 600_000),
+        )
+    conn.close()
+
+    result = switchboard("status", db=db, home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [line] = [x for x in result.stdout.splitlines() if x.startswith("worker ")]
+    assert f"pid {gone} on {socket.gethostname()}" in line
+    assert "its process is gone" in line
+    as_json = json.loads(switchboard("status", "--json", db=db, home=tmp_path).stdout)
+    assert as_json["worker"]["gone"] is True
+
+    alive = os.getpid()  # this test's own process: alive, so never presumed gone
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE leases SET pid = ?", (alive,))
+    conn.close()
+    result = switchboard("status", db=db, home=tmp_path)
+    assert "gone" not in result.stdout
+    assert json.loads(switchboard("status", "--json", db=db, home=tmp_path).stdout)["worker"][
+        "gone"
+    ] is False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from console.cli import db_option, emit_json, json_option, with_db
+from console.safe_text import printable
 from core import agents, numbers, settings
 from core.authz import SYSTEM
 from core.db import Database
@@ -29,7 +30,7 @@ def agents_group() -> None:
 async def agents_add(db: Database, username: str, name: str, role: str) -> None:
     """Add an agent or manager."""
     agent = await agents.add(db, OPERATOR, username, name, role)
-    click.echo(f"added {agent.role} {agent.username} ({agent.name})")
+    click.echo(f"added {agent.role} {printable(agent.username)} ({printable(agent.name)})")
 
 
 @agents_group.command("deactivate")
@@ -45,7 +46,7 @@ async def agents_deactivate(db: Database, username: str) -> None:
 @agents_group.command("list")
 @json_option
 @db_option
-@with_db
+@with_db(reads_only=True)
 async def agents_list(db: Database, as_json: bool) -> None:
     """List agents and managers."""
     found = await agents.list_agents(db)
@@ -65,7 +66,8 @@ async def agents_list(db: Database, as_json: bool) -> None:
         return
     for a in found:
         click.echo(
-            f"{a.username:<16} {a.role:<8} {'active' if a.active else 'inactive':<9} {a.name}"
+            f"{printable(a.username):<16} {a.role:<8} {'active' if a.active else 'inactive':<9}"
+            f" {printable(a.name)}"
         )
 
 
@@ -93,7 +95,7 @@ async def numbers_add(
 @numbers_group.command("list")
 @json_option
 @db_option
-@with_db
+@with_db(reads_only=True)
 async def numbers_list(db: Database, as_json: bool) -> None:
     """List our numbers."""
     found = await numbers.list_numbers(db)
@@ -126,28 +128,46 @@ def settings_group() -> None:
 @settings_group.command("list")
 @json_option
 @db_option
-@with_db
+@with_db(reads_only=True)
 async def settings_list(db: Database, as_json: bool) -> None:
     """Show every setting and its value."""
     current = await settings.load(db)
     values = {name: getattr(current, name) for name in settings.SETTING_NAMES}
     if as_json:
-        emit_json(values)
+        emit_json({**values, "always_on_keywords": settings.ALWAYS_ON})
         return
     for name, value in values.items():
-        shown = ", ".join(value) if isinstance(value, tuple) else value
-        click.echo(f"{name:<26} {shown}")
+        click.echo(f"{name:<26} {_shown(name, value)}")
 
 
-@settings_group.command("set")
+def _shown(name: str, value: object) -> str:
+    if name in settings.ALWAYS_ON:
+        # The CTIA keywords are not part of the setting but must be visible:
+        # someone reading an empty list must not think STOP is off.
+        added = ", ".join(value) if isinstance(value, tuple) and value else "none"
+        always = ", ".join(settings.ALWAYS_ON[name])
+        return f"always on: {always}; added: {printable(added)}"
+    return printable(str(value))
+
+
+_RULES = "\n".join(f"  {name}: {settings.describe(name)}" for name in settings.SETTING_NAMES)
+
+
+@settings_group.command(
+    "set",
+    # A value may start with "-" (a refused negative number must reach the rule
+    # that explains it, not be taken for an option).
+    context_settings={"ignore_unknown_options": True},
+    epilog=f"\b\nWhat each setting accepts:\n{_RULES}",
+)
 @click.argument("name")
 @click.argument("value")
 @db_option
 @with_db
 async def settings_set(db: Database, name: str, value: str) -> None:
-    """Set NAME to VALUE (lists are comma-separated)."""
+    """Set NAME to VALUE (keyword lists are comma-separated and add to the CTIA ones)."""
     await settings.update(db, OPERATOR, **{name: value})
-    click.echo(f"{name} = {getattr(await settings.load(db), name)}")
+    click.echo(f"{name} = {_shown(name, getattr(await settings.load(db), name))}")
 
 
 def register(group: click.Group) -> None:

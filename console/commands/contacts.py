@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import os
+import stat
 import sys
 from pathlib import Path
+from typing import TextIO, cast
 
 import click
 
-from console.cli import db_option, emit_json, json_option, with_db
-from console.safe_text import printable
+from console.cli import ROW_ID, db_option, emit_json, json_option, with_db
+from console.safe_text import clipped, printable
 from core import contacts, contacts_csv
 from core.authz import SYSTEM
 from core.db import Database
@@ -34,27 +38,35 @@ async def contacts_import(db: Database, file: Path, as_json: bool) -> None:
     (mobile, landline, work, home, fax, other; several numbers separated by ;).
     Any other column becomes a custom field.
     """
-    try:
-        with file.open(encoding="utf-8-sig", newline="") as stream:
-            report = await contacts_csv.import_csv(db, OPERATOR, stream)
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            f"{file} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
-        ) from None
+    if not stat.S_ISREG(os.stat(file).st_mode):
+        # A FIFO or a device would block or never end; a CSV file is a regular file.
+        raise InvalidInput(f"{file} is not a regular file")
+    with file.open(encoding="utf-8-sig", newline="") as stream:
+        report = await contacts_csv.import_csv(db, OPERATOR, stream)
     if as_json:
         emit_json(
             {
                 "imported": report.imported,
+                "rejected_rows": report.rejected_rows,
+                "already_known": report.already_known,
                 "errors": [
                     {"row": e.row, "column": e.column, "reason": e.reason} for e in report.errors
                 ],
             }
         )
     else:
-        click.echo(f"imported {report.imported} contact(s)")
+        summary = f"imported {report.imported} contact(s)"
+        if report.errors:
+            summary += f", refused {report.rejected_rows} row(s)"
+        if report.already_known:
+            summary += (
+                f" ({report.already_known} because a number in them already belongs to a contact)"
+            )
+        click.echo(summary)
         for error in report.errors:
             click.echo(
-                f"row {error.row}, column {error.column}: {printable(error.reason)}", err=True
+                f"row {error.row}, column {printable(error.column)}: {printable(error.reason)}",
+                err=True,
             )
     if report.errors:
         sys.exit(1 if not report.imported else 0)
@@ -67,22 +79,41 @@ async def contacts_import(db: Database, file: Path, as_json: bool) -> None:
 @db_option
 @with_db
 async def contacts_export(db: Database, file: Path) -> None:
-    """Export every contact as CSV to FILE (default: standard output)."""
+    """Export every contact as CSV to FILE (default: standard output).
+
+    To a file or a pipe the CSV is exact; on a terminal control characters in
+    the contacts' text are shown as visible escapes instead of acting.
+    """
     if str(file) == "-":
-        written = await contacts_csv.export_csv(db, OPERATOR, sys.stdout)
+        out = cast(TextIO, _TerminalSafe(sys.stdout)) if sys.stdout.isatty() else sys.stdout
+        written = await contacts_csv.export_csv(db, OPERATOR, out)
     else:
         with file.open("w", encoding="utf-8", newline="") as stream:
             written = await contacts_csv.export_csv(db, OPERATOR, stream)
         click.echo(f"exported {written} contact(s) to {file}", err=True)
 
 
+class _TerminalSafe(io.TextIOBase):
+    """Writes to a terminal with every control character escaped (see printable)."""
+
+    def __init__(self, terminal: TextIO) -> None:
+        self._terminal = terminal
+
+    def write(self, text: str) -> int:
+        # The CSV line ends in \r\n; the \r would show as an escape on every line.
+        self._terminal.write(printable(text.replace("\r\n", "\n"), keep_newlines=True))
+        return len(text)
+
+
 @contacts_group.command("list")
 @click.option("--search", "-s", default=None, help="Name, job title, email or phone digits.")
-@click.option("--after", "after_id", default=0, help="Start after this contact ID (paging).")
-@click.option("--limit", default=50, show_default=True)
+@click.option(
+    "--after", "after_id", type=ROW_ID, default=0, help="Start after this contact ID (paging)."
+)
+@click.option("--limit", type=click.IntRange(1, contacts.MAX_PAGE), default=50, show_default=True)
 @json_option
 @db_option
-@with_db
+@with_db(reads_only=True)
 async def contacts_list(
     db: Database, search: str | None, after_id: int, limit: int, as_json: bool
 ) -> None:
@@ -107,7 +138,7 @@ async def contacts_list(
     for c in page:
         phones = ", ".join(f"{p.e164} ({p.kind})" for p in c.phones)
         ready = "ready" if c.ready else "not ready"
-        click.echo(f"{c.id:>6} {printable(c.name)[:28]:<28} {ready:<9} {phones}")
+        click.echo(f"{c.id:>6} {clipped(c.name, 28):<28} {ready:<9} {phones}")
     if len(page) == limit:
         click.echo(f"more: --after {page[-1].id}", err=True)
 

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import click
 
-from console.cli import as_option, db_option, emit_json, json_option, resolve_actor, with_db
-from console.safe_text import printable
+from console.cli import (
+    MAX_LIST,
+    as_option,
+    db_option,
+    emit_json,
+    json_option,
+    resolve_actor,
+    with_db,
+)
+from console.safe_text import clipped, printable
 from core import conversations
 from core.conversations import Filter
 from core.db import Database
+from core.errors import InvalidInput
 
 
 @click.group("conversations")
@@ -17,24 +26,45 @@ def conversations_group() -> None:
 
 
 @conversations_group.command("list")
-@click.option("--unanswered", "view", flag_value=Filter.UNANSWERED, help="Waiting for an answer.")
-@click.option("--answered", "view", flag_value=Filter.ANSWERED, help="Answered.")
-@click.option("--public", "view", flag_value=Filter.PUBLIC, help="Any agent may take these.")
-@click.option("--mine", "view", flag_value=Filter.MINE, help="Owned or followed by me.")
-@click.option("--limit", default=200, show_default=True)
+@click.option("--unanswered", is_flag=True, help="Waiting for an answer.")
+@click.option("--answered", is_flag=True, help="Answered.")
+@click.option("--public", is_flag=True, help="Any agent may take these.")
+@click.option("--mine", is_flag=True, help="Owned or followed by me.")
+@click.option("--limit", type=click.IntRange(1, MAX_LIST), default=200, show_default=True)
 @as_option
 @json_option
 @db_option
 @with_db
 async def list_conversations(
-    db: Database, view: Filter | None, limit: int, as_user: str | None, as_json: bool
+    db: Database,
+    unanswered: bool,
+    answered: bool,
+    public: bool,
+    mine: bool,
+    limit: int,
+    as_user: str | None,
+    as_json: bool,
 ) -> None:
     """List the conversations you may see, oldest-waiting first.
 
     Agents see theirs, those they follow and public ones; managers see all.
+    One filter at a time: --unanswered, --answered, --public or --mine.
     """
+    chosen = {
+        Filter.UNANSWERED: unanswered,
+        Filter.ANSWERED: answered,
+        Filter.PUBLIC: public,
+        Filter.MINE: mine,
+    }
+    views = [view for view, on in chosen.items() if on]
+    if len(views) > 1:
+        # The filters do not combine: silently keeping the last one would list
+        # something other than what was asked for.
+        raise InvalidInput(
+            f"choose one filter: {' and '.join('--' + str(v) for v in views)} cannot be combined"
+        )
     actor = await resolve_actor(db, as_user)
-    found = await conversations.list_for(db, actor, Filter(view or Filter.ALL), limit=limit)
+    found = await conversations.list_for(db, actor, views[0] if views else Filter.ALL, limit=limit)
     now = db.clock.now()
     if as_json:
         emit_json(
@@ -62,10 +92,10 @@ async def list_conversations(
     for c in found:
         wait = c.wait(now)
         waited = f"waiting {int(wait.total_seconds() // 60)} min" if wait else "answered"
-        who = c.owner or "nobody"
+        who = printable(c.owner or "nobody")
         flag = " public" if c.is_public else ""
-        name = printable(c.contact_name) or c.phone
-        click.echo(f"{c.id:>5} {name[:28]:<28} {c.phone:<14} {who:<10} {waited}{flag}")
+        name = clipped(c.contact_name, 28) or c.phone
+        click.echo(f"{c.id:>5} {name:<28} {c.phone:<14} {who:<10} {waited}{flag}")
 
 
 def register(group: click.Group) -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
 
 from console.app import make_app
-from console.cli import as_option, open_db, resolve_actor, run
+from console.cli import as_option, given_db_path, open_db, resolve_actor, run
 from console.commands.worker import serve
 from console.context import ConsoleContext
-from core import demo, settings
-from core.paths import demo_db_path
+from core import demo
+from core.db import is_demo
+from core.paths import DB_ENV, demo_db_path
 from core.worker import WorkerOptions
 from providers.config import Config
 from providers.wiring import sms_gateway
@@ -31,6 +33,7 @@ from providers.wiring import sms_gateway
 @click.option(
     "--contacts",
     "contacts_count",
+    type=click.IntRange(1, 1_000_000),
     default=300,
     show_default=True,
     help="How many demo contacts to create.",
@@ -47,14 +50,14 @@ def demo_command(
     The console runs the worker inside it; you are your login (a demo
     manager) unless you pick a demo agent with --as (alice, bob, carol, dana).
     """
-    path = db_path or demo_db_path()
+    path = given_db_path(db_path) or demo_db_path()
 
     async def body() -> None:
         if not path.exists():
             await _create(path, contacts_count)
         db = await open_db(path)
         try:
-            if not (await settings.load(db)).demo:
+            if not await is_demo(db):
                 click.echo(
                     f"error: {path} holds real data, not a demo; choose another --db", err=True
                 )
@@ -67,8 +70,12 @@ def demo_command(
                 await serve(db, WorkerOptions(), Config(), webhooks=False)
                 return
             actor = await resolve_actor(db, as_user)
-            await make_app(ConsoleContext(db, actor, await sms_gateway(db, Config()))).run_async()
+            # Printed first: it is on the terminal beside the console's screen
+            # and again after it closes; the console repeats the gist.
             click.echo(_how_to_talk(path), err=True)
+            context = ConsoleContext(db, actor, await sms_gateway(db, Config()))
+            context.welcome = _welcome(path)
+            await make_app(context).run_async()
         finally:
             await db.close()
 
@@ -92,16 +99,24 @@ async def _create(path: Path, contacts_count: int) -> None:
 
 
 def _how_to_talk(path: Path) -> str:
-    db = f"--db {path}"
     return f"""
 Switchboard demo, sandbox provider, database {path}
 Try, in another terminal (the console shows it within a second):
-  switchboard conversations list --unanswered {db}
-  switchboard send --as alice --to +12125550105 "Hello from the demo" {db}
-  switchboard sandbox reply --from +12125550105 "Thanks! STOP" {db}
-  switchboard sandbox inbox --to +12125550105 {db}
+  export {DB_ENV}={shlex.quote(str(path))}
+  switchboard conversations list --unanswered
+  switchboard send --as alice --to +12125550105 "Hello from the demo"
+  switchboard sandbox reply --from +12125550105 "Thanks! STOP"
+  switchboard sandbox inbox --to +12125550105
   switchboard segments "Curly “quotes” cost more"
 """
+
+
+def _welcome(path: Path) -> str:
+    return (
+        "Demo data, sandbox provider. Play a contact from another terminal:\n"
+        f"export {DB_ENV}={shlex.quote(str(path))}\n"
+        'switchboard sandbox reply --from +12125550105 "Hi"'
+    )
 
 
 @click.command("screenshots")

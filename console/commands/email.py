@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import click
 
 from console.cli import run
+from console.safe_text import printable
 from core.errors import ConfigProblem, NotDelivered
 from core.gateway import OutboundEmail, PermanentFailure, TemporaryFailure
 from providers import config as provider_config
@@ -56,7 +57,7 @@ async def send_test(to: str) -> str:
         await gateway.send(OutboundEmail(str(address), SUBJECT, body))
     except (TemporaryFailure, PermanentFailure) as exc:
         raise NotDelivered(f"the test message was not sent: {exc.reason}") from None
-    return f"sent a test message to {address.addr_spec} through {through}"
+    return printable(f"sent a test message to {address.addr_spec} through {through}")
 
 
 def register(group: click.Group) -> None:

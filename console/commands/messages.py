@@ -6,12 +6,20 @@ from pathlib import Path
 
 import click
 
-from console.cli import as_option, db_option, emit_json, json_option, resolve_actor, with_db
+from console.cli import (
+    MAX_LIST,
+    as_option,
+    db_option,
+    emit_json,
+    json_option,
+    resolve_actor,
+    with_db,
+)
 from console.safe_text import printable
-from core import messaging, segments
+from core import messaging, segments, settings
 from core.db import Database
 from core.mms import media_from_file
-from providers import sandbox
+from providers import sandbox, wiring
 
 
 @click.command()
@@ -41,8 +49,15 @@ async def send(
 ) -> None:
     """Queue TEXT to a contact; the worker delivers it."""
     actor = await resolve_actor(db, as_user)
+    limits = None
+    media = []
+    if attachments:
+        # What the provider can carry is checked before anything is queued.
+        limits = await wiring.mms_limits(db, wiring.load_config())
+        max_bytes = (await settings.load(db)).mms_max_bytes
+        media = [media_from_file(p, max_bytes) for p in attachments]
     result = await messaging.send(
-        db, actor, to, text, sender=sender, media=[media_from_file(p) for p in attachments]
+        db, actor, to, text, sender=sender, media=media, mms_limits=limits
     )
     if as_json:
         emit_json(
@@ -135,7 +150,7 @@ async def sandbox_reply(
 
 @sandbox_group.command("inbox")
 @click.option("--to", "to", metavar="NUMBER", help="Only what this phone received.")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_LIST), default=20, show_default=True)
 @json_option
 @db_option
 @with_db

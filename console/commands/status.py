@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 import click
 
-from console.cli import db_option, emit_json, json_option, with_db
+from console.cli import MAX_LIST, db_option, emit_json, json_option, with_db
 from console.safe_text import printable
-from core import status
+from core import lease, status
 from core.db import Database
 
 KIND_WORDS = {
@@ -40,10 +40,16 @@ def _clock(at: datetime) -> str:
 
 
 @click.command("status")
-@click.option("--errors", default=10, show_default=True, help="How many recent problems to show.")
+@click.option(
+    "--errors",
+    type=click.IntRange(0, MAX_LIST),
+    default=10,
+    show_default=True,
+    help="How many recent problems to show.",
+)
 @json_option
 @db_option
-@with_db
+@with_db(reads_only=True)
 async def status_command(db: Database, errors: int, as_json: bool) -> None:
     """Who holds the worker lease, the outbox's depths, the oldest queued message, recent errors."""
     found = await status.snapshot(db, errors=errors)
@@ -59,6 +65,7 @@ async def status_command(db: Database, errors: int, as_json: bool) -> None:
                     "host": found.holder.host,
                     "since": found.holder.acquired_at.isoformat(),
                     "lease_until": found.holder.expires_at.isoformat(),
+                    "gone": lease.is_gone(found.holder),
                 },
                 "queued": found.queued,
                 "sending": found.sending,
@@ -87,6 +94,12 @@ async def status_command(db: Database, errors: int, as_json: bool) -> None:
     holder = found.holder
     if holder is None:
         click.echo("worker   nobody holds the lease: no worker is running, so nothing is sent")
+    elif lease.is_gone(holder):
+        click.echo(
+            f"worker   pid {holder.pid} on {holder.host} holds the lease but its process is gone"
+            f" (it stopped without giving the lease up); nothing is sent until the lease lapses"
+            f" at {_clock(holder.expires_at)} and another worker takes over"
+        )
     else:
         click.echo(
             f"worker   pid {holder.pid} on {holder.host} acts (since {_clock(holder.acquired_at)};"

@@ -18,7 +18,7 @@ from console import logs
 from console.cli import db_option, with_db
 from core import lease
 from core.db import Database
-from core.errors import ConfigProblem
+from core.errors import ConfigProblem, InvalidInput
 from core.worker import Worker, WorkerOptions
 from providers import wiring
 from providers.config import Config
@@ -77,16 +77,28 @@ async def serve(db: Database, options: WorkerOptions, config: Config, *, webhook
         click.echo("worker: stopped", err=True)
 
 
+def _lease_seconds(ctx: click.Context, value: float) -> float:
+    # Checked before the database is opened: a refused value changes nothing.
+    try:
+        return lease.check_seconds(value)
+    except InvalidInput as exc:
+        raise click.UsageError(str(exc), ctx) from None
+
+
 @click.command("worker")
 @click.option(
     "--lease-seconds",
     type=float,
     default=WorkerOptions().lease_seconds,
     show_default=True,
-    help="How soon another worker takes over if this one dies.",
+    callback=lambda ctx, _param, value: _lease_seconds(ctx, value),
+    help=f"How soon another worker takes over if this one dies ({lease.MIN_SECONDS:g} to"
+    f" {lease.MAX_SECONDS:g}).",
 )
 @click.option("--bind", "host", help="Webhook server address (default: [webhooks] host).")
-@click.option("--port", type=int, help="Webhook server port; 0 takes a free one.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), help="Webhook server port; 0 takes a free one."
+)
 @click.option("--no-webhooks", is_flag=True, help="Do not serve callbacks, /metrics or /healthz.")
 @click.option(
     "--log-format",

@@ -37,13 +37,14 @@ SEARCH_DELAY = 0.15
 MAX_READY_NOTES = 3
 """More Ready changes than this in one batch are told in one notification."""
 
-# Ready comes second so it stays on screen at 80 columns.
+# Ready and the numbers come first so they stay on screen at 80 columns: they
+# are what an agent texting someone needs; job title and email can scroll.
 COLUMNS = (
     ("Name", "name", 20),
     ("Ready", "ready", 5),
+    ("Phones", "phones", None),
     ("Job title", "job", 14),
     ("Email", "email", 20),
-    ("Phones", "phones", None),
 )
 
 
@@ -52,17 +53,22 @@ def ready_text(ready: bool) -> Text:
 
 
 def phones_text(contact: Contact) -> Text:
-    shown = ", ".join(f"{phone_display(p.e164)} ({p.kind})" for p in contact.phones)
+    """Every number; only those that cannot be texted say their kind, so two fit at 80 columns."""
+    shown = ", ".join(
+        phone_display(p.e164) + ("" if p.kind == "mobile" else f" ({p.kind})")
+        for p in contact.phones
+    )
     return literal(shown)
 
 
 def cells(contact: Contact) -> dict[str, Text]:
+    """A row's cells, in COLUMNS order."""
     return {
         "name": literal(contact.name or "—"),
         "ready": ready_text(contact.ready),
+        "phones": phones_text(contact),
         "job": literal(contact.job_title),
         "email": literal(contact.email),
-        "phones": phones_text(contact),
     }
 
 

@@ -31,6 +31,22 @@ COLUMNS = (
 )
 
 
+def filter_line(filters: list[tuple[str, str]], active: str) -> Text:
+    """The filter keys and names, the active one highlighted.
+
+    Tight and wrapping (a key stays with its name): at 80 columns the list is
+    36 wide and every filter must stay readable.
+    """
+    line = Text()
+    for index, (key, name) in enumerate(filters):
+        if index:
+            line.append(" ")
+        chosen = name == active
+        line.append(key, style="bold reverse" if chosen else "bold")
+        line.append(f"\N{NO-BREAK SPACE}{name}", style="bold reverse" if chosen else "")
+    return line
+
+
 class ConversationList(DataTable[Text]):
     """Conversations, oldest-waiting first, refreshed in place from the change feed."""
 
@@ -98,7 +114,7 @@ class ConversationsPane(Horizontal):
     DEFAULT_CSS = """
     ConversationsPane { height: 1fr; }
     ConversationsPane > #conversation-side { width: 45%; min-width: 34; }
-    ConversationsPane #filter-line { height: 1; padding: 0 1; color: $text-muted; }
+    ConversationsPane #filter-line { height: auto; padding: 0 0; color: $text-muted; }
     ConversationsPane ThreadPane { width: 1fr; border-left: solid $panel; }
     """
     BINDINGS = [
@@ -161,10 +177,8 @@ class ConversationsPane(Horizontal):
         self.query_one(ConversationList).focus()
 
     def watch_view(self, view: Filter) -> None:
-        line = Text()
-        for name in ("all", "mine", "public", "unanswered"):
-            line.append(f" {name[0]} ", style="reverse" if name == view else "bold")
-            line.append(f"{name}  ", style="bold" if name == view else "")
+        names = ("all", "mine", "public", "unanswered")
+        line = filter_line([(name[0], name) for name in names], view)
         self.query_one("#filter-line", Static).update(line)
 
     async def reload(self) -> None:
@@ -195,11 +209,17 @@ class ConversationsPane(Horizontal):
         await self.reload()
 
     @on(DataTable.RowHighlighted, "#conversation-list")
-    async def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is None:
+    async def _highlighted(self) -> None:
+        table = self.query_one(ConversationList)
+        thread = self.query_one(ThreadPane)
+        # Re-laying the list (the change feed, a take) moves its cursor too: only
+        # the agent moving along the list may replace what the thread shows, such
+        # as a message being written to a contact.
+        if not table.has_focus and not thread.is_blank:
             return
-        conversation_id = int(event.row_key.value)
-        if conversation_id != self.query_one(ThreadPane).conversation_id:
+        # Read the cursor now, not from the event: a re-laid list may have moved it since.
+        conversation_id = table.selected_id()
+        if conversation_id is not None and conversation_id != thread.conversation_id:
             await self._open(conversation_id)
 
     @on(ThreadPane.Opened)
@@ -224,4 +244,12 @@ class ConversationsPane(Horizontal):
         self.notify(
             f"You have the conversation with {taken.contact_name or taken.phone}", markup=False
         )
+        thread = self.query_one(ThreadPane)
+        if thread.conversation_id != taken.id:
+            await thread.show(taken.id)
+        # Taken, it is no longer public: under that filter it would vanish and the
+        # cursor land on another one. Show every conversation, with it selected.
+        listed = await conversations.list_for(self.context.db, self.context.actor, self.view)
+        if taken.id not in {c.id for c in listed}:
+            self.view = Filter.ALL
         await self.reload()

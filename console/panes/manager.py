@@ -1,8 +1,9 @@
 """The manager dashboard (M7, M8): every conversation, the account settings, the agents.
 
 Three sections in tabs, each with its own keys (shown in the footer while the
-section has focus): 1, 2 and 3 switch between them (in the settings form,
-where digits are typed, Esc first). Everything a manager may
+section has focus): 1, 2 and 3 switch between them. Anywhere in the settings
+form digits are typed, never section keys (``SettingsForm.check_consume_key``):
+Esc leaves the form first. Everything a manager may
 do here is checked again in core; the dashboard only shows and asks.
 """
 
@@ -20,7 +21,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from console.context import ConsoleContext
 from console.live import Changes
-from console.panes.conversations import ConversationList
+from console.panes.conversations import ConversationList, filter_line
 from console.panes.settings_form import SettingsForm
 from console.panes.thread import ThreadPane
 from console.screens.agent_form import AgentForm
@@ -68,7 +69,7 @@ class ManagerConversations(Horizontal):
     DEFAULT_CSS = """
     ManagerConversations { height: 1fr; }
     ManagerConversations > #manager-conversation-side { width: 55%; min-width: 34; }
-    ManagerConversations #manager-filter-line { height: 1; padding: 0 1; color: $text-muted; }
+    ManagerConversations #manager-filter-line { height: auto; color: $text-muted; }
     ManagerConversations ThreadPane { width: 1fr; border-left: solid $panel; }
     """
     BINDINGS = [
@@ -120,10 +121,7 @@ class ManagerConversations(Horizontal):
         self.query_one(ManagerConversationList).focus()
 
     def watch_view(self, view: Filter) -> None:
-        line = Text()
-        for name in MANAGER_FILTERS:
-            line.append(f" {FILTER_KEYS[name]} ", style="reverse" if name == view else "bold")
-            line.append(f"{name}  ", style="bold" if name == view else "")
+        line = filter_line([(FILTER_KEYS[name], name) for name in MANAGER_FILTERS], view)
         self.query_one("#manager-filter-line", Static).update(line)
 
     async def reload(self) -> None:
@@ -331,7 +329,7 @@ class ManagerPane(Vertical):
         Binding(
             "1",
             "section('manager-conversations')",
-            "Conversations",
+            "Manager conversations",
             id="manager.section_conversations",
             tooltip="Every conversation, with owner and wait",
             show=False,
@@ -339,7 +337,7 @@ class ManagerPane(Vertical):
         Binding(
             "2",
             "section('manager-settings')",
-            "Settings",
+            "Manager settings",
             id="manager.section_settings",
             tooltip="Account settings: public minutes, opt-out wording",
             show=False,
@@ -347,7 +345,7 @@ class ManagerPane(Vertical):
         Binding(
             "3",
             "section('manager-agents')",
-            "Agents",
+            "Manager agents",
             id="manager.section_agents",
             tooltip="Add, deactivate and reactivate agents",
             show=False,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
@@ -33,9 +33,9 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
         "Public minutes",
         "Minutes an unanswered message waits before any agent may take it (1-1440)",
     ),
-    ("optout_keywords", "Opt-out keywords", "Comma-separated; a contact texting one opts out"),
-    ("optin_keywords", "Opt-in keywords", "Comma-separated; a contact texting one opts back in"),
-    ("help_keywords", "Help keywords", "Comma-separated; answered with the help reply"),
+    ("optout_keywords", "Opt-out keywords", settings.describe("optout_keywords")),
+    ("optin_keywords", "Opt-in keywords", settings.describe("optin_keywords")),
+    ("help_keywords", "Help keywords", settings.describe("help_keywords")),
     ("optout_notice", "Opt-out notice", "Added to the first SMS ever sent to a number"),
     ("optout_reply", "Opt-out reply", "The one confirmation sent after an opt-out"),
     ("optin_reply", "Opt-in reply", "Sent when a contact opts back in"),
@@ -109,6 +109,18 @@ class SettingsForm(VerticalScroll):
 
     def focus_default(self) -> None:
         self.query_one(f"#setting-{FIELDS[0][0]}", Input).focus()
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        # Digits and words are typed here. With the focus anywhere in the form (a
+        # field, the Save button, the form itself after a click beside a field) a
+        # plain character is never a section key (1 2 3) nor any other shortcut.
+        return character is not None and character.isprintable()
+
+    def on_click(self, event: events.Click) -> None:
+        # A click on a label means its field: the agent then types into it.
+        label = event.widget
+        if isinstance(label, Label) and label.id and label.id.startswith("label-"):
+            self.field(label.id.removeprefix("label-")).focus()
 
     def action_leave(self) -> None:
         # Digits are typed into the fields, so the section keys work from the tabs.

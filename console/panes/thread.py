@@ -25,7 +25,7 @@ from console.live import Changes
 from console.text import literal
 from console.widgets.composer import Composer
 from console.widgets.message_list import MessageList
-from core import consent, contacts, conversations, messaging, mms, settings
+from core import consent, contacts, conversations, messaging, mms, outgoing, settings
 from core.contacts import Contact
 from core.conversations import Conversation, Message
 from core.errors import SwitchboardError
@@ -288,6 +288,8 @@ class ThreadPane(Vertical):
         self._show_header()
         if not self.read_only:
             self.composer.block(reason)
+            notice = None if opted_out else await outgoing.notice_for(self.context.db, phone)
+            self.composer.set_notice(notice)
 
     async def _check_recipient(self, phone: str) -> None:
         opted_out = await consent.is_opted_out(self.context.db, phone)
@@ -301,9 +303,18 @@ class ThreadPane(Vertical):
     # --- live -------------------------------------------------------------
 
     async def on_changes(self, changes: Changes) -> None:
+        if not self.read_only and changes.about("settings."):
+            config = await settings.load(self.context.db)
+            self.composer.set_price(config.cost_per_segment, config.currency)
+        # The opt-out line the counter counts changes with the notice setting, and
+        # once any SMS (another conversation's, another console's) reaches the number.
+        notice_counted = not self.read_only and self.composer.counter.notice is not None
+        recheck = changes.about("consent.", "settings.") or (
+            notice_counted and changes.about("message.")
+        )
         if self.conversation_id is not None and changes.touches_conversation(self.conversation_id):
             await self.refresh_thread()
-        elif changes.about("consent."):
+        elif recheck:
             if self.conversation is not None:
                 await self._check_recipient(self.conversation.phone)
             elif self.contact is not None and not self.read_only:
@@ -430,7 +441,14 @@ class ThreadPane(Vertical):
         try:
             media = [mms.media_from_file(attachment)] if attachment is not None else []
             result = await messaging.send(
-                self.context.db, self.context.actor, to, body, sender=sender, media=media
+                self.context.db,
+                self.context.actor,
+                to,
+                body,
+                sender=sender,
+                media=media,
+                # Sinch declares what it can carry; the sandbox has no limits of its own.
+                mms_limits=getattr(self.context.gateway, "mms_limits", None),
             )
         except SwitchboardError as exc:
             self.notify(str(exc), title="Not sent", severity="error", markup=False)

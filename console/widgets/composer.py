@@ -166,6 +166,13 @@ class Composer(Vertical):
         self.counter.set_price(cost_per_segment, currency)
         self.counter.recount(self.text)
 
+    def set_notice(self, notice: str | None) -> None:
+        """The opt-out line the next SMS to this number carries (counted with the text), or None."""
+        had_offer = self.counter.offer is not None
+        self.counter.set_notice(notice)
+        if (self.counter.recount(self.text) is not None) != had_offer:
+            self.text_area.refresh_bindings()
+
     def set_recipients(self, mobiles: list[str] | None) -> None:
         """Offer a "send to" pick (first number chosen), or hide it with ``None``."""
         line = self.query_one("#composer-to-line")

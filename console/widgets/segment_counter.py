@@ -2,7 +2,8 @@
 
 Recounted on every key (``core.segments.count`` is pure and cheap), so the
 agent sees the encoding flip to UCS-2 the moment a curly quote or an emoji
-goes in, and what that costs.
+goes in, and what that costs. It counts what will be sent: when the opt-out
+line is due on this number (``core.outgoing``), the line is counted too.
 """
 
 from __future__ import annotations
@@ -10,14 +11,21 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from core import segments
+from core import outgoing, segments
 from core.segments import SegmentCount, SmartEncoding
+
+NOTICE_LINE = "+ the opt-out line (first SMS to this number)"
 
 
 def count_text(
-    count: SegmentCount, *, cost_per_segment: float, currency: str, offer: SmartEncoding | None
+    count: SegmentCount,
+    *,
+    cost_per_segment: float,
+    currency: str,
+    offer: SmartEncoding | None,
+    with_notice: bool = False,
 ) -> Content:
-    """One line of figures, and a second line when a look-alike rewrite saves segments."""
+    """One line of figures; more when the opt-out line is counted or a rewrite saves segments."""
     parts = count.segments
     cost = parts * cost_per_segment
     pieces: list[str | tuple[str, str]] = [
@@ -26,6 +34,8 @@ def count_text(
         (f"{parts} segment{'' if parts == 1 else 's'}", "bold"),
         f" · {count.units_left} {count.unit_name} left · ≈ {cost:.4f} {currency}",
     ]
+    if with_notice:
+        pieces += ["\n", (NOTICE_LINE, "italic")]
     if offer is not None:
         saved = offer.segments_saved
         pieces += [
@@ -52,8 +62,10 @@ class SegmentCounter(Static):
         self.cost_per_segment = 0.0
         self.currency = ""
         self.offer: SmartEncoding | None = None
-        """The GSM-7 rewrite on offer for the text last counted, if it saves a segment."""
+        """The GSM-7 rewrite of the body last counted, if it saves a segment."""
         self.current: SegmentCount = segments.count("")
+        self.notice: str | None = None
+        """The opt-out line the next SMS to this number carries, or None."""
 
     def on_mount(self) -> None:
         self.recount("")
@@ -62,16 +74,22 @@ class SegmentCounter(Static):
         self.cost_per_segment = cost_per_segment
         self.currency = currency
 
-    def recount(self, text: str) -> SmartEncoding | None:
-        """Count ``text`` and show it; returns the rewrite on offer, if any."""
-        self.current = segments.count(text)
-        self.offer = segments.smart_encoding(text)
+    def set_notice(self, notice: str | None) -> None:
+        self.notice = notice
+
+    def recount(self, body: str) -> SmartEncoding | None:
+        """Count what ``body`` will be sent as and show it; returns the rewrite on offer, if any."""
+        # Nothing typed yet is nothing to send: the line alone is not shown as the message.
+        notice = self.notice if body.strip() else None
+        self.current = segments.count(outgoing.with_notice(body, notice))
+        self.offer = outgoing.smart_encoding_for(body, notice)
         self.update(
             count_text(
                 self.current,
                 cost_per_segment=self.cost_per_segment,
                 currency=self.currency,
                 offer=self.offer,
+                with_notice=notice is not None,
             )
         )
         return self.offer

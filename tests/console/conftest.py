@@ -24,6 +24,20 @@ from providers.sandbox import SandboxGateway
 
 NOW = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 SIZE = (100, 32)
+PATIENCE = 600
+"""Looks at an outcome before giving up: 30 s of pauses, for a machine busy with other tests."""
+
+
+async def until(pilot, condition: Callable[[], object], tries: int = PATIENCE) -> bool:  # type: ignore[no-untyped-def]
+    """Let the app run (poll the change feed, finish workers) until ``condition()`` holds.
+
+    Returns as soon as it holds; a slow machine only makes the test slower.
+    """
+    for _ in range(tries):
+        if condition():
+            return True
+        await pilot.pause(0.05)
+    return bool(condition())
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from console.panes.conversations import ConversationsPane
+from console.panes.thread import ThreadPane
 from core import messaging
 from core.db import Database
-from tests.console.conftest import SIZE
+from tests.console.conftest import PATIENCE, SIZE, until
 
 
 async def test_agent_sees_their_conversations_oldest_waiting_first(app_as, demo_db: Database):
@@ -22,11 +24,8 @@ async def test_a_message_from_another_process_appears_without_a_key(app_as, demo
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await messaging.receive(demo_db, "+12125550177", "+14155550100", "brand new contact")
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if any(c.phone == "+12125550177" for c in app.query_one("#conversation-list").shown):
-                break
-        assert any(c.phone == "+12125550177" for c in app.query_one("#conversation-list").shown)
+        table = app.query_one("#conversation-list")
+        assert await until(pilot, lambda: any(c.phone == "+12125550177" for c in table.shown))
 
 
 async def test_help_lists_switchboard_keys_with_their_ids(app_as):
@@ -65,27 +64,41 @@ async def test_the_filter_keys_change_what_is_listed(app_as, demo_db: Database):
         assert all(c.waiting_since is not None for c in table.shown)
 
 
-async def test_taking_a_public_conversation_makes_it_mine(app_as, demo_db: Database):
+async def test_taking_a_public_conversation_makes_it_mine_and_keeps_it_selected(
+    app_as, demo_db: Database
+):
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("p")
         await pilot.pause()
         table = app.query_one("#conversation-list")
+        thread = app.query_one("#agent-thread", ThreadPane)
         target = table.selected_id()
+        assert await until(pilot, lambda: thread.conversation_id == target)
         await pilot.press("t")
-        for _ in range(100):
-            await pilot.pause(0.05)
-            owner = await demo_db.scalar(
+
+        async def owner() -> str | None:
+            return await demo_db.scalar(
                 "SELECT a.username FROM conversations c JOIN agents a ON a.id = c.owner_id"
                 " WHERE c.id = ?",
                 (target,),
             )
-            if owner == "alice":
+
+        for _ in range(PATIENCE):
+            if await owner() == "alice":
                 break
-        assert owner == "alice"
+            await pilot.pause(0.05)
+        assert await owner() == "alice"
         assert not await demo_db.scalar(
             "SELECT is_public FROM conversations WHERE id = ?", (target,)
         )
+        await app.workers.wait_for_complete()
+        # No longer public, it is still the one selected and open, not the next public one.
+        assert await until(pilot, lambda: any(c.id == target for c in table.shown))
+        await pilot.pause()
+        assert table.selected_id() == target
+        assert thread.conversation_id == target
+        assert app.query_one(ConversationsPane).view == "all"
 
 
 async def test_hostile_text_in_the_list_is_shown_literally(app_as, demo_db: Database):
@@ -121,10 +134,7 @@ async def test_owner_and_subscribers_are_alerted_of_a_new_message(app_as, demo_d
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await messaging.receive(demo_db, "+12125550101", "+14155550101", "[b]are you there?")
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if app._notifications:
-                break
+        assert await until(pilot, lambda: bool(app._notifications))
         [note] = list(app._notifications)
         assert note.message.startswith("New SMS from ")
         assert note.markup is False
@@ -139,3 +149,83 @@ async def test_every_notification_shows_outside_text_literally(app_as):
         [note] = list(app._notifications)
         assert note.markup is False
         assert note.message == "New SMS from [b]Eve\\x1b]0;pwned\\x07"
+
+
+# --- keys while typing, the palette, 80x24 -------------------------------------------
+
+SMALL = (80, 24)
+
+
+def screen_lines(app) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every line on screen as the terminal shows it (no-break spaces read as spaces)."""
+    strips = app.screen._compositor.render_strips()
+    return [strip.text.replace("\N{NO-BREAK SPACE}", " ") for strip in strips]
+
+
+async def test_plain_keys_typed_in_the_composer_are_text(app_as, demo_db: Database):
+    app = await app_as("alice")
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        pane = app.query_one(ConversationsPane)
+        thread = app.query_one("#agent-thread", ThreadPane)
+        assert await until(pilot, lambda: thread.conversation_id is not None)
+        shown = thread.conversation_id
+        thread.composer.text_area.focus()
+        await pilot.pause()
+        typed = "a m p u t [ o x ? 1 2 3 T"
+        await pilot.press(*typed)
+        await pilot.pause()
+        assert thread.composer.text == typed
+        assert pane.view == "all"
+        assert thread.conversation_id == shown
+        assert app.screen is app.screen_stack[0], "no help screen, no dialog"
+        assert "t Take" not in screen_lines(app)[-1], "the footer offers no key that is typed"
+        assert "^s Send" in screen_lines(app)[-1]
+
+
+async def test_the_palette_lists_each_action_once_and_send_and_ready_where_they_apply(
+    app_as, demo_db: Database
+):
+    app = await app_as("alice")
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        thread = app.query_one("#agent-thread", ThreadPane)
+        assert await until(pilot, lambda: thread.conversation_id is not None)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert len(titles) == len(set(titles)), titles
+        # The list has focus and a conversation is open: its message can be sent.
+        assert app.focused.id == "conversation-list"
+        assert {"Send", "Take", "Mine", "Help"} <= set(titles)
+
+        await pilot.press("f2")
+        await pilot.press("slash")
+        assert app.focused.id == "contact-search"
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert len(commands) == len(list(app.get_system_commands(app.screen)))
+        # Space is typed in the search box, yet Ready is in the palette, and works.
+        assert {"Ready", "Edit", "New", "Text", "Search"} <= set(commands)
+        table = app.query_one("#contact-list")
+        assert await until(pilot, lambda: table.selected() is not None)
+        contact = table.selected()
+        await commands["Ready"].callback()
+        assert await until(pilot, lambda: table.selected().ready != contact.ready)
+
+
+async def test_at_80x24_the_filters_and_the_footer_keys_are_all_visible(app_as):
+    app = await app_as("alice")
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        lines = screen_lines(app)
+        filters = next(line for line in lines if "a all" in line)
+        for label in ("a all", "m mine", "p public", "u unanswered"):
+            assert label in filters
+        footer = lines[-1]
+        shown = [
+            f"{app.get_key_display(active.binding)} {active.binding.description}"
+            for active in app.screen.active_bindings.values()
+            if active.binding.show
+        ]
+        assert shown
+        for key in shown:
+            assert key in footer, f"{key!r} is cut from the footer: {footer!r}"
+        assert "F1 Conversations" in lines[1], "the tab keys are on the tabs"

@@ -159,7 +159,7 @@ def test_set_up_a_fresh_install_and_import_contacts(fresh: Run, tmp_path: Path, 
     source = tmp_path / "contacts.csv"
     source.write_text(CONTACTS_CSV, encoding="utf-8")
     result = ok(fresh("contacts", "import", source))
-    assert result.stdout.strip() == "imported 3 contact(s)"
+    assert result.stdout.strip() == "imported 3 contact(s), refused 3 row(s)"
     errors = result.stderr.strip().splitlines()
     assert len(errors) == 3, result.stderr
     assert errors[0].startswith("row 4, column mobile: ")
@@ -194,7 +194,7 @@ def test_an_import_with_no_good_row_exits_1(fresh: Run, tmp_path: Path, db: Path
     source.write_text("name,mobile\nX,not-a-phone\n", encoding="utf-8")
     result = fresh("contacts", "import", source)
     assert result.returncode == 1
-    assert result.stdout.strip() == "imported 0 contact(s)"
+    assert result.stdout.strip() == "imported 0 contact(s), refused 1 row(s)"
     assert result.stderr.startswith("row 2, column mobile: ")
     assert "Traceback" not in result.stderr
     assert scalar(db, "SELECT count(*) FROM contacts") == 0
@@ -426,7 +426,7 @@ def test_demo_seed_only_creates_the_demo_data_once(sb: Run, tmp_path: Path):
     assert scalar(demo, "SELECT count(*) FROM messages WHERE status = 'failed'") == 1
     assert scalar(demo, "SELECT count(*) FROM messages WHERE optout_flag = 'pending'") == 1
     assert scalar(demo, "SELECT count(*) FROM messages WHERE status = 'delivered'") > 0
-    assert json.loads(scalar(demo, "SELECT value FROM settings WHERE key = 'demo'")) is True
+    assert scalar(demo, "SELECT count(*) FROM demo_marker") == 1
     assert not (tmp_path / "demo.sqlite3.partial").exists()
     before = counts()
 

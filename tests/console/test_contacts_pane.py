@@ -10,7 +10,7 @@ from core import agents, contacts, messaging
 from core.authz import SYSTEM
 from core.contacts import Contact, ContactDraft, NewContact, Phone
 from core.db import Database
-from tests.console.conftest import SIZE
+from tests.console.conftest import PATIENCE, SIZE
 
 # Area code 646 is not used by the demo data; 555-01XX is reserved for fiction.
 QUILL_MOBILE = "+16465550101"
@@ -22,7 +22,7 @@ async def _add(db: Database, name: str, phone: str | None = None, **kw) -> Conta
     return await contacts.create(db, SYSTEM, ContactDraft(name=name, phones=phones, **kw))
 
 
-async def _settle(pilot, until=lambda: True, rounds: int = 100) -> None:  # type: ignore[no-untyped-def]
+async def _settle(pilot, until=lambda: True, rounds: int = PATIENCE) -> None:  # type: ignore[no-untyped-def]
     for _ in range(rounds):
         await pilot.pause(0.05)
         if until():
@@ -56,7 +56,7 @@ async def test_typing_a_search_shows_only_matches(app_as, demo_db: Database) -> 
         await _search(pilot, app, "quill", [quill.id, quillon.id])
         table = _table(app)
         assert str(table.get_cell(str(quill.id), "name")) == "Xavier Quillfeather"
-        assert str(table.get_cell(str(quill.id), "phones")) == "+1 646-555-0101 (mobile)"
+        assert str(table.get_cell(str(quill.id), "phones")) == "+1 646-555-0101"
         assert str(table.get_cell(str(quill.id), "job")) == "Scribe"
 
         await pilot.press("slash", "end", *" quillf")  # focus selects all; end keeps it
@@ -246,3 +246,52 @@ async def test_contact_text_is_shown_literally(app_as, demo_db: Database) -> Non
         assert app.is_running
         pane = app.query_one(ContactsPane)
         assert "click quit" in str(pane.query_one("#contacts-status", Static).render())
+
+
+async def test_at_80x24_the_numbers_are_in_the_list_and_all_in_the_form(
+    app_as, demo_db: Database
+) -> None:
+    numbers = [f"+1646555010{i}" for i in range(1, 6)]
+    many = await contacts.create(
+        demo_db,
+        SYSTEM,
+        ContactDraft(
+            name="Xavier Quillfeather",
+            job_title="Scribe",
+            email="xavier@example.com",
+            phones=[
+                (number, "mobile" if i % 2 == 0 else "landline") for i, number in enumerate(numbers)
+            ],
+            custom={"branch": "north", "since": "2019"},
+        ),
+    )
+    app = await app_as("alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _search(pilot, app, "quillfeather", [many.id])
+        shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        # Numbers come before job title and email; only a number that cannot be texted
+        # says its kind, so two fit in 80 columns.
+        assert "+1 646-555-0101, +1 646-555-0102 (landline)" in shown
+        await pilot.press("e")
+        await _settle(pilot, lambda: isinstance(app.screen, ContactForm))
+        await pilot.pause()
+        shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        for number in numbers:
+            assert number in shown, f"{number} is not visible in the form"
+        assert "branch=north" in shown
+
+
+async def test_the_palette_in_the_contact_form_offers_the_form_only(
+    app_as, demo_db: Database
+) -> None:
+    quill = await _add(demo_db, "Xavier Quillfeather", QUILL_MOBILE)
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await _search(pilot, app, "quillfeather", [quill.id])
+        await pilot.press("e")
+        await _settle(pilot, lambda: isinstance(app.screen, ContactForm))
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert len(titles) == len(set(titles)), titles
+        assert {"Save", "Add phone", "Cancel"} <= set(titles)
+        # The tabs and the list behind the dialog are not reachable from it.
+        assert not {"Conversations", "Contacts", "Ready", "Take"} & set(titles)

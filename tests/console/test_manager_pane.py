@@ -13,12 +13,12 @@ from console.panes.manager import AgentTable, ManagerConversationList
 from console.panes.thread import ThreadPane
 from console.screens.agent_form import AgentForm
 from console.screens.confirm import ConfirmScreen
-from core import agents, conversations, settings
+from core import agents, conversations, events, settings
 from core.authz import Role
 from core.conversations import Filter
 from core.db import Database
 from core.errors import NotAllowed
-from tests.console.conftest import SIZE
+from tests.console.conftest import SIZE, until
 
 
 async def _dana_on(app, pilot, section: str) -> None:
@@ -31,12 +31,8 @@ async def _dana_on(app, pilot, section: str) -> None:
     assert app.query_one("#manager-sections", TabbedContent).active == f"manager-{section}"
 
 
-async def _wait_for(pilot, condition, tries: int = 120) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    assert condition()
+async def _wait_for(pilot, condition) -> None:
+    assert await until(pilot, condition)
 
 
 def _error_text(app, selector: str) -> str:
@@ -161,12 +157,12 @@ async def test_a_refused_setting_shows_the_error_and_keeps_the_values(app_as, de
         assert "between 1 and 1440" in _error_text(app, "#settings-error")
         assert app.query_one("#setting-public_minutes", Input).value == "0"
         assert (await settings.load(demo_db)) == before
-        # An empty opt-out list is refused too: STOP must always work.
+        # An empty opt-out reply is refused too: it is sent to contacts as it is.
         await _type_setting(pilot, app, "public_minutes", "9")
-        app.query_one("#setting-optout_keywords", Input).value = " , "
+        app.query_one("#setting-optout_reply", Input).value = "  "
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "optout_keywords cannot be empty" in _error_text(app, "#settings-error")
+        assert "optout_reply cannot be empty" in _error_text(app, "#settings-error")
         assert (await settings.load(demo_db)) == before
 
 
@@ -191,7 +187,10 @@ async def test_settings_changed_elsewhere_refresh_the_form(app_as, demo_db: Data
         # While someone is typing, a change from elsewhere does not overwrite the form.
         app.query_one("#setting-help_reply", Input).value = "Call us."
         await settings.update(demo_db, dana, public_minutes=44)
-        await pilot.pause(0.3)
+        # Wait until the console has read that change from the feed, then look.
+        last = await events.last_id(demo_db)
+        assert await until(pilot, lambda: app._feed_cursor >= last)
+        await pilot.pause()
         assert field.value == "33"
         assert app.query_one("#setting-help_reply", Input).value == "Call us."
 
@@ -282,3 +281,65 @@ async def test_an_agent_has_no_manager_tab(app_as, demo_db: Database):
     alice = (await agents.by_username(demo_db, "alice")).as_actor()
     with pytest.raises(NotAllowed):
         await settings.update(demo_db, alice, public_minutes=5)
+
+
+# --- digits in the settings form are typed, never section keys ---------------------------
+
+
+async def test_a_digit_typed_in_a_setting_stays_in_the_field(app_as, demo_db: Database):
+    app = await app_as("dana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _dana_on(app, pilot, "settings")
+        sections = app.query_one("#manager-sections", TabbedContent)
+        field = app.query_one("#setting-public_minutes", Input)
+        assert app.focused is field
+        await pilot.press("end", "3")
+        await pilot.pause()
+        assert field.value == "203"
+        assert sections.active == "manager-settings"
+
+
+async def test_a_click_beside_a_field_then_a_digit_does_not_switch_sections(
+    app_as, demo_db: Database
+):
+    app = await app_as("dana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _dana_on(app, pilot, "settings")
+        sections = app.query_one("#manager-sections", TabbedContent)
+        field = app.query_one("#setting-public_minutes", Input)
+        # A click on the label "Public minutes" means its field.
+        await pilot.click("#label-public_minutes")
+        await pilot.pause()
+        assert app.focused is field
+        await pilot.press("end", "3")
+        await pilot.pause()
+        assert field.value == "203"
+        assert sections.active == "manager-settings"
+        # On the Save button, or on the form itself, a digit is not a section key either.
+        for place in ("#settings-save", "#settings-form"):
+            app.query_one(place).focus()
+            await pilot.pause()
+            await pilot.press("3", "1")
+            await pilot.pause()
+            assert sections.active == "manager-settings", place
+        assert (await settings.load(demo_db)).public_minutes == 20, "nothing saved by a digit"
+        # Esc leaves the form: there the digits switch sections.
+        field.focus()
+        await pilot.press("escape", "3")
+        await pilot.pause()
+        assert sections.active == "manager-agents"
+
+
+async def test_the_manager_filters_and_footer_fit_80x24(app_as):
+    app = await app_as("dana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _dana_on(app, pilot, "conversations")
+        lines = [
+            strip.text.replace("\N{NO-BREAK SPACE}", " ")
+            for strip in app.screen._compositor.render_strips()
+        ]
+        filters = next(line for line in lines if "a all" in line)
+        for label in ("a all", "u unanswered", "r answered"):
+            assert label in filters
+        for key in ("a All", "u Unanswered", "r Answered", "T Take over", "? Help"):
+            assert key in lines[-1]

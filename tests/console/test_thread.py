@@ -16,11 +16,11 @@ from console.panes.thread import PAGE, ThreadPane
 from console.widgets.composer import Composer, ComposerText
 from console.widgets.message_list import MessageList
 from console.widgets.segment_counter import SegmentCounter
-from core import consent, messaging
+from core import agents, consent, messaging
 from core.clock import FakeClock
 from core.db import Database
 from core.worker import Worker
-from tests.console.conftest import SIZE
+from tests.console.conftest import SIZE, until
 
 ALICE_ANSWERED = "+12125550100"  # alice's SMS-only number, an answered conversation
 OPTED_OUT = "+12125550121"  # texted STOP (carol's)
@@ -47,20 +47,13 @@ async def open_thread(app: SwitchboardApp, pilot, db: Database, phone: str) -> T
     conversation_id = await conversation_with(db, phone)
     await pilot.pause()
     table = app.query_one(ConversationList)
+    table.focus()  # the agent is on the list: moving along it opens conversations
+    await pilot.pause()
     table.move_cursor(row=[c.id for c in table.shown].index(conversation_id))
     pane = app.query_one("#agent-thread", ThreadPane)
     assert await until(pilot, lambda: pane.conversation_id == conversation_id)
     await pilot.pause()
     return pane
-
-
-async def until(pilot, condition, tries: int = 120) -> bool:
-    """Let the app poll the change feed until ``condition()`` holds."""
-    for _ in range(tries):
-        if condition():
-            return True
-        await pilot.pause(0.05)
-    return condition()
 
 
 async def type_in_composer(pilot, pane: ThreadPane, text: str) -> None:
@@ -344,7 +337,7 @@ async def test_compose_to_a_contact_picks_their_mobile_and_opens_the_new_convers
         assert pane.composer.recipient == phone
         assert pane.composer.recipient_select.display
         assert phone in screen_text(app)
-        assert isinstance(app.focused, ComposerText)
+        assert await until(pilot, lambda: isinstance(app.focused, ComposerText))
         await pilot.press(*"Hello")
         await pilot.press("ctrl+s")
         await app.workers.wait_for_complete()
@@ -441,3 +434,88 @@ async def test_tab_moves_from_the_list_to_the_thread_to_the_composer(app_as, dem
         assert isinstance(app.focused, MessageList)
         await pilot.press("tab")
         assert isinstance(app.focused, ComposerText)
+
+
+# --- the counter counts what is sent ----------------------------------------------
+
+NEVER_TEXTED = "+12125550125"  # a demo contact nobody has texted: the opt-out line is due
+
+
+async def test_the_counter_counts_the_opt_out_line_the_first_sms_carries(app_as, demo_db: Database):
+    contact_id = await contact_with(demo_db, NEVER_TEXTED)
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.start_conversation(contact_id)
+        pane = app.query_one("#agent-thread", ThreadPane)
+        assert await until(pilot, lambda: isinstance(app.focused, ComposerText))
+        # 150 characters are one SMS alone; the opt-out line makes them two.
+        pane.composer.text_area.insert("x" * 149)
+        await pilot.press("y")
+        assert await until(pilot, lambda: " 2 segments " in counter_text(pane))
+        assert "opt-out line" in counter_text(pane)
+        await pilot.press("ctrl+s")
+        created = None
+
+        async def sent() -> int | None:
+            return await demo_db.scalar(
+                "SELECT m.segments FROM messages m JOIN conversations c"
+                " ON c.id = m.conversation_id WHERE c.phone = ? AND m.direction = 'out'",
+                (NEVER_TEXTED,),
+            )
+
+        for _ in range(600):
+            if (created := await sent()) is not None:
+                break
+            await pilot.pause(0.05)
+        assert created == 2, "the SMS went as the two segments the counter said"
+        await app.workers.wait_for_complete()
+        # The next SMS to this number goes without the line, and is counted so.
+        assert await until(pilot, lambda: pane.conversation_id is not None)
+        assert await until(pilot, lambda: pane.composer.counter.notice is None)
+        pane.composer.text_area.focus()
+        pane.composer.text_area.insert("x" * 149)
+        await pilot.press("y")
+        assert await until(pilot, lambda: " 1 segment " in counter_text(pane))
+        assert "opt-out line" not in counter_text(pane)
+
+
+async def test_the_gsm7_rewrite_is_offered_on_the_text_with_the_opt_out_line(
+    app_as, demo_db: Database
+):
+    contact_id = await contact_with(demo_db, NEVER_TEXTED)
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.start_conversation(contact_id)
+        pane = app.query_one("#agent-thread", ThreadPane)
+        assert await until(pilot, lambda: isinstance(app.focused, ComposerText))
+        # One curly apostrophe in 60 characters: one UCS-2 segment alone, two
+        # with the opt-out line, one in GSM-7.
+        pane.composer.text_area.insert("We’ll call you back " + "a" * 39)
+        await pilot.press("a")
+        assert await until(pilot, lambda: "saves 1 segment" in counter_text(pane))
+        assert "UCS-2" in counter_text(pane)
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        assert pane.composer.text == "We'll call you back " + "a" * 40, "the line is not typed in"
+        assert "GSM-7" in counter_text(pane)
+        assert " 1 segment " in counter_text(pane)
+
+
+async def test_the_line_leaves_the_count_once_another_agent_has_sent_the_first_sms(
+    app_as, demo_db: Database
+):
+    contact_id = await contact_with(demo_db, NEVER_TEXTED)
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.start_conversation(contact_id)
+        pane = app.query_one("#agent-thread", ThreadPane)
+        assert await until(pilot, lambda: isinstance(app.focused, ComposerText))
+        await pilot.press(*"Hello")
+        assert await until(pilot, lambda: "opt-out line" in counter_text(pane))
+        bob = (await agents.by_username(demo_db, "bob")).as_actor()
+        await messaging.send(demo_db, bob, NEVER_TEXTED, "Bob here")  # another console
+        assert await until(pilot, lambda: "opt-out line" not in counter_text(pane))
+        assert "5 chars" in counter_text(pane)

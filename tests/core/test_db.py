@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 
+from core import agents
+from core.authz import SYSTEM
 from core.clock import FakeClock
-from core.db import open_database, schema_version
+from core.db import is_demo, migrations, open_database, open_problem, schema_version
 from core.errors import DatabaseProblem
 
 
@@ -52,7 +56,7 @@ async def test_a_damaged_file_is_refused_and_left_alone(tmp_path: Path):
     path = tmp_path / "damaged.sqlite3"
     content = b"this was never a database" * 100
     path.write_bytes(content)
-    with pytest.raises(DatabaseProblem, match="cannot be opened as a database"):
+    with pytest.raises(DatabaseProblem, match="is not an SQLite database"):
         await open_database(path, FakeClock())
     assert path.read_bytes() == content
 
@@ -122,3 +126,155 @@ async def test_a_cancelled_transaction_leaves_the_connection_usable(db, yield_st
     async with db.transaction() as tx:
         await tx.execute("INSERT INTO settings (key, value) VALUES ('y', '2')")
     assert [r[0] for r in await db.fetchall("SELECT key FROM settings")] == ["y"]
+
+
+# --- what an open that fails says, and read-only opens ---------------------------------------
+
+
+def _sqlite_error(path: Path, sql: str, *, uri: bool = False) -> sqlite3.Error:
+    """The error SQLite itself gives for ``sql`` on ``path``."""
+    try:
+        with contextlib.closing(sqlite3.connect(path, uri=uri)) as conn:
+            conn.execute(sql).fetchall()
+    except sqlite3.Error as exc:
+        return exc
+    raise AssertionError(f"{sql} on {path} did not fail")
+
+
+def test_a_write_refused_by_permissions_is_named_and_mentions_no_backup(db_path: Path):
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    uri = f"file:{db_path}?mode=ro"
+    error = _sqlite_error(Path(uri), "INSERT INTO t VALUES (1)", uri=True)
+    assert error.sqlite_errorname == "SQLITE_READONLY"  # type: ignore[attr-defined]
+    message = str(open_problem(db_path, error))
+    assert message.startswith(f"cannot write {db_path}: permission denied")
+    assert "status, agents list and contacts list can still read it" in message
+    assert "backup" not in message
+
+
+def test_a_file_that_is_not_a_database_is_named_so(tmp_path: Path):
+    path = tmp_path / "notes.sqlite3"
+    path.write_text("shopping list\n" * 500)
+    error = _sqlite_error(path, "SELECT * FROM sqlite_master")
+    message = str(open_problem(path, error))
+    assert message.startswith(f"{path} cannot be opened as a database: it is not an SQLite")
+    assert "It was not changed" in message
+
+
+def test_a_missing_folder_is_named(tmp_path: Path):
+    path = tmp_path / "no" / "such" / "folder" / "db.sqlite3"
+    error = _sqlite_error(path, "SELECT 1")
+    assert str(open_problem(path, error)) == (
+        f"cannot open {path}: there is no folder {path.parent}. Create it, or point --db at "
+        "another file."
+    )
+
+
+async def test_a_folder_in_the_way_is_named(tmp_path: Path):
+    (tmp_path / "data").write_text("a file, not a folder")
+    with pytest.raises(DatabaseProblem, match="data is a file, not a folder"):
+        await open_database(tmp_path / "data" / "db.sqlite3", FakeClock())
+
+
+async def test_a_failed_open_stops_its_connection_thread(tmp_path: Path):
+    # A name the file system refuses: SQLite fails inside aiosqlite's connect.
+    path = tmp_path / ("x" * 300 + ".sqlite3")
+    before = {t.ident for t in threading.enumerate()}
+    with pytest.raises(DatabaseProblem, match="the file name is too long"):
+        await open_database(path, FakeClock())
+    left = [
+        t
+        for t in threading.enumerate()
+        if t.ident not in before and "_connection_worker_thread" in t.name and t.is_alive()
+    ]
+    assert left == [], "left running, it reports to a closed event loop later"
+
+
+async def test_a_read_only_open_reads_and_refuses_every_write(db_path: Path, clock: FakeClock):
+    db = await open_database(db_path, clock)
+    await agents.add(db, SYSTEM, "alice", "Alice", "agent")
+    await db.close()
+    before = db_path.read_bytes()
+    ro = await open_database(db_path, clock, read_only=True)
+    try:
+        assert ro.read_only
+        assert [a.username for a in await agents.list_agents(ro)] == ["alice"]
+        with pytest.raises(DatabaseProblem, match="is open read-only"):
+            await agents.add(ro, SYSTEM, "bob", "Bob", "agent")
+        with pytest.raises(DatabaseProblem, match="is open read-only"):
+            await ro.write("DELETE FROM agents")
+    finally:
+        await ro.close()
+    assert db_path.read_bytes() == before
+
+
+async def test_a_read_only_open_creates_nothing(tmp_path: Path):
+    path = tmp_path / "missing.sqlite3"
+    with pytest.raises(DatabaseProblem, match=f"there is no database at {path}; check --db"):
+        await open_database(path, FakeClock(), read_only=True)
+    with pytest.raises(DatabaseProblem, match="there is no folder"):
+        await open_database(tmp_path / "gone" / "x.sqlite3", FakeClock(), read_only=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("offset", "expected"), [(-1, "older Switchboard"), (1, "newer")])
+async def test_a_read_only_open_refuses_another_schema(db_path: Path, offset: int, expected: str):
+    await (await open_database(db_path, FakeClock())).close()
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        conn.execute(f"PRAGMA user_version = {schema_version() + offset}")
+    before = db_path.read_bytes()
+    with pytest.raises(DatabaseProblem, match=expected):
+        await open_database(db_path, FakeClock(), read_only=True)
+    assert db_path.read_bytes() == before
+
+
+async def test_damage_found_after_the_open_is_named(db_path: Path, clock: FakeClock):
+    db = await open_database(db_path, clock)
+    for i in range(200):
+        await agents.add(db, SYSTEM, f"agent{i}", "A name long enough to fill pages " * 3, "agent")
+    await db.close()
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'agents'").fetchone()
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+    with db_path.open("r+b") as f:
+        f.seek((root[0] - 1) * page)
+        f.write(b"\xff" * page)
+    db = await open_database(db_path, clock)
+    try:
+        with pytest.raises(DatabaseProblem, match=r"is damaged .*Restore the file from a backup"):
+            await agents.list_agents(db)
+        with pytest.raises(DatabaseProblem, match="is damaged"):
+            await agents.add(db, SYSTEM, "zed", "Zed", "agent")
+    finally:
+        await db.close()
+
+
+# --- the demo marker (schema 4) -------------------------------------------------------------
+
+
+def _schema_3_database(path: Path, settings_rows: list[tuple[str, str]]) -> None:
+    """A database as Switchboard left it before the demo marker existed."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        for version, sql in migrations()[:3]:
+            conn.executescript(sql)
+            conn.execute(f"PRAGMA user_version = {version}")
+        conn.executemany("INSERT INTO settings (key, value) VALUES (?, ?)", settings_rows)
+        conn.commit()
+
+
+async def test_the_migration_keeps_demo_databases_demo(tmp_path: Path, clock: FakeClock):
+    demo_path, real_path = tmp_path / "demo.sqlite3", tmp_path / "real.sqlite3"
+    _schema_3_database(demo_path, [("demo", "true"), ("public_minutes", "7")])
+    _schema_3_database(real_path, [("demo", "false")])
+    demo = await open_database(demo_path, clock)
+    real = await open_database(real_path, clock)
+    try:
+        assert await is_demo(demo)
+        assert not await is_demo(real)
+        for db in (demo, real):
+            assert await db.scalar("SELECT count(*) FROM settings WHERE key = 'demo'") == 0
+        assert await demo.scalar("SELECT value FROM settings") == "7"
+    finally:
+        await demo.close()
+        await real.close()

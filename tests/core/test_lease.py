@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
+import pytest
+
 from core import lease
 from core.clock import FakeClock
+from core.errors import InvalidInput
 
 
 async def test_only_one_holder_until_the_lease_lapses(db, clock: FakeClock):
@@ -36,3 +41,11 @@ async def test_each_change_of_holder_is_one_event(db, clock: FakeClock):
     rows = await db.fetchall("SELECT data FROM events WHERE kind = 'lease.taken' ORDER BY id")
     assert len(rows) == 2
     assert '"previous": "a"' in rows[1]["data"]
+
+
+def test_a_lease_length_is_checked_against_its_bounds():
+    assert lease.check_seconds(lease.MIN_SECONDS) == lease.MIN_SECONDS
+    assert lease.check_seconds(lease.MAX_SECONDS) == lease.MAX_SECONDS
+    for bad in (math.nan, math.inf, -math.inf, -1.0, 0.0, 1.5, 3601.0):
+        with pytest.raises(InvalidInput, match=r"^--lease-seconds must be between 2 and 3600"):
+            lease.check_seconds(bad)

@@ -7,7 +7,9 @@ plays the phones and ``worker.run_once`` delivers.
 from __future__ import annotations
 
 import json
+import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,7 @@ from core.errors import (
     NotMobile,
     OptedOut,
 )
-from core.gateway import Media
+from core.gateway import Media, MmsLimits
 from core.optout import Intent
 from core.outbox import OPTED_IN_REASON, OPTED_OUT_REASON
 from core.worker import Worker
@@ -366,41 +368,90 @@ async def test_consent_history_keeps_time_keyword_and_source(
         await messaging.send(db, team.alice, DORA_MOBILE, "Hello?")
 
 
-async def test_keyword_lists_and_replies_come_from_settings(
+async def test_keyword_lists_add_to_the_ctia_ones_and_replies_come_from_settings(
     db: Database, team: Team, worker: Worker
 ) -> None:
     await settings.update(
         db,
         team.dana,
-        optout_keywords="ARRET, STOP",
+        optout_keywords="ARRET",
         optin_keywords=["REPRISE"],
         help_keywords="AIDE",
         optout_reply="Vous êtes désinscrit.",
         optin_reply="Vous êtes réinscrit.",
         help_reply="Répondez ARRET pour vous désinscrire.",
     )
-    # CANCEL is no longer an opt-out keyword, HELP no longer a help keyword.
-    assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "cancel")).intent is Intent.NONE
-    assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "HELP")).intent is Intent.NONE
     assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "aide")).intent is Intent.HELP
+    # The lists leave out HELP, STOP and START; they work all the same (CTIA).
+    assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "HELP")).intent is Intent.HELP
     await worker.run_once()
     assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "Arrêt")).intent is Intent.NONE
     assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "Arret")).intent is (
         Intent.OPT_OUT
     )
     await worker.run_once()
-    assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "START")).intent is Intent.NONE
-    assert await consent.is_opted_out(db, DORA_MOBILE)
     assert (
         await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "reprise")
     ).intent is Intent.OPT_IN
     await worker.run_once()
+    assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "cancel")).intent is (
+        Intent.OPT_OUT
+    )
+    assert await consent.is_opted_out(db, DORA_MOBILE)
+    await worker.run_once()
+    assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "START")).intent is (
+        Intent.OPT_IN
+    )
+    await worker.run_once()
     assert await _bodies(db, DORA_MOBILE) == [
+        "Répondez ARRET pour vous désinscrire.",
         "Répondez ARRET pour vous désinscrire.",
         "Vous êtes désinscrit.",
         "Vous êtes réinscrit.",
+        "Vous êtes désinscrit.",
+        "Vous êtes réinscrit.",
     ]
-    assert (await consent.history(db, DORA_MOBILE))[1].keyword == "ARRET"
+    keywords = [change.keyword for change in await consent.history(db, DORA_MOBILE)]
+    assert keywords == ["START", "CANCEL", "REPRISE", "ARRET"]
+
+
+async def test_a_reply_text_that_cannot_be_stored_does_not_undo_the_opt_out(
+    db: Database, team: Team, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A text no check caught (lone surrogates cannot be stored as UTF-8): the
+    # opt-out must stand, and the confirmation goes out in the default words.
+    bad = replace(settings.Settings(), optout_reply="bye \udcff", help_reply="help \udcff")
+    real_load = settings.load
+
+    async def load_bad(db: Database) -> settings.Settings:
+        await real_load(db)
+        return bad
+
+    monkeypatch.setattr(settings, "load", load_bad)
+    result = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
+    assert result.intent is Intent.OPT_OUT
+    assert await consent.is_opted_out(db, DORA_MOBILE)
+    assert len(result.replies) == 1
+    await worker.run_once()
+    assert await _bodies(db, DORA_MOBILE) == [OPTOUT_REPLY]
+
+
+async def test_a_bad_stored_reply_text_does_not_stop_stop(
+    db: Database, team: Team, worker: Worker
+) -> None:
+    # Written by an older version that did not check, or by hand.
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('optout_reply', ?)",
+            (json.dumps("bye \udcff"),),
+        )
+        await tx.execute("INSERT INTO settings (key, value) VALUES ('optout_keywords', '42')")
+    assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "stop")).intent is (
+        Intent.OPT_OUT
+    )
+    assert await consent.is_opted_out(db, DORA_MOBILE)
+    await worker.run_once()
+    assert await _bodies(db, DORA_MOBILE) == [OPTOUT_REPLY]
 
 
 async def test_inbound_with_the_same_provider_ref_is_stored_once(db: Database, team: Team) -> None:
@@ -628,3 +679,73 @@ async def test_attachment_from_an_mms_number_is_queued_and_delivered(
     [carl] = await sandbox.inbox(db, CARL_MOBILE)
     assert (carl.media, carl.body) == (1, NOTICE)
     assert (await _message(db, result.message_id))["status"] == "sent"
+
+
+# --- refused before anything is queued (issue #8, item 14) ---------------------------------
+
+
+@pytest.mark.parametrize("ours", [DEFAULT_NUMBER, ALICE_NUMBER, "(415) 555-0100"])
+async def test_sending_to_one_of_our_own_numbers_is_refused(
+    db: Database, team: Team, ours: str
+) -> None:
+    messages = await _count(db, "SELECT count(*) FROM messages")
+    with pytest.raises(InvalidInput, match="is one of our own numbers"):
+        await messaging.send(db, team.bob, ours, "Hello me")
+    assert await _count(db, "SELECT count(*) FROM messages") == messages
+    assert await _count(db, "SELECT count(*) FROM conversations") == 0
+
+
+async def test_an_mms_the_provider_cannot_send_is_refused_before_queueing(
+    db: Database, team: Team
+) -> None:
+    no_url = MmsLimits(max_attachments=1, unavailable="[webhooks] public_url is not set")
+    with pytest.raises(MmsNotSupported, match=r"cannot send attachments: \[webhooks\] public_url"):
+        await messaging.send(db, team.bob, DORA_MOBILE, "See map", media=[PNG], mms_limits=no_url)
+    one = MmsLimits(max_attachments=1)
+    with pytest.raises(MmsNotSupported, match=r"at most 1 file.* this message has 2"):
+        await messaging.send(db, team.bob, DORA_MOBILE, "Maps", media=[PNG, PNG], mms_limits=one)
+    assert await _count(db, "SELECT count(*) FROM messages") == 0
+
+    # Within the limits it is queued; text alone never meets them.
+    await messaging.send(db, team.bob, DORA_MOBILE, "See map", media=[PNG], mms_limits=one)
+    await messaging.send(db, team.bob, DORA_MOBILE, "Just text", mms_limits=no_url)
+    assert await _count(db, "SELECT count(*) FROM messages") == 2
+
+
+async def test_the_text_of_an_mms_has_a_length_limit(db: Database, team: Team) -> None:
+    with pytest.raises(InvalidInput, match=f"at most {messaging.MAX_MMS_TEXT} characters"):
+        await messaging.send(
+            db, team.bob, DORA_MOBILE, "x" * (messaging.MAX_MMS_TEXT + 1), media=[PNG]
+        )
+    assert await _count(db, "SELECT count(*) FROM messages") == 0
+
+
+async def test_an_attachment_is_sized_before_it_is_read_and_a_fifo_is_refused(
+    tmp_path: Path,
+) -> None:
+    big = tmp_path / "big.png"
+    with big.open("wb") as f:
+        f.truncate(64 * 1024 * 1024)  # sparse: 64 MiB that costs no disk
+    with pytest.raises(MmsNotSupported, match=r"big\.png is 65536 KiB; .* at most 1024 KiB"):
+        mms.media_from_file(big, 1024 * 1024)
+    with pytest.raises(MmsNotSupported, match="at most 16384 KiB"):
+        mms.media_from_file(big)  # without the setting, the ceiling still holds
+
+    fifo = tmp_path / "photo.png"
+    os.mkfifo(fifo)  # opening it to read would wait for a writer forever
+    with pytest.raises(MmsNotSupported, match="is not a regular file"):
+        mms.media_from_file(fifo, 1024 * 1024)
+    with pytest.raises(MmsNotSupported, match="is not a regular file"):
+        mms.media_from_file(Path("/dev/zero"), 1024 * 1024)
+
+
+async def test_an_inbound_body_longer_than_any_phone_can_send_is_refused(
+    db: Database, team: Team
+) -> None:
+    longest = "a" * messaging.MAX_INBOUND_BODY
+    stored = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, longest)
+    assert stored.message_id
+
+    with pytest.raises(InvalidInput, match="at most 39,015 characters"):
+        await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, longest + "a")
+    assert await db.scalar("SELECT count(*) FROM messages WHERE direction = 'in'") == 1

@@ -132,17 +132,29 @@ def test_similar_words_are_not_possible_opt_outs(text: str) -> None:
     assert default_classify(text) is Intent.NONE
 
 
-def test_custom_lists_replace_the_defaults() -> None:
+def test_custom_lists_add_to_the_ctia_keywords_which_always_work() -> None:
     def custom(text: str) -> Intent:
-        return classify(text, optout=["ARRET", "Stop"], optin=["reprise"], help=["AIDE"])
+        return classify(text, optout=["ARRET"], optin=["reprise"], help=["AIDE"])
 
     assert custom("arret") is Intent.OPT_OUT
-    assert custom("STOP") is Intent.OPT_OUT
     assert custom("Reprise!") is Intent.OPT_IN
     assert custom("aide") is Intent.HELP
-    assert custom("cancel") is Intent.NONE
-    assert custom("START") is Intent.NONE
-    assert custom("HELP") is Intent.NONE
+    # Lists that leave them out cannot switch STOP, START or HELP off.
+    for word in ("STOP", "stopall", "Unsubscribe", "cancel", "END", "quit"):
+        assert custom(word) is Intent.OPT_OUT, word
+    assert custom("START") is Intent.OPT_IN
+    assert custom("unstop") is Intent.OPT_IN
+    assert custom("HELP") is Intent.HELP
+    assert custom("info") is Intent.HELP
+    none = classify("STOP", optout=[], optin=[], help=[])
+    assert none is Intent.OPT_OUT
+
+
+def test_an_added_keyword_cannot_take_a_ctia_keyword_elsewhere() -> None:
+    # START stays opt-in and STOP opt-out, whatever list someone put them in.
+    assert classify("start", optout=["START"], optin=[], help=[]) is Intent.OPT_IN
+    assert classify("stop", optout=[], optin=["STOP"], help=["STOP"]) is Intent.OPT_OUT
+    assert classify("help", optout=["HELP"], optin=[], help=[]) is Intent.HELP
 
 
 def test_keywords_in_the_lists_are_normalised_too() -> None:
@@ -154,3 +166,4 @@ def test_keywords_in_the_lists_are_normalised_too() -> None:
 
 def test_opt_out_wins_over_opt_in_when_lists_overlap() -> None:
     assert classify("stop", optout=["STOP"], optin=["STOP"], help=["STOP"]) is Intent.OPT_OUT
+    assert classify("alto", optout=["ALTO"], optin=["ALTO"], help=[]) is Intent.OPT_OUT

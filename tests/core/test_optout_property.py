@@ -61,10 +61,13 @@ phone = st.sampled_from((PHONES[0], PHONES[0], PHONES[1]))  # one phone sees mos
 ours = st.sampled_from(OURS)
 send = st.tuples(st.just("send"), phone, st.sampled_from(AGENTS))
 stop = st.tuples(
-    st.just("stop"), phone, ours, variant((*DEFAULTS.optout_keywords, "Opt-Out", "opt_out"))
+    st.just("stop"),
+    phone,
+    ours,
+    variant((*DEFAULTS.all_optout_keywords, "Opt-Out", "opt_out")),
 )
-start = st.tuples(st.just("start"), phone, ours, variant(DEFAULTS.optin_keywords))
-help_ = st.tuples(st.just("help"), phone, ours, variant(DEFAULTS.help_keywords))
+start = st.tuples(st.just("start"), phone, ours, variant(DEFAULTS.all_optin_keywords))
+help_ = st.tuples(st.just("help"), phone, ours, variant(DEFAULTS.all_help_keywords))
 text = st.tuples(st.just("text"), phone, ours, st.sampled_from(FREE_TEXT))
 tick = st.tuples(st.just("tick"), st.integers(min_value=0, max_value=120))
 # Repeated branches weigh more: consent changes and sends are what can go wrong.

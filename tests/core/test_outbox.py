@@ -198,7 +198,9 @@ async def test_delivery_reports_applied_twice_change_nothing_the_second_time(
     assert (await _row(db, delivered))["status"] == "sent"
     reports = [
         DeliveryReport(f"sandbox-{delivered}", "delivered"),
-        DeliveryReport("unknown-id", "failed", "no route", message_id=failed),
+        DeliveryReport(
+            f"sandbox-{failed}", "failed", "no route", message_id=failed, recipient=DORA_MOBILE
+        ),
     ]
     clock.advance(seconds=1)
     assert await outbox.apply_reports(db, reports) == 2

@@ -28,10 +28,10 @@ async def test_a_report_is_stored_once_however_often_it_comes(db: Database, team
     await outbox.claim(db, 10, LEASE)
     await outbox.record(db, [Sent(message_id, "batch-1")])
     dispatched = DeliveryReport(
-        "batch-1", "pending", recipient="12125550120", provider_status="Dispatched"
+        "batch-1", "pending", recipient=DORA_MOBILE, provider_status="Dispatched"
     )
     delivered = DeliveryReport(
-        "batch-1", "delivered", recipient="12125550120", provider_status="Delivered"
+        "batch-1", "delivered", recipient=DORA_MOBILE, provider_status="Delivered"
     )
 
     assert await outbox.apply_reports(db, [dispatched, dispatched]) == 0
@@ -44,8 +44,8 @@ async def test_a_report_is_stored_once_however_often_it_comes(db: Database, team
         " ORDER BY id"
     )
     assert [tuple(r) for r in rows] == [
-        ("batch-1", "12125550120", "dispatched", "pending", message_id),
-        ("batch-1", "12125550120", "delivered", "delivered", message_id),
+        ("batch-1", DORA_MOBILE, "dispatched", "pending", message_id),
+        ("batch-1", DORA_MOBILE, "delivered", "delivered", message_id),
     ]
     assert await _status(db, message_id) == "delivered"
 
@@ -64,7 +64,7 @@ async def test_a_report_before_our_record_of_sent_keeps_the_final_status_and_gai
 ):
     message_id = await _queued(db, team)
     await outbox.claim(db, 10, LEASE)
-    report = DeliveryReport("batch-9", "delivered", message_id=message_id, recipient="x")
+    report = DeliveryReport("batch-9", "delivered", message_id=message_id, recipient=DORA_MOBILE)
     assert await outbox.apply_reports(db, [report]) == 1
     await outbox.record(db, [Sent(message_id, "batch-9")])
     row = await db.fetchone("SELECT status, provider_id FROM messages WHERE id = ?", (message_id,))
@@ -130,7 +130,11 @@ async def test_a_delivered_report_overrides_giving_up_on_a_message_the_provider_
     await outbox.record(db, [Retry(message_id, "Sinch did not answer within 10 s")])
     assert await _status(db, message_id) == "failed"
     late = DeliveryReport(
-        "batch-7", "delivered", message_id=message_id, provider_status="Delivered"
+        "batch-7",
+        "delivered",
+        message_id=message_id,
+        recipient=DORA_MOBILE,
+        provider_status="Delivered",
     )
     assert await outbox.apply_reports(db, [late]) == 1
     row = await db.fetchone(
@@ -149,3 +153,78 @@ async def test_a_failed_report_does_not_touch_a_message_we_failed_ourselves(
     assert await outbox.apply_reports(db, [report]) == 0
     error = await db.scalar("SELECT error FROM messages WHERE id = ?", (message_id,))
     assert error == "Sinch refused it (400)"
+
+
+async def _sent_as(db: Database, team: Team, batch: str, to: str = DORA_MOBILE) -> int:
+    message_id = await _queued(db, team, f"sent as {batch}", to=to)
+    await outbox.claim(db, 10, LEASE)
+    await outbox.record(db, [Sent(message_id, batch)])
+    return message_id
+
+
+async def _stored(db: Database) -> list[tuple]:
+    rows = await db.fetchall(
+        "SELECT provider_id, recipient, outcome, message_id FROM delivery_reports ORDER BY id"
+    )
+    return [tuple(r) for r in rows]
+
+
+async def test_a_report_naming_our_message_from_another_batch_changes_nothing(
+    db: Database, team: Team, caplog: pytest.LogCaptureFixture
+):
+    message_id = await _sent_as(db, team, "batch-ours")
+    # Another installation on the same account numbers its messages too.
+    theirs = DeliveryReport(
+        "batch-theirs", "failed", "Sinch reported Failed", message_id=message_id,
+        recipient=DORA_MOBILE, provider_status="failed",
+    )  # fmt: skip
+    assert await outbox.apply_reports(db, [theirs]) == 0
+    assert await _status(db, message_id) == "sent"
+    assert await _stored(db) == [("batch-theirs", DORA_MOBILE, "failed", None)]
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "switchboard.outbox"]
+    assert "'batch-theirs'" in warning
+    assert f"naming our message {message_id}" in warning
+    assert "not applied" in warning
+
+    ours = DeliveryReport("batch-ours", "delivered", recipient=DORA_MOBILE)
+    assert await outbox.apply_reports(db, [ours]) == 1
+    assert await _status(db, message_id) == "delivered"
+
+
+async def test_a_report_for_our_batch_to_another_recipient_changes_nothing(
+    db: Database, team: Team
+):
+    message_id = await _sent_as(db, team, "batch-1")
+    stray = DeliveryReport("batch-1", "failed", message_id=message_id, recipient=ERIN_MOBILE)
+    assert await outbox.apply_reports(db, [stray]) == 0
+    assert await _status(db, message_id) == "sent"
+    assert await _stored(db) == [("batch-1", ERIN_MOBILE, "failed", None)]
+
+
+async def test_a_report_for_one_message_does_not_settle_another_by_our_id(
+    db: Database, team: Team
+):
+    first = await _sent_as(db, team, "batch-1")
+    second = await _sent_as(db, team, "batch-2", to=ERIN_MOBILE)
+    # Batch 1's report, but naming the second message: it is batch 1's message's.
+    report = DeliveryReport("batch-1", "delivered", message_id=second, recipient=DORA_MOBILE)
+    assert await outbox.apply_reports(db, [report]) == 1
+    assert (await _status(db, first), await _status(db, second)) == ("delivered", "sent")
+
+
+async def test_before_we_know_the_batch_our_id_needs_the_recipient_too(
+    db: Database, team: Team
+):
+    message_id = await _queued(db, team)
+    await outbox.claim(db, 10, LEASE)  # in flight: no provider ID recorded yet
+    by_id_alone = DeliveryReport("batch-5", "delivered", message_id=message_id)
+    elsewhere = DeliveryReport("batch-5", "failed", message_id=message_id, recipient=ERIN_MOBILE)
+    assert await outbox.apply_reports(db, [by_id_alone, elsewhere]) == 0
+    assert await _status(db, message_id) == "sending"
+    right = DeliveryReport(
+        "batch-5", "delivered", message_id=message_id, recipient=DORA_MOBILE,
+        provider_status="delivered",
+    )  # fmt: skip
+    assert await outbox.apply_reports(db, [right]) == 1
+    row = await db.fetchone("SELECT status, provider_id FROM messages WHERE id = ?", (message_id,))
+    assert tuple(row) == ("delivered", "batch-5")  # type: ignore[arg-type]

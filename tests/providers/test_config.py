@@ -122,8 +122,35 @@ def test_smtp_with_its_password_from_the_environment(tmp_path: Path):
             "region must be one of",
         ),
         ('[sms]\nprovider = "twilio"\n', {}, "'sandbox' or 'sinch'"),
-        ('[webhooks]\nport = "eighty"\n', {}, "port must be whole number"),
-        ("[webhooks]\nport = 70000\n", {}, "port must be 0-65535"),
+        ('[webhooks]\nport = "eighty"\n', {}, "port must be a whole number"),
+        ("[webhooks]\nport = 70000\n", {}, "port must be between 0 and 65535"),
+        # Numbers a typo or an attacker writes: none crashes, each names its rule.
+        ("[webhooks]\nport = 8780.5\n", {}, "port must be a whole number"),
+        ("[webhooks]\nport = inf\n", {}, "port must be a whole number"),
+        ("[webhooks]\nport = nan\n", {}, "port must be a whole number"),
+        ("[webhooks]\nport = true\n", {}, "port must be a whole number"),
+        ("", {"SWITCHBOARD_WEBHOOKS_PORT": "1e999"}, "port must be a whole number"),
+        ("", {"SWITCHBOARD_WEBHOOKS_PORT": "-1"}, "port must be between 0 and 65535"),
+        ("[webhooks]\nmax_body_bytes = 99999999999999\n", {}, "max_body_bytes must be between"),
+        ("[webhooks]\nsignature_window_seconds = 0\n", {}, "signature_window_seconds must be"),
+        (
+            '[smtp]\nhost = "m"\nsender = "a@b"\ntimeout_seconds = nan\n',
+            {},
+            "timeout_seconds must be a number",
+        ),
+        (
+            '[smtp]\nhost = "m"\nsender = "a@b"\ntimeout_seconds = -inf\n',
+            {},
+            "timeout_seconds must be a number",
+        ),
+        (
+            '[smtp]\nhost = "m"\nsender = "a@b"\ntimeout_seconds = 0\n',
+            {},
+            "timeout_seconds must be between 0.1 and 600 seconds",
+        ),
+        ('[smtp]\nhost = "m\\r\\nRCPT TO:<x>"\nsender = "a@b"\n', {}, "control characters"),
+        ("", {"SWITCHBOARD_SMTP_HOST": "m\udcff"}, "[smtp] host must be UTF-8 text"),
+        ('[webhooks]\npublic_url = "https://x/\\u001b]0;t\\u0007"\n', {}, "control characters"),
         ('[smtp]\nhost = "m"\nsecurity = "ssl"\nsender = "a@b"\n', {}, "security must be one of"),
         ('[smtp]\nhost = "m"\n', {}, "sender"),
         ('[smtp]\nhost = "m"\nsender = "a@b"\nusername = "u"\n', {}, "password"),
@@ -149,6 +176,23 @@ def test_a_secret_file_everyone_can_read_is_refused(tmp_path: Path):
         load(path, env={})
     os.chmod(token, 0o640)  # the group may read it: a service account's group
     assert load(path, env={}).sinch.api_token == "t"  # type: ignore[union-attr]
+
+
+def test_a_secret_file_that_is_not_text_or_not_a_file_is_refused(tmp_path: Path):
+    binary = tmp_path / "binary"
+    binary.write_bytes(b"\xff\xfetoken")
+    os.chmod(binary, 0o600)
+    two_lines = secret_file(tmp_path, "two-lines", "tok\nen")
+    for file, says in (
+        (binary, "is not UTF-8 text"),
+        (two_lines, "control characters"),
+        (tmp_path, "is not a regular file"),
+    ):
+        path = write(
+            tmp_path / "config.toml", f'[sinch]\nservice_plan_id = "p"\napi_token_file = "{file}"\n'
+        )
+        with pytest.raises(ConfigProblem, match=says):
+            load(path, env={})
 
 
 def test_a_missing_or_empty_secret_file_is_named(tmp_path: Path):

@@ -284,3 +284,35 @@ def test_client_reference_is_our_id_only_when_it_is_one(
 def test_malformed_bodies_say_what_is_wrong(body: bytes, complaint: str) -> None:
     with pytest.raises(MalformedEvent, match=complaint):
         parse(body)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {**MO_TEXT, "body": "hi \ud800"},  # a high half alone
+        {**MO_TEXT, "id": "\udfff01"},  # a low half alone
+        {**MO_TEXT, "body": "\udc00\ud800"},  # both halves, in the wrong order
+        {**MO_TEXT, "operator_id": "\ud800"},  # a field we never read is still refused
+        {**MO_TEXT, "\ud800": "key"},
+        {
+            "type": "delivery_report_sms",
+            "batch_id": "B",
+            "statuses": [{"status": "Delivered", "recipients": ["4477\ud800"]}],
+        },
+    ],
+)
+def test_text_that_is_not_unicode_is_refused_at_parse(data: dict[str, object]) -> None:
+    # json.dumps escapes a lone surrogate as \ud800, and json.loads reads it back:
+    # no UTF-8 text (no database column) can hold it.
+    body = json.dumps(data).encode()
+    assert b"\\ud" in body.lower()
+    with pytest.raises(MalformedEvent, match="half of a UTF-16 surrogate pair"):
+        parse(body)
+    with pytest.raises(MalformedEvent, match="surrogate"):
+        sinch_events.parse_event(data)
+
+
+def test_a_surrogate_pair_escaped_in_json_is_one_character() -> None:
+    event = parse(_body(**{**MO_TEXT, "body": "ok \U0001f600"}))  # sent as \ud83d\ude00
+    assert isinstance(event, InboundSms)
+    assert event.body == "ok \U0001f600"

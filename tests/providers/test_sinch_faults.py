@@ -34,7 +34,10 @@ CONVERSATIONS = 200
 # +12125550000 .. +12125550199: the last one ends in 0199, which the fake reports Failed.
 PHONE = "+1212555{:04d}"
 SENDER = "+14155550100"
-TIMEOUT = 0.2
+# Long enough that a loaded machine's slow answer is rarely taken for a hang
+# (which would only mean more retries: the assertions allow for it), short
+# enough that the ~10 % of calls that do hang cost seconds, not minutes.
+TIMEOUT = 0.5
 MAX_ROUNDS = 30
 FAILED_STATUSES = {"failed", "rejected", "expired", "aborted", "cancelled", "deleted"}
 
@@ -91,7 +94,7 @@ async def flaky() -> AsyncIterator[FakeSinch]:
         yield fake
 
 
-@pytest.mark.slow  # about 15 s: each hang holds a sending slot for the whole timeout
+@pytest.mark.slow  # about 20 s: each hang holds a sending slot for the whole timeout
 async def test_two_thousand_messages_each_end_delivered_or_failed_and_none_goes_twice(
     db: Database, clock: FakeClock, flaky: FakeSinch
 ):
@@ -141,13 +144,18 @@ async def test_two_thousand_messages_each_end_delivered_or_failed_and_none_goes_
     recovered = [r for r in rows if str(r["id"]) in hung_sends and r["status"] == "delivered"]
     assert len(recovered) > 0.9 * len(hung_sends)
 
-    # The number Sinch cannot reach: failed with Sinch's reason, every time.
-    unreachable = [r for r in rows if r["provider_id"] and r["status"] == "failed"]
-    assert len(unreachable) == MESSAGES // CONVERSATIONS
-    assert {r["error"] for r in unreachable} == {"Sinch reported Failed (code 402)"}
-    gave_up = [r for r in rows if r["status"] == "failed" and not r["provider_id"]]
-    assert all(r["error"].startswith("gave up after 5 attempts: ") for r in gave_up)
-    assert len(gave_up) < 0.01 * MESSAGES
+    # The number Sinch cannot reach: every message to it failed; once Sinch
+    # took one (almost always), with Sinch's reason.
+    to_unreachable = set(ids[CONVERSATIONS - 1 :: CONVERSATIONS])
+    unreachable = [r for r in rows if r["id"] in to_unreachable]
+    assert {r["status"] for r in unreachable} == {"failed"}
+    sinch_said = [r for r in unreachable if r["provider_id"]]
+    assert {r["error"] for r in sinch_said} == {"Sinch reported Failed (code 402)"}
+    assert len(sinch_said) > len(unreachable) / 2
+    # Giving up is rare (five faults in a row) and always says why.
+    gave_up = [r for r in rows if r["status"] == "failed" and r["id"] not in to_unreachable]
+    assert all(r["error"].startswith("gave up after 5 attempts: ") for r in gave_up), gave_up
+    assert len(gave_up) < 0.03 * MESSAGES
     assert by_status["delivered"] == MESSAGES - len(unreachable) - len(gave_up)
 
 

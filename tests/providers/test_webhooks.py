@@ -18,6 +18,7 @@ from core import agents, consent, messaging, numbers, outbox
 from core.authz import SYSTEM, Actor, Role
 from core.clock import FakeClock
 from core.db import Database
+from core.errors import InvalidInput
 from core.gateway import Media
 from core.outbox import Sent
 from core.worker import Worker
@@ -429,6 +430,30 @@ async def test_a_failed_write_is_500_and_the_same_signed_callback_is_taken_later
     assert (server.metrics.count("error"), server.metrics.count("stored")) == (1, 1)
 
 
+async def test_a_callback_core_refuses_is_400_and_logged_once(
+    db: Database,
+    client: httpx.AsyncClient,
+    clock: FakeClock,
+    server: WebhookServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Refused for what it holds, it would be refused again: a 500 would have Sinch
+    # send it forever, each time logged with a traceback.
+    async def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise InvalidInput("the message is over the 10,000-character limit")
+
+    monkeypatch.setattr(webhooks.messaging, "receive", refuse)
+    body = mo("01MO-HUGE")
+    with caplog.at_level(logging.INFO, logger="switchboard.webhooks"):
+        response = await post(client, body, sign(body, clock))
+    assert response.status_code == 400
+    assert "10,000-character limit" in response.text
+    [record] = [r for r in caplog.records if getattr(r, "outcome", None) == "bad_request"]
+    assert record.exc_info is None
+    assert (server.metrics.count("bad_request"), server.metrics.count("error")) == (1, 0)
+
+
 async def test_a_failed_report_write_is_500(
     db: Database,
     client: httpx.AsyncClient,
@@ -577,6 +602,39 @@ async def test_metrics_show_the_counters_and_the_queue(
         assert expected in lines, expected
 
 
+async def test_reports_applied_through_callbacks_are_counted(
+    db: Database, clock: FakeClock, setup: Setup
+) -> None:
+    # With Sinch the worker polls nothing: every report comes as a callback.
+    first = await sent_message(db, setup.agent, "01BATCH-A")
+    second = await sent_message(db, setup.agent, "01BATCH-B")
+    worker = Worker(db, SandboxGateway(db), holder="metrics-test")
+    worker.stats.reports_applied = 2  # what its own polling applied
+    async with (
+        WebhookServer(db, WebhookConfig(port=0), secret=SECRET, worker=worker) as srv,
+        httpx.AsyncClient(base_url=srv.url) as c,
+    ):
+        for body in (
+            recipient_report("01BATCH-A", "Delivered", message_id=first),
+            recipient_report("01BATCH-A", "Delivered", message_id=first),  # a retry: no change
+            recipient_report("01BATCH-B", "Dispatched", message_id=second),  # pending: no change
+            recipient_report("01BATCH-B", "Failed", code=402, message_id=second),
+        ):
+            assert (await c.post(EVENTS_PATH, content=body, headers=sign(body, clock))).is_success
+        lines = (await c.get("/metrics")).text.splitlines()
+    assert "switchboard_delivery_reports_applied_total 4.0" in lines
+
+
+async def test_reports_applied_are_counted_without_a_worker_too(
+    db: Database, client: httpx.AsyncClient, clock: FakeClock, setup: Setup
+) -> None:
+    message_id = await sent_message(db, setup.agent, "01BATCH")
+    body = recipient_report("01BATCH", "Delivered", message_id=message_id)
+    assert (await post(client, body, sign(body, clock))).status_code == 200
+    lines = (await client.get("/metrics")).text.splitlines()
+    assert "switchboard_delivery_reports_applied_total 1.0" in lines
+
+
 async def test_metrics_without_a_worker(client: httpx.AsyncClient) -> None:
     text = (await client.get("/metrics")).text
     assert "switchboard_worker_lease_held 0.0" in text
@@ -670,3 +728,10 @@ async def test_when_the_nonce_memory_is_full_callbacks_are_refused_for_now_with_
             clock.advance(seconds=301)  # the first nonce expires with its timestamp
             assert (await post(c, second, sign(second, clock))).status_code == 200
     assert srv.metrics.count("error") == 1
+
+
+def test_a_media_signature_that_is_not_ascii_is_simply_invalid():
+    good = media_links.signature(SECRET, 7, 0)
+    assert media_links.is_valid(SECRET, 7, 0, good)
+    assert not media_links.is_valid(SECRET, 7, 0, "é" + good[1:])
+    assert not media_links.is_valid(SECRET, 7, 0, "\udcff")

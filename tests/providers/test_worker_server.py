@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from pathlib import Path
 
 import httpx
@@ -96,3 +97,49 @@ def test_a_port_in_use_is_one_clear_line(db: Path, tmp_path: Path):
     assert result.returncode == 1
     assert f"the webhook port 127.0.0.1:{port} is in use" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_hostile_requests_leave_the_worker_serving_and_its_log_one_line_each(
+    db: Path, tmp_path: Path
+):
+    process = worker(db, tmp_path, "a", "--log-format", "json")
+    with running(process):
+        url = webhook_url(process)
+        port = int(url.rsplit(":", 1)[1])
+        with httpx.Client(base_url=url, timeout=10) as http:
+            # A report that can never be stored (a lone surrogate in its batch ID), twice.
+            poison = (
+                b'{"type": "recipient_delivery_report_sms", "batch_id": "01BAD\\ud800",'
+                b' "recipient": "12125550105", "status": "Delivered", "code": 0}'
+            )
+            for _ in range(2):
+                assert http.post("/sinch/events", content=poison).status_code == 400
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+                raw.sendall(b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert raw.recv(64).split(b" ")[1] == b"400"
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+                raw.sendall(
+                    b"POST /sinch/events HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{"
+                )  # and hangs up
+            # The callbacks after them are stored.
+            assert http.post("/sinch/events", json=mo("01MO1", "Hello there")).status_code == 200
+            wait_for(
+                lambda: 'outcome="client_gone"} 1.0' in http.get("/metrics").text,
+                timeout=30,
+                what="the hang-up to be counted",
+            )
+            metrics = http.get("/metrics").text
+        assert 'switchboard_webhook_requests_total{outcome="bad_request"} 2.0' in metrics
+        assert 'switchboard_webhook_requests_total{outcome="stored"} 1.0' in metrics
+        assert 'switchboard_http_refused_total{reason="malformed"} 1.0' in metrics
+        assert process.terminate() == 0
+
+    assert scalar(db, "SELECT count(*) FROM delivery_reports") == 0
+    assert scalar(db, "SELECT count(*) FROM messages WHERE provider_ref = '01MO1'") == 1
+    output = process.output()
+    assert "Traceback" not in output, output
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    outcomes = [line.get("outcome") for line in lines]
+    assert outcomes.count("bad_request") == 2  # each poison logged once
+    assert outcomes.count("malformed") == 1
+    assert outcomes.count("client_gone") == 1
