@@ -168,3 +168,37 @@ def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]
 def scalar(db: Path, sql: str, params: tuple[Any, ...] = ()) -> Any:
     rows = query(db, sql, params)
     return rows[0][0] if rows else None
+
+
+# --- what a user sees: success, or one clear line ------------------------------
+
+BUG_SIGNS = ("Traceback", "(a bug", "Event loop is closed")
+"""What must never reach a user's terminal, whatever they typed."""
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    """Exit 0 and no sign of a bug."""
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert not any(sign in result.stderr for sign in BUG_SIGNS), result.stderr
+    return result
+
+
+def refused(result: subprocess.CompletedProcess[str], *fragments: str, code: int = 1) -> str:
+    """Exit ``code`` with exactly one line on stderr, 'error: ...' naming each fragment."""
+    assert result.returncode == code, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert not any(sign in result.stderr for sign in BUG_SIGNS), result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def dump(db: Path) -> list[str]:
+    """The whole database as SQL, to show that a refusal changed nothing."""
+    conn = sqlite3.connect(db)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from console.cli import main
 from console.safe_text import json_printable
-from tests.processes import query, running, scalar, switchboard, wait_for, worker
+from tests.processes import ok, query, refused, running, scalar, switchboard, wait_for, worker
 
 ME = getpass.getuser()
 OUR_NUMBER = "+14155550100"
@@ -50,24 +50,6 @@ def sb(tmp_path: Path, db: Path) -> Run:
         return switchboard(*args, db=on, home=tmp_path, env=env)
 
     return run
-
-
-def ok(result: CompletedProcess[str]) -> CompletedProcess[str]:
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    assert "Traceback" not in result.stderr
-    return result
-
-
-def refused(result: CompletedProcess[str], *fragments: str) -> str:
-    """Exit 1 with exactly one line on stderr, 'error: ...' naming each fragment."""
-    assert result.returncode == 1, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def as_json(result: CompletedProcess[str]):

@@ -11,37 +11,20 @@ import getpass
 import os
 import pty
 import select
-import sqlite3
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
-from subprocess import CompletedProcess
 
 import pytest
 
 from core.messaging import MAX_MMS_TEXT
-from tests.processes import SWITCHBOARD, TIMEOUT, cli_env, switchboard
+from tests.hostile.conftest import Run
+from tests.processes import SWITCHBOARD, TIMEOUT, cli_env, dump, refused, switchboard
 
 ME = getpass.getuser()
 OUR_NUMBER = "+14155550100"
 ANN = "+12125550105"
 BEN = "+12125550106"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
-
-Run = Callable[..., CompletedProcess[str]]
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "switchboard.sqlite3"
-
-
-@pytest.fixture
-def sb(tmp_path: Path, db: Path) -> Run:
-    def run(*args: str | Path, env: dict[str, str] | None = None) -> CompletedProcess[str]:
-        return switchboard(*args, db=db, home=tmp_path, env=env)
-
-    return run
 
 
 @pytest.fixture
@@ -56,27 +39,6 @@ def installed(sb: Run, tmp_path: Path) -> Run:
     source.write_text(f"name,mobile\nAnn,{ANN}\nBen,{BEN}\n", encoding="utf-8")
     assert sb("contacts", "import", source).returncode == 0
     return sb
-
-
-def dump(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
-
-
-def refused(result: CompletedProcess[str], code: int, *fragments: str) -> str:
-    """Exit ``code`` with one line on stderr naming each fragment, and no sign of a bug."""
-    assert result.returncode == code, f"exit {result.returncode}\n{result.stderr}"
-    assert "Traceback" not in result.stderr
-    assert "unexpected" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 HUGE = "9" * 30  # beyond any integer SQLite or a socket takes
@@ -105,12 +67,12 @@ BAD_ARGUMENTS = [
 
 @pytest.mark.parametrize(("args", "fragment"), BAD_ARGUMENTS, ids=lambda a: str(a)[:40])
 def test_a_bad_argument_is_one_line_exit_2(
-    installed: Run, db: Path, args: tuple[str, ...], fragment: str
+    installed: Run, db_file: Path, args: tuple[str, ...], fragment: str
 ):
-    before = dump(db)
-    line = refused(installed(*args), 2, fragment)
+    before = dump(db_file)
+    line = refused(installed(*args), fragment, code=2)
     assert "--help" in line, "says where to look"
-    assert dump(db) == before
+    assert dump(db_file) == before
 
 
 BROKEN_RULES = [
@@ -124,45 +86,44 @@ BROKEN_RULES = [
 
 @pytest.mark.parametrize(("args", "fragment"), BROKEN_RULES, ids=lambda a: str(a)[:40])
 def test_a_refused_request_is_one_line_exit_1_before_anything_is_queued(
-    installed: Run, db: Path, args: tuple[str, ...], fragment: str
+    installed: Run, db_file: Path, args: tuple[str, ...], fragment: str
 ):
-    before = dump(db)
-    refused(installed(*args), 1, fragment)
-    assert dump(db) == before
+    before = dump(db_file)
+    refused(installed(*args), fragment)
+    assert dump(db_file) == before
 
 
 # --- attachments (item 11) ---------------------------------------------------------------------
 
 
 def test_an_attachment_that_is_a_fifo_or_too_big_is_refused_unread(
-    installed: Run, db: Path, tmp_path: Path
+    installed: Run, db_file: Path, tmp_path: Path
 ):
     fifo = tmp_path / "photo.png"
     os.mkfifo(fifo)  # reading it would wait for a writer forever
     big = tmp_path / "big.png"
     with big.open("wb") as f:
         f.truncate(512 * 1024 * 1024)  # sparse: no disk, but reading it would take 512 MiB
-    before = dump(db)
+    before = dump(db_file)
 
-    refused(installed("send", "--to", ANN, "hi", "--attach", fifo), 1, "not a regular file")
-    refused(installed("send", "--to", ANN, "hi", "--attach", big), 1, "at most 1024 KiB")
-    refused(installed("contacts", "import", fifo), 1, "not a regular file")
-    assert dump(db) == before
+    refused(installed("send", "--to", ANN, "hi", "--attach", fifo), "not a regular file")
+    refused(installed("send", "--to", ANN, "hi", "--attach", big), "at most 1024 KiB")
+    refused(installed("contacts", "import", fifo), "not a regular file")
+    assert dump(db_file) == before
 
 
 def test_an_mms_the_configured_provider_cannot_send_is_refused_before_queueing(
-    installed: Run, db: Path, tmp_path: Path
+    installed: Run, db_file: Path, tmp_path: Path
 ):
     png = tmp_path / "map.png"
     png.write_bytes(PNG)
     config = tmp_path / "config.toml"
     config.write_text('[sinch]\nservice_plan_id = "plan"\n')
     env = {"SWITCHBOARD_CONFIG": str(config), "SWITCHBOARD_SINCH_API_TOKEN": "tok"}
-    before = dump(db)
+    before = dump(db_file)
 
     refused(
         installed("send", "--to", ANN, "map", "--attach", png, env=env),
-        1,
         "needs [webhooks] public_url",
     )
     config.write_text(
@@ -171,15 +132,13 @@ def test_an_mms_the_configured_provider_cannot_send_is_refused_before_queueing(
     env["SWITCHBOARD_SINCH_WEBHOOK_SECRET"] = "s" * 32
     refused(
         installed("send", "--to", ANN, "maps", "--attach", png, "--attach", png, env=env),
-        1,
         "at most 1 file(s) per MMS",
     )
     refused(
         installed("send", "--to", ANN, "x" * (MAX_MMS_TEXT + 1), "--attach", png, env=env),
-        1,
         f"at most {MAX_MMS_TEXT} characters",
     )
-    assert dump(db) == before
+    assert dump(db_file) == before
 
 
 # --- terminal output (item 13) -----------------------------------------------------------------
@@ -196,7 +155,7 @@ def test_contacts_list_cuts_a_long_name_after_escaping_it(installed: Run, tmp_pa
     assert "\x1b" not in listed, "never raw"
 
 
-def test_a_closed_pipe_ends_the_command_quietly(installed: Run, tmp_path: Path, db: Path):
+def test_a_closed_pipe_ends_the_command_quietly(installed: Run, tmp_path: Path, db_file: Path):
     source = tmp_path / "many.csv"
     rows = "".join(f"Person {i},+1415555{i:04d}\n" for i in range(2000))
     source.write_text("name,mobile\n" + rows, encoding="utf-8")
@@ -205,7 +164,7 @@ def test_a_closed_pipe_ends_the_command_quietly(installed: Run, tmp_path: Path, 
     for args in (("contacts", "export"), ("contacts", "list", "--limit", "1000")):
         # `switchboard ... | head -1`: the reader goes away after the first line.
         process = subprocess.Popen(
-            [str(SWITCHBOARD), *args, "--db", str(db)],
+            [str(SWITCHBOARD), *args, "--db", str(db_file)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=cli_env(tmp_path),
@@ -251,14 +210,14 @@ def _on_a_terminal(args: list[str], home: Path) -> str:
 
 
 def test_contacts_export_escapes_on_a_terminal_and_is_exact_to_a_file(
-    installed: Run, tmp_path: Path, db: Path
+    installed: Run, tmp_path: Path, db_file: Path
 ):
     hostile = "Eve \x1b]52;c;aGk=\x07\x9b2J"
     source = tmp_path / "eve.csv"
     source.write_text(f'name,mobile\n"{hostile}",+12125550108\n', encoding="utf-8")
     assert installed("contacts", "import", source).returncode == 0
 
-    shown = _on_a_terminal(["contacts", "export", "--db", str(db)], tmp_path)
+    shown = _on_a_terminal(["contacts", "export", "--db", str(db_file)], tmp_path)
     assert "Eve \\x1b]52;c;aGk=\\x07\\x9b2J" in shown, shown
     for raw in ("\x1b", "\x07", "\x9b"):
         assert raw not in shown

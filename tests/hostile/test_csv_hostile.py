@@ -16,25 +16,11 @@ from subprocess import CompletedProcess
 
 import pytest
 
-from tests.processes import switchboard
+from tests.hostile.conftest import Run
+from tests.processes import dump, refused, switchboard
 
 ANN = "+12125550105"
 BEN = "+12125550106"
-
-Run = Callable[..., CompletedProcess[str]]
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "switchboard.sqlite3"
-
-
-@pytest.fixture
-def sb(tmp_path: Path, db: Path) -> Run:
-    def run(*args: str | Path) -> CompletedProcess[str]:
-        return switchboard(*args, db=db, home=tmp_path)
-
-    return run
 
 
 @pytest.fixture
@@ -47,9 +33,9 @@ def write(tmp_path: Path) -> Callable[[bytes], Path]:
     return make
 
 
-def contacts(db: Path) -> list[tuple[str, str]]:
+def contacts(db_file: Path) -> list[tuple[str, str]]:
     """(name, number) of every contact, in id order."""
-    conn = sqlite3.connect(db)
+    conn = sqlite3.connect(db_file)
     try:
         return list(
             conn.execute(
@@ -61,38 +47,22 @@ def contacts(db: Path) -> list[tuple[str, str]]:
         conn.close()
 
 
-def dump(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
-
-
 def clean(result: CompletedProcess[str]) -> None:
     assert "Traceback" not in result.stderr
     assert "unexpected" not in result.stderr
 
 
-def refused(result: CompletedProcess[str], *fragments: str) -> str:
-    """The whole file refused: exit 1, one line on stderr naming each fragment."""
-    clean(result)
-    assert result.returncode == 1, f"exit {result.returncode}\n{result.stderr}"
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    assert "Nothing was imported" in lines[0]
-    return lines[0]
+def refused_whole(result: CompletedProcess[str], *fragments: str) -> str:
+    """The whole file refused: one line naming each fragment, and nothing imported."""
+    return refused(result, *fragments, "Nothing was imported")
 
 
 @pytest.fixture
-def existing(sb: Run, write: Callable[[bytes], Path], db: Path) -> list[str]:
+def existing(sb: Run, write: Callable[[bytes], Path], db_file: Path) -> list[str]:
     """One contact in the database, and its dump."""
     result = sb("contacts", "import", write(b"name,mobile\nZed,+12125550199\n"))
     assert result.returncode == 0, result.stderr
-    return dump(db)
+    return dump(db_file)
 
 
 WHOLE_FILE = [
@@ -122,30 +92,30 @@ WHOLE_FILE = [
 
 @pytest.mark.parametrize(("content", "fragment"), WHOLE_FILE)
 def test_a_file_that_cannot_be_read_whole_is_refused_naming_the_row(
-    sb: Run, write: Callable[[bytes], Path], db: Path, existing: list[str], content, fragment
+    sb: Run, write: Callable[[bytes], Path], db_file: Path, existing: list[str], content, fragment
 ):
-    refused(sb("contacts", "import", write(content)), fragment)
-    assert dump(db) == existing
+    refused_whole(sb("contacts", "import", write(content)), fragment)
+    assert dump(db_file) == existing
 
 
-def test_a_nul_byte_refuses_its_row_only(sb: Run, write: Callable[[bytes], Path], db: Path):
+def test_a_nul_byte_refuses_its_row_only(sb: Run, write: Callable[[bytes], Path], db_file: Path):
     result = sb("contacts", "import", write(f"name,mobile\nA\0nn,{ANN}\nBen,{BEN}\n".encode()))
     clean(result)
     assert result.returncode == 0, "some rows were imported"
     assert result.stdout.strip() == "imported 1 contact(s), refused 1 row(s)"
     assert result.stderr.startswith("row 2, column name: name contains a NUL character")
-    assert contacts(db) == [("Ben", BEN)]
+    assert contacts(db_file) == [("Ben", BEN)]
 
 
-def test_a_bom_is_read_as_excel_writes_it(sb: Run, write: Callable[[bytes], Path], db: Path):
+def test_a_bom_is_read_as_excel_writes_it(sb: Run, write: Callable[[bytes], Path], db_file: Path):
     result = sb("contacts", "import", write(f"\ufeffname,mobile\nAnn,{ANN}\n".encode()))
     clean(result)
     assert result.stdout.strip() == "imported 1 contact(s)"
-    assert contacts(db) == [("Ann", ANN)]
+    assert contacts(db_file) == [("Ann", ANN)]
 
 
 def test_a_number_twice_in_the_file_goes_to_the_first_row_only(
-    sb: Run, write: Callable[[bytes], Path], db: Path
+    sb: Run, write: Callable[[bytes], Path], db_file: Path
 ):
     content = f"name,mobile\nAnn,{ANN}\nImpostor,(212) 555-0105\nBen,{BEN}\n".encode()
     result = sb("contacts", "import", write(content))
@@ -154,15 +124,15 @@ def test_a_number_twice_in_the_file_goes_to_the_first_row_only(
     assert result.stderr.strip() == (
         f"row 3, column mobile: {ANN} is already in row 2; a number belongs to one contact"
     )
-    assert contacts(db) == [("Ann", ANN), ("Ben", BEN)]
+    assert contacts(db_file) == [("Ann", ANN), ("Ben", BEN)]
 
 
 def test_importing_the_same_file_twice_adds_nobody_and_says_how_many(
-    sb: Run, write: Callable[[bytes], Path], db: Path
+    sb: Run, write: Callable[[bytes], Path], db_file: Path
 ):
     source = write(f"name,mobile\nAnn,{ANN}\nBen,{BEN}\n".encode())
     assert sb("contacts", "import", source).returncode == 0
-    before = dump(db)
+    before = dump(db_file)
 
     again = sb("contacts", "import", source)
     clean(again)
@@ -178,11 +148,11 @@ def test_importing_the_same_file_twice_adds_nobody_and_says_how_many(
         f"row 3, column mobile: {BEN} already belongs to contact 2; a number leads to one"
         " contact, so edit that contact instead",
     ]
-    assert dump(db) == before
+    assert dump(db_file) == before
 
 
 def test_header_names_are_escaped_on_export_like_cells(
-    sb: Run, write: Callable[[bytes], Path], db: Path, tmp_path: Path
+    sb: Run, write: Callable[[bytes], Path], db_file: Path, tmp_path: Path
 ):
     formula = '=HYPERLINK("http://evil.example")'
     cell = f'"{formula.replace(chr(34), chr(34) * 2)}"'

@@ -12,30 +12,11 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
-from subprocess import CompletedProcess
 
 import pytest
 
 from core.db import schema_version
-from tests.processes import switchboard
-
-
-def refused(result: CompletedProcess[str], *fragments: str) -> str:
-    assert result.returncode == 1, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    assert "Traceback" not in result.stderr
-    assert "Event loop is closed" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
-
-
-def ok(result: CompletedProcess[str]) -> CompletedProcess[str]:
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    assert "Traceback" not in result.stderr
-    return result
+from tests.processes import ok, refused, switchboard
 
 
 def _made(tmp_path: Path, name: str = "switchboard.sqlite3") -> Path:

@@ -8,45 +8,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from subprocess import CompletedProcess
 
 import pytest
 
-from tests.processes import switchboard
-
-Run = Callable[..., CompletedProcess[str]]
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "switchboard.sqlite3"
+from tests.hostile.conftest import Run
+from tests.processes import refused
 
 
-@pytest.fixture
-def sb(tmp_path: Path, db: Path) -> Run:
-    def run(*args: str | Path) -> CompletedProcess[str]:
-        return switchboard(*args, db=db, home=tmp_path)
-
-    return run
-
-
-def _stored(db: Path) -> list[tuple[str, str]]:
-    with closing(sqlite3.connect(db)) as conn:
+def _stored(db_file: Path) -> list[tuple[str, str]]:
+    with closing(sqlite3.connect(db_file)) as conn:
         return conn.execute("SELECT key, value FROM settings ORDER BY key").fetchall()
-
-
-def refused(result: CompletedProcess[str], *fragments: str) -> str:
-    assert result.returncode == 1, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -77,38 +50,38 @@ def refused(result: CompletedProcess[str], *fragments: str) -> str:
     ],
 )
 def test_a_value_that_breaks_its_rule_is_refused_and_nothing_changes(
-    sb: Run, db: Path, name: str, value: str, fragments: tuple[str, ...]
+    sb: Run, db_file: Path, name: str, value: str, fragments: tuple[str, ...]
 ):
     assert sb("settings", "set", "public_minutes", "30").returncode == 0
-    before = _stored(db)
+    before = _stored(db_file)
     refused(sb("settings", "set", name, value), *fragments)
-    assert _stored(db) == before
+    assert _stored(db_file) == before
 
 
-def test_a_value_that_is_not_utf8_is_refused(sb: Run, db: Path):
+def test_a_value_that_is_not_utf8_is_refused(sb: Run, db_file: Path):
     assert sb("settings", "set", "public_minutes", "30").returncode == 0
-    before = _stored(db)
+    before = _stored(db_file)
     result = sb("settings", "set", "optout_reply", "bye \udcff")
     # Caught by the command line's argument check (exit 2), or by the setting's rule (exit 1).
     assert result.returncode in (1, 2), result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "UTF-8" in result.stderr
-    assert _stored(db) == before
+    assert _stored(db_file) == before
 
 
-def test_a_real_database_cannot_become_a_demo_one(sb: Run, tmp_path: Path, db: Path):
+def test_a_real_database_cannot_become_a_demo_one(sb: Run, tmp_path: Path, db_file: Path):
     assert sb("agents", "add", "alice").returncode == 0
     refused(sb("settings", "set", "demo", "yes"), "unknown setting demo")
     # So --as stays refused, and nothing was marked.
     refused(sb("--as", "alice"), "--as works only on a demo database")
-    with closing(sqlite3.connect(db)) as conn:
+    with closing(sqlite3.connect(db_file)) as conn:
         assert conn.execute("SELECT count(*) FROM demo_marker").fetchone()[0] == 0
 
 
-def test_stored_values_that_break_their_rules_do_not_stop_the_commands(sb: Run, db: Path):
+def test_stored_values_that_break_their_rules_do_not_stop_the_commands(sb: Run, db_file: Path):
     assert sb("agents", "add", "alice").returncode == 0
-    with closing(sqlite3.connect(db)) as conn:
+    with closing(sqlite3.connect(db_file)) as conn:
         conn.executemany(
             "INSERT INTO settings (key, value) VALUES (?, ?)",
             [("max_attempts", "-7"), ("default_region", '"??"'), ("optout_reply", "garbage")],
