@@ -70,8 +70,8 @@ def demo_command(
                 await serve(db, WorkerOptions(), Config(), webhooks=False)
                 return
             actor = await resolve_actor(db, as_user)
-            # Printed first: it is on the terminal beside the console's screen
-            # and again after it closes; the console repeats the gist.
+            # Printed before the console takes the screen, so it is in the
+            # terminal once the console closes; the console shows the gist.
             click.echo(_how_to_talk(path), err=True)
             context = ConsoleContext(db, actor, await sms_gateway(db, Config()))
             context.welcome = _welcome(path)

@@ -229,3 +229,12 @@ async def test_at_80x24_the_filters_and_the_footer_keys_are_all_visible(app_as):
         for key in shown:
             assert key in footer, f"{key!r} is cut from the footer: {footer!r}"
         assert "F1 Conversations" in lines[1], "the tab keys are on the tabs"
+
+
+async def test_the_welcome_is_shown_once_with_its_lines_and_without_escapes(app_as):
+    app = await app_as("alice")
+    app.context.welcome = "Demo data.\nexport SWITCHBOARD_DB=/tmp/x\x1b[2J"
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: bool(app._notifications))
+        [note] = list(app._notifications)
+        assert note.message == "Demo data.\nexport SWITCHBOARD_DB=/tmp/x\\x1b[2J"

@@ -617,3 +617,33 @@ def test_config_show_never_prints_a_secret(sb: Run, tmp_path: Path):
     assert 'service_plan_id = "plan"' in shown
     assert "# api_token: set" in shown
     assert "tok-123" not in shown
+
+
+def test_demo_says_how_to_try_the_cli_before_the_console_opens(tmp_path: Path, monkeypatch):
+    from console.commands import demo as demo_command
+
+    opened: list[str | None] = []
+
+    class FakeConsole:
+        def __init__(self, context) -> None:
+            self.context = context
+
+        async def run_async(self) -> None:
+            opened.append(self.context.welcome)
+            click.echo("<the console runs>", err=True)
+
+    monkeypatch.setattr(demo_command, "make_app", FakeConsole)
+    path = tmp_path / "demo.sqlite3"
+    runner = CliRunner()
+    seeded = runner.invoke(main, ["demo", "--seed-only", "--contacts", "5", "--db", str(path)])
+    assert seeded.exit_code == 0, seeded.output
+
+    result = runner.invoke(main, ["demo", "--db", str(path)])
+
+    assert result.exit_code == 0, result.output
+    hint = result.stderr.index("Try, in another terminal")
+    assert hint < result.stderr.index("<the console runs>")
+    assert f"export SWITCHBOARD_DB={path}" in result.stderr
+    [welcome] = opened
+    assert welcome is not None
+    assert "switchboard sandbox reply" in welcome
