@@ -414,6 +414,29 @@ async def open_database(
     if read_only or (read_if_not_writable and _exists_read_only(path)):
         return await _open_read_only(path, clock)
     _ensure_folder(path)
+    for attempt in range(1, OPEN_ATTEMPTS + 1):
+        try:
+            return await _open_read_write(path, clock)
+        except DatabaseProblem as problem:
+            # Processes opening a new file at once can meet SQLite's deadlock
+            # guard (BUSY at once, no busy wait) while one switches the file
+            # to WAL and another migrates it. Nothing was written that a
+            # second try would not see, so try again before giving up.
+            if attempt == OPEN_ATTEMPTS or not _is_busy(problem.__cause__):
+                raise
+            await asyncio.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
+OPEN_ATTEMPTS = 3
+
+
+def _is_busy(exc: BaseException | None) -> bool:
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    return code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+
+
+async def _open_read_write(path: Path, clock: Clock) -> Database:
     writer = reader = None
     try:
         writer = await _connect(path)

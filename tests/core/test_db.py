@@ -278,3 +278,32 @@ async def test_the_migration_keeps_demo_databases_demo(tmp_path: Path, clock: Fa
     finally:
         await demo.close()
         await real.close()
+
+
+async def test_an_open_that_meets_a_busy_file_is_tried_again(db_path: Path, monkeypatch):
+    import core.db as core_db
+
+    real = core_db._open_read_write
+    tries: list[int] = []
+
+    async def busy_once(path: Path, clock: FakeClock):
+        tries.append(1)
+        if len(tries) == 1:
+            busy = sqlite3.OperationalError("database is locked")
+            busy.sqlite_errorname = "SQLITE_BUSY"  # type: ignore[attr-defined]
+            raise core_db.open_problem(path, busy) from busy
+        return await real(path, clock)
+
+    monkeypatch.setattr(core_db, "_open_read_write", busy_once)
+    db = await open_database(db_path, FakeClock())
+    await db.close()
+    assert len(tries) == 2
+
+    def damaged(path: Path, clock: FakeClock):
+        tries.append(1)
+        raise DatabaseProblem(f"{path} is damaged")
+
+    monkeypatch.setattr(core_db, "_open_read_write", damaged)
+    with pytest.raises(DatabaseProblem, match="damaged"):
+        await open_database(db_path, FakeClock())
+    assert len(tries) == 3, "only a busy file is tried again"
