@@ -30,7 +30,6 @@ into a form gets exactly those characters in the message.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -146,6 +145,9 @@ class Fields:
         ]
 
     def unknown(self, name: str) -> InvalidInput:
+        # Imported here: only a refusal needs it, and the console's start is timed.
+        import difflib
+
         known = ", ".join(self._by_name) or "none"
         close = difflib.get_close_matches(name, self._by_name, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
