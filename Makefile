@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.sinch_outbound
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.contacts
+	$(BIN)/python -m bench.templates
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -392,3 +392,21 @@ def test_email_test_refusals_are_one_line(tmp_path: Path, closed_port: int, to, 
     assert result.returncode == 1
     [line] = result.stderr.splitlines()
     assert line.startswith(expected)
+
+
+def test_email_test_body_is_rendered_from_its_template_as_before():
+    import console.cli  # noqa: F401 - the CLI loads its commands; importing one alone is a cycle
+    from console.commands.email import TEST_BODY
+
+    values = {"host": "smtp.example.org", "port": "587", "security": "starttls"}
+    body = TEST_BODY.render({**values, "sent_at": "2026-11-30T17:30:00+00:00"})
+    assert body == (
+        "This is a test message from Switchboard (`switchboard email test`).\n"
+        "\n"
+        "It went through the mail server smtp.example.org:587 (security: starttls)"
+        " at 2026-11-30T17:30:00+00:00.\n"
+        "If you can read it, Switchboard can send email.\n"
+    )
+    # A configured value is text: braces in it are not placeholders.
+    odd = TEST_BODY.render({**values, "host": "{{port}}", "sent_at": "now"})
+    assert "the mail server {{port}}:587 (security: starttls) at now." in odd
