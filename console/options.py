@@ -3,13 +3,14 @@
 The commands (console/commands/) import this module, never console/cli.py,
 which only registers them: so there is no import cycle between the two, and
 running one command loads only what that command needs. Keep this module's
-imports light (click, core's storage and rules): every command pays for them
-at start-up, and `switchboard status` is meant to start in a blink (issue #9).
+imports light: every command pays for them at start-up, and `switchboard
+status` is meant to start in a blink (issue #9). asyncio and the database
+driver are imported where a command first needs them, so that `--version`
+and a command's `--help` load neither.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import getpass
 import json
@@ -22,13 +23,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from console.safe_text import json_printable, printable
-from core.clock import SystemClock
-from core.db import Database, is_demo, open_database
 from core.errors import NotAllowed, SwitchboardError
 from core.paths import DB_ENV, default_db_path
 
 if TYPE_CHECKING:
     from core.authz import Actor
+    from core.db import Database
 
 T = TypeVar("T")
 
@@ -67,6 +67,8 @@ def as_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def run(coro: Awaitable[T]) -> T:
     """Run ``coro``; a SwitchboardError becomes one line on stderr and exit 1."""
+    import asyncio
+
     try:
         return asyncio.run(coro)  # type: ignore[arg-type]
     except SwitchboardError as exc:
@@ -99,6 +101,9 @@ def given_db_path(db_path: Path | None) -> Path | None:
 
 async def open_db(db_path: Path | None, *, reads_only: bool = False) -> Database:
     """The database for a command; ``reads_only`` commands also work where it may not be written."""
+    from core.clock import SystemClock
+    from core.db import open_database
+
     return await open_database(
         given_db_path(db_path) or default_db_path(), SystemClock(), read_if_not_writable=reads_only
     )
@@ -131,6 +136,7 @@ def with_db(func: Callable[..., Awaitable[T]] | None = None, *, reads_only: bool
 async def resolve_actor(db: Database, as_user: str | None) -> Actor:
     """The person running the command: their login, or --as on a demo database."""
     from core import agents  # only the commands that act as someone load the agents' rules
+    from core.db import is_demo
 
     if as_user is not None:
         if not await is_demo(db):
