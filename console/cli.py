@@ -1,188 +1,54 @@
 """The `switchboard` command: one entry point, a subcommand per job.
 
-Every subcommand opens the database the same way (``--db`` or
-$SWITCHBOARD_DB, else the XDG data dir) and reports a refusal as one line on
-stderr with a non-zero exit, never a traceback.
+This module only registers the commands; what they share (options, opening
+the database, one-line refusals) is in console/options.py. A command's
+module is imported when that command runs (or when --help lists it), never
+at start-up: `switchboard status` then loads neither Textual nor the worker
+nor a provider SDK, and a script that runs it a thousand times does not pay
+for them a thousand times (issue #9).
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import getpass
-import json
-import os
-import sys
-from collections.abc import Awaitable, Callable
+import importlib
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from console.safe_text import json_printable, printable
-from core import agents
-from core.authz import Actor
-from core.clock import SystemClock
-from core.db import Database, is_demo, open_database
-from core.errors import NotAllowed, SwitchboardError
-from core.paths import DB_ENV, default_db_path
+from console.options import OneLineGroup, as_option, db_option
 
-T = TypeVar("T")
-
-EXIT_REFUSED = 1
-EXIT_BUG = 70
-
-MAX_LIST = 1000
-"""The most rows one list command prints; page with --after for more."""
-ROW_ID = click.IntRange(0, 2**63 - 1)
-"""An id option (--after): SQLite's integers stop at 2**63 - 1."""
-
-
-def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--db",
-        "db_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help=f"Database file (default: ${DB_ENV}, else {default_db_path()}).",
-    )(func)
+COMMANDS: dict[str, tuple[str, str]] = {
+    # name: (module, attribute) - the module is imported only when the command is used.
+    "agents": ("console.commands.admin", "agents_group"),
+    "config": ("console.commands.config", "config_group"),
+    "contacts": ("console.commands.contacts", "contacts_group"),
+    "conversations": ("console.commands.conversations", "conversations_group"),
+    "demo": ("console.commands.demo", "demo_command"),
+    "email": ("console.commands.email", "email_group"),
+    "numbers": ("console.commands.admin", "numbers_group"),
+    "sandbox": ("console.commands.sandbox", "sandbox_group"),
+    "screenshots": ("console.commands.demo", "screenshots_command"),
+    "segments": ("console.commands.messages", "segments_command"),
+    "send": ("console.commands.messages", "send"),
+    "settings": ("console.commands.admin", "settings_group"),
+    "status": ("console.commands.status", "status_command"),
+    "worker": ("console.commands.worker", "worker_command"),
+}
 
 
-def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+class _Main(OneLineGroup):
+    """The top group, whose subcommands are imported on demand from COMMANDS."""
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
 
-def as_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--as",
-        "as_user",
-        metavar="USER",
-        default=None,
-        help="Act as this agent (demo databases only; otherwise you are your login).",
-    )(func)
-
-
-def run(coro: Awaitable[T]) -> T:
-    """Run ``coro``; a SwitchboardError becomes one line on stderr and exit 1."""
-    try:
-        return asyncio.run(coro)  # type: ignore[arg-type]
-    except SwitchboardError as exc:
-        # Messages can quote contact-supplied text (names, numbers).
-        click.echo(f"error: {printable(str(exc))}", err=True)
-        sys.exit(EXIT_REFUSED)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except BrokenPipeError:
-        raise  # the reader went away (`| head`): click's main ends quietly, see _Main
-    except Exception as exc:
-        if os.environ.get("SWITCHBOARD_DEBUG"):
-            raise
-        click.echo(
-            f"error: unexpected {type(exc).__name__}: {printable(str(exc))} (a bug; run again with "
-            "SWITCHBOARD_DEBUG=1 to see where)",
-            err=True,
-        )
-        sys.exit(EXIT_BUG)
-
-
-def given_db_path(db_path: Path | None) -> Path | None:
-    """The command's --db, else the one given before the command (`switchboard --db F cmd`)."""
-    if db_path is not None:
-        return db_path
-    ctx = click.get_current_context(silent=True)
-    given = ctx.find_root().params.get("db_path") if ctx is not None else None
-    return given if isinstance(given, Path) else None
-
-
-async def open_db(db_path: Path | None, *, reads_only: bool = False) -> Database:
-    """The database for a command; ``reads_only`` commands also work where it may not be written."""
-    return await open_database(
-        given_db_path(db_path) or default_db_path(), SystemClock(), read_if_not_writable=reads_only
-    )
-
-
-def with_db(func: Callable[..., Awaitable[T]] | None = None, *, reads_only: bool = False) -> Any:
-    """Open the database for an async command body and close it afterwards.
-
-    ``@with_db(reads_only=True)`` for a command that only reads: it opens a
-    database this user may not write, read-only, instead of refusing it.
-    """
-
-    def decorate(func: Callable[..., Awaitable[T]]) -> Callable[..., T]:
-        @functools.wraps(func)
-        def wrapper(*args: Any, db_path: Path | None, **kwargs: Any) -> T:
-            async def body() -> T:
-                db = await open_db(db_path, reads_only=reads_only)
-                try:
-                    return await func(db, *args, **kwargs)
-                finally:
-                    await db.close()
-
-            return run(body())
-
-        return wrapper
-
-    return decorate if func is None else decorate(func)
-
-
-async def resolve_actor(db: Database, as_user: str | None) -> Actor:
-    """The person running the command: their login, or --as on a demo database."""
-    if as_user is not None:
-        if not await is_demo(db):
-            raise NotAllowed(
-                "--as works only on a demo database; on a real one you act as your own login"
-            )
-        return (await agents.by_username(db, as_user)).as_actor()
-    return (await agents.by_username(db, getpass.getuser())).as_actor()
-
-
-def emit_json(value: Any) -> None:
-    click.echo(json_printable(json.dumps(value, indent=2, default=str, ensure_ascii=False)))
-
-
-class _UsageRefused(click.UsageError):
-    """A usage error (bad option value, unknown option) as one line, like every refusal."""
-
-    def show(self, file: Any = None) -> None:
-        hint = f" (see: {self.ctx.command_path} --help)" if self.ctx is not None else ""
-        click.echo(f"error: {printable(self.format_message())}{hint}", err=True)
-
-
-def _has_surrogates(text: str) -> bool:
-    # Python hands bytes that are not UTF-8 over as lone surrogates (surrogateescape).
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
-
-
-class _Main(click.Group):
-    """The top group: every usage error is one line, and arguments must be UTF-8 text.
-
-    Arguments that are not UTF-8 would otherwise reach the database, or fail
-    deep inside as "unexpected"; checking them here covers every command. A
-    closed pipe on stdout (``| head``) is left to click, which ends quietly.
-    """
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        for position, arg in enumerate(args, start=1):
-            if _has_surrogates(arg):
-                raw = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-                raise _UsageRefused(
-                    f"argument {position} ({raw[:60]}) is not valid UTF-8 text;"
-                    " Switchboard takes text and file names in UTF-8",
-                    ctx,
-                )
-        return self._one_line(ctx, super().parse_args, ctx, args)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        return self._one_line(ctx, super().invoke, ctx)
-
-    @staticmethod
-    def _one_line(ctx: click.Context, call: Callable[..., T], *args: Any) -> T:
-        try:
-            return call(*args)
-        except (_UsageRefused, click.exceptions.NoArgsIsHelpError):
-            raise  # the latter is a group's help, asked for by giving no command
-        except click.UsageError as exc:
-            raise _UsageRefused(exc.format_message(), exc.ctx or ctx) from None
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None  # click says "No such command", in one line
+        module, attribute = where
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
 
 
 @click.group(
@@ -201,26 +67,7 @@ def main(ctx: click.Context, as_user: str | None, db_path: Path | None) -> None:
     username).
     """
     if ctx.invoked_subcommand is None:
+        # Textual is imported here, by the console's own module, and nowhere on the way.
         from console.commands.console import open_console
 
         open_console(db_path, as_user)
-
-
-def _register() -> None:
-    from console.commands import (
-        admin,
-        config,
-        contacts,
-        conversations,
-        demo,
-        email,
-        messages,
-        status,
-        worker,
-    )
-
-    for module in (admin, config, contacts, conversations, demo, email, messages, status, worker):
-        module.register(main)
-
-
-_register()

@@ -6,7 +6,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from core import lease, outbox
+# Not core.outbox: its depths query is repeated below so that `switchboard
+# status` loads only the storage and the lease, not the sending machinery
+# (settings, segments, phone numbers) a script calling it in a loop never uses.
+from core import lease
 from core.clock import from_ms
 from core.db import Database
 
@@ -44,8 +47,12 @@ class Status:
 
 
 async def snapshot(db: Database, *, errors: int = 10) -> Status:
-    depths = await outbox.depths(db)
-    awaiting = int(await db.scalar("SELECT count(*) FROM messages WHERE status = 'sent'"))
+    depths = await db.fetchone(
+        "SELECT (SELECT count(*) FROM messages WHERE status = 'queued') AS queued,"
+        " (SELECT count(*) FROM messages WHERE status = 'sending') AS sending,"
+        " (SELECT count(*) FROM messages WHERE status = 'sent') AS sent"
+    )
+    assert depths is not None  # a SELECT without FROM always has its one row
     oldest = await db.fetchone(
         "SELECT m.id, c.phone, m.next_attempt_at, m.attempts, m.error FROM messages m"
         " JOIN conversations c ON c.id = m.conversation_id"
@@ -59,9 +66,9 @@ async def snapshot(db: Database, *, errors: int = 10) -> Status:
     return Status(
         now=db.clock.now(),
         holder=await lease.current(db),
-        queued=depths.queued,
-        sending=depths.sending,
-        sent_awaiting_report=awaiting,
+        queued=depths["queued"],
+        sending=depths["sending"],
+        sent_awaiting_report=depths["sent"],
         oldest_queued=None
         if oldest is None
         else OldestQueued(

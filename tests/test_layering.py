@@ -7,11 +7,15 @@ what ended up in sys.modules.
 
 from __future__ import annotations
 
+import getpass
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from tests.processes import cli_env
 
 PROBE = """
 import importlib, json, pkgutil, sys
@@ -91,3 +95,132 @@ def test_the_console_starts_without_loading_the_provider_sdks():
     loaded = set(json.loads(result.stdout))
     assert "textual" in loaded, "the probe imported the console"
     assert not {"sinch", "aiohttp", "aiosmtplib", "pydantic"} & loaded
+
+
+# --- a fast CLI (issue #9): a command loads what it uses, nothing more ------------------------
+
+COMMAND_PROBE = """
+import atexit, json, sys
+_out = sys.argv[1]
+def _dump():
+    with open(_out, "w", encoding="utf-8") as out:
+        json.dump(sorted(sys.modules), out)
+atexit.register(_dump)  # runs after the command, however it exits
+from console.cli import main
+sys.argv = ["switchboard", *sys.argv[2:]]
+main()
+"""
+
+UI_AND_SDKS = {
+    "textual",
+    "rich",
+    "sinch",
+    "pydantic",  # what the Sinch SDK is built on
+    "httpx",
+    "aiohttp",
+    "aiosmtplib",
+    "apscheduler",
+    "prometheus_client",
+}
+"""What no command but the console, the worker and the providers' checks may load."""
+
+
+def _modules_after(tmp_path: Path, *args: str) -> set[str]:
+    """Every module loaded by `switchboard ARGS`, run as the console script runs it."""
+    out = tmp_path / f"modules-{len(list(tmp_path.glob('modules-*')))}.json"
+    result = subprocess.run(
+        [sys.executable, "-c", COMMAND_PROBE, str(out), *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(tmp_path),
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return set(json.loads(out.read_text(encoding="utf-8")))
+
+
+def _top_level(modules: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}
+
+
+@pytest.fixture
+def installed_db(tmp_path: Path) -> Path:
+    """A database with me as a manager and a default number, so `send` works."""
+    db = tmp_path / "switchboard.sqlite3"
+    for args in (
+        ("agents", "add", getpass.getuser(), "--role", "manager"),
+        ("numbers", "add", "+14155550100", "--default"),
+    ):
+        _modules_after(tmp_path, *args, "--db", str(db))
+    return db
+
+
+@pytest.mark.parametrize(
+    ("args", "ran"),
+    [
+        (("status",), {"console.commands.status", "core.status"}),
+        (("status", "--json"), {"console.commands.status", "core.status"}),
+        (("send", "--to", "+12125550105", "Hello"), {"core.messaging", "core.outbox"}),
+        (("send", "--to", "+12125550105", "Hello", "--json"), {"core.messaging"}),
+        (("sandbox", "inbox"), {"providers.sandbox"}),
+        (("sandbox", "reply", "--from", "+12125550105", "Hi"), {"providers.sandbox"}),
+        (("segments", "Hello"), {"core.segments"}),
+        (("agents", "list"), {"core.agents"}),
+        (("numbers", "list"), {"core.numbers"}),
+        (("settings", "list"), {"core.settings"}),
+        (("contacts", "list"), {"core.contacts"}),
+        (("conversations", "list"), {"core.conversations"}),
+    ],
+    ids=lambda a: " ".join(a) if isinstance(a, tuple) else "",
+)
+def test_a_command_loads_neither_the_console_nor_a_provider_sdk(
+    tmp_path: Path, installed_db: Path, args: tuple[str, ...], ran: set[str]
+):
+    modules = _modules_after(tmp_path, "--db", str(installed_db), *args)
+    # The control: what the command imported on demand is there, so the probe sees the
+    # modules loaded while it ran (and test_the_console_starts_... sees Textual load).
+    assert ran <= modules, "the probe saw the command run"
+    loaded = UI_AND_SDKS & _top_level(modules)
+    assert not loaded, f"`switchboard {' '.join(args)}` loads {sorted(loaded)}"
+    assert "console.cli" in modules
+    assert not {"console.app", "core.worker"} & modules
+
+
+def test_status_loads_no_sending_machinery(tmp_path: Path, installed_db: Path):
+    """`status` reads counts: the outbox, the settings and phonenumbers stay unloaded."""
+    modules = _modules_after(tmp_path, "status", "--db", str(installed_db))
+    assert "core.status" in modules
+    assert not {"core.outbox", "core.settings", "core.messaging", "phonenumbers"} & modules
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--help",), ("--version",), ("send", "--help"), ("status", "--help"), ("demo", "--help")],
+    ids=" ".join,
+)
+def test_help_and_version_load_neither_the_console_nor_a_provider_sdk(
+    tmp_path: Path, args: tuple[str, ...]
+):
+    # Less apscheduler: `--help` lists `worker`, whose options show the worker's defaults.
+    loaded = (UI_AND_SDKS - {"apscheduler"}) & _top_level(_modules_after(tmp_path, *args))
+    assert not loaded, f"`switchboard {' '.join(args)}` loads {sorted(loaded)}"
+
+
+def test_no_command_module_imports_the_cli_module():
+    """The commands share console/options.py; console/cli.py only registers them."""
+    probe = (
+        "import importlib, json, pkgutil, sys, console.commands as c\n"
+        "for i in pkgutil.iter_modules(c.__path__, 'console.commands.'):\n"
+        "    importlib.import_module(i.name)\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    modules = set(json.loads(result.stdout))
+    assert "console.commands.status" in modules
+    assert "console.options" in modules
+    assert "console.cli" not in modules

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from console.cli import db_option, emit_json, json_option, with_db
+from console.options import db_option, emit_json, json_option, with_db
 from console.safe_text import printable
 from core import agents, numbers, settings
 from core.authz import SYSTEM
@@ -168,9 +168,3 @@ async def settings_set(db: Database, name: str, value: str) -> None:
     """Set NAME to VALUE (keyword lists are comma-separated and add to the CTIA ones)."""
     await settings.update(db, OPERATOR, **{name: value})
     click.echo(f"{name} = {_shown(name, getattr(await settings.load(db), name))}")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(agents_group)
-    group.add_command(numbers_group)
-    group.add_command(settings_group)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from console.cli import run
+from console.options import run
 from console.safe_text import printable
 from providers import wiring
 from providers.checks import Check
@@ -95,7 +95,3 @@ def _toml(value: object) -> str:
     if isinstance(value, str):
         return '"' + printable(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
     return str(value)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(config_group)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from console.app import make_app
-from console.cli import open_db, resolve_actor, run
 from console.context import ConsoleContext
+from console.options import open_db, resolve_actor, run
 from providers.wiring import load_config, sms_gateway
 
 

@@ -11,7 +11,7 @@ from typing import TextIO, cast
 
 import click
 
-from console.cli import ROW_ID, db_option, emit_json, json_option, with_db
+from console.options import ROW_ID, db_option, emit_json, json_option, with_db
 from console.safe_text import clipped, printable
 from core import contacts, contacts_csv
 from core.authz import SYSTEM
@@ -141,7 +141,3 @@ async def contacts_list(
         click.echo(f"{c.id:>6} {clipped(c.name, 28):<28} {ready:<9} {phones}")
     if len(page) == limit:
         click.echo(f"more: --after {page[-1].id}", err=True)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(contacts_group)

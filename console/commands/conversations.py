@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from console.cli import (
+from console.options import (
     MAX_LIST,
     as_option,
     db_option,
@@ -96,7 +96,3 @@ async def list_conversations(
         flag = " public" if c.is_public else ""
         name = clipped(c.contact_name, 28) or c.phone
         click.echo(f"{c.id:>5} {name:<28} {c.phone:<14} {who:<10} {waited}{flag}")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(conversations_group)

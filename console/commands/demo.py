@@ -7,14 +7,9 @@ from pathlib import Path
 
 import click
 
-from console.app import make_app
-from console.cli import as_option, given_db_path, open_db, resolve_actor, run
-from console.commands.worker import serve
-from console.context import ConsoleContext
-from core import demo
+from console.options import as_option, given_db_path, open_db, resolve_actor, run
 from core.db import is_demo
 from core.paths import DB_ENV, demo_db_path
-from core.worker import WorkerOptions
 from providers.config import Config
 from providers.wiring import sms_gateway
 
@@ -50,6 +45,13 @@ def demo_command(
     The console runs the worker inside it; you are your login (a demo
     manager) unless you pick a demo agent with --as (alice, bob, carol, dana).
     """
+    # Imported here, not at the top: `switchboard --help` imports this module to list
+    # the command, and should not load Textual and the worker to do so (issue #9).
+    from console.app import make_app
+    from console.commands.worker import serve
+    from console.context import ConsoleContext
+    from core.worker import WorkerOptions
+
     path = given_db_path(db_path) or demo_db_path()
 
     async def body() -> None:
@@ -84,6 +86,8 @@ def demo_command(
 
 async def _create(path: Path, contacts_count: int) -> None:
     """Seed into a scratch file and move it into place, so a failure leaves nothing half-made."""
+    from core import demo  # the demo's data, loaded only to make a demo database
+
     click.echo(f"creating demo data in {path} ...", err=True)
     scratch = path.with_name(path.name + ".partial")
     scratch.unlink(missing_ok=True)
@@ -134,8 +138,3 @@ def screenshots_command(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for path in run(take(out)):
         click.echo(f"wrote {path}")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(demo_command)
-    group.add_command(screenshots_command)

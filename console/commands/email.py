@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import click
 
-from console.cli import run
+from console.options import run
 from console.safe_text import printable
 from core.errors import ConfigProblem, NotDelivered
 from core.gateway import OutboundEmail, PermanentFailure, TemporaryFailure
@@ -74,7 +74,3 @@ async def send_test(to: str) -> str:
     except (TemporaryFailure, PermanentFailure) as exc:
         raise NotDelivered(f"the test message was not sent: {exc.reason}") from None
     return printable(f"sent a test message to {address.addr_spec} through {through}")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(email_group)

@@ -1,4 +1,4 @@
-"""send, segments, sandbox: writing and receiving SMS from the command line."""
+"""send, segments: writing SMS from the command line."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from console.cli import (
-    MAX_LIST,
+from console.options import (
     as_option,
     db_option,
     emit_json,
@@ -15,11 +14,8 @@ from console.cli import (
     resolve_actor,
     with_db,
 )
-from console.safe_text import printable
-from core import messaging, segments, settings
+from core import segments
 from core.db import Database
-from core.mms import media_from_file
-from providers import sandbox, wiring
 
 
 @click.command()
@@ -48,10 +44,19 @@ async def send(
     as_json: bool,
 ) -> None:
     """Queue TEXT to a contact; the worker delivers it."""
+    # Imported here: the messaging rules (phone numbers, settings, the outbox) are what
+    # `send` needs, and neither `segments` nor `send --help` should load them.
+    from core import messaging, settings
+    from core.mms import media_from_file
+
     actor = await resolve_actor(db, as_user)
     limits = None
     media = []
     if attachments:
+        # Imported here: the configuration and the providers matter only for an MMS, and
+        # a plain `send` should start without them (issue #9: scripts send in loops).
+        from providers import wiring
+
         # What the provider can carry is checked before anything is queued.
         limits = await wiring.mms_limits(db, wiring.load_config())
         max_bytes = (await settings.load(db)).mms_max_bytes
@@ -106,80 +111,3 @@ def segments_command(text: str, as_json: bool) -> None:
             f"replacing {offer.replaced} look-alike character(s) makes it GSM-7: "
             f"{offer.count.segments} segment(s), saving {offer.segments_saved}"
         )
-
-
-@click.group("sandbox")
-def sandbox_group() -> None:
-    """Play the contact's phone against the built-in sandbox provider."""
-
-
-@sandbox_group.command("reply")
-@click.argument("text")
-@click.option("--from", "sender", required=True, metavar="NUMBER", help="The phone texting us.")
-@click.option(
-    "--to",
-    "to",
-    metavar="NUMBER",
-    help="Our number (default: the one that last texted them, else the default).",
-)
-@json_option
-@db_option
-@with_db
-async def sandbox_reply(
-    db: Database, text: str, sender: str, to: str | None, as_json: bool
-) -> None:
-    """Text TEXT to us from a phone, through the real inbound path."""
-    result = await sandbox.reply(db, sender, text, to)
-    if as_json:
-        emit_json(
-            {
-                "message_id": result.message_id,
-                "conversation_id": result.conversation_id,
-                "intent": str(result.intent),
-                "automatic_replies": list(result.replies),
-            }
-        )
-        return
-    click.echo(
-        f"received as message {result.message_id} in conversation "
-        f"{result.conversation_id} ({result.intent})"
-    )
-    if result.replies:
-        click.echo(f"{len(result.replies)} automatic reply queued")
-
-
-@sandbox_group.command("inbox")
-@click.option("--to", "to", metavar="NUMBER", help="Only what this phone received.")
-@click.option("--limit", type=click.IntRange(1, MAX_LIST), default=20, show_default=True)
-@json_option
-@db_option
-@with_db
-async def sandbox_inbox(db: Database, to: str | None, limit: int, as_json: bool) -> None:
-    """Show what the sandbox phones received (latest last)."""
-    found = await sandbox.inbox(db, to, limit)
-    if as_json:
-        emit_json(
-            [
-                {
-                    "message_id": m.message_id,
-                    "from": m.sender,
-                    "to": m.recipient,
-                    "body": m.body,
-                    "media": m.media,
-                    "delivered": m.delivered,
-                    "at": m.accepted_at.isoformat(),
-                }
-                for m in found
-            ]
-        )
-        return
-    for m in found:
-        state = "delivered" if m.delivered else "on its way"
-        click.echo(f"{m.accepted_at:%H:%M:%S} {m.sender} -> {m.recipient} [{state}]")
-        click.echo("    " + printable(m.body, keep_newlines=True).replace("\n", "\n    "))
-
-
-def register(group: click.Group) -> None:
-    group.add_command(send)
-    group.add_command(segments_command)
-    group.add_command(sandbox_group)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import click
 
-from console.cli import MAX_LIST, db_option, emit_json, json_option, with_db
+from console.options import MAX_LIST, db_option, emit_json, json_option, with_db
 from console.safe_text import printable
 from core import lease, status
 from core.db import Database
@@ -128,7 +128,3 @@ async def status_command(db: Database, errors: int, as_json: bool) -> None:
             f"  {_clock(error.at)}  {KIND_WORDS.get(error.kind, error.kind):<8}  {target}:"
             f" {printable(error.reason)}"
         )
-
-
-def register(group: click.Group) -> None:
-    group.add_command(status_command)

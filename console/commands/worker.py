@@ -15,7 +15,7 @@ from dataclasses import replace
 import click
 
 from console import logs
-from console.cli import db_option, with_db
+from console.options import db_option, with_db
 from core import lease
 from core.db import Database
 from core.errors import ConfigProblem, InvalidInput
@@ -131,7 +131,3 @@ async def worker_command(
         config = replace(config, webhooks=webhooks)
     click.echo(f"worker: database {db.path}", err=True)
     await serve(db, WorkerOptions(lease_seconds=lease_seconds), config, webhooks=not no_webhooks)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(worker_command)

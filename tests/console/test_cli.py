@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from console.cli import main
+from console.cli import COMMANDS, main
 from console.safe_text import json_printable
 from tests.processes import ok, query, refused, running, scalar, switchboard, wait_for, worker
 
@@ -444,11 +444,19 @@ def test_demo_refuses_a_database_with_real_data(fresh: Run, db: Path):
 # --- help ---------------------------------------------------------------------------------------
 
 
+def _subcommand(group: click.Command, name: str) -> click.Command:
+    # Through get_command, as click does: the top group imports a command's module on demand.
+    assert isinstance(group, click.Group)
+    command = group.get_command(click.Context(group), name)
+    assert command is not None, name
+    return command
+
+
 def _command_paths(group: click.Command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     paths = [prefix]
     if isinstance(group, click.Group):
-        for name, command in sorted(group.commands.items()):
-            paths += _command_paths(command, (*prefix, name))
+        for name in group.list_commands(click.Context(group)):
+            paths += _command_paths(_subcommand(group, name), (*prefix, name))
     return paths
 
 
@@ -472,6 +480,13 @@ def test_the_command_tree_is_what_the_readme_lists():
     assert len(COMMAND_PATHS) > 15
 
 
+def test_every_command_is_found_under_the_name_it_is_registered_as():
+    """console/cli.py names each command's module; the command there answers to that name."""
+    for name in COMMANDS:
+        assert _subcommand(main, name).name == name
+    assert set(main.list_commands(click.Context(main))) == set(COMMANDS)
+
+
 @pytest.mark.parametrize("path", COMMAND_PATHS, ids=lambda p: " ".join(p) or "switchboard")
 def test_help_works_for_every_command(path: tuple[str, ...]):
     result = CliRunner().invoke(main, [*path, "--help"], prog_name="switchboard")
@@ -482,7 +497,7 @@ def test_help_works_for_every_command(path: tuple[str, ...]):
     assert f"Usage: switchboard {' '.join(path)}".rstrip() in result.output
     command: click.Command = main
     for name in path:
-        command = command.commands[name]  # type: ignore[attr-defined]
+        command = _subcommand(command, name)
     if command.help:
         assert command.help.splitlines()[0].strip()[:30] in result.output
 
@@ -620,7 +635,7 @@ def test_config_show_never_prints_a_secret(sb: Run, tmp_path: Path):
 
 
 def test_demo_says_how_to_try_the_cli_before_the_console_opens(tmp_path: Path, monkeypatch):
-    from console.commands import demo as demo_command
+    import console.app
 
     opened: list[str | None] = []
 
@@ -632,7 +647,7 @@ def test_demo_says_how_to_try_the_cli_before_the_console_opens(tmp_path: Path, m
             opened.append(self.context.welcome)
             click.echo("<the console runs>", err=True)
 
-    monkeypatch.setattr(demo_command, "make_app", FakeConsole)
+    monkeypatch.setattr(console.app, "make_app", FakeConsole)
     path = tmp_path / "demo.sqlite3"
     runner = CliRunner()
     seeded = runner.invoke(main, ["demo", "--seed-only", "--contacts", "5", "--db", str(path)])

@@ -60,6 +60,7 @@ BAD_ARGUMENTS = [
     (("send", "--to", ANN, "caf\udce9"), "not valid UTF-8"),
     (("agents", "add", "eve", "--name", "\udcff\udcfe"), "not valid UTF-8"),
     (("contacts", "lst"), "No such command"),
+    (("sendd", "--to", ANN, "hi"), "No such command"),  # the top group finds commands on demand
     (("demo", "--seed-only", "--contacts", HUGE), "--contacts"),
     (("demo", "--seed-only", "--contacts", "0"), "--contacts"),
 ]
