@@ -321,6 +321,8 @@ class Worker:
 
     def _guarded(self, job: Job) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
+            if self._stopping:
+                return  # stopping starts nothing new (a tick or wake that was already due)
             if job.name in self._busy:
                 # A tick met a wake (or the other way round): the run under
                 # way covers both, and arms the next wake when it ends.
