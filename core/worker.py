@@ -121,6 +121,7 @@ class Worker:
         self._again: set[str] = set()
         """Jobs whose wake fell while they ran: run once more when they finish."""
         self._wakes: dict[str, asyncio.TimerHandle] = {}
+        self._woken: set[asyncio.Task[None]] = set()
         self.jobs: tuple[Job, ...] = tuple(jobs(self))
         check_list(list(self.jobs))
 
@@ -394,7 +395,10 @@ class Worker:
         if job.name in self._busy:
             self._again.add(job.name)
             return
-        asyncio.get_running_loop().create_task(self._guarded(job)())
+        # The loop holds tasks weakly: keep this one until it is done.
+        task = asyncio.get_running_loop().create_task(self._guarded(job)())
+        self._woken.add(task)
+        task.add_done_callback(self._woken.discard)
 
     async def stop(self) -> None:
         """Stop ticking, let the jobs running finish and record, then give the lease up.
