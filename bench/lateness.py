@@ -7,7 +7,9 @@ seconds of real time, starting a second and a half after a real ``Worker``
 to run on its own. Lateness is, per conversation, the instant the sweep made
 it public (the ``conversation.public`` feed event's time, taken when the
 sweep's transaction begins; the commit follows within milliseconds) minus
-its due time. p50, p99 and max are printed, and how many sweeps it took.
+its due time. p50, p99 and max are printed, and how many sweeps it took
+(a wake comes at least ``wake_gap``, 50 ms, after the sweep before it, so
+due times close together share one sweep: that gap is most of the p50).
 
 The baseline is the same worker on a second database built the same way,
 with ``wake_at_next_due=False``: the sweep then runs only at its tick
