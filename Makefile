@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.outbound
 	$(BIN)/python -m bench.sweep
+	$(BIN)/python -m bench.lateness
 	$(BIN)/python -m bench.console
 	$(BIN)/python -m bench.sinch_outbound
 	$(BIN)/python -m bench.webhooks

@@ -1,10 +1,14 @@
 """W1, W2: the worker. It only schedules; the rules live in the services.
 
-APScheduler's AsyncIOScheduler, in the running event loop, is used as a
-ticker: a few interval jobs (lease, outbox pump, due-time sweep, delivery
-reports). Due times live in indexed columns and each tick takes what is due
-in one query, so nothing is lost when a process stops and 100,000 due rows
-are one query, not 100,000 jobs. ``misfire_grace_time=None`` and
+The worker runs the jobs it is given (core/jobs.py); ``default_jobs``
+composes today's list: the lease, the public-minutes sweep, the outbox pump
+and delivery-report polling. APScheduler's AsyncIOScheduler, in the running
+event loop, is used as a ticker: one interval job per worker job. A job with
+``next_due`` is also woken at its due time when that comes before its next
+tick (``loop.call_at``), so a due time is acted on when it falls. Due times
+live in indexed columns and each tick takes what is due in one query, so
+nothing is lost when a process stops and 100,000 due rows are one query, not
+100,000 jobs. ``misfire_grace_time=None`` and
 ``coalesce=True`` because APScheduler's default silently drops a tick that
 runs more than a second late, and a busy tick should be followed by one more,
 not by a burst.
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,6 +36,7 @@ from core.gateway import (
     SmsGateway,
     TemporaryFailure,
 )
+from core.jobs import Job, check_list
 from core.ratelimit import SenderRateLimit
 
 log = logging.getLogger("switchboard.worker")
@@ -48,6 +53,12 @@ class WorkerOptions:
     send_concurrency: int = 8
     send_lease_seconds: float = 120.0
     """How long a message may stay 'sending' before it is presumed lost and queued again."""
+    wake_at_next_due: bool = True
+    """Wake a job with ``next_due`` at its due time, not only at its next tick (off: the
+    baseline bench.lateness compares against)."""
+    wake_gap: float = 0.05
+    """A wake comes at least this long after the job's last run ended: due times a few
+    milliseconds apart are taken by one run, not one run (one write transaction) each."""
 
 
 @dataclass(slots=True)
@@ -61,6 +72,30 @@ class WorkerStats:
     job_errors: int = 0
 
 
+JobsFor = Callable[["Worker"], Sequence[Job]]
+"""Composes a worker's job list; jobs usually need the worker (its lease, its stats)."""
+
+
+def default_jobs(worker: Worker) -> list[Job]:
+    """The one place today's jobs are listed. A capability composes its own list
+    around this one (``lambda w: [*default_jobs(w), its_job]``) and passes it as
+    ``Worker(..., jobs=...)``: the worker itself does not change."""
+    options = worker.options
+    return [
+        Job("lease", options.lease_seconds / 3, worker.tick_lease, needs_lease=False),
+        Job(
+            "public_minutes",
+            options.sweep_every,
+            worker.sweep,
+            next_due=lambda: conversations.next_public_due(worker.db),
+        ),
+        Job("outbox", options.pump_every, worker.pump),
+        # After the pump in run_once: a report a provider has ready at once
+        # (the sandbox with no delay) settles the message in the same tick.
+        Job("reports", options.pump_every, worker.poll_reports),
+    ]
+
+
 class Worker:
     def __init__(
         self,
@@ -70,6 +105,7 @@ class Worker:
         *,
         holder: str | None = None,
         on_lease_change: Callable[[bool], None] | None = None,
+        jobs: JobsFor = default_jobs,
     ) -> None:
         self.db = db
         self.gateway = gateway
@@ -83,10 +119,18 @@ class Worker:
         self._scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._busy: set[str] = set()
+        """Jobs running now: a tick and a wake of one job never overlap."""
+        self._again: set[str] = set()
+        """Jobs whose wake fell while they ran: run once more when they finish."""
+        self._wakes: dict[str, asyncio.TimerHandle] = {}
+        self._woken: set[asyncio.Task[None]] = set()
+        self.jobs: tuple[Job, ...] = tuple(jobs(self))
+        check_list(list(self.jobs))
 
     # --- the jobs -----------------------------------------------------------
 
-    async def tick_lease(self) -> bool:
+    async def tick_lease(self) -> int:
         acquired = await lease.try_acquire(self.db, self.holder, self.options.lease_seconds)
         held = acquired.held
         if acquired.taken_from is not None and lease.is_gone(acquired.taken_from):
@@ -96,7 +140,14 @@ class Worker:
             log.info("worker %s %s the lease", self.holder, "took" if held else "lost")
             if self._on_lease_change is not None:
                 self._on_lease_change(held)
-        return held
+            if held and self._scheduler is not None:
+                # The other jobs skipped their ticks while another held the
+                # lease (and at start, they ticked alongside this one): run
+                # them now rather than up to an interval later.
+                for job in self.jobs:
+                    if job.needs_lease:
+                        self._wake(job)
+        return int(held)
 
     async def _reclaim_from(self, dead: lease.LeaseHolder) -> None:
         """Send again, now, what a worker that died had in flight.
@@ -241,12 +292,15 @@ class Worker:
         return applied
 
     async def run_once(self) -> None:
-        """One tick of every job, in order (tests drive the worker with this)."""
-        if await self.tick_lease():
-            await self.sweep()
-            await self.poll_reports()
-            await self.pump()
-            await self.poll_reports()
+        """One run of every job, in list order, the lease first (tests drive the worker
+        with this; it arms no wake, so a FakeClock moved between calls is all there is)."""
+        lease_job = next(job for job in self.jobs if not job.needs_lease)
+        await lease_job.run()
+        if not self.active:
+            return
+        for job in self.jobs:
+            if job.needs_lease:
+                await job.run()
 
     # --- the ticker ---------------------------------------------------------
 
@@ -255,16 +309,12 @@ class Worker:
         self._stopping = False
         scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=UTC)
         now = datetime.now(UTC)
-        for job, every in (
-            (self._guarded(self.tick_lease), self.options.lease_seconds / 3),
-            (self._guarded(self.pump), self.options.pump_every),
-            (self._guarded(self.poll_reports), self.options.pump_every),
-            (self._guarded(self.sweep), self.options.sweep_every),
-        ):
+        for job in self.jobs:
             scheduler.add_job(
-                job,
+                self._guarded(job),
                 "interval",
-                seconds=every,
+                id=job.name,
+                seconds=job.every,
                 next_run_time=now,
                 coalesce=True,
                 max_instances=1,
@@ -273,26 +323,85 @@ class Worker:
         scheduler.start()
         self._scheduler = scheduler
 
-    def _guarded(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    def _guarded(self, job: Job) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
+            if self._stopping:
+                return  # stopping starts nothing new (a tick or wake that was already due)
+            if job.name in self._busy:
+                # A tick met a wake (or the other way round): the run under
+                # way covers both, and arms the next wake when it ends.
+                return
+            if job.needs_lease and not self.active:
+                return
+            self._busy.add(job.name)
             # The task running this is the one APScheduler's executor created
-            # and would cancel on shutdown: stop() waits for exactly these.
+            # (or a wake's): stop() waits for exactly these.
             task = asyncio.current_task()
             if task is not None:
                 self._running.add(task)
             try:
-                await job()
+                started = self.db.clock.now()
+                handled = await job.run()
+                if job.next_due is not None:
+                    await self._arm_wake(job, started, handled)
             except Exception:
                 self.stats.job_errors += 1
                 # Logged and retried on the next tick: the database is the
                 # truth, so a failed tick loses nothing.
-                log.exception("worker job %s failed", getattr(job, "__name__", job))
+                log.exception("worker job %s failed", job.name)
             finally:
+                self._busy.discard(job.name)
                 if task is not None:
                     self._running.discard(task)
+                if job.name in self._again:
+                    self._again.discard(job.name)
+                    self._wake(job)
 
-        run.__name__ = getattr(job, "__name__", "job")
+        run.__name__ = job.name
         return run
+
+    async def _arm_wake(self, job: Job, started: datetime, handled: int) -> None:
+        """Wake ``job`` at its next due time when that comes before its next tick."""
+        if (
+            not self.options.wake_at_next_due
+            or self._stopping
+            or self._scheduler is None
+            or job.next_due is None
+            or (job.needs_lease and not self.active)
+        ):
+            return
+        due = await job.next_due()
+        if due is None:
+            return
+        if due <= started and not handled:
+            # Due before this run began, yet the run took nothing: waking again
+            # at once would spin. The next tick tries again.
+            return
+        # The due time is on the database's clock; the loop has its own. Only
+        # the distance between them is carried over.
+        delay = max(self.options.wake_gap, (due - self.db.clock.now()).total_seconds())
+        if delay >= job.every:
+            return  # the tick comes first
+        loop = asyncio.get_running_loop()
+        when = loop.time() + delay
+        armed = self._wakes.get(job.name)
+        if armed is not None:
+            if armed.when() <= when:
+                return
+            armed.cancel()
+        self._wakes[job.name] = loop.call_at(when, self._wake, job)
+
+    def _wake(self, job: Job) -> None:
+        self._wakes.pop(job.name, None)
+        if self._stopping or self._scheduler is None:
+            return
+        if job.name in self._busy:
+            self._again.add(job.name)
+            return
+        # The loop holds tasks weakly: keep this one until it is done.
+        task = asyncio.get_running_loop().create_task(self._guarded(job)())
+        self._woken.add(task)
+        task.add_done_callback(self._woken.discard)
 
     async def stop(self) -> None:
         """Stop ticking, let the jobs running finish and record, then give the lease up.
@@ -303,6 +412,10 @@ class Worker:
         the running ones, and only then shut down, with nothing left to cancel.
         """
         self._stopping = True
+        for handle in self._wakes.values():
+            handle.cancel()
+        self._wakes.clear()
+        self._again.clear()
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None:
             scheduler.pause()
