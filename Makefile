@@ -19,7 +19,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/lint-imports  # the layering contracts in pyproject.toml
+	$(BIN)/lint-imports --no-logo  # the layering contracts in pyproject.toml
 	$(BIN)/pytest
 
 bench: $(STAMP)
