@@ -9,7 +9,9 @@ not ready.
 Receiving: STOP-family keywords opt the number out (one confirmation, then
 silence), START-family opt it back in, HELP answers; a message that plainly
 asks to stop is flagged for an agent; anything else starts the wait that
-makes the conversation public when it runs out.
+makes the conversation public when it runs out. Receiving runs an ordered
+list of hooks (core/inbound.py, ``default_hooks``) in the message's
+transaction, so a capability adds its own without changing ``receive``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from core import (
     consent,
     contacts,
     conversations,
+    inbound,
     mms,
     numbers,
     outbox,
@@ -236,14 +239,21 @@ async def receive(
     *,
     provider_ref: str | None = None,
     media: Sequence[Media] = (),
+    hooks: Sequence[inbound.Hook] | None = None,
 ) -> ReceiveResult:
     """Store an inbound SMS from ``sender`` to our number ``to`` and act on it.
 
     ``provider_ref`` (the provider's message ID) makes this idempotent: the
     same inbound message stored twice is stored once. Raises InvalidPhoneNumber
     for a bad sender, NotFound when ``to`` is not one of our numbers, and
-    InvalidInput for a body no phone could have sent (over MAX_INBOUND_BODY).
+    InvalidInput for a body no phone could have sent (over MAX_INBOUND_BODY)
+    or for ``hooks`` that break the rules of ``inbound.check_hooks``.
+
+    ``hooks`` (default ``default_hooks()``) run in order once the message is
+    stored, in its transaction: one that raises rolls the message back.
     """
+    chain = default_hooks() if hooks is None else list(hooks)
+    inbound.check_hooks(chain, first=KEYWORDS)
     if len(body) > MAX_INBOUND_BODY:
         raise InvalidInput(
             f"an inbound message may be at most {MAX_INBOUND_BODY:,} characters"
@@ -299,26 +309,73 @@ async def receive(
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (message_id, item.filename, item.mime, len(item.content), item.content, item.url),
             )
-        replies = await _answer_keyword(tx, intent, keyword, phone, row["id"], message_id, config)
         await tx.execute(
             "UPDATE conversations SET last_inbound_at = ?, last_message_at = ?,"
             " last_inbound_id = ? WHERE id = ?",
             (tx.now_ms, tx.now_ms, message_id, row["id"]),
         )
-        if keyword is None:
-            # Only a message a person must answer starts the wait (M7, M8).
-            await tx.execute(
-                "UPDATE conversations SET waiting_since = coalesce(waiting_since, :now),"
-                " public_due_at = CASE WHEN is_public = 0 AND owner_id IS NOT NULL"
-                "   THEN coalesce(public_due_at, :due) ELSE NULL END WHERE id = :id",
-                {
-                    "now": tx.now_ms,
-                    "due": tx.now_ms + config.public_minutes * 60_000,
-                    "id": row["id"],
-                },
-            )
+        replies = await inbound.run_hooks(
+            chain,
+            inbound.Inbound(
+                tx=tx,
+                message_id=message_id,
+                conversation_id=row["id"],
+                contact_id=contact_id,
+                phone=phone,
+                number=number,
+                body=body,
+                intent=intent,
+                keyword=keyword,
+                settings=config,
+            ),
+        )
+        # M6: every stored message is announced, after the hooks, so the audience
+        # includes anyone a hook added; consoles refresh on it.
         await _alert(tx, "message.received", row["id"], message_id, None)
-    return ReceiveResult(message_id, row["id"], intent, False, tuple(replies))
+    return ReceiveResult(message_id, row["id"], intent, False, replies)
+
+
+async def _keywords(message: inbound.Inbound) -> inbound.HookResult:
+    """M5: answer STOP/START/HELP; a STOP ends the chain (nothing else acts on it)."""
+    replies = await _answer_keyword(
+        message.tx,
+        message.intent,
+        message.keyword,
+        message.phone,
+        message.conversation_id,
+        message.message_id,
+        message.settings,
+    )
+    return inbound.HookResult(tuple(replies), stop=message.intent is Intent.OPT_OUT)
+
+
+async def _conversation_timing(message: inbound.Inbound) -> None:
+    """M7, M8: a message a person must answer starts the wait and the public-due time."""
+    if message.keyword is not None:
+        return  # a keyword is answered automatically: nobody has to reply
+    tx = message.tx
+    await tx.execute(
+        "UPDATE conversations SET waiting_since = coalesce(waiting_since, :now),"
+        " public_due_at = CASE WHEN is_public = 0 AND owner_id IS NOT NULL"
+        "   THEN coalesce(public_due_at, :due) ELSE NULL END WHERE id = :id",
+        {
+            "now": tx.now_ms,
+            "due": tx.now_ms + message.settings.public_minutes * 60_000,
+            "id": message.conversation_id,
+        },
+    )
+
+
+KEYWORDS = inbound.Hook("keywords", _keywords)
+"""Opt-out, opt-in and help keywords: first in every hook list (``inbound.check_hooks``)."""
+CONVERSATION_TIMING = inbound.Hook("conversation_timing", _conversation_timing)
+
+
+def default_hooks() -> list[inbound.Hook]:
+    """The one place today's inbound hooks are listed. A capability composes its
+    own list around this one (``[*default_hooks(), its_hook]``) and passes it as
+    ``receive(..., hooks=...)``: receive itself does not change."""
+    return [KEYWORDS, CONVERSATION_TIMING]
 
 
 async def _answer_keyword(
