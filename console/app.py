@@ -18,17 +18,22 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.worker import Worker as TextualWorker
+from textual.worker import WorkerState
 
 from console.context import ConsoleContext
+from console.failures import what_failed
 from console.live import Changes
 from console.panes.contacts import ContactsPane
 from console.panes.conversations import ConversationsPane
 from console.panes.manager import ManagerPane
 from console.panes.thread import ThreadPane
 from console.safe_text import printable
+from console.screens.error import ErrorScreen
 from console.screens.help import HelpScreen
 from console.widgets.status_bar import StatusBar
 from core import events, lease
+from core.errors import SwitchboardError
 from core.worker import Worker
 
 log = logging.getLogger("switchboard.console")
@@ -182,6 +187,23 @@ class SwitchboardApp(App[None]):
             timeout=timeout,
             markup=False,
         )
+
+    # --- failures -----------------------------------------------------------
+
+    @on(TextualWorker.StateChanged)
+    def _worker_failed(self, event: TextualWorker.StateChanged) -> None:
+        """The one place background failures are told (panes forward theirs: ReportsFailures)."""
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        what = what_failed(event.worker)
+        if isinstance(error, SwitchboardError):
+            # A refusal names the rule that refused: the person can act on it.
+            self.notify(str(error), title=f"Could not {what}", severity="error")
+            return
+        log.error("failed to %s", what, exc_info=error)
+        where = str(self.context.log_path) if self.context.log_path else "the console's log"
+        self.push_screen(ErrorScreen(what, error or RuntimeError("unknown error"), where))
 
     # --- actions ------------------------------------------------------------
 

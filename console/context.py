@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from core.authz import Actor, Role
 from core.clock import Clock
@@ -23,6 +24,8 @@ class ConsoleContext:
     """How often other processes' changes are looked for (the console is live within 1 s)."""
     welcome: str | None = None
     """Shown once when the console opens (the demo's hint about the CLI)."""
+    log_path: Path | None = None
+    """Where the console's log goes (the terminal is the screen); None: not to a file."""
 
     @property
     def clock(self) -> Clock:

@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from console.safe_text import printable
@@ -60,3 +61,20 @@ def setup(level: int = logging.INFO, fmt: Literal["text", "json"] = "text") -> N
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     logging.getLogger("switchboard").setLevel(level)
+
+
+def setup_console(path: Path) -> Path:
+    """Send Switchboard's warnings and errors to ``path`` while the console owns the terminal.
+
+    stderr is the console's screen, so a traceback written there would be lost
+    under the next repaint; the error dialog names this file instead.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(TextFormatter())
+    handler.setLevel(logging.WARNING)
+    logger = logging.getLogger("switchboard")
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.WARNING:
+        logger.setLevel(logging.WARNING)
+    return path

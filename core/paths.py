@@ -24,3 +24,8 @@ def default_db_path() -> Path:
 def demo_db_path() -> Path:
     """The demo database lives apart from the real one so demo data never mixes in."""
     return data_dir() / "demo.sqlite3"
+
+
+def console_log_path() -> Path:
+    """The console's log file (its terminal is the screen): errors with their tracebacks."""
+    return Path(platformdirs.user_log_dir(APP, appauthor=False)) / "console.log"

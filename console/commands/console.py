@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from console import logs
 from console.app import make_app
 from console.context import ConsoleContext
 from console.options import open_db, resolve_actor, run
+from core.paths import console_log_path
 from providers.wiring import load_config, sms_gateway
 
 
@@ -18,7 +20,8 @@ def open_console(db_path: Path | None, as_user: str | None) -> None:
         try:
             actor = await resolve_actor(db, as_user)
             gateway = await sms_gateway(db, load_config())
-            await make_app(ConsoleContext(db, actor, gateway)).run_async()
+            log_path = logs.setup_console(console_log_path())
+            await make_app(ConsoleContext(db, actor, gateway, log_path=log_path)).run_async()
         finally:
             await db.close()
 

@@ -10,7 +10,7 @@ import click
 
 from console.options import as_option, given_db_path, open_db, resolve_actor, run
 from core.db import is_demo
-from core.paths import DB_ENV, demo_db_path
+from core.paths import DB_ENV, console_log_path, demo_db_path
 from providers.config import Config
 from providers.wiring import sms_gateway
 
@@ -48,6 +48,7 @@ def demo_command(
     """
     # Imported here, not at the top: `switchboard --help` imports this module to list
     # the command, and should not load Textual and the worker to do so (issue #9).
+    from console import logs
     from console.app import make_app
     from console.commands.worker import serve
     from console.context import ConsoleContext
@@ -76,7 +77,12 @@ def demo_command(
             # Printed before the console takes the screen, so it is in the
             # terminal once the console closes; the console shows the gist.
             click.echo(_how_to_talk(path), err=True)
-            context = ConsoleContext(db, actor, await sms_gateway(db, Config()))
+            context = ConsoleContext(
+                db,
+                actor,
+                await sms_gateway(db, Config()),
+                log_path=logs.setup_console(console_log_path()),
+            )
             context.welcome = _welcome(path)
             await make_app(context).run_async()
         finally:

@@ -21,12 +21,13 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from console.context import ConsoleContext
+from console.failures import ReportsFailures
 from console.live import Changes
 from console.screens.contact_form import ContactForm
 from console.text import literal
 from core import contacts
 from core.contacts import Contact
-from core.errors import NotFound, SwitchboardError
+from core.errors import NotFound
 from core.phones import display as phone_display
 
 PAGE = 50
@@ -182,7 +183,7 @@ class ContactTable(DataTable[Text]):
         return False
 
 
-class ContactsPane(Vertical):
+class ContactsPane(ReportsFailures, Vertical):
     DEFAULT_CSS = """
     ContactsPane { height: 1fr; }
     ContactsPane > #contact-search { margin: 0 0; }
@@ -259,27 +260,28 @@ class ContactsPane(Vertical):
     def _search_submitted(self) -> None:
         self.table.focus()
 
-    @work(exclusive=True, group="contact-search", exit_on_error=False)
+    @work(
+        exclusive=True, group="contact-search", exit_on_error=False, description="search contacts"
+    )
     async def run_search(self, text: str, delay: float = SEARCH_DELAY) -> None:
         """Search after a quiet moment; a newer keystroke cancels this one."""
         if delay:
             await asyncio.sleep(delay)
         self._generation += 1
         self.workers.cancel_group(self, "contact-page")
-        try:
-            found = await contacts.search_page(
-                self.context.db, self.context.actor, text, limit=PAGE
-            )
-        except SwitchboardError as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
+        found = await contacts.search_page(self.context.db, self.context.actor, text, limit=PAGE)
         self.query_text = text.strip()
         self.more_above = False
         self.more_below = len(found) == PAGE
         self.table.replace(found)
         self._show_status()
 
-    @work(exclusive=True, group="contact-page", exit_on_error=False)
+    @work(
+        exclusive=True,
+        group="contact-page",
+        exit_on_error=False,
+        description="load more contacts",
+    )
     async def load_page(self, below: bool) -> None:
         """Load the page after the last row held (or before the first one)."""
         table = self.table
@@ -344,22 +346,19 @@ class ContactsPane(Vertical):
     def action_focus_search(self) -> None:
         self.query_one("#contact-search", Input).focus()
 
+    @work(group="contact-ready", exit_on_error=False, description="change Ready")
     async def action_toggle_ready(self) -> None:
         contact = self.table.selected()
         if contact is None:
             return
         actor = self.context.actor
-        try:
-            changed = await contacts.set_ready(
-                self.context.db,
-                actor,
-                contact.id,
-                not contact.ready,
-                reason=f"changed by {actor.label} in the console",
-            )
-        except SwitchboardError as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
+        changed = await contacts.set_ready(
+            self.context.db,
+            actor,
+            contact.id,
+            not contact.ready,
+            reason=f"changed by {actor.label} in the console",
+        )
         self.table.refresh_contact(changed)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -367,7 +366,7 @@ class ContactsPane(Vertical):
         event.stop()
         self.action_edit()
 
-    @work(group="contact-form", exit_on_error=False)
+    @work(group="contact-form", exit_on_error=False, description="edit the contact")
     async def action_edit(self) -> None:
         contact = self.table.selected()
         if contact is None:
@@ -384,7 +383,7 @@ class ContactsPane(Vertical):
             self.table.refresh_contact(saved)
             self.notify(f"Saved {saved.label}", markup=False)
 
-    @work(group="contact-form", exit_on_error=False)
+    @work(group="contact-form", exit_on_error=False, description="add a contact")
     async def action_new(self) -> None:
         saved = await self.app.push_screen_wait(ContactForm(self.context))
         if saved is not None:
@@ -397,6 +396,7 @@ class ContactsPane(Vertical):
                 table.move_cursor(row=table.get_row_index(str(saved.id)))
             self._show_status()
 
+    @work(group="contact-text", exit_on_error=False, description="start a conversation")
     async def action_text(self) -> None:
         contact = self.table.selected()
         if contact is None:

@@ -11,13 +11,13 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
 from console.context import ConsoleContext
+from console.failures import ReportsFailures
 from console.live import Changes
 from console.panes.thread import ThreadPane
 from console.text import literal
 from console.widgets.formatting import wait_text
 from core import conversations
 from core.conversations import Conversation, Filter
-from core.errors import SwitchboardError
 
 # Columns: unread mark, contact, wait, state, owner, last message. Wait and
 # state come before owner so they stay visible at 80 columns.
@@ -110,7 +110,7 @@ class ConversationList(DataTable[Text]):
         return int(self.coordinate_to_cell_key((row, 0)).row_key.value or 0) or None
 
 
-class ConversationsPane(Horizontal):
+class ConversationsPane(ReportsFailures, Horizontal):
     DEFAULT_CSS = """
     ConversationsPane { height: 1fr; }
     ConversationsPane > #conversation-side { width: 45%; min-width: 34; }
@@ -231,16 +231,13 @@ class ConversationsPane(Horizontal):
     async def _open(self, conversation_id: int | None) -> None:
         await self.query_one(ThreadPane).show(conversation_id)
 
-    @work(exclusive=True, group="take", exit_on_error=False)
+    @work(exclusive=True, group="take", exit_on_error=False, description="take the conversation")
     async def action_take(self) -> None:
         conversation_id = self.query_one(ConversationList).selected_id()
         if conversation_id is None:
             return
-        try:
-            taken = await conversations.take(self.context.db, self.context.actor, conversation_id)
-        except SwitchboardError as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
+        # A refusal (taken by someone else meanwhile) is told by the app's failure handler.
+        taken = await conversations.take(self.context.db, self.context.actor, conversation_id)
         self.notify(
             f"You have the conversation with {taken.contact_name or taken.phone}", markup=False
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -20,6 +20,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from console.context import ConsoleContext
+from console.failures import ReportsFailures
 from console.live import Changes
 from console.panes.conversations import ConversationList, filter_line
 from console.panes.settings_form import SettingsForm
@@ -30,7 +31,6 @@ from console.text import literal
 from core import agents, conversations
 from core.agents import Agent
 from core.conversations import Conversation, Filter
-from core.errors import SwitchboardError
 
 MANAGER_FILTERS = (Filter.ALL, Filter.UNANSWERED, Filter.ANSWERED)
 FILTER_KEYS = {Filter.ALL: "a", Filter.UNANSWERED: "u", Filter.ANSWERED: "r"}
@@ -63,7 +63,7 @@ class ManagerConversationList(ConversationList):
         return cells
 
 
-class ManagerConversations(Horizontal):
+class ManagerConversations(ReportsFailures, Horizontal):
     """Every conversation with its owner and wait, oldest-waiting first; a read-only thread."""
 
     DEFAULT_CSS = """
@@ -146,6 +146,7 @@ class ManagerConversations(Horizontal):
         if event.row_key.value is not None:
             await self.query_one(ThreadPane).show(int(event.row_key.value))
 
+    @work(exclusive=True, group="take-over", exit_on_error=False, description="take over")
     async def action_take_over(self) -> None:
         table = self.query_one(ManagerConversationList)
         conversation_id = table.selected_id()
@@ -153,13 +154,7 @@ class ManagerConversations(Horizontal):
             self.notify("No conversation selected.", severity="warning")
             return
         before = {c.id: c for c in table.shown}.get(conversation_id)
-        try:
-            taken = await conversations.take_over(
-                self.context.db, self.context.actor, conversation_id
-            )
-        except SwitchboardError as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
+        taken = await conversations.take_over(self.context.db, self.context.actor, conversation_id)
         who = taken.contact_name or taken.phone
         previous = before.owner if before and before.owner_id != self.context.actor.id else None
         # markup=False: names are typed by people (contacts, agents).
@@ -218,7 +213,7 @@ class AgentTable(DataTable[Text]):
         self.move_cursor(row=self.get_row_index(username))
 
 
-class ManagerAgents(Vertical):
+class ManagerAgents(ReportsFailures, Vertical):
     """Who may log in: add people, deactivate and reactivate them."""
 
     DEFAULT_CSS = """
@@ -284,7 +279,7 @@ class ManagerAgents(Vertical):
             self.notify(f"{agent.username} is already {state}.", markup=False)
             return
         if active:
-            self.run_worker(self._set_active(agent, True), exclusive=True, group="agent-active")
+            self._set_active(agent, True)
             return
         question = Text.assemble(
             "Deactivate ",
@@ -294,20 +289,22 @@ class ManagerAgents(Vertical):
             ")? They will no longer be able to log in.",
         )
 
-        async def answered(yes: bool | None) -> None:
+        def answered(yes: bool | None) -> None:
             if yes:
-                await self._set_active(agent, False)
+                self._set_active(agent, False)
 
         self.app.push_screen(ConfirmScreen(question, yes_label="Deactivate"), answered)
 
+    @work(
+        exclusive=True,
+        group="agent-active",
+        exit_on_error=False,
+        description="change whether the agent can log in",
+    )
     async def _set_active(self, agent: Agent, active: bool) -> None:
-        try:
-            changed = await agents.set_active(
-                self.context.db, self.context.actor, agent.username, active
-            )
-        except SwitchboardError as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
+        changed = await agents.set_active(
+            self.context.db, self.context.actor, agent.username, active
+        )
         await self.reload()
         state = "reactivated" if changed.active else "deactivated"
         self.notify(f"{changed.username} {state}", markup=False)

@@ -167,6 +167,8 @@ class SettingsForm(VerticalScroll):
         try:
             saved = await settings.update(self.context.db, self.context.actor, **changed)
         except SwitchboardError as exc:
+            # Kept here, not in the app's handler: a form shows the refusal under
+            # its fields and stays open with what was typed.
             # Keep what was typed so it can be corrected.
             self.show_error(str(exc))
             return

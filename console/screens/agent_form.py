@@ -74,6 +74,8 @@ class AgentForm(ModalScreen[Agent | None]):
         try:
             added = await agents.add(self.context.db, self.context.actor, username, name, str(role))
         except SwitchboardError as exc:
+            # Kept here, not in the app's handler: a form shows the refusal under
+            # its fields and stays open with what was typed.
             self.show_error(str(exc))
             return
         self.dismiss(added)

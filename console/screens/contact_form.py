@@ -241,6 +241,8 @@ class ContactForm(ModalScreen[Contact | None]):
                     self.context.db, self.context.actor, self.contact.id, draft
                 )
         except SwitchboardError as exc:
+            # Kept here, not in the app's handler: a form shows the refusal under
+            # its fields and stays open with what was typed.
             # InvalidInput / InvalidPhoneNumber name the field; NotAllowed,
             # NotFound (deleted meanwhile) are shown the same way.
             error.update(literal(str(exc), one_line=False))
