@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
+from core.errors import InvalidInput
+
 if TYPE_CHECKING:
     from core.db import Tx
 
@@ -68,9 +70,26 @@ class DeliveryReport:
     """The provider's own status name, lowercased ('delivered', 'dispatched'); with
     provider_id and recipient it identifies a report, so a retried callback is stored once."""
 
+    def __post_init__(self) -> None:
+        # Reports come from outside: text SQLite cannot hand back as UTF-8 (a
+        # lone surrogate) would poison later reads of the row, so it never
+        # gets that far, whichever provider made the report.
+        for name in ("provider_id", "reason", "recipient", "provider_status"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not _is_utf8(value):
+                raise InvalidInput(f"a delivery report's {name} must be UTF-8 text, not {value!r}")
+
     @property
     def key_status(self) -> str:
         return self.provider_status or self.status
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class TemporaryFailure(Exception):

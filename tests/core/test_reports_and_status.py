@@ -7,7 +7,7 @@ import pytest
 from core import messaging, outbox, settings, status
 from core.clock import FakeClock, to_ms
 from core.db import Database
-from core.errors import LimitExceeded
+from core.errors import InvalidInput, LimitExceeded
 from core.gateway import DeliveryReport
 from core.outbox import Retry, Sent
 from tests.core.conftest import DORA_MOBILE, ERIN_MOBILE, Team
@@ -228,3 +228,11 @@ async def test_before_we_know_the_batch_our_id_needs_the_recipient_too(
     assert await outbox.apply_reports(db, [right]) == 1
     row = await db.fetchone("SELECT status, provider_id FROM messages WHERE id = ?", (message_id,))
     assert tuple(row) == ("delivered", "batch-5")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("field", ["provider_id", "reason", "recipient", "provider_status"])
+def test_a_report_with_text_that_is_not_utf8_is_refused_when_made(field: str) -> None:
+    fields = {"provider_id": "b1", "recipient": "+12125550101", "provider_status": "delivered"}
+    fields[field] = "x\ud800"
+    with pytest.raises(InvalidInput, match=f"delivery report's {field} must be UTF-8 text"):
+        DeliveryReport(status="delivered", **fields)  # type: ignore[arg-type]
