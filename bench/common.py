@@ -10,6 +10,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.db import Tx
+
 
 def count_from_argv(description: str, default: int, small: int) -> int:
     """``--count N`` if given, else ``small`` when BENCH_SMALL=1, else ``default``."""
@@ -62,3 +64,17 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]
     print("  ".join("-" * w for w in widths))
     for row in rows:
         print(line(row))
+
+
+async def agent_and_number(tx: Tx, now_ms: int) -> tuple[int, int]:
+    """(agent id, number id): the one agent and default number a bench's rows belong to."""
+    agent_id = await tx.insert(
+        "INSERT INTO agents (username, name, role, created_at)"
+        " VALUES ('bench', 'Bench Agent', 'agent', ?)",
+        (now_ms,),
+    )
+    number_id = await tx.insert(
+        "INSERT INTO numbers (e164, is_default, created_at) VALUES ('+14155550100', 1, ?)",
+        (now_ms,),
+    )
+    return agent_id, number_id

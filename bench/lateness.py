@@ -23,7 +23,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from bench.common import count_from_argv, print_table, scratch_dir
+from bench.common import agent_and_number, count_from_argv, print_table, scratch_dir
 from core.clock import SystemClock, to_ms
 from core.db import open_database
 from core.worker import Worker, WorkerOptions
@@ -40,15 +40,7 @@ async def build(path: Path, count: int, first_due_ms: int) -> None:
     """One agent, one number and ``count`` conversations due over SPREAD_SECONDS."""
     async with await open_database(path, SystemClock()) as db, db.transaction() as tx:
         now = tx.now_ms
-        agent_id = await tx.insert(
-            "INSERT INTO agents (username, name, role, created_at)"
-            " VALUES ('bench', 'Bench Agent', 'agent', ?)",
-            (now,),
-        )
-        number_id = await tx.insert(
-            "INSERT INTO numbers (e164, is_default, created_at) VALUES ('+14155550100', 1, ?)",
-            (now,),
-        )
+        agent_id, number_id = await agent_and_number(tx, now)
         step = SPREAD_SECONDS * 1000 / count
         await tx.executemany(
             "INSERT INTO conversations (number_id, phone, owner_id, is_public, waiting_since,"

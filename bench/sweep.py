@@ -22,7 +22,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from bench.common import count_from_argv, print_table, raw_connect, scratch_dir
+from bench.common import agent_and_number, count_from_argv, print_table, raw_connect, scratch_dir
 from core import conversations
 from core.clock import FakeClock, to_ms
 from core.db import open_database
@@ -35,15 +35,7 @@ async def build(path: Path, count: int, clock: FakeClock) -> None:
     """A database with one agent, one number and ``count`` due conversations."""
     now = to_ms(clock.now())
     async with await open_database(path, clock) as db, db.transaction() as tx:
-        agent_id = await tx.insert(
-            "INSERT INTO agents (username, name, role, created_at)"
-            " VALUES ('bench', 'Bench Agent', 'agent', ?)",
-            (now,),
-        )
-        number_id = await tx.insert(
-            "INSERT INTO numbers (e164, is_default, created_at) VALUES ('+14155550100', 1, ?)",
-            (now,),
-        )
+        agent_id, number_id = await agent_and_number(tx, now)
         # Waiting for 30 minutes, due to go public 10 minutes ago (give or take a minute).
         await tx.executemany(
             "INSERT INTO conversations (number_id, phone, owner_id, is_public, waiting_since,"

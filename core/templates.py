@@ -181,16 +181,9 @@ class Template:
         A missing value renders as empty; a field in ``withhold`` renders as
         :data:`WITHHELD`, whatever ``values`` holds for it.
         """
-        hidden = frozenset(withhold)
-        out: list[str] = []
-        for piece in self.pieces:
-            if isinstance(piece, str):
-                out.append(piece)
-            elif piece.name in hidden:
-                out.append(WITHHELD)
-            else:
-                out.append(_checked_value(piece, values.get(piece.name, "")))
-        return "".join(out)
+        return _join(
+            self, frozenset(withhold), lambda f: _checked_value(f, values.get(f.name, ""))
+        )
 
 
 def _checked_value(field: Field, value: str) -> str:
@@ -286,10 +279,7 @@ def longest_count(template: Template, withhold: Iterable[str] = ()) -> segments.
     :data:`WITHHELD`.
     """
     hidden = frozenset(withhold)
-    literal = "".join(
-        piece if isinstance(piece, str) else WITHHELD if piece.name in hidden else ""
-        for piece in template.pieces
-    )
+    literal = _join(template, hidden, lambda f: "")
     open_fields = [f for f in template.fields_used if f.name not in hidden]
     candidates: list[segments.SegmentCount] = []
     if segments.is_gsm7(literal):
@@ -313,12 +303,13 @@ def longest_segments(template: Template, withhold: Iterable[str] = ()) -> int:
 
 
 def _fill(template: Template, hidden: frozenset[str], filler: Callable[[Field], str]) -> str:
-    out: list[str] = []
-    for piece in template.pieces:
-        if isinstance(piece, str):
-            out.append(piece)
-        elif piece.name in hidden:
-            out.append(WITHHELD)
-        else:
-            out.append(filler(piece) * piece.max_length)
-    return "".join(out)
+    """Every open field at its full length of its costliest character."""
+    return _join(template, hidden, lambda f: filler(f) * f.max_length)
+
+
+def _join(template: Template, hidden: frozenset[str], value: Callable[[Field], str]) -> str:
+    """The template's text with each field as ``value(field)``, withheld ones as WITHHELD."""
+    return "".join(
+        piece if isinstance(piece, str) else WITHHELD if piece.name in hidden else value(piece)
+        for piece in template.pieces
+    )
