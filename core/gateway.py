@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from core.errors import InvalidInput
+from core.text import is_utf8
 
 if TYPE_CHECKING:
     from core.db import Tx
@@ -76,20 +77,12 @@ class DeliveryReport:
         # gets that far, whichever provider made the report.
         for name in ("provider_id", "reason", "recipient", "provider_status"):
             value = getattr(self, name)
-            if not isinstance(value, str) or not _is_utf8(value):
+            if not isinstance(value, str) or not is_utf8(value):
                 raise InvalidInput(f"a delivery report's {name} must be UTF-8 text, not {value!r}")
 
     @property
     def key_status(self) -> str:
         return self.provider_status or self.status
-
-
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class TemporaryFailure(Exception):

@@ -27,6 +27,7 @@ from core.authz import Action, Actor, authorize
 from core.db import Database, Tx
 from core.errors import InvalidInput
 from core.optout import CTIA_HELP, CTIA_OPTIN, CTIA_OPTOUT, normalise
+from core.text import has_control_characters, is_utf8
 
 log = logging.getLogger(__name__)
 
@@ -268,12 +269,9 @@ def _shown(value: Any) -> str:
 
 
 def _ensure_clean(name: str, text: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        # Surrogates: bytes that were not UTF-8 on the command line or in a file.
-        raise InvalidInput(f"{name} must be valid UTF-8 text") from None
-    if any((ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 for ch in text):
+    if not is_utf8(text):
+        raise InvalidInput(f"{name} must be valid UTF-8 text")
+    if has_control_characters(text, allowed="\n\t"):
         raise InvalidInput(f"{name} cannot contain control characters")
 
 

@@ -37,6 +37,7 @@ from typing import Final
 
 from core import segments
 from core.errors import InvalidInput
+from core.text import is_utf8
 
 OPEN: Final = "{{"
 CLOSE: Final = "}}"
@@ -194,21 +195,13 @@ def _checked_value(field: Field, value: str) -> str:
             f"the value of {field.name} has {len(value)} characters; the field holds at most"
             f" {field.max_length}"
         )
-    if _has_surrogate(value):
+    if not is_utf8(value):
         raise InvalidInput(f"the value of {field.name} is not valid text (a lone surrogate)")
     if field.gsm7_only and not segments.is_gsm7(value):
         raise InvalidInput(
             f"the value of {field.name} must be GSM-7 text (the field is declared so)"
         )
     return value
-
-
-def _has_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def compile_template(source: str, fields: Fields) -> Template:
@@ -223,7 +216,7 @@ def compile_template(source: str, fields: Fields) -> Template:
         raise InvalidInput("a template cannot be empty")
     if len(source) > MAX_TEMPLATE:
         raise InvalidInput(f"a template is at most {MAX_TEMPLATE} characters, not {len(source)}")
-    if _has_surrogate(source):
+    if not is_utf8(source):
         raise InvalidInput("a template must be valid UTF-8 text")
     pieces: list[str | Field] = []
     pos = 0

@@ -25,6 +25,7 @@ import platformdirs
 
 from core.errors import ConfigProblem
 from core.paths import APP
+from core.text import has_control_characters, is_utf8
 
 CONFIG_ENV = "SWITCHBOARD_CONFIG"
 ENV_PREFIX = "SWITCHBOARD_"
@@ -239,11 +240,9 @@ def _typed(cls: type, section: str, key: str, value: Any) -> Any:
 
 def checked_text(value: str, what: str) -> str:
     """``value`` if it is UTF-8 text without control characters; else ConfigProblem."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ConfigProblem(f"{what} must be UTF-8 text") from None
-    if any(ch < " " or ch == "\x7f" for ch in value):
+    if not is_utf8(value):
+        raise ConfigProblem(f"{what} must be UTF-8 text")
+    if has_control_characters(value):
         raise ConfigProblem(f"{what} must not hold control characters (a line break, a tab, ESC…)")
     return value
 

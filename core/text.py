@@ -1,0 +1,24 @@
+"""What every piece of outside text must be before core keeps it.
+
+Python hands over bytes that were not UTF-8 (a command-line argument, an
+environment variable, a JSON ``"\\ud800"``) as lone surrogates. SQLite stores
+them, then cannot give them back as text, which breaks every later read of
+the row; so they are refused where they enter. Control characters would
+reach a terminal or a request line.
+"""
+
+from __future__ import annotations
+
+
+def is_utf8(text: str) -> bool:
+    """``text`` can be written as UTF-8 (it holds no lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def has_control_characters(text: str, allowed: str = "") -> bool:
+    """``text`` holds a C0 control character or DEL, other than those in ``allowed``."""
+    return any((ch < " " or ch == "\x7f") and ch not in allowed for ch in text)
