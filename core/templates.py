@@ -182,9 +182,7 @@ class Template:
         A missing value renders as empty; a field in ``withhold`` renders as
         :data:`WITHHELD`, whatever ``values`` holds for it.
         """
-        return _join(
-            self, frozenset(withhold), lambda f: _checked_value(f, values.get(f.name, ""))
-        )
+        return _join(self, frozenset(withhold), lambda f: _checked_value(f, values.get(f.name, "")))
 
 
 def _checked_value(field: Field, value: str) -> str:

@@ -300,11 +300,14 @@ def test_sigterm_mid_drain_leaves_nothing_sending_and_no_traceback(tmp_path: Pat
     assert "sending" not in counts, f"a clean stop records what it sent: {counts}"
     assert scalar(db, "SELECT count(*) FROM leases") == 0
     # What the sandbox took was recorded as sent, never left to be sent again.
-    assert scalar(
-        db,
-        "SELECT count(*) FROM sandbox_messages s JOIN messages m ON m.id = s.message_id"
-        " WHERE m.status NOT IN ('sent', 'delivered')",
-    ) == 0
+    assert (
+        scalar(
+            db,
+            "SELECT count(*) FROM sandbox_messages s JOIN messages m ON m.id = s.message_id"
+            " WHERE m.status NOT IN ('sent', 'delivered')",
+        )
+        == 0
+    )
 
 
 def test_status_says_when_the_lease_holders_process_is_gone(tmp_path: Path):
@@ -335,6 +338,7 @@ def test_status_says_when_the_lease_holders_process_is_gone(tmp_path: Path):
     conn.close()
     result = switchboard("status", db=db, home=tmp_path)
     assert "gone" not in result.stdout
-    assert json.loads(switchboard("status", "--json", db=db, home=tmp_path).stdout)["worker"][
-        "gone"
-    ] is False
+    assert (
+        json.loads(switchboard("status", "--json", db=db, home=tmp_path).stdout)["worker"]["gone"]
+        is False
+    )

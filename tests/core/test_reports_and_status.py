@@ -201,9 +201,7 @@ async def test_a_report_for_our_batch_to_another_recipient_changes_nothing(
     assert await _stored(db) == [("batch-1", ERIN_MOBILE, "failed", None)]
 
 
-async def test_a_report_for_one_message_does_not_settle_another_by_our_id(
-    db: Database, team: Team
-):
+async def test_a_report_for_one_message_does_not_settle_another_by_our_id(db: Database, team: Team):
     first = await _sent_as(db, team, "batch-1")
     second = await _sent_as(db, team, "batch-2", to=ERIN_MOBILE)
     # Batch 1's report, but naming the second message: it is batch 1's message's.
@@ -212,9 +210,7 @@ async def test_a_report_for_one_message_does_not_settle_another_by_our_id(
     assert (await _status(db, first), await _status(db, second)) == ("delivered", "sent")
 
 
-async def test_before_we_know_the_batch_our_id_needs_the_recipient_too(
-    db: Database, team: Team
-):
+async def test_before_we_know_the_batch_our_id_needs_the_recipient_too(db: Database, team: Team):
     message_id = await _queued(db, team)
     await outbox.claim(db, 10, LEASE)  # in flight: no provider ID recorded yet
     by_id_alone = DeliveryReport("batch-5", "delivered", message_id=message_id)
