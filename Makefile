@@ -19,7 +19,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo  # the layering contracts in pyproject.toml
+	$(BIN)/mypy  # core and providers, as [tool.mypy] in pyproject.toml says
 	$(BIN)/pytest
 
 bench: $(STAMP)
@@ -34,4 +36,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.startup
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .import_linter_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .import_linter_cache .mypy_cache *.egg-info

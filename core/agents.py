@@ -108,10 +108,10 @@ async def set_active(db: Database, actor: Actor, username: str, active: bool) ->
         if not active and row["id"] == actor.id:
             raise NotAllowed("you cannot deactivate yourself; ask another manager")
         if not active and row["role"] == Role.MANAGER and row["active"]:
-            managers = await tx.fetchone(
+            managers = await tx.scalar(
                 "SELECT count(*) FROM agents WHERE role = 'manager' AND active = 1"
             )
-            if managers[0] <= 1:
+            if managers <= 1:
                 raise NotAllowed(f"{username} is the last active manager; add another first")
         await tx.execute("UPDATE agents SET active = ? WHERE id = ?", (int(active), row["id"]))
         await tx.emit(

@@ -42,5 +42,13 @@ def to_ms(instant: datetime) -> int:
     return int(instant.timestamp() * 1000)
 
 
-def from_ms(ms: int | None) -> datetime | None:
+def from_ms(ms: int) -> datetime:
+    """The instant in a NOT NULL column. A NULL there is a damaged row: say so."""
+    if ms is None:
+        raise ValueError("a time the database must hold is missing (NULL)")
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def from_ms_or_none(ms: int | None) -> datetime | None:
+    """The instant in a nullable column (sent_at, public_due_at ...), None when unset."""
     return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)

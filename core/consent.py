@@ -139,7 +139,7 @@ async def history(db: Database, phone: str) -> list[ConsentChange]:
             from_ms(r["at"]),
             bool(r["opted_out"]),
             r["keyword"],
-            r["agent_id"],  # type: ignore[arg-type]
+            r["agent_id"],
             r["message_id"],
         )
         for r in rows

@@ -280,9 +280,9 @@ def _contact(row: sqlite3.Row, phones: Sequence[Phone]) -> Contact:
 
 
 def _ready_change(row: sqlite3.Row) -> ReadyChange:
-    at = from_ms(row["at"])
-    assert at is not None  # the column is NOT NULL
-    return ReadyChange(at, bool(row["ready"]), row["reason"], row["agent_id"], row["message_id"])
+    return ReadyChange(
+        from_ms(row["at"]), bool(row["ready"]), row["reason"], row["agent_id"], row["message_id"]
+    )
 
 
 async def _with_phones(db: Database | Tx, rows: list[sqlite3.Row]) -> list[Contact]:

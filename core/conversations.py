@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from core import settings
 from core.authz import Action, Actor, ConversationAccess, allows, authorize
-from core.clock import from_ms
+from core.clock import from_ms, from_ms_or_none
 from core.db import Database, Tx
 from core.errors import AlreadyTaken, NotFound
 
@@ -101,9 +101,9 @@ def _conversation(row: sqlite3.Row) -> Conversation:
         row["owner_id"],
         row["owner"],
         bool(row["is_public"]),
-        from_ms(row["waiting_since"]),
-        from_ms(row["public_due_at"]),
-        from_ms(row["last_message_at"]),
+        from_ms_or_none(row["waiting_since"]),
+        from_ms_or_none(row["public_due_at"]),
+        from_ms_or_none(row["last_message_at"]),
         row["last_body"],
         bool(row["unread"]),
     )
@@ -222,9 +222,9 @@ async def thread(
             r["attempts"],
             r["error"],
             r["optout_flag"],
-            from_ms(r["created_at"]),  # type: ignore[arg-type]
-            from_ms(r["sent_at"]),
-            from_ms(r["delivered_at"]),
+            from_ms(r["created_at"]),
+            from_ms_or_none(r["sent_at"]),
+            from_ms_or_none(r["delivered_at"]),
             tuple(r["files"].split("\x1f")) if r["files"] else (),
         )
         for r in rows
@@ -350,4 +350,4 @@ async def make_due_public(db: Database) -> int:
 
 
 async def next_public_due(db: Database) -> datetime | None:
-    return from_ms(await db.scalar("SELECT min(public_due_at) FROM conversations"))
+    return from_ms_or_none(await db.scalar("SELECT min(public_due_at) FROM conversations"))

@@ -83,6 +83,10 @@ class Tx:
             _drop_cursor(exc)
             raise
 
+    async def scalar(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
     async def insert(self, sql: str, params: Params = ()) -> int:
         cur = await self._conn.execute(sql, params)
         assert cur.lastrowid is not None
@@ -261,7 +265,7 @@ async def _close_quietly(conn: aiosqlite.Connection) -> None:
 
 async def _schema_in(conn: aiosqlite.Connection, path: Path, known: int) -> int:
     """The file's schema version; DatabaseProblem if it is not one we can use."""
-    current = int((await conn.execute_fetchall("PRAGMA user_version"))[0][0])
+    current = int(next(iter(await conn.execute_fetchall("PRAGMA user_version")))[0])
     if current > known:
         raise DatabaseProblem(
             f"{path} was written by a newer Switchboard (schema {current}; this version "
@@ -271,7 +275,7 @@ async def _schema_in(conn: aiosqlite.Connection, path: Path, known: int) -> int:
         tables = await conn.execute_fetchall(
             "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
         )
-        if tables[0][0]:
+        if next(iter(tables))[0]:
             raise DatabaseProblem(
                 f"{path} is an SQLite file but not a Switchboard database; "
                 "it was not changed. Point --db at another file."

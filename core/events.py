@@ -39,7 +39,7 @@ async def after(db: Database, last_id: int, limit: int = 500) -> list[Event]:
             from_ms(r["at"]),
             r["kind"],
             r["entity"],
-            r["entity_id"],  # type: ignore[arg-type]
+            r["entity_id"],
             r["actor_id"],
             json.loads(r["data"]),
         )

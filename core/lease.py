@@ -131,7 +131,7 @@ async def release(db: Database, holder: str, name: str = WORKER) -> None:
 async def current(db: Database, name: str = WORKER) -> LeaseHolder | None:
     """Who holds the lease now, or None when nobody does (or it lapsed)."""
     row = await db.fetchone("SELECT * FROM leases WHERE name = ?", (name,))
-    if row is None or from_ms(row["expires_at"]) < db.clock.now():  # type: ignore[operator]
+    if row is None or from_ms(row["expires_at"]) < db.clock.now():
         return None
     return _holder(row)
 
@@ -143,4 +143,4 @@ def _holder(row: sqlite3.Row) -> LeaseHolder:
         row["host"],
         from_ms(row["acquired_at"]),
         from_ms(row["expires_at"]),
-    )  # type: ignore[arg-type]
+    )

@@ -234,7 +234,7 @@ Outcome = Sent | Retry | Failed
 
 def backoff_seconds(attempts: int, base: float, cap: float) -> float:
     """Exponential backoff: base, 2*base, 4*base... capped."""
-    return min(cap, base * 2 ** max(attempts - 1, 0))
+    return min(cap, base * 2.0 ** max(attempts - 1, 0))
 
 
 async def record(db: Database, outcomes: Sequence[Outcome]) -> None:

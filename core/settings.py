@@ -315,7 +315,7 @@ def _from_rows(rows: list[Any]) -> Settings:
     return loaded
 
 
-async def load(db: Database) -> Settings:
+async def load(db: Database | Tx) -> Settings:
     return _from_rows(await db.fetchall("SELECT key, value FROM settings"))
 
 

@@ -74,13 +74,14 @@ async def snapshot(db: Database, *, errors: int = 10) -> Status:
         else OldestQueued(
             oldest["id"],
             oldest["phone"],
-            from_ms(oldest["next_attempt_at"]),  # type: ignore[arg-type]
+            # Every queued row has a due time (queueing and each retry set it).
+            from_ms(oldest["next_attempt_at"]),
             oldest["attempts"],
             oldest["error"],
         ),
         last_errors=[
             ErrorLine(
-                from_ms(r["at"]),  # type: ignore[arg-type]
+                from_ms(r["at"]),
                 r["kind"],
                 r["entity_id"],
                 str(json.loads(r["data"]).get("reason", "")),

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -323,7 +324,7 @@ class Worker:
         scheduler.start()
         self._scheduler = scheduler
 
-    def _guarded(self, job: Job) -> Callable[[], Awaitable[None]]:
+    def _guarded(self, job: Job) -> Callable[[], Coroutine[Any, Any, None]]:
         async def run() -> None:
             if self._stopping:
                 return  # stopping starts nothing new (a tick or wake that was already due)

@@ -19,7 +19,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard, get_args
 
 import platformdirs
 
@@ -100,9 +100,16 @@ class SmtpConfig:
     timeout_seconds: float = 10.0
 
 
+SmsProvider = Literal["sandbox", "sinch"]
+
+
+def _is_sms_provider(name: object) -> TypeGuard[SmsProvider]:
+    return name in get_args(SmsProvider)
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
-    sms_provider: Literal["sandbox", "sinch"] = "sandbox"
+    sms_provider: SmsProvider = "sandbox"
     sinch: SinchConfig | None = None
     smtp: SmtpConfig | None = None
     webhooks: WebhookConfig = WebhookConfig()
@@ -141,7 +148,7 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
     if unknown:
         raise ConfigProblem(f"{where}: unknown key {unknown[0]!r} in [sms]; known: 'provider'")
     provider = sms.get("provider") or ("sinch" if sections["sinch"] else "sandbox")
-    if provider not in ("sandbox", "sinch"):
+    if not _is_sms_provider(provider):
         raise ConfigProblem(f"[sms] provider must be 'sandbox' or 'sinch', not {provider!r}")
 
     sinch = SinchConfig(**sections["sinch"]) if sections["sinch"] else None
@@ -150,7 +157,7 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
     smtp = _checked_smtp(SmtpConfig(**sections["smtp"])) if sections["smtp"] else None
     webhooks = _checked_webhooks(WebhookConfig(**sections["webhooks"]))
     return Config(
-        provider,  # type: ignore[arg-type]
+        provider,
         sinch,
         smtp,
         webhooks,

@@ -125,7 +125,7 @@ async def inbox(db: Database, recipient: str | None = None, limit: int = 50) -> 
             r["media"],
             from_ms(r["accepted_at"]),
             bool(r["delivered"]),
-        )  # type: ignore[arg-type]
+        )
         for r in reversed(rows)
     ]
 

@@ -48,7 +48,7 @@ def email_address(text: str, what: str = "email address") -> Address:
         raise problem
     try:
         header = default_policy.header_factory("To", text.strip())
-        addresses = header.addresses  # type: ignore[attr-defined]
+        addresses = header.addresses
     except Exception:
         raise problem from None
     defects = [d for d in header.defects if type(d).__name__ != "NonASCIILocalPartDefect"]

@@ -272,8 +272,8 @@ class WebhookServer:
             return _Answer(400, "bad_request", f"not stored: {exc}")
         except Exception:
             # Nothing was kept: let Sinch send it again, with the same nonce if it likes.
-            if accepted is not None:
-                self.verifier.forget(accepted)  # type: ignore[union-attr]
+            if accepted is not None and self.verifier is not None:
+                self.verifier.forget(accepted)
             log.exception(
                 "could not store a %s callback; answered 500 so Sinch sends it again",
                 getattr(event, "type", "?"),
@@ -551,7 +551,7 @@ def _one_line(exc: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class _ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+class _ServerLog(logging.LoggerAdapter[logging.Logger]):
     """Stands in for aiohttp's server logger (``aiohttp.server``).
 
     aiohttp logs a request it cannot read (a request line over 8190 bytes, a

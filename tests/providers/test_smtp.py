@@ -24,7 +24,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from core.gateway import OutboundEmail, PermanentFailure, TemporaryFailure
-from providers.config import SmtpConfig
+from providers import wiring
+from providers.config import Config, SmtpConfig
 from providers.smtp import SmtpGateway
 from tests.processes import switchboard
 
@@ -192,6 +193,22 @@ async def test_starttls_with_a_private_ca_logs_in_over_tls_and_delivers(serve, s
     assert check.provider == "email (SMTP)"
     assert f"127.0.0.1:{server.port}" in check.detail
     assert len(server.handler.delivered) == 1, "check() sends no mail"
+
+
+async def test_config_check_asks_the_configured_mail_server(serve, server_tls, ca_file):
+    server = serve(tls_context=server_tls, require_starttls=True, authenticator=True)
+    smtp = config(
+        server.port, security="starttls", username=USER, password=PASSWORD, ca_file=ca_file
+    )
+    [sms, mail] = await wiring.checks(Config(smtp=smtp))
+    assert sms.provider == "SMS (sandbox)"
+    assert (mail.provider, mail.configured, mail.reachable, mail.accepted) == (
+        "email (SMTP)",
+        True,
+        True,
+        True,
+    )
+    assert server.authenticator.attempts == [(USER, PASSWORD, True)]
 
 
 async def test_a_wrong_password_is_a_permanent_failure_and_not_accepted(serve, server_tls, ca_file):
