@@ -115,6 +115,11 @@ class MmsLimits:
 class SmsGateway(Protocol):
     name: str
 
+    @property
+    def mms_limits(self) -> MmsLimits:
+        """What this provider can send by MMS as configured; MmsLimits() when it sets none."""
+        ...
+
     async def send(self, sms: OutboundSms) -> Accepted:
         """Hand one message to the provider.
 

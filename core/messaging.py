@@ -78,7 +78,7 @@ async def send(
 ) -> SendResult:
     """Queue an SMS (or MMS with ``media``) from ``actor`` to the number ``to``.
 
-    ``mms_limits`` are the provider's (``providers.wiring.mms_limits``): an
+    ``mms_limits`` are the provider's (``SmsGateway.mms_limits``): an
     MMS it cannot send is refused now rather than failing in the outbox.
     Raises InvalidInput (empty message, bad number, one of our own numbers,
     an MMS text over MAX_MMS_TEXT), NotMobile, OptedOut, MmsNotSupported,

@@ -17,7 +17,7 @@ from core import messaging, settings
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
 from core.errors import NotFound
-from core.gateway import Accepted, DeliveryReport, OutboundSms, PermanentFailure
+from core.gateway import Accepted, DeliveryReport, MmsLimits, OutboundSms, PermanentFailure
 from core.phones import normalise
 
 # A number that never receives, so a failure can be seen without a real network.
@@ -31,6 +31,10 @@ class SandboxGateway:
         self.db = db
         self._delay_seconds = 0.0
         self._delay_read_at: float | None = None
+
+    @property
+    def mms_limits(self) -> MmsLimits:
+        return MmsLimits()  # none of its own: the number and the settings decide
 
     async def send(self, sms: OutboundSms) -> Accepted:
         if sms.recipient.endswith(UNREACHABLE_SUFFIX):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from core.db import Database, is_demo
-from core.gateway import EmailGateway, MmsLimits, SmsGateway
+from core.gateway import EmailGateway, SmsGateway
 from providers import config as provider_config
 from providers.checks import Check
 from providers.config import Config
@@ -19,21 +19,6 @@ if TYPE_CHECKING:
 def load_config() -> Config:
     """The configuration file and environment; raises ConfigProblem when unusable."""
     return provider_config.load()
-
-
-async def mms_limits(db: Database, config: Config) -> MmsLimits:
-    """What the provider ``sms_gateway`` would pick can send by MMS (see messaging.send)."""
-    if await _uses_sinch(db, config):
-        from providers.sinch_sms import mms_limits as sinch_limits
-
-        assert config.sinch is not None  # _uses_sinch checked it
-        return sinch_limits(config.sinch, config.webhooks)
-    return MmsLimits()  # the sandbox takes what the number and settings allow
-
-
-async def _uses_sinch(db: Database, config: Config) -> bool:
-    # The same choice as sms_gateway makes.
-    return config.sms_provider == "sinch" and config.sinch is not None and not await is_demo(db)
 
 
 async def sms_gateway(db: Database, config: Config) -> SmsGateway:

@@ -58,7 +58,7 @@ async def send(
         from providers import wiring
 
         # What the provider can carry is checked before anything is queued.
-        limits = await wiring.mms_limits(db, wiring.load_config())
+        limits = (await wiring.sms_gateway(db, wiring.load_config())).mms_limits
         max_bytes = (await settings.load(db)).mms_max_bytes
         media = [media_from_file(p, max_bytes) for p in attachments]
     result = await messaging.send(

@@ -450,8 +450,7 @@ class ThreadPane(ReportsFailures, Vertical):
                 body,
                 sender=sender,
                 media=media,
-                # Sinch declares what it can carry; the sandbox has no limits of its own.
-                mms_limits=getattr(self.context.gateway, "mms_limits", None),
+                mms_limits=self.context.gateway.mms_limits,
             )
         finally:
             composer.sending = False

@@ -19,7 +19,9 @@ from console.widgets.segment_counter import SegmentCounter
 from core import agents, consent, messaging
 from core.clock import FakeClock
 from core.db import Database
+from core.gateway import MmsLimits
 from core.worker import Worker
+from providers.sandbox import SandboxGateway
 from tests.console.conftest import SIZE, until
 
 ALICE_ANSWERED = "+12125550100"  # alice's SMS-only number, an answered conversation
@@ -406,6 +408,39 @@ async def test_an_attachment_from_an_sms_only_number_is_refused(
         assert pane.composer.text == "here it is"  # kept to fix and send again
         await pilot.press("ctrl+r")
         assert pane.composer.attachment is None
+
+
+class NoMmsGateway(SandboxGateway):
+    """The sandbox, declaring (as Sinch does without a public URL) that it cannot send MMS."""
+
+    @property
+    def mms_limits(self) -> MmsLimits:
+        return MmsLimits(max_attachments=1, unavailable="the test provider has no MMS")
+
+
+async def test_an_attachment_is_refused_with_the_reason_the_provider_gives(
+    app_as, demo_db: Database, tmp_path: Path
+):
+    picture = tmp_path / "photo.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    before = await count_messages(demo_db)
+    app = await app_as("alice")
+    app.context.gateway = NoMmsGateway(demo_db)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_thread(app, pilot, demo_db, ALICE_ANSWERED)
+        await type_in_composer(pilot, pane, "here it is")
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        pane.composer.query_one("#composer-attach-path", Input).value = str(picture)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert pane.composer.attachment == picture
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+        assert any("the test provider has no MMS" in e for e in errors), errors
+        assert await count_messages(demo_db) == before
 
 
 # --- read-only -------------------------------------------------------------
