@@ -281,6 +281,10 @@ async def _schema_in(conn: aiosqlite.Connection, path: Path, known: int) -> int:
 
 async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
     known = migrations()
+    # Off while migrating (it cannot change inside a transaction): a migration
+    # that rebuilds a table drops the old one, and with foreign keys on that
+    # drop would cascade to the rows that reference it. Checked before COMMIT.
+    await conn.execute("PRAGMA foreign_keys = OFF")
     await conn.execute("BEGIN IMMEDIATE")
     try:
         # Read again inside the write lock: two processes starting on a new
@@ -290,10 +294,19 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
             for statement in _statements(sql):
                 await conn.execute(statement)
             await conn.execute(f"PRAGMA user_version = {version}")
+        pending = known[current:]
+        broken = await conn.execute_fetchall("PRAGMA foreign_key_check") if pending else []
+        if broken:
+            raise DatabaseProblem(
+                f"upgrading {path} would leave {len(broken)} broken reference(s) (first: "
+                f"{tuple(broken[0])}); the file was not changed"
+            )
+        await conn.execute("COMMIT")
     except BaseException:
         await conn.execute("ROLLBACK")
         raise
-    await conn.execute("COMMIT")
+    finally:
+        await conn.execute("PRAGMA foreign_keys = ON")  # after the transaction, or it is ignored
 
 
 def _statements(script: str) -> list[str]:
