@@ -588,10 +588,18 @@ async def apply_reports_in(tx: Tx, reports: Sequence[DeliveryReport]) -> int:
         {"batch": batch, "now": now},
     )
     _log_unmatched(reports, [r for r in new if r["message_id"] is None])
+    recorded = {
+        r["provider_id"]
+        for r in await tx.fetchall(
+            "SELECT DISTINCT provider_id FROM messages WHERE provider_id IN"
+            " (SELECT value FROM json_each(?))",
+            (json.dumps(sorted({r["provider_id"] for r in new if r["message_id"] is not None})),),
+        )
+    }
     final = json.dumps(
         [
             [r["message_id"], r["provider_id"], r["outcome"], r["reason"]]
-            for r in _one_message_per_batch(new)
+            for r in _one_message_per_batch(new, recorded)
             if r["outcome"] != "pending"
         ]
     )
@@ -624,30 +632,34 @@ async def apply_reports_in(tx: Tx, reports: Sequence[DeliveryReport]) -> int:
     return len(rows)
 
 
-def _one_message_per_batch(new: list[sqlite3.Row]) -> list[sqlite3.Row]:
-    """The matched reports, but a batch and recipient claimed for two messages (by our
-    IDs) settles neither.
+def _one_message_per_batch(new: list[sqlite3.Row], recorded: set[str]) -> list[sqlite3.Row]:
+    """The matched reports, but a batch claimed for two messages by our IDs settles neither.
 
-    Only reports matched by our ID can disagree (a recorded batch has one
-    message per recipient), and the batch becomes the message's provider ID:
-    two at once would break the uniqueness of (provider ID, recipient), and
-    only one of them can be right.
+    A batch we recorded may carry many of our messages (one per recipient);
+    its reports were matched by batch and recipient and cannot disagree. A
+    batch not recorded yet is matched by the ID the provider echoes, which a
+    single send carries: two messages claiming one such batch cannot both be
+    right, and the batch would become both messages' provider ID.
     """
-    messages_of: dict[tuple[str, str], set[int]] = {}
+    messages_of: dict[str, set[int]] = {}
     for r in new:
-        if r["message_id"] is not None:
-            messages_of.setdefault((r["provider_id"], r["recipient"]), set()).add(r["message_id"])
-    matched = [r for r in new if r["message_id"] is not None]
-    kept = [r for r in matched if len(messages_of[(r["provider_id"], r["recipient"])]) == 1]
-    for r in matched:
-        if len(messages_of[(r["provider_id"], r["recipient"])]) > 1:
+        if r["message_id"] is not None and r["provider_id"] not in recorded:
+            messages_of.setdefault(r["provider_id"], set()).add(r["message_id"])
+    kept = []
+    for r in new:
+        if r["message_id"] is None:
+            continue
+        claimed_for = messages_of.get(r["provider_id"], set())
+        if len(claimed_for) > 1:
             log.warning(
                 "delivery report for batch %r to %r is claimed for messages %s; not applied",
                 r["provider_id"],
                 r["recipient"],
-                sorted(messages_of[(r["provider_id"], r["recipient"])]),
+                sorted(claimed_for),
                 extra={"event": "report.ambiguous", "provider_id": r["provider_id"]},
             )
+        else:
+            kept.append(r)
     return kept
 
 
