@@ -19,9 +19,10 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import traceback
 import urllib.parse
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,9 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        self.on_transaction: Callable[[float], None] | None = None
+        """Told how long each write transaction held SQLite's write lock, in seconds
+        (bench.throttle watches the outbox's)."""
 
     def _ensure_writable(self) -> None:
         if self.read_only:
@@ -160,8 +164,11 @@ class Database:
         async with self._write_lock:
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
+                began = time.perf_counter()
                 yield Tx(self._writer, self.clock)
                 await self._writer.execute("COMMIT")
+                if self.on_transaction is not None:
+                    self.on_transaction(time.perf_counter() - began)
             except BaseException as exc:
                 # Shielded: a task cancelled mid-transaction (an app closing)
                 # must not leave the connection inside a transaction, or every
