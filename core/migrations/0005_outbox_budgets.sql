@@ -42,7 +42,9 @@ CREATE TABLE messages_new (
     sent_at         INTEGER,
     delivered_at    INTEGER,
     updated_at      INTEGER NOT NULL,
-    CHECK (direction = 'in' OR (sender IS NOT NULL AND recipient IS NOT NULL)),
+    -- What the outbox will send names both ends (history written in bulk may not).
+    CHECK (direction = 'in' OR status NOT IN ('queued', 'sending')
+        OR (sender IS NOT NULL AND recipient IS NOT NULL)),
     CHECK (purpose != 'conversation' OR conversation_id IS NOT NULL)
 );
 
