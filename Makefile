@@ -26,6 +26,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.outbound
+	$(BIN)/python -m bench.throttle
 	$(BIN)/python -m bench.sweep
 	$(BIN)/python -m bench.lateness
 	$(BIN)/python -m bench.console

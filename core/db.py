@@ -19,9 +19,10 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import traceback
 import urllib.parse
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,9 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        self.on_transaction: Callable[[float], None] | None = None
+        """Told how long each write transaction held SQLite's write lock, in seconds
+        (bench.throttle watches the outbox's)."""
 
     def _ensure_writable(self) -> None:
         if self.read_only:
@@ -164,8 +168,11 @@ class Database:
         async with self._write_lock:
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
+                began = time.perf_counter()
                 yield Tx(self._writer, self.clock)
                 await self._writer.execute("COMMIT")
+                if self.on_transaction is not None:
+                    self.on_transaction(time.perf_counter() - began)
             except BaseException as exc:
                 # Shielded: a task cancelled mid-transaction (an app closing)
                 # must not leave the connection inside a transaction, or every
@@ -285,6 +292,10 @@ async def _schema_in(conn: aiosqlite.Connection, path: Path, known: int) -> int:
 
 async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
     known = migrations()
+    # Off while migrating (it cannot change inside a transaction): a migration
+    # that rebuilds a table drops the old one, and with foreign keys on that
+    # drop would cascade to the rows that reference it. Checked before COMMIT.
+    await conn.execute("PRAGMA foreign_keys = OFF")
     await conn.execute("BEGIN IMMEDIATE")
     try:
         # Read again inside the write lock: two processes starting on a new
@@ -294,10 +305,19 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
             for statement in _statements(sql):
                 await conn.execute(statement)
             await conn.execute(f"PRAGMA user_version = {version}")
+        pending = known[current:]
+        broken = await conn.execute_fetchall("PRAGMA foreign_key_check") if pending else []
+        if broken:
+            raise DatabaseProblem(
+                f"upgrading {path} would leave {len(broken)} broken reference(s) (first: "
+                f"{tuple(broken[0])}); the file was not changed"
+            )
+        await conn.execute("COMMIT")
     except BaseException:
         await conn.execute("ROLLBACK")
         raise
-    await conn.execute("COMMIT")
+    finally:
+        await conn.execute("PRAGMA foreign_keys = ON")  # after the transaction, or it is ignored
 
 
 def _statements(script: str) -> list[str]:

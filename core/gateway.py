@@ -39,6 +39,8 @@ class OutboundSms:
     (a timeout, a crash), so a provider that can look the message up first should."""
     max_parts: int | None = None
     """The most parts the provider may split the body into (setting max_message_parts)."""
+    purpose: str = "conversation"
+    """What it is for (core.outbox.PURPOSES); only 'conversation' belongs to a conversation."""
 
 
 @dataclass(frozen=True, slots=True)

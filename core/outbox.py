@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from core import segments, settings
-from core.clock import to_ms
+from core import budgets, consent, outgoing, segments, settings
+from core.clock import from_ms, to_ms
 from core.db import Database, Tx
+from core.errors import InvalidInput
 from core.gateway import DeliveryReport, Media, OutboundSms
 from core.lease import WORKER as WORKER_LEASE
 
@@ -31,10 +33,21 @@ OPTIN_CONFIRMATION = "optin_confirmation"
 HELP_REPLY = "help_reply"
 CHAT = "chat"
 
+# What an outbound message is for. Only conversation messages belong to (and
+# create, and touch) a conversation; the others are rows of the same outbox
+# with the same guarantees (claim, lease, retry, reports).
+CONVERSATION = "conversation"
+NOTICE = "notice"
+ALERT = "alert"
+CAMPAIGN = "campaign"
+CASE = "case"
+PURPOSES = (CONVERSATION, NOTICE, ALERT, CAMPAIGN, CASE)
+
 log = logging.getLogger("switchboard.outbox")
 
 OPTED_OUT_REASON = "not sent: the recipient opted out (STOP) before it went"
 OPTED_IN_REASON = "not sent: the recipient opted back in (START) before it went"
+RATE_WAIT_REASON = "waiting for the sender's rate limit"
 
 
 async def queue_in(
@@ -46,16 +59,92 @@ async def queue_in(
     author_id: int | None = None,
     media: Sequence[Media] = (),
 ) -> int:
-    """Queue an outbound message inside the caller's transaction; return its ID."""
+    """Queue a conversation message inside the caller's transaction; return its ID.
+
+    The caller (``messaging``) has applied the conversation's rules: consent,
+    the opt-out line, the conversation's own columns.
+    """
+    row = await tx.fetchone(
+        "SELECT n.e164 AS sender, c.phone AS recipient FROM conversations c"
+        " JOIN numbers n ON n.id = c.number_id WHERE c.id = ?",
+        (conversation_id,),
+    )
+    if row is None:
+        raise InvalidInput(f"no conversation with id {conversation_id} to queue a message in")
+    return await _insert(
+        tx,
+        CONVERSATION,
+        row["sender"],
+        row["recipient"],
+        body,
+        kind,
+        author_id,
+        media,
+        conversation_id,
+    )
+
+
+async def queue(
+    tx: Tx,
+    purpose: str,
+    sender: str,
+    recipient: str,
+    body: str,
+    *,
+    kind: str = CHAT,
+    author_id: int | None = None,
+    media: Sequence[Media] = (),
+) -> int:
+    """Queue a message that belongs to no conversation (a notice, an alert, a campaign
+    send, a case message) from our number ``sender`` to ``recipient`` (both E.164).
+
+    The number's consent applies whatever the purpose: one that opted out is
+    refused now (OptedOut) and checked again when the message is claimed.
+    The first SMS ever sent to a number carries the opt-out line, except a
+    staff alert: staff consent to alerts on their own terms (FEATURES A2,
+    built with staff alerts; this is where it will be checked), and STOP
+    still blocks them. Nothing here creates or touches a conversation.
+    """
+    if purpose not in PURPOSES or purpose == CONVERSATION:
+        raise InvalidInput(
+            f"a message queued without a conversation has one of the purposes"
+            f" {', '.join(p for p in PURPOSES if p != CONVERSATION)}, not {purpose!r}"
+        )
+    if not await tx.fetchone("SELECT 1 FROM numbers WHERE e164 = ? AND sms = 1", (sender,)):
+        raise InvalidInput(f"{sender} is not one of our SMS numbers, so it cannot send")
+    if await tx.fetchone("SELECT 1 FROM numbers WHERE e164 = ?", (recipient,)):
+        raise InvalidInput(f"{recipient} is one of our own numbers; a message cannot go to it")
+    if not body.strip() and not media:
+        raise InvalidInput("the message is empty")
+    await consent.ensure_may_text(tx, recipient)
+    if purpose != ALERT and await consent.take_notice_in(tx, recipient):
+        body = outgoing.with_notice(body, (await settings.load_in(tx)).optout_notice)
+    return await _insert(tx, purpose, sender, recipient, body, kind, author_id, media, None)
+
+
+async def _insert(
+    tx: Tx,
+    purpose: str,
+    sender: str,
+    recipient: str,
+    body: str,
+    kind: str,
+    author_id: int | None,
+    media: Sequence[Media],
+    conversation_id: int | None,
+) -> int:
     count = segments.count(body)
     message_id = await tx.insert(
-        "INSERT INTO messages (conversation_id, direction, kind, author_id, body, encoding,"
-        " segments, status, next_attempt_at, created_at, updated_at)"
-        " VALUES (?, 'out', ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+        "INSERT INTO messages (conversation_id, direction, purpose, kind, author_id, sender,"
+        " recipient, body, encoding, segments, status, next_attempt_at, created_at, updated_at)"
+        " VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
         (
             conversation_id,
+            purpose,
             kind,
             author_id,
+            sender,
+            recipient,
             body,
             count.encoding,
             max(count.segments, 1),
@@ -76,6 +165,7 @@ async def queue_in(
         message_id,
         actor_id=author_id,
         conversation_id=conversation_id,
+        purpose=purpose,
         kind=kind,
     )
     return message_id
@@ -84,30 +174,37 @@ async def queue_in(
 async def fail_stale_after_consent_change(tx: Tx, phone: str, *, opted_out: bool) -> int:
     """Fail what is still queued to ``phone`` and may no longer go now that it opted out or in.
 
-    After an opt-out that is everything but the STOP confirmation. After an
-    opt-in it is a STOP confirmation still queued: sent now it would tell an
-    opted-in person they are out, and after a further STOP it would be a
-    second confirmation.
+    After an opt-out that is everything but the STOP confirmation, whatever
+    its purpose. After an opt-in it is a STOP confirmation still queued: sent
+    now it would tell an opted-in person they are out, and after a further
+    STOP it would be a second confirmation.
     """
     kind_test, reason = ("!=", OPTED_OUT_REASON) if opted_out else ("=", OPTED_IN_REASON)
     rows = await tx.fetchall(
-        f"SELECT id FROM messages WHERE status = 'queued' AND kind {kind_test} ?"
-        " AND conversation_id IN (SELECT id FROM conversations WHERE phone = ?)",
-        (OPTOUT_CONFIRMATION, phone),
+        "UPDATE messages SET status = 'failed', error = ?, lease_until = NULL,"
+        " next_attempt_at = NULL, updated_at = ?"
+        f" WHERE status = 'queued' AND recipient = ? AND kind {kind_test} ?"
+        " RETURNING id, conversation_id, purpose",
+        (reason, tx.now_ms, phone, OPTOUT_CONFIRMATION),
     )
-    for row in rows:
-        await _failed(tx, row["id"], reason, tx.now_ms)
+    await _emit_failed(tx, rows)
     return len(rows)
 
 
 async def claim(
     db: Database, limit: int, lease_seconds: float, *, worker: str | None = None
 ) -> list[OutboundSms]:
-    """Lease up to ``limit`` due messages for sending, oldest first.
+    """Lease up to ``limit`` due messages that may be sent now, oldest first.
+
+    Throttling happens here, not after: each sender's due rows are taken in
+    order while their segments fit its budget (core/budgets.py), and the
+    tokens are spent in the same transaction. Rows over budget stay queued,
+    untouched (no write per row), and ``next_sendable`` says when they can go.
 
     In the same transaction: rows whose sending lease lapsed (a worker died)
-    are queued again, and due rows to numbers that opted out since they were
-    queued are failed instead of sent, so an opted-out number is never sent to.
+    are queued again, and due rows to numbers whose consent changed since they
+    were queued are failed instead of sent, so an opted-out number is never
+    sent to.
 
     With ``worker`` (a lease holder ID), nothing is claimed unless the worker
     lease names that holder: a worker whose lease was taken over while it
@@ -122,49 +219,72 @@ async def claim(
         lapsed = await tx.fetchall(
             "UPDATE messages SET status = 'queued', lease_until = NULL, next_attempt_at = ?,"
             " updated_at = ? WHERE status = 'sending' AND lease_until < ?"
-            " RETURNING id, conversation_id",
+            " RETURNING id, conversation_id, purpose",
             (now, now, now),
         )
-        for row in lapsed:
-            await tx.emit(
-                "message.requeued",
-                "message",
-                row["id"],
-                conversation_id=row["conversation_id"],
-                reason="the worker sending it stopped before it finished",
-            )
-        claimed: list[sqlite3.Row] = []
-        while not claimed:
-            due = await tx.fetchall(
-                "SELECT m.id, m.kind, m.body, m.segments, m.attempts, n.e164 AS sender,"
-                " c.phone AS recipient, coalesce(p.opted_out, 0) AS opted_out"
-                " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-                " JOIN numbers n ON n.id = c.number_id"
-                " LEFT JOIN phone_consent p ON p.phone = c.phone"
-                " WHERE m.status = 'queued' AND m.next_attempt_at <= ?"
-                " ORDER BY m.next_attempt_at, m.id LIMIT ?",
-                (now, limit),
-            )
-            if not due:
-                return []
-            for row in due:
-                # Consent is checked again at the last moment: it may have
-                # changed since the message was queued (or requeued after a crash).
-                confirmation = row["kind"] == OPTOUT_CONFIRMATION
-                if row["opted_out"] and not confirmation:
-                    await _failed(tx, row["id"], OPTED_OUT_REASON, now)
-                elif confirmation and not row["opted_out"]:
-                    await _failed(tx, row["id"], OPTED_IN_REASON, now)
-                else:
-                    claimed.append(row)
-        ids = [r["id"] for r in claimed]
-        await tx.execute(
-            "UPDATE messages SET status = 'sending', attempts = attempts + 1,"
-            f" lease_until = ?, updated_at = ? WHERE id IN ({','.join('?' * len(ids))})",
-            [now + int(lease_seconds * 1000), now, *ids],
+        await tx.emit_many(
+            "message.requeued",
+            "message",
+            [
+                (r["id"], {"conversation_id": r["conversation_id"], "purpose": r["purpose"]})
+                for r in lapsed
+            ],
         )
-        media = await _media_for(tx, ids)
-        max_parts = (await settings.load_in(tx)).max_message_parts
+        # Consent is checked again at the last moment: it may have changed
+        # since the message was queued (or requeued after a crash).
+        refused = await tx.fetchall(
+            "UPDATE messages SET status = 'failed', lease_until = NULL, next_attempt_at = NULL,"
+            " error = CASE WHEN kind = :confirmation THEN :opted_in ELSE :opted_out END,"
+            " updated_at = :now"
+            " WHERE status = 'queued' AND next_attempt_at <= :now"
+            " AND (recipient IN (SELECT phone FROM phone_consent WHERE opted_out = 1))"
+            "   != (kind = :confirmation)"
+            " RETURNING id, conversation_id, purpose",
+            {
+                "confirmation": OPTOUT_CONFIRMATION,
+                "opted_in": OPTED_IN_REASON,
+                "opted_out": OPTED_OUT_REASON,
+                "now": now,
+            },
+        )
+        await _emit_failed(tx, refused)
+        config = await settings.load_in(tx)
+        rate = config.rate_segments_per_second
+        before = await budgets.levels(tx, budgets.SENDER, rate, now)
+        # Each sender's due rows in order, with the segments up to and
+        # including each: a row fits when that sum fits the bucket. A first
+        # row larger than the bucket goes once the bucket is full.
+        claimed = await tx.fetchall(
+            "WITH level(sender, tokens) AS (SELECT key, value FROM json_each(:levels)),"
+            " due AS (SELECT m.id, m.segments, m.next_attempt_at,"
+            "   sum(m.segments) OVER (PARTITION BY m.sender ORDER BY m.next_attempt_at, m.id"
+            "     ROWS UNBOUNDED PRECEDING) AS upto,"
+            "   coalesce(l.tokens, :full) AS tokens"
+            "   FROM messages m LEFT JOIN level l ON l.sender = m.sender"
+            "   WHERE m.status = 'queued' AND m.next_attempt_at <= :now),"
+            " fits AS (SELECT id FROM due WHERE upto <= tokens"
+            "   OR (upto = segments AND tokens >= min(segments, :full))"
+            "   ORDER BY next_attempt_at, id LIMIT :limit)"
+            " UPDATE messages SET status = 'sending', attempts = attempts + 1,"
+            " lease_until = :lease, updated_at = :now WHERE id IN (SELECT id FROM fits)"
+            " RETURNING id, purpose, kind, body, segments, attempts, sender, recipient,"
+            " next_attempt_at",
+            {
+                "levels": json.dumps(before),
+                "full": budgets.capacity(rate),
+                "now": now,
+                "limit": limit,
+                "lease": now + int(lease_seconds * 1000),
+            },
+        )
+        if not claimed:
+            return []
+        claimed.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
+        spent: dict[str, float] = {}
+        for r in claimed:
+            spent[r["sender"]] = spent.get(r["sender"], 0.0) + r["segments"]
+        await budgets.spend(tx, budgets.SENDER, spent, before, rate)
+        media = await _media_for(tx, [r["id"] for r in claimed])
     return [
         OutboundSms(
             r["id"],
@@ -173,11 +293,55 @@ async def claim(
             r["body"],
             r["segments"],
             tuple(media.get(r["id"], ())),
-            attempt=r["attempts"] + 1,
-            max_parts=max_parts,
+            attempt=r["attempts"],
+            max_parts=config.max_message_parts,
+            purpose=r["purpose"],
         )
         for r in claimed
     ]
+
+
+async def next_sendable(db: Database) -> datetime | None:
+    """When the next queued message may be claimed: its due time, or later when its
+    sender's budget has first to refill for it (None: nothing queued)."""
+    rows = await db.fetchall(
+        # SQLite fills the bare columns from the row holding the min().
+        "SELECT sender, min(next_attempt_at) AS due_at, segments FROM messages"
+        " WHERE status = 'queued' GROUP BY sender"
+    )
+    if not rows:
+        return None
+    rate = (await settings.load(db)).rate_segments_per_second
+    now = to_ms(db.clock.now())
+    level = await budgets.levels(db, budgets.SENDER, rate, now)
+    full = budgets.capacity(rate)
+    return from_ms(
+        min(
+            max(
+                r["due_at"],
+                now
+                + _ms_up(budgets.wait_seconds(level.get(r["sender"], full), r["segments"], rate)),
+            )
+            for r in rows
+        )
+    )
+
+
+def _ms_up(seconds: float) -> int:
+    # Rounded up, and a millisecond more: woken a hair early, the claim would
+    # find the bucket just short, take nothing, and wait for the next tick.
+    return math.ceil(seconds * 1000) + 1 if seconds > 0 else 0
+
+
+async def _emit_failed(tx: Tx, rows: Sequence[sqlite3.Row]) -> None:
+    await tx.emit_many(
+        "message.failed",
+        "message",
+        [
+            (r["id"], {"conversation_id": r["conversation_id"], "purpose": r["purpose"]})
+            for r in rows
+        ],
+    )
 
 
 async def release_in_flight(db: Database, *, claimed_since: datetime) -> int:
@@ -238,27 +402,36 @@ def backoff_seconds(attempts: int, base: float, cap: float) -> float:
 
 
 async def record(db: Database, outcomes: Sequence[Outcome]) -> None:
-    """Write what happened to a batch of claimed messages, in one transaction."""
+    """Write what happened to a batch of claimed messages, in one transaction.
+
+    A few statements for the whole batch, whatever its size: one per kind of
+    outcome, never one per row.
+    """
     if not outcomes:
         return
     async with db.transaction() as tx:
         config = await settings.load_in(tx)
         now = tx.now_ms
         await _sent(tx, [o for o in outcomes if isinstance(o, Sent)], now)
-        for outcome in outcomes:
-            if isinstance(outcome, Sent):
-                continue
-            if isinstance(outcome, Failed):
-                await _failed(tx, outcome.message_id, outcome.reason, now)
-            else:
-                await _retry(
-                    tx,
-                    outcome,
-                    now,
-                    config.max_attempts,
-                    config.retry_base_seconds,
-                    config.retry_max_seconds,
-                )
+        failed = [o for o in outcomes if isinstance(o, Failed)]
+        if failed:
+            rows = await tx.fetchall(
+                "WITH f(id, reason) AS (SELECT value ->> 0, value ->> 1 FROM json_each(?))"
+                " UPDATE messages SET status = 'failed', error = f.reason, lease_until = NULL,"
+                " next_attempt_at = NULL, updated_at = ? FROM f"
+                " WHERE messages.id = f.id AND messages.status IN ('sending', 'queued')"
+                " RETURNING messages.id, conversation_id, purpose",
+                (json.dumps([[o.message_id, o.reason] for o in failed]), now),
+            )
+            await _emit_failed(tx, rows)
+        await _retry(
+            tx,
+            [o for o in outcomes if isinstance(o, Retry)],
+            now,
+            config.max_attempts,
+            config.retry_base_seconds,
+            config.retry_max_seconds,
+        )
 
 
 async def _sent(tx: Tx, sent: list[Sent], now: int) -> None:
@@ -278,76 +451,71 @@ async def _sent(tx: Tx, sent: list[Sent], now: int) -> None:
         " FROM batch WHERE messages.id = batch.id AND (messages.status = 'sending'"
         "   OR (messages.status IN ('delivered', 'failed') AND messages.provider_id IS NULL"
         "       AND messages.lease_until IS NOT NULL))"
-        " RETURNING messages.id, conversation_id, messages.status",
+        " RETURNING messages.id, conversation_id, purpose, messages.status",
         (batch, now, now),
     )
     await tx.emit_many(
         "message.sent",
         "message",
         [
-            (r["id"], {"conversation_id": r["conversation_id"]})
+            (r["id"], {"conversation_id": r["conversation_id"], "purpose": r["purpose"]})
             for r in rows
             if r["status"] == "sent"
         ],
     )
 
 
-async def _failed(tx: Tx, message_id: int, reason: str, now: int) -> None:
-    row = await tx.fetchone(
-        "UPDATE messages SET status = 'failed', error = ?, lease_until = NULL,"
-        " next_attempt_at = NULL, updated_at = ? WHERE id = ? AND status IN ('sending', 'queued')"
-        " RETURNING conversation_id",
-        (reason, now, message_id),
-    )
-    if row is not None:
-        await tx.emit(
-            "message.failed",
-            "message",
-            message_id,
-            conversation_id=row["conversation_id"],
-            reason=reason,
-        )
+# A Retry that counts as an attempt and finds the row at max_attempts fails it.
+_GIVE_UP = """WITH r(id, reason) AS (SELECT value ->> 0, value ->> 1 FROM json_each(:batch)
+    WHERE value ->> 3)
+ UPDATE messages SET status = 'failed',
+  error = 'gave up after ' || messages.attempts || ' attempts: ' || r.reason,
+  lease_until = NULL, next_attempt_at = NULL, updated_at = :now
+ FROM r WHERE messages.id = r.id AND messages.status = 'sending'
+  AND messages.attempts >= :max_attempts
+ RETURNING messages.id, conversation_id, purpose"""
+
+# Else queued again after its retry_after, or the backoff for its attempts
+# (base * 2^(attempts-1), capped); one that does not count gives its attempt back.
+_REQUEUE = """WITH r(id, reason, after, counts) AS (SELECT value ->> 0, value ->> 1,
+    value ->> 2, value ->> 3 FROM json_each(:batch))
+ UPDATE messages SET status = 'queued', attempts = messages.attempts - 1 + r.counts,
+  next_attempt_at = :now + CAST(1000 * coalesce(r.after, min(:cap,
+    :base * (1 << min(max(messages.attempts - 2 + r.counts, 0), 40)))) AS INTEGER),
+  lease_until = NULL, error = CASE WHEN r.counts THEN r.reason ELSE error END,
+  updated_at = :now
+ FROM r WHERE messages.id = r.id AND messages.status = 'sending'
+ RETURNING messages.id, conversation_id, purpose, attempts, next_attempt_at"""
 
 
 async def _retry(
-    tx: Tx, outcome: Retry, now: int, max_attempts: int, base: float, cap: float
+    tx: Tx, retries: list[Retry], now: int, max_attempts: int, base: float, cap: float
 ) -> None:
-    row = await tx.fetchone(
-        "SELECT attempts, conversation_id FROM messages WHERE id = ? AND status = 'sending'",
-        (outcome.message_id,),
-    )
-    if row is None:
+    if not retries:
         return
-    attempts = row["attempts"] if outcome.counts_as_attempt else row["attempts"] - 1
-    if outcome.counts_as_attempt and attempts >= max_attempts:
-        await _failed(
-            tx, outcome.message_id, f"gave up after {attempts} attempts: {outcome.reason}", now
-        )
-        return
-    wait = outcome.retry_after
-    if wait is None:
-        wait = backoff_seconds(attempts, base, cap)
-    await tx.execute(
-        "UPDATE messages SET status = 'queued', attempts = ?, next_attempt_at = ?,"
-        " lease_until = NULL, error = coalesce(?, error), updated_at = ? WHERE id = ?",
-        (
-            attempts,
-            now + int(wait * 1000),
-            outcome.reason if outcome.counts_as_attempt else None,
-            now,
-            outcome.message_id,
-        ),
+    batch = json.dumps(
+        [[o.message_id, o.reason, o.retry_after, int(o.counts_as_attempt)] for o in retries]
     )
-    if outcome.counts_as_attempt:
-        await tx.emit(
-            "message.retrying",
-            "message",
-            outcome.message_id,
-            conversation_id=row["conversation_id"],
-            reason=outcome.reason,
-            attempts=attempts,
-            wait_seconds=wait,
-        )
+    params = {"batch": batch, "now": now, "max_attempts": max_attempts, "base": base, "cap": cap}
+    await _emit_failed(tx, await tx.fetchall(_GIVE_UP, params))
+    counted = {o.message_id for o in retries if o.counts_as_attempt}
+    await tx.emit_many(
+        "message.retrying",
+        "message",
+        [
+            (
+                r["id"],
+                {
+                    "conversation_id": r["conversation_id"],
+                    "purpose": r["purpose"],
+                    "attempts": r["attempts"],
+                    "wait_seconds": (r["next_attempt_at"] - now) / 1000,
+                },
+            )
+            for r in await tx.fetchall(_REQUEUE, params)
+            if r["id"] in counted
+        ],
+    )
 
 
 async def apply_reports(db: Database, reports: Sequence[DeliveryReport]) -> int:
@@ -359,18 +527,21 @@ async def apply_reports(db: Database, reports: Sequence[DeliveryReport]) -> int:
 
 
 # The message a report is about. By its batch: the message we recorded that
-# provider ID for, when the recipient is that message's (or the report is on
-# the whole batch, which has one recipient). Else, before we recorded any
-# provider ID for it (the report beat our record, or our request timed out),
-# by our ID echoed back, when the recipient is that message's and the batch
-# is no other message's. Our ID alone is never enough: another installation
-# on the same provider account numbers its messages too.
+# provider ID for, to that recipient (one provider batch may carry many of our
+# messages, one per recipient), or, for a report on a whole batch (no
+# recipient), the batch's only message. Else, before we recorded any provider
+# ID for it (the report beat our record, or our request timed out), by our ID
+# echoed back, when the recipient is that message's and the batch is no other
+# message's. Our ID alone is never enough: another installation on the same
+# provider account numbers its messages too.
 _MESSAGE_OF_REPORT = """coalesce(
-    (SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
-      WHERE m.provider_id = batch.pid AND batch.recipient IN ('', c.phone)),
-    (SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+    (SELECT m.id FROM messages m
+      WHERE m.provider_id = batch.pid AND (m.recipient = batch.recipient
+        OR (batch.recipient = '' AND NOT EXISTS (SELECT 1 FROM messages o
+              WHERE o.provider_id = batch.pid AND o.id != m.id)))),
+    (SELECT m.id FROM messages m
       WHERE m.id = batch.mid AND m.direction = 'out' AND m.provider_id IS NULL
-        AND batch.pid != '' AND c.phone = batch.recipient
+        AND batch.pid != '' AND m.recipient = batch.recipient
         AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.provider_id = batch.pid)))"""
 
 
@@ -417,10 +588,18 @@ async def apply_reports_in(tx: Tx, reports: Sequence[DeliveryReport]) -> int:
         {"batch": batch, "now": now},
     )
     _log_unmatched(reports, [r for r in new if r["message_id"] is None])
+    recorded = {
+        r["provider_id"]
+        for r in await tx.fetchall(
+            "SELECT DISTINCT provider_id FROM messages WHERE provider_id IN"
+            " (SELECT value FROM json_each(?))",
+            (json.dumps(sorted({r["provider_id"] for r in new if r["message_id"] is not None})),),
+        )
+    }
     final = json.dumps(
         [
             [r["message_id"], r["provider_id"], r["outcome"], r["reason"]]
-            for r in _one_message_per_batch(new)
+            for r in _one_message_per_batch(new, recorded)
             if r["outcome"] != "pending"
         ]
     )
@@ -437,7 +616,7 @@ async def apply_reports_in(tx: Tx, reports: Sequence[DeliveryReport]) -> int:
         " FROM r WHERE messages.id = r.id AND (messages.status IN ('sending', 'sent', 'queued')"
         "   OR (messages.status = 'failed' AND r.status = 'delivered'"
         "       AND messages.provider_id IS NULL AND messages.attempts > 0))"
-        " RETURNING messages.id, conversation_id, messages.status, error",
+        " RETURNING messages.id, conversation_id, purpose, messages.status",
         {"final": final, "now": now},
     )
     for status in ("delivered", "failed"):
@@ -445,7 +624,7 @@ async def apply_reports_in(tx: Tx, reports: Sequence[DeliveryReport]) -> int:
             f"message.{status}",
             "message",
             [
-                (r["id"], {"conversation_id": r["conversation_id"], "reason": r["error"]})
+                (r["id"], {"conversation_id": r["conversation_id"], "purpose": r["purpose"]})
                 for r in rows
                 if r["status"] == status
             ],
@@ -453,28 +632,34 @@ async def apply_reports_in(tx: Tx, reports: Sequence[DeliveryReport]) -> int:
     return len(rows)
 
 
-def _one_message_per_batch(new: list[sqlite3.Row]) -> list[sqlite3.Row]:
-    """The matched reports, but a batch claimed for two messages (by our IDs) settles neither.
+def _one_message_per_batch(new: list[sqlite3.Row], recorded: set[str]) -> list[sqlite3.Row]:
+    """The matched reports, but a batch claimed for two messages by our IDs settles neither.
 
-    Only reports matched by our ID can disagree (a recorded batch is one
-    message's), and the batch becomes the message's provider ID: two at once
-    would break that ID's uniqueness, and only one of them can be right.
+    A batch we recorded may carry many of our messages (one per recipient);
+    its reports were matched by batch and recipient and cannot disagree. A
+    batch not recorded yet is matched by the ID the provider echoes, which a
+    single send carries: two messages claiming one such batch cannot both be
+    right, and the batch would become both messages' provider ID.
     """
     messages_of: dict[str, set[int]] = {}
     for r in new:
-        if r["message_id"] is not None:
+        if r["message_id"] is not None and r["provider_id"] not in recorded:
             messages_of.setdefault(r["provider_id"], set()).add(r["message_id"])
-    matched = [r for r in new if r["message_id"] is not None]
-    kept = [r for r in matched if len(messages_of[r["provider_id"]]) == 1]
-    for r in matched:
-        if len(messages_of[r["provider_id"]]) > 1:
+    kept = []
+    for r in new:
+        if r["message_id"] is None:
+            continue
+        claimed_for = messages_of.get(r["provider_id"], set())
+        if len(claimed_for) > 1:
             log.warning(
                 "delivery report for batch %r to %r is claimed for messages %s; not applied",
                 r["provider_id"],
                 r["recipient"],
-                sorted(messages_of[r["provider_id"]]),
+                sorted(claimed_for),
                 extra={"event": "report.ambiguous", "provider_id": r["provider_id"]},
             )
+        else:
+            kept.append(r)
     return kept
 
 

@@ -17,6 +17,9 @@ from core.db import Database
 # the partial index events_message_errors (schema 3), so SQLite uses it.
 ERRORS_WHERE = "kind IN ('message.failed', 'message.retrying', 'message.requeued')"
 
+# What an error event without a reason of its own means.
+_REASONS = {"message.requeued": "the worker sending it stopped before it finished"}
+
 
 @dataclass(frozen=True, slots=True)
 class OldestQueued:
@@ -54,13 +57,16 @@ async def snapshot(db: Database, *, errors: int = 10) -> Status:
     )
     assert depths is not None  # a SELECT without FROM always has its one row
     oldest = await db.fetchone(
-        "SELECT m.id, c.phone, m.next_attempt_at, m.attempts, m.error FROM messages m"
-        " JOIN conversations c ON c.id = m.conversation_id"
-        " WHERE m.status = 'queued' ORDER BY m.next_attempt_at, m.id LIMIT 1"
+        "SELECT m.id, m.recipient AS phone, m.next_attempt_at, m.attempts, m.error"
+        " FROM messages m WHERE m.status = 'queued' ORDER BY m.next_attempt_at, m.id LIMIT 1"
     )
+    # The feed names the message; the error text (which may quote a number)
+    # is the message's own. Events written before the feed was lean still
+    # carry a reason in their data: that one is read first.
     rows = await db.fetchall(
-        f"SELECT at, kind, entity_id, data FROM events WHERE {ERRORS_WHERE}"
-        " ORDER BY id DESC LIMIT ?",
+        "SELECT e.at, e.kind, e.entity_id, e.data, m.error FROM events e"
+        " LEFT JOIN messages m ON m.id = e.entity_id"
+        f" WHERE e.{ERRORS_WHERE} ORDER BY e.id DESC LIMIT ?",
         (errors,),
     )
     return Status(
@@ -84,7 +90,12 @@ async def snapshot(db: Database, *, errors: int = 10) -> Status:
                 from_ms(r["at"]),
                 r["kind"],
                 r["entity_id"],
-                str(json.loads(r["data"]).get("reason", "")),
+                str(
+                    json.loads(r["data"]).get("reason")
+                    or _REASONS.get(r["kind"])
+                    or r["error"]
+                    or ""
+                ),
             )
             for r in rows
         ],

@@ -28,7 +28,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from core import conversations, lease, outbox, settings
+from core import conversations, lease, outbox
 from core.db import Database
 from core.gateway import (
     OutboundSms,
@@ -38,7 +38,6 @@ from core.gateway import (
     TemporaryFailure,
 )
 from core.jobs import Job, check_list
-from core.ratelimit import SenderRateLimit
 
 log = logging.getLogger("switchboard.worker")
 
@@ -90,7 +89,14 @@ def default_jobs(worker: Worker) -> list[Job]:
             worker.sweep,
             next_due=lambda: conversations.next_public_due(worker.db),
         ),
-        Job("outbox", options.pump_every, worker.pump),
+        # Woken when a sender's budget has refilled enough for its next row,
+        # so the rate is held by the budget, not rounded to ticks.
+        Job(
+            "outbox",
+            options.pump_every,
+            worker.pump,
+            next_due=lambda: outbox.next_sendable(worker.db),
+        ),
         # After the pump in run_once: a report a provider has ready at once
         # (the sandbox with no delay) settles the message in the same tick.
         Job("reports", options.pump_every, worker.poll_reports),
@@ -116,7 +122,6 @@ class Worker:
         self.active = False
         self.stats = WorkerStats()
         self._on_lease_change = on_lease_change
-        self._limit: SenderRateLimit | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -190,25 +195,8 @@ class Worker:
         return handled
 
     async def _send_batch(self, batch: list[OutboundSms]) -> None:
-        config = await settings.load(self.db)
-        if self._limit is None or self._limit.rate != config.rate_segments_per_second:
-            self._limit = SenderRateLimit(config.rate_segments_per_second)
-        now = self.db.clock.now().timestamp()
+        # The claim took only what the senders' budgets allow: all of it goes.
         outcomes: list[outbox.Outcome] = []
-        to_send: list[OutboundSms] = []
-        for sms in batch:
-            wait = self._limit.take(sms.sender, sms.segments, now)
-            if wait:
-                outcomes.append(
-                    outbox.Retry(
-                        sms.message_id,
-                        "waiting for the sender's rate limit",
-                        retry_after=wait,
-                        counts_as_attempt=False,
-                    )
-                )
-            else:
-                to_send.append(sms)
         gate = asyncio.Semaphore(self.options.send_concurrency)
 
         async def send_one(sms: OutboundSms) -> outbox.Outcome:
@@ -232,7 +220,7 @@ class Worker:
                     return outbox.Retry(sms.message_id, f"unexpected error: {exc}")
                 return outbox.Sent(sms.message_id, accepted.provider_id)
 
-        outcomes += await asyncio.gather(*(send_one(sms) for sms in to_send))
+        outcomes += await asyncio.gather(*(send_one(sms) for sms in batch))
         await outbox.record(self.db, outcomes)
         self._count(outcomes)
 
