@@ -306,7 +306,7 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
                 await conn.execute(statement)
             await conn.execute(f"PRAGMA user_version = {version}")
         pending = known[current:]
-        broken = await conn.execute_fetchall("PRAGMA foreign_key_check") if pending else []
+        broken = list(await conn.execute_fetchall("PRAGMA foreign_key_check")) if pending else []
         if broken:
             raise DatabaseProblem(
                 f"upgrading {path} would leave {len(broken)} broken reference(s) (first: "
