@@ -51,11 +51,13 @@ def reference(lowest_message_id: int) -> str:
 
 def plan(rows: Sequence[OutboundSms], max_recipients: int) -> list[OutboundSms | OutboundBatch]:
     """What to send for these claimed rows; batches of at most ``max_recipients``."""
-    if max_recipients < 2:
-        return sorted(rows, key=_by_id)
-    groups: dict[Hashable, _Group] = {}
     planned: list[OutboundSms | OutboundBatch] = []
-    for sms in sorted(rows, key=_by_id):
+    ordered = sorted(rows, key=_by_id)
+    if max_recipients < 2:
+        planned.extend(ordered)
+        return planned
+    groups: dict[Hashable, _Group] = {}
+    for sms in ordered:
         if sms.media:
             planned.append(sms)
             continue
