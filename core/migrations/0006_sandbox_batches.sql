@@ -1,4 +1,4 @@
--- Schema 5: the sandbox sends batches (one text to many recipients in one
+-- Schema 6: the sandbox sends batches (one text to many recipients in one
 -- call). A batch's messages share one provider ID, so provider_id is no
 -- longer unique (the row is still keyed by our message ID, so a resend is
 -- recognised). A recipient a batch cannot reach fails by its own delivery
