@@ -15,6 +15,11 @@ HTTP call:
 The ratio raw/worker says what the outbox (claiming, recording, the change
 feed, the event loop hop to the threads) costs on top of the SDK itself.
 
+Then batching, at the gateway (not through the outbox): the same COUNT
+messages with one text, to COUNT different numbers, as single sends
+(``SinchGateway.send``, 8 at a time) next to the batches ``core.batching``
+makes of them (``SinchGateway.send_batch``, up to 1,000 recipients each).
+
 The fake server runs in the same process and event loop as the worker (and
 as the raw loop's waiting), so it shares the CPU (and the GIL) with what is
 measured: both figures are lower than against a remote Sinch would be
@@ -34,10 +39,11 @@ from sinch.core.clients.retry_configuration import RetryConfiguration
 from sinch.core.enums import RetryPolicy
 
 from bench.common import count_from_argv, print_table, scratch_dir
-from core import numbers, outbox, settings
+from core import batching, numbers, outbox, settings
 from core.authz import SYSTEM
 from core.clock import SystemClock
 from core.db import open_database
+from core.gateway import OutboundBatch, OutboundSms
 from core.worker import Worker, WorkerOptions
 from providers.config import WebhookConfig
 from providers.sinch_sms import SinchGateway
@@ -131,6 +137,42 @@ async def raw_sdk(count: int, fake: FakeSinch) -> float:
         return time.perf_counter() - started
 
 
+async def singles_and_batches(count: int, fake: FakeSinch) -> tuple[float, float, int]:
+    """(seconds as single sends, seconds as batches, batches) for one text to ``count`` numbers."""
+    gateway = SinchGateway(fake.sinch_config(timeout_seconds=30), WebhookConfig())
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(item: OutboundSms | OutboundBatch) -> None:
+        async with gate:
+            if isinstance(item, OutboundBatch):
+                await gateway.send_batch(item)
+            else:
+                await gateway.send(item)
+
+    def rows(first_id: int) -> list[OutboundSms]:
+        # +1212xxxxxxx: distinct numbers, none ending in the fake's failing 0199.
+        return [
+            OutboundSms(
+                first_id + n, SENDER, f"+1212{2_000_000 + n:07d}", BODY, 1, max_parts=MAX_PARTS
+            )
+            for n in range(count)
+        ]
+
+    try:
+        singles = rows(1)
+        started = time.perf_counter()
+        await asyncio.gather(*(one(sms) for sms in singles))
+        single_seconds = time.perf_counter() - started
+
+        planned = batching.plan(rows(count + 1), gateway.max_batch_recipients)
+        started = time.perf_counter()
+        await asyncio.gather(*(one(item) for item in planned))
+        batch_seconds = time.perf_counter() - started
+    finally:
+        gateway.close()
+    return single_seconds, batch_seconds, len(planned)
+
+
 async def main() -> None:
     count = count_from_argv(__doc__.splitlines()[0], DEFAULT, SMALL)
     async with FakeSinch(callbacks=False) as fake:
@@ -138,11 +180,15 @@ async def main() -> None:
         with scratch_dir() as tmp:
             drain, statuses = await worker_path(tmp / "sinch.db", count, fake)
         received = len(fake.batches)
+        single, batched, batches = await singles_and_batches(count, fake)
+        recipients = sum(len(b["to"]) for b in fake.batches[received:])
 
     if statuses.get("sent", 0) != count:
         raise SystemExit(f"expected {count:,} messages sent, got {statuses}")
     if received != count * 2 + WARM_UP:
         raise SystemExit(f"the fake received {received:,} batches, not {count * 2 + WARM_UP:,}")
+    if recipients != count * 2:
+        raise SystemExit(f"the fake received {recipients:,} recipients, not {count * 2:,}")
     rows = [
         ("worker -> SinchGateway -> fake Sinch", drain),
         (f"raw SDK send_sms, {CONCURRENCY} threads", raw),
@@ -158,6 +204,21 @@ async def main() -> None:
         f"ratio worker/raw time: {drain / raw:.2f}x (the outbox's cost on top of the SDK's own;"
         " the fake shares the CPU with both)"
     )
+    print()
+    print_table(
+        f"one text to {count:,} numbers through SinchGateway, {CONCURRENCY} calls at a time",
+        ["path", "calls", "seconds", "msgs/s"],
+        [
+            ["single sends (send)", f"{count:,}", f"{single:.3f}", f"{count / single:,.0f}"],
+            [
+                "batches of up to 1,000 (send_batch)",
+                f"{batches:,}",
+                f"{batched:.3f}",
+                f"{count / batched:,.0f}",
+            ],
+        ],
+    )
+    print(f"ratio single/batch time: {single / batched:.1f}x")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,46 @@ class OutboundSms:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundBatch:
+    """One text from one sender to many recipients, handed over in one call.
+
+    Made by ``core.batching.plan`` from rows that may share it. Its rows stand
+    or fall together at the call (one provider ID, or one failure for all);
+    what became of each is told by its own delivery report, which names the
+    batch (``provider_id``) and the recipient.
+    """
+
+    reference: str
+    """Ours for the batch (Sinch's client_reference); never a message ID (core.batching)."""
+    sender: str
+    body: str
+    segments: int
+    rows: tuple[tuple[int, str], ...]
+    """(message_id, recipient) of each message in it, in message ID order."""
+    max_parts: int | None = None
+    attempt: int = 1
+    """Shared by every row (core.batching groups by it); above 1, look the batch up first."""
+    purpose: str = "conversation"
+
+    def __post_init__(self) -> None:
+        # A report names a batch and a recipient, nothing else: two rows to one
+        # number in one batch could not be told apart, so no batch holds them.
+        recipients = [recipient for _, recipient in self.rows]
+        if not recipients:
+            raise ValueError("a batch needs at least one recipient")
+        if len(set(recipients)) != len(recipients):
+            raise ValueError(f"batch {self.reference} names a recipient twice")
+
+    @property
+    def message_ids(self) -> tuple[int, ...]:
+        return tuple(message_id for message_id, _ in self.rows)
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return tuple(recipient for _, recipient in self.rows)
+
+
+@dataclass(frozen=True, slots=True)
 class Accepted:
     provider_id: str
 
@@ -133,6 +173,27 @@ class SmsGateway(Protocol):
         """Delivery reports the provider has for us now (pull model).
 
         Providers that push reports to a webhook return nothing here.
+        """
+        ...
+
+
+@runtime_checkable
+class SendsBatches(Protocol):
+    """An SmsGateway that can also send one text to many recipients in one call.
+
+    Optional: the outbox batches only through a gateway that is one
+    (``isinstance(gateway, SendsBatches)``) and sends rows one by one otherwise.
+    """
+
+    max_batch_recipients: int
+    """The most recipients one call may carry (Sinch: 1,000)."""
+
+    async def send_batch(self, batch: OutboundBatch) -> Accepted:
+        """Hand the batch over; one provider ID for all of it.
+
+        Raises TemporaryFailure or PermanentFailure for the whole batch. A
+        recipient the provider takes and cannot reach fails later, alone, by
+        its delivery report.
         """
         ...
 

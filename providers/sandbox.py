@@ -4,6 +4,12 @@ Messages never leave the machine. What it "sends" is kept in the database
 (``sandbox_messages``) and reported delivered after a configurable delay, so
 the whole outbox life cycle can be watched. ``reply`` plays the contact's
 phone and enters the real inbound path, opt-out keywords and all.
+
+It sends batches too (``send_batch``, core.gateway.SendsBatches), as Sinch
+does: one provider ID for the batch, one row per message, and a report per
+recipient naming the batch and the recipient, not our message ID (Sinch's
+reports of a batch carry none), so the outbox matches them as it must for
+Sinch.
 """
 
 from __future__ import annotations
@@ -17,15 +23,25 @@ from core import messaging, settings
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
 from core.errors import NotFound
-from core.gateway import Accepted, DeliveryReport, MmsLimits, OutboundSms, PermanentFailure
+from core.gateway import (
+    Accepted,
+    DeliveryReport,
+    MmsLimits,
+    OutboundBatch,
+    OutboundSms,
+    PermanentFailure,
+)
 from core.phones import normalise
 
 # A number that never receives, so a failure can be seen without a real network.
 UNREACHABLE_SUFFIX = "0199"
+MAX_BATCH_RECIPIENTS = 1000
+"""As Sinch's, so the sandbox batches what Sinch would."""
 
 
 class SandboxGateway:
     name = "sandbox"
+    max_batch_recipients = MAX_BATCH_RECIPIENTS
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -52,7 +68,7 @@ class SandboxGateway:
             " RETURNING provider_id",
             (
                 sms.message_id,
-                f"sandbox-{sms.message_id}",
+                _single(sms.message_id),
                 sms.sender,
                 sms.recipient,
                 sms.body,
@@ -62,6 +78,55 @@ class SandboxGateway:
             ),
         )
         return Accepted(rows[0]["provider_id"])
+
+    async def send_batch(self, batch: OutboundBatch) -> Accepted:
+        """Take the batch whole; a recipient it cannot reach fails by its report.
+
+        A single message to an unreachable number is refused at once (so the
+        sender sees it); in a batch only that recipient fails, later, by its
+        delivery report, as a carrier fails one number of a batch it took.
+
+        Each message is kept once, by our message ID. When every message of
+        the batch is already here under one batch (a retry of a batch that got
+        through), that batch is the answer, as Sinch's lookup would find it.
+        Otherwise a message already here moves to this batch's ID and is
+        reported again under it, since that is the ID the outbox will record.
+        """
+        provider_id = f"sandbox-{batch.reference}"
+        now = to_ms(self.db.clock.now())
+        deliver_at = now + int(await self._delay() * 1000)
+        ids = batch.message_ids
+        async with self.db.transaction() as tx:
+            held = await tx.fetchall(
+                "SELECT provider_id FROM sandbox_messages WHERE message_id IN"
+                f" ({', '.join('?' * len(ids))})"
+                " GROUP BY provider_id HAVING count(*) = ?",
+                (*ids, len(ids)),
+            )
+            if held:
+                provider_id = held[0]["provider_id"]
+            await tx.executemany(
+                "INSERT INTO sandbox_messages (message_id, provider_id, sender, recipient, body,"
+                " accepted_at, deliver_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(message_id) DO UPDATE SET send_calls = send_calls + 1,"
+                " delivered = CASE WHEN provider_id = excluded.provider_id THEN delivered"
+                "   ELSE 0 END,"
+                " provider_id = excluded.provider_id",
+                [
+                    (
+                        message_id,
+                        provider_id,
+                        batch.sender,
+                        recipient,
+                        batch.body,
+                        now,
+                        deliver_at,
+                        "failed" if recipient.endswith(UNREACHABLE_SUFFIX) else "delivered",
+                    )
+                    for message_id, recipient in batch.rows
+                ],
+            )
+        return Accepted(provider_id)
 
     async def _delay(self) -> float:
         # Read at most once a second: this runs for every message sent.
@@ -82,19 +147,33 @@ class SandboxGateway:
         rows = await tx.fetchall(
             "UPDATE sandbox_messages SET delivered = 1"
             " WHERE delivered = 0 AND deliver_at <= ?"
-            " RETURNING provider_id, message_id, recipient",
+            " RETURNING provider_id, message_id, recipient, outcome",
             (tx.now_ms,),
         )
         return [
             DeliveryReport(
                 r["provider_id"],
-                "delivered",
-                message_id=r["message_id"],
+                r["outcome"],
+                reason=_UNREACHABLE if r["outcome"] == "failed" else "",
+                # A batch's reports name no message, as Sinch's do (see the module's doc).
+                message_id=None
+                if r["provider_id"] != _single(r["message_id"])
+                else r["message_id"],
                 recipient=r["recipient"],
-                provider_status="delivered",
+                provider_status=r["outcome"],
             )
             for r in rows
         ]
+
+
+_UNREACHABLE = (
+    f"sandbox: the number is unreachable (numbers ending in {UNREACHABLE_SUFFIX} always fail)"
+)
+
+
+def _single(message_id: int) -> str:
+    """The provider ID ``send`` gives one message."""
+    return f"sandbox-{message_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +191,11 @@ class PhoneMessage:
 
 async def inbox(db: Database, recipient: str | None = None, limit: int = 50) -> list[PhoneMessage]:
     """The latest messages the sandbox delivered (to one number, or to all)."""
-    where, params = "", []
+    # A batch's message to an unreachable number never reached a phone.
+    where, params = "WHERE outcome = 'delivered'", []
     if recipient:
         region = (await settings.load(db)).default_region
-        where, params = "WHERE recipient = ?", [normalise(recipient, region)]
+        where, params = f"{where} AND recipient = ?", [normalise(recipient, region)]
     rows = await db.fetchall(
         f"SELECT * FROM sandbox_messages {where} ORDER BY message_id DESC LIMIT ?",
         [*params, limit],

@@ -127,7 +127,11 @@ def outcome(status: str, code: int | None = None) -> tuple[ReportOutcome, str]:
 
 
 def message_id_from(client_reference: Any) -> int | None:
-    """Our message ID from Sinch's client_reference, when it is one."""
+    """Our message ID from Sinch's client_reference, when it is one.
+
+    A batch of many messages carries core.batching's reference (``batch-42``),
+    which is none: its reports find their messages by batch ID and recipient.
+    """
     if not isinstance(client_reference, str):
         return None
     text = client_reference.strip()

@@ -1,4 +1,5 @@
-"""Sinch SMS: one batch per message through the ``sinch`` SDK (xms v1 REST API).
+"""Sinch SMS through the ``sinch`` SDK (xms v1 REST API): one batch per message,
+or one batch for many (``send_batch``, up to 1,000 recipients).
 
 The SDK is synchronous (``requests``), so every call runs in this gateway's
 own small thread pool, off the event loop; a call that hangs holds one of
@@ -15,12 +16,15 @@ Nothing is sent twice across a timeout or a crash: every batch carries our
 message ID as ``client_reference``, and a message on its second or later
 attempt (the earlier one may have reached Sinch) is first looked up by it;
 when Sinch already has it, that batch is the answer and nothing is sent. See
-``SinchGateway.send`` for what that lookup cannot cover.
+``SinchGateway.send`` for what that lookup cannot cover. A batch of many
+messages carries our batch reference instead (``core.batching``) and is
+looked up the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import re
@@ -42,6 +46,7 @@ from core.gateway import (
     Accepted,
     DeliveryReport,
     MmsLimits,
+    OutboundBatch,
     OutboundSms,
     PermanentFailure,
     TemporaryFailure,
@@ -71,6 +76,8 @@ logging.getLogger(SDK_LOGGER).setLevel(logging.INFO)
 
 MMS_MAX_ATTACHMENTS = 1
 """Sinch's MMS batch carries one file, by URL."""
+MAX_BATCH_RECIPIENTS = 1000
+"""Sinch takes a batch of up to 1,000 recipients."""
 
 
 def mms_limits(config: SinchConfig, webhooks: WebhookConfig) -> MmsLimits:
@@ -100,6 +107,7 @@ class SinchGateway:
     """The SmsGateway for Sinch; build it once and share it (it holds the SDK client)."""
 
     name = "sinch"
+    max_batch_recipients = MAX_BATCH_RECIPIENTS
 
     def __init__(self, config: SinchConfig, webhooks: WebhookConfig) -> None:
         self.config = config
@@ -139,9 +147,54 @@ class SinchGateway:
           batch for ours and send nothing (the reverse risk, a lost message,
           not a duplicate).
         """
-        request = self._mms_request(sms) if sms.media else self._sms_request(sms)
+        request = (
+            self._mms_request(sms)
+            if sms.media
+            else self._sms_request(
+                [sms.recipient], sms.sender, str(sms.message_id), sms.body, sms.max_parts
+            )
+        )
+        wanted = _Wanted(
+            f"message {sms.message_id}",
+            str(sms.message_id),
+            _digits(sms.sender),
+            frozenset({_digits(sms.recipient)}),
+            sms.attempt,
+        )
         try:
-            return await self._run(self._send_sync, sms, request)
+            return await self._run(self._send_sync, wanted, request)
+        except _Failure as exc:
+            raise exc.as_gateway_failure(self) from None
+
+    async def send_batch(self, batch: OutboundBatch) -> Accepted:
+        """Hand many messages with one text to Sinch as one batch; returns its ID.
+
+        ``client_reference`` is the batch's reference and every recipient gets
+        its own delivery report (``per_recipient``), naming the batch and the
+        recipient: that pair is how each report finds its message. On
+        ``batch.attempt > 1`` the batch is first looked up by its reference,
+        from the same sender, and taken when it holds every recipient of this
+        one (an earlier try may have held more: rows cancelled since are not
+        asked for again); then nothing is sent. The same limits as ``send``'s
+        lookup apply.
+        """
+        if len(batch.rows) > MAX_BATCH_RECIPIENTS:
+            raise PermanentFailure(
+                f"Sinch takes at most {MAX_BATCH_RECIPIENTS:,} recipients in one batch,"
+                f" not {len(batch.rows):,}"
+            )
+        request = self._sms_request(
+            batch.recipients, batch.sender, batch.reference, batch.body, batch.max_parts
+        )
+        wanted = _Wanted(
+            f"batch {batch.reference} ({len(batch.rows)} messages)",
+            batch.reference,
+            _digits(batch.sender),
+            frozenset(_digits(r) for r in batch.recipients),
+            batch.attempt,
+        )
+        try:
+            return await self._run(self._send_sync, wanted, request)
         except _Failure as exc:
             raise exc.as_gateway_failure(self) from None
 
@@ -214,22 +267,29 @@ class SinchGateway:
 
     # --- building the requests -------------------------------------------------
 
-    def _common(self, sms: OutboundSms) -> dict[str, Any]:
+    def _common(self, recipients: Sequence[str], sender: str, reference: str) -> dict[str, Any]:
         request: dict[str, Any] = {
-            "to": [_digits(sms.recipient)],
-            "from_": _digits(sms.sender),
-            "client_reference": str(sms.message_id),
+            "to": [_digits(r) for r in recipients],
+            "from_": _digits(sender),
+            "client_reference": reference,
             "delivery_report": "per_recipient",
         }
         if self.webhooks.callback_url:
             request["event_destination_target"] = self.webhooks.callback_url
         return request
 
-    def _sms_request(self, sms: OutboundSms) -> Callable[[], Any]:
-        request = self._common(sms)
-        request["body"] = sms.body
-        if sms.max_parts is not None:
-            request["max_number_of_message_parts"] = sms.max_parts
+    def _sms_request(
+        self,
+        recipients: Sequence[str],
+        sender: str,
+        reference: str,
+        body: str,
+        max_parts: int | None,
+    ) -> Callable[[], Any]:
+        request = self._common(recipients, sender, reference)
+        request["body"] = body
+        if max_parts is not None:
+            request["max_number_of_message_parts"] = max_parts
         return functools.partial(self._client.sms.batches.send_sms, **request)
 
     def _mms_request(self, sms: OutboundSms) -> Callable[[], Any]:
@@ -247,7 +307,7 @@ class SinchGateway:
         body: dict[str, str] = {"url": media_links.link(public_url, secret, sms.message_id, 0)}
         if sms.body:
             body["message"] = sms.body
-        request = self._common(sms)
+        request = self._common([sms.recipient], sms.sender, str(sms.message_id))
         request["body"] = body
         return functools.partial(self._client.sms.batches.send_mms, **request)
 
@@ -258,15 +318,15 @@ class SinchGateway:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
 
-    def _send_sync(self, sms: OutboundSms, request: Callable[[], Any]) -> Accepted:
-        if sms.attempt > 1:
-            found = self._find_sync(sms)
+    def _send_sync(self, wanted: _Wanted, request: Callable[[], Any]) -> Accepted:
+        if wanted.attempt > 1:
+            found = self._find_sync(wanted)
             if found is not None:
                 log.info(
-                    "message %s: Sinch already has batch %s (attempt %d), not sent again",
-                    sms.message_id,
+                    "%s: Sinch already has batch %s (attempt %d), not sent again",
+                    wanted.what,
                     found,
-                    sms.attempt,
+                    wanted.attempt,
                 )
                 return Accepted(found)
         batch = self._sdk(request)
@@ -275,25 +335,24 @@ class SinchGateway:
             raise _Refused(None, "", "Sinch accepted the batch but its answer had no batch ID")
         return Accepted(str(batch_id))
 
-    def _find_sync(self, sms: OutboundSms) -> str | None:
-        """The ID of the batch Sinch already has for this message, if any."""
+    def _find_sync(self, wanted: _Wanted) -> str | None:
+        """The ID of the batch Sinch already has for this message (or batch), if any."""
         try:
-            page = self._list_sync(str(sms.message_id), LOOKUP_PAGE_SIZE)
+            page = self._list_sync(wanted.reference, LOOKUP_PAGE_SIZE)
         except _Refused as exc:
             if exc.status != 400:
                 raise
             # Should Sinch ever refuse the start date, its own 24 hours are still worth a look.
-            page = self._list_sync(str(sms.message_id), LOOKUP_PAGE_SIZE, reach_back=False)
-        recipient, sender = _digits(sms.recipient), _digits(sms.sender)
+            page = self._list_sync(wanted.reference, LOOKUP_PAGE_SIZE, reach_back=False)
         for batch in page.content():
-            if getattr(batch, "client_reference", None) != str(sms.message_id):
+            if getattr(batch, "client_reference", None) != wanted.reference:
                 continue
             if getattr(batch, "canceled", False):
                 continue
-            if recipient not in {_digits(t) for t in getattr(batch, "to", None) or ()}:
+            if not wanted.recipients <= {_digits(t) for t in getattr(batch, "to", None) or ()}:
                 continue
             their_sender = getattr(batch, "from_", None)
-            if their_sender and _digits(their_sender) != sender:
+            if their_sender and _digits(their_sender) != wanted.sender:
                 continue
             if getattr(batch, "id", None):
                 return str(batch.id)
@@ -361,6 +420,18 @@ class SinchGateway:
         if self.config.uses_service_plan:
             return "check [sinch] service_plan_id and the API token (SWITCHBOARD_SINCH_API_TOKEN)"
         return "check [sinch] project_id, key_id and the key secret (SWITCHBOARD_SINCH_KEY_SECRET)"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Wanted:
+    """What one send asks Sinch for, as its lookup compares it (numbers without '+')."""
+
+    what: str
+    """For the log: ``message 42``, ``batch batch-42 (3 messages)``."""
+    reference: str
+    sender: str
+    recipients: frozenset[str]
+    attempt: int
 
 
 # --- failures, kept readable -----------------------------------------------------

@@ -5,8 +5,8 @@ It speaks the real shapes, so the real SDK talks to it unchanged:
 * ``POST /oauth2/token`` (project access keys: basic auth ``key_id:key_secret``,
   form ``grant_type=client_credentials``) gives a bearer token;
 * ``POST /xms/v1/{service_plan_id or project_id}/batches`` takes an
-  ``mt_text`` or ``mt_media`` batch, checks it as Sinch does and answers 201
-  with the batch; ``GET .../batches`` lists them (``client_reference``,
+  ``mt_text`` or ``mt_media`` batch to 1 to 1,000 recipients, checks it as
+  Sinch does and answers 201 with the batch; ``GET .../batches`` lists them (``client_reference``,
   ``start_date``, ``end_date``, ``from``, ``page``, ``page_size``) and
   ``GET .../batches/{id}`` gives one;
 * errors are Sinch's: ``{"code": "...", "text": "..."}`` (401, 400, 404, 429,
@@ -15,9 +15,11 @@ It speaks the real shapes, so the real SDK talks to it unchanged:
 After a batch is accepted it posts a per-recipient delivery report to the
 batch's ``callback_url`` (or the fake's default ``callback_url``), signed with
 ``webhook_secret`` when the fake has one, retrying on 5xx and 429 as Sinch
-does. Reports say "Delivered" (code 0), except to a number ending in 0199
-("Failed", code 402) and a body longer than ``max_number_of_message_parts``
-allows ("Failed", code 411). Callbacks run in background tasks, never inside
+does: one report per recipient, naming the batch and the recipient. Reports
+say "Delivered" (code 0), except to a number ending in 0199 ("Failed", code
+402), to a number given in ``recipient_statuses`` (what that says), and for
+a body longer than ``max_number_of_message_parts`` allows ("Failed", code
+411). Callbacks run in background tasks, never inside
 the batch request; ``callbacks=False`` keeps them in ``pending_reports`` until
 ``deliver_reports()``. ``send_mo`` posts an inbound SMS or MMS.
 
@@ -142,6 +144,8 @@ class FakeSinch:
         self.failure_kinds = tuple(failure_kinds)
         self.retry_after = retry_after
         """The Retry-After header of a 429 (None: no header)."""
+        self.recipient_statuses: dict[str, tuple[str, int]] = {}
+        """(status, code) the reports give for a number (digits, no '+'), instead of Delivered."""
 
         self.batches: list[dict[str, Any]] = []
         """Every batch Sinch accepted, as it would list it (a hung request's too)."""
@@ -264,7 +268,7 @@ class FakeSinch:
         at = _stamp(self.now())
         reports = []
         for recipient in batch["to"]:
-            status, code = "Delivered", 0
+            status, code = self.recipient_statuses.get(recipient, ("Delivered", 0))
             if recipient.endswith(UNREACHABLE_SUFFIX):
                 status, code = "Failed", 402  # message unroutable
             limit = batch.get("max_number_of_message_parts")

@@ -213,6 +213,51 @@ def test_a_summary_batch_report_without_recipients_has_an_empty_recipient() -> N
     )
 
 
+@pytest.mark.parametrize("kind", ["full", "per_recipient"])
+def test_a_many_message_batchs_reports_name_the_batch_and_each_recipient(kind: str) -> None:
+    statuses = {
+        "4477001": ("Delivered", 0),
+        "4477002": ("Failed", 402),
+        "4477003": ("Expired", 406),
+    }
+    if kind == "full":
+        bodies = [
+            _body(
+                type="delivery_report_sms",
+                batch_id="01BATCH",
+                client_reference="batch-5",
+                statuses=[
+                    {"code": code, "status": status, "count": 1, "recipients": [number]}
+                    for number, (status, code) in statuses.items()
+                ],
+            )
+        ]
+    else:
+        bodies = [
+            _body(
+                type="recipient_delivery_report_sms",
+                batch_id="01BATCH",
+                client_reference="batch-5",
+                recipient=number,
+                status=status,
+                code=code,
+            )
+            for number, (status, code) in statuses.items()
+        ]
+    reports = [r for body in bodies for r in _reports(body)]
+    assert [(r.provider_id, r.recipient, r.status, r.message_id) for r in reports] == [
+        ("01BATCH", "+4477001", "delivered", None),
+        ("01BATCH", "+4477002", "failed", None),
+        ("01BATCH", "+4477003", "failed", None),
+    ]
+
+
+def _reports(body: bytes) -> tuple[DeliveryReport, ...]:
+    event = parse(body)
+    assert isinstance(event, Reports)
+    return event.reports
+
+
 @pytest.mark.parametrize(
     ("reference", "expected"),
     [
@@ -222,6 +267,7 @@ def test_a_summary_batch_report_without_recipients_has_an_empty_recipient() -> N
         ("-3", None),
         ("1_000", None),
         ("abc", None),
+        ("batch-42", None),  # core.batching's reference for a batch of many messages
         ("٣", None),  # a digit, but not an ASCII one
         ("99999999999999999999", None),
         (42, None),
