@@ -454,6 +454,17 @@ async def _sent(tx: Tx, sent: list[Sent], now: int) -> None:
         " RETURNING messages.id, conversation_id, purpose, messages.status",
         (batch, now, now),
     )
+    # A batch's reports name the batch and a recipient, not our message: one
+    # that came before this record was stored unmatched. Now it has its message.
+    early = await tx.fetchall(
+        "UPDATE delivery_reports SET message_id = m.id FROM messages m"
+        " WHERE m.id IN (SELECT value FROM json_each(?)) AND m.status = 'sent'"
+        " AND delivery_reports.message_id IS NULL AND delivery_reports.provider_id = m.provider_id"
+        " AND delivery_reports.recipient = m.recipient"
+        " RETURNING delivery_reports.message_id, delivery_reports.provider_id,"
+        " delivery_reports.outcome, delivery_reports.reason",
+        (json.dumps([r["id"] for r in rows if r["status"] == "sent"]),),
+    )
     await tx.emit_many(
         "message.sent",
         "message",
@@ -463,6 +474,7 @@ async def _sent(tx: Tx, sent: list[Sent], now: int) -> None:
             if r["status"] == "sent"
         ],
     )
+    await _settle(tx, [r for r in early if r["outcome"] != "pending"])
 
 
 # A Retry that counts as an attempt and finds the row at max_attempts fails it.
@@ -596,12 +608,18 @@ async def apply_reports_in(tx: Tx, reports: Sequence[DeliveryReport]) -> int:
             (json.dumps(sorted({r["provider_id"] for r in new if r["message_id"] is not None})),),
         )
     }
+    return await _settle(
+        tx, [r for r in _one_message_per_batch(new, recorded) if r["outcome"] != "pending"]
+    )
+
+
+async def _settle(tx: Tx, reports: Sequence[sqlite3.Row]) -> int:
+    """Apply final reports (message_id, provider_id, outcome, reason) to their messages."""
+    if not reports:
+        return 0
+    now = tx.now_ms
     final = json.dumps(
-        [
-            [r["message_id"], r["provider_id"], r["outcome"], r["reason"]]
-            for r in _one_message_per_batch(new, recorded)
-            if r["outcome"] != "pending"
-        ]
+        [[r["message_id"], r["provider_id"], r["outcome"], r["reason"]] for r in reports]
     )
     rows = await tx.fetchall(
         "WITH r(id, pid, status, reason) AS (SELECT value ->> 0, value ->> 1, value ->> 2,"

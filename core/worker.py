@@ -28,12 +28,14 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from core import conversations, lease, outbox
+from core import batching, conversations, lease, outbox
 from core.db import Database
 from core.gateway import (
+    OutboundBatch,
     OutboundSms,
     PermanentFailure,
     ReportsInDatabase,
+    SendsBatches,
     SmsGateway,
     TemporaryFailure,
 )
@@ -195,32 +197,36 @@ class Worker:
         return handled
 
     async def _send_batch(self, batch: list[OutboundSms]) -> None:
-        # The claim took only what the senders' budgets allow: all of it goes.
-        outcomes: list[outbox.Outcome] = []
+        # The claim took only what the senders' budgets allow: all of it goes,
+        # as provider batches where rows share their text (core.batching).
+        items: Sequence[OutboundSms | OutboundBatch] = batch
+        if isinstance(self.gateway, SendsBatches):
+            items = batching.plan(batch, self.gateway.max_batch_recipients)
         gate = asyncio.Semaphore(self.options.send_concurrency)
 
-        async def send_one(sms: OutboundSms) -> outbox.Outcome:
+        async def send(item: OutboundSms | OutboundBatch) -> list[outbox.Outcome]:
+            ids = item.message_ids if isinstance(item, OutboundBatch) else (item.message_id,)
             async with gate:
                 if self._stopping:
                     # Stopping waits only for the sends already under way.
-                    return outbox.Retry(
-                        sms.message_id,
-                        "the worker stopped before sending it",
-                        retry_after=0,
-                        counts_as_attempt=False,
-                    )
+                    reason = "the worker stopped before sending it"
+                    return [outbox.Retry(i, reason, 0, counts_as_attempt=False) for i in ids]
                 try:
-                    accepted = await self.gateway.send(sms)
+                    if isinstance(item, OutboundBatch):
+                        assert isinstance(self.gateway, SendsBatches)
+                        accepted = await self.gateway.send_batch(item)
+                    else:
+                        accepted = await self.gateway.send(item)
                 except TemporaryFailure as exc:
-                    return outbox.Retry(sms.message_id, exc.reason, exc.retry_after)
+                    return [outbox.Retry(i, exc.reason, exc.retry_after) for i in ids]
                 except PermanentFailure as exc:
-                    return outbox.Failed(sms.message_id, exc.reason)
+                    return [outbox.Failed(i, exc.reason) for i in ids]
                 except Exception as exc:  # a provider bug must not stop the outbox
-                    log.exception("sending message %s failed unexpectedly", sms.message_id)
-                    return outbox.Retry(sms.message_id, f"unexpected error: {exc}")
-                return outbox.Sent(sms.message_id, accepted.provider_id)
+                    log.exception("sending message(s) %s failed unexpectedly", list(ids))
+                    return [outbox.Retry(i, f"unexpected error: {exc}") for i in ids]
+                return [outbox.Sent(i, accepted.provider_id) for i in ids]
 
-        outcomes += await asyncio.gather(*(send_one(sms) for sms in batch))
+        outcomes = [o for sent in await asyncio.gather(*map(send, items)) for o in sent]
         await outbox.record(self.db, outcomes)
         self._count(outcomes)
 
