@@ -36,8 +36,43 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+SUMMARIES: dict[str, str] = {
+    # name: the first line of its help, for `switchboard --help`, which would otherwise
+    # import every command's module (and the worker's scheduler) just to list them.
+    # tests/test_layering.py checks that the list reads as click's own would.
+    "agents": "The people who log in (by operating-system username).",
+    "config": "The providers' configuration (config.toml and SWITCHBOARD_* variables).",
+    "contacts": "Contacts: import, export, list.",
+    "conversations": "SMS conversations (M7).",
+    "demo": "Create demo data (once) and open the console on it, with the sandbox provider.",
+    "email": "Email through the mail server set in config.toml ([smtp]).",
+    "numbers": "Our SMS-enabled numbers (M1).",
+    "sandbox": "Play the contact's phone against the built-in sandbox provider.",
+    "screenshots": "Regenerate the SVG screenshots of the main screens from demo data.",
+    "segments": "Count the SMS segments TEXT needs, and suggest a cheaper GSM-7 rewrite.",
+    "send": "Queue TEXT to a contact; the worker delivers it.",
+    "settings": "Account settings (public minutes, opt-out keywords and texts...).",
+    "status": (
+        "Who holds the worker lease, the outbox's depths, the oldest queued message, recent errors."
+    ),
+    "worker": (
+        "Run the worker headless: deliver messages, take callbacks, make due conversations public."
+    ),
+}
+
+
 class _Main(OneLineGroup):
     """The top group, whose subcommands are imported on demand from COMMANDS."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click's own lists each command by importing it; this lists SUMMARIES the same way.
+        limit = formatter.width - 6 - max(map(len, COMMANDS))
+        rows = [
+            (name, click.Command(name, help=SUMMARIES[name]).get_short_help_str(limit))
+            for name in COMMANDS
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(rows))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

@@ -24,7 +24,6 @@ import click
 
 from console.safe_text import json_printable, printable
 from core.errors import NotAllowed, SwitchboardError
-from core.paths import DB_ENV, default_db_path
 
 if TYPE_CHECKING:
     from core.authz import Actor
@@ -41,13 +40,24 @@ ROW_ID = click.IntRange(0, 2**63 - 1)
 """An id option (--after): SQLite's integers stop at 2**63 - 1."""
 
 
+class _DbOption(click.Option):
+    """--db, whose help names the default file only when help is shown: finding that
+    file loads platformdirs, which a command given --db never needs."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from core.paths import DB_ENV, default_db_path
+
+        self.help = f"Database file (default: ${DB_ENV}, else {default_db_path()})."
+        return super().get_help_record(ctx)
+
+
 def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--db",
         "db_path",
+        cls=_DbOption,
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help=f"Database file (default: ${DB_ENV}, else {default_db_path()}).",
     )(func)
 
 
@@ -104,9 +114,12 @@ async def open_db(db_path: Path | None, *, reads_only: bool = False) -> Database
     from core.clock import SystemClock
     from core.db import open_database
 
-    return await open_database(
-        given_db_path(db_path) or default_db_path(), SystemClock(), read_if_not_writable=reads_only
-    )
+    path = given_db_path(db_path)
+    if path is None:
+        from core.paths import default_db_path
+
+        path = default_db_path()
+    return await open_database(path, SystemClock(), read_if_not_writable=reads_only)
 
 
 def with_db(func: Callable[..., Awaitable[T]] | None = None, *, reads_only: bool = False) -> Any:

@@ -9,7 +9,9 @@ A conversation nobody owns is public from the start.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -253,6 +255,16 @@ async def get_or_create_in(
     return row
 
 
+async def ids_in(tx: Tx, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """The conversations that exist among (our number's id, their phone) ``pairs``, by pair."""
+    rows = await tx.fetchall(
+        "SELECT c.id, c.number_id, c.phone FROM json_each(?) AS j JOIN conversations c"
+        " ON c.number_id = j.value ->> 0 AND c.phone = j.value ->> 1",
+        (json.dumps(sorted(set(pairs))),),
+    )
+    return {(r["number_id"], r["phone"]): r["id"] for r in rows}
+
+
 async def subscribe_in(tx: Tx, conversation_id: int, agent_id: int) -> None:
     cur = await tx.execute(
         "INSERT OR IGNORE INTO conversation_subscribers (conversation_id, agent_id, since)"
@@ -261,6 +273,22 @@ async def subscribe_in(tx: Tx, conversation_id: int, agent_id: int) -> None:
     )
     if cur.rowcount:
         await tx.emit("conversation.subscribed", "conversation", conversation_id, actor_id=agent_id)
+
+
+async def audiences_in(tx: Tx, conversation_ids: Iterable[int]) -> dict[int, list[int]]:
+    """``audience_in`` for several conversations in one query; every id given is a key."""
+    ids = sorted(set(conversation_ids))
+    found: dict[int, list[int]] = {cid: [] for cid in ids}
+    rows = await tx.fetchall(
+        "SELECT c.id AS cid, c.owner_id AS id FROM json_each(:ids) AS j"
+        " JOIN conversations c ON c.id = j.value WHERE c.owner_id IS NOT NULL"
+        " UNION SELECT s.conversation_id, s.agent_id FROM json_each(:ids) AS j"
+        " JOIN conversation_subscribers s ON s.conversation_id = j.value",
+        {"ids": json.dumps(ids)},
+    )
+    for row in rows:
+        found[row["cid"]].append(row["id"])
+    return {cid: sorted(agents) for cid, agents in found.items()}
 
 
 async def audience_in(tx: Tx, conversation_id: int) -> list[int]:

@@ -15,8 +15,15 @@ messaging.py does not change. The keyword hook (opt-out, opt-in, help) must
 come first, so an opt-out is recorded before any capability sees the message
 and stops the rest; ``check_hooks`` refuses a list that does not start with it.
 
-A hook that raises rolls back the whole inbound message, so a provider's
-retry delivers it again. The keyword hook contains its own reply failures
+Several messages stored together (``messaging.receive_many``, a group
+commit) go through the list hook by hook: each hook runs for every message
+still in the chain, in arrival order, before the next hook runs. A hook may
+give ``run_many`` to do that in a few statements instead of a few per
+message; without it, ``run`` is called once per message.
+
+A hook that raises rolls back the whole inbound message (the whole group:
+the caller then stores each message alone), so a provider's retry delivers
+it again. The keyword hook contains its own reply failures
 (``messaging._queue_reply``), so an opt-out does not depend on a reply text.
 """
 
@@ -64,6 +71,9 @@ class Hook:
     name: str
     """Unique in a list: it names the hook in errors and logs."""
     run: Callable[[Inbound], Awaitable[HookResult | None]]
+    run_many: Callable[[Sequence[Inbound]], Awaitable[Sequence[HookResult | None]]] | None = None
+    """Optional: ``run`` for several messages at once, one result each, in order. Each
+    statement is a trip to the database thread, so a group's cost stays flat with it."""
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -88,12 +98,36 @@ def check_hooks(hooks: Sequence[Hook], *, first: Hook) -> None:
 
 async def run_hooks(hooks: Sequence[Hook], inbound: Inbound) -> tuple[int, ...]:
     """Run ``hooks`` in order; the replies they queued. Stops after a hook that says so."""
-    replies: list[int] = []
+    return (await run_hooks_many(hooks, [inbound]))[0]
+
+
+async def run_hooks_many(
+    hooks: Sequence[Hook], messages: Sequence[Inbound]
+) -> list[tuple[int, ...]]:
+    """Run ``hooks`` in order over ``messages``; the replies queued for each, in order.
+
+    A message leaves the chain after a hook that says stop for it; the others go on.
+    """
+    replies: list[list[int]] = [[] for _ in messages]
+    active = list(range(len(messages)))
     for hook in hooks:
-        result = await hook.run(inbound)
-        if result is None:
-            continue
-        replies.extend(result.replies)
-        if result.stop:
+        if not active:
             break
-    return tuple(replies)
+        batch = [messages[i] for i in active]
+        if hook.run_many is not None:
+            results = list(await hook.run_many(batch))
+            if len(results) != len(batch):
+                raise RuntimeError(
+                    f"inbound hook {hook.name!r} gave {len(results)} results for {len(batch)}"
+                    " messages"
+                )
+        else:
+            results = [await hook.run(message) for message in batch]
+        going_on = []
+        for i, result in zip(active, results, strict=True):
+            if result is not None:
+                replies[i].extend(result.replies)
+            if result is None or not result.stop:
+                going_on.append(i)
+        active = going_on
+    return [tuple(r) for r in replies]

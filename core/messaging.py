@@ -16,6 +16,7 @@ transaction, so a capability adds its own without changing ``receive``.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Sequence
@@ -37,10 +38,18 @@ from core import (
 )
 from core.authz import Action, Actor, ConversationAccess, authorize
 from core.db import Database, Tx
-from core.errors import InvalidInput, LimitExceeded, MmsNotSupported, NotFound, NotMobile
+from core.errors import (
+    InvalidInput,
+    LimitExceeded,
+    MmsNotSupported,
+    NotFound,
+    NotMobile,
+    SwitchboardError,
+)
 from core.gateway import Media, MmsLimits
 from core.optout import Intent, classify, normalise
 from core.phones import normalise as normalise_phone
+from core.text import is_utf8
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +224,16 @@ async def _alert(
     )
 
 
+async def _alert_many(tx: Tx, kind: str, messages: Sequence[tuple[int, int]]) -> None:
+    """``_alert`` for (conversation ID, message ID) pairs with no actor, in two trips."""
+    audiences = await conversations.audiences_in(tx, [cid for cid, _ in messages])
+    await tx.emit_many(
+        kind,
+        "conversation",
+        [(cid, {"message_id": mid, "audience": audiences[cid]}) for cid, mid in messages],
+    )
+
+
 def _ensure_within_parts(text: str, media: Sequence[Media], max_parts: int) -> None:
     if media:
         return  # an MMS is one message whatever its length
@@ -229,6 +248,17 @@ def _ensure_within_parts(text: str, media: Sequence[Media], max_parts: int) -> N
 MAX_SMS_PARTS = 255
 MAX_INBOUND_BODY = MAX_SMS_PARTS * 153
 """The most a phone can send as one message: 255 parts of 153 GSM-7 characters."""
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """An inbound SMS as a provider hands it over (``receive_many`` takes several)."""
+
+    sender: str
+    to: str
+    body: str
+    provider_ref: str | None = None
+    media: Sequence[Media] = ()
 
 
 async def receive(
@@ -246,93 +276,235 @@ async def receive(
     ``provider_ref`` (the provider's message ID) makes this idempotent: the
     same inbound message stored twice is stored once. Raises InvalidPhoneNumber
     for a bad sender, NotFound when ``to`` is not one of our numbers, and
-    InvalidInput for a body no phone could have sent (over MAX_INBOUND_BODY)
-    or for ``hooks`` that break the rules of ``inbound.check_hooks``.
+    InvalidInput for a body no phone could have sent (over MAX_INBOUND_BODY,
+    or not UTF-8 text) or for ``hooks`` that break the rules of
+    ``inbound.check_hooks``.
 
     ``hooks`` (default ``default_hooks()``) run in order once the message is
     stored, in its transaction: one that raises rolls the message back.
     """
+    [result] = await receive_many(
+        db, [Incoming(sender, to, body, provider_ref, media)], hooks=hooks
+    )
+    if isinstance(result, SwitchboardError):
+        raise result
+    return result
+
+
+async def receive_many(
+    db: Database, messages: Sequence[Incoming], *, hooks: Sequence[inbound.Hook] | None = None
+) -> list[ReceiveResult | SwitchboardError]:
+    """``receive`` for several inbound SMS in one transaction: one result each, in order.
+
+    A message refused for what it holds gets the refusal ``receive`` would
+    raise as its result (InvalidPhoneNumber, NotFound, InvalidInput), and the
+    others are stored. A copy of a message already stored, or of one earlier
+    in ``messages``, is stored once (``duplicate``). Anything else that fails
+    rolls the whole group back and raises: the caller stores each message
+    alone then (providers.webhooks does), so one that can never be stored
+    fails alone.
+
+    The work is set-based: one statement per step for the whole group, not
+    per message. Each statement is a trip to the database thread, and those
+    trips, not SQLite, are what an inbound message costs; that is also why a
+    failure is not contained with a SAVEPOINT per message (two more trips
+    each) but by checking every refusal before anything is written.
+    """
     chain = default_hooks() if hooks is None else list(hooks)
     inbound.check_hooks(chain, first=KEYWORDS)
+    results: list[ReceiveResult | SwitchboardError | None] = [None] * len(messages)
+    config = await settings.load(db)
+    checked: list[_Checked] = []
+    for index, message in enumerate(messages):
+        try:
+            checked.append(_check(index, message, config))
+        except InvalidInput as refused:  # InvalidPhoneNumber is one
+            results[index] = refused
+    if checked:
+        async with db.transaction() as tx:
+            await _store_many(tx, checked, chain, config, results)
+    assert all(r is not None for r in results)
+    return results  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    index: int
+    """Its place in what ``receive_many`` was given."""
+    message: Incoming
+    phone: str
+    ours: str
+    intent: Intent
+    keyword: str | None
+
+
+def _check(index: int, message: Incoming, config: settings.Settings) -> _Checked:
+    """The refusals that need no database, and what the text means; raises InvalidInput."""
+    body = message.body
     if len(body) > MAX_INBOUND_BODY:
         raise InvalidInput(
             f"an inbound message may be at most {MAX_INBOUND_BODY:,} characters"
             f" ({MAX_SMS_PARTS} parts); this one has {len(body):,}"
         )
-    config = await settings.load(db)
-    phone = normalise_phone(sender, config.default_region)
-    ours = normalise_phone(to, config.default_region)
+    if not is_utf8(body):
+        # Stored, it could not be read back: every later read of its conversation would fail.
+        raise InvalidInput("an inbound message must be UTF-8 text; this one holds a lone surrogate")
+    phone = normalise_phone(message.sender, config.default_region)
+    ours = normalise_phone(message.to, config.default_region)
     intent = classify(
         body, optout=config.optout_keywords, optin=config.optin_keywords, help=config.help_keywords
     )
     keyword = (
         normalise(body).upper() if intent in (Intent.OPT_OUT, Intent.OPT_IN, Intent.HELP) else None
     )
+    return _Checked(index, message, phone, ours, intent, keyword)
 
-    async with db.transaction() as tx:
-        if provider_ref is not None:
-            seen = await tx.fetchone(
-                "SELECT id, conversation_id FROM messages WHERE provider_ref = ?", (provider_ref,)
+
+async def _store_many(
+    tx: Tx,
+    checked: Sequence[_Checked],
+    chain: Sequence[inbound.Hook],
+    config: settings.Settings,
+    results: list[ReceiveResult | SwitchboardError | None],
+) -> None:
+    """Store ``checked`` (contact, conversation, message, attachments, last-inbound
+    times), run the hooks, announce each message; fill in ``results``."""
+    refs = [c.message.provider_ref for c in checked if c.message.provider_ref is not None]
+    seen = await _stored_refs(tx, refs)
+    ours = await numbers.by_e164_many(tx, {c.ours for c in checked})
+    fresh: list[_Checked] = []
+    first_copy: dict[str, _Checked] = {}
+    copies: list[tuple[_Checked, _Checked]] = []
+    for c in checked:
+        ref = c.message.provider_ref
+        if ref is not None and ref in seen:
+            message_id, conversation_id = seen[ref]
+            results[c.index] = ReceiveResult(message_id, conversation_id, c.intent, True, ())
+        elif ref is not None and ref in first_copy:
+            copies.append((c, first_copy[ref]))
+        elif c.ours not in ours:
+            results[c.index] = NotFound(
+                f"{c.ours} is not one of our numbers; add it with: switchboard numbers add"
             )
-            if seen is not None:
-                return ReceiveResult(seen["id"], seen["conversation_id"], intent, True, ())
-        number = await numbers.by_e164(tx, ours)
-        contact = await contacts.find_by_phone(tx, phone)
-        contact_id = (
-            contact.id
-            if contact is not None
-            else await contacts.create_for_phone_in(tx, phone, agent_id=None)
-        )
-        row = await conversations.get_or_create_in(
-            tx, number.id, phone, contact_id, number.agent_id
-        )
-        count = segments.count(body)
-        message_id = await tx.insert(
-            "INSERT INTO messages (conversation_id, direction, kind, body, encoding, segments,"
-            " status, provider_ref, optout_flag, created_at, updated_at)"
-            " VALUES (?, 'in', ?, ?, ?, ?, 'received', ?, ?, ?, ?)",
-            (
-                row["id"],
-                "keyword" if keyword else "chat",
-                body,
-                count.encoding,
-                max(count.segments, 1),
-                provider_ref,
-                "pending" if intent is Intent.POSSIBLE_OPT_OUT else None,
-                tx.now_ms,
-                tx.now_ms,
-            ),
-        )
-        for item in media:
-            await tx.execute(
-                "INSERT INTO attachments (message_id, filename, mime, size, content, url)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (message_id, item.filename, item.mime, len(item.content), item.content, item.url),
-            )
-        await tx.execute(
-            "UPDATE conversations SET last_inbound_at = ?, last_message_at = ?,"
-            " last_inbound_id = ? WHERE id = ?",
-            (tx.now_ms, tx.now_ms, message_id, row["id"]),
-        )
-        replies = await inbound.run_hooks(
+        else:
+            if ref is not None:
+                first_copy[ref] = c
+            fresh.append(c)
+    if fresh:
+        stored = await _insert_many(tx, fresh, ours)
+        replies = await inbound.run_hooks_many(
             chain,
-            inbound.Inbound(
-                tx=tx,
-                message_id=message_id,
-                conversation_id=row["id"],
-                contact_id=contact_id,
-                phone=phone,
-                number=number,
-                body=body,
-                intent=intent,
-                keyword=keyword,
-                settings=config,
-            ),
+            [
+                inbound.Inbound(
+                    tx=tx,
+                    message_id=message_id,
+                    conversation_id=conversation_id,
+                    contact_id=contact_id,
+                    phone=c.phone,
+                    number=ours[c.ours],
+                    body=c.message.body,
+                    intent=c.intent,
+                    keyword=c.keyword,
+                    settings=config,
+                )
+                for c, (message_id, conversation_id, contact_id) in zip(fresh, stored, strict=True)
+            ],
         )
         # M6: every stored message is announced, after the hooks, so the audience
         # includes anyone a hook added; consoles refresh on it.
-        await _alert(tx, "message.received", row["id"], message_id, None)
-    return ReceiveResult(message_id, row["id"], intent, False, replies)
+        await _alert_many(tx, "message.received", [(cid, mid) for mid, cid, _ in stored])
+        for c, (message_id, conversation_id, _), sent in zip(fresh, stored, replies, strict=True):
+            results[c.index] = ReceiveResult(message_id, conversation_id, c.intent, False, sent)
+    for c, first in copies:
+        done = results[first.index]
+        assert isinstance(done, ReceiveResult)
+        results[c.index] = ReceiveResult(done.message_id, done.conversation_id, c.intent, True, ())
+
+
+async def _stored_refs(tx: Tx, refs: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """(message ID, conversation ID) of the inbound messages already stored, by provider_ref."""
+    if not refs:
+        return {}
+    rows = await tx.fetchall(
+        "SELECT m.provider_ref, m.id, m.conversation_id FROM json_each(?) AS j"
+        " JOIN messages m ON m.provider_ref = j.value",
+        (json.dumps(refs),),
+    )
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+async def _insert_many(
+    tx: Tx, fresh: Sequence[_Checked], ours: dict[str, numbers.Number]
+) -> list[tuple[int, int, int]]:
+    """Store ``fresh`` with their contacts and conversations (created when new);
+    (message ID, conversation ID, contact ID) of each, in order."""
+    contact_of = await contacts.owners_in(tx, sorted({c.phone for c in fresh}))
+    conversation_of = await conversations.ids_in(tx, {(ours[c.ours].id, c.phone) for c in fresh})
+    for c in fresh:  # a sender or a conversation seen for the first time: rare, one by one
+        number = ours[c.ours]
+        if c.phone not in contact_of:
+            contact_of[c.phone] = await contacts.create_for_phone_in(tx, c.phone, agent_id=None)
+        if (number.id, c.phone) not in conversation_of:
+            row = await conversations.get_or_create_in(
+                tx, number.id, c.phone, contact_of[c.phone], number.agent_id
+            )
+            conversation_of[(number.id, c.phone)] = row["id"]
+    now = tx.now_ms
+    rows = []
+    for c in fresh:
+        count = segments.count(c.message.body)
+        rows.append(
+            (
+                conversation_of[(ours[c.ours].id, c.phone)],
+                "keyword" if c.keyword else "chat",
+                c.message.body,
+                count.encoding,
+                max(count.segments, 1),
+                c.message.provider_ref,
+                "pending" if c.intent is Intent.POSSIBLE_OPT_OUT else None,
+                now,
+                now,
+            )
+        )
+    message_ids: list[int] = []
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        chunk = rows[start : start + _INSERT_CHUNK]
+        inserted = await tx.fetchall(
+            "INSERT INTO messages (conversation_id, direction, kind, body, encoding, segments,"
+            " status, provider_ref, optout_flag, created_at, updated_at) VALUES "
+            + ", ".join(["(?, 'in', ?, ?, ?, ?, 'received', ?, ?, ?, ?)"] * len(chunk))
+            + " RETURNING id",
+            [value for row in chunk for value in row],
+        )
+        # RETURNING gives no order, but the rows are given their ids in the order of
+        # VALUES, each one above every id before it: sorted, they line up with ``chunk``.
+        message_ids.extend(sorted(r[0] for r in inserted))
+    attachments = [
+        (message_id, item.filename, item.mime, len(item.content), item.content, item.url)
+        for c, message_id in zip(fresh, message_ids, strict=True)
+        for item in c.message.media
+    ]
+    if attachments:
+        await tx.executemany(
+            "INSERT INTO attachments (message_id, filename, mime, size, content, url)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            attachments,
+        )
+    stored = [
+        (message_id, conversation_of[(ours[c.ours].id, c.phone)], contact_of[c.phone])
+        for c, message_id in zip(fresh, message_ids, strict=True)
+    ]
+    latest = {conversation_id: message_id for message_id, conversation_id, _ in stored}
+    await tx.executemany(
+        "UPDATE conversations SET last_inbound_at = ?, last_message_at = ?,"
+        " last_inbound_id = ? WHERE id = ?",
+        [(now, now, message_id, cid) for cid, message_id in latest.items()],
+    )
+    return stored
+
+
+_INSERT_CHUNK = 500
+"""Messages per INSERT: 9 values each, well under SQLite's 32,766 bound parameters."""
 
 
 async def _keywords(message: inbound.Inbound) -> inbound.HookResult:
@@ -353,22 +525,40 @@ async def _conversation_timing(message: inbound.Inbound) -> None:
     """M7, M8: a message a person must answer starts the wait and the public-due time."""
     if message.keyword is not None:
         return  # a keyword is answered automatically: nobody has to reply
-    tx = message.tx
-    await tx.execute(
-        "UPDATE conversations SET waiting_since = coalesce(waiting_since, :now),"
-        " public_due_at = CASE WHEN is_public = 0 AND owner_id IS NOT NULL"
-        "   THEN coalesce(public_due_at, :due) ELSE NULL END WHERE id = :id",
-        {
-            "now": tx.now_ms,
-            "due": tx.now_ms + message.settings.public_minutes * 60_000,
-            "id": message.conversation_id,
-        },
-    )
+    await message.tx.execute(_START_WAIT, _wait_params(message))
+
+
+_START_WAIT = (
+    "UPDATE conversations SET waiting_since = coalesce(waiting_since, :now),"
+    " public_due_at = CASE WHEN is_public = 0 AND owner_id IS NOT NULL"
+    "   THEN coalesce(public_due_at, :due) ELSE NULL END WHERE id = :id"
+)
+
+
+def _wait_params(message: inbound.Inbound) -> dict[str, int]:
+    now = message.tx.now_ms
+    return {
+        "now": now,
+        "due": now + message.settings.public_minutes * 60_000,
+        "id": message.conversation_id,
+    }
+
+
+async def _conversation_timing_many(
+    messages: Sequence[inbound.Inbound],
+) -> list[inbound.HookResult | None]:
+    """``_conversation_timing`` for a group, in one trip."""
+    waiting = [m for m in messages if m.keyword is None]
+    if waiting:
+        await waiting[0].tx.executemany(_START_WAIT, [_wait_params(m) for m in waiting])
+    return [None] * len(messages)
 
 
 KEYWORDS = inbound.Hook("keywords", _keywords)
 """Opt-out, opt-in and help keywords: first in every hook list (``inbound.check_hooks``)."""
-CONVERSATION_TIMING = inbound.Hook("conversation_timing", _conversation_timing)
+CONVERSATION_TIMING = inbound.Hook(
+    "conversation_timing", _conversation_timing, _conversation_timing_many
+)
 
 
 def default_hooks() -> list[inbound.Hook]:

@@ -7,7 +7,9 @@ from the account default.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core import settings
@@ -83,6 +85,15 @@ async def by_e164(db: Database | Tx, e164: str) -> Number:
     if row is None:
         raise NotFound(f"{e164} is not one of our numbers; add it with: switchboard numbers add")
     return _number(row)
+
+
+async def by_e164_many(db: Database | Tx, e164s: Iterable[str]) -> dict[str, Number]:
+    """Those of ``e164s`` that are our numbers, by E.164 (one query: a group of inbound SMS)."""
+    rows = await db.fetchall(
+        "SELECT n.* FROM json_each(?) AS j JOIN numbers n ON n.e164 = j.value",
+        (json.dumps(sorted(set(e164s))),),
+    )
+    return {row["e164"]: _number(row) for row in rows}
 
 
 async def is_ours(db: Database | Tx, e164: str) -> bool:

@@ -31,9 +31,13 @@ it again":
   status), 500 when the write failed, so Sinch sends it again.
 
 Delivery reports arriving together are applied in one transaction (group
-commit): one SQLite commit per burst instead of one per callback. When that
-transaction fails, each callback in it is applied on its own, so a callback
-that can never be stored fails alone and never takes the others down.
+commit), and so are inbound SMS (``messaging.receive_many``): one SQLite
+commit per burst instead of one per callback, and each callback is answered
+once the transaction that holds it has committed. An MO refused for what it
+holds is answered on its own (200 ignored, or 400) and the others in its
+group are stored. When the transaction fails, each callback in it is applied
+on its own, so a callback that can never be stored fails alone and never
+takes the others down.
 
 Whatever is not a callback is counted too: every /media fetch (served or
 refused), and every request refused before a route took it (not HTTP, no such
@@ -50,7 +54,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -58,7 +62,14 @@ from aiohttp.http_exceptions import HttpProcessingError
 from core import messaging, outbox
 from core.clock import Clock
 from core.db import Database
-from core.errors import DatabaseProblem, InvalidInput, InvalidPhoneNumber, LimitExceeded, NotFound
+from core.errors import (
+    DatabaseProblem,
+    InvalidInput,
+    InvalidPhoneNumber,
+    LimitExceeded,
+    NotFound,
+    SwitchboardError,
+)
 from core.gateway import DeliveryReport
 from core.worker import Worker
 from providers import media_links, sinch_events
@@ -79,6 +90,8 @@ LINGER_SECONDS = 2.0
 """After refusing an oversized body, how long to read (and discard) what the client
 still sends, so it sees the 413 rather than a reset; then the connection is closed."""
 _MAX_SQLITE_INTEGER = 2**63 - 1
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +135,7 @@ class WebhookServer:
             else None
         )
         self._reports = _ReportBatcher(db, on_applied=self.metrics.reports_applied)
+        self._inbound_sms = _InboundBatcher(db)
         self.app = web.Application(
             client_max_size=self.config.max_body_bytes, middlewares=[self._count_no_route]
         )
@@ -177,6 +191,7 @@ class WebhookServer:
         if runner is not None:
             await runner.cleanup()
         await self._reports.drain()
+        await self._inbound_sms.drain()
 
     async def __aenter__(self) -> WebhookServer:
         await self.start()
@@ -289,13 +304,10 @@ class WebhookServer:
     async def _inbound(self, event: sinch_events.InboundSms, remote: str) -> _Answer:
         extra = {"event_type": event.type, "mo_id": event.provider_ref, "remote": remote}
         try:
-            result = await messaging.receive(
-                self.db,
-                event.sender,
-                event.to,
-                event.body,
-                provider_ref=event.provider_ref,
-                media=event.media,
+            result = await self._inbound_sms.submit(
+                messaging.Incoming(
+                    event.sender, event.to, event.body, event.provider_ref, event.media
+                )
             )
         except (InvalidPhoneNumber, NotFound) as exc:
             # Sending it again will not make the number ours or the sender a phone.
@@ -436,31 +448,31 @@ class WebhookServer:
         return await handler(request)
 
 
-class _ReportBatcher:
-    """Group commit: reports submitted while a transaction runs go in the next one.
+class _GroupCommit(Generic[T, R]):
+    """Group commit: what is submitted while a transaction runs goes in the next one.
 
     One caller at a time flushes: it takes everything pending and applies it in
-    one ``outbox.apply_reports`` call, then the next lot, until nothing is
-    pending. A lone report is applied at once; under load, each commit carries
-    every report that arrived during the previous one.
+    one ``_apply`` call (one transaction), then the next lot, until nothing is
+    pending. A lone submission is applied at once; under load, each commit
+    carries everything that arrived during the previous one. A submitter is
+    answered only once its transaction has committed.
 
-    If the transaction fails, each submitter's reports are applied again on
-    their own: one callback that can never be stored then fails alone, and the
-    others are stored. When the database itself is the trouble (busy, locked,
-    damaged) every submitter gets the error at once; alone they would only wait
-    as long again, one after another.
+    ``_apply`` gives one result per submission, or a refusal (an exception) for
+    one that alone is refused. If the transaction fails, each submission is
+    applied again on its own: one that can never be stored then fails alone,
+    and the others are stored. When the database itself is the trouble (busy,
+    locked, damaged) every submitter gets the error at once; alone they would
+    only wait as long again, one after another.
     """
 
-    def __init__(self, db: Database, on_applied: Callable[[int], None] | None = None) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self._on_applied = on_applied
-        self._pending: list[_Submitted] = []
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def submit(self, reports: Sequence[DeliveryReport]) -> bool:
-        """Store ``reports``; True when at least one was new."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((reports, future))
+    async def submit(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await future
@@ -469,33 +481,54 @@ class _ReportBatcher:
         if self._flusher is not None:
             await asyncio.shield(self._flusher)
 
+    async def _apply(self, items: list[T]) -> Sequence[R | Exception]:
+        raise NotImplementedError
+
     async def _flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await self._apply(batch)
+                self._answer(batch, await self._apply([item for item, _ in batch]))
             except Exception as exc:
                 if len(batch) == 1 or _is_database_trouble(exc):
                     _fail(batch, exc)
                     continue
                 for submitted in batch:
                     try:
-                        await self._apply([submitted])
+                        self._answer([submitted], await self._apply([submitted[0]]))
                     except Exception as alone:
                         _fail([submitted], alone)
 
-    async def _apply(self, batch: list[_Submitted]) -> None:
-        reports = [r for reports, _ in batch for r in reports]
+    @staticmethod
+    def _answer(batch: list[tuple[T, asyncio.Future[R]]], results: Sequence[R | Exception]) -> None:
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue  # its caller was cancelled
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+
+class _ReportBatcher(_GroupCommit[Sequence[DeliveryReport], bool]):
+    """Delivery reports, each submission a callback's reports; True when one was new."""
+
+    def __init__(self, db: Database, on_applied: Callable[[int], None] | None = None) -> None:
+        super().__init__(db)
+        self._on_applied = on_applied
+
+    async def _apply(self, items: list[Sequence[DeliveryReport]]) -> list[bool | Exception]:
+        reports = [r for submitted in items for r in submitted]
         known = await self._known(reports)
         changed = await outbox.apply_reports(self.db, reports)
         if self._on_applied is not None:
             self._on_applied(changed)
-        for submitted, future in batch:
+        results: list[bool | Exception] = []
+        for submitted in items:
             keys = {_key(r) for r in submitted}
-            new = bool(keys - known)
+            results.append(bool(keys - known))
             known |= keys  # a copy later in the same batch is a duplicate
-            if not future.done():
-                future.set_result(new)
+        return results
 
     async def _known(self, reports: list[DeliveryReport]) -> set[tuple[str, str, str]]:
         """The keys among ``reports`` already stored (to tell a retry from a new report)."""
@@ -509,10 +542,17 @@ class _ReportBatcher:
         return {(r[0], r[1], r[2]) for r in rows}
 
 
-_Submitted = tuple[Sequence[DeliveryReport], "asyncio.Future[bool]"]
+class _InboundBatcher(_GroupCommit[messaging.Incoming, messaging.ReceiveResult]):
+    """Inbound SMS: one ``messaging.receive_many`` transaction per lot; a message core
+    refuses (not ours, not a phone number, not text) gets its own refusal."""
+
+    async def _apply(
+        self, items: list[messaging.Incoming]
+    ) -> list[messaging.ReceiveResult | SwitchboardError]:
+        return await messaging.receive_many(self.db, items)
 
 
-def _fail(batch: list[_Submitted], exc: Exception) -> None:
+def _fail(batch: Sequence[tuple[object, asyncio.Future[Any]]], exc: Exception) -> None:
     for _, future in batch:
         if not future.done():
             future.set_exception(exc)

@@ -208,6 +208,41 @@ def test_help_and_version_load_neither_the_console_nor_a_provider_sdk(
     assert not loaded, f"`switchboard {' '.join(args)}` loads {sorted(loaded)}"
 
 
+def test_the_command_list_loads_no_command(tmp_path: Path):
+    """`switchboard --help` lists the commands from cli.SUMMARIES, not by importing each."""
+    modules = _modules_after(tmp_path, "--help")
+    assert "console.cli" in modules
+    assert not {m for m in modules if m.startswith("console.commands.")}
+    assert not {"apscheduler", "core.worker", "aiosqlite", "phonenumbers"} & _top_level(modules)
+
+
+def test_a_command_given_its_database_does_not_look_for_the_default_one(
+    tmp_path: Path, installed_db: Path
+):
+    """Finding the default database file loads platformdirs; --db makes it unneeded."""
+    given = _modules_after(
+        tmp_path, "send", "--to", "+12125550105", "Hi", "--db", str(installed_db)
+    )
+    assert "core.messaging" in given
+    assert "platformdirs" not in _top_level(given)
+    env_db = _modules_after(tmp_path, "send", "--help")
+    assert "platformdirs" in _top_level(env_db), "the help names the default file"
+
+
+@pytest.mark.parametrize("width", [80, 60, 120])
+def test_the_command_list_reads_as_clicks_own(width: int):
+    """cli.SUMMARIES stands in for each command's help: a summary out of date shows here."""
+    import click
+
+    from console.cli import main
+
+    ctx = click.Context(main, info_name="switchboard")
+    ours, clicks = click.HelpFormatter(width=width), click.HelpFormatter(width=width)
+    main.format_commands(ctx, ours)
+    click.Group.format_commands(main, ctx, clicks)
+    assert ours.getvalue() == clicks.getvalue()
+
+
 def test_no_command_module_imports_the_cli_module():
     """The commands share console/options.py; console/cli.py only registers them."""
     probe = (

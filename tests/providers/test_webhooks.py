@@ -408,7 +408,7 @@ async def test_a_failed_write_is_500_and_the_same_signed_callback_is_taken_later
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    real = messaging.receive
+    real = messaging.receive_many
     calls = 0
 
     async def flaky(*args: Any, **kwargs: Any) -> Any:
@@ -418,7 +418,7 @@ async def test_a_failed_write_is_500_and_the_same_signed_callback_is_taken_later
             raise sqlite3.OperationalError("database is locked")
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(webhooks.messaging, "receive", flaky)
+    monkeypatch.setattr(webhooks.messaging, "receive_many", flaky)
     body = mo("01MO-RETRY")
     headers = sign(body, clock)
     with caplog.at_level(logging.ERROR, logger="switchboard.webhooks"):
@@ -440,10 +440,10 @@ async def test_a_callback_core_refuses_is_400_and_logged_once(
 ) -> None:
     # Refused for what it holds, it would be refused again: a 500 would have Sinch
     # send it forever, each time logged with a traceback.
-    async def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise InvalidInput("the message is over the 10,000-character limit")
+    async def refuse(db: Database, items: list[messaging.Incoming]) -> Any:
+        return [InvalidInput("the message is over the 10,000-character limit") for _ in items]
 
-    monkeypatch.setattr(webhooks.messaging, "receive", refuse)
+    monkeypatch.setattr(webhooks.messaging, "receive_many", refuse)
     body = mo("01MO-HUGE")
     with caplog.at_level(logging.INFO, logger="switchboard.webhooks"):
         response = await post(client, body, sign(body, clock))
