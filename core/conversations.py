@@ -245,9 +245,7 @@ async def get_or_create_in(
         " created_at) VALUES (?, ?, ?, ?, ?, ?)",
         (number_id, phone, contact_id, owner_id, int(owner_id is None), tx.now_ms),
     )
-    await tx.emit(
-        "conversation.created", "conversation", conversation_id, actor_id=owner_id, phone=phone
-    )
+    await tx.emit("conversation.created", "conversation", conversation_id, actor_id=owner_id)
     row = await tx.fetchone("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
     assert row is not None
     return row

@@ -341,5 +341,5 @@ async def update(db: Database, actor: Actor, **changes: Any) -> Settings:
             " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [(k, json.dumps(v)) for k, v in coerced.items()],
         )
-        await tx.emit("settings.changed", "settings", actor_id=actor.id, changes=coerced)
+        await tx.emit("settings.changed", "settings", actor_id=actor.id, names=sorted(coerced))
     return merged

@@ -17,6 +17,9 @@ from core.db import Database
 # the partial index events_message_errors (schema 3), so SQLite uses it.
 ERRORS_WHERE = "kind IN ('message.failed', 'message.retrying', 'message.requeued')"
 
+# What an error event without a reason of its own means.
+_REASONS = {"message.requeued": "the worker sending it stopped before it finished"}
+
 
 @dataclass(frozen=True, slots=True)
 class OldestQueued:
@@ -58,9 +61,13 @@ async def snapshot(db: Database, *, errors: int = 10) -> Status:
         " JOIN conversations c ON c.id = m.conversation_id"
         " WHERE m.status = 'queued' ORDER BY m.next_attempt_at, m.id LIMIT 1"
     )
+    # The feed names the message; the error text (which may quote a number)
+    # is the message's own. Events written before the feed was lean still
+    # carry a reason in their data: that one is read first.
     rows = await db.fetchall(
-        f"SELECT at, kind, entity_id, data FROM events WHERE {ERRORS_WHERE}"
-        " ORDER BY id DESC LIMIT ?",
+        "SELECT e.at, e.kind, e.entity_id, e.data, m.error FROM events e"
+        " LEFT JOIN messages m ON m.id = e.entity_id"
+        f" WHERE e.{ERRORS_WHERE} ORDER BY e.id DESC LIMIT ?",
         (errors,),
     )
     return Status(
@@ -83,7 +90,12 @@ async def snapshot(db: Database, *, errors: int = 10) -> Status:
                 from_ms(r["at"]),  # type: ignore[arg-type]
                 r["kind"],
                 r["entity_id"],
-                str(json.loads(r["data"]).get("reason", "")),
+                str(
+                    json.loads(r["data"]).get("reason")
+                    or _REASONS.get(r["kind"])
+                    or r["error"]
+                    or ""
+                ),
             )
             for r in rows
         ],
