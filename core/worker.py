@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from core import conversations, lease, outbox, settings
+from core import conversations, lease, outbox, retention, settings
 from core.db import Database
 from core.gateway import (
     OutboundSms,
@@ -93,6 +93,7 @@ def default_jobs(worker: Worker) -> list[Job]:
         # After the pump in run_once: a report a provider has ready at once
         # (the sandbox with no delay) settles the message in the same tick.
         Job("reports", options.pump_every, worker.poll_reports),
+        retention.job(worker.db),
     ]
 
 

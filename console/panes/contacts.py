@@ -418,6 +418,8 @@ class ContactsPane(ReportsFailures, Vertical):
             for e in changes.events
             if e.kind in ("contact.updated", "contact.ready_changed") and e.entity_id in shown
         }
+        if changes.missed:
+            updated = shown  # which ones changed was pruned unread: look at them all
         fresh: dict[int, Contact] = {}
         for contact_id in updated:
             try:
