@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from console.context import ConsoleContext
@@ -23,6 +24,9 @@ from console.text import literal
 from console.widgets.formatting import wait_text
 from core import conversations
 from core.conversations import Conversation, Filter
+
+OPEN_AFTER = 0.08
+"""Seconds the list's cursor rests on a row before its thread opens (key repeat is faster)."""
 
 # Columns: unread mark, contact, wait, state, owner, last message. Wait and
 # state come before owner so they stay visible at 80 columns.
@@ -213,8 +217,7 @@ class ConversationList(DataTable[Text]):
         """Wait times grow with nobody touching anything: redraw them from what is loaded."""
         now = self.now()
         for conversation in self.shown:
-            wait = self.cells(conversation, self.me, now)["wait"]
-            self.update_cell(str(conversation.id), "wait", wait)
+            self._update(conversation.id, "wait", self.cells(conversation, self.me, now)["wait"])
 
     # --- rows ---------------------------------------------------------------
 
@@ -231,7 +234,14 @@ class ConversationList(DataTable[Text]):
             self.add_row(*(cells[key] for _, key, _ in self.COLUMNS), key=str(conversation.id))
             return
         for column, value in cells.items():
-            self.update_cell(str(conversation.id), column, value)
+            self._update(conversation.id, column, value)
+
+    def _update(self, conversation_id: int, column: str, value: Text) -> None:
+        # Any update makes the table draw every row again: a busy feed names many
+        # conversations whose rows look the same (a message sent, delivered).
+        old = self.get_cell(str(conversation_id), column)
+        if (old.plain, old.style, old.spans) != (value.plain, value.style, value.spans):
+            self.update_cell(str(conversation_id), column, value)
 
     def _reorder(self, ordered: list[Conversation]) -> None:
         # DataTable sorts by cell values only: each row's first cell is its own
@@ -305,6 +315,9 @@ class ConversationsPane(ReportsFailures, Horizontal):
     def __init__(self, context: ConsoleContext) -> None:
         super().__init__()
         self.context = context
+        self._opening: Timer | None = None
+        self._missed = False
+        self._named: set[int] = set()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="conversation-side"):
@@ -341,11 +354,12 @@ class ConversationsPane(ReportsFailures, Horizontal):
             await self._open(table.selected_id())
 
     async def on_changes(self, changes: Changes) -> None:
-        table = self.query_one(ConversationList)
-        if changes.missed:
-            await self.reload(keep_loaded=True)
-        else:
-            await table.refresh_rows(self.fetch, named_conversations(changes, table.shown))
+        self._missed |= changes.missed
+        self._named |= named_conversations(changes, self.query_one(ConversationList).shown)
+        # While the agent runs along the list, rows do not move under the cursor
+        # (nor does redrawing them slow the keys): they catch up when it rests.
+        if self._opening is None:
+            await self._catch_up()
         me = self.context.actor.id
         for event in changes.events:
             if event.kind == "message.received" and me in event.data.get("audience", ()):
@@ -373,9 +387,32 @@ class ConversationsPane(ReportsFailures, Horizontal):
             await table.load_more(self.fetch)
         if not table.has_focus and not thread.is_blank:
             return
+        if thread.is_blank:
+            await self._open_selected()
+            return
+        # Opening a thread costs more than a keystroke may: while the agent runs
+        # down the list, only the row they stop on opens.
+        if self._opening is not None:
+            self._opening.stop()
+        self._opening = self.set_timer(OPEN_AFTER, self._open_selected, name="open-selected")
+
+    async def _catch_up(self) -> None:
+        missed, named = self._missed, self._named
+        self._missed, self._named = False, set()
+        if missed:
+            await self.reload(keep_loaded=True)
+        else:
+            await self.query_one(ConversationList).refresh_rows(self.fetch, named)
+
+    async def _open_selected(self) -> None:
+        self._opening = None
+        await self._catch_up()
         # Read the cursor now, not from the event: a re-laid list may have moved it since.
-        conversation_id = table.selected_id()
-        if conversation_id is not None and conversation_id != thread.conversation_id:
+        conversation_id = self.query_one(ConversationList).selected_id()
+        if (
+            conversation_id is not None
+            and conversation_id != self.query_one(ThreadPane).conversation_id
+        ):
             await self._open(conversation_id)
 
     @on(ConversationList.AtEnd)
@@ -388,7 +425,11 @@ class ConversationsPane(ReportsFailures, Horizontal):
         event.stop()
         table = self.query_one(ConversationList)
         await table.refresh_rows(self.fetch, {event.conversation_id})
-        table.select_conversation(event.conversation_id)
+        # Opened from elsewhere (a contact, a take): the list follows. While the
+        # agent moves along the list, the thread follows it instead: a slow
+        # open finishing late must not pull the cursor back.
+        if not table.has_focus:
+            table.select_conversation(event.conversation_id)
 
     async def _open(self, conversation_id: int | None) -> None:
         await self.query_one(ThreadPane).show(conversation_id)

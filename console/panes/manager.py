@@ -105,6 +105,8 @@ class ManagerConversations(ReportsFailures, Horizontal):
     def __init__(self, context: ConsoleContext) -> None:
         super().__init__(id="manager-conversations-section")
         self.context = context
+        self._missed = False
+        self._named: set[int] = set()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="manager-conversation-side"):
@@ -140,10 +142,25 @@ class ManagerConversations(ReportsFailures, Horizontal):
 
     async def on_changes(self, changes: Changes) -> None:
         table = self.query_one(ManagerConversationList)
-        if changes.missed:
+        self._missed |= changes.missed
+        self._named |= named_conversations(changes, table.shown)
+        # Behind another tab nobody sees the rows: they are brought up to date
+        # when the section is shown, not with every batch of a busy feed.
+        if table.region:
+            await self.catch_up()
+
+    async def catch_up(self) -> None:
+        """Apply what the feed named while the rows were not on screen."""
+        missed, named = self._missed, self._named
+        self._missed, self._named = False, set()
+        if missed:
             await self.reload(keep_loaded=True)
         else:
-            await table.refresh_rows(self.fetch, named_conversations(changes, table.shown))
+            await self.query_one(ManagerConversationList).refresh_rows(self.fetch, named)
+
+    def on_show(self) -> None:
+        if self._missed or self._named:
+            self.run_worker(self.catch_up(), group="catch-up", exit_on_error=False)
 
     async def action_filter(self, view: str) -> None:
         self.view = Filter(view)
