@@ -258,7 +258,7 @@ def main() -> None:
         _, small_rss = best_of(1, "switchboard", str(small), "bench")
         p50, p95, queries = asyncio.run(search_latency(big, count))
         core_thread, pane_thread = asyncio.run(open_thread(big, thread_id))
-        presses = 200 if count > 10_000 else 80
+        presses = 200 if count > 10_000 else 60
         idle = latency(small, presses, busy=False)
         busy = latency(small, presses, busy=True)
 
