@@ -7,7 +7,11 @@
   query is one page of 50, as the contacts pane asks);
 - opening a 10,000-message thread (the pane loads only the latest page);
 - peak memory (max RSS) of the console with N contacts next to 1,000: paging
-  means it should not grow with the contact count.
+  means it should not grow with the contact count;
+- keystroke → screen latency p50/p99 on the conversation list (a key pressed
+  until every widget it changed has been redrawn), with an idle feed and with
+  a busy one: another process receiving 50 inbound SMS a second into the same
+  SQLite file, which the console follows row by row. Goal: busy p99 < 50 ms.
 
 Default N is 1,000,000 (seeding takes a minute or two); BENCH_SMALL=1 uses 2,000.
 """
@@ -31,6 +35,10 @@ from providers.sandbox import SandboxGateway
 
 THREAD_MESSAGES = 10_000
 BATCH = 50_000
+BUSY_RATE = 50.0
+"""Inbound SMS a second written by another process while keys are pressed."""
+BUSY_PHONES = 500
+"""Numbers the busy feed texts from: their conversations fill several pages."""
 
 
 async def seed(path: Path, count: int, *, long_thread: bool) -> int | None:
@@ -152,6 +160,89 @@ async def open_thread(path: Path, conversation_id: int) -> tuple[float, float]:
         await db.close()
 
 
+async def keystrokes(path: Path, presses: int) -> list[float]:
+    """Seconds from each key reaching the console until a frame shows its effect.
+
+    A frame is what the app hands its terminal driver (rendered to the escape
+    sequences a terminal would get); the key goes in as the terminal driver's
+    own event would. Keys come 30 to 200 ms apart: key repeat, and a person
+    stopping on a row long enough for its thread to open.
+    """
+    from textual import events as textual_events
+    from textual._compositor import CompositorUpdate
+
+    from console.app import make_app
+    from console.context import ConsoleContext
+    from console.panes.conversations import ConversationList
+
+    db = await open_database(path, SystemClock())
+    try:
+        manager = (await agents.by_username(db, "bench")).as_actor()
+        app = make_app(ConsoleContext(db, manager, SandboxGateway(db), embedded_worker=False))
+        frames: list[tuple[float, int]] = []
+        pace = random.Random(9)
+        timings: list[float] = []
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            table = app.query_one("#conversation-list", ConversationList)
+            shown = app._display
+
+            def display(screen, renderable):  # type: ignore[no-untyped-def]
+                if isinstance(renderable, CompositorUpdate):
+                    renderable.render_segments(app.console)
+                if renderable is not None:
+                    frames.append((time.perf_counter(), table.cursor_row))
+                shown(screen, renderable)
+
+            app._display = display  # type: ignore[method-assign]
+            # Down a screen's worth and back, over and over: each key moves the
+            # cursor and opens that conversation; the end of a page loads the next.
+            keys = (["down"] * 20 + ["up"] * 20) * (presses // 40 + 1)
+            for key in keys[:presses]:
+                before = table.cursor_row
+                expected = before + 1 if key == "down" else max(before - 1, 0)
+                seen = len(frames)
+                started = time.perf_counter()
+                assert app._driver is not None
+                app._driver.send_message(textual_events.Key(key, None))
+                while not any(row == expected for _, row in frames[seen:]):
+                    await asyncio.sleep(0.0005)
+                    if time.perf_counter() - started > 10:
+                        raise RuntimeError(f"{key} never reached the screen")
+                timings.append(next(t for t, row in frames[seen:] if row == expected) - started)
+                await asyncio.sleep(pace.uniform(0.03, 0.2))
+        return timings
+    finally:
+        await db.close()
+
+
+def latency(path: Path, presses: int, *, busy: bool) -> tuple[float, float, float]:
+    """(p50, p99, inbound per second achieved) of ``presses`` keystrokes."""
+    if not busy:
+        timings = asyncio.run(keystrokes(path, presses))
+        return statistics.median(timings), percentile(timings, 99), 0.0
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "bench.busy_feed", str(path), str(BUSY_RATE), str(BUSY_PHONES)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout is not None
+        if writer.stdout.readline().strip() != "writing":
+            raise RuntimeError("the busy feed did not start")
+        timings = asyncio.run(keystrokes(path, presses))
+    finally:
+        writer.terminate()
+        out, _ = writer.communicate(timeout=30)
+    _, wrote, seconds = out.split()
+    return statistics.median(timings), percentile(timings, 99), int(wrote) / float(seconds)
+
+
+def percentile(values: list[float], pct: int) -> float:
+    ranked = sorted(values)
+    return ranked[min(len(ranked) - 1, round(pct / 100 * (len(ranked) - 1)))]
+
+
 def main() -> None:
     count = count_from_argv(__doc__ or "", default=1_000_000, small=2_000)
     with scratch_dir() as scratch:
@@ -167,6 +258,9 @@ def main() -> None:
         _, small_rss = best_of(1, "switchboard", str(small), "bench")
         p50, p95, queries = asyncio.run(search_latency(big, count))
         core_thread, pane_thread = asyncio.run(open_thread(big, thread_id))
+        presses = 200 if count > 10_000 else 60
+        idle = latency(small, presses, busy=False)
+        busy = latency(small, presses, busy=True)
 
     print_table(
         f"console: {count:,} contacts (seeded in {seeding:.0f} s)",
@@ -189,6 +283,21 @@ def main() -> None:
             ("peak memory, 1,000 contacts", f"{small_rss / 1024:.0f} MiB"),
             (f"peak memory, {count:,} contacts", f"{big_rss / 1024:.0f} MiB"),
             ("ratio memory big / 1,000", f"{big_rss / small_rss:.2f}x"),
+        ],
+    )
+    print()
+    print_table(
+        f"console: keystroke → screen, {presses} keys on the conversation list"
+        f" (busy: {busy[2]:.0f} inbound SMS/s from another process; goal busy p99 < 50 ms)",
+        ("measure", "idle feed", "busy feed", "busy / idle"),
+        [
+            (
+                name,
+                f"{idle[i] * 1000:.1f} ms",
+                f"{busy[i] * 1000:.1f} ms",
+                f"{busy[i] / idle[i]:.2f}x",
+            )
+            for i, name in enumerate(("p50", "p99"))
         ],
     )
 

@@ -158,11 +158,11 @@ class SwitchboardApp(App[None]):
 
     async def poll_feed(self) -> None:
         """Publish what was committed since the last look, by any process."""
-        found = await events.after(self.context.db, self._feed_cursor)
-        if not found:
+        batch = await events.since(self.context.db, self._feed_cursor)
+        if not batch.events:
             return
-        self._feed_cursor = found[-1].id
-        self.changes.publish(Changes(found))
+        self._feed_cursor = batch.events[-1].id
+        self.changes.publish(Changes(batch.events, missed=batch.missed))
 
     def notify(
         self,

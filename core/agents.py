@@ -63,7 +63,7 @@ async def add(
             "INSERT INTO agents (username, name, role, created_at) VALUES (?, ?, ?, ?)",
             (username, name.strip() or username, role.value, tx.now_ms),
         )
-        await tx.emit("agent.added", "agent", agent_id, actor_id=actor.id, username=username)
+        await tx.emit("agent.added", "agent", agent_id, actor_id=actor.id)
     return await get(db, agent_id)
 
 

@@ -97,18 +97,17 @@ async def _record(
     agent_id: int | None,
     message_id: int | None,
 ) -> None:
-    await tx.execute(
+    # The audit trail is this row; the feed event only names it (no number, no keyword).
+    change_id = await tx.insert(
         "INSERT INTO consent_changes (phone, at, opted_out, keyword, agent_id, message_id)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (phone, tx.now_ms, int(opted_out), keyword, agent_id, message_id),
     )
     await tx.emit(
         "consent.opted_out" if opted_out else "consent.opted_in",
-        "phone",
-        None,
+        "consent_change",
+        change_id,
         actor_id=agent_id,
-        phone=phone,
-        keyword=keyword,
         message_id=message_id,
     )
 

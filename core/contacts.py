@@ -531,7 +531,7 @@ async def update(db: Database, actor: Actor, contact_id: int, draft: ContactDraf
             if old.ready != new.ready:
                 reason = f"changed by {actor.label}"
                 await _record_ready(tx, contact_id, new.ready, reason, actor.id, None)
-                event.update(ready=new.ready, reason=reason)
+                event.update(ready=new.ready)
             await tx.emit("contact.updated", "contact", contact_id, actor_id=actor.id, **event)
     return Contact(
         contact_id, new.name, new.job_title, new.email, new.ready, new.phones, new.custom
@@ -592,7 +592,6 @@ async def set_ready_in(
         contact_id,
         actor_id=agent_id,
         ready=ready,
-        reason=reason,
         message_id=message_id,
     )
     return True
@@ -715,5 +714,5 @@ async def create_for_phone_in(tx: Tx, e164: str, *, agent_id: int | None) -> int
     The number is stored as a mobile: it sends or receives SMS.
     """
     first = await _insert_many(tx, [NewContact("", "", "", True, (Phone(e164, "mobile"),), {})])
-    await tx.emit("contact.created", "contact", first, actor_id=agent_id, phone=e164)
+    await tx.emit("contact.created", "contact", first, actor_id=agent_id)
     return first

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from core import settings
 from core.authz import Action, Actor, ConversationAccess, allows, authorize
-from core.clock import from_ms, from_ms_or_none
+from core.clock import from_ms, from_ms_or_none, to_ms
 from core.db import Database, Tx
 from core.errors import AlreadyTaken, NotFound
 
@@ -133,16 +133,46 @@ async def get(db: Database, actor: Actor, conversation_id: int) -> Conversation:
     return _conversation(row)
 
 
+PAGE = 100
+"""Conversations a list loads at a time (DESIGN: lists that grow large load in pages)."""
+
+OrderKey = tuple[int, int, int, int, int]
+
+# Oldest-waiting first, then the most recent, then by id: the order of every
+# list, written so that a page can start after a row (a row value compares
+# all five at once) and so that ``order_key`` can say where a row belongs.
+_ORDER = (
+    "(c.waiting_since IS NULL), coalesce(c.waiting_since, 0),"
+    " (c.last_message_at IS NULL), -coalesce(c.last_message_at, 0), c.id"
+)
+
+
+def order_key(conversation: Conversation) -> OrderKey:
+    """Where ``conversation`` stands in a list: the same order as the SQL's."""
+    waiting, last = conversation.waiting_since, conversation.last_message_at
+    return (
+        int(waiting is None),
+        0 if waiting is None else to_ms(waiting),
+        int(last is None),
+        0 if last is None else -to_ms(last),
+        conversation.id,
+    )
+
+
 async def list_for(
     db: Database,
     actor: Actor,
     view: Filter = Filter.ALL,
     *,
-    limit: int = 200,
+    after: OrderKey | None = None,
+    limit: int = PAGE,
+    ids: Collection[int] | None = None,
 ) -> list[Conversation]:
     """Conversations ``actor`` may see, oldest-waiting first, then most recent.
 
     Agents see theirs, those they follow, and public ones; managers see all.
+    ``after`` starts the page after that row (``order_key``); ``ids`` keeps
+    only those conversations (of which the ones gone from the view are absent).
     """
     where: list[str] = []
     params: list[object] = [actor.id]
@@ -165,10 +195,16 @@ async def list_for(
         where.append("c.waiting_since IS NOT NULL")
     elif view is Filter.ANSWERED:
         where.append("c.waiting_since IS NULL")
+    if after is not None:
+        where.append(f"({_ORDER}) > (?, ?, ?, ?, ?)")
+        params += after
+    if ids is not None:
+        named = sorted(set(ids))
+        where.append(f"c.id IN ({', '.join('?' * len(named))})" if named else "0")
+        params += named
+        limit = len(named)
     sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
-    sql += (
-        " ORDER BY c.waiting_since IS NULL, c.waiting_since, c.last_message_at DESC, c.id LIMIT ?"
-    )
+    sql += f" ORDER BY {_ORDER} LIMIT ?"
     return [_conversation(r) for r in await db.fetchall(sql, [*params, limit])]
 
 
@@ -247,9 +283,7 @@ async def get_or_create_in(
         " created_at) VALUES (?, ?, ?, ?, ?, ?)",
         (number_id, phone, contact_id, owner_id, int(owner_id is None), tx.now_ms),
     )
-    await tx.emit(
-        "conversation.created", "conversation", conversation_id, actor_id=owner_id, phone=phone
-    )
+    await tx.emit("conversation.created", "conversation", conversation_id, actor_id=owner_id)
     row = await tx.fetchone("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
     assert row is not None
     return row

@@ -1,7 +1,14 @@
 """The change feed: every committed change appended as an event row.
 
-Consoles in other processes follow it to stay live; it is also the audit trail.
-Events are written by ``Tx.emit`` inside the change's own transaction.
+Consoles in other processes follow it to stay live. Events are written by
+``Tx.emit`` inside the change's own transaction.
+
+An event names what changed and who did it, by kind and id: never a phone
+number, a message body, a name or free text (which may quote either). A
+reader fetches what it shows by id, so the feed holds no PHI and can be
+pruned without losing anything: ``core.retention`` deletes events older than
+the setting ``event_retention_days``. The audit trail of opt-outs, consent and
+Ready lives in its own tables, never only here.
 """
 
 from __future__ import annotations
@@ -45,6 +52,29 @@ async def after(db: Database, last_id: int, limit: int = 500) -> list[Event]:
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    events: list[Event]
+    missed: bool
+    """Events after the cursor were pruned before they were read: what a
+    follower shows may be stale in ways no event will tell, so it reloads."""
+
+
+async def since(db: Database, cursor: int, limit: int = 500) -> Batch:
+    """The events after ``cursor``, and whether some were pruned unread.
+
+    Ids are handed out in commit order without gaps (AUTOINCREMENT; a rolled
+    back insert returns its id), and pruning deletes the oldest and always
+    keeps the newest: a first id past ``cursor + 1`` is the only sign.
+    """
+    found = await after(db, cursor, limit)
+    missed = bool(found) and found[0].id > cursor + 1
+    if missed:
+        oldest = await db.scalar("SELECT min(id) FROM events")
+        missed = oldest is not None and int(oldest) > cursor + 1
+    return Batch(found, missed)
 
 
 async def last_id(db: Database) -> int:

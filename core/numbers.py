@@ -69,7 +69,7 @@ async def add(
             " VALUES (?, 1, ?, ?, ?, ?)",
             (e164, int(mms), agent_id, int(default), tx.now_ms),
         )
-        await tx.emit("number.added", "number", number_id, actor_id=actor.id, e164=e164)
+        await tx.emit("number.added", "number", number_id, actor_id=actor.id)
     return await get(db, number_id)
 
 

@@ -64,6 +64,8 @@ class Settings:
     """W2: sending attempts before a message is marked failed."""
     retry_base_seconds: float = 5.0
     retry_max_seconds: float = 600.0
+    event_retention_days: int = 7
+    """Days the change feed keeps an event; the audit of consent and Ready has its own tables."""
 
     @property
     def all_optout_keywords(self) -> tuple[str, ...]:
@@ -241,6 +243,9 @@ RULES: dict[str, Rule] = {
     "max_attempts": Number(int, 1, 100),
     "retry_base_seconds": Number(float, 0.1, 3600),
     "retry_max_seconds": Number(float, 0.1, 86_400),
+    # At least a day: a console left open over a weekend reloads rather than
+    # following, which is fine; a feed emptied every hour would make every poll miss.
+    "event_retention_days": Number(int, 1, 3650),
 }
 assert set(RULES) == set(SETTING_NAMES), "every setting has a rule"
 
@@ -341,5 +346,5 @@ async def update(db: Database, actor: Actor, **changes: Any) -> Settings:
             " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [(k, json.dumps(v)) for k, v in coerced.items()],
         )
-        await tx.emit("settings.changed", "settings", actor_id=actor.id, changes=coerced)
+        await tx.emit("settings.changed", "settings", actor_id=actor.id, names=sorted(coerced))
     return merged

@@ -28,7 +28,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from core import batching, conversations, lease, outbox
+from core import batching, conversations, lease, outbox, retention
 from core.db import Database
 from core.gateway import (
     OutboundBatch,
@@ -102,6 +102,7 @@ def default_jobs(worker: Worker) -> list[Job]:
         # After the pump in run_once: a report a provider has ready at once
         # (the sandbox with no delay) settles the message in the same tick.
         Job("reports", options.pump_every, worker.poll_reports),
+        retention.job(worker.db),
     ]
 
 

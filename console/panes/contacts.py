@@ -418,6 +418,8 @@ class ContactsPane(ReportsFailures, Vertical):
             for e in changes.events
             if e.kind in ("contact.updated", "contact.ready_changed") and e.entity_id in shown
         }
+        if changes.missed:
+            updated = shown  # which ones changed was pruned unread: look at them all
         fresh: dict[int, Contact] = {}
         for contact_id in updated:
             try:
@@ -442,7 +444,10 @@ class ContactsPane(ReportsFailures, Vertical):
                 except NotFound:
                     continue
             became = "ready" if event.data.get("ready") else "not ready"
-            reason = event.data.get("reason") or "no reason given"
+            # The reason is free text (it may quote a number): it lives in the
+            # contact's history, never in the feed.
+            latest = await contacts.ready_history(self.context.db, contact.id, limit=1)
+            reason = (latest[0].reason if latest else "") or "no reason given"
             # markup=False: the name and the reason are contact / agent text.
             self.notify(
                 f"{contact.label}: Ready → {became} ({reason})",

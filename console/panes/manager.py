@@ -10,6 +10,7 @@ do here is checked again in core; the dashboard only shows and asks.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -22,7 +23,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
-from console.panes.conversations import ConversationList, filter_line
+from console.panes.conversations import ConversationList, filter_line, named_conversations
 from console.panes.settings_form import SettingsForm
 from console.panes.thread import ThreadPane
 from console.screens.agent_form import AgentForm
@@ -104,6 +105,8 @@ class ManagerConversations(ReportsFailures, Horizontal):
     def __init__(self, context: ConsoleContext) -> None:
         super().__init__(id="manager-conversations-section")
         self.context = context
+        self._missed = False
+        self._named: set[int] = set()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="manager-conversation-side"):
@@ -113,8 +116,10 @@ class ManagerConversations(ReportsFailures, Horizontal):
 
     async def on_mount(self) -> None:
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
+        table = self.query_one(ManagerConversationList)
+        table.me, table.now = self.context.actor.id, self.context.clock.now
         # Wait times grow with nobody touching anything.
-        self.set_interval(20, self.reload, name="manager-wait-times")
+        self.set_interval(20, table.retime, name="manager-wait-times")
         await self.reload()
 
     def focus_default(self) -> None:
@@ -124,25 +129,53 @@ class ManagerConversations(ReportsFailures, Horizontal):
         line = filter_line([(FILTER_KEYS[name], name) for name in MANAGER_FILTERS], view)
         self.query_one("#manager-filter-line", Static).update(line)
 
-    async def reload(self) -> None:
-        found = await conversations.list_for(self.context.db, self.context.actor, self.view)
+    async def fetch(self, **page: Any) -> list[Conversation]:
+        return await conversations.list_for(self.context.db, self.context.actor, self.view, **page)
+
+    async def reload(self, *, keep_loaded: bool = False) -> None:
         table = self.query_one(ManagerConversationList)
-        table.show(found, self.context.actor.id, self.context.clock.now())
         thread = self.query_one(ThreadPane)
-        if thread.conversation_id is None and found:
+        rows = len(table.shown) if keep_loaded else 0
+        await table.load(self.fetch, rows=rows)
+        if thread.conversation_id is None and table.shown:
             await thread.show(table.selected_id())
 
     async def on_changes(self, changes: Changes) -> None:
-        if changes.about("message.", "conversation.", "contact.", "consent."):
-            await self.reload()
+        table = self.query_one(ManagerConversationList)
+        self._missed |= changes.missed
+        self._named |= named_conversations(changes, table.shown)
+        # Behind another tab nobody sees the rows: they are brought up to date
+        # when the section is shown, not with every batch of a busy feed.
+        if table.region:
+            await self.catch_up()
+
+    async def catch_up(self) -> None:
+        """Apply what the feed named while the rows were not on screen."""
+        missed, named = self._missed, self._named
+        self._missed, self._named = False, set()
+        if missed:
+            await self.reload(keep_loaded=True)
+        else:
+            await self.query_one(ManagerConversationList).refresh_rows(self.fetch, named)
+
+    def on_show(self) -> None:
+        if self._missed or self._named:
+            self.run_worker(self.catch_up(), group="catch-up", exit_on_error=False)
 
     async def action_filter(self, view: str) -> None:
         self.view = Filter(view)
         await self.reload()
 
+    @on(ConversationList.AtEnd)
+    async def _at_end(self) -> None:
+        await self.query_one(ManagerConversationList).load_more(self.fetch)
+
     @on(DataTable.RowHighlighted, "#manager-conversation-list")
     @on(DataTable.RowSelected, "#manager-conversation-list")
     async def _open(self, event: DataTable.RowHighlighted | DataTable.RowSelected) -> None:
+        table = self.query_one(ManagerConversationList)
+        if table.at_end:
+            await table.load_more(self.fetch)
         if event.row_key.value is not None:
             await self.query_one(ThreadPane).show(int(event.row_key.value))
 
@@ -163,7 +196,7 @@ class ManagerConversations(ReportsFailures, Horizontal):
             + (f"; {previous} stays on as a subscriber" if previous else ""),
             markup=False,
         )
-        await self.reload()
+        await table.refresh_rows(self.fetch, {taken.id})
 
 
 class AgentTable(DataTable[Text]):

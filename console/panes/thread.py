@@ -88,6 +88,7 @@ class ThreadPane(ReportsFailures, Vertical):
         self.context = context
         self.read_only = read_only
         self.conversation_id: int | None = None
+        self._offered: tuple[bool, int | None] | None = None
         self.conversation: Conversation | None = None
         self.contact: Contact | None = None
         """The contact being written to with no conversation open (``compose_to``)."""
@@ -189,7 +190,7 @@ class ThreadPane(ReportsFailures, Vertical):
             self.composer.clear(draft=self._drafts.pop(conversation_id, ""))
         await self._show_consent(conversation.phone, opted_out)
         await conversations.mark_read(self.context.db, self.context.actor, conversation_id)
-        self.refresh_bindings()
+        self._refresh_keys()
         self.post_message(self.Opened(self, conversation_id))
 
     async def compose_to(self, contact_id: int) -> None:
@@ -341,7 +342,22 @@ class ThreadPane(ReportsFailures, Vertical):
         await self._show_consent(conversation.phone, opted_out)
         if any(m.direction == "in" for m in added):
             await conversations.mark_read(self.context.db, self.context.actor, conversation_id)
-        self.refresh_bindings()
+        self._refresh_keys()
+
+    def _refresh_keys(self) -> None:
+        """Refresh the footer's keys when the thread's own would change.
+
+        Every refresh rebuilds the footer, the costliest part of opening a
+        thread: moving along the list, most threads offer the same keys.
+        """
+        pending = self._pending_optout()
+        offered = (
+            self.conversation_id is not None and self.has_earlier,
+            None if pending is None else pending.id,
+        )
+        if offered != self._offered:
+            self._offered = offered
+            self.refresh_bindings()
 
     # --- actions ----------------------------------------------------------
 

@@ -188,11 +188,13 @@ class Composer(Vertical):
 
     def block(self, reason: str | None) -> None:
         """Disable writing and sending with ``reason`` shown, or enable again with None."""
+        changed = (reason is None) != (self.blocked is None)
         self.blocked = reason
         area = self.text_area
         area.disabled = reason is not None
         area.placeholder = f"Sending is off. {reason}" if reason else WRITE_HINT
-        self.refresh_bindings()
+        if changed:  # a refresh rebuilds the footer: only when Send comes or goes
+            self.refresh_bindings()
 
     def clear(self, *, draft: str = "") -> None:
         """Empty text (or ``draft``), no attachment: after a send, or for another conversation."""
@@ -206,6 +208,7 @@ class Composer(Vertical):
         self._set_attachment(None)
 
     def _set_attachment(self, path: Path | None) -> None:
+        changed = (path is None) != (self.attachment is None)
         self.attachment = path
         chip = self.query_one("#composer-attachment", Static)
         if path is None:
@@ -217,7 +220,8 @@ class Composer(Vertical):
             shown.append("   ctrl+r removes", style="dim")
             chip.update(shown)
             chip.display = True
-        self.refresh_bindings()
+        if changed:  # a refresh rebuilds the footer: only when ctrl+r comes or goes
+            self.refresh_bindings()
 
     # --- events -----------------------------------------------------------
 

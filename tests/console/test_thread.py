@@ -112,7 +112,8 @@ async def test_a_long_thread_loads_200_at_a_time(app_as, demo_db: Database):
         pane = await open_thread(app, pilot, demo_db, ALICE_ANSWERED)
         messages = pane.query_one(MessageList)
         assert len(messages.messages) == PAGE
-        assert messages.scroll_y == messages.max_scroll_y > 0
+        # Scrolled to the end once laid out (the thread opens when the cursor rests).
+        assert await until(pilot, lambda: messages.scroll_y == messages.max_scroll_y > 0)
         assert "old message 9999" in screen_text(app)
         messages.focus()
         await pilot.press("home")

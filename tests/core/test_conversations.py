@@ -344,3 +344,33 @@ async def test_the_due_time_survives_a_restart(
         assert (await conversations.get(later, team.dana, conv)).is_public
     finally:
         await later.close()
+
+
+async def test_pages_follow_each_other_in_the_list_order(
+    db: Database, team: Team, clock: FakeClock, worker: Worker
+) -> None:
+    """A list loads in pages: each starts after the last row of the one before."""
+    for n in range(7):  # waiting, answered, and some with the same last-message time
+        clock.advance(timedelta(seconds=n % 3))
+        phone = f"+1212555{160 + n:04d}"
+        if n % 2:
+            await messaging.send(db, team.bob, phone, f"hello {n}")
+        else:
+            await messaging.receive(db, phone, DEFAULT_NUMBER, f"hi {n}")
+    await worker.run_once()
+    every = await conversations.list_for(db, team.dana)
+    assert len(every) == 7
+    assert sorted(every, key=conversations.order_key) == every  # the key agrees with the SQL
+
+    paged: list[conversations.Conversation] = []
+    after = None
+    while page := await conversations.list_for(db, team.dana, after=after, limit=3):
+        paged += page
+        after = conversations.order_key(page[-1])
+    assert [c.id for c in paged] == [c.id for c in every]
+
+    some = {every[1].id, every[5].id, 999_999}
+    named = await conversations.list_for(db, team.dana, ids=some)
+    assert [c.id for c in named] == [every[1].id, every[5].id]  # in order; the unknown absent
+    unanswered = await conversations.list_for(db, team.dana, Filter.UNANSWERED, ids=some)
+    assert all(c.waiting_since is not None for c in unanswered)

@@ -54,6 +54,7 @@ async def test_a_job_added_without_touching_the_worker_runs_only_for_the_lease_h
         "public_minutes",
         "outbox",
         "reports",
+        "event_retention",
         "extra",
     ]
     await holder.run_once()

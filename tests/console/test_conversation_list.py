@@ -1,0 +1,118 @@
+"""The conversation list follows the feed row by row, and loads in pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from console.panes.conversations import ConversationList
+from core import conversations, events, messaging, retention, settings
+from core.authz import SYSTEM
+from core.clock import FakeClock
+from core.db import Database
+from tests.console.conftest import SIZE, until
+
+
+def _counting_list_for(monkeypatch) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Record how the console asks for conversations: a page, or named rows."""
+    calls: list[dict] = []
+    real = conversations.list_for
+
+    async def counted(db, actor, view=conversations.Filter.ALL, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs)
+        return await real(db, actor, view, **kwargs)
+
+    monkeypatch.setattr(conversations, "list_for", counted)
+    return calls
+
+
+async def test_an_inbound_message_updates_its_row_in_place(app_as, demo_db: Database, monkeypatch):
+    calls = _counting_list_for(monkeypatch)
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one("#conversation-list", ConversationList)
+        assert await until(pilot, lambda: len(table.shown) > 2)
+        table.move_cursor(row=1)
+        await pilot.pause()
+        selected = table.selected_id()
+        target = next(c for c in table.shown if c.id != selected and c.waiting_since is not None)
+        others = {c.id: table.get_cell(str(c.id), "last") for c in table.shown if c.id != target.id}
+        order = [c.id for c in table.shown]
+        calls.clear()
+
+        await messaging.receive(demo_db, target.phone, target.number, "moved to 3pm?")
+
+        assert await until(
+            pilot, lambda: table.get_cell(str(target.id), "last").plain == "moved to 3pm?"
+        )
+        assert calls
+        assert all(call.get("ids") == {target.id} for call in calls), calls
+        # Every other row is the very cell it was, in the same order; the cursor stayed.
+        assert all(table.get_cell(str(i), "last") is cell for i, cell in others.items())
+        assert [c.id for c in table.shown] == order
+        assert table.selected_id() == selected
+
+
+async def test_a_row_that_moves_keeps_the_cursor_on_its_conversation(app_as, demo_db: Database):
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one("#conversation-list", ConversationList)
+        assert await until(pilot, lambda: len(table.shown) > 2)
+        table.move_cursor(row=len(table.shown) - 1)
+        await pilot.pause()
+        selected = table.selected_id()
+        # A new number writes in: a new row, waiting the least, lands among the waiting ones.
+        await messaging.receive(demo_db, "+12125550179", "+14155550100", "hello?")
+        assert await until(pilot, lambda: any(c.phone == "+12125550179" for c in table.shown))
+        assert table.selected_id() == selected
+        assert [c.id for c in table.shown] == [
+            c.id for c in sorted(table.shown, key=conversations.order_key)
+        ]
+        rows = [table.coordinate_to_cell_key((r, 0)).row_key.value for r in range(table.row_count)]
+        assert rows == [str(c.id) for c in table.shown]  # what is drawn is what is held
+
+
+async def test_moving_to_the_end_loads_the_next_page(app_as, demo_db: Database, monkeypatch):
+    monkeypatch.setattr(conversations, "PAGE", 5)
+    for n in range(12):
+        await messaging.receive(demo_db, f"+1212555{180 + n:04d}", "+14155550100", f"hi {n}")
+    app = await app_as("alice")
+    every = await conversations.list_for(demo_db, app.context.actor, limit=1000)
+    assert len(every) > 10
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one("#conversation-list", ConversationList)
+        assert await until(pilot, lambda: len(table.shown) == 5)
+        assert not table.complete
+        await pilot.press("end")
+        assert await until(pilot, lambda: len(table.shown) == 10)
+        while not table.complete:
+            loaded = len(table.shown)
+            await pilot.press("pagedown")
+            assert await until(pilot, lambda n=loaded: len(table.shown) > n or table.complete)
+        assert [c.id for c in table.shown] == [c.id for c in every]
+        assert table.row_count == len(every)
+
+
+async def test_a_console_behind_pruned_events_reloads_what_it_shows(
+    app_as, demo_db: Database, console_clock: FakeClock, monkeypatch
+):
+    reading = {"on": True}
+    real_since = events.since
+
+    async def gated(db, cursor, limit=500):  # type: ignore[no-untyped-def]
+        return await real_since(db, cursor, limit) if reading["on"] else events.Batch([], False)
+
+    monkeypatch.setattr(events, "since", gated)
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one("#conversation-list", ConversationList)
+        assert await until(pilot, lambda: len(table.shown) > 1)
+        target = table.shown[-1]
+        reading["on"] = False  # the console looks away…
+        await messaging.receive(demo_db, target.phone, target.number, "still there?")
+        console_clock.advance(timedelta(days=8))
+        await settings.update(demo_db, SYSTEM, public_minutes=30)
+        assert await retention.prune_events(demo_db) > 0  # …and what it did not read is gone
+        reading["on"] = True
+        assert await until(
+            pilot, lambda: table.get_cell(str(target.id), "last").plain == "still there?"
+        )
