@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from core import messaging
+from core import receiving
 from core.clock import SystemClock
 from core.db import open_database
 
@@ -40,7 +40,7 @@ async def write(path: Path, rate: float, phones: int) -> None:
                 except TimeoutError:
                     pass
             phone = f"+1646555{sent * 7919 % phones:04d}"
-            await messaging.receive(db, phone, OUR_NUMBER, f"busy feed message {sent}")
+            await receiving.receive(db, phone, OUR_NUMBER, f"busy feed message {sent}")
             sent += 1
             if sent == 1:
                 print("writing", flush=True)

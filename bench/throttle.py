@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import print_table, scratch_dir
-from core import agents, messaging, numbers, outbox, settings
+from core import agents, numbers, outbox, sending, settings
 from core.authz import SYSTEM, Role
 from core.clock import SystemClock
 from core.db import open_database
@@ -142,7 +142,7 @@ async def run(path: Path, worker_class: type[Worker]) -> Figures:
         await asyncio.sleep(SECONDS / 2)
         actor = (await agents.by_username(agent_db, "agent")).as_actor()
         started = time.perf_counter()
-        reply = await messaging.send(agent_db, actor, CONTACT, "On my way")
+        reply = await sending.send(agent_db, actor, CONTACT, "On my way")
         figures.reply_write = time.perf_counter() - started
         await asyncio.sleep(SECONDS / 2)
         await worker.stop()

@@ -10,7 +10,7 @@ answered:
   COUNT/2 sent messages; concurrent reports share one transaction (group
   commit), and each Delivered one marks its message delivered;
 * MO messages: COUNT distinct inbound SMS from 100 senders: each is one
-  ``messaging.receive`` transaction (contact, conversation, message, feed
+  ``receiving.receive`` transaction (contact, conversation, message, feed
   event).
 
 The baseline is a bare aiohttp server on the same kind of process that only

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -413,3 +413,28 @@ async def make_due_public(db: Database) -> int:
 
 async def next_public_due(db: Database) -> datetime | None:
     return from_ms_or_none(await db.scalar("SELECT min(public_due_at) FROM conversations"))
+
+
+async def announce(
+    tx: Tx, kind: str, conversation_id: int, message_id: int, actor_id: int | None
+) -> None:
+    """M6: a message sent or received in a conversation alerts its owner and subscribers."""
+    audience = await audience_in(tx, conversation_id)
+    await tx.emit(
+        kind,
+        "conversation",
+        conversation_id,
+        actor_id=actor_id,
+        message_id=message_id,
+        audience=audience,
+    )
+
+
+async def announce_many(tx: Tx, kind: str, messages: Sequence[tuple[int, int]]) -> None:
+    """``announce`` for (conversation ID, message ID) pairs with no actor, in two trips."""
+    audiences = await audiences_in(tx, [cid for cid, _ in messages])
+    await tx.emit_many(
+        kind,
+        "conversation",
+        [(cid, {"message_id": mid, "audience": audiences[cid]}) for cid, mid in messages],
+    )

@@ -11,7 +11,7 @@ import getpass
 import random
 from datetime import timedelta
 
-from core import agents, contacts, conversations, messaging, numbers, settings
+from core import agents, contacts, conversations, numbers, receiving, sending, settings
 from core.authz import SYSTEM, Role
 from core.clock import Clock, FakeClock
 from core.db import Database
@@ -169,24 +169,24 @@ async def _seed(
 
     # Answered: alice texted, the contact replied, alice answered.
     for i in range(0, 8):
-        await messaging.send(
+        await sending.send(
             db,
             alice,
             _phone(i),
             "Hi, this is Alice from Switchboard. Your order is ready for pick-up.",
         )
         await tick(2)
-        await messaging.receive(db, _phone(i), "+14155550101", "Great, thanks! Open till 6?")
+        await receiving.receive(db, _phone(i), "+14155550101", "Great, thanks! Open till 6?")
         await tick(1)
-        await messaging.send(db, alice, _phone(i), "Yes, until 6 pm today.")
+        await sending.send(db, alice, _phone(i), "Yes, until 6 pm today.")
         await tick(1)
     # Bob joins one of alice's conversations: he becomes a subscriber.
-    await messaging.send(
+    await sending.send(
         db, bob, _phone(1), "Bob here too: I'll bring it to the counter.", sender="+14155550101"
     )
     await tick(2)
     # Long message: several segments, UCS-2 because of the emoji.
-    await messaging.send(
+    await sending.send(
         db,
         carol,
         _phone(20),
@@ -198,40 +198,40 @@ async def _seed(
     )
     await tick(3)
     # Opted out: STOP, one confirmation, then nothing.
-    await messaging.send(db, carol, _phone(21), "Reminder: your appointment is tomorrow at 10.")
+    await sending.send(db, carol, _phone(21), "Reminder: your appointment is tomorrow at 10.")
     await tick(1)
-    await messaging.receive(db, _phone(21), "+14155550100", "STOP")
+    await receiving.receive(db, _phone(21), "+14155550100", "STOP")
     await tick(1)
     # A message that may be an opt-out, waiting for an agent to decide.
-    await messaging.send(db, carol, _phone(22), "Would you like to hear about our offers?")
+    await sending.send(db, carol, _phone(22), "Would you like to hear about our offers?")
     await tick(1)
-    await messaging.receive(db, _phone(22), "+14155550100", "please stop texting me about offers")
+    await receiving.receive(db, _phone(22), "+14155550100", "please stop texting me about offers")
     await tick(1)
     # Unanswered and past the public minutes: public, still owned by bob.
     for i in range(30, 34):
-        await messaging.send(db, bob, _phone(i), "Can you confirm your delivery address?")
+        await sending.send(db, bob, _phone(i), "Can you confirm your delivery address?")
         await tick(1)
-        await messaging.receive(
+        await receiving.receive(
             db, _phone(i), "+14155550102", "It's 12 Harbour St, flat 3 [buzzer broken]"
         )
         await tick(1)
     # New conversations nobody owns yet: public from the start.
     for i in range(40, 44):
-        await messaging.receive(db, _phone(i), "+14155550100", "Hello? Is anyone there?")
+        await receiving.receive(db, _phone(i), "+14155550100", "Hello? Is anyone there?")
         await tick(5)
     await tick(30)
     # Recent and waiting, not yet public.
     clock.set(max(clock.now(), real_clock.now() - timedelta(minutes=12)))
     for i in range(50, 55):
-        await messaging.send(db, alice, _phone(i), "Your technician is on the way.")
+        await sending.send(db, alice, _phone(i), "Your technician is on the way.")
         await tick(1)
     for i in range(50, 55):
-        await messaging.receive(db, _phone(i), "+14155550101", "How long will it take?")
+        await receiving.receive(db, _phone(i), "+14155550101", "How long will it take?")
     # A message the carrier refused (sandbox: numbers ending 0199 are unreachable).
-    await messaging.send(db, alice, _phone(99), "Your parcel is waiting.")
+    await sending.send(db, alice, _phone(99), "Your parcel is waiting.")
     await tick(1)
     # Hostile text, shown literally everywhere.
-    await messaging.receive(
+    await receiving.receive(
         db,
         _phone(60),
         "+14155550100",

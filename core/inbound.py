@@ -1,6 +1,6 @@
 """Inbound hooks: what happens to an inbound SMS once it is stored, as an ordered list.
 
-``messaging.receive`` stores the message (contact, conversation, message,
+``receiving.receive`` stores the message (contact, conversation, message,
 attachments, last-inbound times), then runs its hooks in order inside the
 same transaction, then announces the message on the change feed (M6). Each
 hook gets an ``Inbound`` (the transaction and what is known of the message)
@@ -8,14 +8,14 @@ and may return a ``HookResult``: the automatic replies it queued, and
 whether the chain stops there (a STOP: nothing else may act on an opted-out
 number's message).
 
-The list is composed in one place, ``messaging.default_hooks()``; a
+The list is composed in one place, ``receiving.default_hooks()``; a
 capability (case notes, campaign replies, routing offers, new-chat alerts)
 composes its own list around it and passes it as ``receive(..., hooks=...)``:
-messaging.py does not change. The keyword hook (opt-out, opt-in, help) must
+receiving.py does not change. The keyword hook (opt-out, opt-in, help) must
 come first, so an opt-out is recorded before any capability sees the message
 and stops the rest; ``check_hooks`` refuses a list that does not start with it.
 
-Several messages stored together (``messaging.receive_many``, a group
+Several messages stored together (``receiving.receive_many``, a group
 commit) go through the list hook by hook: each hook runs for every message
 still in the chain, in arrival order, before the next hook runs. A hook may
 give ``run_many`` to do that in a few statements instead of a few per
@@ -24,7 +24,7 @@ message; without it, ``run`` is called once per message.
 A hook that raises rolls back the whole inbound message (the whole group:
 the caller then stores each message alone), so a provider's retry delivers
 it again. The keyword hook contains its own reply failures
-(``messaging._queue_reply``), so an opt-out does not depend on a reply text.
+(``receiving._queue_reply``), so an opt-out does not depend on a reply text.
 """
 
 from __future__ import annotations

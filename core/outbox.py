@@ -61,7 +61,7 @@ async def queue_in(
 ) -> int:
     """Queue a conversation message inside the caller's transaction; return its ID.
 
-    The caller (``messaging``) has applied the conversation's rules: consent,
+    The caller (``sending``) has applied the conversation's rules: consent,
     the opt-out line, the conversation's own columns.
     """
     row = await tx.fetchone(

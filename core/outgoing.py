@@ -1,7 +1,7 @@
 """The text that will actually go out for a body the agent wrote (M2, M3, M5).
 
 The first SMS ever sent to a number carries the account's opt-out line. The
-sender (``messaging.send``) and the composer's segment counter both build the
+sender (``sending.send``) and the composer's segment counter both build the
 outgoing text with ``with_notice``, so the count an agent sees before sending
 is the count of what is sent.
 """

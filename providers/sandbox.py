@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from core import messaging, settings
+from core import receiving, settings
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
 from core.errors import NotFound
@@ -216,7 +216,7 @@ async def inbox(db: Database, recipient: str | None = None, limit: int = 50) -> 
 
 async def reply(
     db: Database, sender: str, body: str, to: str | None = None
-) -> messaging.ReceiveResult:
+) -> receiving.ReceiveResult:
     """Text ``body`` from the phone ``sender`` to one of our numbers.
 
     Without ``to``, the reply goes to the number that last texted ``sender``,
@@ -233,4 +233,4 @@ async def reply(
         if row is None:
             raise NotFound("there is no number to text: add one with switchboard numbers add")
         to = row[0]
-    return await messaging.receive(db, phone, to, body)
+    return await receiving.receive(db, phone, to, body)

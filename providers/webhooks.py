@@ -31,7 +31,7 @@ it again":
   status), 500 when the write failed, so Sinch sends it again.
 
 Delivery reports arriving together are applied in one transaction (group
-commit), and so are inbound SMS (``messaging.receive_many``): one SQLite
+commit), and so are inbound SMS (``receiving.receive_many``): one SQLite
 commit per burst instead of one per callback, and each callback is answered
 once the transaction that holds it has committed. An MO refused for what it
 holds is answered on its own (200 ignored, or 400) and the others in its
@@ -59,7 +59,7 @@ from typing import Any, Generic, TypeVar
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from core import messaging, outbox
+from core import outbox, receiving
 from core.clock import Clock
 from core.db import Database
 from core.errors import (
@@ -305,7 +305,7 @@ class WebhookServer:
         extra = {"event_type": event.type, "mo_id": event.provider_ref, "remote": remote}
         try:
             result = await self._inbound_sms.submit(
-                messaging.Incoming(
+                receiving.Incoming(
                     event.sender, event.to, event.body, event.provider_ref, event.media
                 )
             )
@@ -542,14 +542,14 @@ class _ReportBatcher(_GroupCommit[Sequence[DeliveryReport], bool]):
         return {(r[0], r[1], r[2]) for r in rows}
 
 
-class _InboundBatcher(_GroupCommit[messaging.Incoming, messaging.ReceiveResult]):
-    """Inbound SMS: one ``messaging.receive_many`` transaction per lot; a message core
+class _InboundBatcher(_GroupCommit[receiving.Incoming, receiving.ReceiveResult]):
+    """Inbound SMS: one ``receiving.receive_many`` transaction per lot; a message core
     refuses (not ours, not a phone number, not text) gets its own refusal."""
 
     async def _apply(
-        self, items: list[messaging.Incoming]
-    ) -> list[messaging.ReceiveResult | SwitchboardError]:
-        return await messaging.receive_many(self.db, items)
+        self, items: list[receiving.Incoming]
+    ) -> list[receiving.ReceiveResult | SwitchboardError]:
+        return await receiving.receive_many(self.db, items)
 
 
 def _fail(batch: Sequence[tuple[object, asyncio.Future[Any]]], exc: Exception) -> None:

@@ -58,7 +58,7 @@ def _import_everything(package: str) -> tuple[list[str], set[str]]:
                 "providers",
                 "console",
             },
-            {"core.db", "core.worker", "core.lease", "core.outbox", "core.messaging"},
+            {"core.db", "core.worker", "core.lease", "core.outbox", "core.sending"},
         ),
         ("providers", {"console", "textual", "click"}, {"providers.sandbox", "providers.wiring"}),
     ],
@@ -162,8 +162,8 @@ def installed_db(tmp_path: Path) -> Path:
     [
         (("status",), {"console.commands.status", "core.status"}),
         (("status", "--json"), {"console.commands.status", "core.status"}),
-        (("send", "--to", "+12125550105", "Hello"), {"core.messaging", "core.outbox"}),
-        (("send", "--to", "+12125550105", "Hello", "--json"), {"core.messaging"}),
+        (("send", "--to", "+12125550105", "Hello"), {"core.sending", "core.outbox"}),
+        (("send", "--to", "+12125550105", "Hello", "--json"), {"core.sending"}),
         (("sandbox", "inbox"), {"providers.sandbox"}),
         (("sandbox", "reply", "--from", "+12125550105", "Hi"), {"providers.sandbox"}),
         (("segments", "Hello"), {"core.segments"}),
@@ -188,11 +188,20 @@ def test_a_command_loads_neither_the_console_nor_a_provider_sdk(
     assert not {"console.app", "core.worker"} & modules
 
 
+def test_send_loads_no_receiving_machinery(tmp_path: Path, installed_db: Path):
+    """A script that sends in a loop pays for sending only: the inbound rules stay unloaded."""
+    modules = _modules_after(
+        tmp_path, "send", "--to", "+12125550105", "Hello", "--db", str(installed_db)
+    )
+    assert "core.sending" in modules
+    assert not {"core.receiving", "core.inbound"} & modules
+
+
 def test_status_loads_no_sending_machinery(tmp_path: Path, installed_db: Path):
     """`status` reads counts: the outbox, the settings and phonenumbers stay unloaded."""
     modules = _modules_after(tmp_path, "status", "--db", str(installed_db))
     assert "core.status" in modules
-    assert not {"core.outbox", "core.settings", "core.messaging", "phonenumbers"} & modules
+    assert not {"core.outbox", "core.settings", "core.sending", "phonenumbers"} & modules
 
 
 @pytest.mark.parametrize(
@@ -223,7 +232,7 @@ def test_a_command_given_its_database_does_not_look_for_the_default_one(
     given = _modules_after(
         tmp_path, "send", "--to", "+12125550105", "Hi", "--db", str(installed_db)
     )
-    assert "core.messaging" in given
+    assert "core.sending" in given
     assert "platformdirs" not in _top_level(given)
     env_db = _modules_after(tmp_path, "send", "--help")
     assert "platformdirs" in _top_level(env_db), "the help names the default file"

@@ -46,7 +46,7 @@ async def send(
     """Queue TEXT to a contact; the worker delivers it."""
     # Imported here: the messaging rules (phone numbers, settings, the outbox) are what
     # `send` needs, and neither `segments` nor `send --help` should load them.
-    from core import messaging, settings
+    from core import sending, settings
     from core.mms import media_from_file
 
     actor = await resolve_actor(db, as_user)
@@ -61,9 +61,7 @@ async def send(
         limits = (await wiring.sms_gateway(db, wiring.load_config())).mms_limits
         max_bytes = (await settings.load(db)).mms_max_bytes
         media = [media_from_file(p, max_bytes) for p in attachments]
-    result = await messaging.send(
-        db, actor, to, text, sender=sender, media=media, mms_limits=limits
-    )
+    result = await sending.send(db, actor, to, text, sender=sender, media=media, mms_limits=limits)
     if as_json:
         emit_json(
             {

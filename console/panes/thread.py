@@ -26,7 +26,7 @@ from console.live import Changes
 from console.text import literal
 from console.widgets.composer import Composer
 from console.widgets.message_list import MessageList
-from core import consent, contacts, conversations, messaging, mms, outgoing, settings
+from core import consent, contacts, conversations, mms, outgoing, receiving, sending, settings
 from core.contacts import Contact
 from core.conversations import Conversation, Message
 from core.errors import SwitchboardError
@@ -423,7 +423,7 @@ class ThreadPane(ReportsFailures, Vertical):
             self.notify("No message here is waiting for an opt-out decision.", markup=False)
             return
         phone = self.conversation.phone
-        await messaging.resolve_possible_optout(
+        await receiving.resolve_possible_optout(
             self.context.db, self.context.actor, flagged.id, confirm=confirm
         )
         if confirm:
@@ -459,7 +459,7 @@ class ThreadPane(ReportsFailures, Vertical):
         composer.refresh_bindings()
         try:
             media = [mms.media_from_file(attachment)] if attachment is not None else []
-            result = await messaging.send(
+            result = await sending.send(
                 self.context.db,
                 self.context.actor,
                 to,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from console.panes.conversations import ConversationsPane
 from console.panes.thread import ThreadPane
-from core import messaging
+from core import receiving
 from core.db import Database
 from tests.console.conftest import PATIENCE, SIZE, until
 
@@ -23,7 +23,7 @@ async def test_a_message_from_another_process_appears_without_a_key(app_as, demo
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await messaging.receive(demo_db, "+12125550177", "+14155550100", "brand new contact")
+        await receiving.receive(demo_db, "+12125550177", "+14155550100", "brand new contact")
         table = app.query_one("#conversation-list")
         assert await until(pilot, lambda: any(c.phone == "+12125550177" for c in table.shown))
 
@@ -103,7 +103,7 @@ async def test_taking_a_public_conversation_makes_it_mine_and_keeps_it_selected(
 
 async def test_hostile_text_in_the_list_is_shown_literally(app_as, demo_db: Database):
     hostile = "[@click=app.quit]win[/] [b \x1b]0;pwned\x07\x1b[31m"
-    await messaging.receive(demo_db, "+12125550178", "+14155550100", hostile)
+    await receiving.receive(demo_db, "+12125550178", "+14155550100", hostile)
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -133,7 +133,7 @@ async def test_owner_and_subscribers_are_alerted_of_a_new_message(app_as, demo_d
     app = await app_as("bob")  # bob follows alice's conversation with +12125550101
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await messaging.receive(demo_db, "+12125550101", "+14155550101", "[b]are you there?")
+        await receiving.receive(demo_db, "+12125550101", "+14155550101", "[b]are you there?")
         assert await until(pilot, lambda: bool(app._notifications))
         [note] = list(app._notifications)
         assert note.message.startswith("New SMS from ")

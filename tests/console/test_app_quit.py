@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from console.app import SwitchboardApp
-from core import agents, messaging, settings
+from core import agents, sending, settings
 from core.authz import SYSTEM
 from core.db import Database
 from core.worker import Worker, WorkerOptions
@@ -38,7 +38,7 @@ async def test_ctrl_q_lets_the_send_in_flight_finish_then_gives_the_lease_up(
     await settings.update(demo_db, SYSTEM, sandbox_delivery_seconds=3600)
     await demo_db.write("UPDATE messages SET status = 'sent' WHERE status IN ('queued', 'sending')")
     alice = (await agents.by_username(demo_db, "alice")).as_actor()
-    message_id = (await messaging.send(demo_db, alice, RECIPIENT, "in flight at ctrl+q")).message_id
+    message_id = (await sending.send(demo_db, alice, RECIPIENT, "in flight at ctrl+q")).message_id
     app: SwitchboardApp = await app_as("alice")  # type: ignore[assignment]
     gateway = Held(demo_db)
     app.context.gateway = gateway

@@ -6,7 +6,7 @@ from textual.widgets import Input, Select, Static, TabbedContent
 
 from console.panes.contacts import PAGE, WINDOW, ContactsPane, ContactTable
 from console.screens.contact_form import ContactForm, PhoneRow
-from core import agents, contacts, messaging
+from core import agents, contacts, sending
 from core.authz import SYSTEM
 from core.contacts import Contact, ContactDraft, NewContact, Phone
 from core.db import Database
@@ -103,7 +103,7 @@ async def test_an_sms_sent_elsewhere_clears_ready_live(app_as, demo_db: Database
         app.notify = spy  # type: ignore[method-assign]
         await _search(pilot, app, "quillfeather", [quill.id])
 
-        await messaging.send(demo_db, bob, QUILL_MOBILE, "Your parcel is here")
+        await sending.send(demo_db, bob, QUILL_MOBILE, "Your parcel is here")
 
         cell = lambda: str(_table(app).get_cell(str(quill.id), "ready"))  # noqa: E731
         await _settle(pilot, lambda: cell() == "✗" and notes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from console.panes.conversations import ConversationList
-from core import conversations, events, messaging, retention, settings
+from core import conversations, events, receiving, retention, settings
 from core.authz import SYSTEM
 from core.clock import FakeClock
 from core.db import Database
@@ -39,7 +39,7 @@ async def test_an_inbound_message_updates_its_row_in_place(app_as, demo_db: Data
         order = [c.id for c in table.shown]
         calls.clear()
 
-        await messaging.receive(demo_db, target.phone, target.number, "moved to 3pm?")
+        await receiving.receive(demo_db, target.phone, target.number, "moved to 3pm?")
 
         assert await until(
             pilot, lambda: table.get_cell(str(target.id), "last").plain == "moved to 3pm?"
@@ -61,7 +61,7 @@ async def test_a_row_that_moves_keeps_the_cursor_on_its_conversation(app_as, dem
         await pilot.pause()
         selected = table.selected_id()
         # A new number writes in: a new row, waiting the least, lands among the waiting ones.
-        await messaging.receive(demo_db, "+12125550179", "+14155550100", "hello?")
+        await receiving.receive(demo_db, "+12125550179", "+14155550100", "hello?")
         assert await until(pilot, lambda: any(c.phone == "+12125550179" for c in table.shown))
         assert table.selected_id() == selected
         assert [c.id for c in table.shown] == [
@@ -74,7 +74,7 @@ async def test_a_row_that_moves_keeps_the_cursor_on_its_conversation(app_as, dem
 async def test_moving_to_the_end_loads_the_next_page(app_as, demo_db: Database, monkeypatch):
     monkeypatch.setattr(conversations, "PAGE", 5)
     for n in range(12):
-        await messaging.receive(demo_db, f"+1212555{180 + n:04d}", "+14155550100", f"hi {n}")
+        await receiving.receive(demo_db, f"+1212555{180 + n:04d}", "+14155550100", f"hi {n}")
     app = await app_as("alice")
     every = await conversations.list_for(demo_db, app.context.actor, limit=1000)
     assert len(every) > 10
@@ -108,7 +108,7 @@ async def test_a_console_behind_pruned_events_reloads_what_it_shows(
         assert await until(pilot, lambda: len(table.shown) > 1)
         target = table.shown[-1]
         reading["on"] = False  # the console looks away…
-        await messaging.receive(demo_db, target.phone, target.number, "still there?")
+        await receiving.receive(demo_db, target.phone, target.number, "still there?")
         console_clock.advance(timedelta(days=8))
         await settings.update(demo_db, SYSTEM, public_minutes=30)
         assert await retention.prune_events(demo_db) > 0  # …and what it did not read is gone

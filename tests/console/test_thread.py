@@ -16,7 +16,7 @@ from console.panes.thread import PAGE, ThreadPane
 from console.widgets.composer import Composer, ComposerText
 from console.widgets.message_list import MessageList
 from console.widgets.segment_counter import SegmentCounter
-from core import agents, consent, messaging
+from core import agents, consent, receiving, sending
 from core.clock import FakeClock
 from core.db import Database
 from core.gateway import MmsLimits
@@ -130,7 +130,7 @@ async def test_a_long_thread_loads_200_at_a_time(app_as, demo_db: Database):
 
 async def test_hostile_text_is_shown_literally(app_as, demo_db: Database):
     # A stranger texts the account's number: public, so every agent sees it.
-    await messaging.receive(demo_db, "+13125550177", "+14155550100", HOSTILE)
+    await receiving.receive(demo_db, "+13125550177", "+14155550100", HOSTILE)
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
         pane = await open_thread(app, pilot, demo_db, "+13125550177")
@@ -266,7 +266,7 @@ async def test_an_opt_out_elsewhere_disables_the_open_composer(app_as, demo_db: 
     async with app.run_test(size=SIZE) as pilot:
         pane = await open_thread(app, pilot, demo_db, ALICE_ANSWERED)
         assert not pane.composer.text_area.disabled
-        await messaging.receive(demo_db, ALICE_ANSWERED, "+14155550101", "STOP")
+        await receiving.receive(demo_db, ALICE_ANSWERED, "+14155550101", "STOP")
         assert await until(pilot, lambda: pane.composer.text_area.disabled)
         assert "Opted out (STOP)" in str(pane.query_one("#thread-banner").render())
 
@@ -552,6 +552,6 @@ async def test_the_line_leaves_the_count_once_another_agent_has_sent_the_first_s
         await pilot.press(*"Hello")
         assert await until(pilot, lambda: "opt-out line" in counter_text(pane))
         bob = (await agents.by_username(demo_db, "bob")).as_actor()
-        await messaging.send(demo_db, bob, NEVER_TEXTED, "Bob here")  # another console
+        await sending.send(demo_db, bob, NEVER_TEXTED, "Bob here")  # another console
         assert await until(pilot, lambda: "opt-out line" not in counter_text(pane))
         assert "5 chars" in counter_text(pane)

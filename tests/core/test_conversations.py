@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core import agents, conversations, messaging, settings
+from core import agents, conversations, receiving, sending, settings
 from core.authz import SYSTEM, Role
 from core.clock import FakeClock
 from core.conversations import Filter
@@ -28,8 +28,8 @@ from tests.core.conftest import (
 
 async def _alice_conversation_waiting(db: Database, team: Team, text: str = "Any news?") -> int:
     """Alice texts Dora from her caller ID, Dora answers: alice owns a waiting conversation."""
-    await messaging.send(db, team.alice, DORA_MOBILE, "Your order is ready")
-    return (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, text)).conversation_id
+    await sending.send(db, team.alice, DORA_MOBILE, "Your order is ready")
+    return (await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, text)).conversation_id
 
 
 # --- M7: the list ----------------------------------------------------------------
@@ -38,19 +38,19 @@ async def _alice_conversation_waiting(db: Database, team: Team, text: str = "Any
 async def test_filters_order_and_wait_times(db: Database, team: Team, clock: FakeClock) -> None:
     t0 = clock.now()
     # c_dora: alice's, Dora waiting since t0+1.
-    await messaging.send(db, team.alice, DORA_MOBILE, "Hello Dora")
+    await sending.send(db, team.alice, DORA_MOBILE, "Hello Dora")
     clock.advance(minutes=1)
-    c_dora = (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "Hi")).conversation_id
+    c_dora = (await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "Hi")).conversation_id
     # c_carl: alice's, answered (nobody waiting).
     clock.advance(minutes=1)
-    c_carl = (await messaging.send(db, team.alice, CARL_MOBILE, "Hello Carl")).conversation_id
+    c_carl = (await sending.send(db, team.alice, CARL_MOBILE, "Hello Carl")).conversation_id
     # c_erin: bob's and private, Erin waiting since t0+3.
     clock.advance(minutes=1)
-    await messaging.send(db, team.bob, ERIN_MOBILE, "Hello Erin")
-    c_erin = (await messaging.receive(db, ERIN_MOBILE, DEFAULT_NUMBER, "Yes?")).conversation_id
+    await sending.send(db, team.bob, ERIN_MOBILE, "Hello Erin")
+    c_erin = (await receiving.receive(db, ERIN_MOBILE, DEFAULT_NUMBER, "Yes?")).conversation_id
     # c_new: a stranger texts the default number: nobody owns it, public at once.
     clock.advance(minutes=2)
-    c_new = (await messaging.receive(db, STRANGER, DEFAULT_NUMBER, "Hello?")).conversation_id
+    c_new = (await receiving.receive(db, STRANGER, DEFAULT_NUMBER, "Hello?")).conversation_id
     clock.advance(minutes=4)  # now t0+9
 
     def ids(convs: list[conversations.Conversation]) -> list[int]:
@@ -88,14 +88,14 @@ async def test_filters_order_and_wait_times(db: Database, team: Team, clock: Fak
 
     # An answer ends the wait and moves it to answered.
     clock.advance(minutes=1)
-    await messaging.send(db, alice, DORA_MOBILE, "Here")
+    await sending.send(db, alice, DORA_MOBILE, "Here")
     assert ids(await conversations.list_for(db, alice, Filter.ANSWERED)) == [c_dora, c_carl]
 
 
 async def test_limit_pages_the_list(db: Database, team: Team, clock: FakeClock) -> None:
     for phone in (DORA_MOBILE, CARL_MOBILE, ERIN_MOBILE):
         clock.advance(minutes=1)
-        await messaging.receive(db, phone, DEFAULT_NUMBER, "Hi")
+        await receiving.receive(db, phone, DEFAULT_NUMBER, "Hi")
     assert len(await conversations.list_for(db, team.dana, limit=2)) == 2
 
 
@@ -120,7 +120,7 @@ async def test_an_agent_cannot_see_another_agents_private_conversation(
 async def test_thread_pages_backwards(db: Database, team: Team) -> None:
     conv = None
     for i in range(5):
-        conv = (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, f"m{i}")).conversation_id
+        conv = (await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, f"m{i}")).conversation_id
     assert conv is not None
     last_two = await conversations.thread(db, team.alice, conv, limit=2)
     assert [m.body for m in last_two] == ["m3", "m4"]
@@ -141,7 +141,7 @@ async def test_unanswered_becomes_public_after_exactly_the_public_minutes(
     )
     # A second message does not push the deadline back.
     clock.advance(minutes=10)
-    await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "Hello??")
+    await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "Hello??")
 
     clock.set(t0 + timedelta(minutes=19, seconds=59))
     assert await conversations.make_due_public(db) == 0
@@ -194,7 +194,7 @@ async def test_an_agent_reply_before_the_deadline_clears_it(
 ) -> None:
     conv = await _alice_conversation_waiting(db, team)
     clock.advance(minutes=15)
-    await messaging.send(db, team.alice, DORA_MOBILE, "On it")
+    await sending.send(db, team.alice, DORA_MOBILE, "On it")
     after = await conversations.get(db, team.dana, conv)
     assert after.public_due_at is None
     assert after.answered
@@ -203,14 +203,14 @@ async def test_an_agent_reply_before_the_deadline_clears_it(
     assert not (await conversations.get(db, team.dana, conv)).is_public
     # A new inbound starts a new full wait from its own time.
     t1 = clock.now()
-    await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "Thanks, and?")
+    await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "Thanks, and?")
     assert (await conversations.get(db, team.dana, conv)).public_due_at == t1 + timedelta(
         minutes=20
     )
 
 
 async def test_a_new_conversation_nobody_owns_is_public_at_once(db: Database, team: Team) -> None:
-    conv = (await messaging.receive(db, STRANGER, DEFAULT_NUMBER, "Hello?")).conversation_id
+    conv = (await receiving.receive(db, STRANGER, DEFAULT_NUMBER, "Hello?")).conversation_id
     listed = await conversations.get(db, team.bob, conv)
     assert listed.is_public
     assert listed.owner_id is None
@@ -220,7 +220,7 @@ async def test_a_new_conversation_nobody_owns_is_public_at_once(db: Database, te
 
 
 async def test_two_agents_take_at_once_exactly_one_wins(db: Database, team: Team) -> None:
-    conv = (await messaging.receive(db, STRANGER, DEFAULT_NUMBER, "Hello?")).conversation_id
+    conv = (await receiving.receive(db, STRANGER, DEFAULT_NUMBER, "Hello?")).conversation_id
 
     results = await asyncio.gather(
         conversations.take(db, team.alice, conv),
@@ -304,7 +304,7 @@ async def test_the_owner_answering_a_public_conversation_makes_it_private_again(
     clock.advance(minutes=20)
     assert await conversations.make_due_public(db) == 1
 
-    await messaging.send(db, team.alice, DORA_MOBILE, "Sorry for the wait")
+    await sending.send(db, team.alice, DORA_MOBILE, "Sorry for the wait")
     after = await conversations.get(db, team.dana, conv)
     assert (after.owner_id, after.is_public, after.answered) == (team.alice.id, False, True)
     assert conv not in [c.id for c in await conversations.list_for(db, team.bob)]
@@ -319,7 +319,7 @@ async def test_another_agent_answering_a_public_conversation_takes_it(
     clock.advance(minutes=20)
     await conversations.make_due_public(db)
 
-    await messaging.send(db, team.bob, DORA_MOBILE, "Bob here, I can help", sender=ALICE_NUMBER)
+    await sending.send(db, team.bob, DORA_MOBILE, "Bob here, I can help", sender=ALICE_NUMBER)
     after = await conversations.get(db, team.dana, conv)
     assert (after.owner_id, after.is_public, after.answered) == (team.bob.id, False, True)
     assert (await conversations.access_in(db, conv)).subscriber_ids == {team.alice.id}
@@ -354,9 +354,9 @@ async def test_pages_follow_each_other_in_the_list_order(
         clock.advance(timedelta(seconds=n % 3))
         phone = f"+1212555{160 + n:04d}"
         if n % 2:
-            await messaging.send(db, team.bob, phone, f"hello {n}")
+            await sending.send(db, team.bob, phone, f"hello {n}")
         else:
-            await messaging.receive(db, phone, DEFAULT_NUMBER, f"hi {n}")
+            await receiving.receive(db, phone, DEFAULT_NUMBER, f"hi {n}")
     await worker.run_once()
     every = await conversations.list_for(db, team.dana)
     assert len(every) == 7

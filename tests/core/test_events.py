@@ -6,7 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from core import agents, contacts, conversations, events, messaging, settings
+from core import agents, contacts, conversations, events, receiving, sending, settings
 from core.authz import SYSTEM, Role
 from core.clock import FakeClock
 from core.contacts import ContactDraft
@@ -57,14 +57,14 @@ async def test_no_event_holds_a_number_a_body_or_a_name(db: Database, team: Team
         "START",
         "Appointment moved to Thursday",
     ]
-    await messaging.send(db, team.alice, DORA_MOBILE, said[0])
+    await sending.send(db, team.alice, DORA_MOBILE, said[0])
     await worker.run_once()
-    await messaging.receive(db, DORA_MOBILE, DEFAULT_NUMBER, said[1], provider_ref="in-1")
-    await messaging.receive(db, STRANGER, DEFAULT_NUMBER, said[2], provider_ref="in-2")
-    await messaging.receive(db, ERIN_MOBILE, DEFAULT_NUMBER, said[3], provider_ref="in-3")
+    await receiving.receive(db, DORA_MOBILE, DEFAULT_NUMBER, said[1], provider_ref="in-1")
+    await receiving.receive(db, STRANGER, DEFAULT_NUMBER, said[2], provider_ref="in-2")
+    await receiving.receive(db, ERIN_MOBILE, DEFAULT_NUMBER, said[3], provider_ref="in-3")
     await worker.run_once()  # the STOP confirmation goes before START
-    await messaging.receive(db, ERIN_MOBILE, DEFAULT_NUMBER, said[4], provider_ref="in-4")
-    await messaging.send(db, team.bob, STRANGER, said[5])
+    await receiving.receive(db, ERIN_MOBILE, DEFAULT_NUMBER, said[4], provider_ref="in-4")
+    await sending.send(db, team.bob, STRANGER, said[5])
     await worker.run_once()
     walter = await contacts.create(
         db,

@@ -1,7 +1,7 @@
 """Inbound hooks (issue #9 item 5): receive runs an ordered list of hooks in its transaction.
 
 The keyword hook comes first and a STOP ends the chain; a capability adds a
-hook by composing its own list, without editing messaging.py; a hook that
+hook by composing its own list, without editing receiving.py; a hook that
 raises rolls the whole inbound message back.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import consent, messaging, outbox
+from core import consent, outbox, receiving
 from core.db import Database
 from core.errors import InvalidInput
 from core.inbound import Hook, HookResult, Inbound
@@ -52,12 +52,12 @@ async def test_hooks_run_in_order_and_each_sees_what_the_ones_before_left(
 ) -> None:
     seen: list[tuple[str, object]] = []
     hooks = [
-        messaging.KEYWORDS,
+        receiving.KEYWORDS,
         _recorder("before_timing", seen),
-        messaging.CONVERSATION_TIMING,
+        receiving.CONVERSATION_TIMING,
         _recorder("after_timing", seen),
     ]
-    received = await messaging.receive(db, STRANGER, DEFAULT_NUMBER, "Hello?", hooks=hooks)
+    received = await receiving.receive(db, STRANGER, DEFAULT_NUMBER, "Hello?", hooks=hooks)
 
     waiting = await db.scalar(
         "SELECT waiting_since FROM conversations WHERE id = ?", (received.conversation_id,)
@@ -79,14 +79,14 @@ async def test_a_hook_after_the_keywords_sees_the_reply_they_queued(
         assert row is not None
         replies_seen.append(row["n"])
 
-    hooks = [*messaging.default_hooks(), Hook("count_replies", count_replies)]
-    received = await messaging.receive(db, STRANGER, DEFAULT_NUMBER, "HELP", hooks=hooks)
+    hooks = [*receiving.default_hooks(), Hook("count_replies", count_replies)]
+    received = await receiving.receive(db, STRANGER, DEFAULT_NUMBER, "HELP", hooks=hooks)
     assert received.intent is Intent.HELP
     assert replies_seen == [1]
     assert len(received.replies) == 1
 
 
-async def test_a_capability_adds_a_hook_without_editing_messaging(db: Database, team: Team) -> None:
+async def test_a_capability_adds_a_hook_without_editing_receiving(db: Database, team: Team) -> None:
     """E.g. campaign replies: its own hook queues an answer, composed around the defaults."""
 
     async def campaign_reply(message: Inbound) -> HookResult | None:
@@ -95,8 +95,8 @@ async def test_a_capability_adds_a_hook_without_editing_messaging(db: Database, 
         reply = await outbox.queue_in(message.tx, message.conversation_id, "You're in!")
         return HookResult(replies=(reply,))
 
-    hooks = [*messaging.default_hooks(), Hook("campaign_reply", campaign_reply)]
-    received = await messaging.receive(db, STRANGER, DEFAULT_NUMBER, "yes", hooks=hooks)
+    hooks = [*receiving.default_hooks(), Hook("campaign_reply", campaign_reply)]
+    received = await receiving.receive(db, STRANGER, DEFAULT_NUMBER, "yes", hooks=hooks)
 
     assert len(received.replies) == 1
     row = await db.fetchone("SELECT body, direction FROM messages WHERE id = ?", received.replies)
@@ -110,7 +110,7 @@ async def test_a_capability_adds_a_hook_without_editing_messaging(db: Database, 
         is not None
     )
     # And the default list is untouched for everyone else.
-    assert [hook.name for hook in messaging.default_hooks()] == ["keywords", "conversation_timing"]
+    assert [hook.name for hook in receiving.default_hooks()] == ["keywords", "conversation_timing"]
 
 
 async def test_a_stop_skips_the_later_hooks(db: Database, team: Team) -> None:
@@ -119,16 +119,16 @@ async def test_a_stop_skips_the_later_hooks(db: Database, team: Team) -> None:
     async def new_chat_alert(message: Inbound) -> None:
         new_chat_alerts.append(message.conversation_id)
 
-    hooks = [*messaging.default_hooks(), Hook("new_chat_alert", new_chat_alert)]
-    stop = await messaging.receive(db, STRANGER, DEFAULT_NUMBER, "STOP", hooks=hooks)
+    hooks = [*receiving.default_hooks(), Hook("new_chat_alert", new_chat_alert)]
+    stop = await receiving.receive(db, STRANGER, DEFAULT_NUMBER, "STOP", hooks=hooks)
     assert stop.intent is Intent.OPT_OUT
     assert new_chat_alerts == []  # no new-chat alert for a STOP
     assert await consent.is_opted_out(db, STRANGER)
     assert len(stop.replies) == 1  # its confirmation, from the keyword hook
 
     # Any other message goes down the whole chain.
-    start = await messaging.receive(db, STRANGER, DEFAULT_NUMBER, "START", hooks=hooks)
-    hello = await messaging.receive(db, STRANGER, DEFAULT_NUMBER, "Hello", hooks=hooks)
+    start = await receiving.receive(db, STRANGER, DEFAULT_NUMBER, "START", hooks=hooks)
+    hello = await receiving.receive(db, STRANGER, DEFAULT_NUMBER, "Hello", hooks=hooks)
     assert new_chat_alerts == [start.conversation_id, hello.conversation_id]
 
 
@@ -136,8 +136,8 @@ async def test_a_stop_stands_when_a_later_hook_would_fail(db: Database, team: Te
     async def broken(message: Inbound) -> None:
         raise RuntimeError("a capability is broken")
 
-    hooks = [*messaging.default_hooks(), Hook("broken", broken)]
-    await messaging.receive(db, STRANGER, DEFAULT_NUMBER, "STOP", hooks=hooks)
+    hooks = [*receiving.default_hooks(), Hook("broken", broken)]
+    await receiving.receive(db, STRANGER, DEFAULT_NUMBER, "STOP", hooks=hooks)
     assert await consent.is_opted_out(db, STRANGER)
 
 
@@ -146,16 +146,16 @@ async def test_a_failing_hook_rolls_back_the_whole_message(db: Database, team: T
         raise RuntimeError("a capability is broken")
 
     before = await _stored(db)
-    hooks = [*messaging.default_hooks(), Hook("broken", broken)]
+    hooks = [*receiving.default_hooks(), Hook("broken", broken)]
     with pytest.raises(RuntimeError, match="a capability is broken"):
-        await messaging.receive(
+        await receiving.receive(
             db, STRANGER, DEFAULT_NUMBER, "Hello", provider_ref="mo-1", hooks=hooks
         )
     # No message, conversation, contact or feed event was left behind...
     assert await _stored(db) == before
 
     # ...so the provider's retry stores it, once.
-    retried = await messaging.receive(db, STRANGER, DEFAULT_NUMBER, "Hello", provider_ref="mo-1")
+    retried = await receiving.receive(db, STRANGER, DEFAULT_NUMBER, "Hello", provider_ref="mo-1")
     assert not retried.duplicate
     assert await _stored(db) == (before[0] + 1, 1, 1, before[3] + 1)
 
@@ -171,10 +171,10 @@ async def test_a_failing_hook_rolls_back_the_whole_message(db: Database, team: T
 async def test_a_list_not_starting_with_the_keyword_hook_is_refused(
     db: Database, team: Team, names: list[str]
 ) -> None:
-    by_name = {hook.name: hook for hook in messaging.default_hooks()}
+    by_name = {hook.name: hook for hook in receiving.default_hooks()}
     before = await _stored(db)
     with pytest.raises(InvalidInput, match="must start with the 'keywords' hook"):
-        await messaging.receive(
+        await receiving.receive(
             db, STRANGER, DEFAULT_NUMBER, "STOP", hooks=[by_name[n] for n in names]
         )
     assert await _stored(db) == before
@@ -188,17 +188,17 @@ async def test_a_look_alike_keyword_hook_is_refused(db: Database, team: Team) ->
         return None
 
     with pytest.raises(InvalidInput, match="must start with the 'keywords' hook"):
-        await messaging.receive(
+        await receiving.receive(
             db, STRANGER, DEFAULT_NUMBER, "STOP", hooks=[Hook("keywords", nothing)]
         )
 
 
 async def test_hook_names_must_be_unique(db: Database, team: Team) -> None:
     with pytest.raises(InvalidInput, match="repeated: conversation_timing"):
-        await messaging.receive(
+        await receiving.receive(
             db,
             STRANGER,
             DEFAULT_NUMBER,
             "Hello",
-            hooks=[*messaging.default_hooks(), messaging.CONVERSATION_TIMING],
+            hooks=[*receiving.default_hooks(), receiving.CONVERSATION_TIMING],
         )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core import agents, consent, contacts, conversations, messaging, mms, settings
+from core import agents, consent, contacts, conversations, mms, receiving, sending, settings
 from core.authz import Actor, Role
 from core.clock import FakeClock
 from core.conversations import Filter
@@ -75,17 +75,17 @@ async def _events(db: Database, kind: str) -> list[dict]:
 
 async def test_texting_a_landline_is_refused_as_not_mobile(db: Database, team: Team) -> None:
     with pytest.raises(NotMobile, match=r"landline, not a mobile number"):
-        await messaging.send(db, team.alice, CARL_LANDLINE, "Hello")
+        await sending.send(db, team.alice, CARL_LANDLINE, "Hello")
     assert await _count(db, "SELECT count(*) FROM messages") == 0
     # The same contact's mobile works.
-    await messaging.send(db, team.alice, CARL_MOBILE, "Hello")
+    await sending.send(db, team.alice, CARL_MOBILE, "Hello")
 
 
 async def test_agent_with_caller_id_sends_from_it_others_from_the_default(
     db: Database, team: Team, worker: Worker
 ) -> None:
-    by_alice = await messaging.send(db, team.alice, DORA_MOBILE, "From Alice")
-    by_bob = await messaging.send(db, team.bob, CARL_MOBILE, "From Bob")
+    by_alice = await sending.send(db, team.alice, DORA_MOBILE, "From Alice")
+    by_bob = await sending.send(db, team.bob, CARL_MOBILE, "From Bob")
 
     assert (await conversations.get(db, team.dana, by_alice.conversation_id)).number == ALICE_NUMBER
     assert (await conversations.get(db, team.dana, by_bob.conversation_id)).number == DEFAULT_NUMBER
@@ -99,17 +99,17 @@ async def test_no_number_to_send_from_names_the_command_to_add_one(
 ) -> None:
     ann = (await agents.add(db, system, "ann", "Ann", Role.AGENT)).as_actor()
     with pytest.raises(NotFound, match=r"switchboard numbers add .*--default"):
-        await messaging.send(db, ann, DORA_MOBILE, "Hello")
+        await sending.send(db, ann, DORA_MOBILE, "Hello")
     assert await _count(db, "SELECT count(*) FROM messages") == 0
 
 
 async def test_unknown_sender_number_is_not_found(db: Database, team: Team) -> None:
     with pytest.raises(NotFound, match=r"\+14155550177 is not one of our numbers"):
-        await messaging.send(db, team.alice, DORA_MOBILE, "Hi", sender="+14155550177")
+        await sending.send(db, team.alice, DORA_MOBILE, "Hi", sender="+14155550177")
 
 
 async def test_texting_a_new_mobile_creates_a_contact(db: Database, team: Team) -> None:
-    result = await messaging.send(db, team.bob, STRANGER, "Hello")
+    result = await sending.send(db, team.bob, STRANGER, "Hello")
     found = await contacts.find_by_phone(db, STRANGER)
     assert found is not None
     assert [(p.e164, p.kind) for p in found.phones] == [(STRANGER, "mobile")]
@@ -122,7 +122,7 @@ async def test_texting_a_new_mobile_creates_a_contact(db: Database, team: Team) 
 @pytest.mark.parametrize("body", ["", "   ", "\n\t"])
 async def test_empty_message_is_invalid(db: Database, team: Team, body: str) -> None:
     with pytest.raises(InvalidInput, match="empty"):
-        await messaging.send(db, team.alice, DORA_MOBILE, body)
+        await sending.send(db, team.alice, DORA_MOBILE, body)
     assert await _count(db, "SELECT count(*) FROM messages") == 0
 
 
@@ -139,7 +139,7 @@ async def test_invalid_phone_number_says_why(
     db: Database, team: Team, raw: str, reason: str
 ) -> None:
     with pytest.raises(InvalidPhoneNumber, match=reason):
-        await messaging.send(db, team.alice, raw, "Hello")
+        await sending.send(db, team.alice, raw, "Hello")
 
 
 # --- M2 / M5: the opt-out notice on the first SMS ---------------------------
@@ -148,10 +148,10 @@ async def test_invalid_phone_number_says_why(
 async def test_first_sms_to_a_number_carries_the_optout_notice_only_once(
     db: Database, team: Team, worker: Worker
 ) -> None:
-    first = await messaging.send(db, team.alice, DORA_MOBILE, "Your order is ready.")
-    second = await messaging.send(db, team.alice, DORA_MOBILE, "Open till 6.")
+    first = await sending.send(db, team.alice, DORA_MOBILE, "Your order is ready.")
+    second = await sending.send(db, team.alice, DORA_MOBILE, "Open till 6.")
     # Another agent, from another number, to the same phone: still not the first SMS.
-    third = await messaging.send(db, team.bob, DORA_MOBILE, "Bob here.")
+    third = await sending.send(db, team.bob, DORA_MOBILE, "Bob here.")
 
     assert first.body == f"Your order is ready.\n{NOTICE}"
     assert second.body == "Open till 6."
@@ -162,13 +162,13 @@ async def test_first_sms_to_a_number_carries_the_optout_notice_only_once(
     await worker.run_once()
     assert await _bodies(db, DORA_MOBILE) == [first.body, "Open till 6.", "Bob here."]
     # Each number gets its own first notice.
-    other = await messaging.send(db, team.alice, CARL_MOBILE, "Hi Carl")
+    other = await sending.send(db, team.alice, CARL_MOBILE, "Hi Carl")
     assert other.body.endswith(NOTICE)
 
 
 async def test_optout_notice_text_comes_from_settings(db: Database, team: Team) -> None:
     await settings.update(db, team.dana, optout_notice="Text STOP to opt out.")
-    result = await messaging.send(db, team.alice, DORA_MOBILE, "Hi")
+    result = await sending.send(db, team.alice, DORA_MOBILE, "Hi")
     assert result.body == "Hi\nText STOP to opt out."
 
 
@@ -190,8 +190,8 @@ async def test_optout_notice_text_comes_from_settings(db: Database, team: Team) 
     ],
 )
 async def test_stop_family_keywords_opt_out(db: Database, team: Team, text: str) -> None:
-    await messaging.send(db, team.alice, DORA_MOBILE, "Hello")
-    result = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, text)
+    await sending.send(db, team.alice, DORA_MOBILE, "Hello")
+    result = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, text)
 
     assert result.intent is Intent.OPT_OUT
     assert await consent.is_opted_out(db, DORA_MOBILE)
@@ -206,12 +206,12 @@ async def test_stop_family_keywords_opt_out(db: Database, team: Team, text: str)
 
 @pytest.mark.parametrize("text", ["stop by at 5", "Stop the car", "YES", "please"])
 async def test_other_text_does_not_opt_out(db: Database, team: Team, text: str) -> None:
-    result = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, text)
+    result = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, text)
     assert result.intent is Intent.NONE
     assert result.replies == ()
     assert not await consent.is_opted_out(db, DORA_MOBILE)
     # Sending still works.
-    await messaging.send(db, team.alice, DORA_MOBILE, "Sure")
+    await sending.send(db, team.alice, DORA_MOBILE, "Sure")
 
 
 async def test_three_stops_queue_and_deliver_exactly_one_confirmation(
@@ -219,7 +219,7 @@ async def test_three_stops_queue_and_deliver_exactly_one_confirmation(
 ) -> None:
     replies = []
     for _ in range(3):
-        replies.append((await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")).replies)
+        replies.append((await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")).replies)
         clock.advance(seconds=30)
         await worker.run_once()
 
@@ -235,12 +235,12 @@ async def test_sending_to_an_opted_out_number_says_how_and_when(
     db: Database, team: Team, clock: FakeClock
 ) -> None:
     clock.advance(minutes=7)  # 09:07 UTC
-    await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, " stop! ")
+    await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, " stop! ")
     clock.advance(hours=2)
 
     for actor in (team.alice, team.bob, team.dana):
         with pytest.raises(OptedOut) as caught:
-            await messaging.send(db, actor, DORA_MOBILE, "Are you there?")
+            await sending.send(db, actor, DORA_MOBILE, "Are you there?")
         message = str(caught.value)
         assert DORA_MOBILE in message
         assert "by replying STOP" in message
@@ -254,11 +254,10 @@ async def test_messages_queued_before_stop_fail_and_never_reach_the_phone(
     db: Database, team: Team, worker: Worker
 ) -> None:
     queued = [
-        (await messaging.send(db, team.alice, DORA_MOBILE, f"Offer {i}")).message_id
-        for i in range(3)
+        (await sending.send(db, team.alice, DORA_MOBILE, f"Offer {i}")).message_id for i in range(3)
     ]
-    help_reply = (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "HELP")).replies
-    await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
+    help_reply = (await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "HELP")).replies
+    await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
 
     for message_id in [*queued, *help_reply]:
         row = await _message(db, message_id)
@@ -272,20 +271,20 @@ async def test_messages_queued_before_stop_fail_and_never_reach_the_phone(
 async def test_start_opts_back_in_and_a_later_stop_confirms_again(
     db: Database, team: Team, clock: FakeClock, worker: Worker
 ) -> None:
-    await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
+    await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
     await worker.run_once()
 
-    started = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "Start")
+    started = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "Start")
     assert started.intent is Intent.OPT_IN
     assert not await consent.is_opted_out(db, DORA_MOBILE)
     assert len(started.replies) == 1
     # START while not opted out changes nothing and sends nothing.
-    assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "START")).replies == ()
+    assert (await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "START")).replies == ()
 
-    sent = await messaging.send(db, team.alice, DORA_MOBILE, "Welcome back")
+    sent = await sending.send(db, team.alice, DORA_MOBILE, "Welcome back")
     clock.advance(seconds=10)
     await worker.run_once()
-    stopped = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
+    stopped = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
     assert len(stopped.replies) == 1
     clock.advance(seconds=10)
     await worker.run_once()
@@ -293,15 +292,15 @@ async def test_start_opts_back_in_and_a_later_stop_confirms_again(
     # The automatic replies carry no notice; the first agent SMS does.
     assert await _bodies(db, DORA_MOBILE) == [OPTOUT_REPLY, OPTIN_REPLY, sent.body, OPTOUT_REPLY]
     with pytest.raises(OptedOut):
-        await messaging.send(db, team.alice, DORA_MOBILE, "Again?")
+        await sending.send(db, team.alice, DORA_MOBILE, "Again?")
 
 
 async def test_stop_start_stop_before_the_worker_runs_sends_one_confirmation(
     db: Database, team: Team, worker: Worker
 ) -> None:
-    first = (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")).replies
-    await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "START")
-    second = (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")).replies
+    first = (await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")).replies
+    await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "START")
+    second = (await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")).replies
     assert len(first) == len(second) == 1
 
     stale = await _message(db, first[0])
@@ -315,13 +314,13 @@ async def test_stop_start_stop_before_the_worker_runs_sends_one_confirmation(
 async def test_help_answers_with_help_text_but_not_while_opted_out(
     db: Database, team: Team, worker: Worker
 ) -> None:
-    helped = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "help?")
+    helped = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "help?")
     assert helped.intent is Intent.HELP
     await worker.run_once()
     assert await _bodies(db, DORA_MOBILE) == [HELP_REPLY]
 
-    await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
-    silent = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "HELP")
+    await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
+    silent = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "HELP")
     assert silent.intent is Intent.HELP
     assert silent.replies == ()
     await worker.run_once()
@@ -329,19 +328,19 @@ async def test_help_answers_with_help_text_but_not_while_opted_out(
 
 
 async def test_yes_is_not_an_opt_in(db: Database, team: Team, worker: Worker) -> None:
-    await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
-    result = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "YES")
+    await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
+    result = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "YES")
     assert result.intent is Intent.NONE
     assert result.replies == ()
     assert await consent.is_opted_out(db, DORA_MOBILE)
     with pytest.raises(OptedOut):
-        await messaging.send(db, team.alice, DORA_MOBILE, "Great!")
+        await sending.send(db, team.alice, DORA_MOBILE, "Great!")
 
 
 async def test_keywords_do_not_start_a_wait_but_free_text_does(db: Database, team: Team) -> None:
-    keyword = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "HELP")
+    keyword = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "HELP")
     assert (await conversations.get(db, team.alice, keyword.conversation_id)).answered
-    text = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "Any news?")
+    text = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "Any news?")
     assert not (await conversations.get(db, team.alice, text.conversation_id)).answered
 
 
@@ -349,13 +348,13 @@ async def test_consent_history_keeps_time_keyword_and_source(
     db: Database, team: Team, clock: FakeClock
 ) -> None:
     stop_at = clock.now()
-    stop = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "ｓｔｏｐ")
+    stop = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "ｓｔｏｐ")
     start_at = clock.advance(minutes=3)
-    start = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "unstop")
+    start = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "unstop")
     clock.advance(minutes=3)
-    asked = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "please stop texting me")
+    asked = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "please stop texting me")
     confirm_at = clock.advance(minutes=1)
-    await messaging.resolve_possible_optout(db, team.alice, asked.message_id, confirm=True)
+    await receiving.resolve_possible_optout(db, team.alice, asked.message_id, confirm=True)
 
     history = await consent.history(db, DORA_MOBILE)  # newest first
     assert [(h.at, h.opted_out, h.keyword, h.agent_id, h.message_id) for h in history] == [
@@ -365,7 +364,7 @@ async def test_consent_history_keeps_time_keyword_and_source(
     ]
     assert [h.source for h in history] == ["an agent", "keyword UNSTOP", "keyword STOP"]
     with pytest.raises(OptedOut, match="at an agent's request"):
-        await messaging.send(db, team.alice, DORA_MOBILE, "Hello?")
+        await sending.send(db, team.alice, DORA_MOBILE, "Hello?")
 
 
 async def test_keyword_lists_add_to_the_ctia_ones_and_replies_come_from_settings(
@@ -381,25 +380,25 @@ async def test_keyword_lists_add_to_the_ctia_ones_and_replies_come_from_settings
         optin_reply="Vous êtes réinscrit.",
         help_reply="Répondez ARRET pour vous désinscrire.",
     )
-    assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "aide")).intent is Intent.HELP
+    assert (await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "aide")).intent is Intent.HELP
     # The lists leave out HELP, STOP and START; they work all the same (CTIA).
-    assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "HELP")).intent is Intent.HELP
+    assert (await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "HELP")).intent is Intent.HELP
     await worker.run_once()
-    assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "Arrêt")).intent is Intent.NONE
-    assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "Arret")).intent is (
+    assert (await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "Arrêt")).intent is Intent.NONE
+    assert (await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "Arret")).intent is (
         Intent.OPT_OUT
     )
     await worker.run_once()
     assert (
-        await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "reprise")
+        await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "reprise")
     ).intent is Intent.OPT_IN
     await worker.run_once()
-    assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "cancel")).intent is (
+    assert (await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "cancel")).intent is (
         Intent.OPT_OUT
     )
     assert await consent.is_opted_out(db, DORA_MOBILE)
     await worker.run_once()
-    assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "START")).intent is (
+    assert (await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "START")).intent is (
         Intent.OPT_IN
     )
     await worker.run_once()
@@ -428,7 +427,7 @@ async def test_a_reply_text_that_cannot_be_stored_does_not_undo_the_opt_out(
         return bad
 
     monkeypatch.setattr(settings, "load", load_bad)
-    result = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
+    result = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
     assert result.intent is Intent.OPT_OUT
     assert await consent.is_opted_out(db, DORA_MOBILE)
     assert len(result.replies) == 1
@@ -446,7 +445,7 @@ async def test_a_bad_stored_reply_text_does_not_stop_stop(
             (json.dumps("bye \udcff"),),
         )
         await tx.execute("INSERT INTO settings (key, value) VALUES ('optout_keywords', '42')")
-    assert (await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "stop")).intent is (
+    assert (await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "stop")).intent is (
         Intent.OPT_OUT
     )
     assert await consent.is_opted_out(db, DORA_MOBILE)
@@ -455,8 +454,8 @@ async def test_a_bad_stored_reply_text_does_not_stop_stop(
 
 
 async def test_inbound_with_the_same_provider_ref_is_stored_once(db: Database, team: Team) -> None:
-    first = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP", provider_ref="mo-1")
-    again = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP", provider_ref="mo-1")
+    first = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP", provider_ref="mo-1")
+    again = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP", provider_ref="mo-1")
     assert again.duplicate
     assert not first.duplicate
     assert again.message_id == first.message_id
@@ -466,7 +465,7 @@ async def test_inbound_with_the_same_provider_ref_is_stored_once(db: Database, t
 
 async def test_inbound_to_a_number_that_is_not_ours_is_not_found(db: Database, team: Team) -> None:
     with pytest.raises(NotFound, match="not one of our numbers"):
-        await messaging.receive(db, DORA_MOBILE, "+14155550177", "Hi")
+        await receiving.receive(db, DORA_MOBILE, "+14155550177", "Hi")
 
 
 # --- M5: a message that may be an opt-out ------------------------------------
@@ -475,9 +474,9 @@ async def test_inbound_to_a_number_that_is_not_ours_is_not_found(db: Database, t
 async def test_possible_optout_is_flagged_and_confirmed_by_an_agent(
     db: Database, team: Team, clock: FakeClock, worker: Worker
 ) -> None:
-    await messaging.send(db, team.alice, DORA_MOBILE, "Would you like our offers?")
+    await sending.send(db, team.alice, DORA_MOBILE, "Would you like our offers?")
     await worker.run_once()
-    asked = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "Please stop texting me.")
+    asked = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "Please stop texting me.")
     assert asked.intent is Intent.POSSIBLE_OPT_OUT
     assert asked.replies == ()
     assert not await consent.is_opted_out(db, DORA_MOBILE)
@@ -486,7 +485,7 @@ async def test_possible_optout_is_flagged_and_confirmed_by_an_agent(
         ("Please stop texting me.", "pending")
     ]
 
-    await messaging.resolve_possible_optout(db, team.alice, asked.message_id, confirm=True)
+    await receiving.resolve_possible_optout(db, team.alice, asked.message_id, confirm=True)
     assert await consent.is_opted_out(db, DORA_MOBILE)
     thread = await conversations.thread(db, team.alice, asked.conversation_id)
     assert [m.optout_flag for m in thread if m.id == asked.message_id] == ["confirmed"]
@@ -498,16 +497,16 @@ async def test_possible_optout_is_flagged_and_confirmed_by_an_agent(
     assert [e["actor_id"] for e in await _events(db, "message.optout_confirmed")] == [team.alice.id]
 
     with pytest.raises(InvalidInput, match="not waiting for an opt-out decision"):
-        await messaging.resolve_possible_optout(db, team.alice, asked.message_id, confirm=False)
+        await receiving.resolve_possible_optout(db, team.alice, asked.message_id, confirm=False)
     assert await consent.is_opted_out(db, DORA_MOBILE)
 
 
 async def test_confirming_after_a_stop_sends_no_second_confirmation(
     db: Database, team: Team
 ) -> None:
-    asked = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "no more texts please")
-    await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
-    await messaging.resolve_possible_optout(db, team.alice, asked.message_id, confirm=True)
+    asked = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "no more texts please")
+    await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
+    await receiving.resolve_possible_optout(db, team.alice, asked.message_id, confirm=True)
     assert await _count(db, "SELECT count(*) FROM messages WHERE kind = 'optout_confirmation'") == 1
     # Already opted out: the agent's decision is not a new change of consent.
     assert len(await consent.history(db, DORA_MOBILE)) == 1
@@ -516,37 +515,37 @@ async def test_confirming_after_a_stop_sends_no_second_confirmation(
 async def test_dismissing_a_possible_optout_leaves_consent_alone(
     db: Database, team: Team, worker: Worker
 ) -> None:
-    asked = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "don't text me after 9pm")
+    asked = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "don't text me after 9pm")
     assert asked.intent is Intent.POSSIBLE_OPT_OUT
-    await messaging.resolve_possible_optout(db, team.alice, asked.message_id, confirm=False)
+    await receiving.resolve_possible_optout(db, team.alice, asked.message_id, confirm=False)
 
     assert not await consent.is_opted_out(db, DORA_MOBILE)
     assert await consent.history(db, DORA_MOBILE) == []
     assert (await _message(db, asked.message_id))["optout_flag"] == "dismissed"
     with pytest.raises(InvalidInput):
-        await messaging.resolve_possible_optout(db, team.alice, asked.message_id, confirm=True)
+        await receiving.resolve_possible_optout(db, team.alice, asked.message_id, confirm=True)
     assert not await consent.is_opted_out(db, DORA_MOBILE)
-    await messaging.send(db, team.alice, DORA_MOBILE, "Noted, we will text before 9pm.")
+    await sending.send(db, team.alice, DORA_MOBILE, "Noted, we will text before 9pm.")
     await worker.run_once()
     assert len(await _bodies(db, DORA_MOBILE)) == 1
 
 
 async def test_only_an_agent_who_may_see_the_conversation_decides(db: Database, team: Team) -> None:
-    asked = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "unsubscribe me please")
+    asked = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "unsubscribe me please")
     # Alice's caller ID: the conversation is hers and private; bob may not decide.
     with pytest.raises(NotAllowed):
-        await messaging.resolve_possible_optout(db, team.bob, asked.message_id, confirm=True)
+        await receiving.resolve_possible_optout(db, team.bob, asked.message_id, confirm=True)
     assert (await _message(db, asked.message_id))["optout_flag"] == "pending"
     with pytest.raises(NotFound):
-        await messaging.resolve_possible_optout(db, team.alice, 9999, confirm=True)
-    await messaging.resolve_possible_optout(db, team.dana, asked.message_id, confirm=True)
+        await receiving.resolve_possible_optout(db, team.alice, 9999, confirm=True)
+    await receiving.resolve_possible_optout(db, team.dana, asked.message_id, confirm=True)
     assert (await consent.history(db, DORA_MOBILE))[0].agent_id == team.dana.id
 
 
 async def test_a_plain_message_cannot_be_decided(db: Database, team: Team) -> None:
-    plain = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "Thanks!")
+    plain = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "Thanks!")
     with pytest.raises(InvalidInput):
-        await messaging.resolve_possible_optout(db, team.alice, plain.message_id, confirm=True)
+        await receiving.resolve_possible_optout(db, team.alice, plain.message_id, confirm=True)
     assert not await consent.is_opted_out(db, DORA_MOBILE)
 
 
@@ -554,9 +553,9 @@ async def test_a_plain_message_cannot_be_decided(db: Database, team: Team) -> No
 
 
 async def test_first_agent_owns_and_a_later_one_subscribes(db: Database, team: Team) -> None:
-    first = await messaging.send(db, team.alice, DORA_MOBILE, "Hi from Alice")
+    first = await sending.send(db, team.alice, DORA_MOBILE, "Hi from Alice")
     # Bob texts the same contact in the same thread (alice's number).
-    second = await messaging.send(db, team.bob, DORA_MOBILE, "Bob here too", sender=ALICE_NUMBER)
+    second = await sending.send(db, team.bob, DORA_MOBILE, "Bob here too", sender=ALICE_NUMBER)
     assert second.conversation_id == first.conversation_id
 
     conv = await conversations.get(db, team.dana, first.conversation_id)
@@ -564,7 +563,7 @@ async def test_first_agent_owns_and_a_later_one_subscribes(db: Database, team: T
     access = await conversations.access_in(db, first.conversation_id)
     assert access.subscriber_ids == {team.bob.id}
 
-    received = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "Thanks both")
+    received = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "Thanks both")
     alert = (await _events(db, "message.received"))[-1]
     assert alert["entity_id"] == received.conversation_id
     assert alert["data"]["message_id"] == received.message_id
@@ -579,18 +578,18 @@ async def test_first_agent_owns_and_a_later_one_subscribes(db: Database, team: T
         mine = await conversations.list_for(db, actor, Filter.MINE)
         assert [c.id for c in mine] == [first.conversation_id]
     # A third message by bob does not subscribe him twice or change the owner.
-    await messaging.send(db, team.bob, DORA_MOBILE, "On my way", sender=ALICE_NUMBER)
+    await sending.send(db, team.bob, DORA_MOBILE, "On my way", sender=ALICE_NUMBER)
     assert (await conversations.get(db, team.dana, first.conversation_id)).owner_id == team.alice.id
     assert len(await _events(db, "conversation.subscribed")) == 1
 
 
 async def test_texting_an_unowned_conversation_takes_it(db: Database, team: Team) -> None:
-    incoming = await messaging.receive(db, STRANGER, DEFAULT_NUMBER, "Hello? Anyone?")
+    incoming = await receiving.receive(db, STRANGER, DEFAULT_NUMBER, "Hello? Anyone?")
     conv = await conversations.get(db, team.bob, incoming.conversation_id)
     assert conv.owner_id is None
     assert conv.is_public
 
-    await messaging.send(db, team.bob, STRANGER, "Hi, Bob here")
+    await sending.send(db, team.bob, STRANGER, "Hi, Bob here")
     conv = await conversations.get(db, team.bob, incoming.conversation_id)
     assert (conv.owner_id, conv.is_public, conv.answered) == (team.bob.id, False, True)
     with pytest.raises(NotAllowed):
@@ -605,7 +604,7 @@ async def test_sending_to_a_ready_contact_sets_it_not_ready_and_says_why(
 ) -> None:
     assert (await contacts.get(db, team.dora.id)).ready
     clock.advance(minutes=4)
-    first = await messaging.send(db, team.alice, DORA_MOBILE, "Hello")
+    first = await sending.send(db, team.alice, DORA_MOBILE, "Hello")
     assert first.ready_changed is True
     assert not (await contacts.get(db, team.dora.id)).ready
 
@@ -622,7 +621,7 @@ async def test_sending_to_a_ready_contact_sets_it_not_ready_and_says_why(
         (team.dora.id, first.message_id)
     ]
 
-    again = await messaging.send(db, team.bob, DORA_MOBILE, "Hello again")
+    again = await sending.send(db, team.bob, DORA_MOBILE, "Hello again")
     assert again.ready_changed is False
     assert len(await contacts.ready_history(db, team.dora.id)) == 1
 
@@ -632,7 +631,7 @@ async def test_sending_to_a_ready_contact_sets_it_not_ready_and_says_why(
 
 async def test_attachment_from_an_sms_only_number_is_refused(db: Database, team: Team) -> None:
     with pytest.raises(MmsNotSupported, match=re.escape(f"{ALICE_NUMBER} is not MMS-enabled")):
-        await messaging.send(db, team.alice, DORA_MOBILE, "See map", media=[PNG])
+        await sending.send(db, team.alice, DORA_MOBILE, "See map", media=[PNG])
     assert await _count(db, "SELECT count(*) FROM messages") == 0
     assert await _count(db, "SELECT count(*) FROM attachments") == 0
 
@@ -642,13 +641,13 @@ async def test_executable_or_unknown_type_is_refused(
 ) -> None:
     exe = Media("setup.exe", "application/x-msdownload", b"MZ" + b"\0" * 100)
     with pytest.raises(MmsNotSupported, match=r"setup\.exe cannot be sent by MMS"):
-        await messaging.send(db, team.bob, DORA_MOBILE, "Install this", media=[exe])
+        await sending.send(db, team.bob, DORA_MOBILE, "Install this", media=[exe])
     odd = tmp_path / "data.qqq"
     odd.write_bytes(b"1234")
     unknown = mms.media_from_file(odd)
     assert unknown.mime == "application/octet-stream"
     with pytest.raises(MmsNotSupported, match="application/octet-stream is not accepted"):
-        await messaging.send(db, team.bob, DORA_MOBILE, "Data", media=[unknown])
+        await sending.send(db, team.bob, DORA_MOBILE, "Data", media=[unknown])
     assert await _count(db, "SELECT count(*) FROM messages") == 0
 
 
@@ -656,9 +655,9 @@ async def test_too_large_attachment_is_refused_naming_the_limit(db: Database, te
     await settings.update(db, team.dana, mms_max_bytes=2048)
     big = Media("photo.jpg", "image/jpeg", b"\xff" * 4096)
     with pytest.raises(MmsNotSupported, match=r"photo\.jpg is 4 KiB; .* at most 2 KiB"):
-        await messaging.send(db, team.bob, DORA_MOBILE, "Photo", media=[big])
+        await sending.send(db, team.bob, DORA_MOBILE, "Photo", media=[big])
     with pytest.raises(MmsNotSupported, match="empty"):
-        await messaging.send(
+        await sending.send(
             db, team.bob, DORA_MOBILE, "Photo", media=[Media("e.png", "image/png", b"")]
         )
     assert await _count(db, "SELECT count(*) FROM messages") == 0
@@ -667,11 +666,11 @@ async def test_too_large_attachment_is_refused_naming_the_limit(db: Database, te
 async def test_attachment_from_an_mms_number_is_queued_and_delivered(
     db: Database, team: Team, worker: Worker
 ) -> None:
-    result = await messaging.send(db, team.bob, DORA_MOBILE, "See map", media=[PNG])
+    result = await sending.send(db, team.bob, DORA_MOBILE, "See map", media=[PNG])
     thread = await conversations.thread(db, team.bob, result.conversation_id)
     assert [m.attachments for m in thread] == [("map.png",)]
     # Alice may use the MMS default number explicitly.
-    await messaging.send(db, team.alice, CARL_MOBILE, "", sender=DEFAULT_NUMBER, media=[PNG])
+    await sending.send(db, team.alice, CARL_MOBILE, "", sender=DEFAULT_NUMBER, media=[PNG])
 
     await worker.run_once()
     [dora] = await sandbox.inbox(db, DORA_MOBILE)
@@ -690,7 +689,7 @@ async def test_sending_to_one_of_our_own_numbers_is_refused(
 ) -> None:
     messages = await _count(db, "SELECT count(*) FROM messages")
     with pytest.raises(InvalidInput, match="is one of our own numbers"):
-        await messaging.send(db, team.bob, ours, "Hello me")
+        await sending.send(db, team.bob, ours, "Hello me")
     assert await _count(db, "SELECT count(*) FROM messages") == messages
     assert await _count(db, "SELECT count(*) FROM conversations") == 0
 
@@ -700,23 +699,21 @@ async def test_an_mms_the_provider_cannot_send_is_refused_before_queueing(
 ) -> None:
     no_url = MmsLimits(max_attachments=1, unavailable="[webhooks] public_url is not set")
     with pytest.raises(MmsNotSupported, match=r"cannot send attachments: \[webhooks\] public_url"):
-        await messaging.send(db, team.bob, DORA_MOBILE, "See map", media=[PNG], mms_limits=no_url)
+        await sending.send(db, team.bob, DORA_MOBILE, "See map", media=[PNG], mms_limits=no_url)
     one = MmsLimits(max_attachments=1)
     with pytest.raises(MmsNotSupported, match=r"at most 1 file.* this message has 2"):
-        await messaging.send(db, team.bob, DORA_MOBILE, "Maps", media=[PNG, PNG], mms_limits=one)
+        await sending.send(db, team.bob, DORA_MOBILE, "Maps", media=[PNG, PNG], mms_limits=one)
     assert await _count(db, "SELECT count(*) FROM messages") == 0
 
     # Within the limits it is queued; text alone never meets them.
-    await messaging.send(db, team.bob, DORA_MOBILE, "See map", media=[PNG], mms_limits=one)
-    await messaging.send(db, team.bob, DORA_MOBILE, "Just text", mms_limits=no_url)
+    await sending.send(db, team.bob, DORA_MOBILE, "See map", media=[PNG], mms_limits=one)
+    await sending.send(db, team.bob, DORA_MOBILE, "Just text", mms_limits=no_url)
     assert await _count(db, "SELECT count(*) FROM messages") == 2
 
 
 async def test_the_text_of_an_mms_has_a_length_limit(db: Database, team: Team) -> None:
-    with pytest.raises(InvalidInput, match=f"at most {messaging.MAX_MMS_TEXT} characters"):
-        await messaging.send(
-            db, team.bob, DORA_MOBILE, "x" * (messaging.MAX_MMS_TEXT + 1), media=[PNG]
-        )
+    with pytest.raises(InvalidInput, match=f"at most {sending.MAX_MMS_TEXT} characters"):
+        await sending.send(db, team.bob, DORA_MOBILE, "x" * (sending.MAX_MMS_TEXT + 1), media=[PNG])
     assert await _count(db, "SELECT count(*) FROM messages") == 0
 
 
@@ -742,10 +739,10 @@ async def test_an_attachment_is_sized_before_it_is_read_and_a_fifo_is_refused(
 async def test_an_inbound_body_longer_than_any_phone_can_send_is_refused(
     db: Database, team: Team
 ) -> None:
-    longest = "a" * messaging.MAX_INBOUND_BODY
-    stored = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, longest)
+    longest = "a" * receiving.MAX_INBOUND_BODY
+    stored = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, longest)
     assert stored.message_id
 
     with pytest.raises(InvalidInput, match="at most 39,015 characters"):
-        await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, longest + "a")
+        await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, longest + "a")
     assert await db.scalar("SELECT count(*) FROM messages WHERE direction = 'in'") == 1

@@ -15,7 +15,7 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from core import agents, consent, messaging, numbers
+from core import agents, consent, numbers, receiving, sending
 from core.authz import SYSTEM, Role
 from core.clock import FakeClock
 from core.db import Database, open_database
@@ -137,7 +137,7 @@ async def _scenario(db: Database, clock: FakeClock, ops: list[tuple]) -> None:
         if kind == "send":
             _, who, agent = op
             try:
-                await messaging.send(db, actors[agent], who, "Any news on your order?")
+                await sending.send(db, actors[agent], who, "Any news on your order?")
             except OptedOut:
                 assert model.opted_out[who], f"{who} is opted in but send was refused"
             else:
@@ -148,7 +148,7 @@ async def _scenario(db: Database, clock: FakeClock, ops: list[tuple]) -> None:
             await model.check_deliveries()
         else:
             _, who, to, text = op
-            result = await messaging.receive(db, who, to, text)
+            result = await receiving.receive(db, who, to, text)
             if kind == "stop":
                 assert result.intent is Intent.OPT_OUT, text
                 model.stop(who)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from core import clock as clocks
-from core import consent, messaging, outbox, settings
+from core import consent, outbox, receiving, sending, settings
 from core.clock import FakeClock
 from core.db import Database
 from core.gateway import DeliveryReport
@@ -27,7 +27,7 @@ async def _row(db: Database, message_id: int) -> dict:
 
 
 async def _queued(db: Database, team: Team, body: str = "Hello") -> int:
-    return (await messaging.send(db, team.alice, DORA_MOBILE, body)).message_id
+    return (await sending.send(db, team.alice, DORA_MOBILE, body)).message_id
 
 
 async def _claim_one(db: Database, message_id: int) -> None:
@@ -135,7 +135,7 @@ async def test_failed_is_final_with_its_reason(db: Database, team: Team, clock: 
 async def test_sandbox_unreachable_number_fails_with_the_reason(
     db: Database, team: Team, worker: Worker
 ) -> None:
-    result = await messaging.send(db, team.bob, "+12125550199", "Your parcel is waiting.")
+    result = await sending.send(db, team.bob, "+12125550199", "Your parcel is waiting.")
     await worker.run_once()
     row = await _row(db, result.message_id)
     assert row["status"] == "failed"
@@ -226,10 +226,10 @@ async def test_rate_limit_per_sender_delays_without_failing(
 ) -> None:
     await settings.update(db, team.dana, rate_segments_per_second=2)
     ids = [
-        (await messaging.send(db, team.bob, STRANGER, f"Message {i}")).message_id for i in range(10)
+        (await sending.send(db, team.bob, STRANGER, f"Message {i}")).message_id for i in range(10)
     ]
     # Another sender has its own allowance.
-    other = (await messaging.send(db, team.alice, DORA_MOBILE, "From Alice")).message_id
+    other = (await sending.send(db, team.alice, DORA_MOBILE, "From Alice")).message_id
 
     await worker.run_once()
     rows = [await _row(db, i) for i in ids]
@@ -271,7 +271,7 @@ async def test_a_batch_of_opted_out_rows_does_not_stall_the_messages_behind_it(
     db: Database, team: Team
 ) -> None:
     blocked = [await _queued(db, team, f"offer {i}") for i in range(2)]
-    behind = (await messaging.send(db, team.alice, ERIN_MOBILE, "hello")).message_id
+    behind = (await sending.send(db, team.alice, ERIN_MOBILE, "hello")).message_id
     async with db.transaction() as tx:
         await consent.opt_out_in(tx, DORA_MOBILE, keyword="STOP")
     claimed = await outbox.claim(db, 2, LEASE)
@@ -282,10 +282,10 @@ async def test_a_batch_of_opted_out_rows_does_not_stall_the_messages_behind_it(
 async def test_a_stop_confirmation_requeued_after_an_opt_in_is_not_sent(
     db: Database, team: Team, clock: FakeClock
 ) -> None:
-    received = await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
+    received = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "STOP")
     [confirmation] = received.replies
     await _claim_one(db, confirmation)  # then the worker dies mid-send
-    await messaging.receive(db, DORA_MOBILE, ALICE_NUMBER, "START")
+    await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "START")
     clock.advance(seconds=LEASE + 1)
     claimed = await outbox.claim(db, 10, LEASE)
     assert confirmation not in [c.message_id for c in claimed]

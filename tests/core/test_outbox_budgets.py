@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from core import clock as clocks
-from core import messaging, outbox, settings
+from core import outbox, sending, settings
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.worker import Worker, WorkerOptions
@@ -19,8 +19,7 @@ LEASE = WorkerOptions().send_lease_seconds
 
 async def _queue(db: Database, team: Team, count: int, body: str = "Hello") -> list[int]:
     return [
-        (await messaging.send(db, team.bob, STRANGER, f"{body} {i}")).message_id
-        for i in range(count)
+        (await sending.send(db, team.bob, STRANGER, f"{body} {i}")).message_id for i in range(count)
     ]
 
 
@@ -71,8 +70,8 @@ async def test_a_message_longer_than_the_bucket_still_goes_and_the_next_waits_fo
     db: Database, team: Team, clock: FakeClock
 ) -> None:
     await settings.update(db, team.dana, rate_segments_per_second=2)
-    long_one = (await messaging.send(db, team.bob, STRANGER, "y" * 700)).message_id  # 5 parts
-    short = (await messaging.send(db, team.bob, STRANGER, "next")).message_id
+    long_one = (await sending.send(db, team.bob, STRANGER, "y" * 700)).message_id  # 5 parts
+    short = (await sending.send(db, team.bob, STRANGER, "next")).message_id
     assert [c.message_id for c in await outbox.claim(db, 100, LEASE)] == [long_one]
     # Five spent from a bucket of two: the next needs one token, 2 s away.
     due = await outbox.next_sendable(db)
@@ -87,7 +86,7 @@ async def test_a_message_longer_than_the_bucket_still_goes_and_the_next_waits_fo
 async def test_each_sender_has_its_own_budget(db: Database, team: Team, clock: FakeClock) -> None:
     await settings.update(db, team.dana, rate_segments_per_second=1)
     ids = await _queue(db, team, 3)  # bob: the default number
-    alices = (await messaging.send(db, team.alice, DORA_MOBILE, "from Alice")).message_id
+    alices = (await sending.send(db, team.alice, DORA_MOBILE, "from Alice")).message_id
     claimed = await outbox.claim(db, 100, LEASE)
     assert sorted(c.message_id for c in claimed) == [ids[0], alices]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core import consent, messaging, outbox, settings
+from core import consent, outbox, receiving, sending, settings
 from core import db as dbmod
 from core.clock import FakeClock
 from core.db import Database, open_database
@@ -88,8 +88,8 @@ async def test_a_stop_fails_what_is_queued_to_the_number_whatever_its_purpose(
     db: Database, team: Team
 ) -> None:
     ids = [await _queue(db, p, to=DORA_MOBILE) for p in OTHERS]
-    chat = (await messaging.send(db, team.alice, DORA_MOBILE, "hi")).message_id
-    await messaging.receive(db, DORA_MOBILE, DEFAULT_NUMBER, "STOP")
+    chat = (await sending.send(db, team.alice, DORA_MOBILE, "hi")).message_id
+    await receiving.receive(db, DORA_MOBILE, DEFAULT_NUMBER, "STOP")
     assert {(await _row(db, i))["status"] for i in [*ids, chat]} == {"failed"}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import messaging, outgoing, segments, settings
+from core import outgoing, segments, sending, settings
 from core.db import Database
 from tests.core.conftest import DORA_MOBILE, STRANGER, Team
 
@@ -35,14 +35,14 @@ async def test_the_text_counted_is_the_text_sent_first_time_and_after(
     assert before == f"{body}\n{NOTICE}"
     assert segments.count(before).segments == 2
 
-    first = await messaging.send(db, team.alice, DORA_MOBILE, body)
+    first = await sending.send(db, team.alice, DORA_MOBILE, body)
     assert first.body == before
     assert first.segments == segments.count(before).segments
 
     # The line went with the first SMS: the next one is counted and sent without it.
     assert await outgoing.notice_for(db, DORA_MOBILE) is None
     again = await outgoing.text_to_send(db, DORA_MOBILE, body)
-    second = await messaging.send(db, team.bob, DORA_MOBILE, body)
+    second = await sending.send(db, team.bob, DORA_MOBILE, body)
     assert second.body == again == body
     assert second.segments == 1
 
@@ -51,7 +51,7 @@ async def test_the_notice_counted_is_the_one_in_settings(db: Database, team: Tea
     await settings.update(db, team.dana, optout_notice="Text STOP to opt out.")
     assert await outgoing.notice_for(db, STRANGER) == "Text STOP to opt out."
     expected = await outgoing.text_to_send(db, STRANGER, "Hello")
-    assert (await messaging.send(db, team.alice, STRANGER, "Hello")).body == expected
+    assert (await sending.send(db, team.alice, STRANGER, "Hello")).body == expected
 
 
 def test_the_rewrite_is_judged_on_body_and_notice() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import messaging, outbox, settings, status
+from core import outbox, sending, settings, status
 from core.clock import FakeClock, to_ms
 from core.db import Database
 from core.errors import InvalidInput, LimitExceeded
@@ -16,7 +16,7 @@ LEASE = 120.0
 
 
 async def _queued(db: Database, team: Team, body: str = "Hello", to: str = DORA_MOBILE) -> int:
-    return (await messaging.send(db, team.alice, to, body)).message_id
+    return (await sending.send(db, team.alice, to, body)).message_id
 
 
 async def _status(db: Database, message_id: int) -> str:

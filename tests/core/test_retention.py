@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from core import consent, events, messaging, retention, settings
+from core import consent, events, receiving, retention, settings
 from core.authz import SYSTEM
 from core.clock import FakeClock
 from core.db import Database
@@ -76,10 +76,10 @@ async def test_the_worker_prunes_and_the_consent_audit_stays(
     db: Database, clock: FakeClock, team: Team, worker: Worker
 ):
     assert "event_retention" in [job.name for job in default_jobs(worker)]
-    await messaging.receive(db, DORA_MOBILE, DEFAULT_NUMBER, "STOP", provider_ref="mo-1")
+    await receiving.receive(db, DORA_MOBILE, DEFAULT_NUMBER, "STOP", provider_ref="mo-1")
     await worker.run_once()
     clock.advance(timedelta(days=8))
-    await messaging.receive(db, DORA_MOBILE, DEFAULT_NUMBER, "START", provider_ref="mo-2")
+    await receiving.receive(db, DORA_MOBILE, DEFAULT_NUMBER, "START", provider_ref="mo-2")
 
     await worker.run_once()
 

@@ -12,7 +12,7 @@ from core import agents, numbers, outbox, settings
 from core.authz import SYSTEM, Role
 from core.clock import FakeClock
 from core.errors import InvalidInput
-from core.messaging import send
+from core.sending import send
 from core.worker import Worker, WorkerOptions
 from providers.sandbox import SandboxGateway
 

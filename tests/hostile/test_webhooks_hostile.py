@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core import messaging
+from core import sending
 from core.clock import FakeClock
 from core.db import Database
 from core.gateway import DeliveryReport, Media
@@ -545,7 +545,7 @@ async def test_no_such_route_is_404_or_405_and_counted(
 
 @pytest.fixture
 async def mms(db: Database, setup: Setup) -> int:
-    sent = await messaging.send(
+    sent = await sending.send(
         db, setup.agent, PHONE, "file", media=[Media("a.png", "image/png", b"\x89PNG....")]
     )
     return sent.message_id

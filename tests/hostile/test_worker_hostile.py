@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core import agents, messaging, numbers, outbox
+from core import agents, numbers, outbox, sending
 from core.authz import SYSTEM, Actor, Role
 from core.db import Database
 from core.gateway import DeliveryReport
@@ -25,7 +25,7 @@ async def alice(db: Database) -> Actor:
 
 
 async def _in_flight(db: Database, alice: Actor, to: str) -> int:
-    message_id = (await messaging.send(db, alice, to, f"to {to}")).message_id
+    message_id = (await sending.send(db, alice, to, f"to {to}")).message_id
     await outbox.claim(db, 10, LEASE)  # no provider ID recorded yet
     return message_id
 

@@ -23,7 +23,7 @@ from sinch.domains.sms.models.v1.response import RecipientDeliveryReport
 from sinch.domains.sms.models.v1.shared import MOMediaMessage, MOTextMessage
 from sinch.domains.sms.sinch_events.v1.sms_sinch_event import SmsSinchEvent
 
-from core import messaging, numbers, settings
+from core import numbers, sending, settings
 from core.agents import add as add_agent
 from core.authz import SYSTEM, Role
 from core.clock import FakeClock
@@ -262,7 +262,7 @@ async def test_the_worker_retries_a_timed_out_message_once_without_a_second_batc
     await numbers.add(db, SYSTEM, SENDER, default=True)
     alice = (await add_agent(db, SYSTEM, "alice", "Alice", Role.AGENT)).as_actor()
     await settings.update(db, SYSTEM, rate_segments_per_second=1000)
-    queued = await messaging.send(db, alice, RECIPIENT, "Hello from the desk")
+    queued = await sending.send(db, alice, RECIPIENT, "Hello from the desk")
     gateway = SinchGateway(fake.sinch_config(timeout_seconds=TIMEOUT), WEBHOOKS)
     worker = Worker(db, gateway, WorkerOptions(lease_seconds=3600), holder="test")
 

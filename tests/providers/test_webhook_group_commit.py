@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from core import consent, inbound, messaging
+from core import consent, inbound, receiving
 from core.clock import FakeClock
 from core.db import Database, Tx
 from providers.config import WebhookConfig
@@ -55,8 +55,8 @@ class Transactions:
 @pytest.fixture
 def gate(monkeypatch: pytest.MonkeyPatch) -> Gate:
     held = Gate()
-    hooks = [*messaging.default_hooks(), inbound.Hook("gate", held.run)]
-    monkeypatch.setattr(messaging, "default_hooks", lambda: list(hooks))
+    hooks = [*receiving.default_hooks(), inbound.Hook("gate", held.run)]
+    monkeypatch.setattr(receiving, "default_hooks", lambda: list(hooks))
     return held
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core import agents, consent, messaging, numbers, outbox
+from core import agents, consent, numbers, outbox, receiving, sending
 from core.authz import SYSTEM, Actor, Role
 from core.clock import FakeClock
 from core.db import Database
@@ -53,7 +53,7 @@ async def sent_message(
     db: Database, agent: Actor, batch_id: str, to: str = PHONE, **kw: Any
 ) -> int:
     """An outbound message the provider accepted as ``batch_id`` (status 'sent')."""
-    message_id = (await messaging.send(db, agent, to, "Hello", **kw)).message_id
+    message_id = (await sending.send(db, agent, to, "Hello", **kw)).message_id
     claimed = await outbox.claim(db, 1000, 120)
     assert [c.message_id for c in claimed] == [message_id]
     await outbox.record(db, [Sent(message_id, batch_id)])
@@ -408,7 +408,7 @@ async def test_a_failed_write_is_500_and_the_same_signed_callback_is_taken_later
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    real = messaging.receive_many
+    real = receiving.receive_many
     calls = 0
 
     async def flaky(*args: Any, **kwargs: Any) -> Any:
@@ -418,7 +418,7 @@ async def test_a_failed_write_is_500_and_the_same_signed_callback_is_taken_later
             raise sqlite3.OperationalError("database is locked")
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(webhooks.messaging, "receive_many", flaky)
+    monkeypatch.setattr(webhooks.receiving, "receive_many", flaky)
     body = mo("01MO-RETRY")
     headers = sign(body, clock)
     with caplog.at_level(logging.ERROR, logger="switchboard.webhooks"):
@@ -440,10 +440,10 @@ async def test_a_callback_core_refuses_is_400_and_logged_once(
 ) -> None:
     # Refused for what it holds, it would be refused again: a 500 would have Sinch
     # send it forever, each time logged with a traceback.
-    async def refuse(db: Database, items: list[messaging.Incoming]) -> Any:
+    async def refuse(db: Database, items: list[receiving.Incoming]) -> Any:
         return [InvalidInput("the message is over the 10,000-character limit") for _ in items]
 
-    monkeypatch.setattr(webhooks.messaging, "receive_many", refuse)
+    monkeypatch.setattr(webhooks.receiving, "receive_many", refuse)
     body = mo("01MO-HUGE")
     with caplog.at_level(logging.INFO, logger="switchboard.webhooks"):
         response = await post(client, body, sign(body, clock))
@@ -567,7 +567,7 @@ async def test_without_a_secret_unsigned_callbacks_are_taken_with_one_warning(
 async def test_metrics_show_the_counters_and_the_queue(
     db: Database, clock: FakeClock, setup: Setup
 ) -> None:
-    await messaging.send(db, setup.agent, PHONE, "queued one")
+    await sending.send(db, setup.agent, PHONE, "queued one")
     clock.advance(seconds=90)
     worker = Worker(db, SandboxGateway(db), holder="metrics-test")
     assert await worker.tick_lease()
@@ -669,7 +669,7 @@ async def test_media_serves_an_outbound_file_only_with_its_signature(
 ) -> None:
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     pdf = b"%PDF-1.4 tiny"
-    sent = await messaging.send(
+    sent = await sending.send(
         db,
         setup.agent,
         PHONE,
@@ -706,7 +706,7 @@ async def test_media_serves_an_outbound_file_only_with_its_signature(
 
 
 async def test_media_without_a_secret_serves_nothing(db: Database, setup: Setup) -> None:
-    sent = await messaging.send(
+    sent = await sending.send(
         db, setup.agent, PHONE, "f", media=[Media("a.png", "image/png", b"\x89PNG....")]
     )
     async with WebhookServer(db, WebhookConfig(port=0)) as srv:
