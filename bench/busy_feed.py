@@ -15,9 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from core import receiving
 from core.clock import SystemClock
 from core.db import open_database
+from core.sms import receiving
 
 OUR_NUMBER = "+14155550100"  # the demo's default number
 

@@ -27,10 +27,12 @@ import time
 from pathlib import Path
 
 from bench.common import count_from_argv, print_table, scratch_dir
-from core import agents, contacts, conversations, demo
-from core.authz import SYSTEM
+from core import demo
 from core.clock import SystemClock
 from core.db import open_database
+from core.people import agents, contacts
+from core.people.authz import SYSTEM
+from core.sms import conversations
 from providers.sandbox import SandboxGateway
 
 THREAD_MESSAGES = 10_000

@@ -58,9 +58,9 @@ def bare() -> None:
 def switchboard(db_path: str, username: str) -> None:
     from console.app import make_app
     from console.context import ConsoleContext
-    from core import agents
     from core.clock import SystemClock
     from core.db import open_database
+    from core.people import agents
     from providers.sandbox import SandboxGateway
 
     async def main() -> None:

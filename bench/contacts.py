@@ -29,12 +29,12 @@ import tracemalloc
 from pathlib import Path
 
 from bench.common import count_from_argv, print_table, raw_connect, scratch_dir
-from core import contacts
-from core.authz import SYSTEM
 from core.clock import FakeClock, to_ms
-from core.contacts import NewContact, Phone
-from core.contacts_csv import import_csv
 from core.db import open_database
+from core.people import contacts
+from core.people.authz import SYSTEM
+from core.people.contacts import NewContact, Phone
+from core.people.contacts_csv import import_csv
 
 DEFAULT, SMALL = 20_000, 500
 RUNS = 3

@@ -26,7 +26,8 @@ from pathlib import Path
 from bench.common import agent_and_number, count_from_argv, print_table, scratch_dir
 from core.clock import SystemClock, to_ms
 from core.db import open_database
-from core.worker import Worker, WorkerOptions
+from core.scheduling.options import WorkerOptions
+from core.scheduling.worker import Worker
 from providers.sandbox import SandboxGateway
 
 DEFAULT, SMALL = 1_000, 200

@@ -25,11 +25,14 @@ import time
 from pathlib import Path
 
 from bench.common import count_from_argv, print_table, raw_connect, scratch_dir
-from core import numbers, outbox, settings
-from core.authz import SYSTEM
+from core import settings
 from core.clock import SystemClock
 from core.db import open_database
-from core.worker import Worker, WorkerOptions
+from core.delivery import outbox
+from core.people.authz import SYSTEM
+from core.scheduling.options import WorkerOptions
+from core.scheduling.worker import Worker
+from core.sms import numbers
 from providers.sandbox import SandboxGateway
 
 DEFAULT, SMALL = 20_000, 1_000

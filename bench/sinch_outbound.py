@@ -17,7 +17,7 @@ feed, the event loop hop to the threads) costs on top of the SDK itself.
 
 Then batching, at the gateway (not through the outbox): the same COUNT
 messages with one text, to COUNT different numbers, as single sends
-(``SinchGateway.send``, 8 at a time) next to the batches ``core.batching``
+(``SinchGateway.send``, 8 at a time) next to the batches ``core.delivery.batching``
 makes of them (``SinchGateway.send_batch``, up to 1,000 recipients each).
 
 The fake server runs in the same process and event loop as the worker (and
@@ -39,12 +39,15 @@ from sinch.core.clients.retry_configuration import RetryConfiguration
 from sinch.core.enums import RetryPolicy
 
 from bench.common import count_from_argv, print_table, scratch_dir
-from core import batching, numbers, outbox, settings
-from core.authz import SYSTEM
+from core import settings
 from core.clock import SystemClock
 from core.db import open_database
-from core.gateway import OutboundBatch, OutboundSms
-from core.worker import Worker, WorkerOptions
+from core.delivery import batching, outbox
+from core.delivery.gateway import OutboundBatch, OutboundSms
+from core.people.authz import SYSTEM
+from core.scheduling.options import WorkerOptions
+from core.scheduling.worker import Worker
+from core.sms import numbers
 from providers.config import WebhookConfig
 from providers.sinch_sms import SinchGateway
 from tests.fakes.sinch_server import FakeSinch

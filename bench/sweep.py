@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 from bench.common import agent_and_number, count_from_argv, print_table, raw_connect, scratch_dir
-from core import conversations
 from core.clock import FakeClock, to_ms
 from core.db import open_database
+from core.sms import conversations
 
 DEFAULT, SMALL = 100_000, 5_000
 SWEEP = "UPDATE conversations SET is_public = 1, public_due_at = NULL WHERE public_due_at <= ?"

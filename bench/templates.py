@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 
 from bench.common import count_from_argv, print_table
-from core import segments
+from core.sms import segments
 from core.templates import Field, Fields, compile_template, longest_count
 
 DEFAULT, SMALL = 20_000, 500

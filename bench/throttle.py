@@ -26,12 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import print_table, scratch_dir
-from core import agents, numbers, outbox, sending, settings
-from core.authz import SYSTEM, Role
+from core import settings
 from core.clock import SystemClock
 from core.db import open_database
-from core.gateway import OutboundSms
-from core.worker import Worker
+from core.delivery import outbox
+from core.delivery.gateway import OutboundSms
+from core.people import agents
+from core.people.authz import SYSTEM, Role
+from core.scheduling.worker import Worker
+from core.sms import numbers, sending
 from providers.sandbox import SandboxGateway
 
 SMALL = os.environ.get("BENCH_SMALL") == "1"

@@ -36,11 +36,12 @@ import aiohttp
 from aiohttp import web
 
 from bench.common import count_from_argv, print_table, scratch_dir
-from core import numbers, outbox
-from core.authz import SYSTEM
 from core.clock import SystemClock
 from core.db import open_database
-from core.outbox import Sent
+from core.delivery import outbox
+from core.delivery.outbox import Sent
+from core.people.authz import SYSTEM
+from core.sms import numbers
 from providers.config import EVENTS_PATH, WebhookConfig
 from providers.webhooks import WebhookServer
 from tests.fakes.sinch_signing import signed_headers

@@ -32,9 +32,10 @@ from console.safe_text import printable
 from console.screens.error import ErrorScreen
 from console.screens.help import HelpScreen
 from console.widgets.status_bar import StatusBar
-from core import events, lease
+from core import events
 from core.errors import SwitchboardError
-from core.worker import Worker
+from core.scheduling import lease
+from core.scheduling.worker import Worker
 
 log = logging.getLogger("switchboard.console")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.authz import Actor, Role
 from core.clock import Clock
 from core.db import Database
-from core.gateway import SmsGateway
-from core.worker import WorkerOptions
+from core.delivery.gateway import SmsGateway
+from core.people.authz import Actor, Role
+from core.scheduling.options import WorkerOptions
 
 
 @dataclass(slots=True)

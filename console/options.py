@@ -26,8 +26,8 @@ from console.safe_text import json_printable, printable
 from core.errors import NotAllowed, SwitchboardError
 
 if TYPE_CHECKING:
-    from core.authz import Actor
     from core.db import Database
+    from core.people.authz import Actor
 
 T = TypeVar("T")
 
@@ -148,8 +148,8 @@ def with_db(func: Callable[..., Awaitable[T]] | None = None, *, reads_only: bool
 
 async def resolve_actor(db: Database, as_user: str | None) -> Actor:
     """The person running the command: their login, or --as on a demo database."""
-    from core import agents  # only the commands that act as someone load the agents' rules
     from core.db import is_demo
+    from core.people import agents
 
     if as_user is not None:
         if not await is_demo(db):

@@ -20,9 +20,10 @@ from textual.widgets import TabbedContent, TextArea
 
 from console.app import SwitchboardApp, make_app
 from console.context import ConsoleContext
-from core import agents, demo
+from core import demo
 from core.clock import FakeClock
 from core.db import Database, open_database
+from core.people import agents
 from providers.sandbox import SandboxGateway
 
 SIZE = (110, 34)

@@ -11,13 +11,16 @@ import getpass
 import random
 from datetime import timedelta
 
-from core import agents, contacts, conversations, numbers, receiving, sending, settings
-from core.authz import SYSTEM, Role
+from core import settings
 from core.clock import Clock, FakeClock
 from core.db import Database
+from core.delivery.gateway import SmsGateway
 from core.errors import InvalidInput
-from core.gateway import SmsGateway
-from core.worker import Worker, WorkerOptions
+from core.people import agents, contacts
+from core.people.authz import SYSTEM, Role
+from core.scheduling.options import WorkerOptions
+from core.scheduling.worker import Worker
+from core.sms import conversations, numbers, receiving, sending
 
 FIRST = (
     "Ana",

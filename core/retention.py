@@ -13,7 +13,7 @@ import asyncio
 
 from core import settings
 from core.db import Database
-from core.jobs import Job
+from core.scheduling.jobs import Job
 
 CHUNK = 500
 """Events deleted per transaction: a few milliseconds of write lock."""

@@ -8,7 +8,7 @@ with looser rules) is replaced by the default and logged, so one bad row never
 stops the worker or the console.
 
 Keyword settings hold the keywords an account adds: the CTIA keywords
-(``core.optout.CTIA_*``) always work and cannot be taken away.
+(``core.sms.optout.CTIA_*``) always work and cannot be taken away.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from typing import Any
 
 import phonenumbers
 
-from core.authz import Action, Actor, authorize
 from core.db import Database, Tx
 from core.errors import InvalidInput
-from core.optout import CTIA_HELP, CTIA_OPTIN, CTIA_OPTOUT, normalise
+from core.people.authz import Action, Actor, authorize
+from core.sms.optout import CTIA_HELP, CTIA_OPTIN, CTIA_OPTOUT, normalise
 from core.text import has_control_characters, is_utf8
 
 log = logging.getLogger(__name__)

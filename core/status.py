@@ -6,12 +6,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-# Not core.outbox: its depths query is repeated below so that `switchboard
-# status` loads only the storage and the lease, not the sending machinery
-# (settings, segments, phone numbers) a script calling it in a loop never uses.
-from core import lease
 from core.clock import from_ms
 from core.db import Database
+
+# Not core.delivery.outbox: its depths query is repeated below so that `switchboard
+# status` loads only the storage and the lease, not the sending machinery
+# (settings, segments, phone numbers) a script calling it in a loop never uses.
+from core.scheduling import lease
 
 # The events that say something went wrong with a message. Written out as in
 # the partial index events_message_errors (schema 3), so SQLite uses it.

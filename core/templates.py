@@ -35,8 +35,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from core import segments
 from core.errors import InvalidInput
+from core.sms import segments
 from core.text import is_utf8
 
 OPEN: Final = "{{"

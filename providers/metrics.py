@@ -36,10 +36,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
-from core import lease, outbox
 from core.clock import Clock, to_ms
 from core.db import Database
-from core.worker import Worker
+from core.delivery import outbox
+from core.scheduling import lease
+from core.scheduling.worker import Worker
 
 OUTCOMES = (
     "stored",

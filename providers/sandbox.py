@@ -5,7 +5,7 @@ Messages never leave the machine. What it "sends" is kept in the database
 the whole outbox life cycle can be watched. ``reply`` plays the contact's
 phone and enters the real inbound path, opt-out keywords and all.
 
-It sends batches too (``send_batch``, core.gateway.SendsBatches), as Sinch
+It sends batches too (``send_batch``, core.delivery.gateway.SendsBatches), as Sinch
 does: one provider ID for the batch, one row per message, and a report per
 recipient naming the batch and the recipient, not our message ID (Sinch's
 reports of a batch carry none), so the outbox matches them as it must for
@@ -19,11 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from core import receiving, settings
+from core import settings
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
-from core.errors import NotFound
-from core.gateway import (
+from core.delivery.gateway import (
     Accepted,
     DeliveryReport,
     MmsLimits,
@@ -31,7 +30,9 @@ from core.gateway import (
     OutboundSms,
     PermanentFailure,
 )
-from core.phones import normalise
+from core.errors import NotFound
+from core.sms import receiving
+from core.sms.phones import normalise
 
 # A number that never receives, so a failure can be seen without a real network.
 UNREACHABLE_SUFFIX = "0199"
@@ -136,7 +137,8 @@ class SandboxGateway:
         return self._delay_seconds
 
     async def due_reports(self) -> Sequence[DeliveryReport]:
-        return ()  # the worker takes them with take_due_reports (core.gateway.ReportsInDatabase)
+        # The worker takes them with take_due_reports (gateway.ReportsInDatabase).
+        return ()
 
     async def take_due_reports(self, tx: Tx) -> Sequence[DeliveryReport]:
         """Mark what is due delivered and report it, in the caller's transaction.

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from core.gateway import DeliveryReport, Media, ReportOutcome
+from core.delivery.gateway import DeliveryReport, Media, ReportOutcome
 
 MO_TEXT = "mo_text"
 MO_MEDIA = "mo_media"
@@ -129,7 +129,7 @@ def outcome(status: str, code: int | None = None) -> tuple[ReportOutcome, str]:
 def message_id_from(client_reference: Any) -> int | None:
     """Our message ID from Sinch's client_reference, when it is one.
 
-    A batch of many messages carries core.batching's reference (``batch-42``),
+    A batch of many messages carries core.delivery.batching's reference (``batch-42``),
     which is none: its reports find their messages by batch ID and recipient.
     """
     if not isinstance(client_reference, str):

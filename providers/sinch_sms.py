@@ -17,7 +17,7 @@ message ID as ``client_reference``, and a message on its second or later
 attempt (the earlier one may have reached Sinch) is first looked up by it;
 when Sinch already has it, that batch is the answer and nothing is sent. See
 ``SinchGateway.send`` for what that lookup cannot cover. A batch of many
-messages carries our batch reference instead (``core.batching``) and is
+messages carries our batch reference instead (``core.delivery.batching``) and is
 looked up the same way.
 """
 
@@ -42,7 +42,7 @@ from sinch.core.clients.retry_configuration import RetryConfiguration
 from sinch.core.enums import RetryPolicy
 from sinch.core.exceptions import SinchException
 
-from core.gateway import (
+from core.delivery.gateway import (
     Accepted,
     DeliveryReport,
     MmsLimits,

@@ -29,8 +29,8 @@ from email.utils import formatdate, make_msgid
 
 import aiosmtplib
 
+from core.delivery.gateway import OutboundEmail, PermanentFailure, TemporaryFailure
 from core.errors import InvalidInput
-from core.gateway import OutboundEmail, PermanentFailure, TemporaryFailure
 from providers.checks import Check
 from providers.config import SmtpConfig
 

@@ -59,9 +59,10 @@ from typing import Any, Generic, TypeVar
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from core import outbox, receiving
 from core.clock import Clock
 from core.db import Database
+from core.delivery import outbox
+from core.delivery.gateway import DeliveryReport
 from core.errors import (
     DatabaseProblem,
     InvalidInput,
@@ -70,8 +71,8 @@ from core.errors import (
     NotFound,
     SwitchboardError,
 )
-from core.gateway import DeliveryReport
-from core.worker import Worker
+from core.scheduling.worker import Worker
+from core.sms import receiving
 from providers import media_links, sinch_events
 from providers.config import EVENTS_PATH, WebhookConfig
 from providers.metrics import WebhookMetrics

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from core.db import Database, is_demo
-from core.gateway import EmailGateway, SmsGateway
+from core.delivery.gateway import EmailGateway, SmsGateway
 from providers import config as provider_config
 from providers.checks import Check
 from providers.config import Config
 from providers.sandbox import SandboxGateway
 
 if TYPE_CHECKING:
-    from core.worker import Worker
+    from core.scheduling.worker import Worker
     from providers.webhooks import WebhookServer
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from core.authz import SYSTEM
 from core.clock import FakeClock
 from core.db import Database, open_database
+from core.people.authz import SYSTEM
 
 
 @pytest.fixture

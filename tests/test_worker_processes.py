@@ -22,11 +22,14 @@ from pathlib import Path
 
 import pytest
 
-from core import conversations, numbers, outbox, settings
-from core.authz import SYSTEM
+from core import settings
 from core.clock import FakeClock, SystemClock
 from core.db import Database, open_database
-from core.worker import Worker, WorkerOptions
+from core.delivery import outbox
+from core.people.authz import SYSTEM
+from core.scheduling.options import WorkerOptions
+from core.scheduling.worker import Worker
+from core.sms import conversations, numbers
 from providers.sandbox import SandboxGateway
 from tests.processes import (
     Background,

@@ -6,9 +6,11 @@ import click
 
 from console.options import db_option, emit_json, json_option, with_db
 from console.safe_text import printable
-from core import agents, numbers, settings
-from core.authz import SYSTEM
+from core import settings
 from core.db import Database
+from core.people import agents
+from core.people.authz import SYSTEM
+from core.sms import numbers
 
 # Admin commands act as the local operator: whoever can write the database
 # file already controls everything in it, so asking them to log in as a

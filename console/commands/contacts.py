@@ -13,10 +13,10 @@ import click
 
 from console.options import ROW_ID, db_option, emit_json, json_option, with_db
 from console.safe_text import clipped, printable
-from core import contacts, contacts_csv
-from core.authz import SYSTEM
 from core.db import Database
 from core.errors import InvalidInput
+from core.people import contacts, contacts_csv
+from core.people.authz import SYSTEM
 
 OPERATOR = SYSTEM  # see console.commands.admin: the file's owner is the operator
 

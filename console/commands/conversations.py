@@ -14,10 +14,10 @@ from console.options import (
     with_db,
 )
 from console.safe_text import clipped, printable
-from core import conversations
-from core.conversations import Filter
 from core.db import Database
 from core.errors import InvalidInput
+from core.sms import conversations
+from core.sms.conversations import Filter
 
 
 @click.group("conversations")

@@ -52,7 +52,7 @@ def demo_command(
     from console.app import make_app
     from console.commands.worker import serve
     from console.context import ConsoleContext
-    from core.worker import WorkerOptions
+    from core.scheduling.options import WorkerOptions
 
     path = given_db_path(db_path) or demo_db_path()
 

@@ -8,8 +8,8 @@ import click
 
 from console.options import run
 from console.safe_text import printable
+from core.delivery.gateway import OutboundEmail, PermanentFailure, TemporaryFailure
 from core.errors import ConfigProblem, NotDelivered
-from core.gateway import OutboundEmail, PermanentFailure, TemporaryFailure
 from core.templates import Field, Fields, compile_template
 from providers import config as provider_config
 from providers import wiring

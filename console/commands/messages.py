@@ -14,8 +14,8 @@ from console.options import (
     resolve_actor,
     with_db,
 )
-from core import segments
 from core.db import Database
+from core.sms import segments
 
 
 @click.command()
@@ -46,8 +46,9 @@ async def send(
     """Queue TEXT to a contact; the worker delivers it."""
     # Imported here: the messaging rules (phone numbers, settings, the outbox) are what
     # `send` needs, and neither `segments` nor `send --help` should load them.
-    from core import sending, settings
-    from core.mms import media_from_file
+    from core import settings
+    from core.sms import sending
+    from core.sms.mms import media_from_file
 
     actor = await resolve_actor(db, as_user)
     limits = None

@@ -8,8 +8,9 @@ import click
 
 from console.options import MAX_LIST, db_option, emit_json, json_option, with_db
 from console.safe_text import printable
-from core import lease, status
+from core import status
 from core.db import Database
+from core.scheduling import lease
 
 KIND_WORDS = {
     "message.failed": "failed",

@@ -16,10 +16,10 @@ import click
 
 from console import logs
 from console.options import db_option, with_db
-from core import lease
 from core.db import Database
 from core.errors import ConfigProblem, InvalidInput
-from core.worker import Worker, WorkerOptions
+from core.scheduling import lease
+from core.scheduling.options import WorkerOptions
 from providers import wiring
 from providers.config import Config
 
@@ -40,6 +40,9 @@ async def serve(db: Database, options: WorkerOptions, config: Config, *, webhook
             click.echo("worker: waiting (another worker holds the lease)", err=True)
 
     gateway = await wiring.sms_gateway(db, config)
+    # Imported here: the scheduler is what serving needs, and `worker --help` should not load it.
+    from core.scheduling.worker import Worker
+
     worker = Worker(db, gateway, options, on_lease_change=lease_changed)
     server = wiring.webhook_server(db, config, worker) if webhooks else None
     if server is not None:

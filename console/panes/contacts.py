@@ -25,10 +25,10 @@ from console.failures import ReportsFailures
 from console.live import Changes
 from console.screens.contact_form import ContactForm
 from console.text import literal
-from core import contacts
-from core.contacts import Contact
 from core.errors import NotFound
-from core.phones import display as phone_display
+from core.people import contacts
+from core.people.contacts import Contact
+from core.sms.phones import display as phone_display
 
 PAGE = 50
 WINDOW = 3 * PAGE

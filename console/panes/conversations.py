@@ -22,8 +22,8 @@ from console.live import Changes
 from console.panes.thread import ThreadPane
 from console.text import literal
 from console.widgets.formatting import wait_text
-from core import conversations
-from core.conversations import Conversation, Filter
+from core.sms import conversations
+from core.sms.conversations import Conversation, Filter
 
 OPEN_AFTER = 0.08
 """Seconds the list's cursor rests on a row before its thread opens (key repeat is faster)."""

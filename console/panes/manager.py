@@ -29,9 +29,10 @@ from console.panes.thread import ThreadPane
 from console.screens.agent_form import AgentForm
 from console.screens.confirm import ConfirmScreen
 from console.text import literal
-from core import agents, conversations
-from core.agents import Agent
-from core.conversations import Conversation, Filter
+from core.people import agents
+from core.people.agents import Agent
+from core.sms import conversations
+from core.sms.conversations import Conversation, Filter
 
 MANAGER_FILTERS = (Filter.ALL, Filter.UNANSWERED, Filter.ANSWERED)
 FILTER_KEYS = {Filter.ALL: "a", Filter.UNANSWERED: "u", Filter.ANSWERED: "r"}

@@ -26,10 +26,12 @@ from console.live import Changes
 from console.text import literal
 from console.widgets.composer import Composer
 from console.widgets.message_list import MessageList
-from core import consent, contacts, conversations, mms, outgoing, receiving, sending, settings
-from core.contacts import Contact
-from core.conversations import Conversation, Message
+from core import settings
 from core.errors import SwitchboardError
+from core.people import contacts
+from core.people.contacts import Contact
+from core.sms import consent, conversations, mms, outgoing, receiving, sending
+from core.sms.conversations import Conversation, Message
 
 PAGE = 200
 """Messages loaded at a time: enough to read back, never the whole thread."""

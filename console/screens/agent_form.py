@@ -16,10 +16,10 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from console.context import ConsoleContext
 from console.text import literal
-from core import agents
-from core.agents import Agent
-from core.authz import Role
 from core.errors import SwitchboardError
+from core.people import agents
+from core.people.agents import Agent
+from core.people.authz import Role
 
 ROLES = [("Agent", Role.AGENT.value), ("Manager", Role.MANAGER.value)]
 

@@ -1,6 +1,6 @@
 """Edit or create a contact: fields, Ready, phone numbers, custom fields (M1, M9).
 
-The form only collects what was typed; ``core.contacts`` validates and saves.
+The form only collects what was typed; ``core.people.contacts`` validates and saves.
 A refused save (bad number, bad email…) is shown in the form, which stays
 open with everything still typed in it. Contact text is always shown literal.
 """
@@ -16,9 +16,9 @@ from textual.widgets import Button, Input, Label, Select, Static, Switch, TextAr
 
 from console.context import ConsoleContext
 from console.text import literal
-from core import contacts
-from core.contacts import PHONE_KINDS, Contact, ContactDraft, ReadyChange
 from core.errors import InvalidInput, SwitchboardError
+from core.people import contacts
+from core.people.contacts import PHONE_KINDS, Contact, ContactDraft, ReadyChange
 
 HISTORY_SHOWN = 5
 

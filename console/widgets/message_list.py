@@ -20,7 +20,7 @@ from textual.strip import Strip
 
 from console.text import literal
 from console.widgets.formatting import clock_text
-from core.conversations import Message
+from core.sms.conversations import Message
 
 STATUS_STYLES = {
     "queued": "yellow",

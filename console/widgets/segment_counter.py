@@ -1,9 +1,9 @@
 """M3: the live segment counter under the composer.
 
-Recounted on every key (``core.segments.count`` is pure and cheap), so the
+Recounted on every key (``core.sms.segments.count`` is pure and cheap), so the
 agent sees the encoding flip to UCS-2 the moment a curly quote or an emoji
 goes in, and what that costs. It counts what will be sent: when the opt-out
-line is due on this number (``core.outgoing``), the line is counted too.
+line is due on this number (``core.sms.outgoing``), the line is counted too.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from core import outgoing, segments
-from core.segments import SegmentCount, SmartEncoding
+from core.sms import outgoing, segments
+from core.sms.segments import SegmentCount, SmartEncoding
 
 NOTICE_LINE = "+ the opt-out line (first SMS to this number)"
 

@@ -16,10 +16,11 @@ import pytest
 
 from console.app import SwitchboardApp, make_app
 from console.context import ConsoleContext
-from core import agents, demo
+from core import demo
 from core.clock import FakeClock
 from core.db import Database, open_database
-from core.worker import Worker
+from core.people import agents
+from core.scheduling.worker import Worker
 from providers.sandbox import SandboxGateway
 
 NOW = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from console.panes.conversations import ConversationsPane
 from console.panes.thread import ThreadPane
-from core import receiving
 from core.db import Database
+from core.sms import receiving
 from tests.console.conftest import PATIENCE, SIZE, until
 
 
@@ -119,7 +119,7 @@ async def test_hostile_text_in_the_list_is_shown_literally(app_as, demo_db: Data
 
 
 async def test_the_status_bar_says_when_another_process_holds_the_lease(app_as, demo_db):
-    from core import lease
+    from core.scheduling import lease
 
     assert await lease.acquire(demo_db, "headless-worker", ttl_seconds=60)
     app = await app_as("alice")

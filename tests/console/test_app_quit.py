@@ -8,10 +8,13 @@ import logging
 import pytest
 
 from console.app import SwitchboardApp
-from core import agents, sending, settings
-from core.authz import SYSTEM
+from core import settings
 from core.db import Database
-from core.worker import Worker, WorkerOptions
+from core.people import agents
+from core.people.authz import SYSTEM
+from core.scheduling.options import WorkerOptions
+from core.scheduling.worker import Worker
+from core.sms import sending
 from providers.sandbox import SandboxGateway
 from tests.console.conftest import SIZE
 

@@ -6,10 +6,11 @@ from textual.widgets import Input, Select, Static, TabbedContent
 
 from console.panes.contacts import PAGE, WINDOW, ContactsPane, ContactTable
 from console.screens.contact_form import ContactForm, PhoneRow
-from core import agents, contacts, sending
-from core.authz import SYSTEM
-from core.contacts import Contact, ContactDraft, NewContact, Phone
 from core.db import Database
+from core.people import agents, contacts
+from core.people.authz import SYSTEM
+from core.people.contacts import Contact, ContactDraft, NewContact, Phone
+from core.sms import sending
 from tests.console.conftest import PATIENCE, SIZE
 
 # Area code 646 is not used by the demo data; 555-01XX is reserved for fiction.

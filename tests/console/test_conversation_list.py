@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from console.panes.conversations import ConversationList
-from core import conversations, events, receiving, retention, settings
-from core.authz import SYSTEM
+from core import events, retention, settings
 from core.clock import FakeClock
 from core.db import Database
+from core.people.authz import SYSTEM
+from core.sms import conversations, receiving
 from tests.console.conftest import SIZE, until
 
 

@@ -19,8 +19,9 @@ from console.panes import conversations as conversations_pane
 from console.panes.conversations import ConversationList
 from console.panes.thread import ThreadPane
 from console.screens.error import ErrorScreen
-from core import agents, conversations
 from core.db import Database
+from core.people import agents
+from core.sms import conversations
 from providers.sandbox import SandboxGateway
 from tests.console.conftest import SIZE, until
 from tests.console.test_thread import OPTED_OUT, open_thread
@@ -68,7 +69,7 @@ async def test_sending_to_an_opted_out_contact_is_one_error_notification(app_as,
         await pilot.pause()
         ((title, message),) = errors(app)
         assert title == "Could not send the message"
-        # The rule's own text, literally (core/consent.py).
+        # The rule's own text, literally (core/sms/consent.py).
         assert message.startswith(f"{OPTED_OUT} opted out of SMS by replying STOP on ")
         assert message.endswith("; nothing can be sent until they text START")
         assert not isinstance(app.screen, ErrorScreen)

@@ -13,11 +13,13 @@ from console.panes.manager import AgentTable, ManagerConversationList
 from console.panes.thread import ThreadPane
 from console.screens.agent_form import AgentForm
 from console.screens.confirm import ConfirmScreen
-from core import agents, conversations, events, settings
-from core.authz import Role
-from core.conversations import Filter
+from core import events, settings
 from core.db import Database
 from core.errors import NotAllowed
+from core.people import agents
+from core.people.authz import Role
+from core.sms import conversations
+from core.sms.conversations import Filter
 from tests.console.conftest import SIZE, until
 
 

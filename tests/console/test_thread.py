@@ -16,11 +16,12 @@ from console.panes.thread import PAGE, ThreadPane
 from console.widgets.composer import Composer, ComposerText
 from console.widgets.message_list import MessageList
 from console.widgets.segment_counter import SegmentCounter
-from core import agents, consent, receiving, sending
 from core.clock import FakeClock
 from core.db import Database
-from core.gateway import MmsLimits
-from core.worker import Worker
+from core.delivery.gateway import MmsLimits
+from core.people import agents
+from core.scheduling.worker import Worker
+from core.sms import consent, receiving, sending
 from providers.sandbox import SandboxGateway
 from tests.console.conftest import SIZE, until
 

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from core import agents, contacts, numbers
-from core.authz import SYSTEM, Actor, Role
-from core.contacts import Contact, ContactDraft
 from core.db import Database
-from core.numbers import Number
-from core.worker import Worker
+from core.people import agents, contacts
+from core.people.authz import SYSTEM, Actor, Role
+from core.people.contacts import Contact, ContactDraft
+from core.scheduling.worker import Worker
+from core.sms import numbers
+from core.sms.numbers import Number
 from providers.sandbox import SandboxGateway
 
 DEFAULT_NUMBER = "+14155550100"

@@ -6,8 +6,11 @@ import io
 
 import pytest
 
-from core import agents, contacts_csv, numbers, settings
-from core.authz import (
+from core import settings
+from core.db import Database
+from core.errors import NotAllowed
+from core.people import agents, contacts_csv
+from core.people.authz import (
     SYSTEM,
     Action,
     Actor,
@@ -16,8 +19,7 @@ from core.authz import (
     allows,
     authorize,
 )
-from core.db import Database
-from core.errors import NotAllowed
+from core.sms import numbers
 from tests.core.conftest import Team
 
 CSV = "name,mobile\nGus Novak,+12125550150\n"
@@ -116,9 +118,9 @@ def test_agents_may_do_agent_work(action: Action) -> None:
 
 
 async def test_a_manager_cannot_lock_the_centre_out(db) -> None:
-    from core import agents
-    from core.authz import SYSTEM, Role
     from core.errors import NotAllowed
+    from core.people import agents
+    from core.people.authz import SYSTEM, Role
 
     dana = (await agents.add(db, SYSTEM, "dana", "Dana", Role.MANAGER)).as_actor()
     await agents.add(db, SYSTEM, "alice", "Alice", Role.AGENT)

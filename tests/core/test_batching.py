@@ -1,4 +1,4 @@
-"""core.batching.plan: which claimed rows share one batch, as tables and as a property."""
+"""core.delivery.batching.plan: which claimed rows share one batch, as tables and as a property."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import batching
-from core.gateway import Media, OutboundBatch, OutboundSms
+from core.delivery import batching
+from core.delivery.gateway import Media, OutboundBatch, OutboundSms
 from providers.sinch_events import message_id_from
 
 SENDER, OTHER_SENDER = "+14155550100", "+14155550101"

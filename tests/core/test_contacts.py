@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from core import agents, contacts, settings
-from core.authz import Actor
-from core.contacts import Contact, ContactDraft, NewContact, Phone
+from core import settings
 from core.db import Database
 from core.errors import InvalidInput, InvalidPhoneNumber, NotFound
+from core.people import agents, contacts
+from core.people.authz import Actor
+from core.people.contacts import Contact, ContactDraft, NewContact, Phone
 
 ANN_MOBILE = "+14155550101"
 

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from core import agents, contacts, contacts_csv, settings
-from core.authz import Actor, Role
+from core import settings
 from core.clock import FakeClock
-from core.contacts import Contact, ContactDraft, Phone
-from core.contacts_csv import export_csv, import_csv
 from core.db import Database, open_database
 from core.errors import InvalidInput, NotAllowed
+from core.people import agents, contacts, contacts_csv
+from core.people.authz import Actor, Role
+from core.people.contacts import Contact, ContactDraft, Phone
+from core.people.contacts_csv import export_csv, import_csv
 
 
 def text(*lines: str) -> io.StringIO:

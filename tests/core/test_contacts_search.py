@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core import contacts
-from core.authz import Actor
-from core.contacts import ContactDraft, NewContact, Phone
 from core.db import Database
+from core.people import contacts
+from core.people.authz import Actor
+from core.people.contacts import ContactDraft, NewContact, Phone
 
 
 @pytest.fixture

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from core import agents, conversations, receiving, sending, settings
-from core.authz import SYSTEM, Role
+from core import settings
 from core.clock import FakeClock
-from core.conversations import Filter
 from core.db import Database, open_database
 from core.errors import AlreadyTaken, NotAllowed
-from core.worker import Worker
+from core.people import agents
+from core.people.authz import SYSTEM, Role
+from core.scheduling.worker import Worker
+from core.sms import conversations, receiving, sending
+from core.sms.conversations import Filter
 from tests.core.conftest import (
     ALICE_NUMBER,
     CARL_MOBILE,

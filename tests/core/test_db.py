@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from core import agents
-from core.authz import SYSTEM
 from core.clock import FakeClock
 from core.db import is_demo, migrations, open_database, open_problem, schema_version
 from core.errors import DatabaseProblem
+from core.people import agents
+from core.people.authz import SYSTEM
 
 
 async def test_new_file_is_migrated_to_the_current_schema(db_path: Path, clock: FakeClock):

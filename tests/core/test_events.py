@@ -6,12 +6,14 @@ import asyncio
 import json
 from pathlib import Path
 
-from core import agents, contacts, conversations, events, receiving, sending, settings
-from core.authz import SYSTEM, Role
+from core import events, settings
 from core.clock import FakeClock
-from core.contacts import ContactDraft
 from core.db import Database, open_database
-from core.worker import Worker
+from core.people import agents, contacts
+from core.people.authz import SYSTEM, Role
+from core.people.contacts import ContactDraft
+from core.scheduling.worker import Worker
+from core.sms import conversations, receiving, sending
 from tests.core.conftest import DEFAULT_NUMBER, DORA_MOBILE, ERIN_MOBILE, STRANGER, Team
 
 

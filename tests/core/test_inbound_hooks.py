@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from core import consent, outbox, receiving
 from core.db import Database
+from core.delivery import outbox
 from core.errors import InvalidInput
-from core.inbound import Hook, HookResult, Inbound
-from core.optout import Intent
+from core.sms import consent, receiving
+from core.sms.inbound import Hook, HookResult, Inbound
+from core.sms.optout import Intent
 from tests.core.conftest import DEFAULT_NUMBER, STRANGER, Team
 
 

@@ -7,12 +7,14 @@ from datetime import timedelta
 
 import pytest
 
-from core import agents, numbers
-from core.authz import SYSTEM, Role
 from core.clock import FakeClock, to_ms
 from core.errors import InvalidInput
-from core.jobs import Job
-from core.worker import Worker, WorkerOptions, default_jobs
+from core.people import agents
+from core.people.authz import SYSTEM, Role
+from core.scheduling.jobs import Job
+from core.scheduling.options import WorkerOptions
+from core.scheduling.worker import Worker, default_jobs
+from core.sms import numbers
 from providers.sandbox import SandboxGateway
 
 

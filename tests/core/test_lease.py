@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from core import lease
 from core.clock import FakeClock
 from core.errors import InvalidInput
+from core.scheduling import lease
 
 
 async def test_only_one_holder_until_the_lease_lapses(db, clock: FakeClock):

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from core import agents, consent, contacts, conversations, mms, receiving, sending, settings
-from core.authz import Actor, Role
+from core import settings
 from core.clock import FakeClock
-from core.conversations import Filter
 from core.db import Database
+from core.delivery.gateway import Media, MmsLimits
+from core.delivery.outbox import OPTED_IN_REASON, OPTED_OUT_REASON
 from core.errors import (
     InvalidInput,
     InvalidPhoneNumber,
@@ -28,10 +28,12 @@ from core.errors import (
     NotMobile,
     OptedOut,
 )
-from core.gateway import Media, MmsLimits
-from core.optout import Intent
-from core.outbox import OPTED_IN_REASON, OPTED_OUT_REASON
-from core.worker import Worker
+from core.people import agents, contacts
+from core.people.authz import Actor, Role
+from core.scheduling.worker import Worker
+from core.sms import consent, conversations, mms, receiving, sending
+from core.sms.conversations import Filter
+from core.sms.optout import Intent
 from providers import sandbox
 from tests.core.conftest import (
     ALICE_NUMBER,

@@ -1,11 +1,11 @@
-"""M5: the pure keyword rules (core.optout), as table tests."""
+"""M5: the pure keyword rules (core.sms.optout), as table tests."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.optout import Intent, classify, normalise
 from core.settings import Settings
+from core.sms.optout import Intent, classify, normalise
 
 DEFAULTS = Settings()
 

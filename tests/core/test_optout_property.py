@@ -15,15 +15,16 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from core import agents, consent, numbers, receiving, sending
-from core.authz import SYSTEM, Role
 from core.clock import FakeClock
 from core.db import Database, open_database
+from core.delivery.outbox import OPTOUT_CONFIRMATION
 from core.errors import OptedOut
-from core.optout import Intent
-from core.outbox import OPTOUT_CONFIRMATION
+from core.people import agents
+from core.people.authz import SYSTEM, Role
+from core.scheduling.worker import Worker
 from core.settings import Settings
-from core.worker import Worker
+from core.sms import consent, numbers, receiving, sending
+from core.sms.optout import Intent
 from providers.sandbox import SandboxGateway
 
 DEFAULT_NUMBER = "+14155550100"

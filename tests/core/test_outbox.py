@@ -7,12 +7,15 @@ from datetime import timedelta
 import pytest
 
 from core import clock as clocks
-from core import consent, outbox, receiving, sending, settings
+from core import settings
 from core.clock import FakeClock
 from core.db import Database
-from core.gateway import DeliveryReport
-from core.outbox import Failed, Retry, Sent
-from core.worker import Worker, WorkerOptions
+from core.delivery import outbox
+from core.delivery.gateway import DeliveryReport
+from core.delivery.outbox import Failed, Retry, Sent
+from core.scheduling.options import WorkerOptions
+from core.scheduling.worker import Worker
+from core.sms import consent, receiving, sending
 from providers import sandbox
 from providers.sandbox import SandboxGateway
 from tests.core.conftest import ALICE_NUMBER, DORA_MOBILE, ERIN_MOBILE, STRANGER, Team

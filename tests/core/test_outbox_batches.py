@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from core import outbox, settings
+from core import settings
 from core.clock import FakeClock
 from core.db import Database
-from core.gateway import DeliveryReport
-from core.outbox import Sent
-from core.worker import Worker, WorkerOptions
+from core.delivery import outbox
+from core.delivery.gateway import DeliveryReport
+from core.delivery.outbox import Sent
+from core.scheduling.options import WorkerOptions
+from core.scheduling.worker import Worker
 from providers.sandbox import UNREACHABLE_SUFFIX
 from tests.core.conftest import DEFAULT_NUMBER, Team
 

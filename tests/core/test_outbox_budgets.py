@@ -6,10 +6,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from core import clock as clocks
-from core import outbox, sending, settings
+from core import settings
 from core.clock import FakeClock
 from core.db import Database, open_database
-from core.worker import Worker, WorkerOptions
+from core.delivery import outbox
+from core.scheduling.options import WorkerOptions
+from core.scheduling.worker import Worker
+from core.sms import sending
 from providers import sandbox
 from providers.sandbox import SandboxGateway
 from tests.core.conftest import DEFAULT_NUMBER, DORA_MOBILE, STRANGER, Team

@@ -8,14 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from core import consent, outbox, receiving, sending, settings
 from core import db as dbmod
+from core import settings
 from core.clock import FakeClock
 from core.db import Database, open_database
+from core.delivery import outbox
+from core.delivery.gateway import DeliveryReport
+from core.delivery.outbox import Retry, Sent
 from core.errors import InvalidInput, OptedOut
-from core.gateway import DeliveryReport
-from core.outbox import Retry, Sent
-from core.worker import Worker, WorkerOptions
+from core.scheduling.options import WorkerOptions
+from core.scheduling.worker import Worker
+from core.sms import consent, receiving, sending
 from providers import sandbox
 from tests.core.conftest import DEFAULT_NUMBER, DORA_MOBILE, ERIN_MOBILE, STRANGER, Team
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core import outgoing, segments, sending, settings
+from core import settings
 from core.db import Database
+from core.sms import outgoing, segments, sending
 from tests.core.conftest import DORA_MOBILE, STRANGER, Team
 
 NOTICE = settings.Settings().optout_notice

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from core import outbox, sending, settings, status
+from core import settings, status
 from core.clock import FakeClock, to_ms
 from core.db import Database
+from core.delivery import outbox
+from core.delivery.gateway import DeliveryReport
+from core.delivery.outbox import Retry, Sent
 from core.errors import InvalidInput, LimitExceeded
-from core.gateway import DeliveryReport
-from core.outbox import Retry, Sent
+from core.sms import sending
 from tests.core.conftest import DORA_MOBILE, ERIN_MOBILE, Team
 
 LEASE = 120.0

@@ -6,12 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from core import consent, events, receiving, retention, settings
-from core.authz import SYSTEM
+from core import events, retention, settings
 from core.clock import FakeClock
 from core.db import Database
 from core.errors import InvalidInput
-from core.worker import Worker, default_jobs
+from core.people.authz import SYSTEM
+from core.scheduling.worker import Worker, default_jobs
+from core.sms import consent, receiving
 from tests.core.conftest import DEFAULT_NUMBER, DORA_MOBILE, Team
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.segments import (
+from core.sms.segments import (
     GSM7_BASIC,
     GSM7_EXTENSION,
     SegmentCount,

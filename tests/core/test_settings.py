@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from core import settings
-from core.authz import SYSTEM
 from core.db import Database
 from core.errors import InvalidInput
+from core.people.authz import SYSTEM
 from core.settings import Settings
 
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import InvalidInput
-from core.segments import GSM7_BASIC, GSM7_EXTENSION, count
+from core.sms.segments import GSM7_BASIC, GSM7_EXTENSION, count
 from core.templates import (
     WITHHELD,
     Field,

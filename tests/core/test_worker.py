@@ -8,12 +8,16 @@ import sqlite3
 
 import pytest
 
-from core import agents, numbers, outbox, settings
-from core.authz import SYSTEM, Role
+from core import settings
 from core.clock import FakeClock
+from core.delivery import outbox
 from core.errors import InvalidInput
-from core.sending import send
-from core.worker import Worker, WorkerOptions
+from core.people import agents
+from core.people.authz import SYSTEM, Role
+from core.scheduling.options import WorkerOptions
+from core.scheduling.worker import Worker
+from core.sms import numbers
+from core.sms.sending import send
 from providers.sandbox import SandboxGateway
 
 

@@ -53,7 +53,7 @@ from typing import Any
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
-from core import segments
+from core.sms import segments
 from providers.config import SinchConfig
 from tests.fakes.sinch_signing import signed_headers
 

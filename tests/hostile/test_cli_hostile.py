@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from core.sending import MAX_MMS_TEXT
+from core.sms.sending import MAX_MMS_TEXT
 from tests.hostile.conftest import Run
 from tests.processes import SWITCHBOARD, TIMEOUT, cli_env, dump, refused, switchboard
 

@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
-from core import sending
 from core.clock import FakeClock
 from core.db import Database
-from core.gateway import DeliveryReport, Media
+from core.delivery.gateway import DeliveryReport, Media
+from core.sms import sending
 from providers import media_links, webhooks
 from providers.config import EVENTS_PATH, WebhookConfig
 from providers.webhooks import WebhookServer

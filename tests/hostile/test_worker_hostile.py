@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from core import agents, numbers, outbox, sending
-from core.authz import SYSTEM, Actor, Role
 from core.db import Database
-from core.gateway import DeliveryReport
+from core.delivery import outbox
+from core.delivery.gateway import DeliveryReport
+from core.people import agents
+from core.people.authz import SYSTEM, Actor, Role
+from core.sms import numbers, sending
 from tests.processes import switchboard
 
 LEASE = 120.0

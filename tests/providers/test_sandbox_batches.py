@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core.clock import FakeClock
 from core.db import Database, migrations, open_database
-from core.gateway import OutboundBatch, OutboundSms, SendsBatches
+from core.delivery.gateway import OutboundBatch, OutboundSms, SendsBatches
 from providers import sandbox
 from providers.sandbox import SandboxGateway
 

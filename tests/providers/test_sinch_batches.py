@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from core import batching
-from core.gateway import (
+from core.delivery import batching
+from core.delivery.gateway import (
     OutboundBatch,
     OutboundSms,
     PermanentFailure,
@@ -34,7 +34,7 @@ TIMEOUT = 0.5
 
 
 def batch_of(*recipients: str, attempt: int = 1, sender: str = SENDER) -> OutboundBatch:
-    """The batch core.batching makes of rows 5, 6, ... to these numbers."""
+    """The batch core.delivery.batching makes of rows 5, 6, ... to these numbers."""
     rows = [
         OutboundSms(5 + n, sender, number, BODY, 1, attempt=attempt, max_parts=3)
         for n, number in enumerate(recipients)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from core.gateway import DeliveryReport, Media
+from core.delivery.gateway import DeliveryReport, Media
 from providers import sinch_events
 from providers.sinch_events import Ignored, InboundSms, MalformedEvent, Reports, parse
 
@@ -267,7 +267,7 @@ def _reports(body: bytes) -> tuple[DeliveryReport, ...]:
         ("-3", None),
         ("1_000", None),
         ("abc", None),
-        ("batch-42", None),  # core.batching's reference for a batch of many messages
+        ("batch-42", None),  # core.delivery.batching's reference for a batch of many messages
         ("٣", None),  # a digit, but not an ASCII one
         ("99999999999999999999", None),
         (42, None),

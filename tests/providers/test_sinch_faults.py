@@ -8,7 +8,7 @@ does) and a hang before it recorded anything. The worker is driven with
 
 The webhook server is not part of this test: the fake's callbacks are off and
 the per-recipient reports it would have posted are read into DeliveryReports
-here (a small adapter) and applied with ``core.outbox.apply_reports``.
+here (a small adapter) and applied with ``core.delivery.outbox.apply_reports``.
 """
 
 from __future__ import annotations
@@ -19,12 +19,16 @@ from typing import Any
 
 import pytest
 
-from core import agents, numbers, outbox, settings
-from core.authz import SYSTEM, Role
+from core import settings
 from core.clock import FakeClock
 from core.db import Database
-from core.gateway import DeliveryReport
-from core.worker import Worker, WorkerOptions
+from core.delivery import outbox
+from core.delivery.gateway import DeliveryReport
+from core.people import agents
+from core.people.authz import SYSTEM, Role
+from core.scheduling.options import WorkerOptions
+from core.scheduling.worker import Worker
+from core.sms import numbers
 from providers.config import WebhookConfig
 from providers.sinch_sms import SinchGateway
 from tests.fakes.sinch_server import FakeSinch

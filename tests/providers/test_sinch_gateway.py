@@ -23,12 +23,14 @@ from sinch.domains.sms.models.v1.response import RecipientDeliveryReport
 from sinch.domains.sms.models.v1.shared import MOMediaMessage, MOTextMessage
 from sinch.domains.sms.sinch_events.v1.sms_sinch_event import SmsSinchEvent
 
-from core import numbers, sending, settings
-from core.agents import add as add_agent
-from core.authz import SYSTEM, Role
+from core import settings
 from core.clock import FakeClock
-from core.gateway import Media, OutboundSms, PermanentFailure, TemporaryFailure
-from core.worker import Worker, WorkerOptions
+from core.delivery.gateway import Media, OutboundSms, PermanentFailure, TemporaryFailure
+from core.people.agents import add as add_agent
+from core.people.authz import SYSTEM, Role
+from core.scheduling.options import WorkerOptions
+from core.scheduling.worker import Worker
+from core.sms import numbers, sending
 from providers import media_links
 from providers.config import WebhookConfig
 from providers.sinch_sms import SinchGateway

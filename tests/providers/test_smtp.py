@@ -23,7 +23,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from core.gateway import OutboundEmail, PermanentFailure, TemporaryFailure
+from core.delivery.gateway import OutboundEmail, PermanentFailure, TemporaryFailure
 from providers import wiring
 from providers.config import Config, SmtpConfig
 from providers.smtp import SmtpGateway

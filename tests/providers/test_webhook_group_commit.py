@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from core import consent, inbound, receiving
 from core.clock import FakeClock
 from core.db import Database, Tx
+from core.sms import consent, inbound, receiving
 from providers.config import WebhookConfig
 from providers.webhooks import WebhookServer
 from tests.providers.test_webhooks import SECRET, count, make_setup, mo, post, sign

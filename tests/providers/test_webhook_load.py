@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from core import outbox
 from core.clock import FakeClock
 from core.db import Database
-from core.outbox import Sent
+from core.delivery import outbox
+from core.delivery.outbox import Sent
 from providers.config import EVENTS_PATH, WebhookConfig
 from providers.webhooks import WebhookServer
 from tests.fakes.sinch_signing import signed_headers

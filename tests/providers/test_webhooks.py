@@ -14,14 +14,16 @@ from typing import Any
 import httpx
 import pytest
 
-from core import agents, consent, numbers, outbox, receiving, sending
-from core.authz import SYSTEM, Actor, Role
 from core.clock import FakeClock
 from core.db import Database
+from core.delivery import outbox
+from core.delivery.gateway import Media
+from core.delivery.outbox import Sent
 from core.errors import InvalidInput
-from core.gateway import Media
-from core.outbox import Sent
-from core.worker import Worker
+from core.people import agents
+from core.people.authz import SYSTEM, Actor, Role
+from core.scheduling.worker import Worker
+from core.sms import consent, numbers, receiving, sending
 from providers import media_links, webhooks
 from providers.config import EVENTS_PATH, WebhookConfig
 from providers.sandbox import SandboxGateway

@@ -4,7 +4,7 @@ Only to a mobile number, never to a number that opted out, the first SMS to
 a number carries the opt-out line, MMS only from an MMS number, the first
 agent to text owns the conversation and later ones subscribe, an agent's
 reply ends the contact's wait, and texting a Ready contact sets it not
-ready. Receiving is core/receiving.py: a script that only sends never loads it.
+ready. Receiving is core/sms/receiving.py: a script that only sends never loads it.
 """
 
 from __future__ import annotations
@@ -16,27 +16,20 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from core import (
-    consent,
-    contacts,
-    conversations,
-    mms,
-    numbers,
-    outbox,
-    outgoing,
-    segments,
-    settings,
-)
-from core.authz import Action, Actor, authorize
+from core import settings
 from core.db import Database, Tx
+from core.delivery import outbox
+from core.delivery.gateway import Media, MmsLimits
 from core.errors import (
     InvalidInput,
     LimitExceeded,
     MmsNotSupported,
     NotMobile,
 )
-from core.gateway import Media, MmsLimits
-from core.phones import normalise as normalise_phone
+from core.people import contacts
+from core.people.authz import Action, Actor, authorize
+from core.sms import consent, conversations, mms, numbers, outgoing, segments
+from core.sms.phones import normalise as normalise_phone
 
 log = logging.getLogger(__name__)
 

@@ -40,21 +40,21 @@ class OutboundSms:
     max_parts: int | None = None
     """The most parts the provider may split the body into (setting max_message_parts)."""
     purpose: str = "conversation"
-    """What it is for (core.outbox.PURPOSES); only 'conversation' belongs to a conversation."""
+    """What it is for (outbox.PURPOSES); only 'conversation' belongs to a conversation."""
 
 
 @dataclass(frozen=True, slots=True)
 class OutboundBatch:
     """One text from one sender to many recipients, handed over in one call.
 
-    Made by ``core.batching.plan`` from rows that may share it. Its rows stand
+    Made by ``core.delivery.batching.plan`` from rows that may share it. Its rows stand
     or fall together at the call (one provider ID, or one failure for all);
     what became of each is told by its own delivery report, which names the
     batch (``provider_id``) and the recipient.
     """
 
     reference: str
-    """Ours for the batch (Sinch's client_reference); never a message ID (core.batching)."""
+    """Ours for the batch (Sinch's client_reference); never a message ID (see batching.py)."""
     sender: str
     body: str
     segments: int
@@ -62,7 +62,7 @@ class OutboundBatch:
     """(message_id, recipient) of each message in it, in message ID order."""
     max_parts: int | None = None
     attempt: int = 1
-    """Shared by every row (core.batching groups by it); above 1, look the batch up first."""
+    """Shared by every row (batching.py groups by it); above 1, look the batch up first."""
     purpose: str = "conversation"
 
     def __post_init__(self) -> None:
@@ -97,7 +97,7 @@ class DeliveryReport:
 
     It settles a message only when it is that message's: the batch
     (``provider_id``) is the one the provider gave us for it and the recipient
-    is its recipient (see ``core.outbox.apply_reports``).
+    is its recipient (see ``core.delivery.outbox.apply_reports``).
     """
 
     provider_id: str

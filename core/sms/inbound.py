@@ -34,9 +34,9 @@ from dataclasses import dataclass
 
 from core.db import Tx
 from core.errors import InvalidInput
-from core.numbers import Number
-from core.optout import Intent
 from core.settings import Settings
+from core.sms.numbers import Number
+from core.sms.optout import Intent
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,12 +56,13 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from typing import TextIO
 
-from core import contacts, settings
-from core.authz import Action, Actor, authorize
-from core.contacts import PHONE_KINDS, Contact, NewContact, Phone
+from core import settings
 from core.db import Database
 from core.errors import InvalidInput
-from core.phones import normalise
+from core.people import contacts
+from core.people.authz import Action, Actor, authorize
+from core.people.contacts import PHONE_KINDS, Contact, NewContact, Phone
+from core.sms.phones import normalise
 
 TEXT_COLUMNS = ("name", "job_title", "email")
 KNOWN_COLUMNS = (*TEXT_COLUMNS, "ready", *PHONE_KINDS)

@@ -1,6 +1,6 @@
 """W1, W2: the worker. It only schedules; the rules live in the services.
 
-The worker runs the jobs it is given (core/jobs.py); ``default_jobs``
+The worker runs the jobs it is given (core/scheduling/jobs.py); ``default_jobs``
 composes today's list: the lease, the public-minutes sweep, the outbox pump
 and delivery-report polling. APScheduler's AsyncIOScheduler, in the running
 event loop, is used as a ticker: one interval job per worker job. A job with
@@ -28,9 +28,10 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from core import batching, conversations, lease, outbox, retention
+from core import retention
 from core.db import Database
-from core.gateway import (
+from core.delivery import batching, outbox
+from core.delivery.gateway import (
     OutboundBatch,
     OutboundSms,
     PermanentFailure,
@@ -39,28 +40,12 @@ from core.gateway import (
     SmsGateway,
     TemporaryFailure,
 )
-from core.jobs import Job, check_list
+from core.scheduling import lease
+from core.scheduling.jobs import Job, check_list
+from core.scheduling.options import WorkerOptions
+from core.sms import conversations
 
 log = logging.getLogger("switchboard.worker")
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerOptions:
-    lease_seconds: float = 10.0
-    """A stopped worker's lease lapses after this long; another then takes over."""
-    pump_every: float = 0.2
-    sweep_every: float = 1.0
-    batch_size: int = 100
-    batches_per_tick: int = 20
-    send_concurrency: int = 8
-    send_lease_seconds: float = 120.0
-    """How long a message may stay 'sending' before it is presumed lost and queued again."""
-    wake_at_next_due: bool = True
-    """Wake a job with ``next_due`` at its due time, not only at its next tick (off: the
-    baseline bench.lateness compares against)."""
-    wake_gap: float = 0.05
-    """A wake comes at least this long after the job's last run ended: due times a few
-    milliseconds apart are taken by one run, not one run (one write transaction) each."""
 
 
 @dataclass(slots=True)
@@ -199,7 +184,7 @@ class Worker:
 
     async def _send_batch(self, batch: list[OutboundSms]) -> None:
         # The claim took only what the senders' budgets allow: all of it goes,
-        # as provider batches where rows share their text (core.batching).
+        # as provider batches where rows share their text (core.delivery.batching).
         items: Sequence[OutboundSms | OutboundBatch] = batch
         if isinstance(self.gateway, SendsBatches):
             items = batching.plan(batch, self.gateway.max_batch_recipients)

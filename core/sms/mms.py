@@ -7,8 +7,8 @@ import os
 import stat
 from pathlib import Path
 
+from core.delivery.gateway import Media
 from core.errors import MmsNotSupported
-from core.gateway import Media
 
 # What carriers accept for MMS across the US networks; anything else is
 # refused up front rather than failing at the carrier after it was queued.

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core import settings
-from core.authz import Action, Actor, authorize
 from core.db import Database, Tx
 from core.errors import InvalidInput, NotFound
-from core.phones import normalise
+from core.people.authz import Action, Actor, authorize
+from core.sms.phones import normalise
 
 
 @dataclass(frozen=True, slots=True)

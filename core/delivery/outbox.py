@@ -19,12 +19,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from core import budgets, consent, outgoing, segments, settings
+from core import settings
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
+from core.delivery import budgets
+from core.delivery.gateway import DeliveryReport, Media, OutboundSms
 from core.errors import InvalidInput
-from core.gateway import DeliveryReport, Media, OutboundSms
-from core.lease import WORKER as WORKER_LEASE
+from core.scheduling.lease import WORKER as WORKER_LEASE
+from core.sms import consent, outgoing, segments
 
 # Message kinds that are not an agent's chat. The STOP confirmation is the
 # one message allowed to reach a number that has just opted out.
@@ -197,7 +199,7 @@ async def claim(
     """Lease up to ``limit`` due messages that may be sent now, oldest first.
 
     Throttling happens here, not after: each sender's due rows are taken in
-    order while their segments fit its budget (core/budgets.py), and the
+    order while their segments fit its budget (core/delivery/budgets.py), and the
     tokens are spent in the same transaction. Rows over budget stay queued,
     untouched (no write per row), and ``next_sendable`` says when they can go.
 

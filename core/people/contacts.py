@@ -17,12 +17,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core import phones as phone_numbers
 from core import settings
-from core.authz import Action, Actor, authorize
 from core.clock import from_ms
 from core.db import Database, Tx
 from core.errors import InvalidInput, InvalidPhoneNumber, NotFound
+from core.people.authz import Action, Actor, authorize
+from core.sms import phones as phone_numbers
 
 PHONE_KINDS = ("mobile", "landline", "work", "home", "fax", "other")
 BUILTIN_FIELDS = ("name", "job_title", "email", "ready")

@@ -8,9 +8,10 @@ is the count of what is sent.
 
 from __future__ import annotations
 
-from core import consent, segments, settings
+from core import settings
 from core.db import Database, Tx
-from core.segments import SmartEncoding
+from core.sms import consent, segments
+from core.sms.segments import SmartEncoding
 
 
 def with_notice(body: str, notice: str | None) -> str:

@@ -7,7 +7,7 @@ written by another process), and after a run of a job with ``next_due`` it
 wakes that job at the due time when that is sooner than the next tick: a
 due time is then acted on when it falls, not up to an interval later.
 
-The list is composed in one place, ``core.worker.default_jobs``; a
+The list is composed in one place, ``core.scheduling.worker.default_jobs``; a
 capability adds a job by composing its own list around it, without touching
 the worker.
 """

@@ -4,7 +4,7 @@ STOP-family keywords opt the number out (one confirmation, then silence),
 START-family opt it back in, HELP answers; a message that plainly asks to
 stop is flagged for an agent; anything else starts the wait that makes the
 conversation public when it runs out. Receiving runs an ordered list of
-hooks (core/inbound.py, ``default_hooks``) in the message's transaction, so
+hooks (core/sms/inbound.py, ``default_hooks``) in the message's transaction, so
 a capability adds its own without changing ``receive``.
 """
 
@@ -16,26 +16,20 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core import (
-    consent,
-    contacts,
-    conversations,
-    inbound,
-    numbers,
-    outbox,
-    segments,
-    settings,
-)
-from core.authz import Action, Actor, ConversationAccess, authorize
+from core import settings
 from core.db import Database, Tx
+from core.delivery import outbox
+from core.delivery.gateway import Media
 from core.errors import (
     InvalidInput,
     NotFound,
     SwitchboardError,
 )
-from core.gateway import Media
-from core.optout import Intent, classify, normalise
-from core.phones import normalise as normalise_phone
+from core.people import contacts
+from core.people.authz import Action, Actor, ConversationAccess, authorize
+from core.sms import consent, conversations, inbound, numbers, segments
+from core.sms.optout import Intent, classify, normalise
+from core.sms.phones import normalise as normalise_phone
 from core.text import is_utf8
 
 log = logging.getLogger(__name__)

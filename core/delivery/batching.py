@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 
-from core.gateway import OutboundBatch, OutboundSms
+from core.delivery.gateway import OutboundBatch, OutboundSms
 
 REFERENCE_PREFIX = "batch-"
 """A batch's reference is this and its lowest message ID: never all digits, so never

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from core import settings
-from core.authz import Action, Actor, ConversationAccess, allows, authorize
 from core.clock import from_ms, from_ms_or_none, to_ms
 from core.db import Database, Tx
 from core.errors import AlreadyTaken, NotFound
+from core.people.authz import Action, Actor, ConversationAccess, allows, authorize
 
 
 class Filter(StrEnum):

@@ -6,9 +6,9 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
-from core.authz import Action, Actor, Role, authorize
 from core.db import Database
 from core.errors import InvalidInput, NotAllowed, NotFound
+from core.people.authz import Action, Actor, Role, authorize
 
 _USERNAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$", re.IGNORECASE)
 MAX_NAME = 200

@@ -1,0 +1,1 @@
+"""Who is who: agents and their permissions, contacts and their import."""

@@ -1,0 +1,1 @@
+"""Two-way SMS: conversations, inbound hooks, opt-out and consent, segments, MMS, numbers."""
