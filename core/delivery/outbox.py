@@ -232,13 +232,21 @@ async def claim(
                 for r in lapsed
             ],
         )
+        config = await settings.load_in(tx)
+        rate = config.rate_segments_per_second
+        # The rows this claim looks at: each sender's first due rows, no more
+        # than its bucket can pay for (every row costs at least one token), read
+        # through the per-sender index. So a claim costs the same with 300 or
+        # 300,000 rows queued behind them.
+        per_sender = max(1, min(limit, math.floor(budgets.capacity(rate))))
         # Consent is checked again at the last moment: it may have changed
         # since the message was queued (or requeued after a crash).
         refused = await tx.fetchall(
-            "UPDATE messages SET status = 'failed', lease_until = NULL, next_attempt_at = NULL,"
+            f"WITH {_CANDIDATES}"
+            " UPDATE messages SET status = 'failed', lease_until = NULL, next_attempt_at = NULL,"
             " error = CASE WHEN kind = :confirmation THEN :opted_in ELSE :opted_out END,"
             " updated_at = :now"
-            " WHERE status = 'queued' AND next_attempt_at <= :now"
+            " WHERE id IN (SELECT id FROM candidate)"
             " AND (recipient IN (SELECT phone FROM phone_consent WHERE opted_out = 1))"
             "   != (kind = :confirmation)"
             " RETURNING id, conversation_id, purpose",
@@ -247,23 +255,23 @@ async def claim(
                 "opted_in": OPTED_IN_REASON,
                 "opted_out": OPTED_OUT_REASON,
                 "now": now,
+                "per_sender": per_sender,
             },
         )
         await _emit_failed(tx, refused)
-        config = await settings.load_in(tx)
-        rate = config.rate_segments_per_second
         before = await budgets.levels(tx, budgets.SENDER, rate, now)
         # Each sender's due rows in order, with the segments up to and
         # including each: a row fits when that sum fits the bucket. A first
         # row larger than the bucket goes once the bucket is full.
         claimed = await tx.fetchall(
-            "WITH level(sender, tokens) AS (SELECT key, value FROM json_each(:levels)),"
+            f"WITH {_CANDIDATES},"
+            " level(sender, tokens) AS (SELECT key, value FROM json_each(:levels)),"
             " due AS (SELECT m.id, m.segments, m.next_attempt_at,"
             "   sum(m.segments) OVER (PARTITION BY m.sender ORDER BY m.next_attempt_at, m.id"
             "     ROWS UNBOUNDED PRECEDING) AS upto,"
             "   coalesce(l.tokens, :full) AS tokens"
             "   FROM messages m LEFT JOIN level l ON l.sender = m.sender"
-            "   WHERE m.status = 'queued' AND m.next_attempt_at <= :now),"
+            "   WHERE m.id IN (SELECT id FROM candidate) AND m.status = 'queued'),"
             " fits AS (SELECT id FROM due WHERE upto <= tokens"
             "   OR (upto = segments AND tokens >= min(segments, :full))"
             "   ORDER BY next_attempt_at, id LIMIT :limit)"
@@ -276,6 +284,7 @@ async def claim(
                 "full": budgets.capacity(rate),
                 "now": now,
                 "limit": limit,
+                "per_sender": per_sender,
                 "lease": now + int(lease_seconds * 1000),
             },
         )
@@ -301,6 +310,14 @@ async def claim(
         )
         for r in claimed
     ]
+
+
+# Each sender's first due rows (at most :per_sender), through the per-sender
+# index. Every sender is one of our numbers (numbers are never removed).
+_CANDIDATES = """candidate(id) AS (
+    SELECT m.id FROM numbers n JOIN messages m ON m.id IN (
+        SELECT id FROM messages WHERE sender = n.e164 AND status = 'queued'
+          AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT :per_sender))"""
 
 
 async def next_sendable(db: Database) -> datetime | None:
