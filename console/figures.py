@@ -5,6 +5,8 @@ Plain Python (no Textual, no click): the command loads it without the UI.
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+
 from core.statistics import Figures
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -40,3 +42,13 @@ def duration(seconds: float | None) -> str:
 def cell(figures: Figures, attribute: str) -> str:
     value = getattr(figures, attribute)
     return duration(value) if attribute in DURATIONS else str(value)
+
+
+def midnight(day: date) -> datetime:
+    """The start of ``day`` in this machine's time zone (people name their own days)."""
+    return datetime(day.year, day.month, day.day).astimezone()
+
+
+def days_ending(last: date, days: int) -> tuple[datetime, datetime]:
+    """The ``days`` whole local days ending with ``last`` (included): [start, end)."""
+    return midnight(last - timedelta(days=days - 1)), midnight(last + timedelta(days=1))

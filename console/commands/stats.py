@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import click
 
-from console.figures import COLUMNS, cell
+from console.figures import COLUMNS, cell, days_ending, midnight
 from console.options import as_option, db_option, emit_json, json_option, resolve_actor, with_db
 from console.safe_text import clipped
 from core import statistics
@@ -17,11 +17,6 @@ DEFAULT_DAYS = 7
 NAME_WIDTH = 24
 
 
-def _midnight(day: date) -> datetime:
-    """The start of ``day`` in this machine's time zone (people name their own days)."""
-    return datetime(day.year, day.month, day.day).astimezone()
-
-
 def _day(ctx: click.Context, param: click.Parameter, value: datetime | None) -> date | None:
     """A --from or --to day we can compute with; checked as the options are read, so a
     bad one is a usage error (exit 2) like any other bad option value."""
@@ -29,21 +24,11 @@ def _day(ctx: click.Context, param: click.Parameter, value: datetime | None) -> 
         return None
     try:
         for days in (-DEFAULT_DAYS, 0, 1):  # the default --from, the day, the day after
-            _midnight(value.date() + timedelta(days=days))
+            midnight(value.date() + timedelta(days=days))
     except (OverflowError, ValueError, OSError):
         # Year 1 or 9999 is a date click reads but no instant we can compute with.
         raise click.BadParameter(f"{value.date().isoformat()} is out of range") from None
     return value.date()
-
-
-def period(first: date | None, last: date | None, today: date) -> tuple[datetime, datetime]:
-    """[--from's midnight, the midnight after --to): both days included.
-
-    Without --to, today; without --from, the DEFAULT_DAYS days ending with --to.
-    """
-    last = last or today
-    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
-    return _midnight(first), _midnight(last + timedelta(days=1))
 
 
 @click.command("stats")
@@ -89,7 +74,11 @@ async def stats_command(
     Response times are in seconds in --json.
     """
     actor = await resolve_actor(db, as_user)
-    first, after_last = period(start, end, db.clock.now().astimezone().date())
+    last = end or db.clock.now().astimezone().date()
+    if start is None:
+        first, after_last = days_ending(last, DEFAULT_DAYS)
+    else:
+        first, after_last = midnight(start), midnight(last + timedelta(days=1))
     found = await statistics.report(db, actor, first, after_last, By(by))
     if as_json:
         emit_json(
