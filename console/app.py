@@ -27,6 +27,7 @@ from console.live import Changes
 from console.panes.contacts import ContactsPane
 from console.panes.conversations import ConversationsPane
 from console.panes.manager import ManagerPane
+from console.panes.statistics import StatisticsPane, may_view
 from console.panes.thread import ThreadPane
 from console.safe_text import printable
 from console.screens.error import ErrorScreen
@@ -73,6 +74,14 @@ class SwitchboardApp(App[None]):
             show=False,
         ),
         Binding(
+            "f4",
+            "show_tab('statistics')",
+            "Statistics",
+            id="app.statistics",
+            tooltip="The Statistics tab",
+            show=False,
+        ),
+        Binding(
             "ctrl+t",
             "toggle_theme",
             "Light or dark theme",
@@ -103,6 +112,9 @@ class SwitchboardApp(App[None]):
             if self.context.is_manager:
                 with TabPane("F3 Manager", id="manager"):
                     yield ManagerPane(self.context)
+            if may_view(self.context):
+                with TabPane("F4 Statistics", id="statistics"):
+                    yield StatisticsPane(self.context)
         yield StatusBar()
         yield Footer()
 
@@ -215,6 +227,8 @@ class SwitchboardApp(App[None]):
         # Agents have no Manager tab: its key is neither shown nor live for them.
         if action == "show_tab" and parameters == ("manager",):
             return self.context.is_manager
+        if action == "show_tab" and parameters == ("statistics",):
+            return may_view(self.context)
         return True
 
     def action_show_tab(self, tab: str) -> None:

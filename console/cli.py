@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "segments": ("console.commands.messages", "segments_command"),
     "send": ("console.commands.messages", "send"),
     "settings": ("console.commands.admin", "settings_group"),
+    "stats": ("console.commands.stats", "stats_command"),
     "status": ("console.commands.status", "status_command"),
     "worker": ("console.commands.worker", "worker_command"),
 }
@@ -52,6 +53,7 @@ SUMMARIES: dict[str, str] = {
     "segments": "Count the SMS segments TEXT needs, and suggest a cheaper GSM-7 rewrite.",
     "send": "Queue TEXT to a contact; the worker delivers it.",
     "settings": "Account settings (public minutes, opt-out keywords and texts...).",
+    "stats": "Statistics per agent or queue: offers, handled, first-response times, SMS sent.",
     "status": (
         "Who holds the worker lease, the outbox's depths, the oldest queued message, recent errors."
     ),

@@ -64,6 +64,10 @@ async def _manager(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _tab(app, pilot, "manager")
 
 
+async def _statistics(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await _tab(app, pilot, "statistics")
+
+
 async def _help(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await pilot.press("question_mark")
     await pilot.pause()
@@ -79,6 +83,7 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     ("agent-composer", "alice", _composer, SIZE),
     ("contacts", "alice", _contacts, SIZE),
     ("manager-dashboard", "dana", _manager, SIZE),
+    ("statistics", "dana", _statistics, SIZE),
     ("help", "alice", _help, SIZE),
     ("agent-conversations-light", "alice", _light, SIZE),
     ("agent-conversations-80x24", "alice", _conversations, SMALL),

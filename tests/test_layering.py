@@ -178,6 +178,7 @@ def installed_db(tmp_path: Path) -> Path:
         (("settings", "list"), {"core.settings"}),
         (("contacts", "list"), {"core.people.contacts"}),
         (("conversations", "list"), {"core.sms.conversations"}),
+        (("stats", "--json"), {"console.commands.stats", "core.statistics"}),
     ],
     ids=lambda a: " ".join(a) if isinstance(a, tuple) else "",
 )

@@ -33,6 +33,7 @@ class Action(StrEnum):
     MANAGE_NUMBERS = "manage SMS numbers"
     MANAGE_AGENTS = "manage agents"
     MANAGE_SETTINGS = "change account settings"
+    VIEW_STATISTICS = "view statistics"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,9 @@ class Policy(Protocol):
     def allows(self, actor: Actor, action: Action, target: object | None) -> bool: ...
 
 
+# What an agent may do; anything else (VIEW_STATISTICS among them: the
+# Manager profile has the statistics right, the Agent profile not) is for
+# managers and the system alone.
 _AGENT_ACTIONS = {
     Action.SEND_SMS,
     Action.VIEW_CONVERSATION,

@@ -1,0 +1,168 @@
+"""The statistics pane (issue #10, item 8): a table and a bar chart per agent or queue.
+
+The figures come from core.statistics, which checks the right again; this
+pane only shows them. The chart is textual-plotext (plotext drawn in a
+Textual widget); it renders plotext's ANSI output, so every name put in it
+goes through ``printable`` first and no escape sequence from a name reaches
+the terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widgets import DataTable, Static
+from textual_plotext import PlotextPlot
+
+from console.context import ConsoleContext
+from console.failures import ReportsFailures
+from console.figures import COLUMNS, cell, days_ending
+from console.safe_text import clipped
+from console.text import literal
+from core import statistics
+from core.statistics import By, Report
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    key: str
+    label: str
+    days: int
+
+
+PERIODS = (Period("t", "today", 1), Period("w", "7 days", 7), Period("m", "30 days", 30))
+DEFAULT_PERIOD = "w"
+CHART_SERIES = (("Offered", "offered"), ("Accepted", "accepted"), ("Missed", "missed"))
+CHART_SERIES += (("Handled", "handled"),)
+CHART_LABEL = 10
+"""Characters of a name under its bars: the chart must fit 80 columns."""
+
+
+def may_view(context: ConsoleContext) -> bool:
+    """Whether the pane is shown: the manager pane's check for now (one place to change
+    when the console asks the principal); core refuses anyone else anyway."""
+    return context.is_manager
+
+
+class StatisticsTable(DataTable[Text]):
+    pass
+
+
+class StatisticsPane(ReportsFailures, Vertical):
+    """Per agent or queue: offers, handled, first-response times and SMS sent."""
+
+    DEFAULT_CSS = """
+    StatisticsPane { height: 1fr; }
+    StatisticsPane #statistics-period { height: auto; color: $text-muted; padding: 0 1; }
+    StatisticsPane StatisticsTable { height: auto; max-height: 45%; }
+    StatisticsPane PlotextPlot { height: 1fr; min-height: 8; }
+    """
+    BINDINGS = [
+        *(
+            Binding(
+                p.key,
+                f"period('{p.key}')",
+                p.label.capitalize(),
+                id=f"statistics.period_{p.days}",
+                tooltip=f"Statistics for {p.label}",
+            )
+            for p in PERIODS
+        ),
+        Binding(
+            "b",
+            "toggle_by",
+            "By agent / queue",
+            id="statistics.by",
+            tooltip="One row per agent, or one per queue",
+        ),
+    ]
+
+    period: reactive[str] = reactive(DEFAULT_PERIOD, init=False)
+    by: reactive[By] = reactive(By.AGENT, init=False)
+
+    def __init__(self, context: ConsoleContext) -> None:
+        super().__init__(id="statistics-pane")
+        self.context = context
+        self.report: Report | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="statistics-period")
+        yield StatisticsTable(id="statistics-table", cursor_type="row", zebra_stripes=True)
+        yield PlotextPlot(id="statistics-chart")
+
+    async def on_mount(self) -> None:
+        table = self.query_one(StatisticsTable)
+        table.add_column("Agent", key="name", width=18)
+        for heading, attribute in COLUMNS:
+            table.add_column(heading, key=attribute)
+        self.load()
+
+    def focus_default(self) -> None:
+        self.query_one(StatisticsTable).focus()
+        self.load()  # figures move on while another tab is shown
+
+    def action_period(self, key: str) -> None:
+        self.period = key
+
+    def action_toggle_by(self) -> None:
+        self.by = By.QUEUE if self.by is By.AGENT else By.AGENT
+
+    def watch_period(self) -> None:
+        self.load()
+
+    def watch_by(self) -> None:
+        self.load()
+
+    @work(exclusive=True, group="statistics", exit_on_error=False, description="load statistics")
+    async def load(self) -> None:
+        chosen = next(p for p in PERIODS if p.key == self.period)
+        today = self.context.clock.now().astimezone().date()
+        start, end = days_ending(today, chosen.days)
+        report = await statistics.report(self.context.db, self.context.actor, start, end, self.by)
+        self.show(report, chosen)
+
+    def show(self, report: Report, chosen: Period) -> None:
+        self.report = report
+        keys = "  ".join(f"{p.key} {p.label}" for p in PERIODS)
+        self.query_one("#statistics-period", Static).update(
+            Text.assemble(
+                (f"{chosen.label.capitalize()}", "bold"),
+                f" · {report.start:%Y-%m-%d} to {report.end - timedelta(days=1):%Y-%m-%d}",
+                f" · by {report.by.value} (b) · {keys}",
+            )
+        )
+        table = self.query_one(StatisticsTable)
+        table.clear()
+        table.columns["name"].label = Text(report.by.value.capitalize())
+        for row in report.rows:
+            table.add_row(
+                literal(row.name),
+                # Figures right-aligned under their headings, as numbers are read.
+                *(Text(cell(row, attr).rjust(len(heading))) for heading, attr in COLUMNS),
+                key=str(row.id),
+            )
+        self._chart(report)
+
+    def _chart(self, report: Report) -> None:
+        chart = self.query_one(PlotextPlot)
+        plt = chart.plt
+        plt.clear_data()
+        plt.clear_figure()
+        # plotext draws text as it is, and the widget reads its output as ANSI.
+        names = [clipped(row.name, CHART_LABEL) for row in report.rows]
+        series = [[getattr(row, attr) for row in report.rows] for _, attr in CHART_SERIES]
+        if names:
+            plt.multiple_bar(names, series, labels=[label for label, _ in CHART_SERIES])
+            # Whole numbers on the axis: these are counts.
+            top = max(1, *(max(values) for values in series))
+            step = max(1, -(-top // 5))
+            plt.yticks(range(0, top + step, step))
+        plt.title(f"Conversations by {report.by.value}")
+        chart.refresh()
