@@ -17,7 +17,7 @@ from core.db import Database
 from core.delivery.gateway import SmsGateway
 from core.errors import InvalidInput
 from core.people import agents, contacts
-from core.people.authz import SYSTEM, Role
+from core.people.authz import SYSTEM
 from core.scheduling.options import WorkerOptions
 from core.scheduling.worker import Worker
 from core.sms import conversations, numbers, receiving, sending
@@ -86,10 +86,10 @@ TITLES = (
 AREAS = ("212", "312", "415", "617", "206", "303", "512", "702", "808", "907")
 
 AGENTS = (
-    ("alice", "Alice Moreau", Role.AGENT),
-    ("bob", "Bob Achebe", Role.AGENT),
-    ("carol", "Carol Jensen", Role.AGENT),
-    ("dana", "Dana Whitfield", Role.MANAGER),
+    ("alice", "Alice Moreau", "Agent"),
+    ("bob", "Bob Achebe", "Agent"),
+    ("carol", "Carol Jensen", "Agent"),
+    ("dana", "Dana Whitfield", "Manager"),
 )
 
 
@@ -132,7 +132,7 @@ async def _seed(
     for username, name, role in AGENTS:
         people[username] = (await agents.add(db, SYSTEM, username, name, role)).as_actor()
     if login not in people:
-        people[login] = (await agents.add(db, SYSTEM, login, "You", Role.MANAGER)).as_actor()
+        people[login] = (await agents.add(db, SYSTEM, login, "You", "Manager")).as_actor()
     await numbers.add(db, SYSTEM, "+14155550100", mms=True, default=True)
     await numbers.add(db, SYSTEM, "+14155550101", agent_id=people["alice"].id)
     await numbers.add(db, SYSTEM, "+14155550102", agent_id=people["bob"].id, mms=True)
