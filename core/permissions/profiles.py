@@ -208,8 +208,9 @@ async def _ensure_name_free(tx: Tx, name: str, but: int | None = None) -> None:
         raise AlreadyTaken(f"a permission profile named {name!r} already exists")
 
 
-async def edit(db: Database, actor: Actor, name: str, **changes: object) -> Profile:
-    """Change a profile's general fields or R2 settings; only those named change."""
+async def edit(db: Database, actor: Actor, name: str, /, **changes: object) -> Profile:
+    """Change a profile's general fields or R2 settings; only those named change
+    (``name=`` renames it)."""
     authorize(actor, Action.MANAGE_PERMISSIONS)
     async with db.transaction() as tx:
         profile_id = await id_by_name_in(tx, name)
