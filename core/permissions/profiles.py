@@ -172,7 +172,8 @@ async def _activity_id(tx: Tx, value: object) -> int | None:
 async def add(db: Database, actor: Actor, name: str, **fields: object) -> Profile:
     """R1: a new permission profile with ``fields`` (general fields and R2 settings).
 
-    A new profile has every right off, may use the built-in activities
+    A new profile has the table's defaults (the waiting pool and refusing
+    offers on, every other right off), may use the built-in activities
     (Available the default at login), and names no numbers (every number).
     """
     authorize(actor, Action.MANAGE_PERMISSIONS)

@@ -51,7 +51,8 @@ async def test_an_agent_may_not_import_or_export_contacts(db: Database, team: Te
 
 async def test_the_builtin_profiles_reach_conversations_as_the_roles_did(team: Team) -> None:
     alice, bob, dana = team.alice, team.bob, team.dana
-    assert alice.id is not None and bob.id is not None
+    assert alice.id is not None
+    assert bob.id is not None
     private = ConversationAccess(alice.id, frozenset({99}), is_public=False)
     followed = ConversationAccess(alice.id, frozenset({bob.id}), is_public=False)
     public = ConversationAccess(alice.id, frozenset(), is_public=True)

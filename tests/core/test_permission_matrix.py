@@ -25,7 +25,7 @@ from core.clock import FakeClock
 from core.db import Database, open_database
 from core.errors import NotAllowed
 from core.people import agents, contacts, contacts_csv
-from core.people.authz import SYSTEM, Action, Actor, RULES, allows, authorize
+from core.people.authz import RULES, SYSTEM, Action, Actor, allows, authorize
 from core.people.contacts import ContactDraft
 from core.permissions import configuration, principal, profiles
 from core.sms import conversations, numbers, receiving, sending

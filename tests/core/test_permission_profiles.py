@@ -138,7 +138,8 @@ async def test_a_user_switches_profile_at_once_and_the_feed_says_so(
     cursor = await events.last_id(db)
     await profiles.activate(db, team.alice, "alice", "Manager")  # her own: no right needed
     now = await principal.load(db, team.alice.id or 0)
-    assert now.profile_name == "Manager" and allows(now, Action.MANAGE_SETTINGS)
+    assert now.profile_name == "Manager"
+    assert allows(now, Action.MANAGE_SETTINGS)
     fed = (await events.since(db, cursor)).events
     assert [(e.kind, e.entity_id) for e in fed] == [("permission_profile.activated", team.alice.id)]
     with pytest.raises(NotAllowed, match="does not hold permission profile 'Agent'"):
