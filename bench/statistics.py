@@ -46,8 +46,7 @@ async def build(path: Path, count: int, clock: FakeClock) -> None:
             ((q, f"Queue {q}", now) for q in range(1, QUEUES + 1)),
         )
         await tx.executemany(
-            "INSERT INTO agents (id, username, name, role, created_at)"
-            " VALUES (?, ?, ?, 'agent', ?)",
+            "INSERT INTO agents (id, username, name, created_at) VALUES (?, ?, ?, ?)",
             ((a, f"agent{a}", f"Agent {a}", now) for a in range(1, AGENTS + 1)),
         )
         await tx.executemany(

@@ -32,7 +32,7 @@ from core.db import open_database
 from core.delivery import outbox
 from core.delivery.gateway import OutboundSms
 from core.people import agents
-from core.people.authz import SYSTEM, Role
+from core.people.authz import SYSTEM
 from core.scheduling.worker import Worker
 from core.sms import numbers, sending
 from providers.sandbox import SandboxGateway
@@ -105,7 +105,7 @@ async def build(path: Path, claim_rate: float) -> None:
             db, SYSTEM, rate_segments_per_second=claim_rate, sandbox_delivery_seconds=0
         )
         await numbers.add(db, SYSTEM, SENDER, default=True)
-        agent = await agents.add(db, SYSTEM, "agent", "Agent", Role.AGENT)
+        agent = await agents.add(db, SYSTEM, "agent", "Agent", "Agent")
         await numbers.add(db, SYSTEM, AGENT_NUMBER, agent_id=agent.id)
         async with db.transaction() as tx:
             await tx.executemany(

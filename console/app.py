@@ -8,7 +8,7 @@ and follows the change feed so what others do appears within a second.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
@@ -109,7 +109,7 @@ class SwitchboardApp(App[None]):
                 yield ConversationsPane(self.context)
             with TabPane("F2 Contacts", id="contacts"):
                 yield ContactsPane(self.context)
-            if self.context.is_manager:
+            if self.context.shows_manager:
                 with TabPane("F3 Manager", id="manager"):
                     yield ManagerPane(self.context)
             if may_view(self.context):
@@ -120,9 +120,7 @@ class SwitchboardApp(App[None]):
 
     async def on_mount(self) -> None:
         self.theme = "textual-dark"
-        actor = self.context.actor
-        self.sub_title = f"{actor.label} ({actor.role})"
-        self.query_one(StatusBar).who = f"{actor.label} · {actor.role}"
+        self._show_who()
         self._feed_cursor = await events.last_id(self.context.db)
         self.set_interval(self.context.feed_poll_seconds, self.poll_feed, name="feed")
         if self.context.welcome:
@@ -131,6 +129,12 @@ class SwitchboardApp(App[None]):
             await self._start_worker()
         else:
             self._show_worker_state(self.worker_state)
+
+    def _show_who(self) -> None:
+        actor = self.context.actor
+        profile = actor.profile_name or "no permission profile"
+        self.sub_title = f"{actor.label} ({profile})"
+        self.query_one(StatusBar).who = f"{actor.label} · {profile}"
 
     async def _start_worker(self) -> None:
         self._worker = Worker(
@@ -175,7 +179,40 @@ class SwitchboardApp(App[None]):
         if not batch.events:
             return
         self._feed_cursor = batch.events[-1].id
-        self.changes.publish(Changes(batch.events, missed=batch.missed))
+        missed = batch.missed
+        if (missed or self.context.principal_touched(batch.events)) and (
+            await self.context.reload_principal()
+        ):
+            # A manager changed what this user may do (or they switched
+            # profile elsewhere): it applies now, without a new login.
+            await self._principal_changed()
+            missed = True  # every pane reloads what it shows under the new rules
+        self.changes.publish(Changes(batch.events, missed=missed))
+
+    async def _principal_changed(self) -> None:
+        self._show_who()
+        tabs = self.query_one("#main-tabs", TabbedContent)
+        await self._show_tab_if(
+            tabs, "manager", self.context.shows_manager,
+            lambda: TabPane("F3 Manager", ManagerPane(self.context), id="manager"),
+        )  # fmt: skip
+        await self._show_tab_if(
+            tabs, "statistics", may_view(self.context),
+            lambda: TabPane("F4 Statistics", StatisticsPane(self.context), id="statistics"),
+        )  # fmt: skip
+        self.refresh_bindings()
+
+    async def _show_tab_if(
+        self, tabs: TabbedContent, tab: str, shown: bool, make: Callable[[], TabPane]
+    ) -> None:
+        """Add or remove a tab that only some permission profiles get."""
+        has_tab = bool(tabs.query(f"#{tab}"))
+        if shown and not has_tab:
+            await tabs.add_pane(make())
+        elif has_tab and not shown:
+            if tabs.active == tab:
+                tabs.active = "conversations"
+            await tabs.remove_pane(tab)
 
     def notify(
         self,
@@ -224,9 +261,9 @@ class SwitchboardApp(App[None]):
         self.push_screen(HelpScreen(self._binding_rows(self.screen)))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Agents have no Manager tab: its key is neither shown nor live for them.
+        # Without a manager right there is no Manager tab: its key is neither shown nor live.
         if action == "show_tab" and parameters == ("manager",):
-            return self.context.is_manager
+            return self.context.shows_manager
         if action == "show_tab" and parameters == ("statistics",):
             return may_view(self.context)
         return True

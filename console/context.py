@@ -8,14 +8,26 @@ from pathlib import Path
 from core.clock import Clock
 from core.db import Database
 from core.delivery.gateway import SmsGateway
-from core.people.authz import Actor, Role
+from core.events import Event
+from core.people.authz import Action, Actor, allows
+from core.permissions import principal
 from core.scheduling.options import WorkerOptions
+
+_MANAGER_ACTIONS = (
+    Action.VIEW_ALL_CONVERSATIONS,
+    Action.MANAGE_SETTINGS,
+    Action.MANAGE_AGENTS,
+)
+"""What the Manager tab does: its sections need one of these rights."""
+
+_PERMISSION_KINDS = ("permission_profile.", "queue.", "activity.", "sms_template.")
 
 
 @dataclass(slots=True)
 class ConsoleContext:
     db: Database
     actor: Actor
+    """Who is using the console: the principal, reloaded when the feed says it changed."""
     gateway: SmsGateway
     embedded_worker: bool = True
     """Run the worker inside the console (the tests drive it by hand instead)."""
@@ -31,6 +43,35 @@ class ConsoleContext:
     def clock(self) -> Clock:
         return self.db.clock
 
+    def may(self, action: Action) -> bool:
+        """The principal's answer: what the console shows follows it, never a role."""
+        return allows(self.actor, action)
+
     @property
-    def is_manager(self) -> bool:
-        return self.actor.role in (Role.MANAGER, Role.SYSTEM)
+    def shows_manager(self) -> bool:
+        return any(self.may(action) for action in _MANAGER_ACTIONS)
+
+    def principal_touched(self, events: list[Event] | tuple[Event, ...]) -> bool:
+        """Do these events change who the console's user is or what they may do?
+
+        Profile, queue, activity and template changes are rare: any of them
+        reloads the principal (a few small queries) rather than work out
+        whether it is one of ours.
+        """
+        if self.actor.id is None:
+            return False
+        return any(
+            e.kind.startswith(_PERMISSION_KINDS)
+            or (e.entity == "agent" and e.entity_id == self.actor.id)
+            for e in events
+        )
+
+    async def reload_principal(self) -> bool:
+        """Read the principal again; True if it changed."""
+        if self.actor.id is None:
+            return False
+        fresh = await principal.load(self.db, self.actor.id)
+        if fresh == self.actor:
+            return False
+        self.actor = fresh
+        return True

@@ -17,7 +17,8 @@ from core.db import Database
 from core.delivery.gateway import SmsGateway
 from core.errors import InvalidInput
 from core.people import agents, contacts
-from core.people.authz import SYSTEM, Role
+from core.people.authz import SYSTEM
+from core.permissions import configuration, profiles
 from core.scheduling.options import WorkerOptions
 from core.scheduling.worker import Worker
 from core.sms import conversations, numbers, receiving, sending
@@ -86,10 +87,10 @@ TITLES = (
 AREAS = ("212", "312", "415", "617", "206", "303", "512", "702", "808", "907")
 
 AGENTS = (
-    ("alice", "Alice Moreau", Role.AGENT),
-    ("bob", "Bob Achebe", Role.AGENT),
-    ("carol", "Carol Jensen", Role.AGENT),
-    ("dana", "Dana Whitfield", Role.MANAGER),
+    ("alice", "Alice Moreau", "Agent"),
+    ("bob", "Bob Achebe", "Agent"),
+    ("carol", "Carol Jensen", "Agent"),
+    ("dana", "Dana Whitfield", "Manager"),
 )
 
 
@@ -132,10 +133,37 @@ async def _seed(
     for username, name, role in AGENTS:
         people[username] = (await agents.add(db, SYSTEM, username, name, role)).as_actor()
     if login not in people:
-        people[login] = (await agents.add(db, SYSTEM, login, "You", Role.MANAGER)).as_actor()
+        people[login] = (await agents.add(db, SYSTEM, login, "You", "Manager")).as_actor()
     await numbers.add(db, SYSTEM, "+14155550100", mms=True, default=True)
     await numbers.add(db, SYSTEM, "+14155550101", agent_id=people["alice"].id)
     await numbers.add(db, SYSTEM, "+14155550102", agent_id=people["bob"].id, mms=True)
+    # Permission profiles (R1-R4): a queue per line of business, a night
+    # profile carol also holds, a canned reply for agents.
+    await configuration.add_queue(db, SYSTEM, "Front desk", ["+14155550100"])
+    await configuration.add_queue(db, SYSTEM, "Direct lines", ["+14155550101", "+14155550102"])
+    await configuration.set_profile_queue(db, SYSTEM, "Agent", "Front desk", score=60)
+    await configuration.set_profile_queue(db, SYSTEM, "Agent", "Direct lines", score=40)
+    await configuration.set_profile_queue(db, SYSTEM, "Manager", "Front desk", score=20)
+    await profiles.add(
+        db,
+        SYSTEM,
+        "Night shift",
+        alias="Night",
+        reference="night",
+        description="Evenings: the front desk only, two at a time.",
+        max_simultaneous=2,
+        interaction_timeout_seconds=30,
+        max_missed_offers=3,
+        missed_activity="Away",
+        auto_accept_seconds=20,
+    )
+    await configuration.set_profile_queue(db, SYSTEM, "Night shift", "Front desk", score=90)
+    await profiles.assign(db, SYSTEM, "Night shift", "carol", distribution_score=70)
+    await configuration.save_template(
+        db, SYSTEM, "Pick-up", "Hi {{contact_name}}, your order is ready. {{agent_name}}"
+    )
+    await configuration.set_profile_template(db, SYSTEM, "Agent", "Pick-up")
+    await configuration.set_profile_template(db, SYSTEM, "Night shift", "Pick-up")
 
     rng = random.Random(2026)
     drafts = []

@@ -26,13 +26,31 @@ def agents_group() -> None:
 @agents_group.command("add")
 @click.argument("username")
 @click.option("--name", default="", help="Full name (default: the username).")
-@click.option("--role", type=click.Choice(["agent", "manager"]), default="agent", show_default=True)
+@click.option(
+    "--permission-profile",
+    "profile",
+    metavar="NAME",
+    help="The permission profile they start with (default: Agent).",
+)
+@click.option(
+    "--role",
+    type=click.Choice(["agent", "manager"]),
+    help="Shortcut for the built-in profiles: --permission-profile Agent or Manager.",
+)
 @db_option
 @with_db
-async def agents_add(db: Database, username: str, name: str, role: str) -> None:
+async def agents_add(
+    db: Database, username: str, name: str, profile: str | None, role: str | None
+) -> None:
     """Add an agent or manager."""
-    agent = await agents.add(db, OPERATOR, username, name, role)
-    click.echo(f"added {agent.role} {printable(agent.username)} ({printable(agent.name)})")
+    if profile is not None and role is not None:
+        raise click.UsageError("give --permission-profile or --role, not both")
+    chosen = profile if profile is not None else (role or "agent").capitalize()
+    agent = await agents.add(db, OPERATOR, username, name, chosen)
+    click.echo(
+        f"added {printable(agent.username)} ({printable(agent.name)})"
+        f" with permission profile {printable(agent.profile)}"
+    )
 
 
 @agents_group.command("deactivate")
@@ -59,7 +77,7 @@ async def agents_list(db: Database, as_json: bool) -> None:
                     "id": a.id,
                     "username": a.username,
                     "name": a.name,
-                    "role": str(a.role),
+                    "permission_profile": a.profile,
                     "active": a.active,
                 }
                 for a in found
@@ -68,7 +86,8 @@ async def agents_list(db: Database, as_json: bool) -> None:
         return
     for a in found:
         click.echo(
-            f"{printable(a.username):<16} {a.role:<8} {'active' if a.active else 'inactive':<9}"
+            f"{printable(a.username):<16} {printable(a.profile):<12}"
+            f" {'active' if a.active else 'inactive':<9}"
             f" {printable(a.name)}"
         )
 

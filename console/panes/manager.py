@@ -201,7 +201,7 @@ class ManagerConversations(ReportsFailures, Horizontal):
 
 
 class AgentTable(DataTable[Text]):
-    COLUMNS = (("Username", "username", 14), ("Name", "name", 24), ("Role", "role", 8))
+    COLUMNS = (("Username", "username", 14), ("Name", "name", 24), ("Profile", "profile", 12))
 
     def __init__(self) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, id="agent-list")
@@ -217,7 +217,7 @@ class AgentTable(DataTable[Text]):
         return {
             "username": literal(agent.username),
             "name": literal(agent.name),
-            "role": Text(agent.role.value),
+            "profile": literal(agent.profile),
             "active": Text("yes", style="green") if agent.active else Text("no", style="bold red"),
         }
 
@@ -300,7 +300,7 @@ class ManagerAgents(ReportsFailures, Vertical):
                 return
             await self.reload()
             self.query_one(AgentTable).select(agent.username)
-            self.notify(f"Added {agent.username} ({agent.role.value})", markup=False)
+            self.notify(f"Added {agent.username} ({agent.profile})", markup=False)
 
         self.app.push_screen(AgentForm(self.context), added)
 

@@ -1,4 +1,4 @@
-"""Add an agent or manager: login name, full name, role.
+"""Add a user: login name, full name, the permission profile they start with.
 
 The form calls core itself so a refusal (malformed or taken username) is
 shown inside the form, with what was typed kept; it closes with the new
@@ -19,9 +19,10 @@ from console.text import literal
 from core.errors import SwitchboardError
 from core.people import agents
 from core.people.agents import Agent
-from core.people.authz import Role
+from core.permissions import profiles
 
-ROLES = [("Agent", Role.AGENT.value), ("Manager", Role.MANAGER.value)]
+BUILTIN = [("Agent", "Agent"), ("Manager", "Manager")]
+"""Shown until the centre's profiles are read (the built-in ones always exist)."""
 
 
 class AgentForm(ModalScreen[Agent | None]):
@@ -52,17 +53,20 @@ class AgentForm(ModalScreen[Agent | None]):
             yield Input(placeholder="e.g. erin", id="agent-username", compact=True)
             yield Label("Full name")
             yield Input(placeholder="e.g. Erin Cho", id="agent-name", compact=True)
-            yield Label("Role")
-            yield Select(
-                ROLES, value=Role.AGENT.value, allow_blank=False, id="agent-role", compact=True
-            )
+            yield Label("Permission profile")
+            yield Select(BUILTIN, value="Agent", allow_blank=False, id="agent-role", compact=True)
             yield Static(id="agent-form-error")
             with Horizontal():
                 yield Button("Cancel", id="agent-cancel")
                 yield Button("Add", variant="primary", id="agent-add")
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self.query_one("#agent-username", Input).focus()
+        names = [p.name for p in await profiles.list_profiles(self.context.db)]
+        if names:
+            chosen = self.query_one("#agent-role", Select)
+            chosen.set_options([(name, name) for name in names])
+            chosen.value = "Agent" if "Agent" in names else names[0]
 
     def show_error(self, message: str) -> None:
         self.query_one("#agent-form-error", Static).update(literal(message, one_line=False))

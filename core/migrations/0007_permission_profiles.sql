@@ -127,3 +127,6 @@ INSERT INTO permission_profile_users (profile_id, agent_id)
     JOIN permission_profiles p ON p.name = CASE g.role WHEN 'manager' THEN 'Manager' ELSE 'Agent' END;
 UPDATE agents SET active_profile_id = (
     SELECT profile_id FROM permission_profile_users u WHERE u.agent_id = agents.id);
+-- What a user may do is now their active profile's: the role goes, so no
+-- code can compare roles any more.
+ALTER TABLE agents DROP COLUMN role;

@@ -1,27 +1,45 @@
 """Who may do what. Every service asks ``authorize`` before it acts.
 
-The policy is one object behind one function, so a later permission-profile
-policy (R1-R5) replaces ``RolePolicy`` without touching the services.
+One rule per action (``RULES``), read from the principal's active permission
+profile. A rule answers both questions a service asks: "may this principal
+do this to this target?" (``allows``/``authorize``) and "which rows may it
+see?" (``scope``: an SQL fragment and its parameters). Both come from the
+same condition object (``Cond``), which can test a target and write itself
+as SQL, so a list and a single check cannot disagree
+(tests/core/test_permission_matrix.py checks it on generated data).
+
+The SYSTEM principal (the worker, the local operator) may do everything.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
 
 from core.errors import NotAllowed
+from core.permissions.principal import SYSTEM, Principal
 
+Actor = Principal
+"""Services call whoever asks their ``actor``: it is the principal."""
 
-class Role(StrEnum):
-    AGENT = "agent"
-    MANAGER = "manager"
-    SYSTEM = "system"
-    """The worker, and the local operator running admin commands on the database file."""
+__all__ = [
+    "SYSTEM",
+    "Action",
+    "Actor",
+    "ConversationAccess",
+    "NumberAccess",
+    "OfferAccess",
+    "Principal",
+    "Scope",
+    "allows",
+    "authorize",
+    "scope",
+]
 
 
 class Action(StrEnum):
-    SEND_SMS = "send SMS"
+    SEND_SMS = "send SMS from this number"
     VIEW_CONVERSATION = "view this conversation"
     VIEW_ALL_CONVERSATIONS = "view every conversation"
     TAKE_CONVERSATION = "take this conversation"
@@ -32,87 +50,247 @@ class Action(StrEnum):
     IMPORT_CONTACTS = "import or export contacts"
     MANAGE_NUMBERS = "manage SMS numbers"
     MANAGE_AGENTS = "manage agents"
+    MANAGE_PERMISSIONS = "manage permission profiles, activities, queues and SMS templates"
     MANAGE_SETTINGS = "change account settings"
+    TRANSFER_TO_QUEUE = "transfer this conversation to a queue"
+    TRANSFER_TO_AGENT = "transfer this conversation to an agent"
+    ANSWER_OFFER = "answer this offer"
     VIEW_STATISTICS = "view statistics"
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    id: int | None
-    username: str
-    role: Role
-    name: str = ""
-
-    @property
-    def label(self) -> str:
-        return self.name or self.username
-
-
-SYSTEM = Actor(id=None, username="system", role=Role.SYSTEM, name="Switchboard")
+    USE_TEMPLATE = "use this SMS template"
 
 
 @dataclass(frozen=True, slots=True)
 class ConversationAccess:
-    """What the policy needs to know about a conversation."""
+    """What the rules need to know about a conversation."""
 
     owner_id: int | None
     subscriber_ids: frozenset[int]
     is_public: bool
 
 
-class Policy(Protocol):
-    def allows(self, actor: Actor, action: Action, target: object | None) -> bool: ...
+@dataclass(frozen=True, slots=True)
+class NumberAccess:
+    """One of our numbers, as a sender."""
+
+    number_id: int
+    e164: str = ""
 
 
-# What an agent may do; anything else (VIEW_STATISTICS among them: the
-# Manager profile has the statistics right, the Agent profile not) is for
-# managers and the system alone.
-_AGENT_ACTIONS = {
-    Action.SEND_SMS,
-    Action.VIEW_CONVERSATION,
-    Action.TAKE_CONVERSATION,
-    Action.CONFIRM_OPTOUT,
-    Action.VIEW_CONTACTS,
-    Action.EDIT_CONTACTS,
+@dataclass(frozen=True, slots=True)
+class OfferAccess:
+    """A routing offer: only the agent it was made to answers it."""
+
+    agent_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateAccess:
+    template_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Rows of ``conversations`` (aliased as the caller said) a principal may see."""
+
+    sql: str
+    params: tuple[object, ...] = ()
+
+
+# --- conditions on conversations: each tests a target and writes itself as SQL
+
+
+class Cond:
+    def test(self, target: ConversationAccess) -> bool:
+        raise NotImplementedError
+
+    def sql(self, alias: str) -> Scope:
+        raise NotImplementedError
+
+
+class _Every(Cond):
+    def test(self, target: ConversationAccess) -> bool:
+        return True
+
+    def sql(self, alias: str) -> Scope:
+        return Scope("1")
+
+
+class _Nothing(Cond):
+    def test(self, target: ConversationAccess) -> bool:
+        return False
+
+    def sql(self, alias: str) -> Scope:
+        return Scope("0")
+
+
+EVERY, NOTHING = _Every(), _Nothing()
+
+
+class Public(Cond):
+    """Public: waited past the public minutes, or owned by nobody (public from the start)."""
+
+    def test(self, target: ConversationAccess) -> bool:
+        return target.is_public or target.owner_id is None
+
+    def sql(self, alias: str) -> Scope:
+        return Scope(f"({alias}.is_public = 1 OR {alias}.owner_id IS NULL)")
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedBy(Cond):
+    agent_id: int
+
+    def test(self, target: ConversationAccess) -> bool:
+        return target.owner_id == self.agent_id
+
+    def sql(self, alias: str) -> Scope:
+        return Scope(f"{alias}.owner_id = ?", (self.agent_id,))
+
+
+@dataclass(frozen=True, slots=True)
+class FollowedBy(Cond):
+    agent_id: int
+
+    def test(self, target: ConversationAccess) -> bool:
+        return self.agent_id in target.subscriber_ids
+
+    def sql(self, alias: str) -> Scope:
+        return Scope(
+            "EXISTS (SELECT 1 FROM conversation_subscribers s"
+            f" WHERE s.conversation_id = {alias}.id AND s.agent_id = ?)",
+            (self.agent_id,),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf(Cond):
+    parts: tuple[Cond, ...]
+
+    def test(self, target: ConversationAccess) -> bool:
+        return any(p.test(target) for p in self.parts)
+
+    def sql(self, alias: str) -> Scope:
+        if not self.parts:
+            return Scope("0")
+        scopes = [p.sql(alias) for p in self.parts]
+        return Scope(
+            "(" + " OR ".join(s.sql for s in scopes) + ")",
+            tuple(v for s in scopes for v in s.params),
+        )
+
+
+# --- the rules -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """What an action needs: a profile right (``needs``, a ProfileSettings name;
+    None: any active profile) and, for conversations, which ones (``rows``);
+    for other targets, ``check`` returns why not, or None."""
+
+    needs: str | None = None
+    rows: Callable[[Principal], Cond] | None = None
+    check: Callable[[Principal, object], str | None] | None = None
+
+
+def _visible(p: Principal) -> Cond:
+    # Supervision: every conversation (the manager dashboard). Otherwise the
+    # agent's own and followed ones, and the waiting pool if the profile has it.
+    if p.settings.supervision:
+        return EVERY
+    assert p.id is not None
+    mine: tuple[Cond, ...] = (OwnedBy(p.id), FollowedBy(p.id))
+    return AnyOf((*mine, Public()) if p.settings.pool_access else mine)
+
+
+def _pool(p: Principal) -> Cond:
+    return Public()
+
+
+def _sender(p: Principal, target: object) -> str | None:
+    if not isinstance(target, NumberAccess):
+        return "the number to send from is not known"
+    # An empty list means every number: the built-in profiles name none, and
+    # a centre that never restricts senders need not list each new number.
+    if p.number_ids and target.number_id not in p.number_ids:
+        shown = target.e164 or f"number {target.number_id}"
+        return f"{shown} is not one of the SMS numbers of permission profile {p.profile_name!r}"
+    return None
+
+
+def _own_offer(p: Principal, target: object) -> str | None:
+    if isinstance(target, OfferAccess) and target.agent_id == p.id:
+        return None
+    return "the offer was made to another agent"
+
+
+def _template(p: Principal, target: object) -> str | None:
+    if isinstance(target, TemplateAccess) and target.template_id in p.template_ids:
+        return None
+    return f"the template is not one of permission profile {p.profile_name!r}'s"
+
+
+RULES: dict[Action, Rule] = {
+    Action.SEND_SMS: Rule(check=_sender),
+    Action.VIEW_CONVERSATION: Rule(rows=_visible),
+    Action.VIEW_ALL_CONVERSATIONS: Rule(needs="supervision"),
+    Action.TAKE_CONVERSATION: Rule(needs="pool_access", rows=_pool),
+    Action.TAKE_OVER_CONVERSATION: Rule(needs="supervision"),
+    Action.CONFIRM_OPTOUT: Rule(rows=_visible),
+    Action.VIEW_CONTACTS: Rule(),
+    Action.EDIT_CONTACTS: Rule(),
+    Action.IMPORT_CONTACTS: Rule(needs="manage_contacts"),
+    Action.MANAGE_NUMBERS: Rule(needs="manage_numbers"),
+    Action.MANAGE_AGENTS: Rule(needs="manage_users"),
+    Action.MANAGE_PERMISSIONS: Rule(needs="manage_users"),
+    Action.MANAGE_SETTINGS: Rule(needs="manage_settings"),
+    Action.TRANSFER_TO_QUEUE: Rule(needs="transfer_to_queue", rows=_visible),
+    Action.TRANSFER_TO_AGENT: Rule(needs="transfer_to_agent", rows=_visible),
+    Action.ANSWER_OFFER: Rule(check=_own_offer),
+    Action.VIEW_STATISTICS: Rule(needs="statistics"),
+    Action.USE_TEMPLATE: Rule(check=_template),
 }
 
 
-class RolePolicy:
-    """Two roles: managers may do everything; agents work their own conversations."""
-
-    def allows(self, actor: Actor, action: Action, target: object | None) -> bool:
-        if actor.role in (Role.SYSTEM, Role.MANAGER):
-            return True
-        if action not in _AGENT_ACTIONS:
-            return False
-        if isinstance(target, ConversationAccess) and action in (
-            Action.VIEW_CONVERSATION,
-            Action.CONFIRM_OPTOUT,
-        ):
-            return (
-                target.is_public
-                or target.owner_id is None
-                or target.owner_id == actor.id
-                or (actor.id in target.subscriber_ids)
-            )
-        if isinstance(target, ConversationAccess) and action is Action.TAKE_CONVERSATION:
-            return target.is_public or target.owner_id is None
-        return True
+def refusal(actor: Principal, action: Action, target: object | None = None) -> str | None:
+    """Why ``actor`` may not do ``action`` on ``target``, or None if it may."""
+    if actor.system:
+        return None
+    if actor.profile_id is None or actor.id is None:
+        return "no active permission profile"
+    rule = RULES[action]
+    if rule.needs is not None and not getattr(actor.settings, rule.needs):
+        return f"permission profile {actor.profile_name!r} does not have {rule.needs}"
+    if (
+        rule.rows is not None
+        and isinstance(target, ConversationAccess)
+        and not rule.rows(actor).test(target)
+    ):
+        return f"permission profile {actor.profile_name!r} does not reach this conversation"
+    if rule.check is not None:
+        return rule.check(actor, target)
+    return None
 
 
-_policy: Policy = RolePolicy()
+def allows(actor: Principal, action: Action, target: object | None = None) -> bool:
+    return refusal(actor, action, target) is None
 
 
-def set_policy(policy: Policy) -> None:
-    global _policy
-    _policy = policy
+def authorize(actor: Principal, action: Action, target: object | None = None) -> None:
+    """Raise NotAllowed unless ``actor`` may do ``action`` on ``target``, naming the rule."""
+    why = refusal(actor, action, target)
+    if why is not None:
+        raise NotAllowed(f"{actor.label} may not {action}: {why}")
 
 
-def allows(actor: Actor, action: Action, target: object | None = None) -> bool:
-    return _policy.allows(actor, action, target)
-
-
-def authorize(actor: Actor, action: Action, target: object | None = None) -> None:
-    """Raise NotAllowed unless ``actor`` may do ``action`` on ``target``."""
-    if not _policy.allows(actor, action, target):
-        raise NotAllowed(f"{actor.label} ({actor.role}) may not {action}.")
+def scope(actor: Principal, action: Action, alias: str = "c") -> Scope:
+    """The conversations ``actor`` may ``action``, as SQL on ``alias``: the same rule
+    ``allows`` applies to one ``ConversationAccess``."""
+    rule = RULES[action]
+    if rule.rows is None:
+        raise ValueError(f"{action} is not about conversations")
+    if actor.system:
+        return Scope("1")
+    if refusal(actor, action) is not None:
+        return Scope("0")
+    return rule.rows(actor).sql(alias)

@@ -20,7 +20,7 @@ from core import settings
 from core.clock import from_ms, from_ms_or_none, to_ms
 from core.db import Database, Tx
 from core.errors import AlreadyTaken, NotFound
-from core.people.authz import Action, Actor, ConversationAccess, allows, authorize
+from core.people.authz import Action, Actor, ConversationAccess, authorize, scope
 
 
 class Filter(StrEnum):
@@ -170,19 +170,15 @@ async def list_for(
 ) -> list[Conversation]:
     """Conversations ``actor`` may see, oldest-waiting first, then most recent.
 
-    Agents see theirs, those they follow, and public ones; managers see all.
-    ``after`` starts the page after that row (``order_key``); ``ids`` keeps
-    only those conversations (of which the ones gone from the view are absent).
+    Which rows: ``authz.scope`` for VIEW_CONVERSATION, the same rule that
+    ``get`` checks (own, followed, the waiting pool if the profile has it;
+    every one with supervision). ``after`` starts the page after that row
+    (``order_key``); ``ids`` keeps only those conversations (of which the
+    ones gone from the view are absent).
     """
-    where: list[str] = []
-    params: list[object] = [actor.id]
-    if not allows(actor, Action.VIEW_ALL_CONVERSATIONS):
-        where.append(
-            "(c.is_public = 1 OR c.owner_id IS NULL OR c.owner_id = ? OR EXISTS ("
-            " SELECT 1 FROM conversation_subscribers s"
-            " WHERE s.conversation_id = c.id AND s.agent_id = ?))"
-        )
-        params += [actor.id, actor.id]
+    visible = scope(actor, Action.VIEW_CONVERSATION, "c")
+    where: list[str] = [visible.sql]
+    params: list[object] = [actor.id, *visible.params]
     if view is Filter.MINE:
         where.append(
             "(c.owner_id = ? OR EXISTS (SELECT 1 FROM conversation_subscribers s"

@@ -27,7 +27,7 @@ from core.errors import (
     NotMobile,
 )
 from core.people import contacts
-from core.people.authz import Action, Actor, authorize
+from core.people.authz import Action, Actor, NumberAccess, authorize
 from core.sms import consent, conversations, mms, numbers, outgoing, segments
 from core.sms.phones import normalise as normalise_phone
 
@@ -64,7 +64,6 @@ async def send(
     LimitExceeded (too many SMS parts), NotFound (no number to send from) or
     NotAllowed.
     """
-    authorize(actor, Action.SEND_SMS)
     if not body.strip() and not media:
         raise InvalidInput("the message is empty")
     config = await settings.load(db)
@@ -88,6 +87,8 @@ async def send(
             if sender
             else await numbers.sender_for(tx, actor.id)
         )
+        # Before anything is written: the profile may send from this number.
+        authorize(actor, Action.SEND_SMS, NumberAccess(from_number.id, from_number.e164))
         if media and not from_number.mms:
             raise MmsNotSupported(
                 f"{from_number.e164} is not MMS-enabled, so it cannot send attachments; "

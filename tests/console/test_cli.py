@@ -59,7 +59,9 @@ def as_json(result: CompletedProcess[str]):
 @pytest.fixture
 def fresh(sb: Run) -> Run:
     """A fresh installation: me as a manager, our default number (MMS)."""
-    assert ok(sb("agents", "add", ME, "--role", "manager")).stdout.startswith("added manager")
+    assert ok(sb("agents", "add", ME, "--role", "manager")).stdout.endswith(
+        "with permission profile Manager\n"
+    )
     assert "(default)" in ok(sb("numbers", "add", OUR_NUMBER, "--default", "--mms")).stdout
     return sb
 
@@ -134,7 +136,9 @@ Bad Ready,,,maybe,+12125550121,,
 
 def test_set_up_a_fresh_install_and_import_contacts(fresh: Run, tmp_path: Path, db: Path):
     agents = as_json(fresh("agents", "list", "--json"))
-    assert [(a["username"], a["role"], a["active"]) for a in agents] == [(ME, "manager", True)]
+    assert [(a["username"], a["permission_profile"], a["active"]) for a in agents] == [
+        (ME, "Manager", True)
+    ]
     numbers = as_json(fresh("numbers", "list", "--json"))
     assert [(n["number"], n["mms"], n["default"]) for n in numbers] == [(OUR_NUMBER, True, True)]
 
@@ -400,7 +404,14 @@ def test_demo_seed_only_creates_the_demo_data_once(sb: Run, tmp_path: Path):
 
     usernames = {r[0] for r in query(demo, "SELECT username FROM agents")}
     assert {"alice", "bob", "carol", "dana", ME} <= usernames
-    assert scalar(demo, "SELECT role FROM agents WHERE username = 'dana'") == "manager"
+    assert (
+        scalar(
+            demo,
+            "SELECT p.name FROM agents a JOIN permission_profiles p ON p.id = a.active_profile_id"
+            " WHERE a.username = 'dana'",
+        )
+        == "Manager"
+    )
     assert scalar(demo, "SELECT count(*) FROM contacts") >= 300
     assert scalar(demo, "SELECT count(*) FROM conversations WHERE waiting_since IS NULL") > 0
     assert scalar(demo, "SELECT count(*) FROM conversations WHERE waiting_since IS NOT NULL") > 0

@@ -17,7 +17,6 @@ from core import events, settings
 from core.db import Database
 from core.errors import NotAllowed
 from core.people import agents
-from core.people.authz import Role
 from core.sms import conversations
 from core.sms.conversations import Filter
 from tests.console.conftest import SIZE, until
@@ -212,7 +211,7 @@ async def test_adding_an_agent(app_as, demo_db: Database):
         await pilot.pause()
         assert not isinstance(app.screen, AgentForm)
         erin = await agents.by_username(demo_db, "erin")
-        assert (erin.name, erin.role, erin.active) == ("Erin Cho", Role.AGENT, True)
+        assert (erin.name, erin.profile, erin.active) == ("Erin Cho", "Agent", True)
         table = app.query_one(AgentTable)
         assert "erin" in {a.username for a in table.shown}
         assert table.selected().username == "erin"

@@ -17,7 +17,7 @@ import pytest
 from core.clock import FakeClock, to_ms
 from core.db import open_database
 from core.people import agents
-from core.people.authz import SYSTEM, Role
+from core.people.authz import SYSTEM
 from core.scheduling.worker import Worker
 from core.sms import numbers, receiving, sending
 from providers.sandbox import SandboxGateway
@@ -28,13 +28,13 @@ DAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 UTC_ENV = {"TZ": "UTC"}
 
 
-def _seed(path: Path, role: Role) -> None:
+def _seed(path: Path, permission_profile: str) -> None:
     async def seed() -> None:
         clock = FakeClock(DAY)
         db = await open_database(path, clock)
         try:
-            await agents.add(db, SYSTEM, ME, "Me <b>[bold]", role)
-            alice = (await agents.add(db, SYSTEM, "alice", "Alice Moreau", Role.AGENT)).as_actor()
+            await agents.add(db, SYSTEM, ME, "Me <b>[bold]", permission_profile)
+            alice = (await agents.add(db, SYSTEM, "alice", "Alice Moreau", "Agent")).as_actor()
             await numbers.add(db, SYSTEM, "+14155550100", default=True)
             for i, wait in enumerate((30, 90, 60)):
                 got = await receiving.receive(db, f"+1212555011{i}", "+14155550100", "Hi")
@@ -59,7 +59,7 @@ def _stats(db: Path, home: Path, *args: str) -> str:
 @pytest.fixture
 def manager_db(tmp_path: Path) -> Path:
     path = tmp_path / "switchboard.sqlite3"
-    _seed(path, Role.MANAGER)
+    _seed(path, "Manager")
     return path
 
 
@@ -119,7 +119,7 @@ def test_stats_refusals(manager_db: Path, tmp_path: Path):
 
 def test_an_agent_without_the_statistics_right_is_refused(tmp_path: Path):
     path = tmp_path / "agent.sqlite3"
-    _seed(path, Role.AGENT)
+    _seed(path, "Agent")
     result = switchboard("stats", "--json", db=path, home=tmp_path, env=UTC_ENV)
     refused(result, "may not view statistics")
     assert result.stdout == ""

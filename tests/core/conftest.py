@@ -17,7 +17,7 @@ import pytest
 
 from core.db import Database
 from core.people import agents, contacts
-from core.people.authz import SYSTEM, Actor, Role
+from core.people.authz import SYSTEM, Actor
 from core.people.contacts import Contact, ContactDraft
 from core.scheduling.worker import Worker
 from core.sms import numbers
@@ -47,9 +47,9 @@ class Team:
 
 @pytest.fixture
 async def team(db: Database) -> Team:
-    alice = (await agents.add(db, SYSTEM, "alice", "Alice Moreau", Role.AGENT)).as_actor()
-    bob = (await agents.add(db, SYSTEM, "bob", "Bob Achebe", Role.AGENT)).as_actor()
-    dana = (await agents.add(db, SYSTEM, "dana", "Dana Whitfield", Role.MANAGER)).as_actor()
+    alice = (await agents.add(db, SYSTEM, "alice", "Alice Moreau", "Agent")).as_actor()
+    bob = (await agents.add(db, SYSTEM, "bob", "Bob Achebe", "Agent")).as_actor()
+    dana = (await agents.add(db, SYSTEM, "dana", "Dana Whitfield", "Manager")).as_actor()
     default = await numbers.add(db, SYSTEM, DEFAULT_NUMBER, mms=True, default=True)
     alice_number = await numbers.add(db, SYSTEM, ALICE_NUMBER, agent_id=alice.id)
     carl = await contacts.create(

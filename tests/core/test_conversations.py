@@ -13,7 +13,7 @@ from core.clock import FakeClock
 from core.db import Database, open_database
 from core.errors import AlreadyTaken, NotAllowed
 from core.people import agents
-from core.people.authz import SYSTEM, Role
+from core.people.authz import SYSTEM
 from core.scheduling.worker import Worker
 from core.sms import conversations, receiving, sending
 from core.sms.conversations import Filter
@@ -248,7 +248,7 @@ async def test_two_agents_take_at_once_exactly_one_wins(db: Database, team: Team
 async def test_a_race_for_a_timed_out_conversation_has_one_winner_and_keeps_the_owner(
     db: Database, team: Team, clock: FakeClock
 ) -> None:
-    carol = (await agents.add(db, SYSTEM, "carol", "Carol Jensen", Role.AGENT)).as_actor()
+    carol = (await agents.add(db, SYSTEM, "carol", "Carol Jensen", "Agent")).as_actor()
     conv = await _alice_conversation_waiting(db, team)
     clock.advance(minutes=20)
     assert await conversations.make_due_public(db) == 1

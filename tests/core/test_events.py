@@ -10,7 +10,7 @@ from core import events, settings
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.people import agents, contacts
-from core.people.authz import SYSTEM, Role
+from core.people.authz import SYSTEM
 from core.people.contacts import ContactDraft
 from core.scheduling.worker import Worker
 from core.sms import conversations, receiving, sending
@@ -87,7 +87,7 @@ async def test_no_event_holds_a_number_a_body_or_a_name(db: Database, team: Team
         ),
     )
     await contacts.set_ready(db, team.bob, team.dora.id, False, "asked on +12125550166 to pause")
-    await agents.add(db, SYSTEM, "frieda.k", "Frieda Kahlberg", Role.AGENT)
+    await agents.add(db, SYSTEM, "frieda.k", "Frieda Kahlberg", "Agent")
     stranger = await db.scalar("SELECT id FROM conversations WHERE phone = ?", (STRANGER,))
     await conversations.take_over(db, team.dana, stranger)
 

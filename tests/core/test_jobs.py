@@ -10,7 +10,7 @@ import pytest
 from core.clock import FakeClock, to_ms
 from core.errors import InvalidInput
 from core.people import agents
-from core.people.authz import SYSTEM, Role
+from core.people.authz import SYSTEM
 from core.scheduling.jobs import Job
 from core.scheduling.options import WorkerOptions
 from core.scheduling.worker import Worker, default_jobs
@@ -128,7 +128,7 @@ async def test_a_conversation_goes_public_at_its_due_time_not_at_the_next_sweep(
     db, clock: FakeClock
 ):
     await numbers.add(db, SYSTEM, "+14155550100", default=True)
-    alice = await agents.add(db, SYSTEM, "alice", "Alice", Role.AGENT)
+    alice = await agents.add(db, SYSTEM, "alice", "Alice", "Agent")
     now = to_ms(clock.now())
     due = now + 200
     async with db.transaction() as tx:

@@ -29,7 +29,7 @@ from core.errors import (
     OptedOut,
 )
 from core.people import agents, contacts
-from core.people.authz import Actor, Role
+from core.people.authz import Actor
 from core.scheduling.worker import Worker
 from core.sms import consent, conversations, mms, receiving, sending
 from core.sms.conversations import Filter
@@ -99,7 +99,7 @@ async def test_agent_with_caller_id_sends_from_it_others_from_the_default(
 async def test_no_number_to_send_from_names_the_command_to_add_one(
     db: Database, system: Actor
 ) -> None:
-    ann = (await agents.add(db, system, "ann", "Ann", Role.AGENT)).as_actor()
+    ann = (await agents.add(db, system, "ann", "Ann", "Agent")).as_actor()
     with pytest.raises(NotFound, match=r"switchboard numbers add .*--default"):
         await sending.send(db, ann, DORA_MOBILE, "Hello")
     assert await _count(db, "SELECT count(*) FROM messages") == 0

@@ -20,7 +20,7 @@ from core.db import Database, open_database
 from core.delivery.outbox import OPTOUT_CONFIRMATION
 from core.errors import OptedOut
 from core.people import agents
-from core.people.authz import SYSTEM, Role
+from core.people.authz import SYSTEM
 from core.scheduling.worker import Worker
 from core.settings import Settings
 from core.sms import consent, numbers, receiving, sending
@@ -127,7 +127,7 @@ async def _run(ops: list[tuple]) -> None:
 async def _scenario(db: Database, clock: FakeClock, ops: list[tuple]) -> None:
     actors = {}
     for username in AGENTS:
-        actors[username] = (await agents.add(db, SYSTEM, username, username, Role.AGENT)).as_actor()
+        actors[username] = (await agents.add(db, SYSTEM, username, username, "Agent")).as_actor()
     await numbers.add(db, SYSTEM, DEFAULT_NUMBER, default=True)
     await numbers.add(db, SYSTEM, ALICE_NUMBER, agent_id=actors["alice"].id)
     worker = Worker(db, SandboxGateway(db), holder="property")

@@ -13,7 +13,7 @@ from core.clock import FakeClock
 from core.delivery import outbox
 from core.errors import InvalidInput
 from core.people import agents
-from core.people.authz import SYSTEM, Role
+from core.people.authz import SYSTEM
 from core.scheduling.options import WorkerOptions
 from core.scheduling.worker import Worker
 from core.sms import numbers
@@ -23,7 +23,7 @@ from providers.sandbox import SandboxGateway
 
 async def _setup(db):
     await numbers.add(db, SYSTEM, "+14155550100", default=True)
-    alice = (await agents.add(db, SYSTEM, "alice", "Alice", Role.AGENT)).as_actor()
+    alice = (await agents.add(db, SYSTEM, "alice", "Alice", "Agent")).as_actor()
     await settings.update(db, SYSTEM, sandbox_delivery_seconds=0)
     return alice
 

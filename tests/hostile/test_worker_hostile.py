@@ -11,7 +11,7 @@ from core.db import Database
 from core.delivery import outbox
 from core.delivery.gateway import DeliveryReport
 from core.people import agents
-from core.people.authz import SYSTEM, Actor, Role
+from core.people.authz import SYSTEM, Actor
 from core.sms import numbers, sending
 from tests.processes import switchboard
 
@@ -23,7 +23,7 @@ ERIN_MOBILE = "+12125550130"
 @pytest.fixture
 async def alice(db: Database) -> Actor:
     await numbers.add(db, SYSTEM, "+14155550100", default=True)
-    return (await agents.add(db, SYSTEM, "alice", "Alice Moreau", Role.AGENT)).as_actor()
+    return (await agents.add(db, SYSTEM, "alice", "Alice Moreau", "Agent")).as_actor()
 
 
 async def _in_flight(db: Database, alice: Actor, to: str) -> int:

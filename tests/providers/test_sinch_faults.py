@@ -25,7 +25,7 @@ from core.db import Database
 from core.delivery import outbox
 from core.delivery.gateway import DeliveryReport
 from core.people import agents
-from core.people.authz import SYSTEM, Role
+from core.people.authz import SYSTEM
 from core.scheduling.options import WorkerOptions
 from core.scheduling.worker import Worker
 from core.sms import numbers
@@ -66,7 +66,7 @@ def as_report(payload: dict[str, Any]) -> DeliveryReport:
 
 
 async def queue(db: Database, count: int) -> list[int]:
-    await agents.add(db, SYSTEM, "alice", "Alice", Role.AGENT)
+    await agents.add(db, SYSTEM, "alice", "Alice", "Agent")
     number = await numbers.add(db, SYSTEM, SENDER, default=True)
     await settings.update(db, SYSTEM, rate_segments_per_second=1e9)
     async with db.transaction() as tx:

@@ -27,7 +27,7 @@ from core import settings
 from core.clock import FakeClock
 from core.delivery.gateway import Media, OutboundSms, PermanentFailure, TemporaryFailure
 from core.people.agents import add as add_agent
-from core.people.authz import SYSTEM, Role
+from core.people.authz import SYSTEM
 from core.scheduling.options import WorkerOptions
 from core.scheduling.worker import Worker
 from core.sms import numbers, sending
@@ -262,7 +262,7 @@ async def test_the_worker_retries_a_timed_out_message_once_without_a_second_batc
     db, clock: FakeClock, fake: FakeSinch
 ):
     await numbers.add(db, SYSTEM, SENDER, default=True)
-    alice = (await add_agent(db, SYSTEM, "alice", "Alice", Role.AGENT)).as_actor()
+    alice = (await add_agent(db, SYSTEM, "alice", "Alice", "Agent")).as_actor()
     await settings.update(db, SYSTEM, rate_segments_per_second=1000)
     queued = await sending.send(db, alice, RECIPIENT, "Hello from the desk")
     gateway = SinchGateway(fake.sinch_config(timeout_seconds=TIMEOUT), WEBHOOKS)

@@ -21,7 +21,7 @@ from core.delivery.gateway import Media
 from core.delivery.outbox import Sent
 from core.errors import InvalidInput
 from core.people import agents
-from core.people.authz import SYSTEM, Actor, Role
+from core.people.authz import SYSTEM, Actor
 from core.scheduling.worker import Worker
 from core.sms import consent, numbers, receiving, sending
 from providers import media_links, webhooks
@@ -46,7 +46,7 @@ class Setup:
 
 async def make_setup(db: Database) -> Setup:
     """An agent and our one (default, MMS) number."""
-    agent = (await agents.add(db, SYSTEM, "alice", "Alice Moreau", Role.AGENT)).as_actor()
+    agent = (await agents.add(db, SYSTEM, "alice", "Alice Moreau", "Agent")).as_actor()
     await numbers.add(db, SYSTEM, OUR_NUMBER, mms=True, default=True)
     return Setup(agent)
 

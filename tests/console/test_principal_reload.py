@@ -1,0 +1,43 @@
+"""R4 in the console: a manager's change to a user's permission profile applies to
+their running console at once, from the change feed, without a new login."""
+
+from __future__ import annotations
+
+from textual.widgets import TabbedContent
+
+from core.db import Database
+from core.people.authz import SYSTEM
+from core.permissions import profiles
+from tests.console.conftest import SIZE, until
+
+
+async def test_a_profile_switch_reaches_a_running_console(app_as, demo_db: Database):
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not app.query("#manager-pane")
+        assert app.sub_title == "Alice Moreau (Agent)"
+        # Another process (the CLI, a manager's console) gives alice the Manager profile.
+        await profiles.assign(demo_db, SYSTEM, "Manager", "alice", activate=True)
+        assert await until(pilot, lambda: app.query("#manager-pane"))
+        assert app.sub_title == "Alice Moreau (Manager)"
+        assert app.context.actor.profile_name == "Manager"
+        assert app.check_action("show_tab", ("manager",)) is True
+        await pilot.press("f3")
+        assert await until(
+            pilot, lambda: app.query_one("#main-tabs", TabbedContent).active == "manager"
+        )
+        # And back: the tab goes, and the rights with it.
+        await profiles.activate(demo_db, SYSTEM, "alice", "Agent")
+        assert await until(pilot, lambda: not app.query("#manager-pane"))
+        assert app.query_one("#main-tabs", TabbedContent).active == "conversations"
+        assert app.sub_title == "Alice Moreau (Agent)"
+
+
+async def test_an_edit_to_the_profile_itself_reaches_the_console(app_as, demo_db: Database):
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await profiles.edit(demo_db, SYSTEM, "Agent", supervision=True)
+        assert await until(pilot, lambda: app.context.actor.settings.supervision)
+        assert await until(pilot, lambda: app.query("#manager-pane"))

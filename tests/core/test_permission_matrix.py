@@ -1,0 +1,267 @@
+"""The permission matrix: every service action, called through core as the console,
+CLI and worker call it, by principals whose profiles allow and deny it.
+
+A denied action raises NotAllowed and changes nothing (the database is dumped
+before and after). Then the list scopes: on generated conversations and
+profiles, what a principal may see in a list is exactly what the single
+check allows, one conversation at a time (Hypothesis).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core import settings as account
+from core.clock import FakeClock
+from core.db import Database, open_database
+from core.errors import NotAllowed
+from core.people import agents, contacts, contacts_csv
+from core.people.authz import RULES, SYSTEM, Action, Actor, allows, authorize
+from core.people.contacts import ContactDraft
+from core.permissions import configuration, principal, profiles
+from core.sms import conversations, numbers, receiving, sending
+from tests.core.conftest import CARL_MOBILE, DEFAULT_NUMBER, DORA_MOBILE, Team
+from tests.processes import dump
+
+OTHER_NUMBER = "+14155550103"
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    action: str
+    needs: dict[str, object]
+    """The profile settings that allow it; the denied profile has them off."""
+    run: Callable[[Database, Actor, Team], Awaitable[object]]
+
+
+async def _inbound(db: Database, phone: str) -> int:
+    await receiving.receive(db, phone, DEFAULT_NUMBER, "Hello?")
+    cid = await db.scalar("SELECT max(id) FROM conversations")
+    assert isinstance(cid, int)
+    return cid
+
+
+async def _owned_by_bob(db: Database, team: Team) -> int:
+    await sending.send(db, team.bob, DORA_MOBILE, "Hi Dora")
+    cid = await db.scalar("SELECT max(id) FROM conversations")
+    assert isinstance(cid, int)
+    return cid
+
+
+async def _take(db: Database, actor: Actor, team: Team) -> object:
+    cid = await db.scalar("SELECT id FROM conversations WHERE owner_id IS NULL")
+    return await conversations.take(db, actor, cid)
+
+
+async def _take_over(db: Database, actor: Actor, team: Team) -> object:
+    cid = await db.scalar("SELECT id FROM conversations WHERE owner_id = ?", (team.bob.id,))
+    return await conversations.take_over(db, actor, cid)
+
+
+async def _view_private(db: Database, actor: Actor, team: Team) -> object:
+    cid = await db.scalar("SELECT id FROM conversations WHERE owner_id = ?", (team.bob.id,))
+    return await conversations.thread(db, actor, cid)
+
+
+CASES = [
+    Case(
+        "settings",
+        {"manage_settings": True},
+        lambda db, a, t: account.update(db, a, public_minutes=5),
+    ),
+    Case("add agent", {"manage_users": True}, lambda db, a, t: agents.add(db, a, "gus", "Gus")),
+    Case(
+        "deactivate agent",
+        {"manage_users": True},
+        lambda db, a, t: agents.set_active(db, a, "bob", False),
+    ),
+    Case(
+        "add profile", {"manage_users": True}, lambda db, a, t: profiles.add(db, a, "Night shift")
+    ),
+    Case(
+        "add queue",
+        {"manage_users": True},
+        lambda db, a, t: configuration.add_queue(db, a, "Sales", [DEFAULT_NUMBER]),
+    ),
+    Case(
+        "add number",
+        {"manage_numbers": True},
+        lambda db, a, t: numbers.add(db, a, "+14155550104"),
+    ),
+    Case(
+        "import contacts",
+        {"manage_contacts": True},
+        lambda db, a, t: contacts_csv.import_csv(
+            db, a, io.StringIO("name,mobile\nGus Novak,+12125550150\n")
+        ),
+    ),
+    Case("take a public conversation", {"pool_access": True}, _take),
+    Case("take over", {"supervision": True}, _take_over),
+    Case("read another agent's thread", {"supervision": True}, _view_private),
+    Case(
+        "send from a number of the profile",
+        {"numbers": [DEFAULT_NUMBER]},
+        lambda db, a, t: sending.send(db, a, CARL_MOBILE, "Hello", sender=DEFAULT_NUMBER),
+    ),
+    Case(
+        "edit contacts",
+        {},
+        lambda db, a, t: contacts.create(db, a, ContactDraft(name="Gus", phones=[])),
+    ),
+]
+
+
+async def _principal_with(db: Database, team: Team, needs: dict[str, object], allow: bool) -> Actor:
+    """Pat, holding one profile that has ``needs`` (allow) or has them off (deny)."""
+    name = "Allowed" if allow else "Denied"
+    rights = {k: v for k, v in needs.items() if k != "numbers"}
+    await profiles.add(db, SYSTEM, name, **{k: (v if allow else False) for k, v in rights.items()})
+    await agents.add(db, SYSTEM, "pat", "Pat", name)
+    if "numbers" in needs:
+        chosen = needs["numbers"] if allow else [OTHER_NUMBER]
+        assert isinstance(chosen, list)
+        await configuration.set_profile_numbers(db, SYSTEM, name, chosen)
+    if not needs and not allow:
+        # An action every profile may do: denied only to a user with no active profile.
+        await agents.set_active(db, SYSTEM, "pat", False)
+        return await principal.load(
+            db, await db.scalar("SELECT id FROM agents WHERE username = 'pat'")
+        )
+    return (await agents.by_username(db, "pat")).as_actor()
+
+
+@pytest.fixture
+async def scene(db: Database, team: Team) -> Team:
+    await numbers.add(db, SYSTEM, OTHER_NUMBER)
+    await _inbound(db, "+12125550199")  # a conversation nobody owns: public
+    await _owned_by_bob(db, team)
+    return team
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.action for c in CASES])
+@pytest.mark.parametrize("allow", [True, False], ids=["allowed", "denied"])
+async def test_every_action_follows_the_profile(
+    db: Database, db_path: Path, scene: Team, case: Case, allow: bool
+) -> None:
+    actor = await _principal_with(db, scene, case.needs, allow)
+    if allow:
+        await case.run(db, actor, scene)
+        return
+    before = dump(db_path)
+    with pytest.raises(NotAllowed, match="may not"):
+        await case.run(db, actor, scene)
+    assert dump(db_path) == before
+
+
+async def test_the_denied_refusal_names_the_profile_and_the_right(db: Database, team: Team) -> None:
+    with pytest.raises(NotAllowed) as caught:
+        await account.update(db, team.alice, public_minutes=5)
+    assert str(caught.value) == (
+        "Alice Moreau may not change account settings:"
+        " permission profile 'Agent' does not have manage_settings"
+    )
+
+
+def test_every_action_has_a_rule() -> None:
+    assert set(RULES) == set(Action)
+
+
+def test_the_system_principal_may_do_everything() -> None:
+    for action in Action:
+        authorize(SYSTEM, action)
+
+
+# --- list scopes = single checks, on generated data ---------------------------------------
+
+AGENT_IDS = (1, 2, 3)
+
+
+@st.composite
+def conversation_rows(draw: st.DrawFn) -> list[tuple[int | None, frozenset[int], bool]]:
+    n = draw(st.integers(0, 12))
+    return [
+        (
+            draw(st.sampled_from((None, *AGENT_IDS))),
+            frozenset(draw(st.sets(st.sampled_from(AGENT_IDS), max_size=2))),
+            draw(st.booleans()),
+        )
+        for _ in range(n)
+    ]
+
+
+async def _scope_matches(
+    rows: list[tuple[int | None, frozenset[int], bool]],
+    pool_access: bool,
+    supervision: bool,
+    who: int,
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        db = await open_database(Path(folder) / "s.sqlite3", FakeClock())
+        try:
+            await profiles.add(
+                db, SYSTEM, "Generated", pool_access=pool_access, supervision=supervision
+            )
+            for i in AGENT_IDS:
+                await agents.add(db, SYSTEM, f"agent{i}", f"Agent {i}", "Generated")
+            await numbers.add(db, SYSTEM, DEFAULT_NUMBER, default=True)
+            async with db.transaction() as tx:
+                for i, (owner, followers, public) in enumerate(rows):
+                    cid = await tx.insert(
+                        "INSERT INTO conversations (number_id, phone, owner_id, is_public,"
+                        " created_at) VALUES (1, ?, ?, ?, 0)",
+                        (f"+1212555{i:04d}", owner, int(public)),
+                    )
+                    for follower in followers:
+                        await tx.execute(
+                            "INSERT INTO conversation_subscribers (conversation_id, agent_id,"
+                            " since) VALUES (?, ?, 0)",
+                            (cid, follower),
+                        )
+            me = await principal.load(db, who)
+            listed = {c.id for c in await conversations.list_for(db, me, limit=1000)}
+            ids = [r["id"] for r in await db.fetchall("SELECT id FROM conversations")]
+            checked = set()
+            public = set()
+            for cid in ids:
+                access = await conversations.access_in(db, cid)
+                if allows(me, Action.VIEW_CONVERSATION, access):
+                    checked.add(cid)
+                if allows(me, Action.TAKE_CONVERSATION, access):
+                    public.add(cid)
+            assert listed == checked
+            pool = {
+                c.id
+                for c in await conversations.list_for(
+                    db, me, conversations.Filter.PUBLIC, limit=1000
+                )
+            }
+            # The pool filter shows only what may be taken, when it may be taken at all.
+            assert pool <= checked
+            assert public <= checked
+        finally:
+            await db.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=conversation_rows(),
+    pool_access=st.booleans(),
+    supervision=st.booleans(),
+    who=st.sampled_from(AGENT_IDS),
+)
+def test_a_list_shows_exactly_what_the_single_check_allows(
+    rows: list[tuple[int | None, frozenset[int], bool]],
+    pool_access: bool,
+    supervision: bool,
+    who: int,
+) -> None:
+    asyncio.run(_scope_matches(rows, pool_access, supervision, who))
