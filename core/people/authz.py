@@ -33,6 +33,9 @@ class Action(StrEnum):
     MANAGE_NUMBERS = "manage SMS numbers"
     MANAGE_AGENTS = "manage agents"
     MANAGE_SETTINGS = "change account settings"
+    TRANSFER_TO_QUEUE = "transfer a conversation to a queue"
+    TRANSFER_TO_AGENT = "transfer a conversation to another agent"
+    ANSWER_OFFER = "accept or refuse this offer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,13 @@ class ConversationAccess:
     is_public: bool
 
 
+@dataclass(frozen=True, slots=True)
+class OfferAccess:
+    """What the policy needs to know about a routing offer: whose it is."""
+
+    agent_id: int
+
+
 class Policy(Protocol):
     def allows(self, actor: Actor, action: Action, target: object | None) -> bool: ...
 
@@ -70,6 +80,7 @@ _AGENT_ACTIONS = {
     Action.CONFIRM_OPTOUT,
     Action.VIEW_CONTACTS,
     Action.EDIT_CONTACTS,
+    Action.ANSWER_OFFER,
 }
 
 
@@ -93,6 +104,9 @@ class RolePolicy:
             )
         if isinstance(target, ConversationAccess) and action is Action.TAKE_CONVERSATION:
             return target.is_public or target.owner_id is None
+        if action is Action.ANSWER_OFFER:
+            # An agent answers the offers made to them; transfers are a manager's.
+            return isinstance(target, OfferAccess) and target.agent_id == actor.id
         return True
 
 
