@@ -151,9 +151,12 @@ async def test_a_pending_offer_takes_room(db: Database, team: Team, worker: Work
     await give_profile(db, team.alice, one)
     await available(db, team.alice)
     first, second = await inbound(db, 0), await inbound(db, 1)
-    await worker.run_once()
+    await worker.run_once()  # within one sweep
     assert await offers_of(db, first) == [(team.alice.id, "pending")]
     assert await offers_of(db, second) == []
+    third = await inbound(db, 2)
+    await worker.run_once()  # and in the next one, from the offers table
+    assert await offers_of(db, third) == []
 
 
 async def test_the_interaction_timeout_runs_from_idle(
