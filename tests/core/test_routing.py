@@ -133,7 +133,8 @@ async def test_an_agent_at_capacity_is_passed_over(
     await worker.run_once()
     assert await offers_of(db, second) == [], "alice holds one open conversation: her maximum"
     row = await db.fetchone("SELECT route_due_at FROM conversations WHERE id = ?", (second,))
-    assert row is not None and row[0] == int(clock.now().timestamp() * 1000) + offers.RETRY_MS
+    assert row is not None
+    assert row[0] == int(clock.now().timestamp() * 1000) + offers.RETRY_MS
 
     # bob comes in (lower score, but room): he is offered it when he becomes Available.
     other = await make_profile(db, "Backup")
@@ -221,7 +222,8 @@ async def test_accept_makes_it_yours_and_the_feed_says_so(
     made = await db.fetchone(
         "SELECT entity_id, data FROM events WHERE kind = 'offer.made' ORDER BY id DESC"
     )
-    assert made is not None and made[0] == offer.id
+    assert made is not None
+    assert made[0] == offer.id
     assert json.loads(made[1])["agent_id"] == team.alice.id
     with pytest.raises(NotAllowed):
         await offers.accept(db, team.bob, offer.id)  # not bob's offer
@@ -315,9 +317,7 @@ async def test_reaching_max_missed_moves_the_agent_and_says_why(
 ) -> None:
     r = await routing(db)
     away = await db.scalar("SELECT id FROM activities WHERE name = 'Away'")
-    profile = await make_profile(
-        db, "Strict", max_missed_offers=2, missed_activity_id=away
-    )
+    profile = await make_profile(db, "Strict", max_missed_offers=2, missed_activity_id=away)
     await take_queue(db, profile, r.sales)
     await give_profile(db, team.alice, profile)
     await available(db, team.alice)
@@ -332,13 +332,14 @@ async def test_reaching_max_missed_moves_the_agent_and_says_why(
     clock.advance(seconds=30)
     await worker.run_once()  # missed two: Away
     now = await activities.current(db, team.alice)
-    assert now.activity is not None and now.activity.name == "Away"
+    assert now.activity is not None
+    assert now.activity.name == "Away"
     assert now.missed_offers == 2
     event = await db.fetchone(
-        "SELECT entity_id, data FROM events WHERE kind = 'agent.activity_changed'"
-        " ORDER BY id DESC"
+        "SELECT entity_id, data FROM events WHERE kind = 'agent.activity_changed' ORDER BY id DESC"
     )
-    assert event is not None and event[0] == team.alice.id
+    assert event is not None
+    assert event[0] == team.alice.id
     assert json.loads(event[1])["reason"] == activities.MISSED_OFFERS
     assert await offers_of(db, conversation) == [
         (team.alice.id, "expired"),
@@ -388,7 +389,8 @@ async def test_nobody_accepts_so_the_public_minutes_apply(
     row = await db.fetchone(
         "SELECT is_public, route_due_at FROM conversations WHERE id = ?", (conversation,)
     )
-    assert row is not None and (row[0], row[1]) == (1, None)
+    assert row is not None
+    assert (row[0], row[1]) == (1, None)
     await worker.run_once()
     assert len(await offers_of(db, conversation)) == 1, "a public conversation is not offered"
 
@@ -428,7 +430,8 @@ async def test_two_accepts_at_once_one_wins_the_other_is_told_who(
     )
     won = [r for r in results if isinstance(r, offers.Offer)]
     lost = [r for r in results if isinstance(r, AlreadyTaken)]
-    assert len(won) == 1 and len(lost) == 1
+    assert len(won) == 1
+    assert len(lost) == 1
     winner = await _owner(db, conversation)
     name = team.alice.username if winner == team.alice.id else team.dana.username
     assert f"{name} has" in str(lost[0])

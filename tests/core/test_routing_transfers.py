@@ -54,7 +54,8 @@ async def test_to_a_queue_it_is_offered_again_and_recorded(
     row = await db.fetchone(
         "SELECT owner_id, is_public, queue_id FROM conversations WHERE id = ?", (conversation,)
     )
-    assert row is not None and tuple(row) == (None, 0, support)
+    assert row is not None
+    assert tuple(row) == (None, 0, support)
     await worker.run_once()
     assert (await offers_of(db, conversation))[-1] == (team.bob.id, "pending")
     # alice still follows it; the thread's history shows the hand-over.
@@ -64,7 +65,8 @@ async def test_to_a_queue_it_is_offered_again_and_recorded(
     event = await db.fetchone(
         "SELECT entity_id FROM events WHERE kind = 'conversation.transferred'"
     )
-    assert event is not None and event[0] == conversation
+    assert event is not None
+    assert event[0] == conversation
 
 
 async def test_the_agent_who_transferred_it_is_not_offered_it_back(
@@ -93,7 +95,8 @@ async def test_to_an_agent(db: Database, team: Team, worker: Worker) -> None:
     done = await transfers.to_agent(db, team.dana, conversation, "bob")
     assert (done.from_agent, done.to_agent, done.to_queue) == ("alice", "bob", None)
     access = await conversations.access_in(db, conversation)
-    assert access.owner_id == team.bob.id and team.alice.id in access.subscriber_ids
+    assert access.owner_id == team.bob.id
+    assert team.alice.id in access.subscriber_ids
     with pytest.raises(InvalidInput, match="bob already has this conversation"):
         await transfers.to_agent(db, team.dana, conversation, "bob")
 
