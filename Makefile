@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.contacts
 	$(BIN)/python -m bench.templates
+	$(BIN)/python -m bench.routing
 	$(BIN)/python -m bench.startup
 
 clean:

@@ -211,9 +211,27 @@ async def _emit_rows(tx: Tx, kind: str, rows: Sequence[sqlite3.Row]) -> None:
 
 async def sweep(db: Database) -> int:
     """Everything due now, in one transaction; how many offers it changed or made."""
+    if not await _anything_due(db):
+        # The job ticks often (a due time written by another process has no wake
+        # here): a tick with nothing to do reads, it takes no write lock.
+        return 0
     config = await settings.load(db)
     async with db.transaction() as tx:
         return await sweep_in(tx, config.offer_seconds)
+
+
+async def _anything_due(db: Database) -> bool:
+    now = db.clock.now()
+    due = await next_due(db)
+    if due is not None and due <= now:
+        return True
+    return bool(
+        await db.scalar(
+            "SELECT EXISTS (SELECT 1 FROM offers o JOIN conversations c"
+            " ON c.id = o.conversation_id WHERE o.status = 'pending'"
+            " AND (c.is_public = 1 OR c.owner_id IS NOT NULL))"
+        )
+    )
 
 
 async def sweep_in(tx: Tx, offer_seconds: int) -> int:
@@ -304,16 +322,19 @@ async def _offer_due_in(tx: Tx, offer_seconds: int) -> int:
         # An auto-accept later than the offer time still happens: the offer waits for it.
         expires = now + offer_ms if auto is None else max(now + offer_ms, auto)
         rows.append((w.conversation_id, c.agent_id, w.queue_id, now, expires, auto))
-    made: list[sqlite3.Row] = []
+    # Offers made now get ids above every earlier one: their events are written from
+    # the rows in one statement, not built one by one here.
+    before = await tx.scalar("SELECT coalesce(max(id), 0) FROM offers")
+    made = 0
     for start in range(0, len(rows), _INSERT_CHUNK):
         chunk = rows[start : start + _INSERT_CHUNK]
-        made += await tx.fetchall(
+        cur = await tx.execute(
             "INSERT INTO offers (conversation_id, agent_id, queue_id, status, offered_at,"
             " expires_at, auto_accept_at) VALUES "
-            + ", ".join(["(?, ?, ?, 'pending', ?, ?, ?)"] * len(chunk))
-            + " RETURNING id, agent_id, conversation_id, expires_at",
+            + ", ".join(["(?, ?, ?, 'pending', ?, ?, ?)"] * len(chunk)),
             [value for row in chunk for value in row],
         )
+        made += cur.rowcount
     offered = {w.conversation_id for w, _ in chosen}
     await tx.execute(
         "UPDATE conversations SET route_due_at = CASE WHEN id IN"
@@ -321,22 +342,14 @@ async def _offer_due_in(tx: Tx, offer_seconds: int) -> int:
         " WHERE id IN (SELECT value FROM json_each(:due))",
         {"offered": json.dumps(sorted(offered)), "retry": now + RETRY_MS, "due": json.dumps(ids)},
     )
-    await tx.emit_many(
-        "offer.made",
-        "offer",
-        [
-            (
-                r["id"],
-                {
-                    "agent_id": r["agent_id"],
-                    "conversation_id": r["conversation_id"],
-                    "expires_at": r["expires_at"],
-                },
-            )
-            for r in sorted(made, key=lambda r: r["id"])
-        ],
+    await tx.execute(
+        "INSERT INTO events (at, kind, entity, entity_id, data)"
+        " SELECT :now, 'offer.made', 'offer', id, json_object('agent_id', agent_id,"
+        "   'conversation_id', conversation_id, 'expires_at', expires_at)"
+        " FROM offers WHERE id > :before ORDER BY id",
+        {"now": now, "before": before},
     )
-    return len(made)
+    return made
 
 
 async def _auto_accept_due_in(tx: Tx) -> int:
