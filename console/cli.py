@@ -19,6 +19,7 @@ from console.options import OneLineGroup, as_option, db_option
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, attribute) - the module is imported only when the command is used.
+    "activity": ("console.commands.routing", "activity_command"),
     "agents": ("console.commands.admin", "agents_group"),
     "config": ("console.commands.config", "config_group"),
     "contacts": ("console.commands.contacts", "contacts_group"),
@@ -26,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("console.commands.demo", "demo_command"),
     "email": ("console.commands.email", "email_group"),
     "numbers": ("console.commands.admin", "numbers_group"),
+    "offers": ("console.commands.routing", "offers_group"),
     "permissions": ("console.commands.permissions", "permissions_group"),
     "sandbox": ("console.commands.sandbox", "sandbox_group"),
     "screenshots": ("console.commands.demo", "screenshots_command"),
@@ -34,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "settings": ("console.commands.admin", "settings_group"),
     "stats": ("console.commands.stats", "stats_command"),
     "status": ("console.commands.status", "status_command"),
+    "transfer": ("console.commands.routing", "transfer_command"),
     "worker": ("console.commands.worker", "worker_command"),
 }
 
@@ -42,6 +45,7 @@ SUMMARIES: dict[str, str] = {
     # name: the first line of its help, for `switchboard --help`, which would otherwise
     # import every command's module (and the worker's scheduler) just to list them.
     # tests/test_layering.py checks that the list reads as click's own would.
+    "activity": "Show your activity, or change it to NAME (Available, Away, Lunch...).",
     "agents": "The people who log in (by operating-system username).",
     "config": "The providers' configuration (config.toml and SWITCHBOARD_* variables).",
     "contacts": "Contacts: import, export, list.",
@@ -49,6 +53,7 @@ SUMMARIES: dict[str, str] = {
     "demo": "Create demo data (once) and open the console on it, with the sandbox provider.",
     "email": "Email through the mail server set in config.toml ([smtp]).",
     "numbers": "Our SMS-enabled numbers (M1).",
+    "offers": "Conversations offered to you: list them, accept or refuse one.",
     "permissions": "Permission profiles: what each user may do, and what they reach.",
     "sandbox": "Play the contact's phone against the built-in sandbox provider.",
     "screenshots": "Regenerate the SVG screenshots of the main screens from demo data.",
@@ -59,6 +64,7 @@ SUMMARIES: dict[str, str] = {
     "status": (
         "Who holds the worker lease, the outbox's depths, the oldest queued message, recent errors."
     ),
+    "transfer": "Hand CONVERSATION to a queue (it is offered again) or to a named agent.",
     "worker": (
         "Run the worker headless: deliver messages, take callbacks, make due conversations public."
     ),

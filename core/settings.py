@@ -66,6 +66,8 @@ class Settings:
     retry_max_seconds: float = 600.0
     event_retention_days: int = 7
     """Days the change feed keeps an event; the audit of consent and Ready has its own tables."""
+    offer_seconds: int = 30
+    """Routing: how long an agent has to accept an offer before it passes to the next one."""
 
     @property
     def all_optout_keywords(self) -> tuple[str, ...]:
@@ -246,6 +248,9 @@ RULES: dict[str, Rule] = {
     # At least a day: a console left open over a weekend reloads rather than
     # following, which is fine; a feed emptied every hour would make every poll miss.
     "event_retention_days": Number(int, 1, 3650),
+    # Long enough to read a message and press a key over SSH; at most an hour,
+    # past which a waiting contact is better served by the public minutes.
+    "offer_seconds": Number(int, 5, 3600),
 }
 assert set(RULES) == set(SETTING_NAMES), "every setting has a rule"
 

@@ -31,6 +31,8 @@ CREATE UNIQUE INDEX offers_one_pending ON offers(conversation_id) WHERE status =
 CREATE INDEX offers_due ON offers(expires_at) WHERE status = 'pending';
 CREATE INDEX offers_auto_accept ON offers(auto_accept_at) WHERE status = 'pending' AND auto_accept_at IS NOT NULL;
 CREATE INDEX offers_agent ON offers(agent_id, status);
+-- A conversation's offers: who already missed it, and the cascade when it is deleted.
+CREATE INDEX offers_conversation ON offers(conversation_id, status);
 
 -- R: who handed a conversation to whom (a queue, or a named agent), and when.
 CREATE TABLE transfers (

@@ -40,6 +40,7 @@ from core.delivery.gateway import (
     SmsGateway,
     TemporaryFailure,
 )
+from core.routing import jobs as routing_jobs
 from core.scheduling import lease
 from core.scheduling.jobs import Job, check_list
 from core.scheduling.options import WorkerOptions
@@ -88,6 +89,7 @@ def default_jobs(worker: Worker) -> list[Job]:
         # (the sandbox with no delay) settles the message in the same tick.
         Job("reports", options.pump_every, worker.poll_reports),
         retention.job(worker.db),
+        routing_jobs.job(worker.db),
     ]
 
 

@@ -27,6 +27,7 @@ from core.errors import (
 )
 from core.people import contacts
 from core.people.authz import Action, Actor, ConversationAccess, authorize
+from core.routing import hook as routing_hook
 from core.sms import consent, conversations, inbound, numbers, segments
 from core.sms.optout import Intent, classify, normalise
 from core.sms.phones import normalise as normalise_phone
@@ -367,7 +368,7 @@ def default_hooks() -> list[inbound.Hook]:
     """The one place today's inbound hooks are listed. A capability composes its
     own list around this one (``[*default_hooks(), its_hook]``) and passes it as
     ``receive(..., hooks=...)``: receive itself does not change."""
-    return [KEYWORDS, CONVERSATION_TIMING]
+    return [KEYWORDS, CONVERSATION_TIMING, routing_hook.ROUTING]
 
 
 async def _answer_keyword(

@@ -111,7 +111,11 @@ async def test_a_capability_adds_a_hook_without_editing_receiving(db: Database, 
         is not None
     )
     # And the default list is untouched for everyone else.
-    assert [hook.name for hook in receiving.default_hooks()] == ["keywords", "conversation_timing"]
+    assert [hook.name for hook in receiving.default_hooks()] == [
+        "keywords",
+        "conversation_timing",
+        "routing",
+    ]
 
 
 async def test_a_stop_skips_the_later_hooks(db: Database, team: Team) -> None:
