@@ -114,7 +114,9 @@ def _conversation(row: sqlite3.Row) -> Conversation:
 
 async def access_in(db: Database | Tx, conversation_id: int) -> ConversationAccess:
     row = await db.fetchone(
-        "SELECT owner_id, is_public FROM conversations WHERE id = ?", (conversation_id,)
+        "SELECT c.owner_id, c.is_public, coalesce(c.queue_id, n.queue_id) AS queue_id"
+        " FROM conversations c JOIN numbers n ON n.id = c.number_id WHERE c.id = ?",
+        (conversation_id,),
     )
     if row is None:
         raise NotFound(f"no conversation with id {conversation_id}")
@@ -123,7 +125,10 @@ async def access_in(db: Database | Tx, conversation_id: int) -> ConversationAcce
         (conversation_id,),
     )
     return ConversationAccess(
-        row["owner_id"], frozenset(r["agent_id"] for r in subs), bool(row["is_public"])
+        row["owner_id"],
+        frozenset(r["agent_id"] for r in subs),
+        bool(row["is_public"]),
+        row["queue_id"],
     )
 
 

@@ -10,15 +10,18 @@ conversation is not open: it stops taking its owner's room.
 
 from __future__ import annotations
 
+import pytest
+
 from core import settings
 from core.clock import FakeClock, to_ms
 from core.db import Database
+from core.errors import NotAllowed
 from core.people.authz import SYSTEM, Actor
 from core.permissions import principal
 from core.routing import offers, transfers
 from core.scheduling.worker import Worker
-from core.sms import conversations, sending
-from tests.core.conftest import Team
+from core.sms import conversations, receiving, sending
+from tests.core.conftest import DEFAULT_NUMBER, Team
 from tests.core.routing_setup import (
     QUEUE_NUMBER,
     available,
@@ -72,11 +75,12 @@ async def _accepted(db: Database, agent: Actor, worker: Worker, n: int) -> int:
 async def test_a_take_withdraws_the_offer_in_its_own_transaction(
     db: Database, team: Team, worker: Worker, clock: FakeClock
 ) -> None:
-    await _desk(db, clock, team.alice)
+    profile = await _desk(db, clock, team.alice)
+    await give_profile(db, team.bob, profile)  # Sales is in his pool; not Available
     conversation = await inbound(db, 0)
     await worker.run_once()
     assert await offers_of(db, conversation) == [(team.alice.id, "pending")]
-    bob = await principal.load(db, team.bob.id or 0)  # the built-in Agent profile
+    bob = await principal.load(db, team.bob.id or 0)
     await conversations.take(db, bob, conversation)
     assert await offers_of(db, conversation) == [(team.alice.id, "withdrawn")]
     assert await _withdrawn_events(db) == [(team.alice.id, conversation)]
@@ -182,3 +186,26 @@ async def test_a_public_conversation_stops_taking_room(
     clock.advance(seconds=61)  # past her interaction timeout
     await worker.run_once()
     assert await offers_of(db, fresh) == [(team.alice.id, "pending")]
+
+
+async def test_the_waiting_pool_is_the_profiles_queues(
+    db: Database, team: Team, worker: Worker, clock: FakeClock
+) -> None:
+    """R2 pool access: a conversation of a queue is in the pool of the profiles that have
+    that queue with messaging on; one of no queue is in everyone's."""
+    profile = await _desk(db, clock, team.alice)
+    sales = await inbound(db, 0)  # routed to Sales, offered to alice
+    await worker.run_once()
+    bob = await principal.load(db, team.bob.id or 0)  # the built-in Agent: no queue
+    assert sales not in {c.id for c in await conversations.list_for(db, bob)}
+    with pytest.raises(NotAllowed, match="does not reach this conversation"):
+        await conversations.take(db, bob, sales)
+    # A conversation on a number of no queue is everyone's.
+    nobody = (await receiving.receive(db, phone(1), DEFAULT_NUMBER, "Hi")).conversation_id
+    assert nobody in {c.id for c in await conversations.list_for(db, bob)}
+
+    await give_profile(db, team.bob, profile)
+    bob = await principal.load(db, team.bob.id or 0)
+    assert {sales, nobody} <= {c.id for c in await conversations.list_for(db, bob)}
+    await conversations.take(db, bob, sales)
+    assert await offers_of(db, sales) == [(team.alice.id, "withdrawn")]
