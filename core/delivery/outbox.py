@@ -25,7 +25,7 @@ from core.db import Database, Tx
 from core.delivery import budgets
 from core.delivery.gateway import DeliveryReport, Media, OutboundSms
 from core.errors import InvalidInput
-from core.scheduling.lease import WORKER as WORKER_LEASE
+from core.scheduling import WORKER_LEASE
 from core.sms import consent, outgoing, segments
 
 # Message kinds that are not an agent's chat. The STOP confirmation is the

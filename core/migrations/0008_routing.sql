@@ -46,3 +46,18 @@ CREATE TABLE transfers (
     CHECK ((to_agent_id IS NULL) != (to_queue_id IS NULL))
 );
 CREATE INDEX transfers_conversation ON transfers(conversation_id, id);
+
+-- Statistics (core/statistics.py) over a period: each figure's rows found by
+-- the period's column, not a scan of every message or offer. Partial indexes
+-- with the same terms as the queries' WHERE, and the columns each reads, so
+-- the rows' own pages are not visited:
+-- handled and first responses: agents' conversation replies by created_at;
+CREATE INDEX messages_agent_replies
+    ON messages(created_at, author_id, conversation_id, direction, purpose)
+    WHERE direction = 'out' AND purpose = 'conversation' AND author_id IS NOT NULL;
+-- messages and segments sent: what agents wrote, by when the provider took it;
+CREATE INDEX messages_agent_sent
+    ON messages(sent_at, author_id, conversation_id, sender, segments, direction)
+    WHERE direction = 'out' AND author_id IS NOT NULL;
+-- offered, accepted, missed: offers by when they were made.
+CREATE INDEX offers_offered ON offers(offered_at, agent_id, queue_id, status, conversation_id);

@@ -66,6 +66,8 @@ class ConversationAccess:
     owner_id: int | None
     subscriber_ids: frozenset[int]
     is_public: bool
+    queue_id: int | None = None
+    """Its queue: the one routing gave it, else its number's; None: no queue."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,33 @@ class Public(Cond):
         return Scope(f"({alias}.is_public = 1 OR {alias}.owner_id IS NULL)")
 
 
+# A conversation's queue, as ``ConversationAccess.queue_id`` has it.
+_QUEUE = "coalesce({a}.queue_id, (SELECT n.queue_id FROM numbers n WHERE n.id = {a}.number_id))"
+
+
+@dataclass(frozen=True, slots=True)
+class InPool(Cond):
+    """The waiting pool of a profile whose queues (messaging on) are ``queue_ids``:
+    public conversations of those queues, and public ones with no queue (everyone's)."""
+
+    queue_ids: frozenset[int]
+
+    def test(self, target: ConversationAccess) -> bool:
+        return Public().test(target) and (
+            target.queue_id is None or target.queue_id in self.queue_ids
+        )
+
+    def sql(self, alias: str) -> Scope:
+        public = Public().sql(alias)
+        queue = _QUEUE.format(a=alias)
+        ids = sorted(self.queue_ids)
+        return Scope(
+            f"({public.sql} AND CASE WHEN {queue} IS NULL THEN 1"
+            f" ELSE {queue} IN ({', '.join('?' * len(ids))}) END)",
+            (*public.params, *ids),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class OwnedBy(Cond):
     agent_id: int
@@ -200,11 +229,13 @@ def _visible(p: Principal) -> Cond:
         return EVERY
     assert p.id is not None
     mine: tuple[Cond, ...] = (OwnedBy(p.id), FollowedBy(p.id))
-    return AnyOf((*mine, Public()) if p.settings.pool_access else mine)
+    return AnyOf((*mine, _pool(p)) if p.settings.pool_access else mine)
 
 
 def _pool(p: Principal) -> Cond:
-    return Public()
+    # R2 pool access: the public conversations of the profile's queues (messaging
+    # on), and those of no queue. Seeing it and taking from it are this one rule.
+    return InPool(p.queue_ids)
 
 
 def _sender(p: Principal, target: object) -> str | None:

@@ -6,7 +6,8 @@ says so, is accepted for them at ``auto_accept_at``. A refused or expired
 offer counts as missed for the agent and the conversation is due for
 routing again at once (``activities.count_missed_in`` moves an agent who
 reached their profile's limit). A conversation that goes public (the public
-minutes) or is taken another way has its pending offer withdrawn.
+minutes) or is taken another way has its pending offer withdrawn in the same
+transaction (``handover``); the sweep withdraws any it finds left over.
 
 Every step of the sweep (``sweep_in``) takes its due rows in one statement,
 so a restart loses nothing and 10,000 offers are a few statements. Events
@@ -30,7 +31,7 @@ from core.clock import from_ms, from_ms_or_none
 from core.db import Database, Tx
 from core.errors import AlreadyTaken, InvalidInput, NotAllowed, NotFound
 from core.people.authz import Action, Actor, OfferAccess, authorize
-from core.routing import activities, selection
+from core.routing import activities, handover, selection
 from core.sms import conversations
 
 RETRY_MS = 5_000
@@ -129,9 +130,6 @@ async def _accept_in(
         (tx.now_ms, offer_id),
     )
     await conversations.take_in(tx, conversation_id, agent_id, None)
-    await tx.execute(
-        "UPDATE conversations SET route_due_at = NULL WHERE id = ?", (conversation_id,)
-    )
     await tx.execute("UPDATE agents SET missed_offers = 0 WHERE id = ?", (agent_id,))
     await tx.emit(
         "offer.accepted",
@@ -183,29 +181,6 @@ async def _route_again_in(tx: Tx, conversation_ids: Sequence[int]) -> None:
     )
 
 
-async def withdraw_in(tx: Tx, conversation_ids: Sequence[int]) -> int:
-    """Withdraw the pending offers of ``conversation_ids`` (taken or handed on another way)."""
-    rows = await tx.fetchall(
-        "UPDATE offers SET status = 'withdrawn', answered_at = ? WHERE status = 'pending'"
-        " AND conversation_id IN (SELECT value FROM json_each(?))"
-        " RETURNING id, agent_id, conversation_id",
-        (tx.now_ms, json.dumps(list(conversation_ids))),
-    )
-    await _emit_rows(tx, "offer.withdrawn", rows)
-    return len(rows)
-
-
-async def _emit_rows(tx: Tx, kind: str, rows: Sequence[sqlite3.Row]) -> None:
-    await tx.emit_many(
-        kind,
-        "offer",
-        [
-            (r["id"], {"agent_id": r["agent_id"], "conversation_id": r["conversation_id"]})
-            for r in rows
-        ],
-    )
-
-
 # --- the sweep ------------------------------------------------------------------
 
 
@@ -252,7 +227,7 @@ async def _withdraw_stale_in(tx: Tx) -> int:
         " RETURNING offers.id, offers.agent_id, offers.conversation_id",
         {"now": tx.now_ms},
     )
-    await _emit_rows(tx, "offer.withdrawn", rows)
+    await handover.emit_rows(tx, "offer.withdrawn", rows)
     await tx.execute(
         "UPDATE conversations SET route_due_at = NULL WHERE route_due_at IS NOT NULL"
         " AND (is_public = 1 OR owner_id IS NOT NULL OR queue_id IS NULL)"
@@ -269,7 +244,7 @@ async def _expire_due_in(tx: Tx) -> int:
     )
     if not rows:
         return 0
-    await _emit_rows(tx, "offer.expired", rows)
+    await handover.emit_rows(tx, "offer.expired", rows)
     await _route_again_in(tx, [r["conversation_id"] for r in rows])
     await activities.count_missed_in(tx, Counter(r["agent_id"] for r in rows))
     return len(rows)

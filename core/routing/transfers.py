@@ -19,7 +19,7 @@ from core.clock import from_ms
 from core.db import Database, Tx
 from core.errors import InvalidInput, NotAllowed, NotFound
 from core.people.authz import Action, Actor, authorize
-from core.routing import activities, offers
+from core.routing import handover
 from core.sms import conversations
 
 MAX_NAME = 200
@@ -65,7 +65,6 @@ async def to_queue(db: Database, actor: Actor, conversation_id: int, queue: str)
             )
         now = tx.now_ms
         previous = access.owner_id
-        await offers.withdraw_in(tx, [conversation_id])
         # Not public while it is offered; the public minutes start again, so it still
         # goes public if nobody in the queue accepts in time.
         await tx.execute(
@@ -73,9 +72,11 @@ async def to_queue(db: Database, actor: Actor, conversation_id: int, queue: str)
             " route_due_at = ?, public_due_at = ? WHERE id = ?",
             (row["id"], now, now + config.public_minutes * 60_000, conversation_id),
         )
+        # A public conversation had already left its owner: their idle time runs.
+        released = [] if access.is_public else [previous]
+        await handover.handed_over_in(tx, [conversation_id], released)
         if previous is not None:
             await conversations.subscribe_in(tx, conversation_id, previous)
-            await activities.released_in(tx, [previous])
         transfer_id = await _record_in(tx, actor, conversation_id, previous, None, row["id"])
         return await _get_in(tx, transfer_id)
 
@@ -99,13 +100,8 @@ async def to_agent(db: Database, actor: Actor, conversation_id: int, username: s
         if row["id"] == access.owner_id:
             raise InvalidInput(f"{row['username']} already has this conversation")
         previous = access.owner_id
-        await offers.withdraw_in(tx, [conversation_id])
+        # Offers withdrawn, the previous owner's idle time: all of it in take_in.
         await conversations.take_in(tx, conversation_id, row["id"], previous)
-        await tx.execute(
-            "UPDATE conversations SET route_due_at = NULL WHERE id = ?", (conversation_id,)
-        )
-        if previous is not None:
-            await activities.released_in(tx, [previous])
         transfer_id = await _record_in(tx, actor, conversation_id, previous, row["id"], None)
         return await _get_in(tx, transfer_id)
 

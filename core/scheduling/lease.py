@@ -20,8 +20,9 @@ from datetime import datetime
 from core.clock import from_ms
 from core.db import Database
 from core.errors import InvalidInput
+from core.scheduling import WORKER_LEASE
 
-WORKER = "worker"
+WORKER = WORKER_LEASE
 
 MIN_SECONDS = 2.0
 """The shortest lease a worker may take. It is renewed every third of its

@@ -21,6 +21,7 @@ from core.clock import from_ms, from_ms_or_none, to_ms
 from core.db import Database, Tx
 from core.errors import AlreadyTaken, NotFound
 from core.people.authz import Action, Actor, ConversationAccess, authorize, scope
+from core.routing import handover
 
 
 class Filter(StrEnum):
@@ -113,7 +114,9 @@ def _conversation(row: sqlite3.Row) -> Conversation:
 
 async def access_in(db: Database | Tx, conversation_id: int) -> ConversationAccess:
     row = await db.fetchone(
-        "SELECT owner_id, is_public FROM conversations WHERE id = ?", (conversation_id,)
+        "SELECT c.owner_id, c.is_public, coalesce(c.queue_id, n.queue_id) AS queue_id"
+        " FROM conversations c JOIN numbers n ON n.id = c.number_id WHERE c.id = ?",
+        (conversation_id,),
     )
     if row is None:
         raise NotFound(f"no conversation with id {conversation_id}")
@@ -122,7 +125,10 @@ async def access_in(db: Database | Tx, conversation_id: int) -> ConversationAcce
         (conversation_id,),
     )
     return ConversationAccess(
-        row["owner_id"], frozenset(r["agent_id"] for r in subs), bool(row["is_public"])
+        row["owner_id"],
+        frozenset(r["agent_id"] for r in subs),
+        bool(row["is_public"]),
+        row["queue_id"],
     )
 
 
@@ -366,16 +372,30 @@ async def _username(tx: Tx, agent_id: int) -> str:
 
 
 async def take_in(tx: Tx, conversation_id: int, agent_id: int | None, previous: int | None) -> None:
-    """Give the conversation to ``agent_id`` inside the caller's transaction."""
+    """Give the conversation to ``agent_id`` inside the caller's transaction.
+
+    Every way a conversation changes hands comes here (a take, a take-over, a
+    reply to a public one, an accepted offer, a transfer to an agent): it is no
+    longer routed, its pending offer is withdrawn, and a previous owner left
+    with no open conversation starts their idle time (``routing.handover``).
+    """
     public_minutes = (await settings.load_in(tx)).public_minutes
+    # Open (owned, not public) for its previous owner until now? Only then does
+    # their idle time start here: a public one had already left them.
+    was_open = await tx.scalar(
+        "SELECT owner_id IS NOT NULL AND is_public = 0 FROM conversations WHERE id = ?",
+        (conversation_id,),
+    )
     # The public timer restarts: the new owner has the same minutes to answer.
     await tx.execute(
-        "UPDATE conversations SET owner_id = ?, is_public = 0, public_due_at ="
-        " CASE WHEN waiting_since IS NULL THEN NULL ELSE ? END WHERE id = ?",
+        "UPDATE conversations SET owner_id = ?, is_public = 0, route_due_at = NULL,"
+        " public_due_at = CASE WHEN waiting_since IS NULL THEN NULL ELSE ? END WHERE id = ?",
         (agent_id, tx.now_ms + public_minutes * 60_000, conversation_id),
     )
-    if previous is not None and previous != agent_id:
-        await subscribe_in(tx, conversation_id, previous)
+    left = previous if previous is not None and previous != agent_id else None
+    await handover.handed_over_in(tx, [conversation_id], [left] if was_open else [])
+    if left is not None:
+        await subscribe_in(tx, conversation_id, left)
     await tx.emit(
         "conversation.taken",
         "conversation",
@@ -388,11 +408,24 @@ async def take_in(tx: Tx, conversation_id: int, agent_id: int | None, previous: 
 async def make_due_public(db: Database) -> int:
     """M8 sweep: every conversation whose public time has passed becomes public.
 
-    One statement finds and changes all due rows (and one writes their feed
-    events), so 100,000 waiting conversations cost two queries, not 100,000.
+    Set-based: one statement finds and changes all due rows and one writes
+    their feed events, so 100,000 waiting conversations cost a few queries,
+    not 100,000. In the same transaction their pending offers are withdrawn
+    (nobody is offered a public conversation) and owners left with no open
+    conversation start their idle time (``routing.handover``).
     """
     async with db.transaction() as tx:
         now = tx.now_ms
+        owners = await tx.fetchall(
+            "SELECT DISTINCT owner_id FROM conversations"
+            " WHERE public_due_at <= ? AND owner_id IS NOT NULL AND is_public = 0",
+            (now,),
+        )
+        routed = await tx.fetchall(
+            "SELECT o.conversation_id FROM conversations c JOIN offers o"
+            " ON o.conversation_id = c.id AND o.status = 'pending' WHERE c.public_due_at <= ?",
+            (now,),
+        )
         await tx.execute(
             "INSERT INTO events (at, kind, entity, entity_id, data)"
             " SELECT ?, 'conversation.public', 'conversation', id,"
@@ -401,8 +434,12 @@ async def make_due_public(db: Database) -> int:
             (now, now),
         )
         cur = await tx.execute(
-            "UPDATE conversations SET is_public = 1, public_due_at = NULL WHERE public_due_at <= ?",
+            "UPDATE conversations SET is_public = 1, public_due_at = NULL, route_due_at = NULL"
+            " WHERE public_due_at <= ?",
             (now,),
+        )
+        await handover.handed_over_in(
+            tx, [r["conversation_id"] for r in routed], [r["owner_id"] for r in owners]
         )
         return cur.rowcount
 

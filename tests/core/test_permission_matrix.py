@@ -25,7 +25,7 @@ from core.clock import FakeClock
 from core.db import Database, open_database
 from core.errors import NotAllowed
 from core.people import agents, contacts, contacts_csv
-from core.people.authz import RULES, SYSTEM, Action, Actor, allows, authorize
+from core.people.authz import RULES, SYSTEM, Action, Actor, allows, authorize, scope
 from core.people.contacts import ContactDraft
 from core.permissions import configuration, principal, profiles
 from core.sms import conversations, numbers, receiving, sending
@@ -183,26 +183,35 @@ def test_the_system_principal_may_do_everything() -> None:
 # --- list scopes = single checks, on generated data ---------------------------------------
 
 AGENT_IDS = (1, 2, 3)
+QUEUES = ("Sales", "Support")
+NUMBERS = (DEFAULT_NUMBER, OTHER_NUMBER, "+14155550104")
+"""Our numbers: one in Sales, one in Support, one in no queue."""
+
+Row = tuple[int | None, frozenset[int], bool, int, str | None]
+"""owner, followers, public, our number (index in NUMBERS), routed to queue (or not)."""
 
 
 @st.composite
-def conversation_rows(draw: st.DrawFn) -> list[tuple[int | None, frozenset[int], bool]]:
+def conversation_rows(draw: st.DrawFn) -> list[Row]:
     n = draw(st.integers(0, 12))
     return [
         (
             draw(st.sampled_from((None, *AGENT_IDS))),
             frozenset(draw(st.sets(st.sampled_from(AGENT_IDS), max_size=2))),
             draw(st.booleans()),
+            draw(st.integers(0, len(NUMBERS) - 1)),
+            draw(st.sampled_from((None, *QUEUES))),
         )
         for _ in range(n)
     ]
 
 
 async def _scope_matches(
-    rows: list[tuple[int | None, frozenset[int], bool]],
+    rows: list[Row],
     pool_access: bool,
     supervision: bool,
     who: int,
+    grants: dict[str, bool],
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
         db = await open_database(Path(folder) / "s.sqlite3", FakeClock())
@@ -212,13 +221,31 @@ async def _scope_matches(
             )
             for i in AGENT_IDS:
                 await agents.add(db, SYSTEM, f"agent{i}", f"Agent {i}", "Generated")
-            await numbers.add(db, SYSTEM, DEFAULT_NUMBER, default=True)
+            for number in NUMBERS:
+                await numbers.add(db, SYSTEM, number, default=number == DEFAULT_NUMBER)
+            for queue, number in zip(QUEUES, NUMBERS, strict=False):
+                await configuration.add_queue(db, SYSTEM, queue, [number])
+            # The profile takes some of the queues, with messaging on or off.
+            for queue, messaging in grants.items():
+                await configuration.set_profile_queue(
+                    db, SYSTEM, "Generated", queue, messaging=messaging
+                )
+            queue_ids = {
+                r["name"]: r["id"] for r in await db.fetchall("SELECT id, name FROM queues")
+            }
             async with db.transaction() as tx:
-                for i, (owner, followers, public) in enumerate(rows):
+                for i, (owner, followers, public, number, routed) in enumerate(rows):
                     cid = await tx.insert(
                         "INSERT INTO conversations (number_id, phone, owner_id, is_public,"
-                        " created_at) VALUES (1, ?, ?, ?, 0)",
-                        (f"+1212555{i:04d}", owner, int(public)),
+                        " queue_id, created_at) VALUES ((SELECT id FROM numbers WHERE e164 = ?),"
+                        " ?, ?, ?, ?, 0)",
+                        (
+                            NUMBERS[number],
+                            f"+1212555{i:04d}",
+                            owner,
+                            int(public),
+                            None if routed is None else queue_ids[routed],
+                        ),
                     )
                     for follower in followers:
                         await tx.execute(
@@ -228,6 +255,14 @@ async def _scope_matches(
                         )
             me = await principal.load(db, who)
             listed = {c.id for c in await conversations.list_for(db, me, limit=1000)}
+            takeable_sql = scope(me, Action.TAKE_CONVERSATION, "c")
+            takeable = {
+                r[0]
+                for r in await db.fetchall(
+                    f"SELECT c.id FROM conversations c WHERE {takeable_sql.sql}",
+                    takeable_sql.params,
+                )
+            }
             ids = [r["id"] for r in await db.fetchall("SELECT id FROM conversations")]
             checked = set()
             public = set()
@@ -237,7 +272,14 @@ async def _scope_matches(
                     checked.add(cid)
                 if allows(me, Action.TAKE_CONVERSATION, access):
                     public.add(cid)
+                    # The pool: public (or nobody's), and of a queue the profile has with
+                    # messaging on, or of no queue at all.
+                    assert access.is_public or access.owner_id is None
+                    assert access.queue_id is None or grants.get(
+                        next(q for q, i in queue_ids.items() if i == access.queue_id), False
+                    )
             assert listed == checked
+            assert takeable == public
             pool = {
                 c.id
                 for c in await conversations.list_for(
@@ -251,17 +293,19 @@ async def _scope_matches(
             await db.close()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     rows=conversation_rows(),
     pool_access=st.booleans(),
     supervision=st.booleans(),
     who=st.sampled_from(AGENT_IDS),
+    grants=st.dictionaries(st.sampled_from(QUEUES), st.booleans(), max_size=2),
 )
 def test_a_list_shows_exactly_what_the_single_check_allows(
-    rows: list[tuple[int | None, frozenset[int], bool]],
+    rows: list[Row],
     pool_access: bool,
     supervision: bool,
     who: int,
+    grants: dict[str, bool],
 ) -> None:
-    asyncio.run(_scope_matches(rows, pool_access, supervision, who))
+    asyncio.run(_scope_matches(rows, pool_access, supervision, who, grants))

@@ -18,6 +18,7 @@ from core.clock import FakeClock
 from core.db import Database, open_database
 from core.errors import AlreadyTaken, InvalidInput, NotAllowed, NotFound
 from core.people.authz import SYSTEM
+from core.permissions import principal
 from core.routing import activities, offers
 from core.scheduling.worker import Worker
 from core.sms import conversations, receiving
@@ -404,11 +405,13 @@ async def test_taken_another_way_the_offer_is_withdrawn(
     offer = await _pending(db, conversation)
     offered = team.alice if offer.agent_id == team.alice.id else team.bob
     other = team.bob if offered is team.alice else team.alice
+    # Loaded now: the Sales desk profile (its queue's pool) is their active one.
+    other = await principal.load(db, other.id or 0)
     await conversations.take(db, other, conversation)
-    with pytest.raises(AlreadyTaken, match=f"{other.username} has it"):
-        await offers.accept(db, offered, offer.id)
-    await worker.run_once()
+    # Withdrawn by the take itself, not at the sweep's next tick.
     assert (await offers.get(db, offer.id)).status == "withdrawn"
+    with pytest.raises(AlreadyTaken, match=f"{other.username} has the conversation"):
+        await offers.accept(db, offered, offer.id)
 
 
 async def test_an_accept_and_a_take_at_once_one_wins_the_other_is_told_who(

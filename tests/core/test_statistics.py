@@ -7,13 +7,16 @@ will write them.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from core import statistics
 from core.clock import FakeClock, to_ms
-from core.db import Database
+from core.db import Database, migrations, open_database
 from core.errors import InvalidInput, NotAllowed
 from core.people.authz import SYSTEM, Actor
 from core.scheduling.worker import Worker
@@ -242,3 +245,52 @@ async def test_a_period_must_start_before_it_ends_and_last_at_most_366_days(
         await statistics.report(db, team.dana, start, start + timedelta(days=367), By.AGENT)
     longest = await statistics.report(db, team.dana, start, start + timedelta(days=366), By.AGENT)
     assert len(longest.rows) == 3
+
+
+# --- the period indexes (schema 8) ----------------------------------------------------
+
+_STATEMENTS = [
+    (statement, keys[by])
+    for statement, keys in (
+        (statistics._OFFERS, statistics._OFFER_KEYS),
+        (statistics._HANDLED, statistics._KEYS),
+        (statistics._FIRST_RESPONSES, statistics._RESPONSE_KEYS),
+        (statistics._SENT, statistics._SENT_KEYS),
+    )
+    for by in By
+]
+
+
+@pytest.mark.parametrize(("statement", "key"), _STATEMENTS)
+async def test_each_figure_reads_its_period_from_an_index(
+    db: Database, statement: str, key: str
+) -> None:
+    """No figure scans every message or offer: the period's rows come from a covering
+    index on the period's column (a one-day report of a year reads one day)."""
+    plan = [
+        row[3]
+        for row in await db.fetchall(
+            "EXPLAIN QUERY PLAN " + statement.format(key=key), {"start": 0, "end": 1}
+        )
+    ]
+    assert not [step for step in plan if step in ("SCAN m", "SCAN o")], plan
+    assert [step for step in plan if "USING COVERING INDEX" in step and "_at>?" in step], plan
+
+
+async def test_an_upgraded_schema_7_database_gets_the_period_indexes(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "seven.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        for version, sql in migrations()[:7]:
+            conn.executescript(sql)
+            conn.execute(f"PRAGMA user_version = {version}")
+        conn.commit()
+    db = await open_database(path, clock)
+    try:
+        names = {
+            r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+        assert {"messages_agent_replies", "messages_agent_sent", "offers_offered"} <= names
+    finally:
+        await db.close()
