@@ -388,7 +388,10 @@ class ManagerPane(Vertical):
         self.context = context
 
     def compose(self) -> ComposeResult:
-        with TabbedContent(initial="manager-conversations", id="manager-sections"):
+        # No `initial`: the first section is the default anyway, and an initial tab
+        # can fail Textual's check when the pane is added to a running app (a
+        # principal reload adds the Manager tab) before its tab list is mounted.
+        with TabbedContent(id="manager-sections"):
             with TabPane(SECTIONS[0][1], id=SECTIONS[0][0]):
                 yield ManagerConversations(self.context)
             with TabPane(SECTIONS[1][1], id=SECTIONS[1][0]):
