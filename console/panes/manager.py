@@ -399,6 +399,16 @@ class ManagerPane(Vertical):
             with TabPane(SECTIONS[2][1], id=SECTIONS[2][0]):
                 yield ManagerAgents(self.context)
 
+    def on_mount(self) -> None:
+        # Should the tab list have mounted after its own mount (see compose),
+        # nothing would be shown: show the first section once everything is in.
+        self.call_after_refresh(self._show_a_section)
+
+    def _show_a_section(self) -> None:
+        sections = self.query_one("#manager-sections", TabbedContent)
+        if not sections.active:
+            sections.active = SECTIONS[0][0]
+
     def _section_widget(self, section: str) -> ManagerConversations | SettingsForm | ManagerAgents:
         pane = self.query_one(f"#{section}", TabPane)
         return pane.query_children().first()  # type: ignore[return-value]
