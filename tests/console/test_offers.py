@@ -52,7 +52,8 @@ async def offered_to_bob(app, pilot, db: Database, worker: Worker) -> int:  # ty
     """A new text on the Front desk number, offered to bob; the conversation's id."""
     await pilot.pause()
     # Only the new conversation waits: the demo's own waiting one is taken first.
-    await db.execute("UPDATE conversations SET route_due_at = NULL")
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE conversations SET route_due_at = NULL")
     received = await receiving.receive(db, CONTACT, FRONT_DESK, "Is my order [b]ready?")
     await worker.run_once()
     assert await until(pilot, lambda: app.query_one(OfferBar).first is not None)
