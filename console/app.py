@@ -189,7 +189,8 @@ class SwitchboardApp(App[None]):
             return
         now = await activities.current(self.context.db, actor)
         name = now.activity.name if now.activity is not None else "no activity"
-        self.query_one(StatusBar).activity = name
+        for bar in self.query(StatusBar):  # none left while the app closes
+            bar.activity = name
         for event in events:
             if (
                 event.kind == "agent.activity_changed"

@@ -48,7 +48,7 @@ class OfferBar(ReportsFailures, Widget):
         self.context = context
         self.offers: list[OfferShown] = []
         self._answering: set[int] = set()
-        """Offers this console is accepting or refusing (not told as if from elsewhere)."""
+        """Offers this console accepts (not told as if accepted for the agent)."""
 
     async def on_mount(self) -> None:
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
@@ -169,13 +169,9 @@ class OfferBar(ReportsFailures, Widget):
         if offer is None:
             self.notify("No offer is waiting for you.")
             return
-        self._answering.add(offer.id)
-        try:
-            await offers.refuse(self.context.db, self.context.actor, offer.id)
-        except SwitchboardError:
-            # A profile without *may refuse* is refused by core, with its reason (the
-            # app tells it); the offer stays, still counting down.
-            self._answering.discard(offer.id)
-            raise
+        # A profile without *may refuse* is refused by core, with its reason (the app
+        # tells it); the offer then stays, still counting down. The feed's
+        # offer.refused only takes it away: no notice but this one.
+        await offers.refuse(self.context.db, self.context.actor, offer.id)
         self._show([o for o in self.offers if o.id != offer.id])
         self.notify(f"Refused: {offer.contact} goes to the next agent", title="Offer refused")

@@ -93,7 +93,8 @@ async def test_an_offer_shows_counts_down_and_accepting_opens_it(
         bar = app.query_one(OfferBar)
         assert bar.display
         # The contact's own text, shown literally; the queue; the offer's 30 s.
-        assert CONTACT in bar_text(app) and "[b]ready?" in bar_text(app)
+        assert CONTACT in bar_text(app)
+        assert "[b]ready?" in bar_text(app)
         assert "queue Front desk" in bar_text(app)
         assert "30 s left" in bar_text(app)
         assert app.check_action("accept_offer", ()) is True
@@ -164,9 +165,7 @@ async def test_an_expired_offer_goes_with_a_notice_and_the_missed_limit_moves_th
         assert await until(pilot, lambda: "You missed 1 offers in a row" in notes(app))
 
 
-async def test_a_withdrawn_offer_goes_with_a_notice(
-    app_as, demo_db: Database, demo_worker: Worker
-):
+async def test_a_withdrawn_offer_goes_with_a_notice(app_as, demo_db: Database, demo_worker: Worker):
     app = await app_as("bob")
     async with app.run_test(size=SIZE) as pilot:
         conversation_id = await offered_to_bob(app, pilot, demo_db, demo_worker)
@@ -200,16 +199,13 @@ async def _choose(app, pilot, label: str) -> None:  # type: ignore[no-untyped-de
     screen = app.screen
     assert isinstance(screen, ChoiceScreen)
     options = screen.query_one(OptionList)
-    index = next(
-        i for i in range(options.option_count) if label in str(options.get_option_at_index(i).prompt)
-    )
+    prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+    index = next(i for i, prompt in enumerate(prompts) if label in prompt)
     options.highlighted = index
     await pilot.press("enter")
 
 
-async def test_the_activity_picker_switches_and_shows_cores_refusal(
-    app_as, demo_db: Database
-):
+async def test_the_activity_picker_switches_and_shows_cores_refusal(app_as, demo_db: Database):
     app = await app_as("bob")
     async with app.run_test(size=SIZE) as pilot:
         assert await until(pilot, lambda: app.query_one(StatusBar).activity == "Available")
@@ -323,7 +319,8 @@ async def test_offer_and_pickers_at_80x24(app_as, demo_db: Database, demo_worker
     async with app.run_test(size=(80, 24)) as pilot:
         await offered_to_bob(app, pilot, demo_db, demo_worker)
         bar = app.query_one(OfferBar)
-        assert bar.region.width == 80 and bar.region.height >= 1
+        assert bar.region.width == 80
+        assert bar.region.height >= 1
         assert "F5 accept" in bar_text(app)
         await pilot.press("f7")
         assert await until(pilot, lambda: isinstance(app.screen, ChoiceScreen))

@@ -26,11 +26,14 @@ async def test_a_session_start_puts_an_agent_with_no_activity_in_the_default(
 ) -> None:
     assert (await activities.current(db, team.alice)).activity is None
     chosen = await activities.start_session(db, team.alice)
-    assert chosen is not None and chosen.name == "Available"
+    assert chosen is not None
+    assert chosen.name == "Available"
     now = await activities.current(db, team.alice)
-    assert now.activity is not None and now.activity.name == "Available"
+    assert now.activity is not None
+    assert now.activity.name == "Available"
     [event] = [e for e in (await since(db, 0)).events if e.kind == "agent.activity_changed"]
-    assert event.entity_id == team.alice.id and event.data["reason"] == activities.LOGIN
+    assert event.entity_id == team.alice.id
+    assert event.data["reason"] == activities.LOGIN
 
 
 async def test_a_session_start_keeps_an_activity_already_chosen(db: Database, team: Team) -> None:
@@ -38,7 +41,8 @@ async def test_a_session_start_keeps_an_activity_already_chosen(db: Database, te
     before = (await since(db, 0)).events
     assert await activities.start_session(db, team.alice) is None
     now = await activities.current(db, team.alice)
-    assert now.activity is not None and now.activity.name == "Lunch"
+    assert now.activity is not None
+    assert now.activity.name == "Lunch"
     assert (await since(db, 0)).events == before  # nothing written
 
 
@@ -52,7 +56,8 @@ async def test_the_default_is_the_profiles(db: Database, team: Team) -> None:
         )
     await give_profile(db, team.bob, profile)
     chosen = await activities.start_session(db, team.bob)
-    assert chosen is not None and chosen.name == "Wrap-up"
+    assert chosen is not None
+    assert chosen.name == "Wrap-up"
 
 
 async def test_the_offered_agent_sees_the_contact_and_nobody_else_does(
