@@ -385,7 +385,13 @@ class SwitchboardApp(App[None]):
     async def open_conversation(self, conversation_id: int) -> None:
         """Show a conversation in the thread (an accepted offer)."""
         self.query_one("#main-tabs", TabbedContent).active = "conversations"
-        await self.query_one("#agent-thread", ThreadPane).show(conversation_id)
+        thread = self.query_one("#agent-thread", ThreadPane)
+        # Focus leaves the list first, so the list follows the thread to it (rather
+        # than the thread following the list's cursor back), and the reply is typed.
+        thread.messages.focus()
+        await thread.show(conversation_id)
+        if not thread.composer.text_area.disabled:
+            thread.composer.text_area.focus()
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one("#main-tabs", TabbedContent).active = tab

@@ -39,7 +39,7 @@ class OfferBar(ReportsFailures, Widget):
     DEFAULT_CSS = """
     OfferBar {
         height: auto; max-height: 5; padding: 0 1; display: none;
-        background: $warning-muted; color: $text;
+        background: $warning-muted; color: $text; text-wrap: nowrap; text-overflow: ellipsis;
     }
     """
 
@@ -47,6 +47,8 @@ class OfferBar(ReportsFailures, Widget):
         super().__init__(id=id)
         self.context = context
         self.offers: list[OfferShown] = []
+        self.drawn = ""
+        """What was last drawn (the tests read the countdown the agent sees)."""
         self._answering: set[int] = set()
         """Offers this console accepts (not told as if accepted for the agent)."""
 
@@ -63,30 +65,35 @@ class OfferBar(ReportsFailures, Widget):
         return self.offers[0] if self.offers else None
 
     def render(self) -> Text:
+        """Two lines an offer: who, queue, countdown; then the keys and their latest text.
+
+        Lines are cut, never wrapped, so the bar keeps its height at 80 columns.
+        """
         now = self.context.clock.now()
-        text = Text()
+        text = Text(no_wrap=True, overflow="ellipsis")
         for index, offer in enumerate(self.offers[:SHOWN]):
             if index:
                 text.append("\n")
-            text.append("Offer " if index else "▶ Offer ", style="bold")
+            text.append("▶ Offer " if index == 0 else "  Offer ", style="bold")
             text.append_text(literal(offer.contact, style="bold"))
             if offer.contact != offer.phone:
                 text.append(f" {offer.phone}")
-            if offer.queue:
-                text.append("  queue ", style="dim")
-                text.append_text(literal(offer.queue))
             text.append(f"  {offer.seconds_left(now)} s left", style="bold")
             auto = offer.seconds_to_auto_accept(now)
             if auto is not None:
-                text.append(f" · auto-accept in {auto} s")
+                text.append(f", auto-accept in {auto} s")
+            if offer.queue:
+                text.append("  queue ", style="dim")
+                text.append_text(literal(offer.queue))
             if index == 0:
-                text.append("  F5 accept · F6 refuse", style="dim")
-            if offer.last_text:
-                text.append("\n  “", style="dim")
-                text.append_text(literal(offer.last_text, style="italic"))
-                text.append("”", style="dim")
+                text.append("\n  F5 accept · F6 refuse", style="dim")
+                if offer.last_text:
+                    text.append("  “")
+                    text.append_text(literal(offer.last_text, style="italic"))
+                    text.append("”")
         if len(self.offers) > SHOWN:
-            text.append(f"\n…and {len(self.offers) - SHOWN} more")
+            text.append(f"\n  …and {len(self.offers) - SHOWN} more")
+        self.drawn = text.plain
         return text
 
     def _tick(self) -> None:

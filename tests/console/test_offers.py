@@ -32,7 +32,7 @@ CONTACT = "+12125550170"
 
 
 def bar_text(app) -> str:  # type: ignore[no-untyped-def]
-    return app.query_one(OfferBar).render().plain
+    return app.query_one(OfferBar).drawn
 
 
 def notes(app) -> str:  # type: ignore[no-untyped-def]
@@ -184,7 +184,7 @@ async def test_auto_accept_counts_down_and_opens_the_conversation(
     app = await app_as("bob")
     async with app.run_test(size=SIZE) as pilot:
         conversation_id = await offered_to_bob(app, pilot, demo_db, demo_worker)
-        assert "auto-accept in 10 s" in bar_text(app)
+        assert ", auto-accept in 10 s" in bar_text(app)
         console_clock.advance(seconds=4)
         assert await until(pilot, lambda: "auto-accept in 6 s" in bar_text(app))
         console_clock.advance(seconds=6)
