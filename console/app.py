@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 
-from textual import on
+from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -27,18 +27,26 @@ from console.live import Changes
 from console.panes.contacts import ContactsPane
 from console.panes.conversations import ConversationsPane
 from console.panes.manager import ManagerPane
+from console.panes.offers import OfferBar
 from console.panes.statistics import StatisticsPane, may_view
 from console.panes.thread import ThreadPane
 from console.safe_text import printable
 from console.screens.error import ErrorScreen
 from console.screens.help import HelpScreen
+from console.screens.routing import activity_picker, profile_picker, transfer_picker
 from console.widgets.status_bar import StatusBar
 from core import events
 from core.errors import SwitchboardError
+from core.events import Event
+from core.routing import activities
 from core.scheduling import lease
 from core.scheduling.worker import Worker
+from core.sms.conversations import Conversation
 
 log = logging.getLogger("switchboard.console")
+
+_ACTIVITY_KINDS = ("agent.activity_changed", "permission_profile.")
+"""Events that may change the activity shown (a profile switch changes what is offered)."""
 
 
 class SwitchboardApp(App[None]):
@@ -89,6 +97,39 @@ class SwitchboardApp(App[None]):
             tooltip="Switch between the dark and the light theme",
             show=False,
         ),
+        # Routing: F-keys, never typed, so they work in the composer too.
+        Binding(
+            "f5",
+            "accept_offer",
+            "Accept offer",
+            id="app.accept_offer",
+            tooltip="Take the conversation offered to you (the first one in the offer bar)",
+            priority=True,
+        ),
+        Binding(
+            "f6",
+            "refuse_offer",
+            "Refuse offer",
+            id="app.refuse_offer",
+            tooltip="Pass the offer on to the next agent (if your permission profile allows it)",
+            priority=True,
+        ),
+        Binding(
+            "f7",
+            "pick_activity",
+            "Activity",
+            id="app.activity",
+            tooltip="Choose your activity (Available, Away, Lunch…)",
+            show=False,
+        ),
+        Binding(
+            "f8",
+            "pick_profile",
+            "Permission profile",
+            id="app.permission_profile",
+            tooltip="Switch your active permission profile (among those you hold)",
+            show=False,
+        ),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
 
@@ -104,6 +145,7 @@ class SwitchboardApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
+        yield OfferBar(self.context)
         with TabbedContent(initial="conversations", id="main-tabs"):
             with TabPane("F1 Conversations", id="conversations"):
                 yield ConversationsPane(self.context)
@@ -121,6 +163,10 @@ class SwitchboardApp(App[None]):
     async def on_mount(self) -> None:
         self.theme = "textual-dark"
         self._show_who()
+        # An agent opening the console is routable at once: no activity yet means
+        # their profile's default (Available), set through core.
+        await activities.start_session(self.context.db, self.context.actor)
+        await self._show_activity()
         self._feed_cursor = await events.last_id(self.context.db)
         self.set_interval(self.context.feed_poll_seconds, self.poll_feed, name="feed")
         if self.context.welcome:
@@ -135,6 +181,31 @@ class SwitchboardApp(App[None]):
         profile = actor.profile_name or "no permission profile"
         self.sub_title = f"{actor.label} ({profile})"
         self.query_one(StatusBar).who = f"{actor.label} · {profile}"
+
+    async def _show_activity(self, events: Iterable[Event] = ()) -> None:
+        """The activity in the status bar; when the missed-offer limit moved the agent, why."""
+        actor = self.context.actor
+        if actor.id is None:
+            return
+        now = await activities.current(self.context.db, actor)
+        name = now.activity.name if now.activity is not None else "no activity"
+        for bar in self.query(StatusBar):  # none left while the app closes
+            bar.activity = name
+        for event in events:
+            if (
+                event.kind == "agent.activity_changed"
+                and event.entity_id == actor.id
+                and event.data.get("reason") == activities.MISSED_OFFERS
+            ):
+                missed = event.data.get("missed", now.max_missed_offers)
+                self.notify(
+                    f"You missed {missed} offers in a row (the limit of permission profile"
+                    f" {actor.profile_name!r}), so your activity is now {name}: no more"
+                    " offers until you choose an available activity (F7)",
+                    title="Activity changed",
+                    severity="warning",
+                    timeout=30,
+                )
 
     async def _start_worker(self) -> None:
         self._worker = Worker(
@@ -187,6 +258,12 @@ class SwitchboardApp(App[None]):
             # profile elsewhere): it applies now, without a new login.
             await self._principal_changed()
             missed = True  # every pane reloads what it shows under the new rules
+        me = self.context.actor.id
+        if missed or any(
+            e.entity == "agent" and e.entity_id == me and e.kind.startswith(_ACTIVITY_KINDS)
+            for e in batch.events
+        ):
+            await self._show_activity(batch.events)
         self.changes.publish(Changes(batch.events, missed=missed))
 
     async def _principal_changed(self) -> None:
@@ -266,7 +343,55 @@ class SwitchboardApp(App[None]):
             return self.context.shows_manager
         if action == "show_tab" and parameters == ("statistics",):
             return may_view(self.context)
+        if action in ("accept_offer", "refuse_offer"):
+            # Shown (footer, palette) while an offer waits; core decides the answer.
+            bars = self.query(OfferBar)
+            return bool(bars) and bars.first().first is not None
+        if action in ("pick_activity", "pick_profile"):
+            return self.context.actor.id is not None
         return True
+
+    def action_accept_offer(self) -> None:
+        self.query_one(OfferBar).accept()
+
+    def action_refuse_offer(self) -> None:
+        self.query_one(OfferBar).refuse()
+
+    @work(exclusive=True, group="pickers", exit_on_error=False, description="list your activities")
+    async def action_pick_activity(self) -> None:
+        self.push_screen(await activity_picker(self.context), self._picked)
+
+    @work(
+        exclusive=True,
+        group="pickers",
+        exit_on_error=False,
+        description="list your permission profiles",
+    )
+    async def action_pick_profile(self) -> None:
+        self.push_screen(await profile_picker(self.context), self._picked)
+
+    async def open_transfer(self, conversation: Conversation) -> None:
+        """The transfer picker for ``conversation`` (the thread's F9)."""
+        self.push_screen(await transfer_picker(self.context, conversation), self._picked)
+
+    async def _picked(self, chosen: object) -> None:
+        if chosen is None:
+            return
+        # Shown now, not at the next feed poll: the change is this console's own.
+        if await self.context.reload_principal():
+            await self._principal_changed()
+        await self._show_activity()
+
+    async def open_conversation(self, conversation_id: int) -> None:
+        """Show a conversation in the thread (an accepted offer)."""
+        self.query_one("#main-tabs", TabbedContent).active = "conversations"
+        thread = self.query_one("#agent-thread", ThreadPane)
+        # Focus leaves the list first, so the list follows the thread to it (rather
+        # than the thread following the list's cursor back), and the reply is typed.
+        thread.messages.focus()
+        await thread.show(conversation_id)
+        if not thread.composer.text_area.disabled:
+            thread.composer.text_area.focus()
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one("#main-tabs", TabbedContent).active = tab

@@ -24,6 +24,7 @@ from core import demo
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.people import agents
+from core.scheduling.worker import Worker
 from providers.sandbox import SandboxGateway
 
 SIZE = (110, 34)
@@ -73,6 +74,21 @@ async def _help(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def _offer(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    # bob's console made him Available: the worker offers him the demo's waiting
+    # conversation (the clock is fixed, so the countdown shows the full 30 s).
+    db = app.context.db
+    await Worker(db, SandboxGateway(db), holder="screenshots").run_once()
+    await app.poll_feed()
+    await pilot.pause()
+
+
+async def _activity_picker(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await pilot.press("f7")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def _light(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     app.theme = "textual-light"
     await pilot.pause()
@@ -90,6 +106,10 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     ("agent-composer-80x24", "alice", _composer, SMALL),
     ("contacts-80x24", "alice", _contacts, SMALL),
     ("manager-dashboard-80x24", "dana", _manager, SMALL),
+    # Last: the worker's run in _offer changes the demo data the scenes above show.
+    ("agent-offer", "bob", _offer, SIZE),
+    ("agent-offer-80x24", "bob", _offer, SMALL),
+    ("activity-picker-80x24", "bob", _activity_picker, SMALL),
 )
 
 

@@ -26,6 +26,7 @@ from console.live import Changes
 from console.text import literal
 from console.widgets.composer import Composer
 from console.widgets.message_list import MessageList
+from console.widgets.transfer_history import TransferHistory
 from core import settings
 from core.errors import SwitchboardError
 from core.people import contacts
@@ -74,6 +75,13 @@ class ThreadPane(ReportsFailures, Vertical):
             id="thread.dismiss_optout",
             tooltip="The flagged message is not an opt-out: keep texting this number",
         ),
+        Binding(
+            "f9",
+            "transfer",
+            "Transfer",
+            id="thread.transfer",
+            tooltip="Hand this conversation to a queue or to another agent",
+        ),
     ]
 
     @dataclass
@@ -103,6 +111,7 @@ class ThreadPane(ReportsFailures, Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="thread-header")
         yield Static(id="thread-banner")
+        yield TransferHistory(self.context)
         yield Static(NOTHING_OPEN, id="thread-placeholder")
         yield MessageList(
             now=self.context.clock.now, can_decide=not self.read_only, id="thread-messages"
@@ -167,6 +176,7 @@ class ThreadPane(ReportsFailures, Vertical):
             self.query_one("#thread-placeholder", Static).update(NOTHING_OPEN)
             self._set_visible(placeholder=True)
             self.query_one("#thread-banner").display = False
+            self.query_one(TransferHistory).follow(None)
             return
         try:
             conversation, page, opted_out = await self._load(conversation_id)
@@ -249,6 +259,7 @@ class ThreadPane(ReportsFailures, Vertical):
         return self.contact.label if self.contact is not None else ""
 
     def _show_header(self) -> None:
+        self.query_one(TransferHistory).follow(self.conversation_id)
         header = Text()
         if self.conversation is not None:
             c = self.conversation
@@ -368,6 +379,8 @@ class ThreadPane(ReportsFailures, Vertical):
         typing = isinstance(focused, TextArea | Input)
         if action == "earlier":
             return self.conversation_id is not None and self.has_earlier and not typing
+        if action == "transfer":
+            return not self.read_only and self.conversation is not None
         if action == "resolve_optout":
             return not self.read_only and not typing and self._pending_optout() is not None
         return True
@@ -410,6 +423,10 @@ class ThreadPane(ReportsFailures, Vertical):
         if not self.has_earlier:
             self.notify("This is the start of the conversation.", markup=False)
         self.refresh_bindings()
+
+    async def action_transfer(self) -> None:
+        if self.conversation is not None and not self.read_only:
+            await self.app.open_transfer(self.conversation)  # type: ignore[attr-defined]
 
     @work(
         exclusive=True,

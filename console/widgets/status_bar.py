@@ -1,4 +1,4 @@
-"""The line above the footer: who you are, what the worker is doing."""
+"""The line above the footer: who you are (permission profile, activity), what the worker does."""
 
 from __future__ import annotations
 
@@ -14,10 +14,16 @@ class StatusBar(Static):
 
     worker_state: reactive[str] = reactive("worker: starting")
     who: reactive[str] = reactive("")
+    activity: reactive[str] = reactive("")
 
     def render(self) -> Text:
         text = Text()
         text.append(self.who, style="bold")
+        text.append(" (F8)", style="dim")
+        if self.activity:
+            text.append(" · ")
+            text.append(self.activity, style="bold")
+            text.append(" (F7)", style="dim")
         text.append("  ·  ")
         text.append(self.worker_state)
         return text

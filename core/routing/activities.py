@@ -25,6 +25,8 @@ MAX_ACTIVITY_NAME = 60
 MISSED_OFFERS = "max_missed_offers"
 """The reason code in an ``agent.activity_changed`` event when the limit moved the agent."""
 CHOSEN = "chosen"
+LOGIN = "login"
+"""The reason code when a session start put the agent in their profile's default activity."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,34 @@ async def choose(db: Database, actor: Actor, name: str) -> Activity:
                 f"your permission profile {profile!r} does not offer the activity {activity.name!r}"
             )
         await move_in(tx, actor.id, activity, reason=CHOSEN, actor_id=actor.id)
+    return activity
+
+
+async def start_session(db: Database, actor: Actor) -> Activity | None:
+    """At login: an agent with no activity yet is put in their active profile's default
+    activity (an agent who opens the console is routable without typing anything).
+
+    Returns the activity set, or None when there was nothing to do: the agent
+    already has an activity (kept as they left it), or no active profile with a
+    default. Reads first; writes only when it sets one.
+    """
+    if actor.id is None:
+        return None
+    query = (
+        "SELECT g.activity_id AS current, a.id, a.name, a.available FROM agents g"
+        " JOIN permission_profile_activities pa ON pa.profile_id = g.active_profile_id"
+        "   AND pa.is_default = 1"
+        " JOIN activities a ON a.id = pa.activity_id WHERE g.id = ? AND g.active = 1"
+    )
+    row = await db.fetchone(query, (actor.id,))
+    if row is None or row["current"] is not None:
+        return None
+    async with db.transaction() as tx:
+        row = await tx.fetchone(query, (actor.id,))  # again, under the write lock
+        if row is None or row["current"] is not None:
+            return None
+        activity = Activity(row["id"], row["name"], bool(row["available"]))
+        await move_in(tx, actor.id, activity, reason=LOGIN, actor_id=actor.id)
     return activity
 
 

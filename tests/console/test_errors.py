@@ -36,6 +36,9 @@ REACT_DIFFERENTLY = {
     "screens/contact_form.py": 1,
     "screens/agent_form.py": 1,
     "panes/thread.py": 2,  # show() and refresh_thread()
+    "panes/offers.py": 1,  # an offer gone before it could be read: nothing to show
+    "screens/choice.py": 1,  # a picker shows core's refusal under its list, as forms do
+    "widgets/transfer_history.py": 1,  # a quiet refresh, like the thread's
     "options.py": 1,  # the CLI's runner, not the app: prints the refusal and exits 1
 }
 
