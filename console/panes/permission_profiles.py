@@ -182,16 +182,16 @@ class PermissionProfiles(ReportsFailures, Vertical):
         self.query_one("#profile-search", Input).focus()
 
     def action_add(self) -> None:
-        self.app.push_screen(PermissionProfileForm(self.context, None), self._closed)
+        self.app.push_screen(PermissionProfileForm(self.context, None), self._editor_closed)
 
     def action_edit(self) -> None:
         profile = self.query_one(ProfileTable).selected()
         if profile is None:
             self.say("No permission profile selected.", error=True)
             return
-        self.app.push_screen(PermissionProfileForm(self.context, profile.name), self._closed)
+        self.app.push_screen(PermissionProfileForm(self.context, profile.name), self._editor_closed)
 
-    async def _closed(self, name: str | None) -> None:
+    async def _editor_closed(self, name: str | None) -> None:
         await self.reload()
         if name is not None:
             self.query_one(ProfileTable).select(name)

@@ -610,6 +610,9 @@ class PermissionProfileForm(ModalScreen[str | None]):
 
     async def action_save(self) -> None:
         self.clear_errors()
+        if self.profile_name is not None and not self.is_dirty:
+            self.query_one("#pp-message", Static).update(Text("Nothing to save: nothing changed."))
+            return
         changes = self._settings_changes()
         db, actor = self.context.db, self.context.actor
         if self.profile_name is None or changes:
