@@ -123,6 +123,14 @@ class PermissionProfiles(ReportsFailures, Vertical):
             tooltip="Edit the selected permission profile: settings and configuration",
         ),
         Binding(
+            "escape",
+            "leave_search",
+            "Back to the list",
+            id="profiles.leave_search",
+            tooltip="From the search box back to the list",
+            show=False,
+        ),
+        Binding(
             "d",
             "delete",
             "Delete profile",
@@ -177,6 +185,19 @@ class PermissionProfiles(ReportsFailures, Vertical):
     @on(Input.Submitted, "#profile-search")
     def _search_done(self) -> None:
         self.focus_default()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_search":
+            return self.query_one("#profile-search", Input).has_focus
+        return True
+
+    def action_leave_search(self) -> None:
+        self.focus_default()
+
+    @on(DataTable.RowSelected, "#profile-list")
+    def _row_chosen(self) -> None:
+        # Enter on a row: the table takes the key, so its selection opens the editor.
+        self.action_edit()
 
     def action_focus_search(self) -> None:
         self.query_one("#profile-search", Input).focus()

@@ -178,6 +178,15 @@ def field_of(message: str, changed: list[str]) -> str | None:
     return next((name for name in changed if name in message), None)
 
 
+class Tick(Checkbox):
+    """A checkbox whose box is empty when off: Textual only dims the X, hard to tell apart."""
+
+    BUTTON_INNER = " "
+
+    def _watch_value(self, value: bool) -> None:
+        self.BUTTON_INNER = "X" if value else " "
+
+
 def _number_text(value: int | None) -> str:
     return "" if value is None else str(value)
 
@@ -201,7 +210,7 @@ class PermissionProfileForm(ModalScreen[str | None]):
     PermissionProfileForm .pp-label { width: 20; padding-right: 1; text-align: right; }
     PermissionProfileForm .pp-row > Input { width: 1fr; }
     PermissionProfileForm .pp-row > Checkbox { width: auto; }
-    PermissionProfileForm .pp-row > TextArea { width: 1fr; height: 3; }
+    PermissionProfileForm .pp-row > TextArea { width: 1fr; height: 2; }
     PermissionProfileForm .pp-hint { width: 1fr; color: $text-muted; padding-left: 1; }
     PermissionProfileForm .pp-error { display: none; color: $error; padding-left: 21; }
     PermissionProfileForm .pp-error.-shown { display: block; }
@@ -261,14 +270,12 @@ class PermissionProfileForm(ModalScreen[str | None]):
                 with Horizontal(classes="pp-row"):
                     yield Label(f.label, classes="pp-label")
                     yield self._field_widget(f)
-                    if f.hint and f.kind == "yes":
-                        yield Static(f.hint, classes="pp-hint")
                 yield Static(classes="pp-error", id=f"pp-error-{f.name}")
 
     def _field_widget(self, f: SettingField) -> Widget:
         widget_id = f"pp-{f.name}"
         if f.kind == "yes":
-            return Checkbox(id=widget_id, compact=True, tooltip=f.hint or None)
+            return Tick(f.hint or "allowed", id=widget_id, compact=True)
         if f.kind == "long":
             return TextArea(id=widget_id, compact=True, soft_wrap=True)
         return Input(
@@ -397,9 +404,7 @@ class PermissionProfileForm(ModalScreen[str | None]):
         for h in holders:
             rows.append(
                 Horizontal(
-                    Checkbox(
-                        h.username, compact=True, id=f"cfg-holds-{h.agent_id}", classes="pp-cell"
-                    ),
+                    Tick(h.username, compact=True, id=f"cfg-holds-{h.agent_id}", classes="pp-cell"),
                     Label("active" if h.active else "", classes="pp-score"),
                     Label("score", classes="pp-score"),
                     Input(compact=True, id=f"cfg-score-{h.agent_id}", classes="pp-score"),
@@ -423,7 +428,7 @@ class PermissionProfileForm(ModalScreen[str | None]):
         rows.append(Static("Activities", classes="pp-heading"))
         for a in activities:
             rows.append(
-                Checkbox(
+                Tick(
                     a.name + (" (available)" if a.available else ""),
                     compact=True,
                     id=f"cfg-activity-{a.id}",
@@ -447,8 +452,8 @@ class PermissionProfileForm(ModalScreen[str | None]):
         for q in queues:
             rows.append(
                 Horizontal(
-                    Checkbox(q.name, compact=True, id=f"cfg-queue-{q.id}", classes="pp-cell"),
-                    Checkbox("messaging", compact=True, id=f"cfg-queue-messaging-{q.id}"),
+                    Tick(q.name, compact=True, id=f"cfg-queue-{q.id}", classes="pp-cell"),
+                    Tick("messaging", compact=True, id=f"cfg-queue-messaging-{q.id}"),
                     Label(" score", classes="pp-score"),
                     Input(compact=True, id=f"cfg-queue-score-{q.id}", classes="pp-score"),
                     classes="pp-row",
@@ -458,13 +463,11 @@ class PermissionProfileForm(ModalScreen[str | None]):
 
         rows.append(Static("SMS numbers", classes="pp-heading"))
         rows.append(Static("None ticked: every number.", classes="pp-note"))
-        rows += [Checkbox(n.e164, compact=True, id=f"cfg-number-{n.id}") for n in ours]
+        rows += [Tick(n.e164, compact=True, id=f"cfg-number-{n.id}") for n in ours]
         rows.append(Static(classes="pp-error", id="cfg-error-numbers"))
 
         rows.append(Static("SMS templates", classes="pp-heading"))
-        rows += [
-            Checkbox(literal(t.name), compact=True, id=f"cfg-template-{t.id}") for t in templates
-        ]
+        rows += [Tick(literal(t.name), compact=True, id=f"cfg-template-{t.id}") for t in templates]
         if not templates:
             rows.append(Static("No SMS templates yet.", classes="pp-note"))
         rows.append(Static(classes="pp-error", id="cfg-error-templates"))
@@ -641,6 +644,15 @@ class PermissionProfileForm(ModalScreen[str | None]):
             Text.assemble(("Permission profile: ", "bold"), literal(profile.name))
         )
         await self._show_configuration(profile)
+        if self.focused is None:
+            # The field saved from was laid again: stay on the tab in use.
+            tabs = self.query_one("#pp-tabs", TabbedContent)
+            scroll = (
+                "#pp-settings-scroll"
+                if tabs.active == "pp-settings"
+                else "#pp-configuration-scroll"
+            )
+            self.query_one(scroll).focus()
         self.query_one("#pp-message", Static).update(Text("Saved.", style="green"))
 
     async def _save_configuration(self) -> bool:
