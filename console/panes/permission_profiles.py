@@ -3,7 +3,8 @@
 The list is searched by name or reference as you type
 (``profiles.list_profiles``). ``n`` adds a profile and ``e`` (or Enter)
 edits one, both in the editor (``PermissionProfileForm``); ``d`` deletes one
-after a question. Core decides: a refusal (someone's only profile, the 51st
+after a question; ``s`` opens what profiles are built from (``CentreSetup``:
+activities, queues, SMS templates). Core decides: a refusal (someone's only profile, the 51st
 profile, the last user who can manage users) is shown on one line above the
 list, as core words it. The section exists only for a principal who may
 manage permission profiles (``ManagerPane`` asks).
@@ -21,6 +22,7 @@ from textual.widgets import DataTable, Input, Static
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
+from console.screens.centre_setup import CentreSetup
 from console.screens.confirm import ConfirmScreen
 from console.screens.permission_profile_form import PermissionProfileForm
 from console.text import literal
@@ -123,6 +125,14 @@ class PermissionProfiles(ReportsFailures, Vertical):
             tooltip="Edit the selected permission profile: settings and configuration",
         ),
         Binding(
+            "s",
+            "setup",
+            "Activities, queues, templates",
+            id="profiles.setup",
+            tooltip="What profiles are built from: activities, queues, SMS templates",
+            show=False,  # the section's hint line says it; at 80 columns the footer is full
+        ),
+        Binding(
             "escape",
             "leave_search",
             "Back to the list",
@@ -219,6 +229,13 @@ class PermissionProfiles(ReportsFailures, Vertical):
             self.say(f"Saved permission profile {name}")
         self.focus_default()
 
+    def action_setup(self) -> None:
+        self.app.push_screen(CentreSetup(self.context), self._setup_closed)
+
+    async def _setup_closed(self, _: None) -> None:
+        await self.reload()
+        self.focus_default()
+
     def action_delete(self) -> None:
         profile = self.query_one(ProfileTable).selected()
         if profile is None:
@@ -248,4 +265,4 @@ class PermissionProfiles(ReportsFailures, Vertical):
         self.say(f"Deleted permission profile {name}")
 
 
-HINT = "/ search · n new · e edit · d delete"
+HINT = "/ search · n new · e edit · d delete · s activities, queues, templates"

@@ -32,7 +32,6 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import (
-    Checkbox,
     Footer,
     Input,
     Label,
@@ -44,6 +43,7 @@ from textual.widgets import (
 
 from console.context import ConsoleContext
 from console.screens.confirm import ConfirmScreen
+from console.screens.form_fields import Remembered, Tick
 from console.text import literal
 from core.errors import InvalidInput, SwitchboardError
 from core.people import agents
@@ -178,20 +178,11 @@ def field_of(message: str, changed: list[str]) -> str | None:
     return next((name for name in changed if name in message), None)
 
 
-class Tick(Checkbox):
-    """A checkbox whose box is empty when off: Textual only dims the X, hard to tell apart."""
-
-    BUTTON_INNER = " "
-
-    def _watch_value(self, value: bool) -> None:
-        self.BUTTON_INNER = "X" if value else " "
-
-
 def _number_text(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
-class PermissionProfileForm(ModalScreen[str | None]):
+class PermissionProfileForm(Remembered, ModalScreen[str | None]):
     """Add (``name`` None) or edit a permission profile."""
 
     DEFAULT_CSS = """
@@ -295,32 +286,6 @@ class PermissionProfileForm(ModalScreen[str | None]):
         self.query_one("#pp-name", Input).focus()
 
     # --- values -----------------------------------------------------------------
-
-    def value_of(self, widget_id: str) -> object:
-        widget = self.query_one(f"#{widget_id}")
-        if isinstance(widget, Checkbox):
-            return widget.value
-        if isinstance(widget, TextArea):
-            return widget.text
-        assert isinstance(widget, Input)
-        return widget.value
-
-    def put(self, widget_id: str, value: object) -> None:
-        widget = self.query_one(f"#{widget_id}")
-        if isinstance(widget, Checkbox):
-            widget.value = bool(value)
-        elif isinstance(widget, TextArea):
-            widget.text = str(value)
-        elif isinstance(widget, Input):
-            widget.value = str(value)
-        self.loaded[widget_id] = self.value_of(widget_id)
-
-    def changed(self, widget_ids: list[str]) -> list[str]:
-        return [w for w in widget_ids if self.value_of(w) != self.loaded.get(w)]
-
-    @property
-    def is_dirty(self) -> bool:
-        return bool(self.changed(list(self.loaded)))
 
     async def load(self) -> None:
         """Show the profile as stored (a new profile: the defaults core gives one)."""

@@ -14,6 +14,7 @@ from textual.widgets import Checkbox, Input, Static, TabbedContent
 from console.app import make_app
 from console.context import ConsoleContext
 from console.panes.permission_profiles import PermissionProfiles, ProfileTable
+from console.screens.centre_setup import CentreSetup
 from console.screens.confirm import ConfirmScreen
 from console.screens.permission_profile_form import PermissionProfileForm
 from core import events
@@ -394,3 +395,68 @@ async def test_an_edit_in_one_console_reaches_another(demo_db: Database, tmp_pat
             assert await until(alice_pilot, lambda: alice_app.query("#statistics"))
     finally:
         await other.close()
+
+
+# --- activities, queues, SMS templates ----------------------------------------------------
+
+
+async def _setup(app, pilot) -> CentreSetup:
+    await _profiles_section(app, pilot)
+    await pilot.press("s")
+    assert await until(pilot, lambda: isinstance(app.screen, CentreSetup))
+    screen = app.screen
+    assert await until(pilot, lambda: "setup-new-template-body" in screen.loaded)
+    return screen
+
+
+async def test_setup_renames_an_activity_adds_one_and_a_queue_and_a_template(
+    app_as, demo_db: Database
+):
+    training = await configuration.add_activity(demo_db, SYSTEM, "Training")
+    app = await app_as("dana")
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await _setup(app, pilot)
+        available = {a.name: a.id for a in await configuration.list_activities(demo_db)}
+        # The built-in ones cannot be changed from here (core refuses it too).
+        assert screen.query_one(f"#setup-activity-{available['Away']}", Input).disabled
+        await _type(pilot, screen, f"setup-activity-{training.id}", "Coaching")
+        await _tick(pilot, screen, f"setup-available-{training.id}")
+        await _type(pilot, screen, "setup-new-activity", "Meeting")
+        await _type(pilot, screen, "setup-new-queue", "Spare")
+        await _type(pilot, screen, "setup-new-template", "Closed")
+        await _type(pilot, screen, "setup-new-template-body", "We are closed, {{contact_name}}.")
+        await _save(pilot, screen)
+        assert "Saved 4 change(s)" in _text(screen.query_one("#setup-message", Static))
+        listed = {a.name: a.available for a in await configuration.list_activities(demo_db)}
+        assert listed["Coaching"] is True
+        assert listed["Meeting"] is False
+        assert "Training" not in listed
+        queues = {q.name: q for q in await configuration.list_queues(demo_db)}
+        assert not queues["Spare"].messaging
+        bodies = {t.name: t.body for t in await configuration.list_templates(demo_db)}
+        assert bodies["Closed"] == "We are closed, {{contact_name}}."
+        # What is stored is shown: the new activity has its row now.
+        assert await until(pilot, lambda: screen.query(f"#setup-activity-{training.id + 1}"))
+
+
+async def test_setup_shows_cores_refusals_under_their_part(app_as, demo_db: Database):
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _setup(app, pilot)
+        template = (await configuration.list_templates(demo_db))[0]
+        await _type(pilot, screen, f"setup-template-{template.id}", "Hi {{contact_nme}}")
+        await _save(pilot, screen)
+        assert "unknown field 'contact_nme'" in _text(
+            screen.query_one("#setup-error-templates", Static)
+        )
+        assert (await configuration.list_templates(demo_db))[0].body == template.body
+        await _type(pilot, screen, f"setup-template-{template.id}", template.body)
+        # The front desk's only number moved away would leave it with messaging and no number.
+        front = {n.e164: n.id for n in await numbers.list_numbers(demo_db)}["+14155550100"]
+        await _type(pilot, screen, f"setup-number-{front}", "Direct lines")
+        await _save(pilot, screen)
+        assert "leave queue 'Front desk' with messaging on and no number" in _text(
+            screen.query_one("#setup-error-queues", Static)
+        )
+        queues = {q.name: q.numbers for q in await configuration.list_queues(demo_db)}
+        assert queues["Front desk"] == ("+14155550100",)
