@@ -65,7 +65,7 @@ async def _open(app, pilot, name: str | None) -> PermissionProfileForm:
     return form
 
 
-async def _type(pilot, form: PermissionProfileForm, widget_id: str, text: str) -> None:
+async def _type(pilot, form, widget_id: str, text: str) -> None:
     """Replace what a field holds, key by key."""
     field = form.query_one(f"#{widget_id}", Input)
     field.focus()
@@ -73,14 +73,14 @@ async def _type(pilot, form: PermissionProfileForm, widget_id: str, text: str) -
     await pilot.press("end", *["backspace"] * len(field.value), *text)
 
 
-async def _tick(pilot, form: PermissionProfileForm, widget_id: str) -> None:
+async def _tick(pilot, form, widget_id: str) -> None:
     box = form.query_one(f"#{widget_id}", Checkbox)
     box.focus()
     await pilot.pause()
     await pilot.press("space")
 
 
-async def _save(pilot, form: PermissionProfileForm) -> None:
+async def _save(pilot, form) -> None:
     await pilot.press("ctrl+s")
     await pilot.pause()
     await form.app.workers.wait_for_complete()
@@ -131,7 +131,7 @@ async def test_without_the_right_there_is_no_section_and_no_key(app_as, demo_db:
 
 
 async def test_the_section_comes_and_goes_with_the_right(app_as, demo_db: Database):
-    """A manager's edit reaches a running console: here, dana's own profile from outside."""
+    """An edit to the running console's own profile (from outside) adds and removes the section."""
     await profiles.edit(demo_db, SYSTEM, "Agent", supervision=True)
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
