@@ -423,9 +423,10 @@ class ManagerPane(Vertical):
     async def on_changes(self, changes: Changes) -> None:
         # The app publishes a reloaded principal as missed=True: the section
         # follows the right to manage permission profiles.
-        if not changes.missed:
-            return
-        tabs = self.query_one("#manager-sections", TabbedContent)
+        found = self.query("#manager-sections").results(TabbedContent)
+        tabs = next(found, None)
+        if not changes.missed or tabs is None or not self.is_attached:
+            return  # nothing new about the principal, or the pane is going (a tab removed)
         shown = bool(tabs.query("#manager-profiles"))
         if self.context.may(Action.MANAGE_PERMISSIONS) and not shown:
             await tabs.add_pane(self._profiles_section())

@@ -36,6 +36,9 @@ REACT_DIFFERENTLY = {
     "screens/contact_form.py": 1,
     "screens/agent_form.py": 1,
     "panes/thread.py": 2,  # show() and refresh_thread()
+    "screens/permission_profile_form.py": 2,  # Settings (one call), Configuration (each)
+    "screens/centre_setup.py": 1,
+    "panes/permission_profiles.py": 1,  # a refused delete: the section's one line
     "options.py": 1,  # the CLI's runner, not the app: prints the refusal and exits 1
 }
 
