@@ -17,6 +17,7 @@ _MANAGER_ACTIONS = (
     Action.VIEW_ALL_CONVERSATIONS,
     Action.MANAGE_SETTINGS,
     Action.MANAGE_AGENTS,
+    Action.MANAGE_PERMISSIONS,
 )
 """What the Manager tab does: its sections need one of these rights."""
 

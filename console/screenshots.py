@@ -65,6 +65,25 @@ async def _manager(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _tab(app, pilot, "manager")
 
 
+async def _permission_profiles(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await _tab(app, pilot, "manager")
+    await pilot.press("4")
+    await pilot.pause()
+
+
+async def _profile_settings(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await _permission_profiles(app, pilot)
+    await pilot.press("down", "down", "e")  # Night shift
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def _profile_configuration(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await _profile_settings(app, pilot)
+    await pilot.press("ctrl+n")
+    await pilot.pause()
+
+
 async def _statistics(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _tab(app, pilot, "statistics")
 
@@ -100,12 +119,16 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     ("contacts", "alice", _contacts, SIZE),
     ("manager-dashboard", "dana", _manager, SIZE),
     ("statistics", "dana", _statistics, SIZE),
+    ("permission-profiles", "dana", _permission_profiles, SIZE),
+    ("permission-profile-settings", "dana", _profile_settings, SIZE),
+    ("permission-profile-configuration", "dana", _profile_configuration, SIZE),
     ("help", "alice", _help, SIZE),
     ("agent-conversations-light", "alice", _light, SIZE),
     ("agent-conversations-80x24", "alice", _conversations, SMALL),
     ("agent-composer-80x24", "alice", _composer, SMALL),
     ("contacts-80x24", "alice", _contacts, SMALL),
     ("manager-dashboard-80x24", "dana", _manager, SMALL),
+    ("permission-profile-settings-80x24", "dana", _profile_settings, SMALL),
     # Last: the worker's run in _offer changes the demo data the scenes above show.
     ("agent-offer", "bob", _offer, SIZE),
     ("agent-offer-80x24", "bob", _offer, SMALL),

@@ -1,7 +1,10 @@
-"""The manager dashboard (M7, M8): every conversation, the account settings, the agents.
+"""The manager dashboard (M7, M8, R1-R3): every conversation, the account settings, the
+agents, the permission profiles.
 
-Three sections in tabs, each with its own keys (shown in the footer while the
-section has focus): 1, 2 and 3 switch between them. Anywhere in the settings
+Sections in tabs, each with its own keys (shown in the footer while the
+section has focus): 1, 2, 3 and 4 switch between them. The Permission
+profiles section (4) is there only while the principal may manage them; it
+comes and goes with a change to the principal (the feed). Anywhere in the settings
 form digits are typed, never section keys (``SettingsForm.check_consume_key``):
 Esc leaves the form first. Everything a manager may
 do here is checked again in core; the dashboard only shows and asks.
@@ -24,6 +27,7 @@ from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
 from console.panes.conversations import ConversationList, filter_line, named_conversations
+from console.panes.permission_profiles import PermissionProfiles
 from console.panes.settings_form import SettingsForm
 from console.panes.thread import ThreadPane
 from console.screens.agent_form import AgentForm
@@ -31,6 +35,7 @@ from console.screens.confirm import ConfirmScreen
 from console.text import literal
 from core.people import agents
 from core.people.agents import Agent
+from core.people.authz import Action
 from core.sms import conversations
 from core.sms.conversations import Conversation, Filter
 
@@ -348,7 +353,10 @@ SECTIONS = (
     ("manager-conversations", "1 Conversations"),
     ("manager-settings", "2 Settings"),
     ("manager-agents", "3 Agents"),
+    ("manager-profiles", "4 Permission profiles"),
 )
+
+Section = ManagerConversations | SettingsForm | ManagerAgents | PermissionProfiles
 
 
 class ManagerPane(Vertical):
@@ -381,6 +389,14 @@ class ManagerPane(Vertical):
             tooltip="Add, deactivate and reactivate agents",
             show=False,
         ),
+        Binding(
+            "4",
+            "section('manager-profiles')",
+            "Permission profiles",
+            id="manager.section_profiles",
+            tooltip="Permission profiles: search, add, edit, delete",
+            show=False,
+        ),
     ]
 
     def __init__(self, context: ConsoleContext) -> None:
@@ -398,8 +414,14 @@ class ManagerPane(Vertical):
                 yield SettingsForm(self.context, id="settings-form")
             with TabPane(SECTIONS[2][1], id=SECTIONS[2][0]):
                 yield ManagerAgents(self.context)
+            if self.context.may(Action.MANAGE_PERMISSIONS):
+                yield self._profiles_section()
 
-    def on_mount(self) -> None:
+    def _profiles_section(self) -> TabPane:
+        return TabPane(SECTIONS[3][1], PermissionProfiles(self.context), id=SECTIONS[3][0])
+
+    async def on_mount(self) -> None:
+        self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         # Should the tab list have mounted after its own mount (see compose),
         # nothing would be shown: show the first section once everything is in.
         self.call_after_refresh(self._show_a_section)
@@ -409,7 +431,28 @@ class ManagerPane(Vertical):
         if not sections.active:
             sections.active = SECTIONS[0][0]
 
-    def _section_widget(self, section: str) -> ManagerConversations | SettingsForm | ManagerAgents:
+    async def on_changes(self, changes: Changes) -> None:
+        # The app publishes a reloaded principal as missed=True: the section
+        # follows the right to manage permission profiles.
+        found = self.query("#manager-sections").results(TabbedContent)
+        tabs = next(found, None)
+        if not changes.missed or tabs is None or not self.is_attached:
+            return  # nothing new about the principal, or the pane is going (a tab removed)
+        shown = bool(tabs.query("#manager-profiles"))
+        if self.context.may(Action.MANAGE_PERMISSIONS) and not shown:
+            await tabs.add_pane(self._profiles_section())
+        elif shown and not self.context.may(Action.MANAGE_PERMISSIONS):
+            if tabs.active == "manager-profiles":
+                tabs.active = "manager-conversations"
+            await tabs.remove_pane("manager-profiles")
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "section" and parameters == ("manager-profiles",):
+            return self.context.may(Action.MANAGE_PERMISSIONS)
+        return True
+
+    def _section_widget(self, section: str) -> Section:
         pane = self.query_one(f"#{section}", TabPane)
         return pane.query_children().first()  # type: ignore[return-value]
 

@@ -85,6 +85,48 @@ async def add_activity(
     return Activity(activity_id, name, available, False)
 
 
+async def edit_activity(
+    db: Database,
+    actor: Actor,
+    name: str,
+    *,
+    rename: str | None = None,
+    available: bool | None = None,
+) -> Activity:
+    """Rename an activity a manager added, or say whether agents in it are offered
+    conversations (``available``).
+
+    The built-in ones (Available, Away, Lunch, Wrap-up, Offline) keep their
+    name and meaning: a new profile's default is found by the name Available,
+    and routing offers to agents in it. Refused (NotAllowed) naming the rule.
+    """
+    authorize(actor, Action.MANAGE_PERMISSIONS)
+    async with db.transaction() as tx:
+        row = await tx.fetchone("SELECT * FROM activities WHERE name = ?", (name.strip(),))
+        if row is None:
+            raise NotFound(f"no activity named {name!r}")
+        if row["builtin"] and (rename is not None or available is not None):
+            raise NotAllowed(
+                f"{row['name']} is a built-in activity: it keeps its name and whether agents"
+                " in it are offered conversations; add an activity of your own instead"
+            )
+        new_name = (
+            row["name"]
+            if rename is None
+            else values.text("the activity's name", rename, required=True)
+        )
+        other = await tx.fetchone("SELECT id FROM activities WHERE name = ?", (new_name,))
+        if other is not None and other["id"] != row["id"]:
+            raise AlreadyTaken(f"an activity named {new_name!r} already exists")
+        flag = bool(row["available"]) if available is None else available
+        await tx.execute(
+            "UPDATE activities SET name = ?, available = ? WHERE id = ?",
+            (new_name, int(flag), row["id"]),
+        )
+        await tx.emit("activity.changed", "activity", row["id"], actor_id=actor.id)
+    return Activity(row["id"], new_name, flag, False)
+
+
 async def _activity_id(tx: Tx, name: str) -> int:
     row = await tx.fetchone("SELECT id FROM activities WHERE name = ?", (name.strip(),))
     if row is None:

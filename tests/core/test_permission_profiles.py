@@ -220,6 +220,28 @@ async def test_activities_one_default_and_must_exist(db: Database) -> None:
     ]
 
 
+async def test_an_added_activity_is_renamed_and_flagged_a_builtin_is_not(db: Database) -> None:
+    await configuration.add_activity(db, SYSTEM, "Training")
+    cursor = await events.last_id(db)
+    edited = await configuration.edit_activity(
+        db, SYSTEM, "Training", rename="Coaching", available=True
+    )
+    assert (edited.name, edited.available) == ("Coaching", True)
+    listed = {a.name: a.available for a in await configuration.list_activities(db)}
+    assert listed["Coaching"] is True
+    assert "Training" not in listed
+    assert [e.kind for e in (await events.since(db, cursor)).events] == ["activity.changed"]
+    with pytest.raises(AlreadyTaken, match="an activity named 'Lunch' already exists"):
+        await configuration.edit_activity(db, SYSTEM, "Coaching", rename="Lunch")
+    with pytest.raises(NotAllowed, match="Available is a built-in activity"):
+        await configuration.edit_activity(db, SYSTEM, "Available", available=False)
+    with pytest.raises(NotAllowed, match="Away is a built-in activity"):
+        await configuration.edit_activity(db, SYSTEM, "Away", rename="Out")
+    listed = {a.name: a.available for a in await configuration.list_activities(db)}
+    assert listed["Available"] is True
+    assert "Away" in listed
+
+
 async def test_schema_6_managers_and_agents_keep_their_rights(
     tmp_path: Path, clock: FakeClock
 ) -> None:
