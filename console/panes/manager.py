@@ -122,7 +122,10 @@ class ManagerConversations(ReportsFailures, Horizontal):
 
     async def on_mount(self) -> None:
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
-        table = self.query_one(ManagerConversationList)
+        found = self.query(ManagerConversationList)
+        if not found:
+            return  # removed while mounting: a principal reload took the Manager tab away
+        table = found.first()
         table.me, table.now = self.context.actor.id, self.context.clock.now
         # Wait times grow with nobody touching anything.
         self.set_interval(20, table.retime, name="manager-wait-times")
