@@ -69,8 +69,7 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]
 async def agent_and_number(tx: Tx, now_ms: int) -> tuple[int, int]:
     """(agent id, number id): the one agent and default number a bench's rows belong to."""
     agent_id = await tx.insert(
-        "INSERT INTO agents (username, name, role, created_at)"
-        " VALUES ('bench', 'Bench Agent', 'agent', ?)",
+        "INSERT INTO agents (username, name, created_at) VALUES ('bench', 'Bench Agent', ?)",
         (now_ms,),
     )
     number_id = await tx.insert(
