@@ -16,11 +16,13 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from itertools import accumulate
+from typing import Any
 
 from rich.cells import cell_len
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -139,6 +141,10 @@ class MessageList(ScrollView, can_focus=True):
         """The first line of each message in ``messages``, then the total."""
         self._width = 0
         self._measuring = False
+        self._frame: tuple[int, int, int, Style] | None = None
+        self._at_end = True
+        """The view shows the end: it stays there as the list grows or the width changes.
+        Kept as scrolling happens, since a resize moves the end before it is seen."""
 
     # --- content ----------------------------------------------------------
 
@@ -148,6 +154,7 @@ class MessageList(ScrollView, can_focus=True):
         self.messages = sorted(messages, key=lambda m: m.id)
         self._rendered.clear()
         self._heights.clear()
+        self._at_end = True
         self._relayout()
         self.scroll_end(animate=False, immediate=True)
         self._measure_view()
@@ -174,7 +181,7 @@ class MessageList(ScrollView, can_focus=True):
             by_id[message.id] = message
         if not added and not changed:
             return []
-        following = self.is_at_end
+        following = self._at_end
         anchor = self._anchor()
         self.messages = sorted(by_id.values(), key=lambda m: m.id)
         self._relayout()
@@ -295,7 +302,7 @@ class MessageList(ScrollView, can_focus=True):
         changed = {i: h for i, h in heights.items() if self._heights.get(i) != h}
         if not changed:
             return
-        following = self.is_at_end and self.max_scroll_y > 0
+        following = self._at_end
         anchor = self._anchor()
         self._heights.update(changed)
         self._relayout()
@@ -331,26 +338,48 @@ class MessageList(ScrollView, can_focus=True):
 
     # --- events -----------------------------------------------------------
 
+    def _scroll_to(
+        self, x: float | None = None, y: float | None = None, *, animate: bool = True, **rest: Any
+    ) -> bool:
+        # Always a jump, never a glide: a glide heads for a line whose position
+        # changes as the messages it passes render (their estimates corrected).
+        return super()._scroll_to(x, y, animate=False, **rest)
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         if round(old_value) != round(new_value):
             self._measure_view()
+        self._at_end = self.is_at_end
 
     def on_resize(self) -> None:
+        following = self._at_end
         if self._wrap_width() != self._width:
-            following = self.is_at_end
             anchor = self._anchor()
             self._relayout()
             self._restore(anchor, following=following)
+        elif following and not self.is_at_end:
+            self._restore(None, following=True)
         self._measure_view()
 
     # --- drawing ----------------------------------------------------------
 
-    def render_line(self, y: int) -> Strip:
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # What every line of a frame shares, worked out once a frame: the
+        # style walks the ancestors, and a frame draws every line in view.
         scroll_x, scroll_y = self.scroll_offset
+        self._frame = (scroll_x, scroll_y, self.scrollable_content_region.width, self.rich_style)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
+    def render_line(self, y: int) -> Strip:
+        if self._frame is not None:
+            scroll_x, scroll_y, width, style = self._frame
+        else:
+            scroll_x, scroll_y = self.scroll_offset
+            width, style = self.scrollable_content_region.width, self.rich_style
         line = scroll_y + y
-        width = self.scrollable_content_region.width
-        style = self.rich_style
         if not self.messages:
             if line != 0:
                 return Strip.blank(width, style)
