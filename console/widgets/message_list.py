@@ -1,20 +1,28 @@
 """The messages of one conversation, drawn with the line API.
 
 A thread can hold tens of thousands of messages; the pane loads them in
-pages of 200 and this widget only draws the lines in view. Each message is
-rendered once per width into strips and cached, so a status change
-(queued → sent → delivered) re-renders that one message, not the thread.
+pages of 200 and this widget only renders the messages in view. Opening a
+thread must not hold up the next key, so the widget never renders a page to
+learn its height: a message's height is estimated from its text until it
+comes near the view, is rendered then (into strips, cached per width) and its
+estimate replaced by the true height, keeping what is on screen where it is.
+A status change (queued → sent → delivered) re-renders that one message.
 Bodies and contact names are the contact's own text: always ``literal``.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from itertools import accumulate
+from typing import Any
 
+from rich.cells import cell_len
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -76,13 +84,46 @@ def message_text(message: Message, *, contact: str, now: datetime, can_decide: b
     return text
 
 
+HEADER_CELLS = 26
+"""The header's own cells besides the name and status: arrow, clock, segments."""
+
+
+def estimated_height(message: Message, *, contact: str, width: int) -> int:
+    """The lines ``message_text`` takes at ``width``, guessed without rendering it.
+
+    Exact for short messages; a long body may wrap one line more or less
+    (words wrap, not cells), which the list corrects once it renders it.
+    """
+    if message.direction == "in":
+        who = contact or "contact"
+    elif message.author:
+        who = message.author
+    else:
+        who = f"auto ({AUTO_KINDS[message.kind]})" if message.kind in AUTO_KINDS else "auto"
+    head = HEADER_CELLS + cell_len(who) + len(message.status)
+    if message.status == "failed" and message.error:
+        head += 2 + cell_len(message.error)
+    lines = -(-head // width)
+    if message.optout_flag == "pending":
+        lines += -(-40 // width)
+    elif message.optout_flag in ("confirmed", "dismissed"):
+        lines += 1
+    if message.body:
+        lines += sum(max(1, -(-cell_len(part) // width)) for part in message.body.split("\n"))
+    return lines + len(message.attachments) + 1  # a blank line after each message
+
+
 class MessageList(ScrollView, can_focus=True):
-    """Oldest at the top, newest at the bottom; only the visible lines are drawn."""
+    """Oldest at the top, newest at the bottom; only the messages in view are rendered."""
 
     DEFAULT_CSS = """
     MessageList { height: 1fr; scrollbar-gutter: stable; scrollbar-size-vertical: 1; }
     MessageList:focus { background-tint: $foreground 4%; }
     """
+
+    MARGIN = 8
+    """Lines rendered beyond each edge of the view, so a line or two of scrolling
+    finds its messages measured (their heights true) before they show."""
 
     def __init__(
         self, *, now: Callable[[], datetime], can_decide: bool = True, id: str | None = None
@@ -93,8 +134,17 @@ class MessageList(ScrollView, can_focus=True):
         self.contact = ""
         self.messages: list[Message] = []
         self._rendered: dict[int, tuple[tuple[object, ...], list[Strip]]] = {}
-        self._lines: list[Strip] = []
+        """Message id → (what it was rendered from, its strips): one width at a time."""
+        self._heights: dict[int, int] = {}
+        """Message id → its height at ``_width``: true once rendered, else estimated."""
+        self._offsets: list[int] = [0]
+        """The first line of each message in ``messages``, then the total."""
         self._width = 0
+        self._measuring = False
+        self._frame: tuple[int, int, int, Style] | None = None
+        self._at_end = True
+        """The view shows the end: it stays there as the list grows or the width changes.
+        Kept as scrolling happens, since a resize moves the end before it is seen."""
 
     # --- content ----------------------------------------------------------
 
@@ -103,8 +153,11 @@ class MessageList(ScrollView, can_focus=True):
         self.contact = contact
         self.messages = sorted(messages, key=lambda m: m.id)
         self._rendered.clear()
+        self._heights.clear()
+        self._at_end = True
         self._relayout()
         self.scroll_end(animate=False, immediate=True)
+        self._measure_view()
         self.call_after_refresh(self.scroll_end, animate=False)
 
     def merge(self, messages: Iterable[Message]) -> list[Message]:
@@ -122,17 +175,22 @@ class MessageList(ScrollView, can_focus=True):
                 added.append(message)
             elif known != message:
                 changed = True
+                self._heights.pop(message.id, None)  # re-estimated, then rendered in view
             else:
                 continue
             by_id[message.id] = message
         if not added and not changed:
             return []
-        following = self.is_at_end
+        following = self._at_end
+        anchor = self._anchor()
         self.messages = sorted(by_id.values(), key=lambda m: m.id)
         self._relayout()
         if following and added:
             self.scroll_end(animate=False, immediate=True)
             self.call_after_refresh(self.scroll_end, animate=False)
+        else:
+            self._restore(anchor, following=following)
+        self._measure_view()
         return added
 
     def prepend(self, earlier: Iterable[Message]) -> int:
@@ -141,15 +199,17 @@ class MessageList(ScrollView, can_focus=True):
         fresh = [m for m in earlier if m.id not in known]
         if not fresh:
             return 0
-        before = len(self._lines)
+        anchor = self._anchor()
         self.messages = sorted([*fresh, *self.messages], key=lambda m: m.id)
         self._relayout()
-        self.scroll_to(y=self.scroll_y + len(self._lines) - before, animate=False, immediate=True)
+        self._restore(anchor, following=False)
+        self._measure_view()
         return len(fresh)
 
     def clear(self) -> None:
         self.messages = []
         self._rendered.clear()
+        self._heights.clear()
         self._relayout()
 
     @property
@@ -157,10 +217,19 @@ class MessageList(ScrollView, can_focus=True):
         return self.scroll_y >= self.max_scroll_y - 1
 
     def plain_text(self) -> str:
-        """What the thread reads as, all loaded lines (for tests and copy)."""
-        return "\n".join(strip.text.rstrip() for strip in self._lines)
+        """What the thread reads as, all loaded messages (for tests and copy).
 
-    # --- drawing ----------------------------------------------------------
+        Renders every loaded message: fine for a test or a copy, not for a frame.
+        """
+        if not self.messages:
+            return "No messages yet."
+        width = self._width or self._wrap_width()
+        strips = [self._render_message(message, width) for message in self.messages]
+        if width == self._width:
+            self._correct({m.id: len(s) for m, s in zip(self.messages, strips, strict=True)})
+        return "\n".join(strip.text.rstrip() for lines in strips for strip in lines)
+
+    # --- layout -----------------------------------------------------------
 
     def _wrap_width(self) -> int:
         return max(self.scrollable_content_region.width, 10)
@@ -181,29 +250,155 @@ class MessageList(ScrollView, can_focus=True):
         return strips
 
     def _relayout(self) -> None:
+        """Lay the messages out from their known heights, estimating the others.
+
+        Cheap (no rendering): arithmetic over the loaded messages.
+        """
         width = self._wrap_width()
-        self._width = width
-        lines: list[Strip] = []
-        if not self.messages:
-            lines.append(Strip([Segment("No messages yet.", self.app.console.get_style("dim"))]))
+        if width != self._width:
+            self._width = width
+            self._heights.clear()
+            self._rendered.clear()
+        heights = self._heights
         for message in self.messages:
-            lines.extend(self._render_message(message, width))
-        self._lines = lines
-        self.virtual_size = Size(width, len(lines))
+            if message.id not in heights:
+                heights[message.id] = estimated_height(message, contact=self.contact, width=width)
+        self._offsets = [0, *accumulate(heights[m.id] for m in self.messages)]
+        total = self._offsets[-1] if self.messages else 1  # "No messages yet."
+        self.virtual_size = Size(width, total)
         self.refresh()
 
+    def _index_at(self, line: int) -> int:
+        """The message showing ``line`` (the first or last one beyond either end)."""
+        index = bisect_right(self._offsets, line) - 1
+        return min(max(index, 0), len(self.messages) - 1)
+
+    def _anchor(self) -> tuple[int, int] | None:
+        """The message at the top of the view and how far into it the view starts."""
+        if not self.messages:
+            return None
+        top = round(self.scroll_y)
+        index = self._index_at(top)
+        return self.messages[index].id, top - self._offsets[index]
+
+    def _restore(self, anchor: tuple[int, int] | None, *, following: bool) -> None:
+        """Scroll so the anchor message is where it was (or to the end, when following)."""
+        if following:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+            return
+        if anchor is None:
+            return
+        message_id, into = anchor
+        index = next((i for i, m in enumerate(self.messages) if m.id == message_id), None)
+        if index is None:
+            return
+        y = self._offsets[index] + into
+        if y != round(self.scroll_y):
+            # Past an animation's end too: the target moved with the lines above it.
+            self.scroll_to(y=y, animate=False, immediate=True)
+
+    def _correct(self, heights: dict[int, int]) -> None:
+        """Replace estimates with true heights, keeping the view on the same lines."""
+        changed = {i: h for i, h in heights.items() if self._heights.get(i) != h}
+        if not changed:
+            return
+        following = self._at_end
+        anchor = self._anchor()
+        self._heights.update(changed)
+        self._relayout()
+        self._restore(anchor, following=following)
+
+    def _measure_view(self) -> None:
+        """Render the messages in view (and a margin), correcting their estimated heights.
+
+        Each pass renders only a screenful or so of messages, so it stays a
+        few milliseconds however long the thread.
+        """
+        if self._measuring or not self.messages:
+            return
+        view = self.scrollable_content_region.height
+        if view <= 0:
+            return  # not laid out yet: measured on the resize that lays it out
+        self._measuring = True
+        try:
+            for _ in range(4):  # a correction can bring unmeasured messages into view
+                width = self._width
+                top = round(self.scroll_y)
+                first = self._index_at(top - self.MARGIN)
+                last = self._index_at(top + view + self.MARGIN)
+                measured = {
+                    m.id: len(self._render_message(m, width))
+                    for m in self.messages[first : last + 1]
+                }
+                if all(self._heights.get(i) == h for i, h in measured.items()):
+                    break
+                self._correct(measured)
+        finally:
+            self._measuring = False
+
+    # --- events -----------------------------------------------------------
+
+    def _scroll_to(
+        self, x: float | None = None, y: float | None = None, *, animate: bool = True, **rest: Any
+    ) -> bool:
+        # Always a jump, never a glide: a glide heads for a line whose position
+        # changes as the messages it passes render (their estimates corrected).
+        return super()._scroll_to(x, y, animate=False, **rest)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self._measure_view()
+        self._at_end = self.is_at_end
+
     def on_resize(self) -> None:
+        following = self._at_end
         if self._wrap_width() != self._width:
-            following = self.is_at_end
+            anchor = self._anchor()
             self._relayout()
-            if following:
-                self.scroll_end(animate=False, immediate=True)
+            self._restore(anchor, following=following)
+        elif following and not self.is_at_end:
+            self._restore(None, following=True)
+        self._measure_view()
+
+    # --- drawing ----------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # What every line of a frame shares, worked out once a frame: the
+        # style walks the ancestors, and a frame draws every line in view.
+        scroll_x, scroll_y = self.scroll_offset
+        self._frame = (scroll_x, scroll_y, self.scrollable_content_region.width, self.rich_style)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
 
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        index = scroll_y + y
-        width = self.scrollable_content_region.width
-        style = self.rich_style
-        if index >= len(self._lines):
+        if self._frame is not None:
+            scroll_x, scroll_y, width, style = self._frame
+        else:
+            scroll_x, scroll_y = self.scroll_offset
+            width, style = self.scrollable_content_region.width, self.rich_style
+        line = scroll_y + y
+        if not self.messages:
+            if line != 0:
+                return Strip.blank(width, style)
+            dim = self.app.console.get_style("dim")
+            strip = Strip([Segment("No messages yet.", dim)])
+        elif line >= self._offsets[-1]:
             return Strip.blank(width, style)
-        return self._lines[index].crop_extend(scroll_x, scroll_x + width, style).apply_style(style)
+        else:
+            index = self._index_at(line)
+            message = self.messages[index]
+            cached = self._rendered.get(message.id)
+            if cached is not None and cached[0][0] == message and cached[0][1] == self._width:
+                strips = cached[1]
+            else:  # not measured yet (a jump past the margin): render it now
+                strips = self._render_message(message, self._width)
+            if len(strips) != self._heights[message.id]:
+                self.call_later(self._measure_view)  # the estimate was off: correct it
+            into = line - self._offsets[index]
+            if into >= len(strips):
+                return Strip.blank(width, style)
+            strip = strips[into]
+        return strip.crop_extend(scroll_x, scroll_x + width, style).apply_style(style)
