@@ -17,7 +17,7 @@ from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Header, TabbedContent, TabPane
 from textual.worker import Worker as TextualWorker
 from textual.worker import WorkerState
 
@@ -35,6 +35,7 @@ from console.screens.error import ErrorScreen
 from console.screens.help import HelpScreen
 from console.screens.routing import activity_picker, profile_picker, transfer_picker
 from console.widgets.status_bar import StatusBar
+from console.widgets.steady import SteadyFooter
 from core import events
 from core.errors import SwitchboardError
 from core.events import Event
@@ -158,7 +159,7 @@ class SwitchboardApp(App[None]):
                 with TabPane("F4 Statistics", id="statistics"):
                     yield StatisticsPane(self.context)
         yield StatusBar()
-        yield Footer()
+        yield SteadyFooter()
 
     async def on_mount(self) -> None:
         self.theme = "textual-dark"

@@ -11,10 +11,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Region
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
@@ -129,6 +132,7 @@ class ConversationList(DataTable[Text]):
         self.page_size = conversations.PAGE
         self.me: int | None = None
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self._stale_rows: set[RowKey] = set()
 
     def on_mount(self) -> None:
         for label, key, width in self.COLUMNS:
@@ -237,11 +241,41 @@ class ConversationList(DataTable[Text]):
             self._update(conversation.id, column, value)
 
     def _update(self, conversation_id: int, column: str, value: Text) -> None:
-        # Any update makes the table draw every row again: a busy feed names many
-        # conversations whose rows look the same (a message sent, delivered).
-        old = self.get_cell(str(conversation_id), column)
-        if (old.plain, old.style, old.spans) != (value.plain, value.style, value.spans):
-            self.update_cell(str(conversation_id), column, value)
+        # A busy feed names many conversations whose rows look the same (a message
+        # sent, delivered): those are left alone.
+        key = RowKey(str(conversation_id))
+        old = self.get_cell(key, column)
+        if (old.plain, old.style, old.spans) == (value.plain, value.style, value.spans):
+            return
+        # Not update_cell(): it bumps the one counter every DataTable cache is keyed
+        # on, so the next frame renders every visible cell again (about 20 ms,
+        # which the agent's next key waits for). Only this row's renders are stale.
+        self._data[key][ColumnKey(column)] = value
+        self._stale_rows.add(key)
+        self.refresh()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if self._stale_rows:
+            self._forget_renders(self._stale_rows)
+            self._stale_rows = set()
+        return super().render_lines(crop)
+
+    def _forget_renders(self, rows: set[RowKey]) -> None:
+        """Drop the cached renders of ``rows`` (DataTable internals, textual==8.2.8)."""
+        indexes = {self._row_locations.get(key) for key in rows}
+        # LRUCache is not iterable: its keys() is the way to read them.
+        cells, lines, renderables = (
+            self._cell_render_cache,
+            self._row_render_cache,
+            self._row_renderable_cache,
+        )
+        for cell in [k for k in cells.keys() if k[0] in rows]:  # noqa: SIM118
+            cells.discard(cell)
+        for line in [k for k in lines.keys() if k[0] in rows]:  # noqa: SIM118
+            lines.discard(line)
+        for renderable in [k for k in renderables.keys() if k[1] in indexes]:  # noqa: SIM118
+            renderables.discard(renderable)
+        self._line_cache.clear()  # keyed by screen line: cheap to build again from the rows
 
     def _reorder(self, ordered: list[Conversation]) -> None:
         # DataTable sorts by cell values only: each row's first cell is its own

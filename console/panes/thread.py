@@ -24,6 +24,7 @@ from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
 from console.text import literal
+from console.widgets import steady
 from console.widgets.composer import Composer
 from console.widgets.message_list import MessageList
 from console.widgets.transfer_history import TransferHistory
@@ -276,11 +277,11 @@ class ThreadPane(ReportsFailures, Vertical):
             header.append_text(literal(self.contact.label, style="bold"))
         if self.opted_out:
             header.append("  opted out", style="bold red")
-        self.query_one("#thread-header", Static).update(header)
+        steady.update(self.query_one("#thread-header", Static), header)
 
     def _show_banner(self, reason: str | None) -> None:
         banner = self.query_one("#thread-banner", Static)
-        banner.update(literal(reason or "", one_line=False))
+        steady.update(banner, literal(reason or "", one_line=False))
         banner.display = reason is not None
 
     async def _show_consent(self, phone: str, opted_out: bool) -> None:

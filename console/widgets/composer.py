@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widgets import Input, Select, Static, TextArea
 
 from console.text import literal
+from console.widgets import steady
 from console.widgets.segment_counter import SegmentCounter
 
 WRITE_HINT = "Write an SMS… (ctrl+s sends)"
@@ -106,6 +107,7 @@ class Composer(Vertical):
         self.blocked: str | None = None
         """Why nothing can be sent right now (opted out, no mobile), or None."""
         self.sending = False
+        self._recipients: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="composer-to-line"):
@@ -179,8 +181,11 @@ class Composer(Vertical):
         select = self.recipient_select
         if mobiles is None:
             line.display = False
-            select.set_options([])
+            if self._recipients:  # setting options lays the screen out: only when some were shown
+                select.set_options([])
+            self._recipients = []
             return
+        self._recipients = list(mobiles)
         select.set_options([(literal(number), number) for number in mobiles])
         if mobiles:
             select.value = mobiles[0]
@@ -213,7 +218,7 @@ class Composer(Vertical):
         chip = self.query_one("#composer-attachment", Static)
         if path is None:
             chip.display = False
-            chip.update("")
+            steady.update(chip, "")
         else:
             shown = literal("📎 ")
             shown.append_text(literal(path.name))

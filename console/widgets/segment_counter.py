@@ -11,6 +11,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from console.widgets import steady
 from core.sms import outgoing, segments
 from core.sms.segments import SegmentCount, SmartEncoding
 
@@ -83,13 +84,14 @@ class SegmentCounter(Static):
         notice = self.notice if body.strip() else None
         self.current = segments.count(outgoing.with_notice(body, notice))
         self.offer = outgoing.smart_encoding_for(body, notice)
-        self.update(
+        steady.update(
+            self,
             count_text(
                 self.current,
                 cost_per_segment=self.cost_per_segment,
                 currency=self.currency,
                 offer=self.offer,
                 with_notice=notice is not None,
-            )
+            ),
         )
         return self.offer

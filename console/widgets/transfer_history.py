@@ -17,6 +17,7 @@ from textual.widgets import Static
 from console.context import ConsoleContext
 from console.live import Changes
 from console.text import literal
+from console.widgets import steady
 from core.errors import SwitchboardError
 from core.routing import transfers
 from core.routing.transfers import Transfer
@@ -91,7 +92,7 @@ class TransferHistory(Static):
         self.transfers = found
         self.display = bool(found)
         if not found:
-            self.update("")
+            steady.update(self, "")
             return
         now = self.context.clock.now()
         text = Text()
@@ -101,4 +102,4 @@ class TransferHistory(Static):
             if index:
                 text.append("\n")
             text.append_text(transfer_line(transfer, now))
-        self.update(text)
+        steady.update(self, text)

@@ -117,3 +117,37 @@ async def test_a_console_behind_pruned_events_reloads_what_it_shows(
         assert await until(
             pilot, lambda: table.get_cell(str(target.id), "last").plain == "still there?"
         )
+
+
+async def test_a_changed_row_is_drawn_anew_while_the_others_keep_their_renders(
+    app_as, demo_db: Database
+):
+    # The list forgets only the changed row's cached renders (not DataTable's
+    # update_cell, which makes every row render again): the screen must still
+    # show the new text, and every other row exactly as it was.
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one("#conversation-list", ConversationList)
+        assert await until(pilot, lambda: len(table.shown) > 2)
+        await pilot.pause()
+
+        def drawn() -> dict[int, str]:
+            header = 1
+            return {
+                c.id: table.render_line(index + header).text
+                for index, c in enumerate(table.shown[: table.size.height - header])
+            }
+
+        before = drawn()
+        # A read row: the new message marks it unread (the list is too narrow here
+        # for the last message's column).
+        target = next(c for c in table.shown if not c.unread)
+        assert "●" not in before[target.id]
+
+        await receiving.receive(demo_db, target.phone, target.number, "moved to 3pm?")
+        assert await until(pilot, lambda: "●" in drawn()[target.id])
+
+        after = drawn()
+        assert {i: line for i, line in after.items() if i != target.id} == {
+            i: line for i, line in before.items() if i != target.id
+        }
