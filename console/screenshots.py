@@ -56,6 +56,12 @@ async def _composer(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def _canned_reply_picker(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await pilot.press("tab", "tab", "ctrl+l")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def _contacts(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _tab(app, pilot, "contacts")
     await pilot.press("slash", *"ana")
@@ -126,6 +132,7 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     ("agent-conversations-light", "alice", _light, SIZE),
     ("agent-conversations-80x24", "alice", _conversations, SMALL),
     ("agent-composer-80x24", "alice", _composer, SMALL),
+    ("canned-reply-picker-80x24", "alice", _canned_reply_picker, SMALL),
     ("contacts-80x24", "alice", _contacts, SMALL),
     ("manager-dashboard-80x24", "dana", _manager, SMALL),
     ("permission-profile-settings-80x24", "dana", _profile_settings, SMALL),

@@ -138,7 +138,7 @@ async def _seed(
     await numbers.add(db, SYSTEM, "+14155550101", agent_id=people["alice"].id)
     await numbers.add(db, SYSTEM, "+14155550102", agent_id=people["bob"].id, mms=True)
     # Permission profiles (R1-R4): a queue per line of business, a night
-    # profile carol also holds, a canned reply for agents.
+    # profile carol also holds, canned replies for agents.
     await configuration.add_queue(db, SYSTEM, "Front desk", ["+14155550100"])
     await configuration.add_queue(db, SYSTEM, "Direct lines", ["+14155550101", "+14155550102"])
     await configuration.set_profile_queue(db, SYSTEM, "Agent", "Front desk", score=60)
@@ -162,7 +162,18 @@ async def _seed(
     await configuration.save_template(
         db, SYSTEM, "Pick-up", "Hi {{contact_name}}, your order is ready. {{agent_name}}"
     )
-    await configuration.set_profile_template(db, SYSTEM, "Agent", "Pick-up")
+    await configuration.save_template(
+        db,
+        SYSTEM,
+        "On the way",
+        "Hi {{contact_name}}, your technician is on the way. To reach us, call"
+        " {{our_number}}. {{agent_name}}",
+    )
+    # The picker (Ctrl+L in the composer) lists them for agents and for the
+    # demo's own login, a manager.
+    for template in ("Pick-up", "On the way"):
+        await configuration.set_profile_template(db, SYSTEM, "Agent", template)
+        await configuration.set_profile_template(db, SYSTEM, "Manager", template)
     await configuration.set_profile_template(db, SYSTEM, "Night shift", "Pick-up")
 
     rng = random.Random(2026)

@@ -342,6 +342,16 @@ class ConversationsPane(ReportsFailures, Horizontal):
             id="conversations.take",
             tooltip="Take the selected public conversation",
         ),
+        # The thread's key, from the list too: a canned reply is often the first
+        # thing written, and the footer keeps its room for the list's own keys.
+        Binding(
+            "ctrl+l",
+            "canned_reply",
+            "Canned reply",
+            id="conversations.canned_reply",
+            tooltip="Insert one of your profile's canned replies in the open conversation",
+            show=False,
+        ),
     ]
 
     view: reactive[Filter] = reactive(Filter.ALL)
@@ -467,6 +477,9 @@ class ConversationsPane(ReportsFailures, Horizontal):
 
     async def _open(self, conversation_id: int | None) -> None:
         await self.query_one(ThreadPane).show(conversation_id)
+
+    def action_canned_reply(self) -> None:
+        self.query_one(ThreadPane).action_canned_reply()
 
     @work(exclusive=True, group="take", exit_on_error=False, description="take the conversation")
     async def action_take(self) -> None:

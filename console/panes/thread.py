@@ -23,6 +23,7 @@ from textual.widgets import Input, Select, Static, TextArea
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
+from console.screens.canned_replies import canned_reply_picker, no_replies
 from console.text import literal
 from console.widgets import steady
 from console.widgets.composer import Composer
@@ -75,6 +76,13 @@ class ThreadPane(ReportsFailures, Vertical):
             "Not an opt-out",
             id="thread.dismiss_optout",
             tooltip="The flagged message is not an opt-out: keep texting this number",
+        ),
+        Binding(
+            "ctrl+l",
+            "canned_reply",
+            "Canned reply",
+            id="thread.canned_reply",
+            tooltip="Insert one of your profile's canned replies, filled in for this contact",
         ),
         Binding(
             "f9",
@@ -428,6 +436,58 @@ class ThreadPane(ReportsFailures, Vertical):
     async def action_transfer(self) -> None:
         if self.conversation is not None and not self.read_only:
             await self.app.open_transfer(self.conversation)  # type: ignore[attr-defined]
+
+    def _why_no_canned_reply(self) -> str | None:
+        """Why a canned reply cannot go in now, or None: the key says it rather than do nothing."""
+        if self.read_only:
+            return (
+                "This thread is read-only: canned replies go into the composer of a"
+                " conversation in your Conversations tab (F1)"
+            )
+        if self.contact is not None:
+            return (
+                f"A canned reply is filled in from a conversation: write this first message"
+                f" to {self.contact.label} yourself"
+            )
+        if self.conversation is None:
+            return "Open a conversation first: a canned reply is filled in for its contact"
+        if self.composer.blocked:
+            return f"The composer is off: {self.composer.blocked}"
+        if self.composer.sending:
+            return "A message is being sent: try again in a moment"
+        return None
+
+    @work(
+        exclusive=True,
+        group="thread-canned",
+        exit_on_error=False,
+        description="list your canned replies",
+    )
+    async def action_canned_reply(self) -> None:
+        why = self._why_no_canned_reply()
+        conversation = self.conversation
+        if why is not None or conversation is None:
+            self.notify(why or "", severity="warning", markup=False)
+            return
+
+        def insert(text: str) -> bool:
+            # The picker is modal, but an accepted offer (F5) may open another thread.
+            if self.conversation_id != conversation.id:
+                return False
+            self.composer.insert_text(text)
+            return True
+
+        picker = await canned_reply_picker(self.context, conversation, insert)
+        if picker is None:
+            self.notify(no_replies(self.context), severity="warning", markup=False)
+            return
+        self.app.push_screen(picker, self._canned_reply_closed)
+
+    def _canned_reply_closed(self, chosen: int | None) -> None:
+        if chosen is not None:
+            # After the screen gives focus back to where the key was pressed (the list,
+            # maybe): the agent reads the reply over and edits it before sending.
+            self.call_after_refresh(self._focus_composer)
 
     @work(
         exclusive=True,

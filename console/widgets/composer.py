@@ -1,5 +1,7 @@
 """Writing an SMS: the text, the live segment counter, an MMS attachment, the "send to" pick.
 
+A canned reply (the thread's Ctrl+L) arrives through ``insert_text``, rendered by core.
+
 The composer only collects what the agent wants to send and posts
 ``Composer.Submitted``; the thread pane calls core to send it, so every rule
 (opt-out, mobile only, MMS numbers) stays in core and its error is shown as is.
@@ -200,6 +202,16 @@ class Composer(Vertical):
         area.placeholder = f"Sending is off. {reason}" if reason else WRITE_HINT
         if changed:  # a refresh rebuilds the footer: only when Send comes or goes
             self.refresh_bindings()
+
+    def insert_text(self, text: str) -> None:
+        """``text`` at the cursor (over a selection, as typing is), the cursor after it.
+
+        Through the edit API, so Ctrl+Z takes it out again; the counter recounts
+        on the change like on any key.
+        """
+        area = self.text_area
+        start, end = area.selection
+        area.replace(text, start, end, maintain_selection_offset=False)
 
     def clear(self, *, draft: str = "") -> None:
         """Empty text (or ``draft``), no attachment: after a send, or for another conversation."""

@@ -32,6 +32,7 @@ __all__ = [
     "OfferAccess",
     "Principal",
     "Scope",
+    "TemplateAccess",
     "allows",
     "authorize",
     "scope",
