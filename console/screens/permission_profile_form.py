@@ -10,9 +10,10 @@ shown at its field, in core's words, and nothing is saved.
 Configuration is what the profile reaches: its users (active or not, a
 distribution score each), activities with the default at login, queues with
 messaging on or off and a score, the SMS numbers it may send from, its SMS
-templates. Each change is one call to core; scores are checked first with
-core's own rule, so a score out of range saves nothing. A refusal is shown
-under its part of the tab and the save stops there.
+templates. Ctrl+S sends the changed settings and every configuration change
+in one call (``saving.save``): core checks them all and stores them in one
+transaction, so a refusal (shown under its part of the tab, in core's words)
+saves nothing at all.
 
 The screen closes with the profile's name when something was saved, else None.
 """
@@ -20,7 +21,6 @@ The screen closes with the profile's name when something was saved, else None.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -45,9 +45,9 @@ from console.context import ConsoleContext
 from console.screens.confirm import ConfirmScreen
 from console.screens.form_fields import Remembered, Tick
 from console.text import literal
-from core.errors import InvalidInput, SwitchboardError
+from core.errors import SwitchboardError
 from core.people import agents
-from core.permissions import configuration, profiles, values
+from core.permissions import configuration, profiles, saving
 from core.permissions.profiles import Profile
 from core.sms import numbers
 
@@ -461,92 +461,45 @@ class PermissionProfileForm(Remembered, ModalScreen[str | None]):
         for t in templates:
             self.put(f"cfg-template-{t.id}", t.id in its)
 
-    def _configuration_calls(self) -> list[tuple[str, str, Callable[[], Awaitable[object]]]]:
-        """The calls to core that store what was changed: (part, widget id, call)."""
-        db, actor, name = self.context.db, self.context.actor, self.profile_name
-        assert name is not None
-        calls: list[tuple[str, str, Callable[[], Awaitable[object]]]] = []
-
-        def add(part: str, widget_id: str, call: Callable[[], Awaitable[object]]) -> None:
-            calls.append((part, widget_id, call))
-
+    def _configuration_changes(self) -> list[tuple[str, str, saving.Change]]:
+        """What was changed on the Configuration tab, for core: (part, widget id, change)."""
+        found: list[tuple[str, str, saving.Change]] = []
         give = str(self.value_of("cfg-give")).strip()
         if give:
-            add("users", "cfg-give", lambda: profiles.assign(db, actor, name, give))
+            found.append(("users", "cfg-give", saving.GiveUser(give)))
         for h in self.holders:
             score_id, holds_id = f"cfg-score-{h.agent_id}", f"cfg-holds-{h.agent_id}"
             if self.changed([score_id]) and self.value_of(holds_id):
-                score = self.value_of(score_id)
-                add(
-                    "users",
-                    score_id,
-                    lambda u=h.username, s=score: profiles.set_distribution_score(
-                        db, actor, name, u, s
-                    ),
-                )
+                score = saving.UserScore(h.username, self.value_of(score_id))
+                found.append(("users", score_id, score))
             if self.changed([holds_id]) and not self.value_of(holds_id):
-                add("users", holds_id, lambda u=h.username: profiles.unassign(db, actor, name, u))
+                found.append(("users", holds_id, saving.TakeUser(h.username)))
         activity_ids = [f"cfg-activity-{a.id}" for a in self.activities]
         if self.changed([*activity_ids, "cfg-default-activity"]):
-            chosen = [a.name for a in self.activities if self.value_of(f"cfg-activity-{a.id}")]
+            chosen = tuple(a.name for a in self.activities if self.value_of(f"cfg-activity-{a.id}"))
             default = str(self.value_of("cfg-default-activity"))
-            add(
-                "activities",
-                "cfg-default-activity",
-                lambda: configuration.set_profile_activities(db, actor, name, chosen, default),
-            )
+            found.append(("activities", "cfg-default-activity", saving.Activities(chosen, default)))
         for q in self.queues:
             ids = [f"cfg-queue-{q.id}", f"cfg-queue-messaging-{q.id}", f"cfg-queue-score-{q.id}"]
             if not self.changed(ids):
                 continue
             if self.value_of(ids[0]):
                 messaging, score = bool(self.value_of(ids[1])), self.value_of(ids[2])
-                add(
-                    "queues",
-                    ids[2],
-                    lambda q=q.name, m=messaging, s=score: configuration.set_profile_queue(
-                        db, actor, name, q, messaging=m, score=s
-                    ),
-                )
+                found.append(("queues", ids[2], saving.GrantQueue(q.name, messaging, score)))
             else:
-                add(
-                    "queues",
-                    ids[0],
-                    lambda q=q.name: configuration.remove_profile_queue(db, actor, name, q),
-                )
+                found.append(("queues", ids[0], saving.RevokeQueue(q.name)))
         number_ids = [f"cfg-number-{n.id}" for n in self.numbers]
         if self.changed(number_ids):
-            chosen_numbers = [n.e164 for n in self.numbers if self.value_of(f"cfg-number-{n.id}")]
-            add(
-                "numbers",
-                number_ids[0],
-                lambda: configuration.set_profile_numbers(db, actor, name, chosen_numbers),
+            chosen_numbers = tuple(
+                n.e164 for n in self.numbers if self.value_of(f"cfg-number-{n.id}")
             )
+            found.append(("numbers", number_ids[0], saving.Numbers(chosen_numbers)))
         for t in self.templates:
             widget_id = f"cfg-template-{t.id}"
             if self.changed([widget_id]):
                 granted = bool(self.value_of(widget_id))
-                add(
-                    "templates",
-                    widget_id,
-                    lambda t=t.name, g=granted: configuration.set_profile_template(
-                        db, actor, name, t, granted=g
-                    ),
-                )
-        return calls
-
-    def _score_refusal(self) -> tuple[str, str, str] | None:
-        """A score out of range, checked by core's rule before anything is sent."""
-        checks = [(f"cfg-score-{h.agent_id}", "users", "distribution_score") for h in self.holders]
-        checks += [(f"cfg-queue-score-{q.id}", "queues", "score") for q in self.queues]
-        for widget_id, part, label in checks:
-            if not self.changed([widget_id]):
-                continue
-            try:
-                values.score(label, self.value_of(widget_id))
-            except InvalidInput as exc:
-                return part, widget_id, str(exc)
-        return None
+                found.append(("templates", widget_id, saving.GrantTemplate(t.name, granted)))
+        return found
 
     # --- saving -------------------------------------------------------------------
 
@@ -583,32 +536,42 @@ class PermissionProfileForm(Remembered, ModalScreen[str | None]):
             return
         changes = self._settings_changes()
         db, actor = self.context.db, self.context.actor
-        if self.profile_name is None or changes:
+        if self.profile_name is None:
+            # A new profile: its settings only (Configuration comes once it exists).
             try:
-                if self.profile_name is None:
-                    new_name = str(changes.pop("name", ""))
-                    saved = await profiles.add(db, actor, new_name, **changes)
-                else:
-                    saved = await profiles.edit(db, actor, self.profile_name, **changes)
+                saved = await profiles.add(db, actor, str(changes.pop("name", "")), **changes)
             except SwitchboardError as exc:
                 self.show_error(field_of(str(exc), list(changes) or ["name"]), str(exc))
                 return
             self.profile_name = saved.name
             self.saved_any = True
             self._show_settings(saved)
-            if not self.query("#cfg-give"):
-                await self._show_configuration(saved)
-        if (
-            self.profile_name is not None
-            and self.query("#cfg-give")
-            and not await self._save_configuration()
-        ):
+            await self._show_configuration(saved)
+            self._saved()
             return
-        profile = await profiles.get(db, self.profile_name)
+        configured = self._configuration_changes() if self.query("#cfg-give") else []
+        try:
+            # One call, one transaction: a refusal of any part saves none of it.
+            saved = await saving.save(
+                db, actor, self.profile_name, changes, [change for _, _, change in configured]
+            )
+        except SwitchboardError as exc:
+            where = next(((p, w) for p, w, c in configured if c is exc.about), None)
+            if where is None:
+                self.show_error(field_of(str(exc), list(changes) or ["name"]), str(exc))
+            else:
+                self.show_error(where[0], str(exc), focus=where[1])
+            return
+        self.profile_name = saved.name
+        self.saved_any = True
+        self._show_settings(saved)
         self.query_one("#pp-title", Static).update(
-            Text.assemble(("Permission profile: ", "bold"), literal(profile.name))
+            Text.assemble(("Permission profile: ", "bold"), literal(saved.name))
         )
-        await self._show_configuration(profile)
+        await self._show_configuration(saved)
+        self._saved()
+
+    def _saved(self) -> None:
         if self.focused is None:
             # The field saved from was laid again: stay on the tab in use.
             tabs = self.query_one("#pp-tabs", TabbedContent)
@@ -619,24 +582,6 @@ class PermissionProfileForm(Remembered, ModalScreen[str | None]):
             )
             self.query_one(scroll).focus()
         self.query_one("#pp-message", Static).update(Text("Saved.", style="green"))
-
-    async def _save_configuration(self) -> bool:
-        refusal = self._score_refusal()
-        if refusal is not None:
-            part, widget_id, message = refusal
-            self.show_error(part, message, focus=widget_id)
-            return False
-        for part, widget_id, call in self._configuration_calls():
-            try:
-                await call()
-            except SwitchboardError as exc:
-                message = str(exc)
-                if self.saved_any:
-                    message += " (the changes before it were saved)"
-                self.show_error(part, message, focus=widget_id)
-                return False
-            self.saved_any = True
-        return True
 
     # --- leaving ------------------------------------------------------------------
 

@@ -329,12 +329,45 @@ async def test_a_refused_score_saves_nothing(app_as, demo_db: Database):
         await _type(pilot, form, "cfg-give", "bob")
         await _type(pilot, form, f"cfg-queue-score-{front}", "101")
         await _save(pilot, form)
-        assert "score must be between 0 and 100, not 101" in _error_at(form, "queues")
+        assert "the score of queue 'Front desk' must be between 0 and 100, not 101" in _error_at(
+            form, "queues"
+        )
         assert app.focused is form.query_one(f"#cfg-queue-score-{front}")
         assert [h.username for h in await profiles.holders(demo_db, "Night shift")] == ["carol"]
         assert await configuration.profile_queues(demo_db, "Night shift") == [
             ("Front desk", True, 90)
         ]
+
+
+async def test_a_refusal_inside_the_save_leaves_settings_and_configuration_unchanged(
+    app_as, demo_db: Database
+):
+    """Settings, a new user, a queue score, then a template that is gone by the time of
+    the save (deleted by someone else): the whole save is refused, nothing is stored."""
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        await _profiles_section(app, pilot)
+        form = await _open(app, pilot, "Night shift")
+        before = await profiles.get(demo_db, "Night shift")
+        front = {q.name: q.id for q in await configuration.list_queues(demo_db)}["Front desk"]
+        template = (await configuration.list_templates(demo_db))[0]
+        await _type(pilot, form, "pp-max_simultaneous", "4")
+        await pilot.press("ctrl+n")
+        await _type(pilot, form, "cfg-give", "bob")
+        await _type(pilot, form, f"cfg-queue-score-{front}", "20")
+        await _tick(pilot, form, f"cfg-template-{template.id}")
+        await configuration.delete_template(demo_db, SYSTEM, template.name)
+        cursor = await events.last_id(demo_db)
+        await _save(pilot, form)
+        assert f"no SMS template named {template.name!r}" in _error_at(form, "templates")
+        assert app.focused is form.query_one(f"#cfg-template-{template.id}")
+        assert "changes before it were saved" not in _error_at(form, "templates")
+        assert await profiles.get(demo_db, "Night shift") == before
+        assert [h.username for h in await profiles.holders(demo_db, "Night shift")] == ["carol"]
+        assert await configuration.profile_queues(demo_db, "Night shift") == [
+            ("Front desk", True, 90)
+        ]
+        assert await _changes_since(demo_db, cursor) == []
 
 
 async def test_an_unknown_default_activity_is_refused_by_core(app_as, demo_db: Database):
