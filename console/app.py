@@ -104,7 +104,7 @@ class SwitchboardApp(App[None]):
             "accept_offer",
             "Accept offer",
             id="app.accept_offer",
-            tooltip="Take the conversation offered to you (the first one in the offer bar)",
+            tooltip="Take the conversation offered to you (the current one, ▶ in the offer bar)",
             priority=True,
         ),
         Binding(
@@ -112,7 +112,16 @@ class SwitchboardApp(App[None]):
             "refuse_offer",
             "Refuse offer",
             id="app.refuse_offer",
-            tooltip="Pass the offer on to the next agent (if your permission profile allows it)",
+            tooltip="Pass the current offer on to the next agent (shown when your permission"
+            " profile may refuse)",
+            priority=True,
+        ),
+        Binding(
+            "f10",
+            "next_offer",
+            "Next offer",
+            id="app.next_offer",
+            tooltip="Several offers waiting: make the next one current (F5/F6 answer it)",
             priority=True,
         ),
         Binding(
@@ -344,10 +353,18 @@ class SwitchboardApp(App[None]):
             return self.context.shows_manager
         if action == "show_tab" and parameters == ("statistics",):
             return may_view(self.context)
-        if action in ("accept_offer", "refuse_offer"):
+        if action in ("accept_offer", "refuse_offer", "next_offer"):
             # Shown (footer, palette) while an offer waits; core decides the answer.
             bars = self.query(OfferBar)
-            return bool(bars) and bars.first().first is not None
+            bar = bars.first() if bars else None
+            offer = bar.current if bar is not None else None
+            if bar is None or offer is None:
+                return False
+            if action == "refuse_offer":
+                return bar.may_refuse(offer)  # core's rule; core refuses anyway
+            if action == "next_offer":
+                return len(bar.offers) > 1
+            return True
         if action in ("pick_activity", "pick_profile"):
             return self.context.actor.id is not None
         return True
@@ -357,6 +374,9 @@ class SwitchboardApp(App[None]):
 
     def action_refuse_offer(self) -> None:
         self.query_one(OfferBar).refuse()
+
+    def action_next_offer(self) -> None:
+        self.query_one(OfferBar).next_offer()
 
     @work(exclusive=True, group="pickers", exit_on_error=False, description="list your activities")
     async def action_pick_activity(self) -> None:

@@ -10,6 +10,11 @@ from __future__ import annotations
 class SwitchboardError(Exception):
     """Base of every refusal Switchboard expects and explains."""
 
+    about: object = None
+    """Which item of a request made of several the refusal is about (one change of a
+    permission profile's configuration), so a form can show it at its field; None:
+    the request as a whole."""
+
 
 class InvalidInput(SwitchboardError):
     """Something a person typed or imported cannot be used as it is."""

@@ -9,6 +9,7 @@ import click
 from console.options import db_option, emit_json, json_option, with_db
 from console.safe_text import printable
 from core.db import Database
+from core.errors import InvalidInput
 from core.people.authz import SYSTEM
 from core.permissions import configuration, profiles
 from core.permissions.principal import SETTING_NAMES
@@ -202,6 +203,34 @@ async def activities_add(db: Database, name: str, available: bool) -> None:
     """Add an activity."""
     await configuration.add_activity(db, OPERATOR, name, available=available)
     click.echo(f"added activity {printable(name)}")
+
+
+@activities_group.command("edit")
+@click.argument("name")
+@click.option("--rename", metavar="NEW", help="Its new name.")
+@click.option(
+    "--available/--unavailable",
+    default=None,
+    help="Whether agents in it are offered conversations.",
+)
+@json_option
+@db_option
+@with_db
+async def activities_edit(
+    db: Database, name: str, rename: str | None, available: bool | None, as_json: bool
+) -> None:
+    """Rename activity NAME or say whether agents in it are offered conversations
+    (not the built-in ones)."""
+    if rename is None and available is None:
+        raise InvalidInput("nothing to change: give --rename NEW, --available or --unavailable")
+    edited = await configuration.edit_activity(
+        db, OPERATOR, name, rename=rename, available=available
+    )
+    if as_json:
+        emit_json(dataclasses.asdict(edited))
+        return
+    offered = "offered conversations" if edited.available else "not offered conversations"
+    click.echo(f"activity {printable(edited.name)}: agents in it are {offered}")
 
 
 @activities_group.command("set")

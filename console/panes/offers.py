@@ -5,9 +5,16 @@ change feed: ``offer.made`` for this agent reads that offer by id through
 core (the contact, the queue, the due times); ``offer.accepted``,
 ``.refused``, ``.expired`` and ``.withdrawn`` take it away, the last two
 with a notice saying why. The countdown is drawn from the clock once a
-second from the due times read with the offer: no query per tick. Accepting
-(F5) opens the conversation in the thread; refusing (F6) is core's to allow
-(the permission profile's *may refuse*): a refusal shows core's own message.
+second from the due times read with the offer: no query per tick.
+
+Several offers at once (a profile taking several conversations): the bar
+lists them oldest first and marks the current one (▶, "2 of 3"); F5 and F6
+answer the current one, F10 makes the next one current (round the list).
+The current offer is the oldest until F10 is pressed, and again once the
+one chosen is gone. Accepting (F5) opens the conversation in the thread.
+Refusing (F6) is core's to allow (the permission profile's *may refuse*):
+the bar asks core's rule (``Action.REFUSE_OFFER``) whether to offer the key
+at all, and core refuses it anyway if the profile changed meanwhile.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from console.failures import ReportsFailures
 from console.live import Changes
 from console.text import literal
 from core.errors import SwitchboardError
+from core.people.authz import Action, OfferAccess, allows
 from core.routing import offered, offers
 from core.routing.offered import OfferShown
 
@@ -34,7 +42,8 @@ _ENDED = {
 
 
 class OfferBar(ReportsFailures, Widget):
-    """The offers waiting for this agent's answer, oldest first; F5 accepts, F6 refuses."""
+    """The offers waiting for this agent's answer, oldest first; F5 accepts the current
+    one, F6 refuses it, F10 moves to the next."""
 
     DEFAULT_CSS = """
     OfferBar {
@@ -51,6 +60,8 @@ class OfferBar(ReportsFailures, Widget):
         """What was last drawn (the tests read the countdown the agent sees)."""
         self._answering: set[int] = set()
         """Offers this console accepts (not told as if accepted for the agent)."""
+        self.current_id: int | None = None
+        """The offer F5 and F6 answer (F10 moves it); None or gone: the oldest."""
 
     async def on_mount(self) -> None:
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
@@ -64,6 +75,24 @@ class OfferBar(ReportsFailures, Widget):
     def first(self) -> OfferShown | None:
         return self.offers[0] if self.offers else None
 
+    @property
+    def current(self) -> OfferShown | None:
+        """The offer F5 and F6 answer."""
+        return next((o for o in self.offers if o.id == self.current_id), self.first)
+
+    def next_offer(self) -> None:
+        """Make the next offer current (after the last: the oldest)."""
+        current = self.current
+        if current is None:
+            return
+        index = self.offers.index(current)
+        self.current_id = self.offers[(index + 1) % len(self.offers)].id
+        self.refresh()
+
+    def may_refuse(self, offer: OfferShown) -> bool:
+        """Whether to offer F6: core's rule, on the principal as last loaded."""
+        return allows(self.context.actor, Action.REFUSE_OFFER, OfferAccess(offer.agent_id))
+
     def render(self) -> Text:
         """Two lines an offer: who, queue, countdown; then the keys and their latest text.
 
@@ -71,10 +100,14 @@ class OfferBar(ReportsFailures, Widget):
         """
         now = self.context.clock.now()
         text = Text(no_wrap=True, overflow="ellipsis")
-        for index, offer in enumerate(self.offers[:SHOWN]):
+        current = self.current
+        position = self.offers.index(current) if current is not None else 0
+        # The offers in view: from the oldest, moved on so the current one shows.
+        start = max(0, position - SHOWN + 1)
+        for index, offer in enumerate(self.offers[start : start + SHOWN]):
             if index:
                 text.append("\n")
-            text.append("▶ Offer " if index == 0 else "  Offer ", style="bold")
+            text.append("▶ Offer " if offer is current else "  Offer ", style="bold")
             text.append_text(literal(offer.contact, style="bold"))
             if offer.contact != offer.phone:
                 text.append(f" {offer.phone}")
@@ -85,16 +118,25 @@ class OfferBar(ReportsFailures, Widget):
             if offer.queue:
                 text.append("  queue ", style="dim")
                 text.append_text(literal(offer.queue))
-            if index == 0:
-                text.append("\n  F5 accept · F6 refuse", style="dim")
+            if offer is current:
+                text.append("\n  " + self._keys(offer, position), style="dim")
                 if offer.last_text:
                     text.append("  “")
                     text.append_text(literal(offer.last_text, style="italic"))
                     text.append("”")
-        if len(self.offers) > SHOWN:
-            text.append(f"\n  …and {len(self.offers) - SHOWN} more")
+        hidden = len(self.offers) - min(SHOWN, len(self.offers))
+        if hidden:
+            text.append(f"\n  …and {hidden} more")
         self.drawn = text.plain
         return text
+
+    def _keys(self, offer: OfferShown, position: int) -> str:
+        keys = ["F5 accept"]
+        if self.may_refuse(offer):
+            keys.append("F6 refuse")
+        if len(self.offers) > 1:
+            keys.append(f"F10 next ({position + 1} of {len(self.offers)})")
+        return " · ".join(keys)
 
     def _tick(self) -> None:
         if self.offers:
@@ -156,7 +198,7 @@ class OfferBar(ReportsFailures, Widget):
 
     @work(exclusive=True, group="offer-answer", exit_on_error=False, description="accept the offer")
     async def accept(self) -> None:
-        offer = self.first
+        offer = self.current
         if offer is None:
             self.notify("No offer is waiting for you.")
             return
@@ -172,7 +214,7 @@ class OfferBar(ReportsFailures, Widget):
 
     @work(exclusive=True, group="offer-answer", exit_on_error=False, description="refuse the offer")
     async def refuse(self) -> None:
-        offer = self.first
+        offer = self.current
         if offer is None:
             self.notify("No offer is waiting for you.")
             return

@@ -10,17 +10,27 @@ shown at its field, in core's words, and nothing is saved.
 Configuration is what the profile reaches: its users (active or not, a
 distribution score each), activities with the default at login, queues with
 messaging on or off and a score, the SMS numbers it may send from, its SMS
-templates. Each change is one call to core; scores are checked first with
-core's own rule, so a score out of range saves nothing. A refusal is shown
-under its part of the tab and the save stops there.
+templates. Ctrl+S sends the changed settings and every configuration change
+in one call (``saving.save``): core checks them all and stores them in one
+transaction, so a refusal (shown under its part of the tab, in core's words)
+saves nothing at all.
+
+The editor stays live (the change feed): when someone else changes the
+profile, its users, or the activities, queues, numbers or templates it
+shows, an editor with nothing unsaved shows the stored profile again at
+once. One with unsaved edits keeps them and says "This profile was changed
+by someone else"; Ctrl+R reloads it (dropping the edits), Ctrl+S saves the
+edits over it (only the fields changed here are sent).
 
 The screen closes with the profile's name when something was saved, else None.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -42,12 +52,15 @@ from textual.widgets import (
 )
 
 from console.context import ConsoleContext
+from console.live import Changes
 from console.screens.confirm import ConfirmScreen
 from console.screens.form_fields import Remembered, Tick
 from console.text import literal
-from core.errors import InvalidInput, SwitchboardError
+from core import events
+from core.errors import SwitchboardError
+from core.events import Event
 from core.people import agents
-from core.permissions import configuration, profiles, values
+from core.permissions import configuration, profiles, saving
 from core.permissions.profiles import Profile
 from core.sms import numbers
 
@@ -178,6 +191,19 @@ def field_of(message: str, changed: list[str]) -> str | None:
     return next((name for name in changed if name in message), None)
 
 
+_LISTS_SHOWN = ("activity.", "queue.", "sms_template.", "number.", "agent.added")
+"""Events that change what the Configuration tab lists, whichever profile is open."""
+
+
+def touches_profile(event: Event, profile_id: int) -> bool:
+    """Does ``event`` change what the editor of profile ``profile_id`` shows?"""
+    if event.entity == "permission_profile":
+        return event.entity_id == profile_id
+    if event.kind.startswith("permission_profile."):
+        return event.data.get("profile_id") == profile_id  # its users
+    return event.kind.startswith(_LISTS_SHOWN)
+
+
 def _number_text(value: int | None) -> str:
     return "" if value is None else str(value)
 
@@ -210,6 +236,10 @@ class PermissionProfileForm(Remembered, ModalScreen[str | None]):
     PermissionProfileForm .pp-row > Checkbox.pp-cell { width: 22; }
     PermissionProfileForm .pp-row > Label.pp-score { width: 8; }
     PermissionProfileForm #pp-message { height: auto; color: $error; }
+    PermissionProfileForm #pp-stale {
+        display: none; height: auto; background: $warning-muted; color: $text;
+    }
+    PermissionProfileForm #pp-stale.-shown { display: block; }
     """
     BINDINGS = [
         Binding(
@@ -227,6 +257,14 @@ class PermissionProfileForm(Remembered, ModalScreen[str | None]):
             tooltip="Switch between the Settings and Configuration tabs",
         ),
         Binding(
+            "ctrl+r",
+            "reload",
+            "Reload",
+            id="profile_form.reload",
+            tooltip="Show the profile as stored now, dropping your unsaved edits"
+            " (offered when someone else changed it)",
+        ),
+        Binding(
             "escape", "close", "Close", id="profile_form.close", tooltip="Close (asks if unsaved)"
         ),
     ]
@@ -239,6 +277,13 @@ class PermissionProfileForm(Remembered, ModalScreen[str | None]):
         self.loaded: dict[str, object] = {}
         """What each field showed after the last load or save, by widget id."""
         self.saved_any = False
+        self.profile_id: int | None = None
+        self.stale = False
+        """Someone else changed the profile while this editor held unsaved edits."""
+        self._saving = False
+        self._laying_out = asyncio.Lock()
+        self._own_until = 0
+        """Events up to this id written by this editor's own saves (not someone else's)."""
 
     # --- layout -----------------------------------------------------------------
 
@@ -251,6 +296,7 @@ class PermissionProfileForm(Remembered, ModalScreen[str | None]):
                         yield from self._settings_fields()
                 with TabPane("Configuration", id="pp-configuration"):
                     yield VerticalScroll(id="pp-configuration-scroll")
+            yield Static(id="pp-stale")
             yield Static(id="pp-message")
             yield Footer()
 
@@ -277,11 +323,7 @@ class PermissionProfileForm(Remembered, ModalScreen[str | None]):
         )
 
     async def on_mount(self) -> None:
-        activities = await configuration.list_activities(self.context.db)
-        self.activity_names = {a.id: a.name for a in activities}
-        self.query_one("#pp-missed_activity", Input).suggester = SuggestFromList(
-            list(self.activity_names.values()), case_sensitive=False
-        )
+        self.app.changes.subscribe(self, self._on_changes)  # type: ignore[attr-defined]
         await self.load()
         self.query_one("#pp-name", Input).focus()
 
@@ -289,12 +331,18 @@ class PermissionProfileForm(Remembered, ModalScreen[str | None]):
 
     async def load(self) -> None:
         """Show the profile as stored (a new profile: the defaults core gives one)."""
+        activities = await configuration.list_activities(self.context.db)
+        self.activity_names = {a.id: a.name for a in activities}
+        self.query_one("#pp-missed_activity", Input).suggester = SuggestFromList(
+            list(self.activity_names.values()), case_sensitive=False
+        )
         title = Text("Permission profile: ", style="bold")
         if self.profile_name is None:
             profile = None
             title.append("new")
         else:
             profile = await profiles.get(self.context.db, self.profile_name)
+            self.profile_id = profile.id
             title.append_text(literal(profile.name))
         self.query_one("#pp-title", Static).update(title)
         self._show_settings(profile)
@@ -329,6 +377,11 @@ class PermissionProfileForm(Remembered, ModalScreen[str | None]):
     # --- configuration ------------------------------------------------------------
 
     async def _show_configuration(self, profile: Profile | None) -> None:
+        # One laying out at a time: a feed reload may come while a save lays it out.
+        async with self._laying_out:
+            await self._lay_out_configuration(profile)
+
+    async def _lay_out_configuration(self, profile: Profile | None) -> None:
         scroll = self.query_one("#pp-configuration-scroll", VerticalScroll)
         await scroll.remove_children()
         for widget_id in [w for w in self.loaded if w.startswith("cfg-")]:
@@ -461,92 +514,45 @@ class PermissionProfileForm(Remembered, ModalScreen[str | None]):
         for t in templates:
             self.put(f"cfg-template-{t.id}", t.id in its)
 
-    def _configuration_calls(self) -> list[tuple[str, str, Callable[[], Awaitable[object]]]]:
-        """The calls to core that store what was changed: (part, widget id, call)."""
-        db, actor, name = self.context.db, self.context.actor, self.profile_name
-        assert name is not None
-        calls: list[tuple[str, str, Callable[[], Awaitable[object]]]] = []
-
-        def add(part: str, widget_id: str, call: Callable[[], Awaitable[object]]) -> None:
-            calls.append((part, widget_id, call))
-
+    def _configuration_changes(self) -> list[tuple[str, str, saving.Change]]:
+        """What was changed on the Configuration tab, for core: (part, widget id, change)."""
+        found: list[tuple[str, str, saving.Change]] = []
         give = str(self.value_of("cfg-give")).strip()
         if give:
-            add("users", "cfg-give", lambda: profiles.assign(db, actor, name, give))
+            found.append(("users", "cfg-give", saving.GiveUser(give)))
         for h in self.holders:
             score_id, holds_id = f"cfg-score-{h.agent_id}", f"cfg-holds-{h.agent_id}"
             if self.changed([score_id]) and self.value_of(holds_id):
-                score = self.value_of(score_id)
-                add(
-                    "users",
-                    score_id,
-                    lambda u=h.username, s=score: profiles.set_distribution_score(
-                        db, actor, name, u, s
-                    ),
-                )
+                score = saving.UserScore(h.username, self.value_of(score_id))
+                found.append(("users", score_id, score))
             if self.changed([holds_id]) and not self.value_of(holds_id):
-                add("users", holds_id, lambda u=h.username: profiles.unassign(db, actor, name, u))
+                found.append(("users", holds_id, saving.TakeUser(h.username)))
         activity_ids = [f"cfg-activity-{a.id}" for a in self.activities]
         if self.changed([*activity_ids, "cfg-default-activity"]):
-            chosen = [a.name for a in self.activities if self.value_of(f"cfg-activity-{a.id}")]
+            chosen = tuple(a.name for a in self.activities if self.value_of(f"cfg-activity-{a.id}"))
             default = str(self.value_of("cfg-default-activity"))
-            add(
-                "activities",
-                "cfg-default-activity",
-                lambda: configuration.set_profile_activities(db, actor, name, chosen, default),
-            )
+            found.append(("activities", "cfg-default-activity", saving.Activities(chosen, default)))
         for q in self.queues:
             ids = [f"cfg-queue-{q.id}", f"cfg-queue-messaging-{q.id}", f"cfg-queue-score-{q.id}"]
             if not self.changed(ids):
                 continue
             if self.value_of(ids[0]):
                 messaging, score = bool(self.value_of(ids[1])), self.value_of(ids[2])
-                add(
-                    "queues",
-                    ids[2],
-                    lambda q=q.name, m=messaging, s=score: configuration.set_profile_queue(
-                        db, actor, name, q, messaging=m, score=s
-                    ),
-                )
+                found.append(("queues", ids[2], saving.GrantQueue(q.name, messaging, score)))
             else:
-                add(
-                    "queues",
-                    ids[0],
-                    lambda q=q.name: configuration.remove_profile_queue(db, actor, name, q),
-                )
+                found.append(("queues", ids[0], saving.RevokeQueue(q.name)))
         number_ids = [f"cfg-number-{n.id}" for n in self.numbers]
         if self.changed(number_ids):
-            chosen_numbers = [n.e164 for n in self.numbers if self.value_of(f"cfg-number-{n.id}")]
-            add(
-                "numbers",
-                number_ids[0],
-                lambda: configuration.set_profile_numbers(db, actor, name, chosen_numbers),
+            chosen_numbers = tuple(
+                n.e164 for n in self.numbers if self.value_of(f"cfg-number-{n.id}")
             )
+            found.append(("numbers", number_ids[0], saving.Numbers(chosen_numbers)))
         for t in self.templates:
             widget_id = f"cfg-template-{t.id}"
             if self.changed([widget_id]):
                 granted = bool(self.value_of(widget_id))
-                add(
-                    "templates",
-                    widget_id,
-                    lambda t=t.name, g=granted: configuration.set_profile_template(
-                        db, actor, name, t, granted=g
-                    ),
-                )
-        return calls
-
-    def _score_refusal(self) -> tuple[str, str, str] | None:
-        """A score out of range, checked by core's rule before anything is sent."""
-        checks = [(f"cfg-score-{h.agent_id}", "users", "distribution_score") for h in self.holders]
-        checks += [(f"cfg-queue-score-{q.id}", "queues", "score") for q in self.queues]
-        for widget_id, part, label in checks:
-            if not self.changed([widget_id]):
-                continue
-            try:
-                values.score(label, self.value_of(widget_id))
-            except InvalidInput as exc:
-                return part, widget_id, str(exc)
-        return None
+                found.append(("templates", widget_id, saving.GrantTemplate(t.name, granted)))
+        return found
 
     # --- saving -------------------------------------------------------------------
 
@@ -583,59 +589,132 @@ class PermissionProfileForm(Remembered, ModalScreen[str | None]):
             return
         changes = self._settings_changes()
         db, actor = self.context.db, self.context.actor
-        if self.profile_name is None or changes:
+        if self.profile_name is None:
+            # A new profile: its settings only (Configuration comes once it exists).
             try:
-                if self.profile_name is None:
-                    new_name = str(changes.pop("name", ""))
-                    saved = await profiles.add(db, actor, new_name, **changes)
-                else:
-                    saved = await profiles.edit(db, actor, self.profile_name, **changes)
+                async with self._own_save():
+                    saved = await profiles.add(db, actor, str(changes.pop("name", "")), **changes)
             except SwitchboardError as exc:
                 self.show_error(field_of(str(exc), list(changes) or ["name"]), str(exc))
                 return
-            self.profile_name = saved.name
+            self.profile_name, self.profile_id = saved.name, saved.id
             self.saved_any = True
             self._show_settings(saved)
-            if not self.query("#cfg-give"):
-                await self._show_configuration(saved)
-        if (
-            self.profile_name is not None
-            and self.query("#cfg-give")
-            and not await self._save_configuration()
-        ):
+            await self._show_configuration(saved)
+            self._saved()
             return
-        profile = await profiles.get(db, self.profile_name)
+        configured = self._configuration_changes() if self.query("#cfg-give") else []
+        try:
+            # One call, one transaction: a refusal of any part saves none of it.
+            async with self._own_save():
+                saved = await saving.save(
+                    db, actor, self.profile_name, changes, [change for _, _, change in configured]
+                )
+        except SwitchboardError as exc:
+            where = next(((p, w) for p, w, c in configured if c is exc.about), None)
+            if where is None:
+                self.show_error(field_of(str(exc), list(changes) or ["name"]), str(exc))
+            else:
+                self.show_error(where[0], str(exc), focus=where[1])
+            return
+        self.profile_name = saved.name
+        self.saved_any = True
+        self._show_settings(saved)
         self.query_one("#pp-title", Static).update(
-            Text.assemble(("Permission profile: ", "bold"), literal(profile.name))
+            Text.assemble(("Permission profile: ", "bold"), literal(saved.name))
         )
-        await self._show_configuration(profile)
+        await self._show_configuration(saved)
+        self._saved()
+
+    def _saved(self) -> None:
+        self._show_stale(None)  # what is shown now is what is stored
         if self.focused is None:
-            # The field saved from was laid again: stay on the tab in use.
-            tabs = self.query_one("#pp-tabs", TabbedContent)
-            scroll = (
-                "#pp-settings-scroll"
-                if tabs.active == "pp-settings"
-                else "#pp-configuration-scroll"
-            )
-            self.query_one(scroll).focus()
+            self._saved_focus()
         self.query_one("#pp-message", Static).update(Text("Saved.", style="green"))
 
-    async def _save_configuration(self) -> bool:
-        refusal = self._score_refusal()
-        if refusal is not None:
-            part, widget_id, message = refusal
-            self.show_error(part, message, focus=widget_id)
-            return False
-        for part, widget_id, call in self._configuration_calls():
-            try:
-                await call()
-            except SwitchboardError as exc:
-                message = str(exc)
-                if self.saved_any:
-                    message += " (the changes before it were saved)"
-                self.show_error(part, message, focus=widget_id)
-                return False
-            self.saved_any = True
+    def _saved_focus(self) -> None:
+        # The field in use was laid again: stay on the tab in use.
+        tabs = self.query_one("#pp-tabs", TabbedContent)
+        scroll = (
+            "#pp-settings-scroll" if tabs.active == "pp-settings" else "#pp-configuration-scroll"
+        )
+        self.query_one(scroll).focus()
+
+    # --- someone else's changes ----------------------------------------------------
+
+    @asynccontextmanager
+    async def _own_save(self) -> AsyncIterator[None]:
+        """Events this save writes are this editor's own: they change nothing shown."""
+        self._saving = True
+        try:
+            yield
+        finally:
+            self._own_until = await events.last_id(self.context.db)
+            self._saving = False
+
+    def _own(self, event: Event) -> bool:
+        mine = self.context.actor.id
+        return (
+            mine is not None
+            and event.actor_id == mine
+            and (self._saving or event.id <= self._own_until)
+        )
+
+    async def _on_changes(self, changes: Changes) -> None:
+        if self.profile_id is None:
+            return
+        if not changes.missed and not any(
+            touches_profile(e, self.profile_id) and not self._own(e) for e in changes.events
+        ):
+            return
+        deleted = any(
+            e.kind == "permission_profile.deleted" and e.entity_id == self.profile_id
+            for e in changes.events
+        )
+        if deleted:
+            self._show_stale(
+                "This profile was deleted by someone else: saving is refused; Esc closes."
+            )
+        elif self.is_dirty or self._saving:
+            # Their change is not laid over what this person is typing.
+            self._show_stale(
+                "This profile was changed by someone else. Ctrl+R shows it as stored now"
+                " (your unsaved edits are dropped); Ctrl+S saves your edits over it."
+            )
+        else:
+            await self._reload()
+            self.query_one("#pp-message", Static).update(
+                Text("Updated: someone else changed this profile.", style="green")
+            )
+
+    def _show_stale(self, notice: str | None) -> None:
+        self.stale = notice is not None
+        shown = self.query_one("#pp-stale", Static)
+        shown.update(Text(notice or ""))
+        shown.set_class(self.stale, "-shown")
+        self.refresh_bindings()
+
+    async def _reload(self) -> None:
+        """The profile as stored, keeping the tab and, where it is still there, the field."""
+        focused = self.focused.id if self.focused is not None else None
+        try:
+            await self.load()
+        except SwitchboardError as exc:
+            self._show_stale(str(exc))  # gone: nothing left to show
+            return
+        self._show_stale(None)
+        self.clear_errors()
+        if focused and self.query(f"#{focused}"):
+            self.query_one(f"#{focused}").focus()
+        elif self.focused is None:
+            self._saved_focus()
+
+    async def action_reload(self) -> None:
+        await self._reload()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "reload":
+            return self.stale
         return True
 
     # --- leaving ------------------------------------------------------------------

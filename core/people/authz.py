@@ -56,6 +56,7 @@ class Action(StrEnum):
     TRANSFER_TO_QUEUE = "transfer this conversation to a queue"
     TRANSFER_TO_AGENT = "transfer this conversation to an agent"
     ANSWER_OFFER = "answer this offer"
+    REFUSE_OFFER = "refuse this offer"
     VIEW_STATISTICS = "view statistics"
     USE_TEMPLATE = "use this SMS template"
 
@@ -279,6 +280,7 @@ RULES: dict[Action, Rule] = {
     Action.TRANSFER_TO_QUEUE: Rule(needs="transfer_to_queue", rows=_visible),
     Action.TRANSFER_TO_AGENT: Rule(needs="transfer_to_agent", rows=_visible),
     Action.ANSWER_OFFER: Rule(check=_own_offer),
+    Action.REFUSE_OFFER: Rule(needs="may_refuse", check=_own_offer),
     Action.VIEW_STATISTICS: Rule(needs="statistics"),
     Action.USE_TEMPLATE: Rule(check=_template),
 }

@@ -139,21 +139,32 @@ async def set_profile_activities(
 ) -> None:
     """The activities ``profile`` may use; ``default`` (one of them) is the one at login."""
     authorize(actor, Action.MANAGE_PERMISSIONS)
-    if default.strip().casefold() not in {a.strip().casefold() for a in activities}:
-        raise InvalidInput(f"the default activity {default!r} must be one of the profile's")
+    check_default_activity(activities, default)
     async with db.transaction() as tx:
         profile_id = await id_by_name_in(tx, profile)
-        ids = {await _activity_id(tx, a) for a in activities}
-        default_id = await _activity_id(tx, default)
-        await tx.execute(
-            "DELETE FROM permission_profile_activities WHERE profile_id = ?", (profile_id,)
-        )
-        await tx.executemany(
-            "INSERT INTO permission_profile_activities (profile_id, activity_id, is_default)"
-            " VALUES (?, ?, ?)",
-            [(profile_id, a, int(a == default_id)) for a in sorted(ids)],
-        )
+        await set_profile_activities_in(tx, profile_id, activities, default)
         await changed(tx, actor, profile_id)
+
+
+def check_default_activity(activities: Sequence[str], default: str) -> None:
+    if default.strip().casefold() not in {a.strip().casefold() for a in activities}:
+        raise InvalidInput(f"the default activity {default!r} must be one of the profile's")
+
+
+async def set_profile_activities_in(
+    tx: Tx, profile_id: int, activities: Sequence[str], default: str
+) -> None:
+    """``set_profile_activities`` inside a transaction (no event)."""
+    ids = {await _activity_id(tx, a) for a in activities}
+    default_id = await _activity_id(tx, default)
+    await tx.execute(
+        "DELETE FROM permission_profile_activities WHERE profile_id = ?", (profile_id,)
+    )
+    await tx.executemany(
+        "INSERT INTO permission_profile_activities (profile_id, activity_id, is_default)"
+        " VALUES (?, ?, ?)",
+        [(profile_id, a, int(a == default_id)) for a in sorted(ids)],
+    )
 
 
 async def profile_activities(db: Database, profile: str) -> list[tuple[Activity, bool]]:
@@ -295,25 +306,35 @@ async def set_profile_queue(
     checked = values.score("score", score)
     async with db.transaction() as tx:
         profile_id = await id_by_name_in(tx, profile)
-        queue_id = await _queue_id(tx, queue)
-        await tx.execute(
-            "INSERT INTO permission_profile_queues (profile_id, queue_id, messaging, score)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (profile_id, queue_id) DO UPDATE"
-            " SET messaging = excluded.messaging, score = excluded.score",
-            (profile_id, queue_id, int(messaging), checked),
-        )
+        await set_profile_queue_in(tx, profile_id, queue, messaging=messaging, score=checked)
         await changed(tx, actor, profile_id)
+
+
+async def set_profile_queue_in(
+    tx: Tx, profile_id: int, queue: str, *, messaging: bool, score: int
+) -> None:
+    """``set_profile_queue`` inside a transaction (no event), ``score`` already checked."""
+    await tx.execute(
+        "INSERT INTO permission_profile_queues (profile_id, queue_id, messaging, score)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (profile_id, queue_id) DO UPDATE"
+        " SET messaging = excluded.messaging, score = excluded.score",
+        (profile_id, await _queue_id(tx, queue), int(messaging), score),
+    )
 
 
 async def remove_profile_queue(db: Database, actor: Actor, profile: str, queue: str) -> None:
     authorize(actor, Action.MANAGE_PERMISSIONS)
     async with db.transaction() as tx:
         profile_id = await id_by_name_in(tx, profile)
-        await tx.execute(
-            "DELETE FROM permission_profile_queues WHERE profile_id = ? AND queue_id = ?",
-            (profile_id, await _queue_id(tx, queue)),
-        )
+        await remove_profile_queue_in(tx, profile_id, queue)
         await changed(tx, actor, profile_id)
+
+
+async def remove_profile_queue_in(tx: Tx, profile_id: int, queue: str) -> None:
+    await tx.execute(
+        "DELETE FROM permission_profile_queues WHERE profile_id = ? AND queue_id = ?",
+        (profile_id, await _queue_id(tx, queue)),
+    )
 
 
 async def profile_queues(db: Database, profile: str) -> list[tuple[str, bool, int]]:
@@ -337,15 +358,18 @@ async def set_profile_numbers(
     authorize(actor, Action.MANAGE_PERMISSIONS)
     async with db.transaction() as tx:
         profile_id = await id_by_name_in(tx, profile)
-        ids = {await _number_id(tx, n) for n in numbers}
-        await tx.execute(
-            "DELETE FROM permission_profile_numbers WHERE profile_id = ?", (profile_id,)
-        )
-        await tx.executemany(
-            "INSERT INTO permission_profile_numbers (profile_id, number_id) VALUES (?, ?)",
-            [(profile_id, n) for n in sorted(ids)],
-        )
+        await set_profile_numbers_in(tx, profile_id, numbers)
         await changed(tx, actor, profile_id)
+
+
+async def set_profile_numbers_in(tx: Tx, profile_id: int, numbers: Sequence[str]) -> None:
+    """``set_profile_numbers`` inside a transaction (no event)."""
+    ids = {await _number_id(tx, n) for n in numbers}
+    await tx.execute("DELETE FROM permission_profile_numbers WHERE profile_id = ?", (profile_id,))
+    await tx.executemany(
+        "INSERT INTO permission_profile_numbers (profile_id, number_id) VALUES (?, ?)",
+        [(profile_id, n) for n in sorted(ids)],
+    )
 
 
 async def profile_numbers(db: Database, profile: str) -> list[str]:
@@ -414,18 +438,23 @@ async def set_profile_template(
     authorize(actor, Action.MANAGE_PERMISSIONS)
     async with db.transaction() as tx:
         profile_id = await id_by_name_in(tx, profile)
-        row = await tx.fetchone("SELECT id FROM sms_templates WHERE name = ?", (template.strip(),))
-        if row is None:
-            raise NotFound(f"no SMS template named {template!r}")
-        if granted:
-            await tx.execute(
-                "INSERT OR IGNORE INTO permission_profile_templates (profile_id, template_id)"
-                " VALUES (?, ?)",
-                (profile_id, row["id"]),
-            )
-        else:
-            await tx.execute(
-                "DELETE FROM permission_profile_templates WHERE profile_id = ? AND template_id = ?",
-                (profile_id, row["id"]),
-            )
+        await set_profile_template_in(tx, profile_id, template, granted=granted)
         await changed(tx, actor, profile_id)
+
+
+async def set_profile_template_in(tx: Tx, profile_id: int, template: str, *, granted: bool) -> None:
+    """``set_profile_template`` inside a transaction (no event)."""
+    row = await tx.fetchone("SELECT id FROM sms_templates WHERE name = ?", (template.strip(),))
+    if row is None:
+        raise NotFound(f"no SMS template named {template!r}")
+    if granted:
+        await tx.execute(
+            "INSERT OR IGNORE INTO permission_profile_templates (profile_id, template_id)"
+            " VALUES (?, ?)",
+            (profile_id, row["id"]),
+        )
+    else:
+        await tx.execute(
+            "DELETE FROM permission_profile_templates WHERE profile_id = ? AND template_id = ?",
+            (profile_id, row["id"]),
+        )

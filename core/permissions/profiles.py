@@ -215,19 +215,25 @@ async def edit(db: Database, actor: Actor, name: str, /, **changes: object) -> P
     authorize(actor, Action.MANAGE_PERMISSIONS)
     async with db.transaction() as tx:
         profile_id = await id_by_name_in(tx, name)
-        checked = await _checked(tx, changes)
-        if not checked:
-            raise InvalidInput("nothing to change: name a setting and its value")
-        if "name" in checked:
-            await _ensure_name_free(tx, str(checked["name"]), but=profile_id)
-        async with keeping_a_user_manager(tx, f"this change to {name}"):
-            await tx.execute(
-                f"UPDATE permission_profiles SET {', '.join(f'{c} = ?' for c in checked)},"
-                " updated_at = ? WHERE id = ?",
-                (*checked.values(), tx.now_ms, profile_id),
-            )
+        now_named = await edit_in(tx, profile_id, name, changes)
         await changed(tx, actor, profile_id)
-        return await get(tx, str(checked.get("name", name)))
+        return await get(tx, now_named)
+
+
+async def edit_in(tx: Tx, profile_id: int, name: str, changes: Mapping[str, object]) -> str:
+    """``edit`` inside a transaction (no event); the profile's name afterwards."""
+    checked = await _checked(tx, changes)
+    if not checked:
+        raise InvalidInput("nothing to change: name a setting and its value")
+    if "name" in checked:
+        await _ensure_name_free(tx, str(checked["name"]), but=profile_id)
+    async with keeping_a_user_manager(tx, f"this change to {name}"):
+        await tx.execute(
+            f"UPDATE permission_profiles SET {', '.join(f'{c} = ?' for c in checked)},"
+            " updated_at = ? WHERE id = ?",
+            (*checked.values(), tx.now_ms, profile_id),
+        )
+    return str(checked.get("name", name))
 
 
 async def changed(tx: Tx, actor: Actor, profile_id: int) -> None:
@@ -313,23 +319,37 @@ async def assign(
     )
     async with db.transaction() as tx:
         profile_id = await id_by_name_in(tx, name)
-        agent_id = await _agent_id(tx, username)
-        await tx.execute(
-            "INSERT INTO permission_profile_users (profile_id, agent_id, distribution_score)"
-            " VALUES (?, ?, coalesce(?, 50)) ON CONFLICT (profile_id, agent_id) DO UPDATE"
-            " SET distribution_score = coalesce(?, distribution_score)",
-            (profile_id, agent_id, score, score),
-        )
-        await tx.emit(
-            "permission_profile.assigned",
-            "agent",
-            agent_id,
-            actor_id=actor.id,
-            profile_id=profile_id,
-        )
-        current = await tx.scalar("SELECT active_profile_id FROM agents WHERE id = ?", (agent_id,))
-        if activate or current is None:
-            await _activate_in(tx, actor, agent_id, profile_id, username, name)
+        await assign_in(tx, actor, profile_id, name, username, activate=activate, score=score)
+
+
+async def assign_in(
+    tx: Tx,
+    actor: Actor,
+    profile_id: int,
+    name: str,
+    username: str,
+    *,
+    activate: bool = False,
+    score: int | None = None,
+) -> None:
+    """``assign`` inside a transaction, ``score`` already checked."""
+    agent_id = await _agent_id(tx, username)
+    await tx.execute(
+        "INSERT INTO permission_profile_users (profile_id, agent_id, distribution_score)"
+        " VALUES (?, ?, coalesce(?, 50)) ON CONFLICT (profile_id, agent_id) DO UPDATE"
+        " SET distribution_score = coalesce(?, distribution_score)",
+        (profile_id, agent_id, score, score),
+    )
+    await tx.emit(
+        "permission_profile.assigned",
+        "agent",
+        agent_id,
+        actor_id=actor.id,
+        profile_id=profile_id,
+    )
+    current = await tx.scalar("SELECT active_profile_id FROM agents WHERE id = ?", (agent_id,))
+    if activate or current is None:
+        await _activate_in(tx, actor, agent_id, profile_id, username, name)
 
 
 async def unassign(db: Database, actor: Actor, name: str, username: str) -> None:
@@ -337,38 +357,42 @@ async def unassign(db: Database, actor: Actor, name: str, username: str) -> None
     their active one, they switch to another they hold."""
     authorize(actor, Action.MANAGE_PERMISSIONS)
     async with db.transaction() as tx:
-        profile_id = await id_by_name_in(tx, name)
-        agent_id = await _agent_id(tx, username)
-        held = await tx.scalar(
-            "SELECT count(*) FROM permission_profile_users WHERE agent_id = ?", (agent_id,)
+        await unassign_in(tx, actor, await id_by_name_in(tx, name), name, username)
+
+
+async def unassign_in(tx: Tx, actor: Actor, profile_id: int, name: str, username: str) -> None:
+    """``unassign`` inside a transaction."""
+    agent_id = await _agent_id(tx, username)
+    held = await tx.scalar(
+        "SELECT count(*) FROM permission_profile_users WHERE agent_id = ?", (agent_id,)
+    )
+    if not await tx.fetchone(
+        "SELECT 1 FROM permission_profile_users WHERE agent_id = ? AND profile_id = ?",
+        (agent_id, profile_id),
+    ):
+        raise NotFound(f"{username} does not hold permission profile {name!r}")
+    if held <= 1:
+        raise NotAllowed(
+            f"{name!r} is {username}'s only permission profile: a user holds at least one;"
+            " give them another first"
         )
-        if not await tx.fetchone(
-            "SELECT 1 FROM permission_profile_users WHERE agent_id = ? AND profile_id = ?",
+    async with keeping_a_user_manager(tx, f"taking {name} from {username}"):
+        moved = await _switch_away(tx, profile_id, agent_id)
+        await tx.execute(
+            "DELETE FROM permission_profile_users WHERE agent_id = ? AND profile_id = ?",
             (agent_id, profile_id),
-        ):
-            raise NotFound(f"{username} does not hold permission profile {name!r}")
-        if held <= 1:
-            raise NotAllowed(
-                f"{name!r} is {username}'s only permission profile: a user holds at least one;"
-                " give them another first"
-            )
-        async with keeping_a_user_manager(tx, f"taking {name} from {username}"):
-            moved = await _switch_away(tx, profile_id, agent_id)
-            await tx.execute(
-                "DELETE FROM permission_profile_users WHERE agent_id = ? AND profile_id = ?",
-                (agent_id, profile_id),
-            )
-        await tx.emit(
-            "permission_profile.unassigned",
-            "agent",
-            agent_id,
-            actor_id=actor.id,
-            profile_id=profile_id,
         )
-        for moved_id, new in moved:
-            await tx.emit(
-                "permission_profile.activated", "agent", moved_id, actor_id=actor.id, profile_id=new
-            )
+    await tx.emit(
+        "permission_profile.unassigned",
+        "agent",
+        agent_id,
+        actor_id=actor.id,
+        profile_id=profile_id,
+    )
+    for moved_id, new in moved:
+        await tx.emit(
+            "permission_profile.activated", "agent", moved_id, actor_id=actor.id, profile_id=new
+        )
 
 
 async def activate(db: Database, actor: Actor, username: str, name: str) -> None:
@@ -410,15 +434,22 @@ async def set_distribution_score(
     checked = values.score("distribution_score", score)
     async with db.transaction() as tx:
         profile_id = await id_by_name_in(tx, name)
-        agent_id = await _agent_id(tx, username)
-        cur = await tx.execute(
-            "UPDATE permission_profile_users SET distribution_score = ?"
-            " WHERE profile_id = ? AND agent_id = ?",
-            (checked, profile_id, agent_id),
-        )
-        if not cur.rowcount:
-            raise NotFound(f"{username} does not hold permission profile {name!r}")
+        await set_distribution_score_in(tx, profile_id, name, username, checked)
         await changed(tx, actor, profile_id)
+
+
+async def set_distribution_score_in(
+    tx: Tx, profile_id: int, name: str, username: str, checked: int
+) -> None:
+    """``set_distribution_score`` inside a transaction (no event), ``checked`` 0-100."""
+    agent_id = await _agent_id(tx, username)
+    cur = await tx.execute(
+        "UPDATE permission_profile_users SET distribution_score = ?"
+        " WHERE profile_id = ? AND agent_id = ?",
+        (checked, profile_id, agent_id),
+    )
+    if not cur.rowcount:
+        raise NotFound(f"{username} does not hold permission profile {name!r}")
 
 
 # --- the centre keeps someone who can manage users -------------------------------------

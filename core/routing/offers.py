@@ -30,7 +30,8 @@ from core import settings
 from core.clock import from_ms, from_ms_or_none
 from core.db import Database, Tx
 from core.errors import AlreadyTaken, InvalidInput, NotAllowed, NotFound
-from core.people.authz import Action, Actor, OfferAccess, authorize
+from core.people.authz import Action, Actor, OfferAccess, allows, authorize
+from core.permissions import principal
 from core.routing import activities, handover, selection
 from core.sms import conversations
 
@@ -145,13 +146,11 @@ async def refuse(db: Database, actor: Actor, offer_id: int) -> Offer:
     """Pass the offer on; it counts as missed. Only where the agent's profile has may_refuse."""
     async with db.transaction() as tx:
         offer = await _answerable_in(tx, actor, offer_id)
-        profile = await tx.fetchone(
-            "SELECT p.name, p.may_refuse FROM agents g JOIN permission_profiles p"
-            " ON p.id = g.active_profile_id WHERE g.id = ?",
-            (offer.agent_id,),
-        )
-        if profile is None or not profile["may_refuse"]:
-            name = profile["name"] if profile is not None else "(none)"
+        # The agent's profile as stored now, not as the caller last loaded it: a
+        # manager may have turned *may refuse* off since (the console hides F6 then).
+        agent = await principal.load_in(tx, offer.agent_id)
+        if not allows(agent, Action.REFUSE_OFFER, OfferAccess(offer.agent_id)):
+            name = agent.profile_name or "(none)"
             raise NotAllowed(
                 f"offer {offer_id} cannot be refused: the permission profile {name!r} does not"
                 " allow refusing offers (may refuse is off); accept it or let it expire"

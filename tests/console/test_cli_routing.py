@@ -84,3 +84,40 @@ def test_offered_accepted_and_transferred(sb: Run, db: Path, tmp_path: Path) -> 
     assert (done["from"], done["to_agent"], done["by"]) == (ME, "bob", ME)
     owner = query(db, "SELECT a.username FROM conversations c JOIN agents a ON a.id = c.owner_id")
     assert owner[0][0] == "bob"
+
+
+def test_permissions_activities_edit(sb: Run, db: Path) -> None:
+    ok(sb("permissions", "activities", "add", "Training"))
+    done = json.loads(
+        ok(
+            sb("permissions", "activities", "edit", "Training", "--rename", "Coaching", "--json")
+        ).stdout
+    )
+    assert (done["name"], done["available"], done["builtin"]) == ("Coaching", False, False)
+    shown = ok(sb("permissions", "activities", "edit", "Coaching", "--available")).stdout
+    assert shown.strip() == "activity Coaching: agents in it are offered conversations"
+    listed = json.loads(ok(sb("permissions", "activities", "list", "--json")).stdout)
+    assert {a["name"]: a["available"] for a in listed}["Coaching"] is True
+    assert "Training" not in {a["name"] for a in listed}
+
+    before = query(db, "SELECT name, available FROM activities ORDER BY id")
+    refused(
+        sb("permissions", "activities", "edit", "Away", "--rename", "Out"),
+        "Away is a built-in activity",
+    )
+    refused(
+        sb("permissions", "activities", "edit", "Coaching", "--rename", "Lunch"),
+        "an activity named 'Lunch' already exists",
+    )
+    refused(
+        sb("permissions", "activities", "edit", "Nap", "--available"), "no activity named 'Nap'"
+    )
+    refused(
+        sb("permissions", "activities", "edit", "Coaching", "--rename", "a\x1b[31mb"),
+        "control characters",
+    )
+    refused(
+        sb("permissions", "activities", "edit", "Coaching"),
+        "nothing to change: give --rename NEW, --available or --unavailable",
+    )
+    assert query(db, "SELECT name, available FROM activities ORDER BY id") == before

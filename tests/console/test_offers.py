@@ -9,6 +9,7 @@ The worker is driven by hand (``run_once``) and the clock moved, never slept.
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import OptionList
 
 from console.panes.offers import OfferBar
@@ -18,10 +19,11 @@ from console.widgets.status_bar import StatusBar
 from console.widgets.transfer_history import TransferHistory
 from core.clock import FakeClock
 from core.db import Database
+from core.errors import NotAllowed
 from core.people import agents
 from core.people.authz import SYSTEM
 from core.permissions import configuration, profiles
-from core.routing import activities
+from core.routing import activities, offers
 from core.scheduling.worker import Worker
 from core.sms import receiving
 from tests.console.conftest import SIZE, until
@@ -29,6 +31,7 @@ from tests.console.conftest import SIZE, until
 FRONT_DESK = "+14155550100"
 """The demo's Front desk queue number."""
 CONTACT = "+12125550170"
+OTHER_CONTACT = "+12125550171"
 
 
 def bar_text(app) -> str:  # type: ignore[no-untyped-def]
@@ -132,18 +135,79 @@ async def test_refusing_passes_the_offer_on(app_as, demo_db: Database, demo_work
         assert not app.query_one(OfferBar).display  # carol's offer is not shown to bob
 
 
-async def test_a_profile_that_may_not_refuse_is_told_why(
+async def test_f6_is_offered_only_when_the_profile_may_refuse(
     app_as, demo_db: Database, demo_worker: Worker
 ):
     await profiles.edit(demo_db, SYSTEM, "Agent", may_refuse=False)
     app = await app_as("bob")
     async with app.run_test(size=SIZE) as pilot:
         conversation_id = await offered_to_bob(app, pilot, demo_db, demo_worker)
-        await pilot.press("f6")
-        assert await until(pilot, lambda: "cannot be refused" in notes(app))
-        assert "may refuse is off" in notes(app)
+        assert app.check_action("accept_offer", ()) is True
+        assert app.check_action("refuse_offer", ()) is False
+        assert "app.refuse_offer" not in _live_keys(app)
+        assert "F5 accept" in bar_text(app)
+        assert "F6" not in bar_text(app)
+        await pilot.press("f6")  # not a key here: nothing happens
+        await pilot.pause(0.2)
         assert app.query_one(OfferBar).display
         assert await offers_of(demo_db, conversation_id) == [("bob", "pending")]
+        # Core stays the enforcer: asked anyway, it refuses naming the rule.
+        bob = app.context.actor
+        with pytest.raises(NotAllowed, match=r"cannot be refused.*may refuse is off"):
+            await offers.refuse(demo_db, bob, app.query_one(OfferBar).current.id)
+        # A manager turns it on: the key comes at once, without a new login.
+        await profiles.edit(demo_db, SYSTEM, "Agent", may_refuse=True)
+        assert await until(pilot, lambda: "F6 refuse" in bar_text(app))
+        assert "app.refuse_offer" in _live_keys(app)
+        await pilot.press("f6")
+        assert await until(pilot, lambda: not app.query_one(OfferBar).display)
+        assert await offers_of(demo_db, conversation_id) == [("bob", "refused")]
+
+
+def _live_keys(app) -> set[str]:  # type: ignore[no-untyped-def]
+    """The ids of the keys the footer shows now."""
+    return {
+        active.binding.id
+        for active in app.screen.active_bindings.values()
+        if active.enabled and active.binding.id
+    }
+
+
+async def test_two_offers_f10_chooses_which_one_f5_answers(
+    app_as, demo_db: Database, demo_worker: Worker
+):
+    await profiles.edit(demo_db, SYSTEM, "Agent", max_simultaneous=3)
+    app = await app_as("bob")
+    async with app.run_test(size=(80, 24)) as pilot:
+        first = await offered_to_bob(app, pilot, demo_db, demo_worker)
+        second = (
+            await receiving.receive(demo_db, OTHER_CONTACT, FRONT_DESK, "Second")
+        ).conversation_id
+        await demo_worker.run_once()
+        bar = app.query_one(OfferBar)
+        assert await until(pilot, lambda: len(bar.offers) == 2)
+        # The oldest is current; the bar says how many and which one.
+        assert bar.current.conversation_id == first
+        assert "F10 next (1 of 2)" in bar_text(app)
+        assert bar_text(app).splitlines()[0].startswith("▶ Offer ")
+        assert app.check_action("next_offer", ()) is True
+        await pilot.press("f10")
+        assert await until(pilot, lambda: "F10 next (2 of 2)" in bar_text(app))
+        assert bar.current.conversation_id == second
+        assert "▶ Offer " + OTHER_CONTACT in bar_text(app)
+        await pilot.press("f5")
+        thread = app.query_one("#agent-thread", ThreadPane)
+        assert await until(pilot, lambda: thread.conversation_id == second)
+        assert await offers_of(demo_db, second) == [("bob", "accepted")]
+        assert await offers_of(demo_db, first) == [("bob", "pending")]
+        # One left: it is current, and there is nothing to move to.
+        assert await until(pilot, lambda: len(bar.offers) == 1)
+        assert bar.current.conversation_id == first
+        assert "F10" not in bar_text(app)
+        assert app.check_action("next_offer", ()) is False
+        await pilot.press("f10", "f5")
+        assert await until(pilot, lambda: thread.conversation_id == first)
+        assert await offers_of(demo_db, first) == [("bob", "accepted")]
 
 
 async def test_an_expired_offer_goes_with_a_notice_and_the_missed_limit_moves_the_agent(

@@ -329,12 +329,45 @@ async def test_a_refused_score_saves_nothing(app_as, demo_db: Database):
         await _type(pilot, form, "cfg-give", "bob")
         await _type(pilot, form, f"cfg-queue-score-{front}", "101")
         await _save(pilot, form)
-        assert "score must be between 0 and 100, not 101" in _error_at(form, "queues")
+        assert "the score of queue 'Front desk' must be between 0 and 100, not 101" in _error_at(
+            form, "queues"
+        )
         assert app.focused is form.query_one(f"#cfg-queue-score-{front}")
         assert [h.username for h in await profiles.holders(demo_db, "Night shift")] == ["carol"]
         assert await configuration.profile_queues(demo_db, "Night shift") == [
             ("Front desk", True, 90)
         ]
+
+
+async def test_a_refusal_inside_the_save_leaves_settings_and_configuration_unchanged(
+    app_as, demo_db: Database
+):
+    """Settings, a new user, a queue score, then a template that is gone by the time of
+    the save (deleted by someone else): the whole save is refused, nothing is stored."""
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        await _profiles_section(app, pilot)
+        form = await _open(app, pilot, "Night shift")
+        before = await profiles.get(demo_db, "Night shift")
+        front = {q.name: q.id for q in await configuration.list_queues(demo_db)}["Front desk"]
+        template = (await configuration.list_templates(demo_db))[0]
+        await _type(pilot, form, "pp-max_simultaneous", "4")
+        await pilot.press("ctrl+n")
+        await _type(pilot, form, "cfg-give", "bob")
+        await _type(pilot, form, f"cfg-queue-score-{front}", "20")
+        await _tick(pilot, form, f"cfg-template-{template.id}")
+        await configuration.delete_template(demo_db, SYSTEM, template.name)
+        cursor = await events.last_id(demo_db)
+        await _save(pilot, form)
+        assert f"no SMS template named {template.name!r}" in _error_at(form, "templates")
+        assert app.focused is form.query_one(f"#cfg-template-{template.id}")
+        assert "changes before it were saved" not in _error_at(form, "templates")
+        assert await profiles.get(demo_db, "Night shift") == before
+        assert [h.username for h in await profiles.holders(demo_db, "Night shift")] == ["carol"]
+        assert await configuration.profile_queues(demo_db, "Night shift") == [
+            ("Front desk", True, 90)
+        ]
+        assert await _changes_since(demo_db, cursor) == []
 
 
 async def test_an_unknown_default_activity_is_refused_by_core(app_as, demo_db: Database):
@@ -460,3 +493,62 @@ async def test_setup_shows_cores_refusals_under_their_part(app_as, demo_db: Data
         )
         queues = {q.name: q.numbers for q in await configuration.list_queues(demo_db)}
         assert queues["Front desk"] == ("+14155550100",)
+
+
+# --- someone else edits the same profile ---------------------------------------------
+
+
+async def test_an_open_editor_shows_someone_elses_change_when_nothing_is_unsaved(
+    app_as, demo_db: Database
+):
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        await _profiles_section(app, pilot)
+        form = await _open(app, pilot, "Night shift")
+        timeout = form.query_one("#pp-interaction_timeout_seconds", Input)
+        assert timeout.value == "30"
+        await profiles.edit(demo_db, SYSTEM, "Night shift", interaction_timeout_seconds=50)
+        assert await until(pilot, lambda: timeout.value == "50")
+        message = form.query_one("#pp-message", Static)
+        assert await until(pilot, lambda: "someone else changed this profile" in _text(message))
+        assert not form.is_dirty
+        # Its users too: the Configuration tab lists bob once he holds it.
+        bob = (await agents.by_username(demo_db, "bob")).id
+        await profiles.assign(demo_db, SYSTEM, "Night shift", "bob")
+        assert await until(pilot, lambda: form.query(f"#cfg-holds-{bob}"))
+        # Another profile's change leaves this editor as it is.
+        await profiles.edit(demo_db, SYSTEM, "Agent", interaction_timeout_seconds=5)
+        await pilot.pause(0.3)
+        assert timeout.value == "50"
+
+
+async def test_unsaved_edits_are_kept_with_a_notice_and_ctrl_r_reloads(app_as, demo_db: Database):
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        await _profiles_section(app, pilot)
+        form = await _open(app, pilot, "Night shift")
+        stale = form.query_one("#pp-stale", Static)
+        assert not stale.has_class("-shown")
+        assert form.check_action("reload", ()) is False
+        await _type(pilot, form, "pp-alias", "Mine")
+        await profiles.edit(
+            demo_db, SYSTEM, "Night shift", interaction_timeout_seconds=60, alias="Theirs"
+        )
+        assert await until(pilot, lambda: stale.has_class("-shown"))
+        assert "This profile was changed by someone else" in _text(stale)
+        # What this person typed is not overwritten, nor the rest of the form.
+        assert form.query_one("#pp-alias", Input).value == "Mine"
+        assert form.query_one("#pp-interaction_timeout_seconds", Input).value == "30"
+        assert form.check_action("reload", ()) is True
+        await pilot.press("ctrl+r")
+        assert await until(pilot, lambda: not stale.has_class("-shown"))
+        assert form.query_one("#pp-alias", Input).value == "Theirs"
+        assert form.query_one("#pp-interaction_timeout_seconds", Input).value == "60"
+        assert not form.is_dirty
+        # This editor's own save is not someone else's change: no notice.
+        await _type(pilot, form, "pp-alias", "Ours")
+        await _save(pilot, form)
+        await _type(pilot, form, "pp-reference", "typing on")
+        await pilot.pause(0.3)
+        assert not stale.has_class("-shown")
+        assert (await profiles.get(demo_db, "Night shift")).alias == "Ours"
