@@ -347,7 +347,7 @@ class ConversationsPane(ReportsFailures, Horizontal):
         Binding(
             "ctrl+l",
             "canned_reply",
-            "Canned reply",
+            "Canned",
             id="conversations.canned_reply",
             tooltip="Insert one of your profile's canned replies in the open conversation",
             show=False,

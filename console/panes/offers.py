@@ -146,7 +146,9 @@ class OfferBar(ReportsFailures, Widget):
         before = [o.id for o in self.offers]
         self.offers = found
         self.display = bool(found)
-        self.refresh(layout=True)
+        # Its height follows the number of offers; laying the screen out again for
+        # a refreshed countdown would delay the agent's next key.
+        self.refresh(layout=len(found) != len(before))
         if [o.id for o in found] != before:
             self.app.refresh_bindings()  # F5 / F6 come and go with the offers
 

@@ -80,7 +80,7 @@ class ThreadPane(ReportsFailures, Vertical):
         Binding(
             "ctrl+l",
             "canned_reply",
-            "Canned reply",
+            "Canned",
             id="thread.canned_reply",
             tooltip="Insert one of your profile's canned replies, filled in for this contact",
         ),

@@ -42,7 +42,6 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import (
-    Footer,
     Input,
     Label,
     Static,
@@ -56,6 +55,7 @@ from console.live import Changes
 from console.screens.confirm import ConfirmScreen
 from console.screens.form_fields import Remembered, Tick
 from console.text import literal
+from console.widgets.steady import SteadyFooter
 from core import events
 from core.errors import SwitchboardError
 from core.events import Event
@@ -298,7 +298,7 @@ class PermissionProfileForm(Remembered, ModalScreen[str | None]):
                     yield VerticalScroll(id="pp-configuration-scroll")
             yield Static(id="pp-stale")
             yield Static(id="pp-message")
-            yield Footer()
+            yield SteadyFooter()
 
     def _settings_fields(self) -> ComposeResult:
         for heading, fields in SETTINGS:
