@@ -129,6 +129,8 @@ class ThreadPane(ReportsFailures, Vertical):
             yield Composer(id="thread-composer")
 
     async def on_mount(self) -> None:
+        if not self.query("#thread-placeholder"):
+            return  # removed while mounting: a principal reload took its tab away
         self._set_visible(placeholder=True)
         self.query_one("#thread-banner").display = False
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]

@@ -39,7 +39,9 @@ REACT_DIFFERENTLY = {
     "panes/offers.py": 1,  # an offer gone before it could be read: nothing to show
     "screens/choice.py": 1,  # a picker shows core's refusal under its list, as forms do
     "widgets/transfer_history.py": 1,  # a quiet refresh, like the thread's
-    "screens/permission_profile_form.py": 2,  # Settings (one call), Configuration (each)
+    # a new profile, the one all-or-nothing save (each shown under its field), a reload of
+    # a profile deleted meanwhile (the editor says so)
+    "screens/permission_profile_form.py": 3,
     "screens/centre_setup.py": 1,
     "panes/permission_profiles.py": 1,  # a refused delete: the section's one line
     "options.py": 1,  # the CLI's runner, not the app: prints the refusal and exits 1
