@@ -16,10 +16,9 @@ import logging
 import math
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from core import settings
+from core import records, settings
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
 from core.delivery import budgets
@@ -392,13 +391,13 @@ async def _media_for(tx: Tx, ids: list[int]) -> dict[int, list[Media]]:
     return found
 
 
-@dataclass(frozen=True, slots=True)
+@records.record
 class Sent:
     message_id: int
     provider_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@records.record
 class Retry:
     message_id: int
     reason: str
@@ -406,7 +405,7 @@ class Retry:
     counts_as_attempt: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@records.record
 class Failed:
     message_id: int
     reason: str
@@ -732,7 +731,7 @@ def _log_unmatched(reports: Sequence[DeliveryReport], unmatched: list[sqlite3.Ro
         )
 
 
-@dataclass(frozen=True, slots=True)
+@records.record
 class QueueDepths:
     queued: int
     sending: int

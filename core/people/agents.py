@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass
 
 from core.db import Database
 from core.errors import InvalidInput, NotAllowed, NotFound
 from core.people.authz import Action, Actor, authorize
 from core.permissions import principal, profiles
+from core.records import record
 
 _USERNAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$", re.IGNORECASE)
 MAX_NAME = 200
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Agent:
     id: int
     username: str

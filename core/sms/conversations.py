@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -21,6 +20,7 @@ from core.clock import from_ms, from_ms_or_none, to_ms
 from core.db import Database, Tx
 from core.errors import AlreadyTaken, NotFound
 from core.people.authz import Action, Actor, ConversationAccess, authorize, scope
+from core.records import record
 from core.routing import handover
 
 
@@ -32,7 +32,7 @@ class Filter(StrEnum):
     ANSWERED = "answered"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Conversation:
     id: int
     number: str
@@ -58,7 +58,7 @@ class Conversation:
         return None if self.waiting_since is None else now - self.waiting_since
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Message:
     id: int
     conversation_id: int

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import phonenumbers
 
@@ -28,13 +27,14 @@ from core.errors import (
 )
 from core.people import contacts
 from core.people.authz import Action, Actor, NumberAccess, authorize
+from core.records import record
 from core.sms import consent, conversations, mms, numbers, outgoing, segments
 from core.sms.phones import normalise as normalise_phone
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SendResult:
     message_id: int
     conversation_id: int
