@@ -21,12 +21,11 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any
 
-import phonenumbers
-
 from core.db import Database, Tx
 from core.errors import InvalidInput
 from core.people.authz import Action, Actor, authorize
 from core.records import record
+from core.sms import phones
 from core.sms.optout import CTIA_HELP, CTIA_OPTIN, CTIA_OPTOUT, normalise
 from core.text import has_control_characters, is_utf8
 
@@ -224,7 +223,7 @@ RULES: dict[str, Rule] = {
     "public_minutes": Number(int, 1, 24 * 60),
     "default_region": Code(
         "a region code phone numbers know, such as US or GB",
-        lambda code: code in phonenumbers.SUPPORTED_REGIONS,
+        phones.is_region,
     ),
     "optout_keywords": Keywords(),
     "optin_keywords": Keywords(),

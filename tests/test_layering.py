@@ -204,6 +204,16 @@ def test_send_loads_no_receiving_machinery(tmp_path: Path, installed_db: Path):
     assert not {"core.sms.receiving", "core.sms.inbound"} & modules
 
 
+def test_send_to_a_number_we_hold_loads_no_phonenumbers(tmp_path: Path, installed_db: Path):
+    """A number a contact has, written as stored, is not read again: phonenumbers
+    (some 25 ms of a script's start-up) is loaded only for a number that is new."""
+    send = ("send", "--to", "+12125550105", "Hello", "--db", str(installed_db))
+    assert "phonenumbers" in _modules_after(tmp_path, *send), "a new number is read and checked"
+    again = _modules_after(tmp_path, *send)
+    assert "core.sms.sending" in again
+    assert "phonenumbers" not in again
+
+
 def test_status_loads_no_sending_machinery(tmp_path: Path, installed_db: Path):
     """`status` reads counts: the outbox, the settings and phonenumbers stay unloaded."""
     modules = _modules_after(tmp_path, "status", "--db", str(installed_db))

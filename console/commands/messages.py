@@ -46,9 +46,7 @@ async def send(
     """Queue TEXT to a contact; the worker delivers it."""
     # Imported here: the messaging rules (phone numbers, settings, the outbox) are what
     # `send` needs, and neither `segments` nor `send --help` should load them.
-    from core import settings
     from core.sms import sending
-    from core.sms.mms import media_from_file
 
     actor = await resolve_actor(db, as_user)
     limits = None
@@ -56,6 +54,8 @@ async def send(
     if attachments:
         # Imported here: the configuration and the providers matter only for an MMS, and
         # a plain `send` should start without them (issue #9: scripts send in loops).
+        from core import settings
+        from core.sms.mms import media_from_file
         from providers import wiring
 
         # What the provider can carry is checked before anything is queued.

@@ -314,6 +314,12 @@ async def get(db: Database, contact_id: int) -> Contact:
     return (await _with_phones(db, [row]))[0]
 
 
+async def has_phone(db: Database | Tx, e164: str) -> bool:
+    """Does a contact have exactly this number (E.164, as stored)?"""
+    found = await db.scalar("SELECT 1 FROM contact_phones WHERE e164 = ? LIMIT 1", (e164,))
+    return found is not None
+
+
 async def find_by_phone(db: Database | Tx, e164: str) -> Contact | None:
     """The oldest (lowest id) contact having this E.164 number, or None.
 

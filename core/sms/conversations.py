@@ -21,7 +21,6 @@ from core.db import Database, Tx
 from core.errors import AlreadyTaken, NotFound
 from core.people.authz import Action, Actor, ConversationAccess, authorize, scope
 from core.records import record
-from core.routing import handover
 
 
 class Filter(StrEnum):
@@ -393,6 +392,9 @@ async def take_in(tx: Tx, conversation_id: int, agent_id: int | None, previous: 
         (agent_id, tx.now_ms + public_minutes * 60_000, conversation_id),
     )
     left = previous if previous is not None and previous != agent_id else None
+    # Imported here: routing (offers to withdraw) matters only when a conversation changes hands.
+    from core.routing import handover
+
     await handover.handed_over_in(tx, [conversation_id], [left] if was_open else [])
     if left is not None:
         await subscribe_in(tx, conversation_id, left)
@@ -438,6 +440,8 @@ async def make_due_public(db: Database) -> int:
             " WHERE public_due_at <= ?",
             (now,),
         )
+        from core.routing import handover
+
         await handover.handed_over_in(
             tx, [r["conversation_id"] for r in routed], [r["owner_id"] for r in owners]
         )
