@@ -64,7 +64,9 @@ def send(
             raise click.UsageError(
                 "--batch takes every message from its file: no TEXT, --to, --attach"
             )
-        _send_batch(batch.read(), sender, as_user, as_json, db_path=db_path)
+        from core.sms.batch import MAX_BYTES
+
+        _send_batch(batch.read(MAX_BYTES + 1), sender, as_user, as_json, db_path=db_path)
     elif text is None or to is None:
         raise click.UsageError("give --to NUMBER and TEXT, or --batch FILE")
     else:

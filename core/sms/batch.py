@@ -17,6 +17,8 @@ from core.text import is_utf8
 
 MAX_MESSAGES = 10_000
 """The most messages one batch may hold: more is a second batch."""
+MAX_BYTES = 64 * 1024 * 1024
+"""The largest batch file read (10,000 long texts fit many times over); read no more."""
 
 EXAMPLE = '{"to": "+12125550105", "text": "Hello"}'
 _KEYS = frozenset({"to", "text", "from"})
@@ -34,9 +36,14 @@ class BatchMessage:
 def read(data: bytes) -> list[BatchMessage]:
     """The messages in ``data``, in order; InvalidInput naming the first bad line.
 
+    ``data`` may be cut after MAX_BYTES + 1 bytes: the file is then refused
+    as too large, without reading the rest of it.
+
     Blank lines are skipped. Each other line is an object with "to" and
     "text" and, optionally, "from" (one of our numbers), all strings.
     """
+    if len(data) > MAX_BYTES:
+        raise LimitExceeded(f"a batch file may be at most {MAX_BYTES:,} bytes (split the file)")
     found: list[BatchMessage] = []
     for number, raw in enumerate(data.splitlines(), start=1):
         if not raw.strip():

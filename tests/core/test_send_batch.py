@@ -51,3 +51,11 @@ def test_a_batch_has_a_size_limit(monkeypatch: pytest.MonkeyPatch):
     assert len(batch.read(line * 2)) == 2
     with pytest.raises(LimitExceeded, match="at most 2 messages; line 3"):
         batch.read(line * 3)
+
+
+def test_a_batch_file_has_a_size_limit(monkeypatch: pytest.MonkeyPatch):
+    line = b'{"to": "+12125550105", "text": "hi"}\n'
+    monkeypatch.setattr(batch, "MAX_BYTES", len(line))
+    assert len(batch.read(line)) == 1
+    with pytest.raises(LimitExceeded, match=f"at most {len(line)} bytes"):
+        batch.read(line + b"\n")
