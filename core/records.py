@@ -5,9 +5,10 @@ On Python 3.11 a frozen, slotted dataclass compiles six small functions
 ``__delattr__``) with six calls to ``exec``: about 0.6 ms a class, and the
 send path alone defines some fifty. That was a fifth of `switchboard send`'s
 start-up (issue #9). ``record`` lets ``dataclasses`` do the bookkeeping that
-costs nothing (fields, slots, ``__match_args__``; ``fields()``, ``replace()``
-and ``asdict()`` work as before) and compiles the same six methods in one
-``exec``, as Python 3.13's dataclasses do.
+costs little (fields, slots, ``__match_args__``; ``fields()``, ``replace()``
+and ``asdict()`` work as before), compiles ``__init__`` only (a generic one
+would make every instance slower to build), and makes the other five from
+closures shared in shape by every class: about 0.1 ms a class.
 
 The methods behave as the dataclass ones: ``__init__`` takes the fields in
 order (defaults, ``field(default_factory=...)``, ``__post_init__``), the
@@ -59,6 +60,7 @@ def record(cls: type[T]) -> type[T]:
         body.append(f"  __setattr(self, {f.name!r}, {value})")
     if hasattr(made, "__post_init__"):
         body.append("  self.__post_init__()")
+    # The text is made of the class's own field names (identifiers), nothing from outside.
     exec(f"def __init__({', '.join(args)}):\n" + ("\n".join(body) or "  pass"), env)
     methods = {
         "__init__": env["__init__"],
