@@ -468,10 +468,13 @@ async def _open_read_write(path: Path, clock: Clock) -> Database:
         writer = await _connect(path)
         # Check before switching to WAL: that switch rewrites the header of a
         # file we may be about to refuse, and a refused file stays untouched.
-        await _schema_in(writer, path, schema_version())
+        current = await _schema_in(writer, path, schema_version())
         await writer.execute_fetchall("PRAGMA journal_mode = WAL")
         await writer.execute("PRAGMA synchronous = NORMAL")
-        await _migrate(writer, path)
+        # Only when behind: an up-to-date file (the usual case) opens without taking
+        # the write lock, so a command does not queue behind the worker's writes.
+        if current < schema_version():
+            await _migrate(writer, path)
         reader = await _connect(path)
         await reader.execute("PRAGMA query_only = ON")
     except BaseException as exc:

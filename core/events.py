@@ -16,15 +16,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from core.clock import from_ms
 from core.db import Database
+from core.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Event:
     id: int
     at: datetime
@@ -54,7 +54,7 @@ async def after(db: Database, last_id: int, limit: int = 500) -> list[Event]:
     ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Batch:
     events: list[Event]
     missed: bool

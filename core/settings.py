@@ -18,21 +18,21 @@ import logging
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from typing import Any
-
-import phonenumbers
 
 from core.db import Database, Tx
 from core.errors import InvalidInput
 from core.people.authz import Action, Actor, authorize
+from core.records import record
+from core.sms import phones
 from core.sms.optout import CTIA_HELP, CTIA_OPTIN, CTIA_OPTOUT, normalise
 from core.text import has_control_characters, is_utf8
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Settings:
     public_minutes: int = 20
     """M8: minutes an inbound message may wait unanswered before the conversation goes public."""
@@ -108,7 +108,7 @@ def _number(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Number:
     kind: type[int] | type[float]
     low: float
@@ -147,7 +147,7 @@ class Number:
         return number
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Text:
     max_length: int = MAX_TEXT
 
@@ -165,7 +165,7 @@ class Text:
         return text
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Code:
     """A short code from a known set (a region) or of a known shape (a currency)."""
 
@@ -179,7 +179,7 @@ class Code:
         return code
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Keywords:
     def check(self, name: str, value: Any) -> tuple[str, ...]:
         if isinstance(value, str):
@@ -223,7 +223,7 @@ RULES: dict[str, Rule] = {
     "public_minutes": Number(int, 1, 24 * 60),
     "default_region": Code(
         "a region code phone numbers know, such as US or GB",
-        lambda code: code in phonenumbers.SUPPORTED_REGIONS,
+        phones.is_region,
     ),
     "optout_keywords": Keywords(),
     "optin_keywords": Keywords(),

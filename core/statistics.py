@@ -31,7 +31,7 @@ Each figure is one set-based statement; no Python loop walks conversations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -40,6 +40,7 @@ from core.clock import to_ms
 from core.db import Database
 from core.errors import InvalidInput
 from core.people.authz import Action, Actor, authorize
+from core.records import record
 
 MAX_PERIOD = timedelta(days=366)
 """The longest period one report covers: a year, leap day included."""
@@ -50,7 +51,7 @@ class By(StrEnum):
     QUEUE = "queue"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Figures:
     """One row: an agent's or a queue's figures over the period."""
 
@@ -70,7 +71,7 @@ class Figures:
     segments_sent: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Report:
     by: By
     start: datetime

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 
 from core.clock import from_ms
 from core.db import Database
+from core.records import record
 
 # Not core.delivery.outbox: its depths query is repeated below so that `switchboard
 # status` loads only the storage and the lease, not the sending machinery
@@ -22,7 +22,7 @@ ERRORS_WHERE = "kind IN ('message.failed', 'message.retrying', 'message.requeued
 _REASONS = {"message.requeued": "the worker sending it stopped before it finished"}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OldestQueued:
     message_id: int
     recipient: str
@@ -31,7 +31,7 @@ class OldestQueued:
     last_error: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ErrorLine:
     at: datetime
     kind: str
@@ -39,7 +39,7 @@ class ErrorLine:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Status:
     now: datetime
     holder: lease.LeaseHolder | None

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Final
 
 from core.errors import InvalidInput
+from core.records import record
 from core.sms import segments
 from core.text import is_utf8
 
@@ -61,7 +61,7 @@ _GSM7_COSTLIEST: Final = "€"
 _UCS2_COSTLIEST: Final = "\N{GRINNING FACE}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Field:
     """A field a template may use.
 
@@ -98,7 +98,7 @@ class Field:
         return f"{OPEN}{self.name}{CLOSE}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EditorField:
     """One line of the editor's field list: what to show and what to insert."""
 
@@ -155,7 +155,7 @@ class Fields:
         return InvalidInput(f"unknown field {name!r}{hint}; the known fields are: {known}")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Template:
     """A checked template: literal text and fields, in order. Made by :func:`compile_template`."""
 

@@ -204,6 +204,53 @@ def test_send_loads_no_receiving_machinery(tmp_path: Path, installed_db: Path):
     assert not {"core.sms.receiving", "core.sms.inbound"} & modules
 
 
+def test_send_to_a_number_we_hold_loads_no_phonenumbers(tmp_path: Path, installed_db: Path):
+    """A number a contact has, written as stored, is not read again: phonenumbers
+    (some 25 ms of a script's start-up) is loaded only for a number that is new."""
+    send = ("send", "--to", "+12125550105", "Hello", "--db", str(installed_db))
+    assert "phonenumbers" in _modules_after(tmp_path, *send), "a new number is read and checked"
+    again = _modules_after(tmp_path, *send)
+    assert "core.sms.sending" in again
+    assert "phonenumbers" not in again
+
+
+QUICK_EXIT_PROBE = """
+import atexit, pathlib, sys
+_out = pathlib.Path(sys.argv[1])
+atexit.register(lambda: (_out / "exit-handlers-ran").touch())
+class _Torn:
+    def __del__(self):  # runs only when the interpreter tears its modules down
+        (_out / "torn-down").touch()
+_torn = _Torn()
+from console.cli import main
+sys.argv = ["switchboard", *sys.argv[2:]]
+main()
+"""
+
+
+@pytest.mark.parametrize(("args", "quick"), [(("status",), True), (("agents", "list"), False)])
+def test_send_and_status_end_without_the_teardown_but_with_the_exit_handlers(
+    tmp_path: Path, installed_db: Path, args: tuple[str, ...], quick: bool
+):
+    """A one-shot command ends its process without freeing every module (some 10 ms);
+    what sys.exit would run (atexit: logging's flush) still runs, and the output is whole."""
+    out = tmp_path / "marks"
+    out.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-c", QUICK_EXIT_PROBE, str(out), *args, "--db", str(installed_db)],
+        capture_output=True,
+        text=True,
+        env=cli_env(tmp_path),
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip(), "the output was flushed"
+    assert (out / "exit-handlers-ran").exists()
+    assert (out / "torn-down").exists() is not quick
+
+
 def test_status_loads_no_sending_machinery(tmp_path: Path, installed_db: Path):
     """`status` reads counts: the outbox, the settings and phonenumbers stay unloaded."""
     modules = _modules_after(tmp_path, "status", "--db", str(installed_db))

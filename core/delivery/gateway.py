@@ -6,17 +6,17 @@ Providers implement them; the CLI wires one in (providers.wiring).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from core.errors import InvalidInput
+from core.records import record
 from core.text import is_utf8
 
 if TYPE_CHECKING:
     from core.db import Tx
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Media:
     filename: str
     mime: str
@@ -25,7 +25,7 @@ class Media:
     """Inbound MMS: where the provider keeps the file (``content`` is then empty)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OutboundSms:
     message_id: int
     """Our ID; providers pass it along (client_reference) and may use it to refuse a resend."""
@@ -43,7 +43,7 @@ class OutboundSms:
     """What it is for (outbox.PURPOSES); only 'conversation' belongs to a conversation."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OutboundBatch:
     """One text from one sender to many recipients, handed over in one call.
 
@@ -83,7 +83,7 @@ class OutboundBatch:
         return tuple(recipient for _, recipient in self.rows)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Accepted:
     provider_id: str
 
@@ -91,7 +91,7 @@ class Accepted:
 ReportOutcome = Literal["delivered", "failed", "pending"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DeliveryReport:
     """What a provider says became of one message.
 
@@ -144,7 +144,7 @@ class PermanentFailure(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MmsLimits:
     """What a provider can send by MMS as configured; checked before a message is queued."""
 
@@ -212,7 +212,7 @@ class ReportsInDatabase(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OutboundEmail:
     to: str
     subject: str

@@ -16,17 +16,20 @@ import logging
 import math
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from core import settings
+from core import records, settings
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
 from core.delivery import budgets
-from core.delivery.gateway import DeliveryReport, Media, OutboundSms
 from core.errors import InvalidInput
 from core.scheduling import WORKER_LEASE
 from core.sms import consent, outgoing, segments
+
+if TYPE_CHECKING:
+    # The gateway's types are the worker's: queueing a message (`switchboard send`) needs none.
+    from core.delivery.gateway import DeliveryReport, Media, OutboundSms
 
 # Message kinds that are not an agent's chat. The STOP confirmation is the
 # one message allowed to reach a number that has just opted out.
@@ -212,6 +215,8 @@ async def claim(
     lease names that holder: a worker whose lease was taken over while it
     stalled learns it on its next renewal, and until then must not send.
     """
+    from core.delivery.gateway import OutboundSms
+
     async with db.transaction() as tx:
         now = tx.now_ms
         if worker is not None:
@@ -379,6 +384,8 @@ async def release_in_flight(db: Database, *, claimed_since: datetime) -> int:
 
 
 async def _media_for(tx: Tx, ids: list[int]) -> dict[int, list[Media]]:
+    from core.delivery.gateway import Media
+
     marks = ",".join("?" * len(ids))
     found: dict[int, list[Media]] = {}
     for row in await tx.fetchall(
@@ -392,13 +399,13 @@ async def _media_for(tx: Tx, ids: list[int]) -> dict[int, list[Media]]:
     return found
 
 
-@dataclass(frozen=True, slots=True)
+@records.record
 class Sent:
     message_id: int
     provider_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@records.record
 class Retry:
     message_id: int
     reason: str
@@ -406,7 +413,7 @@ class Retry:
     counts_as_attempt: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@records.record
 class Failed:
     message_id: int
     reason: str
@@ -732,7 +739,7 @@ def _log_unmatched(reports: Sequence[DeliveryReport], unmatched: list[sqlite3.Ro
         )
 
 
-@dataclass(frozen=True, slots=True)
+@records.record
 class QueueDepths:
     queued: int
     sending: int

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass
 
 from core.db import Database
 from core.errors import InvalidInput, NotAllowed, NotFound
 from core.people.authz import Action, Actor, authorize
-from core.permissions import principal, profiles
+from core.permissions import principal
+from core.records import record
 
 _USERNAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$", re.IGNORECASE)
 MAX_NAME = 200
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Agent:
     id: int
     username: str
@@ -65,6 +65,9 @@ async def add(
             "(letters, digits, . _ -, up to 32 characters)"
         )
     name = check_name(name)
+    # Imported here: resolving who runs a command (every command) needs no profile editing.
+    from core.permissions import profiles
+
     async with db.transaction() as tx:
         profile_id = await profiles.id_by_name_in(tx, permission_profile)
         if await tx.fetchone("SELECT 1 FROM agents WHERE username = ?", (username,)):
@@ -115,6 +118,8 @@ async def set_active(db: Database, actor: Actor, username: str, active: bool) ->
     Refused for yourself and for the last active user who can manage users
     (manage_users): either would lock the centre out of its own settings.
     """
+    from core.permissions import profiles
+
     authorize(actor, Action.MANAGE_AGENTS)
     async with db.transaction() as tx:
         row = await tx.fetchone("SELECT id, active FROM agents WHERE username = ?", (username,))

@@ -14,11 +14,11 @@ The SYSTEM principal (the worker, the local operator) may do everything.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 
 from core.errors import NotAllowed
 from core.permissions.principal import SYSTEM, Principal
+from core.records import record
 
 Actor = Principal
 """Services call whoever asks their ``actor``: it is the principal."""
@@ -61,7 +61,7 @@ class Action(StrEnum):
     USE_TEMPLATE = "use this SMS template"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConversationAccess:
     """What the rules need to know about a conversation."""
 
@@ -72,7 +72,7 @@ class ConversationAccess:
     """Its queue: the one routing gave it, else its number's; None: no queue."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NumberAccess:
     """One of our numbers, as a sender."""
 
@@ -80,19 +80,19 @@ class NumberAccess:
     e164: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OfferAccess:
     """A routing offer: only the agent it was made to answers it."""
 
     agent_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TemplateAccess:
     template_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Scope:
     """Rows of ``conversations`` (aliased as the caller said) a principal may see."""
 
@@ -144,7 +144,7 @@ class Public(Cond):
 _QUEUE = "coalesce({a}.queue_id, (SELECT n.queue_id FROM numbers n WHERE n.id = {a}.number_id))"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InPool(Cond):
     """The waiting pool of a profile whose queues (messaging on) are ``queue_ids``:
     public conversations of those queues, and public ones with no queue (everyone's)."""
@@ -167,7 +167,7 @@ class InPool(Cond):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OwnedBy(Cond):
     agent_id: int
 
@@ -178,7 +178,7 @@ class OwnedBy(Cond):
         return Scope(f"{alias}.owner_id = ?", (self.agent_id,))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FollowedBy(Cond):
     agent_id: int
 
@@ -193,7 +193,7 @@ class FollowedBy(Cond):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AnyOf(Cond):
     parts: tuple[Cond, ...]
 
@@ -213,7 +213,7 @@ class AnyOf(Cond):
 # --- the rules -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rule:
     """What an action needs: a profile right (``needs``, a ProfileSettings name;
     None: any active profile) and, for conversations, which ones (``rows``);

@@ -22,6 +22,7 @@ from core.clock import from_ms
 from core.db import Database, Tx
 from core.errors import InvalidInput, InvalidPhoneNumber, NotFound
 from core.people.authz import Action, Actor, authorize
+from core.records import record
 from core.sms import phones as phone_numbers
 
 PHONE_KINDS = ("mobile", "landline", "work", "home", "fax", "other")
@@ -40,13 +41,13 @@ _RESERVED_KEYS = frozenset(BUILTIN_FIELDS + PHONE_KINDS)
 _PHONEISH = re.compile(r"[\d\s+()./-]+")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Phone:
     e164: str
     kind: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Contact:
     id: int
     name: str
@@ -83,7 +84,7 @@ class ContactDraft:
     custom: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NewContact:
     """A validated contact, ready to be stored (see ``prepare`` and ``create_many_in``)."""
 
@@ -95,7 +96,7 @@ class NewContact:
     custom: dict[str, str]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReadyChange:
     at: datetime
     ready: bool
@@ -311,6 +312,12 @@ async def get(db: Database, contact_id: int) -> Contact:
     if row is None:
         raise NotFound(f"no contact with id {contact_id}")
     return (await _with_phones(db, [row]))[0]
+
+
+async def has_phone(db: Database | Tx, e164: str) -> bool:
+    """Does a contact have exactly this number (E.164, as stored)?"""
+    found = await db.scalar("SELECT 1 FROM contact_phones WHERE e164 = ? LIMIT 1", (e164,))
+    return found is not None
 
 
 async def find_by_phone(db: Database | Tx, e164: str) -> Contact | None:

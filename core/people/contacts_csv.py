@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from dataclasses import dataclass
 from itertools import zip_longest
 from typing import TextIO
 
@@ -62,6 +61,7 @@ from core.errors import InvalidInput
 from core.people import contacts
 from core.people.authz import Action, Actor, authorize
 from core.people.contacts import PHONE_KINDS, Contact, NewContact, Phone
+from core.records import record
 from core.sms.phones import normalise
 
 TEXT_COLUMNS = ("name", "job_title", "email")
@@ -75,7 +75,7 @@ _FALSE = frozenset({"false", "no", "0"})
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RowError:
     row: int
     """The row as a spreadsheet numbers it: the header is row 1."""
@@ -83,7 +83,7 @@ class RowError:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ImportReport:
     imported: int
     errors: tuple[RowError, ...]
@@ -96,7 +96,7 @@ class ImportReport:
         return len({e.row for e in self.errors})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Column:
     title: str  # as written in the header, trimmed
     key: str  # lower case: a known column name, or the custom field's key in lower case

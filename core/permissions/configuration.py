@@ -19,13 +19,13 @@ or the queue, activity or template, so consoles reload their principal.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from core.db import Database, Tx
 from core.errors import AlreadyTaken, InvalidInput, NotAllowed, NotFound
 from core.people.authz import Action, Actor, authorize
 from core.permissions import values
 from core.permissions.profiles import changed, id_by_name_in
+from core.records import record
 from core.templates import Field, Fields, compile_template
 
 CANNED_REPLY_FIELDS = Fields(
@@ -38,7 +38,7 @@ CANNED_REPLY_FIELDS = Fields(
 """The fields an SMS template (canned reply) may use; the composer fills them."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Activity:
     id: int
     name: str
@@ -46,7 +46,7 @@ class Activity:
     builtin: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Queue:
     id: int
     name: str
@@ -54,7 +54,7 @@ class Queue:
     numbers: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SmsTemplate:
     id: int
     name: str

@@ -10,12 +10,13 @@ what it may do; nothing compares role names.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 
 from core.db import Database, Tx
+from core.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProfileSettings:
     """R2: a permission profile's settings (the columns of ``permission_profiles``).
 
@@ -65,7 +66,7 @@ def settings_from_row(row: sqlite3.Row) -> ProfileSettings:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class QueueGrant:
     """R3: a queue of the profile: messaging on or off, and the profile's score in it."""
 
@@ -74,7 +75,7 @@ class QueueGrant:
     score: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Principal:
     """Who is asking, with what their active permission profile lets them do.
 

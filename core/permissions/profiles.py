@@ -20,13 +20,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from core.db import Database, Tx
 from core.errors import AlreadyTaken, InvalidInput, LimitExceeded, NotAllowed, NotFound
 from core.people.authz import Action, Actor, authorize
 from core.permissions import values
 from core.permissions.principal import RIGHTS, SETTING_NAMES, ProfileSettings, settings_from_row
+from core.records import record
 
 MAX_PROFILES = 50
 """R1: a centre has at most this many permission profiles."""
@@ -37,7 +37,7 @@ MAX_SIMULTANEOUS = 100
 MAX_AUTO_ACCEPT_SECONDS = 600
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Profile:
     id: int
     name: str
@@ -49,7 +49,7 @@ class Profile:
     """How many users hold it."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Holder:
     """R3 users: a user of a profile, whether it is their active one, their distribution score."""
 

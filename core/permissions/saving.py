@@ -17,30 +17,30 @@ per user, as ``profiles.assign`` writes them) reloads the consoles concerned.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from core.db import Database, Tx
 from core.errors import SwitchboardError
 from core.people.authz import Action, Actor, authorize
 from core.permissions import configuration, profiles, values
 from core.permissions.profiles import Profile
+from core.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GiveUser:
     """The profile to one more user (not made their active one)."""
 
     username: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TakeUser:
     """The profile taken from a user (refused if it is their only one)."""
 
     username: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UserScore:
     """A holder's distribution score in this profile, 0-100."""
 
@@ -48,7 +48,7 @@ class UserScore:
     score: object
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Activities:
     """The activities the profile may use; ``default`` (one of them) at login."""
 
@@ -56,7 +56,7 @@ class Activities:
     default: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GrantQueue:
     """The profile takes ``queue`` with messaging on or off and a score 0-100."""
 
@@ -65,19 +65,19 @@ class GrantQueue:
     score: object
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RevokeQueue:
     queue: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Numbers:
     """The SMS numbers the profile may send from; none: every number."""
 
     numbers: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GrantTemplate:
     """The profile may use the SMS template (``granted``), or no longer."""
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
 
 from core.clock import from_ms_or_none
 from core.db import Database, Tx
 from core.errors import InvalidInput, NotAllowed, NotFound
 from core.people.authz import Actor
+from core.records import record
 
 MAX_ACTIVITY_NAME = 60
 
@@ -29,14 +29,14 @@ LOGIN = "login"
 """The reason code when a session start put the agent in their profile's default activity."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Activity:
     id: int
     name: str
     available: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AgentActivity:
     activity: Activity | None
     """None until the agent first chooses one (not offered conversations meanwhile)."""

@@ -11,19 +11,19 @@ the clock's, not a query per second).
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
 
 from core.clock import from_ms, from_ms_or_none
 from core.db import Database
 from core.errors import NotFound
 from core.people.authz import Action, Actor, OfferAccess, authorize
+from core.records import record
 
 LAST_TEXT = 160
 """Characters of the contact's latest text shown with the offer (a preview, not the thread)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OfferShown:
     id: int
     conversation_id: int

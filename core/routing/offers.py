@@ -23,7 +23,6 @@ import json
 import sqlite3
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from core import settings
@@ -32,6 +31,7 @@ from core.db import Database, Tx
 from core.errors import AlreadyTaken, InvalidInput, NotAllowed, NotFound
 from core.people.authz import Action, Actor, OfferAccess, allows, authorize
 from core.permissions import principal
+from core.records import record
 from core.routing import activities, handover, selection
 from core.sms import conversations
 
@@ -40,7 +40,7 @@ RETRY_MS = 5_000
 once when an agent becomes available: ``activities.move_in``)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Offer:
     id: int
     conversation_id: int

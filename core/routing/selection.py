@@ -18,12 +18,12 @@ from __future__ import annotations
 import heapq
 import json
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 
 from core.db import Database, Tx
+from core.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Candidate:
     agent_id: int
     queue_id: int
@@ -38,7 +38,7 @@ class Candidate:
     auto_accept_seconds: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Waiting:
     conversation_id: int
     queue_id: int

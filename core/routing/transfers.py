@@ -11,7 +11,6 @@ list; they are not offered it again from its queue while others may be.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
 
 from core import settings
@@ -19,13 +18,14 @@ from core.clock import from_ms
 from core.db import Database, Tx
 from core.errors import InvalidInput, NotAllowed, NotFound
 from core.people.authz import Action, Actor, authorize
+from core.records import record
 from core.routing import handover
 from core.sms import conversations
 
 MAX_NAME = 200
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Transfer:
     id: int
     conversation_id: int

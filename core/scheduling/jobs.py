@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from core.errors import InvalidInput
+from core.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Job:
     name: str
     """Unique in a worker's list: it names the ticker's job and the log lines."""

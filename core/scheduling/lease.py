@@ -14,12 +14,12 @@ import math
 import os
 import socket
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
 
 from core.clock import from_ms
 from core.db import Database
 from core.errors import InvalidInput
+from core.records import record
 from core.scheduling import WORKER_LEASE
 
 WORKER = WORKER_LEASE
@@ -33,7 +33,7 @@ MAX_SECONDS = 3600.0
 """The longest: a worker that dies holding the lease blocks every other for this long."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LeaseHolder:
     holder: str
     pid: int
@@ -46,7 +46,7 @@ def new_holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Acquired:
     held: bool
     """True when the caller holds the lease afterwards."""

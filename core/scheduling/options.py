@@ -6,10 +6,10 @@ Kept apart from worker.py so that reading the options (``switchboard worker
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from core.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkerOptions:
     lease_seconds: float = 10.0
     """A stopped worker's lease lapses after this long; another then takes over."""

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from core.clock import from_ms
 from core.db import Database, Tx
 from core.errors import OptedOut
+from core.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConsentChange:
     at: datetime
     opted_out: bool

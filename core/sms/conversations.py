@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -21,7 +20,7 @@ from core.clock import from_ms, from_ms_or_none, to_ms
 from core.db import Database, Tx
 from core.errors import AlreadyTaken, NotFound
 from core.people.authz import Action, Actor, ConversationAccess, authorize, scope
-from core.routing import handover
+from core.records import record
 
 
 class Filter(StrEnum):
@@ -32,7 +31,7 @@ class Filter(StrEnum):
     ANSWERED = "answered"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Conversation:
     id: int
     number: str
@@ -58,7 +57,7 @@ class Conversation:
         return None if self.waiting_since is None else now - self.waiting_since
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Message:
     id: int
     conversation_id: int
@@ -393,6 +392,9 @@ async def take_in(tx: Tx, conversation_id: int, agent_id: int | None, previous: 
         (agent_id, tx.now_ms + public_minutes * 60_000, conversation_id),
     )
     left = previous if previous is not None and previous != agent_id else None
+    # Imported here: routing (offers to withdraw) matters only when a conversation changes hands.
+    from core.routing import handover
+
     await handover.handed_over_in(tx, [conversation_id], [left] if was_open else [])
     if left is not None:
         await subscribe_in(tx, conversation_id, left)
@@ -438,6 +440,8 @@ async def make_due_public(db: Database) -> int:
             " WHERE public_due_at <= ?",
             (now,),
         )
+        from core.routing import handover
+
         await handover.handed_over_in(
             tx, [r["conversation_id"] for r in routed], [r["owner_id"] for r in owners]
         )

@@ -30,16 +30,16 @@ it again. The keyword hook contains its own reply failures
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 
 from core.db import Tx
 from core.errors import InvalidInput
+from core.records import record
 from core.settings import Settings
 from core.sms.numbers import Number
 from core.sms.optout import Intent
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Inbound:
     """One stored inbound message, as the hooks see it."""
 
@@ -58,7 +58,7 @@ class Inbound:
     settings: Settings
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HookResult:
     replies: tuple[int, ...] = ()
     """IDs of automatic replies the hook queued."""
@@ -66,7 +66,7 @@ class HookResult:
     """The hooks after this one do not run (an opt-out)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Hook:
     name: str
     """Unique in a list: it names the hook in errors and logs."""

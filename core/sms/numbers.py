@@ -10,16 +10,16 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from core import settings
 from core.db import Database, Tx
 from core.errors import InvalidInput, NotFound
 from core.people.authz import Action, Actor, authorize
+from core.records import record
 from core.sms.phones import normalise
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Number:
     id: int
     e164: str

@@ -14,7 +14,6 @@ import json
 import logging
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from core import settings
 from core.db import Database, Tx
@@ -27,6 +26,7 @@ from core.errors import (
 )
 from core.people import contacts
 from core.people.authz import Action, Actor, ConversationAccess, authorize
+from core.records import record
 from core.routing import hook as routing_hook
 from core.sms import consent, conversations, inbound, numbers, segments
 from core.sms.optout import Intent, classify, normalise
@@ -36,7 +36,7 @@ from core.text import is_utf8
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReceiveResult:
     message_id: int
     conversation_id: int
@@ -51,7 +51,7 @@ MAX_INBOUND_BODY = MAX_SMS_PARTS * 153
 """The most a phone can send as one message: 255 parts of 153 GSM-7 characters."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Incoming:
     """An inbound SMS as a provider hands it over (``receive_many`` takes several)."""
 
@@ -128,7 +128,7 @@ async def receive_many(
     return results  # type: ignore[return-value]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Checked:
     index: int
     """Its place in what ``receive_many`` was given."""

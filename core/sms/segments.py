@@ -12,8 +12,9 @@ into UCS-2, which is why one curly quote can double or triple the cost.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Final, Literal
+
+from core.records import record
 
 Encoding = Literal["GSM-7", "UCS-2"]
 
@@ -50,7 +51,7 @@ GSM7_BASIC: Final = frozenset(
 GSM7_EXTENSION: Final = frozenset("\x0c^{}\\[]~|€")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SegmentCount:
     encoding: Encoding
     characters: int
@@ -70,7 +71,7 @@ class SegmentCount:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SmartEncoding:
     text: str
     replaced: int
@@ -108,7 +109,7 @@ def _atoms(text: str, gsm: bool) -> Iterator[tuple[int, int]]:
             i += 1
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Packing:
     encoding: Encoding
     units: int

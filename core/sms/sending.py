@@ -12,14 +12,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
-
-import phonenumbers
+from typing import TYPE_CHECKING
 
 from core import settings
 from core.db import Database, Tx
 from core.delivery import outbox
-from core.delivery.gateway import Media, MmsLimits
 from core.errors import (
     InvalidInput,
     LimitExceeded,
@@ -28,13 +25,16 @@ from core.errors import (
 )
 from core.people import contacts
 from core.people.authz import Action, Actor, NumberAccess, authorize
-from core.sms import consent, conversations, mms, numbers, outgoing, segments
-from core.sms.phones import normalise as normalise_phone
+from core.records import record
+from core.sms import consent, conversations, numbers, outgoing, phones, segments
+
+if TYPE_CHECKING:
+    from core.delivery.gateway import Media, MmsLimits
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SendResult:
     message_id: int
     conversation_id: int
@@ -67,11 +67,13 @@ async def send(
     if not body.strip() and not media:
         raise InvalidInput("the message is empty")
     config = await settings.load(db)
-    phone = normalise_phone(to, config.default_region)
+    phone = await _recipient(db, to, config.default_region)
     if media:
+        from core.sms import mms  # an MMS's checks; a text needs none of it
+
         _ensure_mms_possible(body, media, mms_limits)
-    for item in media:
-        mms.check(item, config.mms_max_bytes)
+        for item in media:
+            mms.check(item, config.mms_max_bytes)
 
     async with db.transaction() as tx:
         if await numbers.is_ours(tx, phone):
@@ -83,7 +85,7 @@ async def send(
         contact = await contacts.find_by_phone(tx, phone)
         _ensure_mobile(phone, contact)
         from_number = (
-            await numbers.by_e164(tx, normalise_phone(sender, config.default_region))
+            await numbers.by_e164(tx, phones.normalise(sender, config.default_region))
             if sender
             else await numbers.sender_for(tx, actor.id)
         )
@@ -129,6 +131,19 @@ async def send(
     )
 
 
+async def _recipient(db: Database, to: str, region: str) -> str:
+    """``to`` in E.164; InvalidInput if it is not a valid number.
+
+    A number a contact already has is taken as it is: it was read and
+    checked when it was stored, exactly so (E.164, as phones.normalise writes
+    it). Reading it again would cost a script's `switchboard send` a fifth of
+    its start-up (loading phonenumbers, compiling its patterns; issue #9).
+    """
+    if to.startswith("+") and await contacts.has_phone(db, to):
+        return to
+    return phones.normalise(to, region)
+
+
 MAX_MMS_TEXT = 5000
 """Characters of text with an MMS (an SMS is bounded by max_message_parts instead)."""
 
@@ -158,11 +173,7 @@ def _ensure_mobile(phone: str, contact: contacts.Contact | None) -> None:
                 "mobile number; SMS can only go to a mobile number"
             )
         return
-    kind = phonenumbers.number_type(phonenumbers.parse(phone))
-    if kind not in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    ):
+    if not phones.may_be_mobile(phone):
         raise NotMobile(f"{phone} is not a mobile number; SMS can only go to a mobile number")
 
 

@@ -244,6 +244,58 @@ def test_send_queues_with_the_optout_notice_and_a_worker_delivers_it(
     assert again["body"] == "second", "only the first SMS to a number carries the notice"
 
 
+def _outbound(db: Path) -> list[tuple[str, str]]:
+    rows = query(
+        db,
+        "SELECT c.phone, m.body FROM messages m"
+        " JOIN conversations c ON c.id = m.conversation_id WHERE m.direction = 'out' ORDER BY m.id",
+    )
+    return [(r[0], r[1].removesuffix("\nReply STOP to unsubscribe.")) for r in rows]
+
+
+def test_send_batch_sends_every_line_and_names_the_one_refused(fresh: Run, db: Path, tmp_path):
+    # One process for many texts (a script pays one start-up); every line is accounted for.
+    lines = [
+        {"to": ANN, "text": "one"},
+        {"to": "+1 099 555 0100", "text": "no such number"},
+        {"to": BEN, "text": 'two, with "quotes"\nand a second line'},
+        {"to": CARL, "text": "three", "from": OUR_NUMBER},
+    ]
+    path = tmp_path / "batch.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    result = fresh("send", "--batch", path)
+    assert result.returncode == 1, result.stderr
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
+        "line 1",
+        "line 3",
+        "line 4",
+    ]
+    refusals = result.stderr.splitlines()
+    assert refusals[0].startswith("error: line 2: '+1 099 555 0100' is not a valid phone number")
+    assert refusals[1] == (
+        "error: 1 of 4 message(s) refused (see the lines above); the others are queued"
+    )
+    assert _outbound(db) == [(ANN, "one"), (BEN, lines[2]["text"]), (CARL, "three")]
+
+    path.write_text(json.dumps({"to": ANN, "text": "four"}), encoding="utf-8")
+    [sent] = as_json(fresh("send", "--batch", path, "--json"))
+    assert (sent["line"], sent["status"], sent["body"]) == (1, "queued", "four")
+    assert _outbound(db)[-1] == (ANN, "four")
+
+
+def test_a_malformed_batch_line_refuses_the_batch_before_anything_is_sent(
+    fresh: Run, db: Path, tmp_path
+):
+    path = tmp_path / "batch.jsonl"
+    path.write_text(
+        json.dumps({"to": ANN, "text": "fine"}) + "\n\n" + '{"to": "+12125550106", text}\n',
+        encoding="utf-8",
+    )
+    refused(fresh("send", "--batch", path), "line 3 is not JSON")
+    assert _outbound(db) == []
+    refused(fresh("send", "--batch", path, "--to", ANN), "--batch", code=2)
+
+
 def test_stop_opts_out_and_the_next_send_is_refused_in_one_line(fresh: Run, db: Path):
     ok(fresh("send", "--to", ANN, "hi"))
     replied = as_json(fresh("sandbox", "reply", "--from", ANN, "STOP", "--json"))

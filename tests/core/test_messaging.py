@@ -118,6 +118,17 @@ async def test_texting_a_new_mobile_creates_a_contact(db: Database, team: Team) 
     assert (await conversations.get(db, team.bob, result.conversation_id)).contact_id == found.id
 
 
+async def test_a_contact_s_number_reaches_the_same_conversation_however_it_is_written(
+    db: Database, team: Team
+) -> None:
+    # Written as stored (E.164) it is taken as it is; written otherwise it is read again.
+    first = await sending.send(db, team.bob, STRANGER, "Hello")
+    national = f"({STRANGER[2:5]}) {STRANGER[5:8]}-{STRANGER[8:]}"
+    again = await sending.send(db, team.bob, national, "Again")
+    assert again.conversation_id == first.conversation_id
+    assert await _count(db, "SELECT count(*) FROM contact_phones WHERE e164 = ?", (STRANGER,)) == 1
+
+
 # --- input errors ------------------------------------------------------------
 
 
