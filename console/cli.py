@@ -97,7 +97,13 @@ class _Main(OneLineGroup):
             return self.main(*args, **kwargs)
         except SystemExit as exc:
             code = 0 if exc.code is None else exc.code
-            if self.ran in QUICK_EXIT and isinstance(code, int) and threading.active_count() == 1:
+            if self.ran in QUICK_EXIT and isinstance(code, int):
+                # As the interpreter's own shutdown does: wait for the threads that
+                # are still ending (the database's, closed a moment ago). Deciding by
+                # whether they happen to be gone yet would depend on the machine's load.
+                for thread in threading.enumerate():
+                    if thread is not threading.current_thread() and not thread.daemon:
+                        thread.join()
                 _quick_exit(code)
             raise
 
