@@ -46,7 +46,9 @@ class CannedReplyPicker(ChoiceScreen[int]):
 
 def preview(body: str, width: int) -> Text:
     """The template on one line, as written: ``{{contact_name}}`` shows as such."""
-    return Text(clipped(" ".join(body.split()), width), style="dim")
+    # literal: a template's text is a manager's, shown as typed (no markup, and a
+    # control character made visible rather than sent to the terminal).
+    return literal(clipped(" ".join(body.split()), width), style="dim")
 
 
 async def canned_reply_picker(
@@ -64,7 +66,7 @@ async def canned_reply_picker(
     choices = [
         (
             template.id,
-            Text(shown[template.id].ljust(column), style="bold")
+            literal(shown[template.id].ljust(column), style="bold")
             + "  "
             + preview(template.body, LINE - column - 2),
         )
