@@ -298,10 +298,11 @@ async def _insert_many(
         for c, message_id in zip(fresh, message_ids, strict=True)
     ]
     latest = {conversation_id: message_id for message_id, conversation_id, _ in stored}
-    await tx.executemany(
-        "UPDATE conversations SET last_inbound_at = ?, last_message_at = ?,"
-        " last_inbound_id = ? WHERE id = ?",
-        [(now, now, message_id, cid) for cid, message_id in latest.items()],
+    await tx.execute(
+        "UPDATE conversations SET last_inbound_at = :now, last_message_at = :now,"
+        " last_inbound_id = j.value ->> 1 FROM json_each(:latest) AS j"
+        " WHERE conversations.id = j.value ->> 0",
+        {"now": now, "latest": json.dumps(list(latest.items()))},
     )
     return stored
 
@@ -326,34 +327,35 @@ async def _keywords(message: inbound.Inbound) -> inbound.HookResult:
 
 async def _conversation_timing(message: inbound.Inbound) -> None:
     """M7, M8: a message a person must answer starts the wait and the public-due time."""
-    if message.keyword is not None:
-        return  # a keyword is answered automatically: nobody has to reply
-    await message.tx.execute(_START_WAIT, _wait_params(message))
+    await _conversation_timing_many([message])
 
 
 _START_WAIT = (
     "UPDATE conversations SET waiting_since = coalesce(waiting_since, :now),"
     " public_due_at = CASE WHEN is_public = 0 AND owner_id IS NOT NULL"
-    "   THEN coalesce(public_due_at, :due) ELSE NULL END WHERE id = :id"
+    "   THEN coalesce(public_due_at, :due) ELSE NULL END"
+    " WHERE id IN (SELECT value FROM json_each(:ids))"
 )
-
-
-def _wait_params(message: inbound.Inbound) -> dict[str, int]:
-    now = message.tx.now_ms
-    return {
-        "now": now,
-        "due": now + message.settings.public_minutes * 60_000,
-        "id": message.conversation_id,
-    }
 
 
 async def _conversation_timing_many(
     messages: Sequence[inbound.Inbound],
 ) -> list[inbound.HookResult | None]:
-    """``_conversation_timing`` for a group, in one trip."""
+    """``_conversation_timing`` for a group, in one statement: the group shares its
+    transaction's time and settings, and starting a wait twice changes nothing."""
+    # A keyword is answered automatically: nobody has to reply.
     waiting = [m for m in messages if m.keyword is None]
     if waiting:
-        await waiting[0].tx.executemany(_START_WAIT, [_wait_params(m) for m in waiting])
+        first = waiting[0]
+        now = first.tx.now_ms
+        await first.tx.execute(
+            _START_WAIT,
+            {
+                "now": now,
+                "due": now + first.settings.public_minutes * 60_000,
+                "ids": json.dumps([m.conversation_id for m in waiting]),
+            },
+        )
     return [None] * len(messages)
 
 
