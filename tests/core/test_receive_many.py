@@ -14,6 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.errors import InvalidPhoneNumber, NotFound, SwitchboardError
@@ -129,3 +131,44 @@ async def test_a_group_is_stored_as_its_messages_one_by_one(tmp_path: Path) -> N
     finally:
         await together.close()
         await alone.close()
+
+
+async def test_known_senders_and_conversations_are_found_not_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = await _prepared(tmp_path / "db.sqlite3")
+    try:
+        await receiving.receive_many(db, GROUP)
+        made: list[str] = []
+        real_contact, real_conversation = (
+            receiving.contacts.create_for_phone_in,
+            receiving.conversations.get_or_create_in,
+        )
+
+        async def contact(*args: Any, **kwargs: Any) -> Any:
+            made.append("contact")
+            return await real_contact(*args, **kwargs)
+
+        async def conversation(*args: Any, **kwargs: Any) -> Any:
+            made.append("conversation")
+            return await real_conversation(*args, **kwargs)
+
+        monkeypatch.setattr(receiving.contacts, "create_for_phone_in", contact)
+        monkeypatch.setattr(receiving.conversations, "get_or_create_in", conversation)
+        stored = {
+            m.provider_ref: m for m in GROUP if m.to != NOT_OURS and m.sender != "not a phone"
+        }
+        again = [Incoming(m.sender, m.to, m.body, f"{ref}-again") for ref, m in stored.items()]
+        results = await receiving.receive_many(db, again)
+
+        assert made == []
+        assert all(isinstance(r, ReceiveResult) and not r.duplicate for r in results)
+        before = {r.conversation_id for r in await _results(db, GROUP)}
+        assert {r.conversation_id for r in results if isinstance(r, ReceiveResult)} <= before
+    finally:
+        await db.close()
+
+
+async def _results(db: Database, group: list[Incoming]) -> list[ReceiveResult]:
+    """The group sent again as it was: each a duplicate naming its stored message."""
+    return [r for r in await receiving.receive_many(db, group) if isinstance(r, ReceiveResult)]
