@@ -291,16 +291,6 @@ async def get_or_create_in(
     return row
 
 
-async def ids_in(tx: Tx, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
-    """The conversations that exist among (our number's id, their phone) ``pairs``, by pair."""
-    rows = await tx.fetchall(
-        "SELECT c.id, c.number_id, c.phone FROM json_each(?) AS j JOIN conversations c"
-        " ON c.number_id = j.value ->> 0 AND c.phone = j.value ->> 1",
-        (json.dumps(sorted(set(pairs))),),
-    )
-    return {(r["number_id"], r["phone"]): r["id"] for r in rows}
-
-
 async def subscribe_in(tx: Tx, conversation_id: int, agent_id: int) -> None:
     cur = await tx.execute(
         "INSERT OR IGNORE INTO conversation_subscribers (conversation_id, agent_id, since)"
