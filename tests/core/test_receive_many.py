@@ -11,6 +11,7 @@ same result and every conversation the same state.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ async def _prepared(path: Path) -> Database:
     """Our two numbers (one in a queue) and Erin's conversation, owned by alice."""
     db = await open_database(path, FakeClock())
     alice = await agents.add(db, SYSTEM, "alice", "Alice Moreau", "Agent")
+    bob = await agents.add(db, SYSTEM, "bob", "Bob Achebe", "Agent")
     await numbers.add(db, SYSTEM, DEFAULT_NUMBER, default=True)
     await numbers.add(db, SYSTEM, QUEUE_NUMBER)
     async with db.transaction() as tx:
@@ -64,7 +66,25 @@ async def _prepared(path: Path) -> Database:
             " WHERE id = ?",
             (alice.id, first.conversation_id),
         )
+        await tx.execute(
+            "INSERT INTO conversation_subscribers (conversation_id, agent_id, since)"
+            " VALUES (?, ?, ?)",
+            (first.conversation_id, bob.id, tx.now_ms),
+        )
     return db
+
+
+async def _announced(db: Database) -> list[tuple[Any, ...]]:
+    """Each message.received event: the conversation's phone, the message, the audience."""
+    found = []
+    for row in await db.fetchall(
+        "SELECT e.entity_id, e.data FROM events e WHERE e.kind = 'message.received' ORDER BY e.id"
+    ):
+        data = json.loads(row["data"])
+        body = await db.scalar("SELECT body FROM messages WHERE id = ?", (data["message_id"],))
+        phone = await db.scalar("SELECT phone FROM conversations WHERE id = ?", (row[0],))
+        found.append((phone, body, data["audience"]))
+    return found
 
 
 def _outcome(result: ReceiveResult | SwitchboardError) -> tuple[Any, ...]:
@@ -121,6 +141,11 @@ async def test_a_group_is_stored_as_its_messages_one_by_one(tmp_path: Path) -> N
         assert (retry.message_id, retry.duplicate) == (first.message_id, True)
         assert await _state(together) == await _state(alone)
         assert await _messages(together) == await _messages(alone)
+        announced = await _announced(together)
+        assert announced == await _announced(alone)
+        # Erin's conversation is alice's, and bob follows it: both are told, in id order.
+        assert (ERIN, "are you open today?", [1, 2]) in announced
+        assert (STRANGER, "Hello again", []) in announced
         state = {(row[0], row[1]): row for row in await _state(together)}
         # The later of two messages in one conversation is its last inbound.
         assert state[(STRANGER, DEFAULT_NUMBER)][-1] == "Hello again"
