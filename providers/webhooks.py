@@ -220,8 +220,13 @@ class WebhookServer:
         if request.content_length is not None and request.content_length > limit:
             return self._too_large(remote, request.content_length)
         try:
-            async with asyncio.timeout(self.body_timeout):
+            if request.content.is_eof():
+                # All of the body has arrived (a callback's usually comes with its
+                # headers): reading it cannot wait, so it needs no timer.
                 body = await request.read()
+            else:
+                async with asyncio.timeout(self.body_timeout):
+                    body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return self._too_large(remote, None)
         except TimeoutError:

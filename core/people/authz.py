@@ -59,6 +59,11 @@ class Action(StrEnum):
     REFUSE_OFFER = "refuse this offer"
     VIEW_STATISTICS = "view statistics"
     USE_TEMPLATE = "use this SMS template"
+    CLOSE_CONVERSATION = "close this conversation with an outcome"
+    VIEW_ON_CALL = "see notification profiles and who is on call"
+    MANAGE_NOTIFICATIONS = (
+        "manage notification profiles, groups, outcomes, collected fields and on-call schedules"
+    )
 
 
 @record
@@ -240,6 +245,14 @@ def _pool(p: Principal) -> Cond:
     return InPool(p.queue_ids)
 
 
+def _closable(p: Principal) -> Cond:
+    # P4: the agent who has the conversation closes it; a supervisor any.
+    if p.settings.supervision:
+        return EVERY
+    assert p.id is not None
+    return OwnedBy(p.id)
+
+
 def _sender(p: Principal, target: object) -> str | None:
     if not isinstance(target, NumberAccess):
         return "the number to send from is not known"
@@ -283,6 +296,11 @@ RULES: dict[Action, Rule] = {
     Action.REFUSE_OFFER: Rule(needs="may_refuse", check=_own_offer),
     Action.VIEW_STATISTICS: Rule(needs="statistics"),
     Action.USE_TEMPLATE: Rule(check=_template),
+    Action.CLOSE_CONVERSATION: Rule(rows=_closable),
+    # Agents read contact numbers and who is on call to transfer (P1, on-call).
+    Action.VIEW_ON_CALL: Rule(),
+    # The client's notification set-up is account configuration.
+    Action.MANAGE_NOTIFICATIONS: Rule(needs="manage_settings"),
 }
 
 

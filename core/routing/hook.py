@@ -11,6 +11,7 @@ routed again by a later message (a transfer to a queue routes it again).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from core.sms import inbound
@@ -18,30 +19,33 @@ from core.sms import inbound
 _ROUTE = (
     "UPDATE conversations SET queue_id = n.queue_id, route_due_at = :now, is_public = 0,"
     " public_due_at = coalesce(public_due_at, :due)"
-    " FROM numbers n WHERE conversations.id = :id AND n.id = conversations.number_id"
+    " FROM numbers n WHERE conversations.id IN (SELECT value FROM json_each(:ids))"
+    " AND n.id = conversations.number_id"
     " AND n.queue_id IS NOT NULL AND conversations.owner_id IS NULL"
     " AND conversations.queue_id IS NULL AND conversations.route_due_at IS NULL"
 )
 
 
-def _params(message: inbound.Inbound) -> dict[str, int]:
-    now = message.tx.now_ms
-    return {
-        "now": now,
-        "due": now + message.settings.public_minutes * 60_000,
-        "id": message.conversation_id,
-    }
-
-
 async def _route(message: inbound.Inbound) -> None:
-    if message.keyword is None:  # a keyword is answered automatically: nobody has to
-        await message.tx.execute(_ROUTE, _params(message))
+    await _route_many([message])
 
 
 async def _route_many(messages: Sequence[inbound.Inbound]) -> list[inbound.HookResult | None]:
+    """One statement for a group: it shares its transaction's time and settings, and
+    a conversation routed by one of its messages is not routed again by the next."""
+    # A keyword is answered automatically: nobody has to.
     waiting = [m for m in messages if m.keyword is None]
     if waiting:
-        await waiting[0].tx.executemany(_ROUTE, [_params(m) for m in waiting])
+        first = waiting[0]
+        now = first.tx.now_ms
+        await first.tx.execute(
+            _ROUTE,
+            {
+                "now": now,
+                "due": now + first.settings.public_minutes * 60_000,
+                "ids": json.dumps([m.conversation_id for m in waiting]),
+            },
+        )
     return [None] * len(messages)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -290,16 +290,6 @@ async def get_or_create_in(
     return row
 
 
-async def ids_in(tx: Tx, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
-    """The conversations that exist among (our number's id, their phone) ``pairs``, by pair."""
-    rows = await tx.fetchall(
-        "SELECT c.id, c.number_id, c.phone FROM json_each(?) AS j JOIN conversations c"
-        " ON c.number_id = j.value ->> 0 AND c.phone = j.value ->> 1",
-        (json.dumps(sorted(set(pairs))),),
-    )
-    return {(r["number_id"], r["phone"]): r["id"] for r in rows}
-
-
 async def subscribe_in(tx: Tx, conversation_id: int, agent_id: int) -> None:
     cur = await tx.execute(
         "INSERT OR IGNORE INTO conversation_subscribers (conversation_id, agent_id, since)"
@@ -308,22 +298,6 @@ async def subscribe_in(tx: Tx, conversation_id: int, agent_id: int) -> None:
     )
     if cur.rowcount:
         await tx.emit("conversation.subscribed", "conversation", conversation_id, actor_id=agent_id)
-
-
-async def audiences_in(tx: Tx, conversation_ids: Iterable[int]) -> dict[int, list[int]]:
-    """``audience_in`` for several conversations in one query; every id given is a key."""
-    ids = sorted(set(conversation_ids))
-    found: dict[int, list[int]] = {cid: [] for cid in ids}
-    rows = await tx.fetchall(
-        "SELECT c.id AS cid, c.owner_id AS id FROM json_each(:ids) AS j"
-        " JOIN conversations c ON c.id = j.value WHERE c.owner_id IS NOT NULL"
-        " UNION SELECT s.conversation_id, s.agent_id FROM json_each(:ids) AS j"
-        " JOIN conversation_subscribers s ON s.conversation_id = j.value",
-        {"ids": json.dumps(ids)},
-    )
-    for row in rows:
-        found[row["cid"]].append(row["id"])
-    return {cid: sorted(agents) for cid, agents in found.items()}
 
 
 async def audience_in(tx: Tx, conversation_id: int) -> list[int]:
@@ -468,10 +442,25 @@ async def announce(
 
 
 async def announce_many(tx: Tx, kind: str, messages: Sequence[tuple[int, int]]) -> None:
-    """``announce`` for (conversation ID, message ID) pairs with no actor, in two trips."""
-    audiences = await audiences_in(tx, [cid for cid, _ in messages])
-    await tx.emit_many(
-        kind,
-        "conversation",
-        [(cid, {"message_id": mid, "audience": audiences[cid]}) for cid, mid in messages],
+    """``announce`` for (conversation ID, message ID) pairs with no actor, in one statement
+    (reading the audiences, then writing the events, was two trips to the database thread)."""
+    await tx.execute(
+        _ANNOUNCE,
+        {"at": tx.now_ms, "kind": kind, "messages": json.dumps(list(messages))},
     )
+
+
+# Each event's data is what ``announce`` writes: the message and the audience
+# (owner and subscribers, ascending), in the order the pairs were given.
+_ANNOUNCE = (
+    "INSERT INTO events (at, kind, entity, entity_id, data)"
+    " SELECT :at, :kind, 'conversation', j.value ->> 0, json_object("
+    "   'message_id', j.value ->> 1,"
+    "   'audience', (SELECT json_group_array(a.id) FROM ("
+    "     SELECT c.owner_id AS id FROM conversations c"
+    "       WHERE c.id = j.value ->> 0 AND c.owner_id IS NOT NULL"
+    "     UNION SELECT s.agent_id FROM conversation_subscribers s"
+    "       WHERE s.conversation_id = j.value ->> 0"
+    "     ORDER BY 1) AS a))"
+    " FROM json_each(:messages) AS j ORDER BY j.key"
+)

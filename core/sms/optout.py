@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+import string
 import unicodedata
 from collections.abc import Iterable
 from enum import StrEnum
@@ -44,6 +45,25 @@ def normalise(text: str) -> str:
 
     "opt-out" and "opt_out" are "opt out", the way a person means them.
     """
+    if text.isascii():
+        return _normalise_ascii(text)
+    return _normalise_unicode(text)
+
+
+# In ASCII, NFKC changes nothing, case-folding is lower(), the only dash and
+# connector punctuation (Pd, Pc) are "-" and "_", and the trimmable characters
+# are the whitespace and string.punctuation (every ASCII P* and S*; no Cf).
+# Most inbound SMS are ASCII, and classifying one character at a time in
+# Python was a tenth of what storing an inbound SMS cost the webhook server.
+_ASCII_DASHES = str.maketrans("-_", "  ")
+_ASCII_TRIM = string.punctuation + "".join(ch for ch in map(chr, range(128)) if ch.isspace())
+
+
+def _normalise_ascii(text: str) -> str:
+    return " ".join(text.lower().translate(_ASCII_DASHES).split()).strip(_ASCII_TRIM)
+
+
+def _normalise_unicode(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     folded = "".join(" " if unicodedata.category(ch) in ("Pd", "Pc") else ch for ch in folded)
     folded = " ".join(folded.split())

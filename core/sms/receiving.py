@@ -170,9 +170,9 @@ async def _store_many(
 ) -> None:
     """Store ``checked`` (contact, conversation, message, attachments, last-inbound
     times), run the hooks, announce each message; fill in ``results``."""
-    refs = [c.message.provider_ref for c in checked if c.message.provider_ref is not None]
-    seen = await _stored_refs(tx, refs)
     ours = await numbers.by_e164_many(tx, {c.ours for c in checked})
+    known = await _look_up(tx, checked, ours)
+    seen = known.messages
     fresh: list[_Checked] = []
     first_copy: dict[str, _Checked] = {}
     copies: list[tuple[_Checked, _Checked]] = []
@@ -192,7 +192,7 @@ async def _store_many(
                 first_copy[ref] = c
             fresh.append(c)
     if fresh:
-        stored = await _insert_many(tx, fresh, ours)
+        stored = await _insert_many(tx, fresh, ours, known)
         replies = await inbound.run_hooks_many(
             chain,
             [
@@ -224,25 +224,60 @@ async def _store_many(
         results[c.index] = ReceiveResult(done.message_id, done.conversation_id, c.intent, True, ())
 
 
-async def _stored_refs(tx: Tx, refs: Sequence[str]) -> dict[str, tuple[int, int]]:
+@record
+class _Known:
+    """What the database already holds for a group, read in one statement."""
+
+    messages: dict[str, tuple[int, int]]
     """(message ID, conversation ID) of the inbound messages already stored, by provider_ref."""
-    if not refs:
-        return {}
-    rows = await tx.fetchall(
-        "SELECT m.provider_ref, m.id, m.conversation_id FROM json_each(?) AS j"
-        " JOIN messages m ON m.provider_ref = j.value",
-        (json.dumps(refs),),
-    )
-    return {r[0]: (r[1], r[2]) for r in rows}
+    contacts: dict[str, int]
+    """The contact each sender's number belongs to (the oldest), by E.164."""
+    conversations: dict[tuple[int, str], int]
+    """The conversation of each (our number's ID, sender), when there is one."""
+
+
+_LOOK_UP = (
+    "SELECT 'message', m.provider_ref, m.id, m.conversation_id FROM json_each(:refs) AS j"
+    " JOIN messages m ON m.provider_ref = j.value"
+    " UNION ALL"
+    " SELECT 'contact', p.e164, min(p.contact_id), NULL FROM json_each(:phones) AS j"
+    " JOIN contact_phones p ON p.e164 = j.value GROUP BY p.e164"
+    " UNION ALL"
+    " SELECT 'conversation', c.phone, c.id, c.number_id FROM json_each(:pairs) AS j"
+    " JOIN conversations c ON c.number_id = j.value ->> 0 AND c.phone = j.value ->> 1"
+)
+
+
+async def _look_up(tx: Tx, checked: Sequence[_Checked], ours: dict[str, numbers.Number]) -> _Known:
+    """Retries, senders' contacts and conversations for the whole group, in one trip to
+    the database (three lookups were three trips, each waiting its turn on a busy loop)."""
+    refs = sorted({c.message.provider_ref for c in checked if c.message.provider_ref is not None})
+    pairs = sorted({(ours[c.ours].id, c.phone) for c in checked if c.ours in ours})
+    known = _Known({}, {}, {})
+    for kind, key, first, second in await tx.fetchall(
+        _LOOK_UP,
+        {
+            "refs": json.dumps(refs),
+            "phones": json.dumps(sorted({c.phone for c in checked})),
+            "pairs": json.dumps(pairs),
+        },
+    ):
+        if kind == "message":
+            known.messages[key] = (first, second)
+        elif kind == "contact":
+            known.contacts[key] = first
+        else:
+            known.conversations[(second, key)] = first
+    return known
 
 
 async def _insert_many(
-    tx: Tx, fresh: Sequence[_Checked], ours: dict[str, numbers.Number]
+    tx: Tx, fresh: Sequence[_Checked], ours: dict[str, numbers.Number], known: _Known
 ) -> list[tuple[int, int, int]]:
     """Store ``fresh`` with their contacts and conversations (created when new);
     (message ID, conversation ID, contact ID) of each, in order."""
-    contact_of = await contacts.owners_in(tx, sorted({c.phone for c in fresh}))
-    conversation_of = await conversations.ids_in(tx, {(ours[c.ours].id, c.phone) for c in fresh})
+    contact_of = known.contacts
+    conversation_of = known.conversations
     for c in fresh:  # a sender or a conversation seen for the first time: rare, one by one
         number = ours[c.ours]
         if c.phone not in contact_of:
@@ -298,10 +333,11 @@ async def _insert_many(
         for c, message_id in zip(fresh, message_ids, strict=True)
     ]
     latest = {conversation_id: message_id for message_id, conversation_id, _ in stored}
-    await tx.executemany(
-        "UPDATE conversations SET last_inbound_at = ?, last_message_at = ?,"
-        " last_inbound_id = ? WHERE id = ?",
-        [(now, now, message_id, cid) for cid, message_id in latest.items()],
+    await tx.execute(
+        "UPDATE conversations SET last_inbound_at = :now, last_message_at = :now,"
+        " last_inbound_id = j.value ->> 1 FROM json_each(:latest) AS j"
+        " WHERE conversations.id = j.value ->> 0",
+        {"now": now, "latest": json.dumps(list(latest.items()))},
     )
     return stored
 
@@ -326,34 +362,35 @@ async def _keywords(message: inbound.Inbound) -> inbound.HookResult:
 
 async def _conversation_timing(message: inbound.Inbound) -> None:
     """M7, M8: a message a person must answer starts the wait and the public-due time."""
-    if message.keyword is not None:
-        return  # a keyword is answered automatically: nobody has to reply
-    await message.tx.execute(_START_WAIT, _wait_params(message))
+    await _conversation_timing_many([message])
 
 
 _START_WAIT = (
     "UPDATE conversations SET waiting_since = coalesce(waiting_since, :now),"
     " public_due_at = CASE WHEN is_public = 0 AND owner_id IS NOT NULL"
-    "   THEN coalesce(public_due_at, :due) ELSE NULL END WHERE id = :id"
+    "   THEN coalesce(public_due_at, :due) ELSE NULL END"
+    " WHERE id IN (SELECT value FROM json_each(:ids))"
 )
-
-
-def _wait_params(message: inbound.Inbound) -> dict[str, int]:
-    now = message.tx.now_ms
-    return {
-        "now": now,
-        "due": now + message.settings.public_minutes * 60_000,
-        "id": message.conversation_id,
-    }
 
 
 async def _conversation_timing_many(
     messages: Sequence[inbound.Inbound],
 ) -> list[inbound.HookResult | None]:
-    """``_conversation_timing`` for a group, in one trip."""
+    """``_conversation_timing`` for a group, in one statement: the group shares its
+    transaction's time and settings, and starting a wait twice changes nothing."""
+    # A keyword is answered automatically: nobody has to reply.
     waiting = [m for m in messages if m.keyword is None]
     if waiting:
-        await waiting[0].tx.executemany(_START_WAIT, [_wait_params(m) for m in waiting])
+        first = waiting[0]
+        now = first.tx.now_ms
+        await first.tx.execute(
+            _START_WAIT,
+            {
+                "now": now,
+                "due": now + first.settings.public_minutes * 60_000,
+                "ids": json.dumps([m.conversation_id for m in waiting]),
+            },
+        )
     return [None] * len(messages)
 
 

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.settings import Settings
-from core.sms.optout import Intent, classify, normalise
+from core.sms.optout import (
+    CTIA_HELP,
+    CTIA_OPTIN,
+    CTIA_OPTOUT,
+    Intent,
+    _normalise_unicode,
+    classify,
+    normalise,
+)
 
 DEFAULTS = Settings()
 
@@ -167,3 +177,61 @@ def test_keywords_in_the_lists_are_normalised_too() -> None:
 def test_opt_out_wins_over_opt_in_when_lists_overlap() -> None:
     assert classify("stop", optout=["STOP"], optin=["STOP"], help=["STOP"]) is Intent.OPT_OUT
     assert classify("alto", optout=["ALTO"], optin=["ALTO"], help=[]) is Intent.OPT_OUT
+
+
+# --- the ASCII fast path reads text as the Unicode path does ------------------------
+
+ASCII_VARIANTS = (
+    "{}",
+    "{}.",
+    " {} ",
+    "*{}!!",
+    "\t{}\n",
+    "({})",
+    "'{}' ?",
+    "--{}__",
+    "{} :)",
+    "{} please",
+    "please {}",
+)
+
+
+def _keywords() -> list[tuple[str, Intent]]:
+    return [
+        *((k, Intent.OPT_OUT) for k in (*CTIA_OPTOUT, *DEFAULTS.optout_keywords)),
+        *((k, Intent.OPT_IN) for k in (*CTIA_OPTIN, *DEFAULTS.optin_keywords)),
+        *((k, Intent.HELP) for k in (*CTIA_HELP, *DEFAULTS.help_keywords)),
+    ]
+
+
+def _spellings(word: str) -> list[str]:
+    spellings = [word, word.lower(), word.title(), word.swapcase()]
+    if " " in word:
+        spellings += [word.replace(" ", "-"), word.replace(" ", "_"), word.replace(" ", "  \t")]
+    return spellings
+
+
+def test_every_keyword_in_every_ascii_variant_reads_as_the_unicode_path_reads_it() -> None:
+    for keyword, intent in _keywords():
+        for spelling in _spellings(keyword):
+            for template in ASCII_VARIANTS:
+                text = template.format(spelling)
+                assert normalise(text) == _normalise_unicode(text), text
+                whole = "please" not in template
+                expected = intent if whole else default_classify(text)
+                assert default_classify(text) is expected, text
+                if whole:
+                    assert normalise(text) == _normalise_unicode(keyword), text
+
+
+def test_keyword_phrases_and_stop_requests_classify_as_before() -> None:
+    assert default_classify("stop texting me!") is Intent.POSSIBLE_OPT_OUT
+    assert default_classify("Please remove my number") is Intent.POSSIBLE_OPT_OUT
+    assert default_classify("stop by at 5") is Intent.NONE
+    assert default_classify("...") is Intent.NONE
+    assert default_classify("") is Intent.NONE
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_text_is_normalised_as_the_unicode_path_would(text: str) -> None:
+    assert normalise(text) == _normalise_unicode(text)

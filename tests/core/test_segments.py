@@ -331,3 +331,18 @@ def test_smart_encoding_only_offers_real_savings(text: str) -> None:
     assert offer.count.segments < count(text).segments
     assert offer.segments_saved == count(text).segments - offer.count.segments >= 1
     assert 1 <= offer.replaced <= len(text)
+
+
+@given(st.text(alphabet=sorted(GSM7_BASIC), max_size=161))
+def test_basic_gsm7_text_counts_one_septet_a_character(text: str) -> None:
+    # Short basic-table text is counted without walking it a character at a time;
+    # it must agree with the general packing (one extension character forces that path).
+    got = count(text)
+    assert (got.encoding, got.units, got.characters) == ("GSM-7", len(text), len(text))
+    if 0 < len(text) <= 160:
+        assert split(text) == [text]
+    general = count(text + "€")
+    assert general.units == len(text) + 2
+    if len(text) <= 158:
+        assert (got.segments, got.units_left) == (1 if text else 0, 160 - len(text))
+        assert general.segments == 1

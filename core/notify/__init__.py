@@ -1,0 +1,18 @@
+"""Notification profiles (P1-P7): who among a client's people is told, and how,
+when an agent closes a conversation with an outcome.
+
+- ``profiles``: notification profiles, their contact numbers, email
+  addresses and SMS numbers (P1); delete or replace with every link (P5);
+  hold my calls and its expiry job (P7).
+- ``groups``: profile groups of up to 50 members.
+- ``holds``: whether a profile is held now (one rule for transfers and on-call).
+- ``fields``: the collected data and merge fields (P2).
+- ``outcomes``: closing outcomes and who each notifies (P3).
+- ``hipaa``: HIPAA mode (P6): what may not be saved, and what is withheld.
+- ``rendering``: each profile's SMS and email, from its mode, through the
+  one template renderer (``core.templates``).
+- ``oncall``: on-call schedules, weekly slots in a time zone; who is on call now.
+- ``closing``: close a conversation with an outcome and fan the notices out (P4).
+
+Emails go through ``core.delivery.emails``, SMS through ``core.delivery.outbox``.
+"""
