@@ -24,6 +24,10 @@ class InvalidPhoneNumber(InvalidInput):
     """A phone number that cannot be turned into E.164."""
 
 
+class HipaaRefused(InvalidInput):
+    """HIPAA mode refuses what would let protected health information leave (P6)."""
+
+
 class NotFound(SwitchboardError):
     """The thing asked for does not exist."""
 

@@ -68,6 +68,8 @@ class Settings:
     """Days the change feed keeps an event; the audit of consent and Ready has its own tables."""
     offer_seconds: int = 30
     """Routing: how long an agent has to accept an offer before it passes to the next one."""
+    hipaa_mode: bool = False
+    """P6: no PHI leaves by SMS or email; templates with PHI fields are refused."""
 
     @property
     def all_optout_keywords(self) -> tuple[str, ...]:
@@ -215,7 +217,22 @@ class Keywords:
         return words
 
 
-Rule = Number | Text | Code | Keywords
+_TRUE = ("yes", "on", "true", "1")
+_FALSE = ("no", "off", "false", "0")
+
+
+@record
+class Bool:
+    def check(self, name: str, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        word = value.strip().lower() if isinstance(value, str) else None
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        raise InvalidInput(f"{name} must be yes or no (on/off), not {_shown(value)}")
+
+
+Rule = Number | Text | Code | Keywords | Bool
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
@@ -251,6 +268,7 @@ RULES: dict[str, Rule] = {
     # Long enough to read a message and press a key over SSH; at most an hour,
     # past which a waiting contact is better served by the public minutes.
     "offer_seconds": Number(int, 5, 3600),
+    "hipaa_mode": Bool(),
 }
 assert set(RULES) == set(SETTING_NAMES), "every setting has a rule"
 
@@ -262,6 +280,8 @@ def describe(name: str) -> str:
         return rule.describe()
     if isinstance(rule, Code):
         return rule.what
+    if isinstance(rule, Bool):
+        return "yes or no"
     if isinstance(rule, Keywords):
         return "comma-separated keywords, added to " + ", ".join(ALWAYS_ON[name]) + " (always on)"
     return f"non-empty text, at most {rule.max_length} characters"

@@ -159,3 +159,13 @@ def test_every_setting_has_a_rule_and_a_description() -> None:
         assert settings.describe(name)
         default = getattr(Settings(), name)
         assert settings.check(name, default) == default, name
+
+
+@pytest.mark.parametrize(("given", "kept"), [("yes", True), ("off", False), (True, True)])
+async def test_hipaa_mode_is_a_yes_or_no(db: Database, given: object, kept: bool) -> None:
+    assert (await settings.update(db, SYSTEM, hipaa_mode=given)).hipaa_mode is kept
+
+
+async def test_hipaa_mode_refuses_anything_but_yes_or_no(db: Database) -> None:
+    with pytest.raises(InvalidInput, match="hipaa_mode must be yes or no"):
+        await settings.update(db, SYSTEM, hipaa_mode="maybe")
