@@ -14,7 +14,7 @@ import secrets
 from typing import Final
 
 from core.db import Tx
-from core.errors import InvalidInput
+from core.errors import HipaaRefused, InvalidInput
 from core.text import has_control_characters, is_utf8
 
 PURPOSES: Final = ("notice", "alert", "case")
@@ -29,6 +29,13 @@ async def queue_in(tx: Tx, purpose: str, recipient: str, subject: str, body: str
     """
     if purpose not in PURPOSES:
         raise InvalidInput(f"an email's purpose is one of {', '.join(PURPOSES)}, not {purpose!r}")
+    if purpose == "case":
+        from core import settings
+        from core.notify.hipaa import may_email_contact
+
+        refusal = may_email_contact(await settings.load_in(tx))
+        if refusal is not None:
+            raise HipaaRefused(refusal)
     if not subject.strip():
         raise InvalidInput("an email needs a subject")
     if len(subject) > MAX_SUBJECT or has_control_characters(subject):

@@ -242,6 +242,6 @@ async def released_in(tx: Tx, agent_ids: Collection[int]) -> None:
     await tx.execute(
         "UPDATE agents SET idle_since = :now WHERE id IN (SELECT value FROM json_each(:ids))"
         " AND NOT EXISTS (SELECT 1 FROM conversations c"
-        "   WHERE c.owner_id = agents.id AND c.is_public = 0)",
+        "   WHERE c.owner_id = agents.id AND c.is_public = 0 AND c.closed_at IS NULL)",
         {"now": tx.now_ms, "ids": json.dumps(sorted(agent_ids))},
     )

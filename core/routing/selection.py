@@ -3,7 +3,7 @@
 An agent may be offered a conversation of queue Q when they are active, in
 an activity that is ``available``, their active permission profile takes Q
 with messaging on (and Q itself has messaging on), they hold fewer than the
-profile's ``max_simultaneous`` open conversations (owned, not public; a
+profile's ``max_simultaneous`` open conversations (owned, not public, not closed; a
 pending offer counts as one, so offers never exceed what they may hold), and
 their ``interaction_timeout_seconds`` has passed since ``idle_since``.
 
@@ -50,7 +50,8 @@ _CANDIDATES = """
 SELECT pq.queue_id, g.id AS agent_id, pq.score, pu.distribution_score,
        coalesce(g.idle_since, 0) AS idle_since, p.auto_accept_seconds,
        p.max_simultaneous
-         - (SELECT count(*) FROM conversations c WHERE c.owner_id = g.id AND c.is_public = 0)
+         - (SELECT count(*) FROM conversations c WHERE c.owner_id = g.id AND c.is_public = 0
+            AND c.closed_at IS NULL)
          - (SELECT count(*) FROM offers o WHERE o.agent_id = g.id AND o.status = 'pending')
          AS room
 FROM agents g

@@ -366,7 +366,8 @@ async def _conversation_timing(message: inbound.Inbound) -> None:
 
 
 _START_WAIT = (
-    "UPDATE conversations SET waiting_since = coalesce(waiting_since, :now),"
+    # A closed conversation opens again (P4): the contact wrote after the close.
+    "UPDATE conversations SET waiting_since = coalesce(waiting_since, :now), closed_at = NULL,"
     " public_due_at = CASE WHEN is_public = 0 AND owner_id IS NOT NULL"
     "   THEN coalesce(public_due_at, :due) ELSE NULL END"
     " WHERE id IN (SELECT value FROM json_each(:ids))"

@@ -24,6 +24,9 @@ from core import settings as account
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.errors import NotAllowed
+from core.notify import closing, hipaa
+from core.notify import fields as notify_fields
+from core.notify import outcomes as notify_outcomes
 from core.people import agents, contacts, contacts_csv
 from core.people.authz import RULES, SYSTEM, Action, Actor, allows, authorize, scope
 from core.people.contacts import ContactDraft
@@ -72,6 +75,11 @@ async def _view_private(db: Database, actor: Actor, team: Team) -> object:
     return await conversations.thread(db, actor, cid)
 
 
+async def _close_bobs(db: Database, actor: Actor, team: Team) -> object:
+    cid = await db.scalar("SELECT id FROM conversations WHERE owner_id = ?", (team.bob.id,))
+    return await closing.close(db, actor, cid, "Wrong Number", {})
+
+
 CASES = [
     Case(
         "settings",
@@ -117,6 +125,23 @@ CASES = [
         {},
         lambda db, a, t: contacts.create(db, a, ContactDraft(name="Gus", phones=[])),
     ),
+    # n-close: collected fields, outcomes, HIPAA mode, closing
+    Case(
+        "add a collected field",
+        {"manage_settings": True},
+        lambda db, a, t: notify_fields.add(db, a, "policy_no", "Policy"),
+    ),
+    Case(
+        "add an outcome",
+        {"manage_settings": True},
+        lambda db, a, t: notify_outcomes.add(db, a, "Later"),
+    ),
+    Case(
+        "switch HIPAA mode on",
+        {"manage_settings": True},
+        lambda db, a, t: hipaa.switch(db, a, True),
+    ),
+    Case("close another agent's conversation", {"supervision": True}, _close_bobs),
 ]
 
 
