@@ -114,12 +114,14 @@ class Tx:
         self, kind: str, entity: str, items: Iterable[tuple[int | None, dict[str, Any]]]
     ) -> None:
         """Append one event per (entity_id, data) in one call: for batches."""
+        rows = [
+            (self.now_ms, kind, entity, entity_id, json.dumps(data, default=str))
+            for entity_id, data in items
+        ]
+        if not rows:
+            return  # a trip to the database thread for nothing
         await self._conn.executemany(
-            "INSERT INTO events (at, kind, entity, entity_id, data) VALUES (?, ?, ?, ?, ?)",
-            [
-                (self.now_ms, kind, entity, entity_id, json.dumps(data, default=str))
-                for entity_id, data in items
-            ],
+            "INSERT INTO events (at, kind, entity, entity_id, data) VALUES (?, ?, ?, ?, ?)", rows
         )
 
 

@@ -10,7 +10,9 @@ show it once.
 
 from __future__ import annotations
 
+import json
 import secrets
+from collections.abc import Sequence
 from typing import Final
 
 from core.db import Tx
@@ -27,6 +29,12 @@ async def queue_in(tx: Tx, purpose: str, recipient: str, subject: str, body: str
 
     Returns the row's id. The worker's email job delivers it.
     """
+    return (await queue_many_in(tx, purpose, [(recipient, subject, body)]))[0]
+
+
+async def queue_many_in(tx: Tx, purpose: str, items: Sequence[tuple[str, str, str]]) -> list[int]:
+    """``queue_in`` for many (recipient, subject, body) emails, in two statements
+    (a close fans out to many addresses at once); all are queued or none."""
     if purpose not in PURPOSES:
         raise InvalidInput(f"an email's purpose is one of {', '.join(PURPOSES)}, not {purpose!r}")
     if purpose == "case":
@@ -36,6 +44,29 @@ async def queue_in(tx: Tx, purpose: str, recipient: str, subject: str, body: str
         refusal = may_email_contact(await settings.load_in(tx))
         if refusal is not None:
             raise HipaaRefused(refusal)
+    for _, subject, body in items:
+        _check(subject, body)
+    if not items:
+        return []
+    rows = [[r, subject, body, secrets.token_hex(16)] for r, subject, body in items]
+    made = await tx.fetchall(
+        "INSERT INTO emails (purpose, recipient, subject, body, message_key, status,"
+        " next_attempt_at, created_at, updated_at)"
+        " SELECT :purpose, value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'queued',"
+        " :now, :now, :now FROM json_each(:rows) ORDER BY key RETURNING id, message_key",
+        {"purpose": purpose, "now": tx.now_ms, "rows": json.dumps(rows)},
+    )
+    # Rows are numbered in the SELECT's order; checked (by their unique keys), not assumed.
+    made = sorted(made, key=lambda r: r["id"])
+    if [r["message_key"] for r in made] != [row[3] for row in rows]:
+        raise RuntimeError("the email rows came back out of order")
+    ids = [r["id"] for r in made]
+    # Ids and kinds only: the change feed never carries an address or a body.
+    await tx.emit_many("email.queued", "email", [(i, {"purpose": purpose}) for i in ids])
+    return ids
+
+
+def _check(subject: str, body: str) -> None:
     if not subject.strip():
         raise InvalidInput("an email needs a subject")
     if len(subject) > MAX_SUBJECT or has_control_characters(subject):
@@ -44,20 +75,3 @@ async def queue_in(tx: Tx, purpose: str, recipient: str, subject: str, body: str
         raise InvalidInput(f"an email body is at most {MAX_BODY} characters, not {len(body)}")
     if not (is_utf8(subject) and is_utf8(body)):
         raise InvalidInput("an email must be valid UTF-8 text")
-    email_id = await tx.insert(
-        "INSERT INTO emails (purpose, recipient, subject, body, message_key, status,"
-        " next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-        (
-            purpose,
-            recipient,
-            subject,
-            body,
-            secrets.token_hex(16),
-            tx.now_ms,
-            tx.now_ms,
-            tx.now_ms,
-        ),
-    )
-    # Ids and kinds only: the change feed never carries an address or a body.
-    await tx.emit("email.queued", "email", email_id, purpose=purpose)
-    return email_id

@@ -23,7 +23,7 @@ from core import records, settings
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
 from core.delivery import budgets
-from core.errors import InvalidInput
+from core.errors import InvalidInput, OptedOut, SwitchboardError
 from core.scheduling import WORKER_LEASE
 from core.sms import consent, outgoing, segments
 
@@ -110,13 +110,7 @@ async def queue(
     built with staff alerts; this is where it will be checked), and STOP
     still blocks them. Nothing here creates or touches a conversation.
     """
-    if purpose not in PURPOSES or purpose == CONVERSATION:
-        raise InvalidInput(
-            f"a message queued without a conversation has one of the purposes"
-            f" {', '.join(p for p in PURPOSES if p != CONVERSATION)}, not {purpose!r}"
-        )
-    if not await tx.fetchone("SELECT 1 FROM numbers WHERE e164 = ? AND sms = 1", (sender,)):
-        raise InvalidInput(f"{sender} is not one of our SMS numbers, so it cannot send")
+    await _check_sender(tx, purpose, sender)
     if await tx.fetchone("SELECT 1 FROM numbers WHERE e164 = ?", (recipient,)):
         raise InvalidInput(f"{recipient} is one of our own numbers; a message cannot go to it")
     if not body.strip() and not media:
@@ -125,6 +119,109 @@ async def queue(
     if purpose != ALERT and await consent.take_notice_in(tx, recipient):
         body = outgoing.with_notice(body, (await settings.load_in(tx)).optout_notice)
     return await _insert(tx, purpose, sender, recipient, body, kind, author_id, media, None)
+
+
+async def _check_sender(tx: Tx, purpose: str, sender: str) -> None:
+    if purpose not in PURPOSES or purpose == CONVERSATION:
+        raise InvalidInput(
+            f"a message queued without a conversation has one of the purposes"
+            f" {', '.join(p for p in PURPOSES if p != CONVERSATION)}, not {purpose!r}"
+        )
+    if not await tx.fetchone("SELECT 1 FROM numbers WHERE e164 = ? AND sms = 1", (sender,)):
+        raise InvalidInput(f"{sender} is not one of our SMS numbers, so it cannot send")
+
+
+async def queue_many(
+    tx: Tx, purpose: str, sender: str, items: Sequence[tuple[str, str]]
+) -> list[int | SwitchboardError]:
+    """``queue`` for many (recipient, body) messages from one sender, in a few statements.
+
+    The same rules, and each refusal (an opted-out number, one of our own, an
+    empty body) is returned in its item's place while the others are queued:
+    one notice that cannot go does not stop the rest (P4). A sender or
+    purpose that cannot send at all is raised, as ``queue`` does.
+    """
+    if not items:
+        await _check_sender(tx, purpose, sender)
+        return []
+    if purpose not in PURPOSES or purpose == CONVERSATION:
+        await _check_sender(tx, purpose, sender)  # raises, naming the purposes
+    # One trip: whether the sender may send, which recipients are ours, which opted out.
+    barred = await tx.fetchall(
+        "SELECT e164, 2 AS what FROM numbers WHERE e164 = :sender AND sms = 1"
+        " UNION ALL SELECT e164, 1 FROM numbers WHERE e164 IN (SELECT value FROM json_each(:p))"
+        " UNION ALL SELECT phone, 0 FROM phone_consent WHERE opted_out = 1"
+        " AND phone IN (SELECT value FROM json_each(:p))",
+        {"sender": sender, "p": json.dumps(sorted({r for r, _ in items}))},
+    )
+    if not any(r["what"] == 2 for r in barred):
+        await _check_sender(tx, purpose, sender)  # raises: not one of our SMS numbers
+    ours = {r[0] for r in barred if r["what"] == 1}
+    opted = {r[0] for r in barred if r["what"] == 0}
+    results: list[int | SwitchboardError] = []
+    sendable: list[tuple[int, str, str]] = []
+    for index, (recipient, body) in enumerate(items):
+        if recipient in ours:
+            results.append(
+                InvalidInput(f"{recipient} is one of our own numbers; a message cannot go to it")
+            )
+        elif not body.strip():
+            results.append(InvalidInput("the message is empty"))
+        elif recipient in opted:
+            try:
+                await consent.ensure_may_text(tx, recipient)  # its refusal, worded once
+            except OptedOut as exc:
+                results.append(exc)
+            else:
+                results.append(OptedOut(f"{recipient} opted out of SMS"))
+        else:
+            results.append(0)
+            sendable.append((index, recipient, body))
+    if not sendable:
+        return results
+    if purpose != ALERT:
+        first = {
+            r[0]
+            for r in await tx.fetchall(
+                "INSERT INTO phone_consent (phone, notice_sent_at)"
+                " SELECT value, ? FROM json_each(?) WHERE true"
+                " ON CONFLICT(phone) DO UPDATE SET notice_sent_at = excluded.notice_sent_at"
+                " WHERE phone_consent.notice_sent_at IS NULL RETURNING phone",
+                (tx.now_ms, json.dumps(sorted({r for _, r, _ in sendable}))),
+            )
+        }
+        if first:
+            line = (await settings.load_in(tx)).optout_notice
+            given: set[str] = set()
+            for position, (index, recipient, body) in enumerate(sendable):
+                if recipient in first and recipient not in given:
+                    given.add(recipient)  # the first message to it, not each
+                    sendable[position] = (index, recipient, outgoing.with_notice(body, line))
+    rows = []
+    for _, recipient, body in sendable:
+        count = segments.count(body)
+        rows.append([recipient, body, count.encoding, max(count.segments, 1)])
+    made = await tx.fetchall(
+        "INSERT INTO messages (conversation_id, direction, purpose, kind, sender, recipient,"
+        " body, encoding, segments, status, next_attempt_at, created_at, updated_at)"
+        " SELECT NULL, 'out', :purpose, :kind, :sender, value ->> 0, value ->> 1, value ->> 2,"
+        " value ->> 3, 'queued', :now, :now, :now FROM json_each(:rows) ORDER BY key"
+        " RETURNING id, recipient",
+        {"purpose": purpose, "kind": CHAT, "sender": sender, "now": tx.now_ms,
+         "rows": json.dumps(rows)},
+    )  # fmt: skip
+    # Rows are numbered in the SELECT's order; checked, not assumed.
+    made = sorted(made, key=lambda r: r["id"])
+    if [r["recipient"] for r in made] != [r for _, r, _ in sendable]:
+        raise RuntimeError("the outbox rows came back out of order")
+    for (index, _, _), row in zip(sendable, made, strict=True):
+        results[index] = row["id"]
+    await tx.emit_many(
+        "message.queued",
+        "message",
+        [(r["id"], {"conversation_id": None, "purpose": purpose, "kind": CHAT}) for r in made],
+    )
+    return results
 
 
 async def _insert(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import sqlite3
 from collections.abc import Mapping
 from typing import Final
 
@@ -24,7 +25,7 @@ from core import settings
 from core.clock import from_ms
 from core.db import Database, Tx
 from core.delivery import emails, outbox
-from core.errors import InvalidInput, OptedOut
+from core.errors import InvalidInput, OptedOut, SwitchboardError
 from core.notify import fields as collected
 from core.notify import hipaa, rendering
 from core.notify.holds import held_sql
@@ -33,8 +34,18 @@ from core.people.authz import Action, Actor, authorize
 from core.records import record
 from core.routing import activities, handover
 from core.sms.conversations import access_in
+from core.templates import Fields
 from core.text import has_control_characters, is_utf8
 
+_TEMPLATE_COLUMNS: Final = (
+    "sms_on",
+    "sms_mode",
+    "sms_body",
+    "email_on",
+    "email_mode",
+    "email_subject",
+    "email_body",
+)
 SMS: Final = "sms"
 EMAIL: Final = "email"
 
@@ -128,15 +139,15 @@ async def close_in(
         closure_id=closure_id,
         outcome_id=chosen.id,
     )
-    agent = await tx.scalar("SELECT name FROM agents WHERE id = ?", (actor.id,))
     values |= {
         "caller_id": conversation["phone"],
         "outcome": chosen.name,
         "agent_comment": note,
-        "agent": agent or "",
+        "agent": actor.name,
         "closed_at": from_ms(tx.now_ms).isoformat(timespec="minutes"),
     }
-    await _fan_out(tx, closure_id, chosen.id, conversation["sender"], values, config)
+    fields = Fields(f.as_field() for f in declared)
+    await _fan_out(tx, closure_id, chosen.id, conversation["sender"], values, config, fields)
     return closure_id, chosen.name
 
 
@@ -161,20 +172,18 @@ async def _on_call(tx: Tx, schedule_id: int) -> list[int]:
 
 async def recipients_in(tx: Tx, outcome_id: int) -> list[int]:
     """The profiles an outcome notifies now, each once, in a stable order."""
-    direct = await tx.fetchall(
-        "SELECT profile_id AS id FROM outcome_recipients"
+    rows = await tx.fetchall(
+        "SELECT profile_id AS id, 0 AS schedule FROM outcome_recipients"
         " WHERE outcome_id = :o AND profile_id IS NOT NULL"
-        " UNION SELECT m.profile_id FROM outcome_recipients r"
-        " JOIN notification_group_members m ON m.group_id = r.group_id WHERE r.outcome_id = :o",
+        " UNION SELECT m.profile_id, 0 FROM outcome_recipients r"
+        " JOIN notification_group_members m ON m.group_id = r.group_id WHERE r.outcome_id = :o"
+        " UNION SELECT schedule_id, 1 FROM outcome_recipients"
+        " WHERE outcome_id = :o AND schedule_id IS NOT NULL",
         {"o": outcome_id},
     )
-    found = {r["id"] for r in direct}
-    schedules = await tx.fetchall(
-        "SELECT schedule_id FROM outcome_recipients"
-        " WHERE outcome_id = ? AND schedule_id IS NOT NULL",
-        (outcome_id,),
-    )
-    on_call = {p for s in schedules for p in await _on_call(tx, s["schedule_id"])}
+    found = {r["id"] for r in rows if not r["schedule"]}
+    schedules = [r["id"] for r in rows if r["schedule"]]
+    on_call = {p for s in schedules for p in await _on_call(tx, s)}
     if on_call:
         held = await tx.fetchall(
             "SELECT id FROM notification_profiles p WHERE id IN (SELECT value FROM json_each(:ids))"
@@ -192,87 +201,112 @@ async def _fan_out(
     sender: str,
     values: dict[str, str],
     config: settings.Settings,
+    fields: Fields,
 ) -> None:
     profile_ids = await recipients_in(tx, outcome_id)
     if not profile_ids:
         return
-    ids = json.dumps(profile_ids)
     rows = await tx.fetchall(
-        "SELECT id, alias, sms_on, sms_mode, sms_body, email_on, email_mode, email_subject,"
-        " email_body FROM notification_profiles WHERE id IN (SELECT value FROM json_each(?))"
-        " ORDER BY id",
-        (ids,),
+        "SELECT p.id, p.alias, p.sms_on, p.sms_mode, p.sms_body, p.email_on, p.email_mode,"
+        " p.email_subject, p.email_body, c.kind, c.value"
+        " FROM notification_profiles p LEFT JOIN notification_profile_contacts c"
+        "   ON c.profile_id = p.id AND c.kind IN ('sms', 'email')"
+        " WHERE p.id IN (SELECT value FROM json_each(?)) ORDER BY p.id, c.position",
+        (json.dumps(profile_ids),),
     )
+    profiles: dict[int, sqlite3.Row] = {}
     addresses: dict[int, list[tuple[str, str]]] = {}
-    for row in await tx.fetchall(
-        "SELECT profile_id, kind, value FROM notification_profile_contacts"
-        " WHERE kind IN ('sms', 'email') AND profile_id IN (SELECT value FROM json_each(?))"
-        " ORDER BY profile_id, kind, position",
-        (ids,),
-    ):
-        addresses.setdefault(row["profile_id"], []).append((row["kind"], row["value"]))
-    fields = await collected.fields_in(tx)
-    withhold = hipaa.withheld(config, fields)
-    made: list[tuple[int, dict[str, object]]] = []
     for row in rows:
+        profiles.setdefault(row["id"], row)
+        if row["kind"] is not None:
+            addresses.setdefault(row["id"], []).append((row["kind"], row["value"]))
+    withhold = hipaa.withheld(config, fields)
+    # Rendered once per profile, queued in one batch per channel; the notices keep
+    # each profile's order (its SMS numbers, then its addresses).
+    planned: list[tuple[int, str, int, str | None]] = []  # profile, channel, batch index, skip
+    texts: list[tuple[str, str]] = []
+    mails: list[tuple[str, str, str]] = []
+    skipped_recipients: list[str] = []
+    # Ten profiles in the same modes share their texts: each rendered once per close.
+    rendered: dict[tuple[object, ...], tuple[str | None, tuple[str, str] | None]] = {}
+    for profile_id, row in profiles.items():
+        mine = addresses.get(profile_id, [])
+        numbers = [v for k, v in mine if k == SMS]
+        to = [v for k, v in mine if k == EMAIL]
         profile = hipaa.ProfileTemplates.from_row(row)
-        templates = rendering.compiled(profile, fields)
-        sms_numbers = [v for k, v in addresses.get(profile.id or 0, []) if k == SMS]
-        email_addresses = [v for k, v in addresses.get(profile.id or 0, []) if k == EMAIL]
-        if templates.sms is not None and sms_numbers:
-            body = rendering.render_sms(templates.sms, values, withhold)
-            for number in sms_numbers:
-                made.append(await _sms_notice(tx, closure_id, row["id"], sender, number, body))
-        if templates.email is not None and email_addresses:
-            subject, text = rendering.render_email(templates.email, values, withhold)
-            for address in email_addresses:
-                email_id = await emails.queue_in(tx, "notice", address, subject, text)
-                made.append(await _notice(tx, closure_id, row["id"], address, email_id=email_id))
-    # Ids and kinds only: never an address, a number or a body (HIPAA).
-    await tx.emit_many("notice.queued", "notice", made)
-
-
-async def _sms_notice(
-    tx: Tx, closure_id: int, profile_id: int, sender: str, number: str, body: str
-) -> tuple[int, dict[str, object]]:
-    try:
-        message_id = await outbox.queue(tx, outbox.NOTICE, sender, number, body)
-    except OptedOut:
-        return await _notice(
-            tx, closure_id, profile_id, number, skipped="the number opted out of SMS (STOP)"
-        )
-    except InvalidInput as exc:  # one of our own numbers: one notice, not the close
-        return await _notice(tx, closure_id, profile_id, number, skipped=str(exc))
-    return await _notice(tx, closure_id, profile_id, number, message_id=message_id)
-
-
-async def _notice(
-    tx: Tx,
-    closure_id: int,
-    profile_id: int,
-    recipient: str,
-    *,
-    message_id: int | None = None,
-    email_id: int | None = None,
-    skipped: str | None = None,
-) -> tuple[int, dict[str, object]]:
-    notice_id = await tx.insert(
+        key = tuple(row[c] for c in _TEMPLATE_COLUMNS)
+        try:
+            if key not in rendered:
+                templates = rendering.compiled(profile, fields)
+                sms, email = templates.sms, templates.email
+                rendered[key] = (
+                    rendering.render_sms(sms, values, withhold) if sms else None,
+                    rendering.render_email(email, values, withhold) if email else None,
+                )
+            body, mail = rendered[key]
+        except InvalidInput as exc:
+            # A profile saved broken (by hand, or before a field changed) is one skipped
+            # notice per address, shown with the reason; the close and the others go on.
+            on = [v for v in numbers if profile.sms_on] + [v for v in to if profile.email_on]
+            planned += [(profile_id, "", -1, f"not rendered: {exc}") for _ in on]
+            skipped_recipients += on
+            continue
+        if body is not None:
+            for number in numbers:
+                planned.append((profile_id, SMS, len(texts), None))
+                texts.append((number, body))
+        if mail is not None:
+            for address in to:
+                planned.append((profile_id, EMAIL, len(mails), None))
+                mails.append((address, *mail))
+    queued = await outbox.queue_many(tx, outbox.NOTICE, sender, texts) if texts else []
+    email_ids = await emails.queue_many_in(tx, "notice", mails) if mails else []
+    notices: list[list[object]] = []
+    skipped_at = iter(skipped_recipients)
+    for profile_id, channel, index, reason in planned:
+        if reason is not None:
+            notices.append([profile_id, None, None, reason, next(skipped_at)])
+        elif channel == EMAIL:
+            notices.append([profile_id, None, email_ids[index], None, mails[index][0]])
+        elif isinstance(result := queued[index], int):
+            notices.append([profile_id, result, None, None, texts[index][0]])
+        else:
+            notices.append([profile_id, None, None, _skipped(result), texts[index][0]])
+    made = await tx.fetchall(
         "INSERT INTO notices (closure_id, profile_id, message_id, email_id, skipped, recipient,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (closure_id, profile_id, message_id, email_id, skipped, recipient, tx.now_ms),
+        " created_at) SELECT :closure, value ->> 0, value ->> 1, value ->> 2, value ->> 3,"
+        " value ->> 4, :now FROM json_each(:rows) ORDER BY key RETURNING id",
+        {"closure": closure_id, "now": tx.now_ms, "rows": json.dumps(notices)},
     )
-    channel = EMAIL if email_id is not None else SMS
-    return notice_id, {
-        "closure_id": closure_id,
-        "profile_id": profile_id,
-        "channel": channel,
-        "skipped": skipped is not None,
-    }
+    # Ids and kinds only: never an address, a number or a body (HIPAA).
+    await tx.emit_many(
+        "notice.queued",
+        "notice",
+        [
+            (
+                notice_id,
+                {
+                    "closure_id": closure_id,
+                    "profile_id": n[0],
+                    "channel": EMAIL if "@" in str(n[4]) else SMS,
+                    "skipped": n[3] is not None,
+                },
+            )
+            for notice_id, n in zip(sorted(r["id"] for r in made), notices, strict=True)
+        ],
+    )
+
+
+def _skipped(refusal: SwitchboardError) -> str:
+    if isinstance(refusal, OptedOut):
+        return "the number opted out of SMS (STOP)"
+    return str(refusal)  # one of our own numbers: one notice, not the close
 
 
 _NOTICES: Final = (
     "SELECT n.id, n.closure_id, n.profile_id, n.recipient, n.skipped,"
-    " CASE WHEN n.email_id IS NOT NULL THEN 'email' ELSE 'sms' END AS channel,"
+    # An address has an @, a number never: how a skipped notice tells its channel.
+    " CASE WHEN instr(n.recipient, '@') THEN 'email' ELSE 'sms' END AS channel,"
     " coalesce(m.status, e.status, 'skipped') AS status,"
     " coalesce(n.skipped, m.error, e.error) AS error"
     " FROM notices n LEFT JOIN messages m ON m.id = n.message_id"

@@ -25,7 +25,6 @@ from core.people.authz import Action, Actor, authorize
 from core.records import record
 from core.sms import segments
 from core.templates import Fields, Template, compile_template, longest_count
-from core.text import has_control_characters
 
 SMS_DEFAULT: Final = "{{first_name}} {{last_name}}, {{phone}}: {{message}}"
 SMS_NON_MESSAGE: Final = "{{outcome}}: {{agent_comment}} (caller ID {{caller_id}})"
@@ -85,10 +84,12 @@ def email_templates(profile: ProfileTemplates, fields: Fields) -> tuple[Template
     raise InvalidInput(f"unknown email mode {profile.email_mode!r}")
 
 
+_CONTROLS: Final = {c: " " for c in (*range(32), 127)}
+
+
 def one_line(text: str, limit: int = MAX_SUBJECT) -> str:
     """A subject: line breaks and control characters as spaces, cut to ``limit``."""
-    flat = "".join(" " if has_control_characters(ch) else ch for ch in text)
-    flat = " ".join(flat.split())
+    flat = " ".join(text.translate(_CONTROLS).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

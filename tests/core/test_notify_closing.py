@@ -187,3 +187,16 @@ async def test_notices_are_seen_by_those_who_see_the_conversation(
     with pytest.raises(NotAllowed):
         await closing.notices_for(db, team.alice, cid)
     assert await conversations.get(db, team.bob, cid)
+
+
+async def test_a_profile_saved_broken_is_a_skipped_notice_not_a_failed_close(
+    db: Database, team: Team, hale: int
+) -> None:
+    await add_profile(db, "Broken", sms=(DESK_SMS,), sms_mode="custom", sms_body="{{colour}}")
+    await outcomes.switch(db, SYSTEM, "General Message", "Broken")
+    closure = await closing.close(db, team.dana, await _inbound(db), "General Message", DATA)
+    broken = closure.notices[-1]
+    assert (broken.channel, broken.recipient, broken.status) == ("sms", DESK_SMS, "skipped")
+    assert broken.error is not None
+    assert broken.error.startswith("not rendered: unknown field 'colour'")
+    assert [n.status for n in closure.notices[:-1]] == ["queued"] * 3
