@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import types
 
 import pytest
 
@@ -11,10 +13,12 @@ from core.db import Database
 from core.errors import InvalidInput, NotAllowed, NotFound
 from core.notify import closing, outcomes
 from core.people.authz import SYSTEM
+from core.routing import selection
 from core.scheduling.worker import Worker
 from core.sms import consent, conversations, receiving, sending
 from tests.core.conftest import DEFAULT_NUMBER, DORA_MOBILE, STRANGER, Team
 from tests.core.notify_setup import add_group, add_profile
+from tests.core.routing_setup import available, give_profile, make_profile, make_queue, take_queue
 
 HALE_SMS = "+12125550160"
 HALE_SMS_2 = "+12125550161"
@@ -200,3 +204,47 @@ async def test_a_profile_saved_broken_is_a_skipped_notice_not_a_failed_close(
     assert broken.error is not None
     assert broken.error.startswith("not rendered: unknown field 'colour'")
     assert [n.status for n in closure.notices[:-1]] == ["queued"] * 3
+
+
+async def test_whoever_is_on_call_is_told_unless_held(
+    db: Database, team: Team, hale: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_call = await add_profile(db, "Night nurse", sms=(DESK_SMS,))
+    held = await add_profile(db, "Night doctor", sms=("+12125550163",), hold="indefinite")
+    async with db.transaction() as tx:
+        schedule = await tx.insert(
+            "INSERT INTO oncall_schedules (name, time_zone, created_at) VALUES ('Nights', 'UTC', 0)"
+        )
+    asked: list[tuple[int, int]] = []
+
+    async def on_call_profiles_in(tx: object, schedule_id: int, at: int) -> list[int]:
+        asked.append((schedule_id, at))
+        return [on_call, held, hale]  # hale is also named directly: told once
+
+    # The on-call part (core.notify.oncall) answers who is on call; stood in for here.
+    stub = types.ModuleType("core.notify.oncall")
+    stub.on_call_profiles_in = on_call_profiles_in  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "core.notify.oncall", stub)
+    await outcomes.set_recipient(db, SYSTEM, "General Message", "schedule", "Nights")
+    closure = await closing.close(db, team.dana, await _inbound(db), "General Message", DATA)
+    assert asked == [(schedule, to_ms(FakeClock().now()))]
+    assert [n.profile_id for n in closure.notices] == [hale, hale, hale, on_call]
+
+
+async def test_a_closed_conversation_no_longer_fills_the_agents_room(
+    db: Database, team: Team, clock: FakeClock
+) -> None:
+    sales = await make_queue(db, "Sales")
+    profile = await make_profile(
+        db, "One at a time", max_simultaneous=1, interaction_timeout_seconds=0
+    )
+    await take_queue(db, profile, sales)
+    await give_profile(db, team.bob, profile)
+    await available(db, team.bob)
+    await sending.send(db, team.bob, DORA_MOBILE, "Hi Dora")
+    cid = await db.scalar("SELECT id FROM conversations WHERE phone = ?", (DORA_MOBILE,))
+    now = to_ms(clock.now())
+    assert await selection.candidates(db, [sales], now) == []
+    await closing.close(db, team.bob, cid, "No Caller", {})
+    [bob] = await selection.candidates(db, [sales], now)
+    assert (bob.agent_id, bob.room) == (team.bob.id, 1)
