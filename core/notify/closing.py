@@ -86,9 +86,7 @@ async def close(
     or longer than its length; a conversation already closed.
     """
     async with db.transaction() as tx:
-        closure_id, name = await close_in(tx, actor, conversation_id, outcome, data, comment)
-        notices = await _notices_in(tx, "n.closure_id = ?", (closure_id,))
-    return Closure(closure_id, conversation_id, name, tuple(notices))
+        return await close_in(tx, actor, conversation_id, outcome, data, comment)
 
 
 async def close_in(
@@ -98,8 +96,8 @@ async def close_in(
     outcome: str,
     data: Mapping[str, str],
     comment: str = "",
-) -> tuple[int, str]:
-    """``close`` in the caller's transaction; the closure's id and the outcome's name."""
+) -> Closure:
+    """``close`` in the caller's transaction."""
     authorize(actor, Action.CLOSE_CONVERSATION, await access_in(tx, conversation_id))
     conversation = await tx.fetchone(
         "SELECT c.phone, c.owner_id, c.is_public, c.closed_at, n.e164 AS sender"
@@ -147,8 +145,10 @@ async def close_in(
         "closed_at": from_ms(tx.now_ms).isoformat(timespec="minutes"),
     }
     fields = Fields(f.as_field() for f in declared)
-    await _fan_out(tx, closure_id, chosen.id, conversation["sender"], values, config, fields)
-    return closure_id, chosen.name
+    notices = await _fan_out(
+        tx, closure_id, chosen.id, conversation["sender"], values, config, fields
+    )
+    return Closure(closure_id, conversation_id, chosen.name, tuple(notices))
 
 
 def _comment(comment: str, limit: int) -> str:
@@ -202,10 +202,10 @@ async def _fan_out(
     values: dict[str, str],
     config: settings.Settings,
     fields: Fields,
-) -> None:
+) -> list[Notice]:
     profile_ids = await recipients_in(tx, outcome_id)
     if not profile_ids:
-        return
+        return []
     rows = await tx.fetchall(
         "SELECT p.id, p.alias, p.sms_on, p.sms_mode, p.sms_body, p.email_on, p.email_mode,"
         " p.email_subject, p.email_body, c.kind, c.value"
@@ -261,40 +261,55 @@ async def _fan_out(
                 mails.append((address, *mail))
     queued = await outbox.queue_many(tx, outbox.NOTICE, sender, texts) if texts else []
     email_ids = await emails.queue_many_in(tx, "notice", mails) if mails else []
-    notices: list[list[object]] = []
+    # profile, message, email, skipped, recipient: a notices row
+    notices: list[tuple[int, int | None, int | None, str | None, str]] = []
     skipped_at = iter(skipped_recipients)
     for profile_id, channel, index, reason in planned:
         if reason is not None:
-            notices.append([profile_id, None, None, reason, next(skipped_at)])
+            notices.append((profile_id, None, None, reason, next(skipped_at)))
         elif channel == EMAIL:
-            notices.append([profile_id, None, email_ids[index], None, mails[index][0]])
+            notices.append((profile_id, None, email_ids[index], None, mails[index][0]))
         elif isinstance(result := queued[index], int):
-            notices.append([profile_id, result, None, None, texts[index][0]])
+            notices.append((profile_id, result, None, None, texts[index][0]))
         else:
-            notices.append([profile_id, None, None, _skipped(result), texts[index][0]])
+            notices.append((profile_id, None, None, _skipped(result), texts[index][0]))
     made = await tx.fetchall(
         "INSERT INTO notices (closure_id, profile_id, message_id, email_id, skipped, recipient,"
         " created_at) SELECT :closure, value ->> 0, value ->> 1, value ->> 2, value ->> 3,"
         " value ->> 4, :now FROM json_each(:rows) ORDER BY key RETURNING id",
         {"closure": closure_id, "now": tx.now_ms, "rows": json.dumps(notices)},
     )
+    ids = sorted(r["id"] for r in made)
+    shown = [
+        Notice(
+            notice_id,
+            closure_id,
+            n[0],
+            EMAIL if "@" in n[4] else SMS,
+            n[4],
+            "skipped" if n[3] is not None else "queued",
+            n[3],
+        )
+        for notice_id, n in zip(ids, notices, strict=True)
+    ]
     # Ids and kinds only: never an address, a number or a body (HIPAA).
     await tx.emit_many(
         "notice.queued",
         "notice",
         [
             (
-                notice_id,
+                n.id,
                 {
                     "closure_id": closure_id,
-                    "profile_id": n[0],
-                    "channel": EMAIL if "@" in str(n[4]) else SMS,
-                    "skipped": n[3] is not None,
+                    "profile_id": n.profile_id,
+                    "channel": n.channel,
+                    "skipped": n.status == "skipped",
                 },
             )
-            for notice_id, n in zip(sorted(r["id"] for r in made), notices, strict=True)
+            for n in shown
         ],
     )
+    return shown
 
 
 def _skipped(refusal: SwitchboardError) -> str:
