@@ -188,4 +188,11 @@ _RULES = "\n".join(f"  {name}: {settings.describe(name)}" for name in settings.S
 async def settings_set(db: Database, name: str, value: str) -> None:
     """Set NAME to VALUE (keyword lists are comma-separated and add to the CTIA ones)."""
     await settings.update(db, OPERATOR, **{name: value})
-    click.echo(f"{name} = {_shown(name, getattr(await settings.load(db), name))}")
+    current = await settings.load(db)
+    click.echo(f"{name} = {_shown(name, getattr(current, name))}")
+    if name == "hipaa_mode" and current.hipaa_mode:
+        # P6: switching it on lists the saved templates that must change (as `notify hipaa on`).
+        from core.notify import hipaa
+
+        for problem in await hipaa.check(db, OPERATOR):
+            click.echo(f"must change: {printable(problem.alias)}: {printable(problem.reason)}")

@@ -133,3 +133,11 @@ def test_close_queues_the_notices_and_refuses_bad_data(sb: Run, db: Path) -> Non
     body = query(db, "SELECT body FROM messages WHERE purpose = 'notice'")[0][0]
     assert body.startswith("Ann , ")
     refused(sb("notify", "close", str(cid), "--outcome", "Urgent"), "closed already")
+
+
+def test_settings_set_hipaa_mode_lists_what_must_change(sb: Run, db: Path) -> None:
+    _set_up(sb, db)
+    shown = ok(sb("settings", "set", "hipaa_mode", "yes")).stdout.splitlines()
+    assert shown[0] == "hipaa_mode = True"
+    assert shown[1].startswith("must change: Dr Hale: email mode default")
+    refused(sb("settings", "set", "hipaa_mode", "maybe"), "hipaa_mode must be yes or no")
