@@ -115,7 +115,8 @@ async def close_in(
     config = await settings.load_in(tx)
     declared = await collected.all_in(tx)
     values = collected.check_values(declared, data, config.default_region)
-    note = _comment(comment, next(f for f in declared if f.name == "agent_comment").max_length)
+    limits = {f.name: f.max_length for f in declared}
+    note = _comment(comment, limits["agent_comment"])
     closure_id = await tx.insert(
         "INSERT INTO closures (conversation_id, outcome_id, agent_id, data, comment, closed_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -141,7 +142,8 @@ async def close_in(
         "caller_id": conversation["phone"],
         "outcome": chosen.name,
         "agent_comment": note,
-        "agent": actor.name,
+        # Cut to the field's length: a long name must not make every notice unrenderable.
+        "agent": actor.name[: limits["agent"]],
         "closed_at": from_ms(tx.now_ms).isoformat(timespec="minutes"),
     }
     fields = Fields(f.as_field() for f in declared)
