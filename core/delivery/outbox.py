@@ -146,18 +146,21 @@ async def queue_many(
         return []
     if purpose not in PURPOSES or purpose == CONVERSATION:
         await _check_sender(tx, purpose, sender)  # raises, naming the purposes
-    # One trip: whether the sender may send, which recipients are ours, which opted out.
-    barred = await tx.fetchall(
-        "SELECT e164, 2 AS what FROM numbers WHERE e164 = :sender AND sms = 1"
-        " UNION ALL SELECT e164, 1 FROM numbers WHERE e164 IN (SELECT value FROM json_each(:p))"
-        " UNION ALL SELECT phone, 0 FROM phone_consent WHERE opted_out = 1"
+    # One trip: whether the sender may send, which recipients are ours, which opted
+    # out, and which have had the opt-out line already.
+    found = await tx.fetchall(
+        "SELECT e164, 3 AS what FROM numbers WHERE e164 = :sender AND sms = 1"
+        " UNION ALL SELECT e164, 2 FROM numbers WHERE e164 IN (SELECT value FROM json_each(:p))"
+        " UNION ALL SELECT phone, CASE WHEN opted_out = 1 THEN 1 ELSE 0 END FROM phone_consent"
+        " WHERE (opted_out = 1 OR notice_sent_at IS NOT NULL)"
         " AND phone IN (SELECT value FROM json_each(:p))",
         {"sender": sender, "p": json.dumps(sorted({r for r, _ in items}))},
     )
-    if not any(r["what"] == 2 for r in barred):
+    if not any(r["what"] == 3 for r in found):
         await _check_sender(tx, purpose, sender)  # raises: not one of our SMS numbers
-    ours = {r[0] for r in barred if r["what"] == 1}
-    opted = {r[0] for r in barred if r["what"] == 0}
+    ours = {r[0] for r in found if r["what"] == 2}
+    opted = {r[0] for r in found if r["what"] == 1}
+    noticed = {r[0] for r in found if r["what"] == 0}
     results: list[int | SwitchboardError] = []
     sendable: list[tuple[int, str, str]] = []
     for index, (recipient, body) in enumerate(items):
@@ -179,7 +182,8 @@ async def queue_many(
             sendable.append((index, recipient, body))
     if not sendable:
         return results
-    if purpose != ALERT:
+    # An opted-out number is not sendable, so "what" 0 covers every sendable one noticed.
+    if purpose != ALERT and any(r not in noticed for _, r, _ in sendable):
         first = {
             r[0]
             for r in await tx.fetchall(

@@ -99,16 +99,6 @@ async def close_in(
 ) -> Closure:
     """``close`` in the caller's transaction."""
     authorize(actor, Action.CLOSE_CONVERSATION, await access_in(tx, conversation_id))
-    conversation = await tx.fetchone(
-        "SELECT c.phone, c.owner_id, c.is_public, c.closed_at, n.e164 AS sender"
-        " FROM conversations c JOIN numbers n ON n.id = c.number_id WHERE c.id = ?",
-        (conversation_id,),
-    )
-    assert conversation is not None  # access_in found it
-    if conversation["closed_at"] is not None:
-        raise InvalidInput(
-            f"conversation {conversation_id} is closed already; a new message opens it again"
-        )
     chosen = await by_name_in(tx, outcome)
     if chosen.archived:
         raise InvalidInput(f"outcome {chosen.name} is archived; it no longer closes conversations")
@@ -117,17 +107,27 @@ async def close_in(
     values = collected.check_values(declared, data, config.default_region)
     limits = {f.name: f.max_length for f in declared}
     note = _comment(comment, limits["agent_comment"])
+    # Closed and read in one statement; a refusal after it rolls it back with the rest.
+    conversation = await tx.fetchone(
+        "UPDATE conversations SET closed_at = :now, waiting_since = NULL,"
+        " public_due_at = NULL, route_due_at = NULL WHERE id = :id AND closed_at IS NULL"
+        " RETURNING phone, owner_id, is_public,"
+        " (SELECT e164 FROM numbers WHERE id = number_id) AS sender,"
+        " EXISTS (SELECT 1 FROM offers WHERE conversation_id = :id AND status = 'pending')"
+        "   AS offered",
+        {"now": tx.now_ms, "id": conversation_id},
+    )
+    if conversation is None:
+        raise InvalidInput(
+            f"conversation {conversation_id} is closed already; a new message opens it again"
+        )
     closure_id = await tx.insert(
         "INSERT INTO closures (conversation_id, outcome_id, agent_id, data, comment, closed_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (conversation_id, chosen.id, actor.id, json.dumps(values), note, tx.now_ms),
     )
-    await tx.execute(
-        "UPDATE conversations SET closed_at = :now, waiting_since = NULL,"
-        " public_due_at = NULL, route_due_at = NULL WHERE id = :id",
-        {"now": tx.now_ms, "id": conversation_id},
-    )
-    await handover.withdraw_in(tx, [conversation_id])
+    if conversation["offered"]:
+        await handover.withdraw_in(tx, [conversation_id])
     if conversation["owner_id"] is not None and not conversation["is_public"]:
         await activities.released_in(tx, [conversation["owner_id"]])
     await tx.emit(
