@@ -40,6 +40,7 @@ from core.delivery.gateway import (
     SmsGateway,
     TemporaryFailure,
 )
+from core.notify import profiles as notification_profiles
 from core.routing import jobs as routing_jobs
 from core.scheduling import lease
 from core.scheduling.jobs import Job, check_list
@@ -90,6 +91,8 @@ def default_jobs(worker: Worker) -> list[Job]:
         Job("reports", options.pump_every, worker.poll_reports),
         retention.job(worker.db),
         routing_jobs.job(worker.db),
+        # P7: a hold whose time has passed shows "Hold expired" when it falls.
+        notification_profiles.hold_job(worker.db),
     ]
 
 
