@@ -161,7 +161,7 @@ async def test_custom_templates_are_compiled_at_save_against_the_merge_fields(db
         InvalidInput, match=r"the SMS text: unknown field 'caler_id' \(did you mean"
     ):
         await np.edit(db, SYSTEM, made.id, sms_body="From {{caler_id}}")
-    with pytest.raises(InvalidInput, match="the email subject: .*never closed"):
+    with pytest.raises(InvalidInput, match=r"the email subject: .*never closed"):
         await np.edit(db, SYSTEM, made.id, email_subject="{{outcome")
     with pytest.raises(InvalidInput, match="the email subject cannot be one line without control"):
         await np.edit(db, SYSTEM, made.id, email_subject="Two\nlines")
@@ -416,7 +416,7 @@ async def test_a_hold_in_the_past_is_refused_naming_the_rule(db: Database, clock
     with pytest.raises(InvalidInput, match="is not after now"):
         await np.hold(db, SYSTEM, ames.id, clock.now())
     with pytest.raises(InvalidInput, match="needs a time zone"):
-        await np.hold(db, SYSTEM, ames.id, datetime(2030, 1, 1))  # noqa: DTZ001
+        await np.hold(db, SYSTEM, ames.id, datetime(2030, 1, 1))
     assert (await np.get(db, SYSTEM, ames.id)).hold == holds.OFF
 
 
