@@ -24,6 +24,7 @@ from core import settings as account
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.errors import NotAllowed
+from core.notify import oncall
 from core.people import agents, contacts, contacts_csv
 from core.people.authz import RULES, SYSTEM, Action, Actor, allows, authorize, scope
 from core.people.contacts import ContactDraft
@@ -117,6 +118,13 @@ CASES = [
         {},
         lambda db, a, t: contacts.create(db, a, ContactDraft(name="Gus", phones=[])),
     ),
+    # On-call schedules (#11)
+    Case(
+        "add on-call schedule",
+        {"manage_settings": True},
+        lambda db, a, t: oncall.add_schedule(db, a, "Nights", "America/New_York"),
+    ),
+    Case("see on-call schedules", {}, lambda db, a, t: oncall.list_schedules(db, a)),
 ]
 
 
