@@ -122,3 +122,15 @@ def occurrences(wall: datetime, zone: ZoneInfo) -> list[datetime]:
         else:
             low = middle
     return [high]
+
+
+AT_FORM: Final = "an ISO date and time such as '2026-03-08T01:30' or '2026-03-08T06:30Z'"
+
+
+def parse_at(text: str) -> datetime:
+    """An instant typed as ISO 8601; without an offset it is naive (a local wall time)."""
+    shown = values.text("a date and time", text, longest=40, required=True)
+    try:
+        return datetime.fromisoformat(shown)
+    except ValueError:
+        raise InvalidInput(f"{shown!r} is not {AT_FORM}") from None
