@@ -109,6 +109,13 @@ class OnCall:
 # --- reading ----------------------------------------------------------------------------
 
 
+_SCHEDULE_SQL = (
+    "SELECT s.id, s.name, s.time_zone,"
+    " (SELECT count(*) FROM oncall_slots x WHERE x.schedule_id = s.id) AS slots"
+    " FROM oncall_schedules s"
+)
+
+
 async def _schedule_in(q: Querier, schedule: str | int) -> Schedule:
     if isinstance(schedule, int):
         row = await q.fetchone(_SCHEDULE_SQL + " WHERE s.id = ?", (schedule,))
@@ -120,13 +127,6 @@ async def _schedule_in(q: Querier, schedule: str | int) -> Schedule:
         if row is None:
             raise NotFound(f"no on-call schedule called {name!r}")
     return _schedule(row)
-
-
-_SCHEDULE_SQL = (
-    "SELECT s.id, s.name, s.time_zone,"
-    " (SELECT count(*) FROM oncall_slots x WHERE x.schedule_id = s.id) AS slots"
-    " FROM oncall_schedules s"
-)
 
 
 def _schedule(row: sqlite3.Row) -> Schedule:
@@ -229,8 +229,6 @@ class _Resolution:
 
 
 def _resolve(slots: Sequence[_Slot], zone: ZoneInfo, at: datetime) -> _Resolution:
-    if at.tzinfo is None:
-        raise ValueError("on-call resolution needs an aware instant")
     local = at.astimezone(zone)
     minute = minute_of_week(local)
     current = next((s for s in slots if s.holds(minute)), None)
@@ -248,6 +246,8 @@ async def on_call_profiles_in(tx: Querier, schedule_id: int, at: datetime) -> li
     """Who is on call on the schedule at ``at``: the slot's profile, or its group's
     members (by alias), held ones skipped; when all are held, those of the next slot
     in time order that has someone not held. Nobody when no slot holds ``at``."""
+    if at.tzinfo is None:
+        raise ValueError("on-call resolution needs an aware instant, not a wall time")
     row = await tx.fetchone("SELECT time_zone FROM oncall_schedules WHERE id = ?", (schedule_id,))
     if row is None:
         raise NotFound(f"no on-call schedule {schedule_id}")
