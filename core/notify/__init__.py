@@ -12,6 +12,8 @@ when an agent closes a conversation with an outcome.
 - ``rendering``: each profile's SMS and email, from its mode, through the
   one template renderer (``core.templates``).
 - ``oncall``: on-call schedules, weekly slots in a time zone; who is on call now.
+- ``weektime``: minutes of the local week ('mon 18:00'), the week circle, wall time
+  across daylight-saving changes (on-call slots; shifts later).
 - ``closing``: close a conversation with an outcome and fan the notices out (P4).
 
 Emails go through ``core.delivery.emails``, SMS through ``core.delivery.outbox``.

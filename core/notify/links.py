@@ -91,6 +91,11 @@ async def group_links(tx: Database | Tx, group_id: int) -> list[Link]:
     return [*(Link(ONCALL_SLOT, r[1], r[2], r[0], r[3], r[4]) for r in slots), *outcomes]
 
 
+async def schedule_links(tx: Database | Tx, schedule_id: int) -> list[Link]:
+    """Every outcome that notifies whoever is on call on schedule ``schedule_id``."""
+    return await _outcomes(tx, "schedule_id", schedule_id)
+
+
 async def _outcomes(tx: Database | Tx, column: str, value: int) -> list[Link]:
     rows = await tx.fetchall(
         "SELECT o.id, o.name FROM outcome_recipients r JOIN outcomes o ON o.id = r.outcome_id"

@@ -26,6 +26,7 @@ from core.db import Database, open_database
 from core.errors import NotAllowed
 from core.notify import groups as notify_groups
 from core.notify import links as notify_links
+from core.notify import oncall
 from core.notify import profiles as notify_profiles
 from core.people import agents, contacts, contacts_csv
 from core.people.authz import RULES, SYSTEM, Action, Actor, allows, authorize, scope
@@ -174,6 +175,13 @@ CASES = [
     Case("delete notification profile", {"manage_settings": True}, _delete_notification_profile),
     Case("add notification group", {"manage_settings": True}, _add_notification_group),
     Case("read notification profiles", {}, _read_notification_profiles),
+    # On-call schedules (#11)
+    Case(
+        "add on-call schedule",
+        {"manage_settings": True},
+        lambda db, a, t: oncall.add_schedule(db, a, "Nights", "America/New_York"),
+    ),
+    Case("see on-call schedules", {}, lambda db, a, t: oncall.list_schedules(db, a)),
 ]
 
 
