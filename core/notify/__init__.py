@@ -1,10 +1,11 @@
 """Notification profiles (P1-P7): who among a client's people is told, and how,
 when an agent closes a conversation with an outcome.
 
-- ``profiles``: notification profiles, their contact numbers, email
-  addresses and SMS numbers (P1); delete or replace with every link (P5);
-  hold my calls and its expiry job (P7).
+- ``profiles``: notification profiles (P1); hold my calls and its expiry job (P7).
+- ``contact_methods``: a profile's contact numbers, email addresses and SMS
+  numbers, checked where they enter (5 of each).
 - ``groups``: profile groups of up to 50 members.
+- ``links``: where a profile, group or schedule is used; delete or replace (P5).
 - ``holds``: whether a profile is held now (one rule for transfers and on-call).
 - ``fields``: the collected data and merge fields (P2).
 - ``outcomes``: closing outcomes and who each notifies (P3).
