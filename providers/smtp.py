@@ -74,6 +74,7 @@ class SmtpGateway:
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
         self._tls_context: ssl.SSLContext | None = None
+        self._sender_address: Address | None = None
 
     @property
     def where(self) -> str:
@@ -82,6 +83,10 @@ class SmtpGateway:
 
     def message(self, email: OutboundEmail) -> EmailMessage:
         """The message as it goes on the wire (From, To, Subject, Date, Message-ID, UTF-8)."""
+        return self.envelope(email)[0]
+
+    def envelope(self, email: OutboundEmail) -> tuple[EmailMessage, str, str]:
+        """The message, and the envelope's sender and recipient (MAIL FROM, RCPT TO)."""
         sender = self._sender()
         recipient = self._recipient(email.to)
         message = EmailMessage()
@@ -97,7 +102,7 @@ class SmtpGateway:
             else make_msgid("switchboard", domain=sender.domain)
         )
         message.set_content(email.body, charset="utf-8")
-        return message
+        return message, sender.addr_spec, recipient.addr_spec
 
     async def send(self, email: OutboundEmail) -> None:
         """Hand ``email`` to the server; TemporaryFailure or PermanentFailure otherwise."""
@@ -165,10 +170,13 @@ class SmtpGateway:
     # -- internals ---------------------------------------------------------------------
 
     def _sender(self) -> Address:
-        try:
-            return email_address(self.config.sender, "[smtp] sender")
-        except InvalidInput as exc:
-            raise PermanentFailure(str(exc)) from None
+        # Parsed once: header parsing is a good part of building each message.
+        if self._sender_address is None:
+            try:
+                self._sender_address = email_address(self.config.sender, "[smtp] sender")
+            except InvalidInput as exc:
+                raise PermanentFailure(str(exc)) from None
+        return self._sender_address
 
     def _recipient(self, text: str) -> Address:
         try:
@@ -373,9 +381,7 @@ class SmtpConnection:
 
     async def send(self, email: OutboundEmail) -> None:
         gateway = self.gateway
-        message = gateway.message(email)
-        envelope_from = message["From"].addresses[0].addr_spec
-        envelope_to = message["To"].addresses[0].addr_spec
+        message, envelope_from, envelope_to = gateway.envelope(email)
         gateway.refuse_password_in_clear()
         session = _Session(gateway)
         try:

@@ -8,6 +8,7 @@ passes).
 
 from __future__ import annotations
 
+import asyncio
 import email
 import threading
 from collections import Counter
@@ -36,6 +37,8 @@ class Mailbox:
     received: list[Received] = field(default_factory=list)
     sessions: int = 0
     """Connections opened (a session starts with the greeting)."""
+    data_delay: float = 0.0
+    """Seconds the server takes over each DATA (a slow server; the worker is killed mid-batch)."""
     parse: bool = True
     """False keeps only the Message-ID (the benchmark: parsing is not the server's job)."""
     message_ids: list[str] = field(default_factory=list)
@@ -56,6 +59,8 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         with self._lock:
             if self.data_replies:
                 return self.data_replies.pop(0)
