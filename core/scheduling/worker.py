@@ -169,14 +169,20 @@ class Worker:
         the next claim queues the rows again (and records why).
         """
         released = await outbox.release_in_flight(self.db, claimed_since=dead.acquired_at)
-        released += await emails.release_in_flight(self.db, claimed_since=dead.acquired_at)
         if released:
             log.warning(
-                "worker %s (pid %d) stopped with %d message(s) or email(s) in flight; sending them"
-                " again",
+                "worker %s (pid %d) stopped with %d message(s) in flight; sending them again",
                 dead.holder,
                 dead.pid,
                 released,
+            )
+        emailed = await emails.release_in_flight(self.db, claimed_since=dead.acquired_at)
+        if emailed:
+            log.warning(
+                "worker %s (pid %d) stopped with %d email(s) in flight; sending them again",
+                dead.holder,
+                dead.pid,
+                emailed,
             )
 
     async def pump(self) -> int:

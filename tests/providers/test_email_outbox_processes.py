@@ -94,7 +94,7 @@ def test_a_worker_killed_mid_batch_loses_no_email_and_sends_none_twice_beyond_th
     # connection the killed worker held (4), resent once with the same Message-ID.
     assert len(twice) <= 4, twice
     assert all(n == 2 for n in twice.values()), twice
-    assert "in flight; sending them again" in second.output()
+    assert "email(s) in flight; sending them again" in second.output()
 
 
 def test_status_says_emails_wait_for_a_mail_server_that_is_not_configured(
