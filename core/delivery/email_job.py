@@ -116,8 +116,11 @@ class EmailPump:
                     await recorder.record(outcome)
                     self._count(outcome, item)
 
-        lanes = min(self.options.connections, len(claimed))
-        await asyncio.gather(*(lane() for _ in range(lanes)))
+        # A TaskGroup, not gather: if one connection's recording fails, the others
+        # are stopped too, not left sending after the job has returned.
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.options.connections, len(claimed))):
+                group.create_task(lane())
         if waiting:
             # Never handed over: queued again without spending an attempt.
             reason = halted[0] if halted else "the worker stopped before sending it"

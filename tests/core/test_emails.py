@@ -250,3 +250,18 @@ async def test_batches_follow_one_another_in_one_run(db):
     assert await pump(db, gateway, batch_size=3, connections=2).run() == 7
     assert sorted(e.to for e in gateway.sent) == sorted(f"p{i}@example.com" for i in range(7))
     assert {r["status"] for r in (await rows(db)).values()} == {"sent"}
+
+
+async def test_stopping_finishes_the_email_under_way_and_gives_the_rest_back(db):
+    ids = await queue(db, ANN, BEN, CAT)
+    gateway = Script()
+    job = email_job.EmailPump(
+        db, gateway, email_job.EmailOptions(connections=1), stopping=lambda: bool(gateway.sent)
+    )
+    assert await job.run() == 3
+    found = await rows(db)
+    assert [(found[i]["status"], found[i]["attempts"]) for i in ids] == [
+        ("sent", 1),
+        ("queued", 0),
+        ("queued", 0),
+    ]
