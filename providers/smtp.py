@@ -386,15 +386,17 @@ class SmtpConnection:
         session = _Session(gateway)
         try:
             if self._smtp is None or not self._smtp.is_connected:
-                await self.close()
+                self._drop()
                 self._smtp = await session.open(log_in=True)
             session.stage = "send"
             await self._smtp.send_message(message, sender=envelope_from, recipients=[envelope_to])
         except BaseException as exc:
-            if not isinstance(exc, _SERVER_REPLIES):
-                # A timeout or a broken connection: what the server has seen is
-                # unknown, so the next email starts on a fresh connection.
-                await self.close()
+            if not isinstance(exc, _SERVER_REPLIES) or getattr(exc, "code", None) == 421:
+                # A timeout, a broken connection, a cancelled task: what the server
+                # has seen is unknown; a 421: the server is closing the channel
+                # (RFC 5321 4.2.2). The next email starts on a fresh connection,
+                # and this one is dropped without a QUIT to wait for.
+                self._drop()
             if isinstance(exc, PermanentFailure | TemporaryFailure) or not isinstance(
                 exc, Exception
             ):
@@ -408,6 +410,11 @@ class SmtpConnection:
         smtp, self._smtp = self._smtp, None
         if smtp is not None:
             await _quit(smtp)
+
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
 
 
 async def _quit(smtp: aiosmtplib.SMTP) -> None:

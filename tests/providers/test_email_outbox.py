@@ -228,3 +228,14 @@ async def test_the_worker_runs_the_email_job_when_a_mail_server_is_given(db, mai
     await worker.run_once()
     assert (await status_of(db, email_id))[0] == "sent"
     assert [r.rcpt_tos for r in mailbox.received] == [[ANN]]
+
+
+async def test_a_server_that_closes_the_session_gets_a_fresh_connection_for_the_next(db, mailbox):
+    mailbox.data_replies.append("421 4.3.2 service shutting down, closing channel")
+    ann, *_ = await queue(db, ANN, BEN, CAT)
+    await pump(db, mailbox).run()
+    state, attempts, error = await status_of(db, ann)
+    assert (state, attempts) == ("queued", 1)
+    assert "421 4.3.2 service shutting down" in str(error)
+    assert [r.rcpt_tos for r in mailbox.received] == [[BEN], [CAT]]
+    assert mailbox.sessions == 2
