@@ -223,6 +223,7 @@ class SwitchboardApp(App[None]):
             self.context.gateway,
             self.context.worker_options,
             on_lease_change=self._lease_changed,
+            email_gateway=self.context.email_gateway,
         )
         self._worker.start()
         holder = await lease.current(self.context.db)

@@ -70,7 +70,7 @@ SUMMARIES: dict[str, str] = {
     "settings": "Account settings (public minutes, opt-out keywords and texts...).",
     "stats": "Statistics per agent or queue: offers, handled, first-response times, SMS sent.",
     "status": (
-        "Who holds the worker lease, the outbox's depths, the oldest queued message, recent errors."
+        "Who holds the worker lease, outbox and email depths, the oldest queued message, errors."
     ),
     "transfer": "Hand CONVERSATION to a queue (it is offered again) or to a named agent.",
     "worker": (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core.clock import Clock
 from core.db import Database
-from core.delivery.gateway import SmsGateway
+from core.delivery.gateway import EmailGateway, SmsGateway
 from core.events import Event
 from core.people.authz import Action, Actor, allows
 from core.permissions import principal
@@ -33,6 +33,8 @@ class ConsoleContext:
     embedded_worker: bool = True
     """Run the worker inside the console (the tests drive it by hand instead)."""
     worker_options: WorkerOptions = field(default_factory=WorkerOptions)
+    email_gateway: EmailGateway | None = None
+    """The embedded worker's mail server; None: [smtp] is not set and emails wait."""
     feed_poll_seconds: float = 0.3
     """How often other processes' changes are looked for (the console is live within 1 s)."""
     welcome: str | None = None

@@ -66,3 +66,12 @@ class ConfigProblem(SwitchboardError):
 
 class NotDelivered(SwitchboardError):
     """A provider did not take a message sent on the spot (not through the outbox)."""
+
+
+class InUse(SwitchboardError):
+    """Something other things still use cannot be deleted; ``links`` says where each use is,
+    so a screen can open each place."""
+
+    def __init__(self, message: str, links: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.links = links

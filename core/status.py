@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from core.clock import from_ms
+from core.clock import from_ms, from_ms_or_none
 from core.db import Database
 from core.records import record
 
@@ -40,6 +40,13 @@ class ErrorLine:
 
 
 @record
+class EmailDepths:
+    queued: int
+    sending: int
+    oldest_due_at: datetime | None
+
+
+@record
 class Status:
     now: datetime
     holder: lease.LeaseHolder | None
@@ -48,6 +55,7 @@ class Status:
     sent_awaiting_report: int
     oldest_queued: OldestQueued | None
     last_errors: list[ErrorLine]
+    emails: EmailDepths
 
 
 async def snapshot(db: Database, *, errors: int = 10) -> Status:
@@ -57,6 +65,13 @@ async def snapshot(db: Database, *, errors: int = 10) -> Status:
         " (SELECT count(*) FROM messages WHERE status = 'sent') AS sent"
     )
     assert depths is not None  # a SELECT without FROM always has its one row
+    # The email outbox (core/delivery/emails.py), through its partial indexes.
+    email = await db.fetchone(
+        "SELECT (SELECT count(*) FROM emails WHERE status = 'queued') AS queued,"
+        " (SELECT count(*) FROM emails WHERE status = 'sending') AS sending,"
+        " (SELECT min(next_attempt_at) FROM emails WHERE status = 'queued') AS oldest"
+    )
+    assert email is not None
     oldest = await db.fetchone(
         "SELECT m.id, m.recipient AS phone, m.next_attempt_at, m.attempts, m.error"
         " FROM messages m WHERE m.status = 'queued' ORDER BY m.next_attempt_at, m.id LIMIT 1"
@@ -100,4 +115,9 @@ async def snapshot(db: Database, *, errors: int = 10) -> Status:
             )
             for r in rows
         ],
+        emails=EmailDepths(
+            email["queued"],
+            email["sending"],
+            from_ms_or_none(email["oldest"]),
+        ),
     )

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Iterator
-from contextlib import suppress
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, suppress
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -29,7 +29,12 @@ from email.utils import formatdate, make_msgid
 
 import aiosmtplib
 
-from core.delivery.gateway import OutboundEmail, PermanentFailure, TemporaryFailure
+from core.delivery.gateway import (
+    OutboundEmail,
+    PermanentFailure,
+    ServerUnavailable,
+    TemporaryFailure,
+)
 from core.errors import InvalidInput
 from providers.checks import Check
 from providers.config import SmtpConfig
@@ -61,13 +66,15 @@ def email_address(text: str, what: str = "email address") -> Address:
 
 
 class SmtpGateway:
-    """Sends one message per connection; ``check()`` logs in without sending."""
+    """Sends through a connection kept open for several messages (``connection()``), or
+    one message per connection (``send``); ``check()`` logs in without sending."""
 
     name = "smtp"
 
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
         self._tls_context: ssl.SSLContext | None = None
+        self._sender_address: Address | None = None
 
     @property
     def where(self) -> str:
@@ -76,6 +83,10 @@ class SmtpGateway:
 
     def message(self, email: OutboundEmail) -> EmailMessage:
         """The message as it goes on the wire (From, To, Subject, Date, Message-ID, UTF-8)."""
+        return self.envelope(email)[0]
+
+    def envelope(self, email: OutboundEmail) -> tuple[EmailMessage, str, str]:
+        """The message, and the envelope's sender and recipient (MAIL FROM, RCPT TO)."""
         sender = self._sender()
         recipient = self._recipient(email.to)
         message = EmailMessage()
@@ -83,31 +94,29 @@ class SmtpGateway:
         message["To"] = recipient
         message["Subject"] = " ".join(email.subject.split())
         message["Date"] = formatdate(localtime=True)
-        message["Message-ID"] = make_msgid("switchboard", domain=sender.domain)
+        # The outbox's fixed key: a resend after a crash (the server said 250,
+        # we died before recording it) has the same ID, and mail clients show it once.
+        message["Message-ID"] = (
+            f"<{email.message_key}@{sender.domain}>"
+            if email.message_key
+            else make_msgid("switchboard", domain=sender.domain)
+        )
         message.set_content(email.body, charset="utf-8")
-        return message
+        return message, sender.addr_spec, recipient.addr_spec
 
     async def send(self, email: OutboundEmail) -> None:
         """Hand ``email`` to the server; TemporaryFailure or PermanentFailure otherwise."""
-        message = self.message(email)
-        envelope_from = message["From"].addresses[0].addr_spec
-        envelope_to = message["To"].addresses[0].addr_spec
-        self._refuse_password_in_clear()
-        session = _Session(self)
+        async with self.connection() as connection:
+            await connection.send(email)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[SmtpConnection]:
+        """One connection for several emails (the outbox's); QUIT when done."""
+        connection = SmtpConnection(self)
         try:
-            smtp = await session.open(log_in=True)
-            try:
-                session.stage = "send"
-                await smtp.send_message(message, sender=envelope_from, recipients=[envelope_to])
-            finally:
-                await _quit(smtp)
-        except (PermanentFailure, TemporaryFailure):
-            raise
-        except Exception as exc:
-            failure = self._failure(exc, session.stage)
-            if failure is None:
-                raise
-            raise failure from exc
+            yield connection
+        finally:
+            await connection.close()
 
     async def check(self) -> Check:
         """Connect, secure the connection, log in and QUIT: what works, in plain words."""
@@ -124,7 +133,7 @@ class SmtpGateway:
         except (PermanentFailure, TemporaryFailure) as exc:
             failure: PermanentFailure | TemporaryFailure | None = exc
         except Exception as exc:
-            failure = self._failure(exc, session.stage)
+            failure = self.failure(exc, session.stage)
             if failure is None:
                 raise
         else:
@@ -161,10 +170,13 @@ class SmtpGateway:
     # -- internals ---------------------------------------------------------------------
 
     def _sender(self) -> Address:
-        try:
-            return email_address(self.config.sender, "[smtp] sender")
-        except InvalidInput as exc:
-            raise PermanentFailure(str(exc)) from None
+        # Parsed once: header parsing is a good part of building each message.
+        if self._sender_address is None:
+            try:
+                self._sender_address = email_address(self.config.sender, "[smtp] sender")
+            except InvalidInput as exc:
+                raise PermanentFailure(str(exc)) from None
+        return self._sender_address
 
     def _recipient(self, text: str) -> Address:
         try:
@@ -172,7 +184,7 @@ class SmtpGateway:
         except InvalidInput as exc:
             raise PermanentFailure(str(exc)) from None
 
-    def _refuse_password_in_clear(self) -> None:
+    def refuse_password_in_clear(self) -> None:
         if self.config.username and self.config.security == "none":
             raise PermanentFailure(f"not sent: {_NO_PASSWORD_IN_CLEAR}")
 
@@ -191,6 +203,14 @@ class SmtpGateway:
                     ) from None
             self._tls_context = context
         return self._tls_context
+
+    def failure(self, exc: BaseException, stage: str) -> TemporaryFailure | PermanentFailure | None:
+        """``_failure``, but a temporary failure before the server took a message is the
+        server's, not the email's (ServerUnavailable): the next email would meet it too."""
+        failure = self._failure(exc, stage)
+        if isinstance(failure, TemporaryFailure) and stage in _SESSION_STAGES:
+            return ServerUnavailable(failure.reason, failure.retry_after)
+        return failure
 
     def _failure(
         self, exc: BaseException, stage: str
@@ -290,6 +310,12 @@ _NO_PASSWORD_IN_CLEAR = (
 )
 
 
+# A refusal the server answered: aiosmtplib has reset the envelope (RSET), and
+# the connection takes the next email.
+_SERVER_REPLIES = (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused)
+
+_SESSION_STAGES = frozenset({"connect", "greeting", "starttls", "login"})
+
 _DURING = {
     "connect": "while connecting",
     "greeting": "after our greeting (EHLO)",
@@ -342,6 +368,53 @@ class _Session:
             smtp.close()
             raise
         return smtp
+
+
+class SmtpConnection:
+    """Emails over one connection: opened at the first send, opened again after the
+    server hangs up or a send leaves it in doubt, reused after a refusal (aiosmtplib
+    resets the envelope with RSET when the server answers an error)."""
+
+    def __init__(self, gateway: SmtpGateway) -> None:
+        self.gateway = gateway
+        self._smtp: aiosmtplib.SMTP | None = None
+
+    async def send(self, email: OutboundEmail) -> None:
+        gateway = self.gateway
+        message, envelope_from, envelope_to = gateway.envelope(email)
+        gateway.refuse_password_in_clear()
+        session = _Session(gateway)
+        try:
+            if self._smtp is None or not self._smtp.is_connected:
+                self._drop()
+                self._smtp = await session.open(log_in=True)
+            session.stage = "send"
+            await self._smtp.send_message(message, sender=envelope_from, recipients=[envelope_to])
+        except BaseException as exc:
+            if not isinstance(exc, _SERVER_REPLIES) or getattr(exc, "code", None) == 421:
+                # A timeout, a broken connection, a cancelled task: what the server
+                # has seen is unknown; a 421: the server is closing the channel
+                # (RFC 5321 4.2.2). The next email starts on a fresh connection,
+                # and this one is dropped without a QUIT to wait for.
+                self._drop()
+            if isinstance(exc, PermanentFailure | TemporaryFailure) or not isinstance(
+                exc, Exception
+            ):
+                raise
+            failure = gateway.failure(exc, session.stage)
+            if failure is None:
+                raise
+            raise failure from exc
+
+    async def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            await _quit(smtp)
+
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
 
 
 async def _quit(smtp: aiosmtplib.SMTP) -> None:

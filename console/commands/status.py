@@ -10,6 +10,7 @@ from console.options import MAX_LIST, db_option, emit_json, json_option, with_db
 from console.safe_text import printable
 from core import status
 from core.db import Database
+from core.errors import ConfigProblem
 from core.scheduling import lease
 
 KIND_WORDS = {
@@ -40,6 +41,16 @@ def _clock(at: datetime) -> str:
     return at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _mail_server_configured() -> bool | None:
+    """Whether [smtp] is set; None when the configuration cannot be read (config check says why)."""
+    from providers import wiring
+
+    try:
+        return wiring.load_config().smtp is not None
+    except ConfigProblem:
+        return None
+
+
 @click.command("status")
 @click.option(
     "--errors",
@@ -52,8 +63,10 @@ def _clock(at: datetime) -> str:
 @db_option
 @with_db(reads_only=True)
 async def status_command(db: Database, errors: int, as_json: bool) -> None:
-    """Who holds the worker lease, the outbox's depths, the oldest queued message, recent errors."""
+    """Who holds the worker lease, outbox and email depths, the oldest queued message, errors."""
     found = await status.snapshot(db, errors=errors)
+    # Read only when emails wait: a status loop with none pays nothing for it.
+    mail_server = _mail_server_configured() if found.emails.queued else None
     if as_json:
         emit_json(
             {
@@ -79,6 +92,14 @@ async def status_command(db: Database, errors: int, as_json: bool) -> None:
                     "due_at": found.oldest_queued.due_at.isoformat(),
                     "attempts": found.oldest_queued.attempts,
                     "last_error": found.oldest_queued.last_error,
+                },
+                "emails": {
+                    "queued": found.emails.queued,
+                    "sending": found.emails.sending,
+                    "oldest_due_at": None
+                    if found.emails.oldest_due_at is None
+                    else found.emails.oldest_due_at.isoformat(),
+                    "mail_server_configured": mail_server,
                 },
                 "last_errors": [
                     {
@@ -119,6 +140,16 @@ async def status_command(db: Database, errors: int, as_json: bool) -> None:
         if oldest.last_error:
             line += f"; last error: {printable(oldest.last_error)}"
         click.echo(line)
+    email = found.emails
+    line = f"email    {email.queued} queued, {email.sending} sending"
+    if email.oldest_due_at is not None:
+        line += f"; oldest due {ago(found.now - email.oldest_due_at)}"
+    if mail_server is False:
+        line += (
+            "; the mail server is not configured ([smtp] in config.toml), so they wait"
+            " (`switchboard config check`)"
+        )
+    click.echo(line)
     if not found.last_errors:
         click.echo("errors   none recorded")
         return

@@ -43,7 +43,8 @@ async def serve(db: Database, options: WorkerOptions, config: Config, *, webhook
     # Imported here: the scheduler is what serving needs, and `worker --help` should not load it.
     from core.scheduling.worker import Worker
 
-    worker = Worker(db, gateway, options, on_lease_change=lease_changed)
+    email = wiring.email_gateway(config)
+    worker = Worker(db, gateway, options, on_lease_change=lease_changed, email_gateway=email)
     server = wiring.webhook_server(db, config, worker) if webhooks else None
     if server is not None:
         try:
@@ -61,6 +62,10 @@ async def serve(db: Database, options: WorkerOptions, config: Config, *, webhook
             err=True,
         )
     click.echo(f"worker: SMS through {gateway.name}", err=True)
+    if email is None:
+        click.echo("worker: no email is sent ([smtp] is not configured); emails wait", err=True)
+    else:
+        click.echo(f"worker: email through {email.name}", err=True)
     log.info("worker started", extra={"event": "worker.started", "provider": gateway.name})
     holder = await lease.current(db)
     if holder is not None:

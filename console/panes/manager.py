@@ -1,10 +1,11 @@
-"""The manager dashboard (M7, M8, R1-R3): every conversation, the account settings, the
-agents, the permission profiles.
+"""The manager dashboard (M7, M8, R1-R3, P1-P7): every conversation, the account settings,
+the agents, the permission profiles, the notifications.
 
 Sections in tabs, each with its own keys (shown in the footer while the
-section has focus): 1, 2, 3 and 4 switch between them. The Permission
-profiles section (4) is there only while the principal may manage them; it
-comes and goes with a change to the principal (the feed). Anywhere in the settings
+section has focus): 1 to 5 switch between them. The Permission profiles
+section (4) and the Notifications section (5) are there only while the
+principal has the right each needs (``OPTIONAL``); they come and go with a
+change to the principal (the feed). Anywhere in the settings
 form digits are typed, never section keys (``SettingsForm.check_consume_key``):
 Esc leaves the form first. Everything a manager may
 do here is checked again in core; the dashboard only shows and asks.
@@ -27,6 +28,7 @@ from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
 from console.panes.conversations import ConversationList, filter_line, named_conversations
+from console.panes.notifications import NotificationsPane
 from console.panes.permission_profiles import PermissionProfiles
 from console.panes.settings_form import SettingsForm
 from console.panes.thread import ThreadPane
@@ -357,9 +359,18 @@ SECTIONS = (
     ("manager-settings", "2 Settings"),
     ("manager-agents", "3 Agents"),
     ("manager-profiles", "4 Permission profiles"),
+    ("manager-notifications", "5 Notifications"),
 )
 
-Section = ManagerConversations | SettingsForm | ManagerAgents | PermissionProfiles
+Section = (
+    ManagerConversations | SettingsForm | ManagerAgents | PermissionProfiles | NotificationsPane
+)
+
+OPTIONAL: dict[str, Action] = {
+    "manager-profiles": Action.MANAGE_PERMISSIONS,
+    "manager-notifications": Action.MANAGE_NOTIFICATIONS,
+}
+"""The sections only some principals get, and the right each needs."""
 
 
 class ManagerPane(Vertical):
@@ -400,6 +411,14 @@ class ManagerPane(Vertical):
             tooltip="Permission profiles: search, add, edit, delete",
             show=False,
         ),
+        Binding(
+            "5",
+            "section('manager-notifications')",
+            "Notifications",
+            id="manager.section_notifications",
+            tooltip="Notification profiles, groups, outcomes, fields, on-call schedules",
+            show=False,
+        ),
     ]
 
     def __init__(self, context: ConsoleContext) -> None:
@@ -417,11 +436,15 @@ class ManagerPane(Vertical):
                 yield SettingsForm(self.context, id="settings-form")
             with TabPane(SECTIONS[2][1], id=SECTIONS[2][0]):
                 yield ManagerAgents(self.context)
-            if self.context.may(Action.MANAGE_PERMISSIONS):
-                yield self._profiles_section()
+            for section in OPTIONAL:
+                if self.context.may(OPTIONAL[section]):
+                    yield self._optional_section(section)
 
-    def _profiles_section(self) -> TabPane:
-        return TabPane(SECTIONS[3][1], PermissionProfiles(self.context), id=SECTIONS[3][0])
+    def _optional_section(self, section: str) -> TabPane:
+        label = dict(SECTIONS)[section]
+        if section == "manager-profiles":
+            return TabPane(label, PermissionProfiles(self.context), id=section)
+        return TabPane(label, NotificationsPane(self.context), id=section)
 
     async def on_mount(self) -> None:
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
@@ -435,24 +458,25 @@ class ManagerPane(Vertical):
             sections.active = SECTIONS[0][0]
 
     async def on_changes(self, changes: Changes) -> None:
-        # The app publishes a reloaded principal as missed=True: the section
-        # follows the right to manage permission profiles.
+        # The app publishes a reloaded principal as missed=True: the optional
+        # sections follow the rights they need.
         found = self.query("#manager-sections").results(TabbedContent)
         tabs = next(found, None)
         if not changes.missed or tabs is None or not self.is_attached:
             return  # nothing new about the principal, or the pane is going (a tab removed)
-        shown = bool(tabs.query("#manager-profiles"))
-        if self.context.may(Action.MANAGE_PERMISSIONS) and not shown:
-            await tabs.add_pane(self._profiles_section())
-        elif shown and not self.context.may(Action.MANAGE_PERMISSIONS):
-            if tabs.active == "manager-profiles":
-                tabs.active = "manager-conversations"
-            await tabs.remove_pane("manager-profiles")
+        for section, action in OPTIONAL.items():
+            shown = bool(tabs.query(f"#{section}"))
+            if self.context.may(action) and not shown:
+                await tabs.add_pane(self._optional_section(section))
+            elif shown and not self.context.may(action):
+                if tabs.active == section:
+                    tabs.active = "manager-conversations"
+                await tabs.remove_pane(section)
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "section" and parameters == ("manager-profiles",):
-            return self.context.may(Action.MANAGE_PERMISSIONS)
+        if action == "section" and parameters and parameters[0] in OPTIONAL:
+            return self.context.may(OPTIONAL[str(parameters[0])])
         return True
 
     def _section_widget(self, section: str) -> Section:

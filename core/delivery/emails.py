@@ -1,23 +1,39 @@
 """The durable email outbox (P4): notices, and later alerts and case messages, by email.
 
-Rows go queued -> sending (leased) -> sent | failed, with the SMS outbox's
-guarantees: written in the transaction that decided to send them, retried
-with backoff, nothing lost across a crash. Each row's Message-ID key is fixed
-when it is written, so the one resend a crash can cause (after the server's
-"250 OK", before our commit) carries the same Message-ID and mail clients
-show it once.
+    queued --claim--> sending (leased) --250--> sent
+       ^                  |
+       +---- retry -------+--- refused (5xx) / out of attempts ---> failed
+
+The SMS outbox's guarantees: a row is written in the transaction that
+decided to send it, retried with backoff (settings max_attempts,
+retry_base_seconds, retry_max_seconds), and nothing is lost across a crash:
+a row left 'sending' is queued again when its lease lapses. The job that
+sends (core/delivery/email_job.py) records each outcome right after the
+server answers, so a worker killed mid-batch loses at most the emails in
+flight. Each row's Message-ID key is fixed when it is written, so the one
+resend a crash can cause (after the server's "250 OK", before our commit)
+carries the same Message-ID and mail clients show it once.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import sqlite3
 from collections.abc import Sequence
-from typing import Final
+from datetime import datetime
+from typing import TYPE_CHECKING, Final
 
-from core.db import Tx
+from core import records, settings
+from core.clock import from_ms, to_ms
+from core.db import Database, Tx
 from core.errors import HipaaRefused, InvalidInput
+from core.scheduling import WORKER_LEASE
 from core.text import has_control_characters, is_utf8
+
+if TYPE_CHECKING:
+    # The gateway's types are the worker's: queueing an email needs none.
+    from core.delivery.gateway import OutboundEmail
 
 PURPOSES: Final = ("notice", "alert", "case")
 MAX_SUBJECT: Final = 200
@@ -38,7 +54,6 @@ async def queue_many_in(tx: Tx, purpose: str, items: Sequence[tuple[str, str, st
     if purpose not in PURPOSES:
         raise InvalidInput(f"an email's purpose is one of {', '.join(PURPOSES)}, not {purpose!r}")
     if purpose == "case":
-        from core import settings
         from core.notify.hipaa import may_email_contact
 
         refusal = may_email_contact(await settings.load_in(tx))
@@ -75,3 +90,208 @@ def _check(subject: str, body: str) -> None:
         raise InvalidInput(f"an email body is at most {MAX_BODY} characters, not {len(body)}")
     if not (is_utf8(subject) and is_utf8(body)):
         raise InvalidInput("an email must be valid UTF-8 text")
+
+
+@records.record
+class Claimed:
+    email_id: int
+    email: OutboundEmail
+    attempt: int
+    """1 on the first try."""
+
+
+async def claim(
+    db: Database, limit: int, lease_seconds: float, *, worker: str | None = None
+) -> list[Claimed]:
+    """Lease up to ``limit`` due emails, oldest first.
+
+    In the same transaction, rows whose sending lease lapsed (a worker died
+    while sending them) are queued again, due now. With ``worker`` (a lease
+    holder ID), nothing is claimed unless the worker lease names that holder.
+    """
+    from core.delivery.gateway import OutboundEmail
+
+    async with db.transaction() as tx:
+        now = tx.now_ms
+        if worker is not None:
+            holder = await tx.fetchone("SELECT holder FROM leases WHERE name = ?", (WORKER_LEASE,))
+            if holder is None or holder["holder"] != worker:
+                return []
+        lapsed = await tx.fetchall(
+            "UPDATE emails SET status = 'queued', lease_until = NULL, next_attempt_at = ?,"
+            " updated_at = ? WHERE status = 'sending' AND lease_until < ? RETURNING id, purpose",
+            (now, now, now),
+        )
+        await _emit(tx, "email.requeued", lapsed)
+        claimed = await tx.fetchall(
+            "UPDATE emails SET status = 'sending', attempts = attempts + 1, lease_until = ?,"
+            " updated_at = ? WHERE id IN (SELECT id FROM emails WHERE status = 'queued'"
+            "   AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)"
+            " RETURNING id, recipient, subject, body, message_key, attempts, next_attempt_at",
+            (now + int(lease_seconds * 1000), now, now, limit),
+        )
+    claimed.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
+    return [
+        Claimed(
+            r["id"],
+            OutboundEmail(r["recipient"], r["subject"], r["body"], r["message_key"]),
+            r["attempts"],
+        )
+        for r in claimed
+    ]
+
+
+async def has_due(db: Database) -> bool:
+    """Whether a claim would find anything: one read, so an idle tick takes no write lock."""
+    now = to_ms(db.clock.now())
+    row = await db.fetchone(
+        "SELECT EXISTS (SELECT 1 FROM emails WHERE status = 'queued' AND next_attempt_at <= ?)"
+        " OR EXISTS (SELECT 1 FROM emails WHERE status = 'sending' AND lease_until < ?)",
+        (now, now),
+    )
+    return row is not None and bool(row[0])
+
+
+async def next_due(db: Database) -> datetime | None:
+    """When the next email falls due, or a lease lapses (None: nothing waiting)."""
+    row = await db.fetchone(
+        # Each through its partial index; min() of the two ignores the one that is NULL.
+        "SELECT min(due) AS due FROM (SELECT min(next_attempt_at) AS due FROM emails"
+        " WHERE status = 'queued' UNION ALL SELECT min(lease_until) + 1 FROM emails"
+        " WHERE status = 'sending')"
+    )
+    if row is None or row["due"] is None:
+        return None
+    due: int = row["due"]
+    return from_ms(due)
+
+
+async def release_in_flight(db: Database, *, claimed_since: datetime) -> int:
+    """Expire the sending leases of emails claimed since ``claimed_since``.
+
+    For a worker known to have died: the next claim queues them again at once
+    instead of after the sending lease.
+    """
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            "UPDATE emails SET lease_until = ? WHERE status = 'sending'"
+            " AND lease_until >= ? AND updated_at >= ?",
+            (tx.now_ms - 1, tx.now_ms, to_ms(claimed_since) - 1),
+        )
+    return cursor.rowcount
+
+
+@records.record
+class Sent:
+    email_id: int
+
+
+@records.record
+class Retry:
+    email_id: int
+    reason: str
+    retry_after: float | None = None
+    counts_as_attempt: bool = True
+    """False: never handed over (the worker stopped, the server was down for
+    another email first); the attempt is given back."""
+
+
+@records.record
+class Failed:
+    email_id: int
+    reason: str
+
+
+Outcome = Sent | Retry | Failed
+
+
+async def record(db: Database, outcomes: Sequence[Outcome]) -> None:
+    """Write what happened to claimed emails, in one transaction of a few statements."""
+    if not outcomes:
+        return
+    async with db.transaction() as tx:
+        now = tx.now_ms
+        sent = [o.email_id for o in outcomes if isinstance(o, Sent)]
+        if sent:
+            rows = await tx.fetchall(
+                "UPDATE emails SET status = 'sent', sent_at = ?, lease_until = NULL,"
+                " next_attempt_at = NULL, error = NULL, updated_at = ?"
+                " WHERE id IN (SELECT value FROM json_each(?)) AND status = 'sending'"
+                " RETURNING id, purpose",
+                (now, now, json.dumps(sent)),
+            )
+            await _emit(tx, "email.sent", rows)
+        failed = [[o.email_id, o.reason] for o in outcomes if isinstance(o, Failed)]
+        if failed:
+            rows = await tx.fetchall(
+                "WITH f(id, reason) AS (SELECT value ->> 0, value ->> 1 FROM json_each(?))"
+                " UPDATE emails SET status = 'failed', error = f.reason, lease_until = NULL,"
+                " next_attempt_at = NULL, updated_at = ? FROM f"
+                " WHERE emails.id = f.id AND emails.status = 'sending'"
+                " RETURNING emails.id, purpose",
+                (json.dumps(failed), now),
+            )
+            await _emit(tx, "email.failed", rows)
+        retries = [o for o in outcomes if isinstance(o, Retry)]
+        if retries:
+            await _retry(tx, retries, now)
+
+
+# A Retry that counts as an attempt and finds the row at max_attempts fails it.
+_GIVE_UP = """WITH r(id, reason) AS (SELECT value ->> 0, value ->> 1 FROM json_each(:batch)
+    WHERE value ->> 3)
+ UPDATE emails SET status = 'failed',
+  error = 'gave up after ' || emails.attempts || ' attempts: ' || r.reason,
+  lease_until = NULL, next_attempt_at = NULL, updated_at = :now
+ FROM r WHERE emails.id = r.id AND emails.status = 'sending'
+  AND emails.attempts >= :max_attempts
+ RETURNING emails.id, purpose"""
+
+# Else queued again after its retry_after, or the backoff for its attempts
+# (base * 2^(attempts-1), capped); one that does not count gives its attempt back.
+_REQUEUE = """WITH r(id, reason, after, counts) AS (SELECT value ->> 0, value ->> 1,
+    value ->> 2, value ->> 3 FROM json_each(:batch))
+ UPDATE emails SET status = 'queued', attempts = emails.attempts - 1 + r.counts,
+  next_attempt_at = :now + CAST(1000 * coalesce(r.after, min(:cap,
+    :base * (1 << min(max(emails.attempts - 2 + r.counts, 0), 40)))) AS INTEGER),
+  lease_until = NULL, error = CASE WHEN r.counts THEN r.reason ELSE error END,
+  updated_at = :now
+ FROM r WHERE emails.id = r.id AND emails.status = 'sending'
+ RETURNING emails.id, purpose, attempts, next_attempt_at"""
+
+
+async def _retry(tx: Tx, retries: list[Retry], now: int) -> None:
+    config = await settings.load_in(tx)
+    batch = json.dumps(
+        [[o.email_id, o.reason, o.retry_after, int(o.counts_as_attempt)] for o in retries]
+    )
+    params = {
+        "batch": batch,
+        "now": now,
+        "max_attempts": config.max_attempts,
+        "base": config.retry_base_seconds,
+        "cap": config.retry_max_seconds,
+    }
+    await _emit(tx, "email.failed", await tx.fetchall(_GIVE_UP, params))
+    counted = {o.email_id for o in retries if o.counts_as_attempt}
+    await tx.emit_many(
+        "email.retrying",
+        "email",
+        [
+            (
+                r["id"],
+                {
+                    "purpose": r["purpose"],
+                    "attempts": r["attempts"],
+                    "wait_seconds": (r["next_attempt_at"] - now) / 1000,
+                },
+            )
+            for r in await tx.fetchall(_REQUEUE, params)
+            if r["id"] in counted
+        ],
+    )
+
+
+async def _emit(tx: Tx, kind: str, rows: Sequence[sqlite3.Row]) -> None:
+    # Ids and kinds only: never the address, the subject or the server's reply.
+    await tx.emit_many(kind, "email", [(r["id"], {"purpose": r["purpose"]}) for r in rows])

@@ -6,6 +6,7 @@ Providers implement them; the CLI wires one in (providers.wiring).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from core.errors import InvalidInput
@@ -217,6 +218,15 @@ class OutboundEmail:
     to: str
     subject: str
     body: str
+    message_key: str | None = None
+    """The outbox row's fixed key: the Message-ID is ``<key@sender's domain>``, so a
+    resend after a crash carries the same ID. None (``email test``): a fresh one."""
+
+
+class ServerUnavailable(TemporaryFailure):
+    """The mail server could not be reached or would not start a session (connect,
+    greeting, TLS, login): the other emails waiting would fare the same, so the
+    outbox stops for this round instead of trying each of them."""
 
 
 class EmailGateway(Protocol):
@@ -227,4 +237,27 @@ class EmailGateway(Protocol):
 
         Raises TemporaryFailure or PermanentFailure with a readable reason.
         """
+        ...
+
+
+class EmailConnection(Protocol):
+    async def send(self, email: OutboundEmail) -> None:
+        """Hand one email over this connection (opened, or opened again, as needed).
+
+        Raises as ``EmailGateway.send``; a refused recipient fails that email
+        and leaves the connection usable for the next.
+        """
+        ...
+
+
+@runtime_checkable
+class KeepsConnections(Protocol):
+    """An EmailGateway that can send several emails over one connection.
+
+    Optional: the email outbox uses it when the gateway is one and sends each
+    email on its own otherwise.
+    """
+
+    def connection(self) -> AbstractAsyncContextManager[EmailConnection]:
+        """A connection opened at its first send and closed (QUIT) on exit."""
         ...

@@ -1,10 +1,11 @@
 """Notification profiles (P1-P7): who among a client's people is told, and how,
 when an agent closes a conversation with an outcome.
 
-- ``profiles``: notification profiles, their contact numbers, email
-  addresses and SMS numbers (P1); delete or replace with every link (P5);
-  hold my calls and its expiry job (P7).
+- ``profiles``: notification profiles (P1); hold my calls and its expiry job (P7).
+- ``contact_methods``: a profile's contact numbers, email addresses and SMS
+  numbers, checked where they enter (5 of each).
 - ``groups``: profile groups of up to 50 members.
+- ``links``: where a profile, group or schedule is used; delete or replace (P5).
 - ``holds``: whether a profile is held now (one rule for transfers and on-call).
 - ``fields``: the collected data and merge fields (P2).
 - ``outcomes``: closing outcomes and who each notifies (P3).
@@ -12,6 +13,8 @@ when an agent closes a conversation with an outcome.
 - ``rendering``: each profile's SMS and email, from its mode, through the
   one template renderer (``core.templates``).
 - ``oncall``: on-call schedules, weekly slots in a time zone; who is on call now.
+- ``weektime``: minutes of the local week ('mon 18:00'), the week circle, wall time
+  across daylight-saving changes (on-call slots; shifts later).
 - ``closing``: close a conversation with an outcome and fan the notices out (P4).
 
 Emails go through ``core.delivery.emails``, SMS through ``core.delivery.outbox``.

@@ -8,14 +8,13 @@ its notices are kept or lost together. A new inbound message opens the
 conversation again (``core.sms.receiving``).
 
 Recipients: the outcome's profiles, the members of its groups and whoever
-is on call now on its schedules (held profiles skipped: hold is about
-dispatch), each profile once. An opted-out SMS number is a notice
+is on call now on its schedules (``oncall.on_call_profiles_in``: held
+profiles skipped, hold is about dispatch), each profile once. An opted-out SMS number is a notice
 ``skipped`` with the reason, not a failed close.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import sqlite3
 from collections.abc import Mapping
@@ -27,8 +26,7 @@ from core.db import Database, Tx
 from core.delivery import emails, outbox
 from core.errors import InvalidInput, OptedOut, SwitchboardError
 from core.notify import fields as collected
-from core.notify import hipaa, rendering
-from core.notify.holds import held_sql
+from core.notify import hipaa, oncall, rendering
 from core.notify.outcomes import by_name_in
 from core.people.authz import Action, Actor, authorize
 from core.records import record
@@ -164,14 +162,6 @@ def _comment(comment: str, limit: int) -> str:
     return text
 
 
-async def _on_call(tx: Tx, schedule_id: int) -> list[int]:
-    # The on-call module is another part of issue #11; looked up by name so this
-    # part stands on its own until both are merged.
-    oncall = importlib.import_module("core.notify.oncall")
-    found: list[int] = await oncall.on_call_profiles_in(tx, schedule_id, tx.now_ms)
-    return found
-
-
 async def recipients_in(tx: Tx, outcome_id: int) -> list[int]:
     """The profiles an outcome notifies now, each once, in a stable order."""
     rows = await tx.fetchall(
@@ -185,14 +175,11 @@ async def recipients_in(tx: Tx, outcome_id: int) -> list[int]:
     )
     found = {r["id"] for r in rows if not r["schedule"]}
     schedules = [r["id"] for r in rows if r["schedule"]]
-    on_call = {p for s in schedules for p in await _on_call(tx, s)}
-    if on_call:
-        held = await tx.fetchall(
-            "SELECT id FROM notification_profiles p WHERE id IN (SELECT value FROM json_each(:ids))"
-            f" AND {held_sql('p')}",
-            {"ids": json.dumps(sorted(on_call)), "now": tx.now_ms},
-        )
-        found |= on_call - {r["id"] for r in held}
+    # Held profiles are skipped there (P7: hold is about dispatch); a profile named
+    # directly is told whatever its hold.
+    at = from_ms(tx.now_ms)
+    for schedule_id in schedules:
+        found.update(await oncall.on_call_profiles_in(tx, schedule_id, at))
     return sorted(found)
 
 

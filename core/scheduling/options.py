@@ -20,6 +20,9 @@ class WorkerOptions:
     send_concurrency: int = 8
     send_lease_seconds: float = 120.0
     """How long a message may stay 'sending' before it is presumed lost and queued again."""
+    email_connections: int = 4
+    """Connections the email job holds to the mail server at once (email_job.py says why
+    so few)."""
     wake_at_next_due: bool = True
     """Wake a job with ``next_due`` at its due time, not only at its next tick (off: the
     baseline bench.lateness compares against)."""

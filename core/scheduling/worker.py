@@ -1,11 +1,12 @@
 """W1, W2: the worker. It only schedules; the rules live in the services.
 
 The worker runs the jobs it is given (core/scheduling/jobs.py); ``default_jobs``
-composes today's list: the lease, the public-minutes sweep, the outbox pump
-and delivery-report polling. APScheduler's AsyncIOScheduler, in the running
-event loop, is used as a ticker: one interval job per worker job. A job with
-``next_due`` is also woken at its due time when that comes before its next
-tick (``loop.call_at``), so a due time is acted on when it falls. Due times
+composes today's list: the lease, the public-minutes sweep, the outbox pump,
+delivery-report polling, retention, routing and the email outbox.
+APScheduler's AsyncIOScheduler, in the running event loop, is used as a
+ticker: one interval job per worker job. A job with ``next_due`` is also
+woken at its due time when that comes before its next tick
+(``loop.call_at``), so a due time is acted on when it falls. Due times
 live in indexed columns and each tick takes what is due in one query, so
 nothing is lost when a process stops and 100,000 due rows are one query, not
 100,000 jobs. ``misfire_grace_time=None`` and
@@ -30,8 +31,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core import retention
 from core.db import Database
-from core.delivery import batching, outbox
+from core.delivery import batching, email_job, emails, outbox
 from core.delivery.gateway import (
+    EmailGateway,
     OutboundBatch,
     OutboundSms,
     PermanentFailure,
@@ -40,6 +42,7 @@ from core.delivery.gateway import (
     SmsGateway,
     TemporaryFailure,
 )
+from core.notify import profiles as notification_profiles
 from core.routing import jobs as routing_jobs
 from core.scheduling import lease
 from core.scheduling.jobs import Job, check_list
@@ -90,6 +93,9 @@ def default_jobs(worker: Worker) -> list[Job]:
         Job("reports", options.pump_every, worker.poll_reports),
         retention.job(worker.db),
         routing_jobs.job(worker.db),
+        # P7: a hold whose time has passed shows "Hold expired" when it falls.
+        notification_profiles.hold_job(worker.db),
+        email_job.job(worker.email_pump),
     ]
 
 
@@ -103,12 +109,24 @@ class Worker:
         holder: str | None = None,
         on_lease_change: Callable[[bool], None] | None = None,
         jobs: JobsFor = default_jobs,
+        email_gateway: EmailGateway | None = None,
     ) -> None:
         self.db = db
         self.gateway = gateway
         self.options = options or WorkerOptions()
         lease.check_seconds(self.options.lease_seconds, name="the worker lease")
         self.holder = holder or lease.new_holder_id()
+        self.email_pump = email_job.EmailPump(
+            db,
+            email_gateway,
+            email_job.EmailOptions(
+                connections=self.options.email_connections,
+                lease_seconds=self.options.send_lease_seconds,
+            ),
+            holder=self.holder,
+            stopping=lambda: self._stopping,
+        )
+        """Delivers the email outbox; with no email gateway ([smtp] not set) it sends nothing."""
         self.active = False
         self.stats = WorkerStats()
         self._on_lease_change = on_lease_change
@@ -160,6 +178,14 @@ class Worker:
                 dead.holder,
                 dead.pid,
                 released,
+            )
+        emailed = await emails.release_in_flight(self.db, claimed_since=dead.acquired_at)
+        if emailed:
+            log.warning(
+                "worker %s (pid %d) stopped with %d email(s) in flight; sending them again",
+                dead.holder,
+                dead.pid,
+                emailed,
             )
 
     async def pump(self) -> int:

@@ -58,6 +58,8 @@ async def test_a_job_added_without_touching_the_worker_runs_only_for_the_lease_h
         "reports",
         "event_retention",
         "routing",
+        "notification_holds",
+        "email_outbox",
         "extra",
     ]
     await holder.run_once()

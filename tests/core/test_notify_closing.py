@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 
 import pytest
 
 from core.clock import FakeClock, to_ms
 from core.db import Database
 from core.errors import InvalidInput, NotAllowed, NotFound
-from core.notify import closing, outcomes
+from core.notify import closing, oncall, outcomes
 from core.people.authz import SYSTEM
 from core.routing import selection
 from core.scheduling.worker import Worker
@@ -206,29 +204,16 @@ async def test_a_profile_saved_broken_is_a_skipped_notice_not_a_failed_close(
     assert [n.status for n in closure.notices[:-1]] == ["queued"] * 3
 
 
-async def test_whoever_is_on_call_is_told_unless_held(
-    db: Database, team: Team, hale: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    on_call = await add_profile(db, "Night nurse", sms=(DESK_SMS,))
-    held = await add_profile(db, "Night doctor", sms=("+12125550163",), hold="indefinite")
-    async with db.transaction() as tx:
-        schedule = await tx.insert(
-            "INSERT INTO oncall_schedules (name, time_zone, created_at) VALUES ('Nights', 'UTC', 0)"
-        )
-    asked: list[tuple[int, int]] = []
-
-    async def on_call_profiles_in(tx: object, schedule_id: int, at: int) -> list[int]:
-        asked.append((schedule_id, at))
-        return [on_call, held, hale]  # hale is also named directly: told once
-
-    # The on-call part (core.notify.oncall) answers who is on call; stood in for here.
-    stub = types.ModuleType("core.notify.oncall")
-    stub.on_call_profiles_in = on_call_profiles_in  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "core.notify.oncall", stub)
+async def test_whoever_is_on_call_is_told_unless_held(db: Database, team: Team, hale: int) -> None:
+    nurse = await add_profile(db, "Night nurse", sms=(DESK_SMS,))
+    await add_profile(db, "Night doctor", sms=("+12125550163",), hold="indefinite")
+    await add_group(db, "Night team", [nurse, hale, nurse + 1])
+    await oncall.add_schedule(db, SYSTEM, "Nights", "UTC")
+    await oncall.add_slot(db, SYSTEM, "Nights", "mon 00:00", "mon 00:00", group="Night team")
     await outcomes.set_recipient(db, SYSTEM, "General Message", "schedule", "Nights")
     closure = await closing.close(db, team.dana, await _inbound(db), "General Message", DATA)
-    assert asked == [(schedule, to_ms(FakeClock().now()))]
-    assert [n.profile_id for n in closure.notices] == [hale, hale, hale, on_call]
+    # Hale is named directly and on call: told once. The held doctor is skipped.
+    assert [n.profile_id for n in closure.notices] == [hale, hale, hale, nurse]
 
 
 async def test_a_closed_conversation_no_longer_fills_the_agents_room(

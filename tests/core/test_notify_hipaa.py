@@ -130,3 +130,18 @@ async def test_no_phi_leaves_by_any_sms_or_email_mode_in_hipaa_mode(
     for table, text in [*sent.items(), ("logs", caplog.text)]:
         for marker in (*markers.values(), "2031-07-04"):
             assert marker not in text, f"{marker} leaked into {table}"
+
+
+async def test_saving_a_notification_profile_asks_hipaa_mode(db: Database) -> None:
+    from core.notify import profiles
+
+    await settings.update(db, SYSTEM, hipaa_mode=True)
+    draft = profiles.ProfileDraft(
+        "Dr Hale", sms_numbers=("+12125550160",), sms_on=True, sms_mode="all_data"
+    )
+    with pytest.raises(HipaaRefused, match="SMS mode all_data sends every collected field"):
+        await profiles.add(db, SYSTEM, draft)
+    safe = profiles.ProfileDraft(
+        "Dr Hale", sms_numbers=("+12125550160",), sms_on=True, sms_mode="non_message"
+    )
+    await profiles.add(db, SYSTEM, safe)

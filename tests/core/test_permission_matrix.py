@@ -24,9 +24,12 @@ from core import settings as account
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.errors import NotAllowed
-from core.notify import closing, hipaa
+from core.notify import closing, hipaa, oncall
 from core.notify import fields as notify_fields
+from core.notify import groups as notify_groups
+from core.notify import links as notify_links
 from core.notify import outcomes as notify_outcomes
+from core.notify import profiles as notify_profiles
 from core.people import agents, contacts, contacts_csv
 from core.people.authz import RULES, SYSTEM, Action, Actor, allows, authorize, scope
 from core.people.contacts import ContactDraft
@@ -78,6 +81,52 @@ async def _view_private(db: Database, actor: Actor, team: Team) -> object:
 async def _close_bobs(db: Database, actor: Actor, team: Team) -> object:
     cid = await db.scalar("SELECT id FROM conversations WHERE owner_id = ?", (team.bob.id,))
     return await closing.close(db, actor, cid, "Wrong Number", {})
+
+
+# --- notification profiles and groups (n-profiles) ---------------------------------------
+
+
+async def _notification_profiles(db: Database) -> None:
+    """Two profiles for the scene, made before the database is dumped."""
+    for alias in ("Dr. Ames", "Dr. Roux"):
+        await notify_profiles.add(db, SYSTEM, notify_profiles.ProfileDraft(alias))
+
+
+async def _notification_profile(db: Database, alias: str = "Dr. Ames") -> int:
+    return (await notify_profiles.by_alias(db, SYSTEM, alias)).id
+
+
+async def _add_notification_profile(db: Database, actor: Actor, team: Team) -> object:
+    return await notify_profiles.add(db, actor, notify_profiles.ProfileDraft("Dr. Lee"))
+
+
+async def _edit_notification_profile(db: Database, actor: Actor, team: Team) -> object:
+    return await notify_profiles.edit(db, actor, await _notification_profile(db), alias="Ames")
+
+
+async def _hold_notification_profile(db: Database, actor: Actor, team: Team) -> object:
+    return await notify_profiles.hold(db, actor, await _notification_profile(db))
+
+
+async def _replace_notification_profile(db: Database, actor: Actor, team: Team) -> object:
+    old, new = await _notification_profile(db), await _notification_profile(db, "Dr. Roux")
+    return await notify_links.replace(db, actor, old, new)
+
+
+async def _delete_notification_profile(db: Database, actor: Actor, team: Team) -> object:
+    return await notify_profiles.delete(db, actor, await _notification_profile(db))
+
+
+async def _add_notification_group(db: Database, actor: Actor, team: Team) -> object:
+    return await notify_groups.add(db, actor, "Doctors")
+
+
+async def _read_notification_profiles(db: Database, actor: Actor, team: Team) -> object:
+    profile_id = await _notification_profile(db)
+    await notify_profiles.get(db, actor, profile_id)
+    await notify_links.profile_links(db, actor, profile_id)
+    await notify_groups.list_groups(db, actor)
+    return await notify_profiles.list_profiles(db, actor)
 
 
 CASES = [
@@ -142,6 +191,21 @@ CASES = [
         lambda db, a, t: hipaa.switch(db, a, True),
     ),
     Case("close another agent's conversation", {"supervision": True}, _close_bobs),
+    # notification profiles and groups (n-profiles)
+    Case("add notification profile", {"manage_settings": True}, _add_notification_profile),
+    Case("edit notification profile", {"manage_settings": True}, _edit_notification_profile),
+    Case("hold notification profile", {"manage_settings": True}, _hold_notification_profile),
+    Case("replace notification profile", {"manage_settings": True}, _replace_notification_profile),
+    Case("delete notification profile", {"manage_settings": True}, _delete_notification_profile),
+    Case("add notification group", {"manage_settings": True}, _add_notification_group),
+    Case("read notification profiles", {}, _read_notification_profiles),
+    # On-call schedules (#11)
+    Case(
+        "add on-call schedule",
+        {"manage_settings": True},
+        lambda db, a, t: oncall.add_schedule(db, a, "Nights", "America/New_York"),
+    ),
+    Case("see on-call schedules", {}, lambda db, a, t: oncall.list_schedules(db, a)),
 ]
 
 
@@ -169,6 +233,7 @@ async def scene(db: Database, team: Team) -> Team:
     await numbers.add(db, SYSTEM, OTHER_NUMBER)
     await _inbound(db, "+12125550199")  # a conversation nobody owns: public
     await _owned_by_bob(db, team)
+    await _notification_profiles(db)
     return team
 
 
