@@ -210,13 +210,9 @@ async def _id_by_alias(tx: Database | Tx, alias: str) -> int | None:
 
 
 async def _merge_fields(tx: Tx) -> templates.Fields:
-    # replaced by fields.fields_in at merge
-    rows = await tx.fetchall(
-        "SELECT name, label, max_length, phi FROM collected_fields ORDER BY position, id"
-    )
-    return templates.Fields(
-        templates.Field(r["name"], r["label"], r["max_length"], phi=bool(r["phi"])) for r in rows
-    )
+    from core.notify.fields import fields_in
+
+    return await fields_in(tx)
 
 
 async def _check_hipaa(tx: Tx, profile_draft: ProfileDraft) -> None:
