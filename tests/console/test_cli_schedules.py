@@ -118,7 +118,7 @@ def test_bad_input_is_refused_naming_the_rule(sb: Run, db: Path) -> None:
         " SELECT id, 1 FROM outcomes WHERE name = 'Urgent'"
     )
     conn.close()
-    refused(sb("delete", "Nights"), "is notified by the outcomes 'Urgent'")
+    refused(sb("delete", "Nights"), "is used in 1 place: outcome 'Urgent'")
 
 
 def test_outside_text_is_shown_literally(sb: Run, db: Path) -> None:
