@@ -168,7 +168,7 @@ class OnCallSection(ReportsFailures, Vertical):
 
     async def on_mount(self) -> None:
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
-        self.set_interval(REFRESH_SECONDS, self.reload)
+        self.set_interval(REFRESH_SECONDS, self._refresh)
         await self.reload()
 
     def focus_default(self) -> None:
@@ -192,6 +192,10 @@ class OnCallSection(ReportsFailures, Vertical):
                 continue  # deleted since it was listed: the event that says so follows
         self.schedules.show(found)
         await self.show_week()
+
+    @work(exclusive=True, group="oncall-refresh", exit_on_error=False, description="refresh")
+    async def _refresh(self) -> None:
+        await self.reload()
 
     async def show_week(self) -> None:
         """The selected schedule's week, now line and slot line."""

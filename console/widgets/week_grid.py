@@ -63,19 +63,29 @@ class WeekGrid(DataTable[Text]):
             self.add_column(day.capitalize(), key=day, width=DAY_WIDTH)
 
     def show(self, slots: Sequence[SlotView], current: int | None = None) -> None:
-        """Draw ``slots``, keeping the cursor on the same cell when it is still there."""
+        """Draw ``slots``: cells updated in place while the bands stay, the rows laid
+        again when they change, the cursor kept on the same cell either way."""
         row, column = self.cursor_coordinate
         self.slots = list(slots)
         self.current = current
-        self.rows_at = bands(self.slots)
-        self.clear()
-        for start in self.rows_at:
-            cells = [Text(clock(start), style="dim")]
-            for day in range(len(DAYS)):
-                cells.append(self._cell(slot_at(self.slots, day * DAY + start)))
-            self.add_row(*cells, key=str(start))
+        rows_at = bands(self.slots)
+        if rows_at != self.rows_at or self.row_count != len(rows_at):
+            self.rows_at = rows_at
+            self.clear()
+            for start in rows_at:
+                self.add_row(*self._row(start), key=str(start))
+        else:
+            for start in rows_at:
+                for day, cell in zip(DAYS, self._row(start)[1:], strict=True):
+                    self.update_cell(str(start), day, cell)
         if self.row_count:
             self.move_cursor(row=min(row, self.row_count - 1), column=max(column, 1))
+
+    def _row(self, start: int) -> list[Text]:
+        cells = [Text(clock(start), style="dim")]
+        for day in range(len(DAYS)):
+            cells.append(self._cell(slot_at(self.slots, day * DAY + start)))
+        return cells
 
     def _cell(self, slot: SlotView | None) -> Text:
         if slot is None:
