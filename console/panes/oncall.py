@@ -22,6 +22,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static, TabbedContent
 
 from console.context import ConsoleContext
@@ -93,7 +94,7 @@ class ScheduleTable(DataTable[Text]):
         if self.row_count == 0:
             return None
         row = min(self.cursor_row, self.row_count - 1)
-        key = self.coordinate_to_cell_key((row, 0)).row_key.value
+        key = self.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
         return next((s for s in self.shown if str(s.id) == key), None)
 
     def select(self, schedule_id: int) -> None:

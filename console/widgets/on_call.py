@@ -15,7 +15,7 @@ from rich.text import Text
 
 from console.text import literal
 from core.db import Database
-from core.errors import NotAllowed
+from core.errors import NotAllowed, NotFound
 from core.notify import groups, oncall
 from core.notify.oncall import OnCall, OnCallProfile
 from core.people.authz import Actor
@@ -113,7 +113,10 @@ async def for_transfer(db: Database, actor: Actor) -> Text | None:
     part = Text.assemble(("On call now", "bold"))
     part.append("  (read the number out: SMS cannot place the call)", style="dim")
     for schedule in schedules:
-        found = await oncall.on_call_now(db, actor, schedule.id)
+        try:
+            found = await oncall.on_call_now(db, actor, schedule.id)
+        except NotFound:
+            continue  # deleted since it was listed
         entries = await _held_lines(db, actor, found)
         for profile in found.profiles:
             entry = Text("next on call ", style="dim") if found.stand_in is not None else Text()
