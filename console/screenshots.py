@@ -23,7 +23,10 @@ from console.context import ConsoleContext
 from core import demo
 from core.clock import FakeClock
 from core.db import Database, open_database
+from core.notify import groups, oncall, profiles
+from core.notify.profiles import ProfileDraft
 from core.people import agents
+from core.people.authz import SYSTEM
 from core.scheduling.worker import Worker
 from providers.sandbox import SandboxGateway
 
@@ -114,6 +117,47 @@ async def _activity_picker(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def _on_call_people(db: Database) -> None:
+    """Notification profiles, a group and a night schedule in New York (once): the
+    demo itself has none. One doctor is held, so a stand-in and ‖ show."""
+    if await oncall.list_schedules(db, SYSTEM):
+        return
+    lee = ProfileDraft("Dr Lee", contact_numbers=("+12125550181", "+12125550182"))
+    await profiles.add(db, SYSTEM, lee)
+    kim = await profiles.add(db, SYSTEM, ProfileDraft("Dr Kim", contact_numbers=("+12125550183",)))
+    park = ProfileDraft("Dr Park", contact_numbers=("+12125550184",))
+    park_id = (await profiles.add(db, SYSTEM, park)).id
+    surgeons = await groups.add(db, SYSTEM, "Surgeons")
+    for member in (kim.id, park_id):
+        await groups.add_member(db, SYSTEM, surgeons.id, member)
+    await oncall.add_schedule(db, SYSTEM, "Nights", "America/New_York")
+    await oncall.add_schedule(db, SYSTEM, "Weekend desk", "Europe/London")
+    for start, end, who in (
+        ("mon 08:00", "mon 18:00", "Dr Park"),
+        ("mon 18:00", "tue 08:00", "Dr Lee"),
+        ("wed 18:00", "thu 08:00", "Dr Kim"),
+        ("fri 18:00", "mon 08:00", "Dr Lee"),
+    ):
+        await oncall.add_slot(db, SYSTEM, "Nights", start, end, profile=who)
+    await oncall.add_slot(db, SYSTEM, "Nights", "tue 18:00", "wed 08:00", group="Surgeons")
+    await profiles.hold(db, SYSTEM, park_id)
+
+
+async def _on_call(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await _on_call_people(app.context.db)
+    await _tab(app, pilot, "manager")
+    await pilot.press("5")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def _transfer_picker(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await _on_call_people(app.context.db)
+    await pilot.press("tab", "f9")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def _light(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     app.theme = "textual-light"
     await pilot.pause()
@@ -136,6 +180,8 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     ("contacts-80x24", "alice", _contacts, SMALL),
     ("manager-dashboard-80x24", "dana", _manager, SMALL),
     ("permission-profile-settings-80x24", "dana", _profile_settings, SMALL),
+    ("on-call-80x24", "dana", _on_call, SMALL),
+    ("transfer-picker-80x24", "alice", _transfer_picker, SMALL),
     # Last: the worker's run in _offer changes the demo data the scenes above show.
     ("agent-offer", "bob", _offer, SIZE),
     ("agent-offer-80x24", "bob", _offer, SMALL),

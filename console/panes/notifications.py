@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -17,11 +18,12 @@ from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
 from console.context import ConsoleContext
+from console.panes.oncall import OnCallSection
 
 SubTab = tuple[str, str, Callable[[ConsoleContext], Widget]]
 """(TabPane id, label, the widget made for a context)."""
 
-SUBTABS: tuple[SubTab, ...] = ()
+SUBTABS: tuple[SubTab, ...] = (("notify-oncall", "On-call", OnCallSection),)
 
 
 class NotificationsPane(Vertical):
@@ -65,6 +67,12 @@ class NotificationsPane(Vertical):
         widget = self.query_one(f"#{active}", TabPane).query_children().first()
         focus = getattr(widget, "focus_default", widget.focus)
         focus()
+
+    @on(TabbedContent.TabActivated, "#notify-tabs")
+    def _subtab_shown(self, event: TabbedContent.TabActivated) -> None:
+        # The app focuses a pane when one of *its* tabs is chosen; ours are not its tabs
+        # (a sub-tab shown on mount would take the focus from the thread).
+        event.stop()
 
     def action_subtab(self, step: int) -> None:
         ids = [tab_id for tab_id, _, _ in SUBTABS]

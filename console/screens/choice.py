@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -40,6 +40,9 @@ class ChoiceScreen(ModalScreen[T | None], Generic[T]):
     ChoiceScreen OptionList { height: auto; max-height: 14; }
     ChoiceScreen #choice-error { color: $text-error; margin-top: 1; display: none; }
     ChoiceScreen #choice-hint { color: $text-muted; margin-top: 1; }
+    ChoiceScreen.-with-note > Vertical { width: 78; }
+    ChoiceScreen.-with-note OptionList { max-height: 8; }
+    ChoiceScreen #choice-note { height: auto; max-height: 7; margin-top: 1; }
     """
     BINDINGS = [
         Binding("escape", "cancel", "Close", id="choice.close", tooltip="Leave it as it is"),
@@ -52,13 +55,16 @@ class ChoiceScreen(ModalScreen[T | None], Generic[T]):
         choose: Callable[[T], Awaitable[str]],
         *,
         current: int | None = None,
+        note: Text | None = None,
         id: str | None = None,
     ) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, classes="-with-note" if note is not None else None)
         self.title_text = title
         self.choices = list(choices)
         self.choose = choose
         self.current = current
+        self.note = note
+        """Read-only information under the list (the transfer picker's on-call numbers)."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -67,6 +73,9 @@ class ChoiceScreen(ModalScreen[T | None], Generic[T]):
                 *(Option(label, id=str(index)) for index, (_, label) in enumerate(self.choices)),
                 id="choice-list",
             )
+            if self.note is not None:
+                with VerticalScroll(id="choice-note"):
+                    yield Static(self.note)
             yield Static(id="choice-error")
             yield Static("↑↓ move · Enter choose · Esc close", id="choice-hint")
 
@@ -99,5 +108,5 @@ class ChoiceScreen(ModalScreen[T | None], Generic[T]):
             shown.update(literal(str(exc), one_line=False))
             shown.display = True
             return
-        self.app.notify(done)
+        self.app.notify(done, markup=False)  # it can name what someone typed
         self.dismiss(value)

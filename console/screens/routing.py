@@ -5,6 +5,10 @@ to make: ``activities.choose``, ``profiles.activate``, ``transfers.to_queue``
 or ``transfers.to_agent``. A refusal (an activity the profile no longer
 offers, a transfer right the profile lacks) shows core's message in the
 picker.
+
+Under the destinations, "On call now" lists each on-call schedule's
+on-call profile with its contact numbers, to read out to the caller (the
+SMS product cannot place a call), and a held profile with core's reason.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from rich.text import Text
 from console.context import ConsoleContext
 from console.screens.choice import ChoiceScreen
 from console.text import literal
+from console.widgets import on_call
 from core.people import agents
 from core.permissions import configuration, profiles
 from core.routing import activities, transfers
@@ -101,4 +106,5 @@ async def transfer_picker(
 
     who = conversation.contact_name or conversation.phone
     title = Text("Transfer the conversation with ") + literal(who, style="bold")
-    return ChoiceScreen(title, choices, choose, id="transfer-picker")
+    on_call_now = await on_call.for_transfer(db, context.actor)
+    return ChoiceScreen(title, choices, choose, note=on_call_now, id="transfer-picker")

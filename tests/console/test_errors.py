@@ -44,6 +44,7 @@ REACT_DIFFERENTLY = {
     "screens/permission_profile_form.py": 3,
     "screens/centre_setup.py": 1,
     "panes/permission_profiles.py": 1,  # a refused delete: the section's one line
+    "screens/oncall_forms.py": 1,  # a schedule or slot form: under its fields
     "commands/messages.py": 1,  # send --batch: a refused line is reported by its number
     "options.py": 1,  # the CLI's runner, not the app: prints the refusal and exits 1
 }
