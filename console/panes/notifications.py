@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -17,11 +18,17 @@ from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
 from console.context import ConsoleContext
+from console.panes.notify_groups import NotificationGroupsTab
+from console.panes.notify_places import OpenPlace
+from console.panes.notify_profiles import NotificationProfilesTab
 
 SubTab = tuple[str, str, Callable[[ConsoleContext], Widget]]
 """(TabPane id, label, the widget made for a context)."""
 
-SUBTABS: tuple[SubTab, ...] = ()
+SUBTABS: tuple[SubTab, ...] = (
+    ("notify-profiles", "Profiles", NotificationProfilesTab),
+    ("notify-groups", "Groups", NotificationGroupsTab),
+)
 
 
 class NotificationsPane(Vertical):
@@ -73,4 +80,19 @@ class NotificationsPane(Vertical):
         tabs = self.query_one("#notify-tabs", TabbedContent)
         at = ids.index(tabs.active) if tabs.active in ids else 0
         tabs.active = ids[(at + step) % len(ids)]
+        self.focus_default()
+
+    @on(OpenPlace)
+    def _open_place(self, event: OpenPlace) -> None:
+        event.stop()
+        tabs = self.query_one("#notify-tabs", TabbedContent)
+        if not tabs.query(f"#{event.tab}"):
+            # Outcomes and on-call are managed elsewhere until their sub-tabs come.
+            self.notify(f"{event.link.text}: this place has no sub-tab here yet", markup=False)
+            return
+        tabs.active = event.tab
+        widget = self.query_one(f"#{event.tab}", TabPane).query_children().first()
+        select = getattr(widget, "select_place", None)
+        if select is not None:
+            select(event.place_id)
         self.focus_default()
