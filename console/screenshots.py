@@ -23,7 +23,11 @@ from console.context import ConsoleContext
 from core import demo
 from core.clock import FakeClock
 from core.db import Database, open_database
+from core.notify import groups as notify_groups
+from core.notify import profiles as notify_profiles
+from core.notify.profiles import ProfileDraft
 from core.people import agents
+from core.people.authz import SYSTEM
 from core.scheduling.worker import Worker
 from providers.sandbox import SandboxGateway
 
@@ -90,6 +94,35 @@ async def _profile_configuration(app: SwitchboardApp, pilot: Pilot[None]) -> Non
     await pilot.pause()
 
 
+async def _notification_profiles(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    # The demo has no notification profiles: a few, as a client's set-up would have.
+    db = app.context.db
+    ames = await notify_profiles.add(
+        db,
+        SYSTEM,
+        ProfileDraft(
+            "Dr. Ames",
+            emails=("ames@example.com", "front-desk@example.com"),
+            sms_numbers=("+12125550110",),
+            email_on=True,
+            sms_on=True,
+            sms_mode="non_message",
+        ),
+    )
+    roux = await notify_profiles.add(
+        db, SYSTEM, ProfileDraft("Dr. Roux", contact_numbers=("+12125550111",))
+    )
+    await notify_profiles.hold(db, SYSTEM, roux.id)
+    await notify_profiles.add(
+        db, SYSTEM, ProfileDraft("On-call nurse", sms_numbers=("+12125550112",), sms_on=True)
+    )
+    doctors = await notify_groups.add(db, SYSTEM, "Doctors")
+    await notify_groups.add_member(db, SYSTEM, doctors.id, ames.id)
+    await _tab(app, pilot, "manager")
+    await pilot.press("5")
+    await pilot.pause()
+
+
 async def _statistics(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _tab(app, pilot, "statistics")
 
@@ -136,6 +169,7 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     ("contacts-80x24", "alice", _contacts, SMALL),
     ("manager-dashboard-80x24", "dana", _manager, SMALL),
     ("permission-profile-settings-80x24", "dana", _profile_settings, SMALL),
+    ("notification-profiles-80x24", "dana", _notification_profiles, SMALL),
     # Last: the worker's run in _offer changes the demo data the scenes above show.
     ("agent-offer", "bob", _offer, SIZE),
     ("agent-offer-80x24", "bob", _offer, SMALL),

@@ -82,6 +82,13 @@ class NotificationsPane(Vertical):
         tabs.active = ids[(at + step) % len(ids)]
         self.focus_default()
 
+    @on(TabbedContent.TabActivated, "#notify-tabs")
+    def _subtab_shown(self, event: TabbedContent.TabActivated) -> None:
+        # The app focuses a pane when one of *its* tabs is chosen; were a sub-tab's
+        # activation (at mount too) to reach it, focusing that hidden sub-tab would
+        # pull the Manager to this section. < and > focus the sub-tab they show.
+        event.stop()
+
     @on(OpenPlace)
     def _open_place(self, event: OpenPlace) -> None:
         event.stop()

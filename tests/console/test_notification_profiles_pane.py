@@ -411,7 +411,19 @@ async def test_a_hostile_alias_is_shown_literally(app_as, demo_db: Database):
         assert _column(groups_table) == [group.name]
 
 
-async def test_the_section_follows_the_right_to_manage_notifications(app_as):
+async def test_the_sub_tabs_do_not_pull_the_manager_to_their_section(app_as, demo_db: Database):
+    await _add(demo_db, "Dr. Ames")
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        sections = app.query_one("#manager-sections", TabbedContent)
+        assert sections.active == "manager-conversations"
+        assert app.focused is not app.query_one(NotifyProfileTable)
+
+
+async def test_an_agent_without_manage_settings_has_no_notifications_section(app_as):
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
