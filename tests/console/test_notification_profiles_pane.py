@@ -428,3 +428,25 @@ async def test_an_agent_without_manage_settings_has_no_notifications_section(app
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert not app.query("#notify-profiles-section")
+
+
+async def test_hipaa_mode_heads_the_editor_with_the_seeds_warnings(
+    app_as, demo_db: Database, monkeypatch: pytest.MonkeyPatch
+):
+    from types import SimpleNamespace
+
+    from console.screens import notification_profile_form
+
+    async def hipaa(db: Database) -> object:
+        return SimpleNamespace(hipaa_mode=True)  # the editor reads only this setting
+
+    # The setting comes with HIPAA mode (P6); until then the editor reads it if there.
+    monkeypatch.setattr(notification_profile_form, "settings", SimpleNamespace(load=hipaa))
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        await _section(app, pilot)
+        await pilot.press("n")
+        form = await _open_form(app, pilot)
+        shown = _text(form.query_one("#np-hipaa", Static))
+        assert "PHI cannot be sent via SMS or Email." in shown
+        assert "Emails cannot be sent to the caller." in shown
