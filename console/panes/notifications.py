@@ -4,6 +4,10 @@ outcomes, collected fields and on-call schedules, each in a sub-tab.
 The section exists only while the principal may manage notifications
 (``ManagerPane`` asks). ``<`` and ``>`` move between the sub-tabs. Each
 sub-tab is a widget of its own module; ``SUBTABS`` is the one list of them.
+
+A link opened elsewhere (``notify_places.OpenPlace``: a group, an outcome,
+an on-call schedule) shows the sub-tab that manages it (``PLACE_TABS``),
+which selects the place if it has ``select_place(place_id)``.
 """
 
 from __future__ import annotations
