@@ -93,6 +93,35 @@ async def _profile_configuration(app: SwitchboardApp, pilot: Pilot[None]) -> Non
     await pilot.pause()
 
 
+async def _notification_profiles(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    # The demo has no notification profiles: a few, as a client's set-up would have.
+    db = app.context.db
+    ames = await profiles.add(
+        db,
+        SYSTEM,
+        ProfileDraft(
+            "Dr. Ames",
+            emails=("ames@example.com", "front-desk@example.com"),
+            sms_numbers=("+12125550110",),
+            email_on=True,
+            sms_on=True,
+            sms_mode="non_message",
+        ),
+    )
+    roux = await profiles.add(
+        db, SYSTEM, ProfileDraft("Dr. Roux", contact_numbers=("+12125550111",))
+    )
+    await profiles.hold(db, SYSTEM, roux.id)
+    await profiles.add(
+        db, SYSTEM, ProfileDraft("On-call nurse", sms_numbers=("+12125550112",), sms_on=True)
+    )
+    doctors = await groups.add(db, SYSTEM, "Doctors")
+    await groups.add_member(db, SYSTEM, doctors.id, ames.id)
+    await _tab(app, pilot, "manager")
+    await pilot.press("5")
+    await pilot.pause()
+
+
 async def _statistics(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _tab(app, pilot, "statistics")
 
@@ -180,6 +209,7 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     ("contacts-80x24", "alice", _contacts, SMALL),
     ("manager-dashboard-80x24", "dana", _manager, SMALL),
     ("permission-profile-settings-80x24", "dana", _profile_settings, SMALL),
+    ("notification-profiles-80x24", "dana", _notification_profiles, SMALL),
     ("on-call-80x24", "dana", _on_call, SMALL),
     ("transfer-picker-80x24", "alice", _transfer_picker, SMALL),
     # Last: the worker's run in _offer changes the demo data the scenes above show.

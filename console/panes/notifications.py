@@ -4,6 +4,10 @@ outcomes, collected fields and on-call schedules, each in a sub-tab.
 The section exists only while the principal may manage notifications
 (``ManagerPane`` asks). ``<`` and ``>`` move between the sub-tabs. Each
 sub-tab is a widget of its own module; ``SUBTABS`` is the one list of them.
+
+A link opened elsewhere (``notify_places.OpenPlace``: a group, an outcome,
+an on-call schedule) shows the sub-tab that manages it (``PLACE_TABS``),
+which selects the place if it has ``select_place(place_id)``.
 """
 
 from __future__ import annotations
@@ -18,12 +22,19 @@ from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
 from console.context import ConsoleContext
+from console.panes.notify_groups import NotificationGroupsTab
+from console.panes.notify_places import OpenPlace
+from console.panes.notify_profiles import NotificationProfilesTab
 from console.panes.oncall import OnCallSection
 
 SubTab = tuple[str, str, Callable[[ConsoleContext], Widget]]
 """(TabPane id, label, the widget made for a context)."""
 
-SUBTABS: tuple[SubTab, ...] = (("notify-oncall", "On-call", OnCallSection),)
+SUBTABS: tuple[SubTab, ...] = (
+    ("notify-profiles", "Profiles", NotificationProfilesTab),
+    ("notify-groups", "Groups", NotificationGroupsTab),
+    ("notify-oncall", "On-call", OnCallSection),
+)
 
 
 class NotificationsPane(Vertical):
@@ -68,12 +79,6 @@ class NotificationsPane(Vertical):
         focus = getattr(widget, "focus_default", widget.focus)
         focus()
 
-    @on(TabbedContent.TabActivated, "#notify-tabs")
-    def _subtab_shown(self, event: TabbedContent.TabActivated) -> None:
-        # The app focuses a pane when one of *its* tabs is chosen; ours are not its tabs
-        # (a sub-tab shown on mount would take the focus from the thread).
-        event.stop()
-
     def action_subtab(self, step: int) -> None:
         ids = [tab_id for tab_id, _, _ in SUBTABS]
         if not ids:
@@ -81,4 +86,26 @@ class NotificationsPane(Vertical):
         tabs = self.query_one("#notify-tabs", TabbedContent)
         at = ids.index(tabs.active) if tabs.active in ids else 0
         tabs.active = ids[(at + step) % len(ids)]
+        self.focus_default()
+
+    @on(TabbedContent.TabActivated, "#notify-tabs")
+    def _subtab_shown(self, event: TabbedContent.TabActivated) -> None:
+        # The app focuses a pane when one of *its* tabs is chosen; were a sub-tab's
+        # activation (at mount too) to reach it, focusing that hidden sub-tab would
+        # pull the Manager to this section. < and > focus the sub-tab they show.
+        event.stop()
+
+    @on(OpenPlace)
+    def _open_place(self, event: OpenPlace) -> None:
+        event.stop()
+        tabs = self.query_one("#notify-tabs", TabbedContent)
+        if not tabs.query(f"#{event.tab}"):
+            # Outcomes and on-call are managed elsewhere until their sub-tabs come.
+            self.notify(f"{event.link.text}: this place has no sub-tab here yet", markup=False)
+            return
+        tabs.active = event.tab
+        widget = self.query_one(f"#{event.tab}", TabPane).query_children().first()
+        select = getattr(widget, "select_place", None)
+        if select is not None:
+            select(event.place_id)
         self.focus_default()

@@ -4,7 +4,7 @@ remembering what each field showed so that only what was changed is sent to core
 from __future__ import annotations
 
 from textual.dom import DOMNode
-from textual.widgets import Checkbox, Input, TextArea
+from textual.widgets import Checkbox, Input, Select, TextArea
 
 
 class Tick(Checkbox):
@@ -28,6 +28,8 @@ class Remembered:
             return widget.value
         if isinstance(widget, TextArea):
             return widget.text
+        if isinstance(widget, Select):
+            return widget.value
         assert isinstance(widget, Input)
         return widget.value
 
@@ -41,6 +43,8 @@ class Remembered:
             widget.text = str(value)
         elif isinstance(widget, Input):
             widget.value = str(value)
+        elif isinstance(widget, Select):
+            widget.value = value
         self.loaded[widget_id] = self.value_of(widget_id)
 
     def changed(self, widget_ids: list[str]) -> list[str]:

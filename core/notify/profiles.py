@@ -24,7 +24,8 @@ the profile, ids only.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import datetime
 from typing import Final
@@ -32,7 +33,7 @@ from typing import Final
 from core import settings, templates
 from core.clock import from_ms, from_ms_or_none, to_ms
 from core.db import Database, Tx
-from core.errors import AlreadyTaken, InvalidInput, NotFound
+from core.errors import AlreadyTaken, InvalidInput, NotFound, SwitchboardError
 from core.notify import contact_methods, holds, links
 from core.notify.contact_methods import CONTACT_NUMBER, EMAIL, SMS
 from core.people.authz import Action, Actor, authorize
@@ -249,9 +250,10 @@ def _template_text(label: str, value: object, longest: int, *, one_line: bool) -
 
 async def _checked(tx: Tx, draft: ProfileDraft) -> ProfileDraft:
     """``draft`` as stored: every value read and checked, refused naming the rule."""
-    alias = values.text(
-        "the notification profile's alias", draft.alias, longest=MAX_ALIAS, required=True
-    )
+    with _about("alias"):
+        alias = values.text(
+            "the notification profile's alias", draft.alias, longest=MAX_ALIAS, required=True
+        )
     region = (await settings.load_in(tx)).default_region
     email_on = values.yes_no("email on", draft.email_on)
     sms_on = values.yes_no("SMS on", draft.sms_on)
@@ -263,43 +265,76 @@ async def _checked(tx: Tx, draft: ProfileDraft) -> ProfileDraft:
         raise InvalidInput(
             f"SMS mode must be one of {', '.join(SMS_MODES)}, not {draft.sms_mode!r}"
         )
+    with _about("contact_numbers"):
+        contact_numbers = contact_methods.checked(CONTACT_NUMBER, draft.contact_numbers, region)
+    with _about("emails"):
+        emails = contact_methods.checked(EMAIL, draft.emails, region)
+    with _about("sms_numbers"):
+        sms_numbers = contact_methods.checked(SMS, draft.sms_numbers, region)
     checked = ProfileDraft(
         alias,
-        contact_methods.checked(CONTACT_NUMBER, draft.contact_numbers, region),
-        contact_methods.checked(EMAIL, draft.emails, region),
-        contact_methods.checked(SMS, draft.sms_numbers, region),
+        contact_numbers,
+        emails,
+        sms_numbers,
         email_on,
         draft.email_mode,
         sms_on=sms_on,
         sms_mode=draft.sms_mode,
     )
     if email_on and not checked.emails:
-        raise InvalidInput(
-            "email is on but the profile has no email address: add one or turn email off"
+        raise _on(
+            "emails", "email is on but the profile has no email address: add one or turn email off"
         )
     if sms_on and not checked.sms_numbers:
-        raise InvalidInput("SMS is on but the profile has no SMS number: add one or turn SMS off")
+        raise _on(
+            "sms_numbers", "SMS is on but the profile has no SMS number: add one or turn SMS off"
+        )
     fields_ = await _merge_fields(tx)
     if draft.email_mode == CUSTOM:
-        subject = _template_text(
-            "the email subject", draft.email_subject or "", MAX_SUBJECT, one_line=True
-        )
-        body = _template_text(
-            "the email body", draft.email_body or "", templates.MAX_TEMPLATE, one_line=False
-        )
-        if not subject or not body:
-            raise InvalidInput("a custom email needs a subject and a body")
-        _compiled("the email subject", subject, fields_)
-        _compiled("the email body", body, fields_)
+        with _about("email_subject"):
+            subject = _template_text(
+                "the email subject", draft.email_subject or "", MAX_SUBJECT, one_line=True
+            )
+            if not subject:
+                raise InvalidInput("a custom email needs a subject and a body")
+            _compiled("the email subject", subject, fields_)
+        with _about("email_body"):
+            body = _template_text(
+                "the email body", draft.email_body or "", templates.MAX_TEMPLATE, one_line=False
+            )
+            if not body:
+                raise InvalidInput("a custom email needs a subject and a body")
+            _compiled("the email body", body, fields_)
         checked = replace(checked, email_subject=subject, email_body=body)
     if draft.sms_mode == CUSTOM:
-        text = _template_text("the SMS text", draft.sms_body or "", MAX_SMS_TEXT, one_line=False)
-        if not text:
-            raise InvalidInput("a custom SMS needs its text")
-        _compiled("the SMS text", text, fields_)
+        with _about("sms_body"):
+            text = _template_text(
+                "the SMS text", draft.sms_body or "", MAX_SMS_TEXT, one_line=False
+            )
+            if not text:
+                raise InvalidInput("a custom SMS needs its text")
+            _compiled("the SMS text", text, fields_)
         checked = replace(checked, sms_body=text)
     await _check_hipaa(tx, checked)
     return checked
+
+
+def _on(name: str, message: str) -> InvalidInput:
+    refused = InvalidInput(message)
+    refused.about = name
+    return refused
+
+
+@contextmanager
+def _about(name: str) -> Iterator[None]:
+    """A refusal raised inside is about the draft's field ``name`` (``SwitchboardError.about``),
+    so a form shows it under that field."""
+    try:
+        yield
+    except SwitchboardError as exc:
+        if exc.about is None:
+            exc.about = name
+        raise
 
 
 def _compiled(label: str, source: str, fields_: templates.Fields) -> None:
@@ -312,10 +347,12 @@ def _compiled(label: str, source: str, fields_: templates.Fields) -> None:
 async def _ensure_alias_free(tx: Tx, alias: str, but: int | None = None) -> None:
     found = await _id_by_alias(tx, alias)
     if found is not None and found != but:
-        raise AlreadyTaken(
+        taken = AlreadyTaken(
             f"a notification profile with the alias {alias!r} already exists"
             " (aliases are unique, whatever the case)"
         )
+        taken.about = "alias"
+        raise taken
 
 
 async def _store(tx: Tx, profile_id: int | None, d: ProfileDraft) -> int:

@@ -45,6 +45,13 @@ REACT_DIFFERENTLY = {
     "screens/centre_setup.py": 1,
     "panes/permission_profiles.py": 1,  # a refused delete: the section's one line
     "screens/oncall_forms.py": 1,  # a schedule or slot form: under its fields
+    # notification profiles and groups: a refused hold, delete or member change on the
+    # section's one line; the editor's save under its field; a prompt under its input
+    "panes/notify_profiles.py": 2,
+    "panes/notify_groups.py": 1,
+    "screens/notification_group_members.py": 2,  # and a group deleted meanwhile
+    "screens/notification_profile_form.py": 1,
+    "screens/prompt.py": 1,
     "commands/messages.py": 1,  # send --batch: a refused line is reported by its number
     "options.py": 1,  # the CLI's runner, not the app: prints the refusal and exits 1
 }

@@ -53,7 +53,11 @@ async def open_oncall(app, pilot) -> OnCallSection:  # type: ignore[no-untyped-d
     await pilot.pause()
     await pilot.press("5")
     assert await until(pilot, lambda: app.query("#oncall-section"))
-    assert app.query_one("#notify-tabs", TabbedContent).active == "notify-oncall"
+    # On-call is the third sub-tab: > twice from the first.
+    await pilot.press("greater_than_sign", "greater_than_sign")
+    assert await until(
+        pilot, lambda: app.query_one("#notify-tabs", TabbedContent).active == "notify-oncall"
+    )
     section = app.query_one(OnCallSection)
     assert await until(pilot, lambda: app.focused is section.schedules)
     return section

@@ -482,3 +482,29 @@ async def test_the_default_region_reads_numbers_written_without_a_country_code(d
     await settings.update(db, SYSTEM, default_region="GB")
     made = await _add(db, contact_numbers=("020 7946 0000",))
     assert made.draft.contact_numbers == (UK_LANDLINE,)
+
+
+@pytest.mark.parametrize(
+    ("more", "about"),
+    [
+        ({"alias": "  "}, "alias"),
+        ({"contact_numbers": ("not a number",)}, "contact_numbers"),
+        ({"emails": tuple(f"p{i}@example.com" for i in range(6))}, "emails"),
+        ({"sms_numbers": (UK_LANDLINE,)}, "sms_numbers"),
+        ({"email_on": True}, "emails"),
+        ({"sms_on": True}, "sms_numbers"),
+        ({"email_mode": "custom", "email_subject": "{{nope}}", "email_body": "x"}, "email_subject"),
+        ({"email_mode": "custom", "email_subject": "Hi", "email_body": ""}, "email_body"),
+        ({"sms_mode": "custom", "sms_body": "{{outcome"}, "sms_body"),
+        ({"alias": "dr. AMES"}, "alias"),
+    ],
+)
+async def test_a_refusal_names_the_field_it_is_about(
+    db: Database, more: dict[str, object], about: str
+):
+    """A form shows each refusal under its field (``SwitchboardError.about``)."""
+    await _add(db)
+    draft = {"alias": "Other", **more}
+    with pytest.raises((InvalidInput, LimitExceeded, NotMobile, AlreadyTaken)) as refused:
+        await np.add(db, SYSTEM, ProfileDraft(**draft))  # type: ignore[arg-type]
+    assert refused.value.about == about
