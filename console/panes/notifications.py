@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -17,11 +18,14 @@ from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
 from console.context import ConsoleContext
+from console.panes.notify_outcomes import NotifyOutcomes
 
 SubTab = tuple[str, str, Callable[[ConsoleContext], Widget]]
 """(TabPane id, label, the widget made for a context)."""
 
-SUBTABS: tuple[SubTab, ...] = ()
+SUBTABS: tuple[SubTab, ...] = (
+    ("notify-outcomes", "Outcomes", NotifyOutcomes),
+)
 
 
 class NotificationsPane(Vertical):
@@ -74,3 +78,12 @@ class NotificationsPane(Vertical):
         at = ids.index(tabs.active) if tabs.active in ids else 0
         tabs.active = ids[(at + step) % len(ids)]
         self.focus_default()
+
+    @on(TabbedContent.TabActivated, "#notify-tabs")
+    def _subtab_shown(self, event: TabbedContent.TabActivated) -> None:
+        # Not the app's tabs: its handler would focus the sub-tab, and focus
+        # inside a hidden section pulls the Manager tab to it (the first
+        # sub-tab is activated when the section mounts, behind section 1).
+        event.stop()
+        if self.region.area:
+            self.focus_default()
