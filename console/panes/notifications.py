@@ -18,6 +18,7 @@ from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
 from console.context import ConsoleContext
+from console.panes.notify_fields import NotifyFields
 from console.panes.notify_outcomes import NotifyOutcomes
 
 SubTab = tuple[str, str, Callable[[ConsoleContext], Widget]]
@@ -25,6 +26,7 @@ SubTab = tuple[str, str, Callable[[ConsoleContext], Widget]]
 
 SUBTABS: tuple[SubTab, ...] = (
     ("notify-outcomes", "Outcomes", NotifyOutcomes),
+    ("notify-fields", "Fields", NotifyFields),
 )
 
 
