@@ -90,6 +90,20 @@ async def _profile_configuration(app: SwitchboardApp, pilot: Pilot[None]) -> Non
     await pilot.pause()
 
 
+async def _notify_outcomes(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await _tab(app, pilot, "manager")
+    await pilot.press("5")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def _notify_fields(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await _notify_outcomes(app, pilot)
+    await pilot.press("greater_than_sign")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def _statistics(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _tab(app, pilot, "statistics")
 
@@ -136,6 +150,8 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     ("contacts-80x24", "alice", _contacts, SMALL),
     ("manager-dashboard-80x24", "dana", _manager, SMALL),
     ("permission-profile-settings-80x24", "dana", _profile_settings, SMALL),
+    ("notify-outcomes-80x24", "dana", _notify_outcomes, SMALL),
+    ("notify-fields-80x24", "dana", _notify_fields, SMALL),
     # Last: the worker's run in _offer changes the demo data the scenes above show.
     ("agent-offer", "bob", _offer, SIZE),
     ("agent-offer-80x24", "bob", _offer, SMALL),
