@@ -172,12 +172,29 @@ async def _on_call_people(db: Database) -> None:
     await profiles.hold(db, SYSTEM, park_id)
 
 
-async def _on_call(app: SwitchboardApp, pilot: Pilot[None]) -> None:
-    await _on_call_people(app.context.db)
+async def _notifications(app: SwitchboardApp, pilot: Pilot[None], subtab: str) -> None:
+    """Manager › 5 Notifications, on ``subtab``, moved to with > as a person would."""
     await _tab(app, pilot, "manager")
     await pilot.press("5")
     await app.workers.wait_for_complete()
+    tabs = app.query_one("#notify-tabs", TabbedContent)
+    while tabs.active != subtab:
+        await pilot.press("greater_than_sign")
+        await app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def _notify_outcomes(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await _notifications(app, pilot, "notify-outcomes")
+
+
+async def _notify_fields(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await _notifications(app, pilot, "notify-fields")
+
+
+async def _on_call(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await _on_call_people(app.context.db)
+    await _notifications(app, pilot, "notify-oncall")
 
 
 async def _transfer_picker(app: SwitchboardApp, pilot: Pilot[None]) -> None:
@@ -210,6 +227,8 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     ("manager-dashboard-80x24", "dana", _manager, SMALL),
     ("permission-profile-settings-80x24", "dana", _profile_settings, SMALL),
     ("notification-profiles-80x24", "dana", _notification_profiles, SMALL),
+    ("notify-outcomes-80x24", "dana", _notify_outcomes, SMALL),
+    ("notify-fields-80x24", "dana", _notify_fields, SMALL),
     ("on-call-80x24", "dana", _on_call, SMALL),
     ("transfer-picker-80x24", "alice", _transfer_picker, SMALL),
     # Last: the worker's run in _offer changes the demo data the scenes above show.

@@ -22,7 +22,9 @@ from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
 from console.context import ConsoleContext
+from console.panes.notify_fields import NotifyFields
 from console.panes.notify_groups import NotificationGroupsTab
+from console.panes.notify_outcomes import NotifyOutcomes
 from console.panes.notify_places import OpenPlace
 from console.panes.notify_profiles import NotificationProfilesTab
 from console.panes.oncall import OnCallSection
@@ -33,6 +35,8 @@ SubTab = tuple[str, str, Callable[[ConsoleContext], Widget]]
 SUBTABS: tuple[SubTab, ...] = (
     ("notify-profiles", "Profiles", NotificationProfilesTab),
     ("notify-groups", "Groups", NotificationGroupsTab),
+    ("notify-outcomes", "Outcomes", NotifyOutcomes),
+    ("notify-fields", "Fields", NotifyFields),
     ("notify-oncall", "On-call", OnCallSection),
 )
 
@@ -90,18 +94,19 @@ class NotificationsPane(Vertical):
 
     @on(TabbedContent.TabActivated, "#notify-tabs")
     def _subtab_shown(self, event: TabbedContent.TabActivated) -> None:
-        # The app focuses a pane when one of *its* tabs is chosen; were a sub-tab's
-        # activation (at mount too) to reach it, focusing that hidden sub-tab would
-        # pull the Manager to this section. < and > focus the sub-tab they show.
+        # Not the app's tabs: its handler would focus the sub-tab, and focus
+        # inside a hidden section pulls the Manager tab to it (the first
+        # sub-tab is activated when the section mounts, behind section 1).
         event.stop()
+        if self.region.area:
+            self.focus_default()
 
     @on(OpenPlace)
     def _open_place(self, event: OpenPlace) -> None:
         event.stop()
         tabs = self.query_one("#notify-tabs", TabbedContent)
         if not tabs.query(f"#{event.tab}"):
-            # Outcomes and on-call are managed elsewhere until their sub-tabs come.
-            self.notify(f"{event.link.text}: this place has no sub-tab here yet", markup=False)
+            self.notify(f"{event.link.text}: this place has no sub-tab here", markup=False)
             return
         tabs.active = event.tab
         widget = self.query_one(f"#{event.tab}", TabPane).query_children().first()

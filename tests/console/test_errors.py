@@ -52,6 +52,13 @@ REACT_DIFFERENTLY = {
     "screens/notification_group_members.py": 2,  # and a group deleted meanwhile
     "screens/notification_profile_form.py": 1,
     "screens/prompt.py": 1,
+    # outcomes and fields: a refused archive, PHI switch or delete on the section's line;
+    # the forms keep what was typed under core's refusal; the 11th recipient under the list
+    "panes/notify_outcomes.py": 1,
+    "panes/notify_fields.py": 2,
+    "screens/outcome_form.py": 1,
+    "screens/outcome_recipients.py": 1,
+    "screens/collected_field_form.py": 1,
     "commands/messages.py": 1,  # send --batch: a refused line is reported by its number
     "options.py": 1,  # the CLI's runner, not the app: prints the refusal and exits 1
 }
