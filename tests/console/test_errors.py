@@ -45,6 +45,8 @@ REACT_DIFFERENTLY = {
     "screens/centre_setup.py": 1,
     "panes/permission_profiles.py": 1,  # a refused delete: the section's one line
     "screens/oncall_forms.py": 1,  # a schedule or slot form: under its fields
+    "screens/close_form.py": 1,  # the close form: under the field core names
+    "widgets/closure_notices.py": 1,  # a quiet refresh, like the thread's
     "commands/messages.py": 1,  # send --batch: a refused line is reported by its number
     "options.py": 1,  # the CLI's runner, not the app: prints the refusal and exits 1
 }
