@@ -16,14 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import TabbedContent, TextArea
+from textual.widgets import Input, Select, TabbedContent, TextArea
 
 from console.app import SwitchboardApp, make_app
 from console.context import ConsoleContext
+from console.panes.thread import ThreadPane
 from core import demo
 from core.clock import FakeClock
 from core.db import Database, open_database
-from core.notify import groups, oncall, profiles
+from core.notify import groups, oncall, outcomes, profiles
 from core.notify.profiles import ProfileDraft
 from core.people import agents
 from core.people.authz import SYSTEM
@@ -204,6 +205,61 @@ async def _transfer_picker(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def _notified_people(db: Database) -> None:
+    """Who the Urgent outcome tells (once): a desk by SMS and email, and a doctor whose
+    number opted out (the demo's STOP), so one notice shows as skipped."""
+    if await outcomes.recipients(db, SYSTEM, "Urgent"):
+        return
+    desk = ProfileDraft(
+        "Answering desk",
+        sms_numbers=("+12125550170",),
+        emails=("desk@example.com",),
+        sms_on=True,
+        email_on=True,
+    )
+    okafor = ProfileDraft("Dr Okafor", sms_numbers=("+12125550121",), sms_on=True)
+    for draft in (desk, okafor):
+        await profiles.add(db, SYSTEM, draft)
+        await outcomes.switch(db, SYSTEM, "Urgent", draft.alias)
+
+
+async def _close_form(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    """Alice's first conversation, the close form filled in (Ctrl+G)."""
+    db = app.context.db
+    await _notified_people(db)
+    cid = await db.scalar(
+        "SELECT id FROM conversations WHERE owner_id = ? AND closed_at IS NULL ORDER BY id",
+        (app.context.actor.id,),
+    )
+    thread = app.query_one("#agent-thread", ThreadPane)
+    await thread.show(cid)
+    thread.messages.focus()
+    await pilot.press("ctrl+g")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    form = app.screen
+    form.query_one("#close-outcome", Select).value = "Urgent"
+    for name, value in (("first_name", "Rosa"), ("last_name", "Diaz"), ("phone", "")):
+        form.query_one(f"#field-{name}", Input).value = value
+    form.query_one(
+        "#field-message", TextArea
+    ).text = "Parcel at the wrong address.\nPlease call back before 6 pm."
+    form.query_one("#field-first_name", Input).focus()
+    await pilot.pause()
+
+
+async def _closed_thread(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    """The same conversation closed: its notices under the messages, after a worker run."""
+    await _close_form(app, pilot)
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    db = app.context.db
+    await Worker(db, SandboxGateway(db), holder="screenshots").run_once()
+    await app.poll_feed()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def _light(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     app.theme = "textual-light"
     await pilot.pause()
@@ -235,6 +291,9 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     ("agent-offer", "bob", _offer, SIZE),
     ("agent-offer-80x24", "bob", _offer, SMALL),
     ("activity-picker-80x24", "bob", _activity_picker, SMALL),
+    # After the offer: closing frees alice's room and the worker sends the notices.
+    ("close-form-80x24", "alice", _close_form, SMALL),
+    ("closed-thread-80x24", "alice", _closed_thread, SMALL),
 )
 
 

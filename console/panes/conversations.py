@@ -139,7 +139,10 @@ class ConversationList(DataTable[Text]):
             self.add_column(label, key=key, width=width)
 
     def cells(self, conversation: Conversation, me: int | None, now: datetime) -> dict[str, Text]:
-        if conversation.is_public:
+        if conversation.closed_at is not None:
+            # Until a new message from the contact opens it again (core clears closed_at).
+            state = Text("closed", style="dim")
+        elif conversation.is_public:
             state = Text("public", style="bold yellow")
         elif conversation.owner_id == me:
             state = Text("mine", style="green")
@@ -352,6 +355,14 @@ class ConversationsPane(ReportsFailures, Horizontal):
             tooltip="Insert one of your profile's canned replies in the open conversation",
             show=False,
         ),
+        Binding(
+            "ctrl+g",
+            "close_conversation",
+            "Close…",
+            id="conversations.close",
+            tooltip="Close the open conversation with an outcome (shown where you may close it)",
+            show=False,
+        ),
     ]
 
     view: reactive[Filter] = reactive(Filter.ALL)
@@ -480,6 +491,15 @@ class ConversationsPane(ReportsFailures, Horizontal):
 
     def action_canned_reply(self) -> None:
         self.query_one(ThreadPane).action_canned_reply()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_conversation":
+            threads = self.query(ThreadPane)
+            return bool(threads) and threads.first().may_close  # core's answer, kept by the thread
+        return True
+
+    def action_close_conversation(self) -> None:
+        self.query_one(ThreadPane).action_close_conversation()
 
     @work(exclusive=True, group="take", exit_on_error=False, description="take the conversation")
     async def action_take(self) -> None:

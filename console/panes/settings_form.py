@@ -4,7 +4,9 @@ Values come from ``core.settings``; core validates on save and the refusal is
 shown beside the form with what was typed kept. Only the fields that differ
 from what was loaded are sent, so a save never undoes another manager's
 change to a field this one did not touch. A change made elsewhere refreshes
-the form unless someone is editing it.
+the form unless someone is editing it. HIPAA mode is switched through
+``core.notify.hipaa.switch``: switched on, the saved templates that must
+change are listed in a dialog.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from textual.widgets import Button, Input, Label, Static, TabbedContent, Tabs
 
 from console.context import ConsoleContext
 from console.live import Changes
+from console.screens.form_fields import Tick
+from console.screens.hipaa_problems import HipaaProblems
 from console.text import literal
 from core import settings
 from core.errors import SwitchboardError
+from core.notify import hipaa
 from core.settings import Settings
 
 # (setting name, label, tooltip). Keyword lists are edited comma-separated.
@@ -41,6 +46,10 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
     ("optin_reply", "Opt-in reply", "Sent when a contact opts back in"),
     ("help_reply", "Help reply", "Sent when a contact asks for help"),
 )
+
+
+HIPAA = "hipaa_mode"
+"""The one yes/no setting of the form: a box, switched through core.notify.hipaa."""
 
 
 def as_text(value: Any) -> str:
@@ -84,9 +93,18 @@ class SettingsForm(VerticalScroll):
         self.context = context
         self.loaded: dict[str, str] = {}
         """What the form showed after the last load or save, by setting name."""
+        self.loaded_hipaa = False
 
     def compose(self) -> ComposeResult:
         with Grid():
+            yield Label("HIPAA mode", id=f"label-{HIPAA}")
+            yield Tick(
+                "no PHI leaves by SMS or email",
+                id=f"setting-{HIPAA}",
+                compact=True,
+                tooltip="P6: PHI fields are withheld from every notice, templates using them"
+                " are refused, emails to contacts are off (space switches it, Ctrl+S saves)",
+            )
             for name, label, tooltip in FIELDS:
                 yield Label(label, id=f"label-{name}")
                 field = Input(
@@ -108,6 +126,7 @@ class SettingsForm(VerticalScroll):
         await self.reload()
 
     def focus_default(self) -> None:
+        # The first text field, where digits are typed (the HIPAA box is above it).
         self.query_one(f"#setting-{FIELDS[0][0]}", Input).focus()
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
@@ -116,11 +135,16 @@ class SettingsForm(VerticalScroll):
         # plain character is never a section key (1 2 3) nor any other shortcut.
         return character is not None and character.isprintable()
 
+    @property
+    def hipaa_box(self) -> Tick:
+        return self.query_one(f"#setting-{HIPAA}", Tick)
+
     def on_click(self, event: events.Click) -> None:
         # A click on a label means its field: the agent then types into it.
         label = event.widget
         if isinstance(label, Label) and label.id and label.id.startswith("label-"):
-            self.field(label.id.removeprefix("label-")).focus()
+            name = label.id.removeprefix("label-")
+            (self.hipaa_box if name == HIPAA else self.field(name)).focus()
 
     def action_leave(self) -> None:
         # Digits are typed into the fields, so the section keys work from the tabs.
@@ -138,12 +162,14 @@ class SettingsForm(VerticalScroll):
     @property
     def is_dirty(self) -> bool:
         """Someone typed something not saved yet."""
-        return self.typed() != self.loaded
+        return self.typed() != self.loaded or self.hipaa_box.value != self.loaded_hipaa
 
     def show(self, current: Settings) -> None:
         self.loaded = {name: as_text(getattr(current, name)) for name, _, _ in FIELDS}
         for name, value in self.loaded.items():
             self.field(name).value = value
+        self.loaded_hipaa = current.hipaa_mode
+        self.hipaa_box.value = current.hipaa_mode
 
     def show_error(self, message: str | None) -> None:
         error = self.query_one("#settings-error", Static)
@@ -160,12 +186,19 @@ class SettingsForm(VerticalScroll):
     async def action_save(self) -> None:
         typed = self.typed()
         changed = {name: value for name, value in typed.items() if value != self.loaded.get(name)}
-        if not changed:
+        hipaa_on = self.hipaa_box.value
+        switched = hipaa_on != self.loaded_hipaa
+        if not changed and not switched:
             self.show_error(None)
             self.notify("Nothing to save: no setting was changed.")
             return
+        db, actor = self.context.db, self.context.actor
         try:
-            saved = await settings.update(self.context.db, self.context.actor, **changed)
+            if changed:
+                await settings.update(db, actor, **changed)
+            # Through core's switch, not a plain update: switched on, it rechecks
+            # every saved template and says which must change.
+            problems = await hipaa.switch(db, actor, hipaa_on) if switched else []
         except SwitchboardError as exc:
             # Kept here, not in the app's handler: a form shows the refusal under
             # its fields and stays open with what was typed.
@@ -173,8 +206,10 @@ class SettingsForm(VerticalScroll):
             self.show_error(str(exc))
             return
         self.show_error(None)
-        self.show(saved)
+        self.show(await settings.load(db))
         self.notify("Settings saved")
+        if switched and hipaa_on:
+            self.app.push_screen(HipaaProblems(problems))
 
     @on(Button.Pressed, "#settings-save")
     @on(Input.Submitted)

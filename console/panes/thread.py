@@ -24,13 +24,17 @@ from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
 from console.screens.canned_replies import canned_reply_picker, no_replies
+from console.screens.close_form import close_form
 from console.text import literal
 from console.widgets import steady
+from console.widgets.closure_notices import ClosureNotices
 from console.widgets.composer import Composer
 from console.widgets.message_list import MessageList
 from console.widgets.transfer_history import TransferHistory
 from core import settings
 from core.errors import SwitchboardError
+from core.notify import history
+from core.notify.closing import Closure
 from core.people import contacts
 from core.people.contacts import Contact
 from core.sms import consent, conversations, mms, outgoing, receiving, sending
@@ -91,6 +95,16 @@ class ThreadPane(ReportsFailures, Vertical):
             id="thread.transfer",
             tooltip="Hand this conversation to a queue or to another agent",
         ),
+        # Ctrl+G: Ctrl+K deletes to the end of the line in the composer, and F11
+        # is the terminal's full screen in many emulators.
+        Binding(
+            "ctrl+g",
+            "close_conversation",
+            "Close…",
+            id="thread.close",
+            tooltip="Close this conversation with an outcome: the collected data, then its"
+            " notices go out",
+        ),
     ]
 
     @dataclass
@@ -107,12 +121,14 @@ class ThreadPane(ReportsFailures, Vertical):
         self.context = context
         self.read_only = read_only
         self.conversation_id: int | None = None
-        self._offered: tuple[bool, int | None] | None = None
+        self._offered: tuple[bool, int | None, bool] | None = None
         self.conversation: Conversation | None = None
         self.contact: Contact | None = None
         """The contact being written to with no conversation open (``compose_to``)."""
         self.opted_out = False
         self.has_earlier = False
+        self.may_close = False
+        """The open conversation is open and core lets this principal close it."""
         self._generation = 0
         """Bumped by every show/compose_to, so a slow load never lands on the wrong thread."""
         self._drafts: dict[int, str] = {}
@@ -125,6 +141,7 @@ class ThreadPane(ReportsFailures, Vertical):
         yield MessageList(
             now=self.context.clock.now, can_decide=not self.read_only, id="thread-messages"
         )
+        yield ClosureNotices(self.context)
         if not self.read_only:
             yield Composer(id="thread-composer")
 
@@ -169,6 +186,22 @@ class ThreadPane(ReportsFailures, Vertical):
         page = await conversations.thread(db, actor, conversation_id, limit=PAGE)
         return conversation, page, await consent.is_opted_out(db, conversation.phone)
 
+    async def _follow_closure(self, conversation: Conversation | None) -> None:
+        """The last closure under the messages, and whether Close… is offered (core's rule)."""
+        closed = conversation is not None and conversation.closed_at is not None
+        self.query_one(ClosureNotices).follow(
+            None if conversation is None else conversation.id, closed=closed
+        )
+        generation = self._generation
+        may = (
+            not self.read_only
+            and conversation is not None
+            and not closed
+            and await history.may_close(self.context.db, self.context.actor, conversation.id)
+        )
+        if generation == self._generation:  # not another thread opened meanwhile
+            self.may_close = may
+
     async def show(self, conversation_id: int | None) -> None:
         """Open a conversation (its latest messages, scrolled to the end), or nothing."""
         self._generation += 1
@@ -188,6 +221,8 @@ class ThreadPane(ReportsFailures, Vertical):
             self._set_visible(placeholder=True)
             self.query_one("#thread-banner").display = False
             self.query_one(TransferHistory).follow(None)
+            await self._follow_closure(None)
+            self._refresh_keys()
             return
         try:
             conversation, page, opted_out = await self._load(conversation_id)
@@ -199,6 +234,8 @@ class ThreadPane(ReportsFailures, Vertical):
                 self.conversation = None
                 self.query_one("#thread-placeholder", Static).update(literal(str(exc)))
                 self._set_visible(placeholder=True)
+                await self._follow_closure(None)
+                self._refresh_keys()
             return
         if generation != self._generation:
             return
@@ -212,6 +249,7 @@ class ThreadPane(ReportsFailures, Vertical):
             self.composer.set_recipients(None)
             self.composer.clear(draft=self._drafts.pop(conversation_id, ""))
         await self._show_consent(conversation.phone, opted_out)
+        await self._follow_closure(conversation)
         await conversations.mark_read(self.context.db, self.context.actor, conversation_id)
         self._refresh_keys()
         self.post_message(self.Opened(self, conversation_id))
@@ -231,6 +269,7 @@ class ThreadPane(ReportsFailures, Vertical):
         self.conversation = None
         self.contact = contact
         self.has_earlier = False
+        await self._follow_closure(None)
         self._set_visible(placeholder=False)
         self._show_header()
         self.messages.set_messages([], contact=contact.label)
@@ -364,6 +403,7 @@ class ThreadPane(ReportsFailures, Vertical):
         self._show_header()
         added = self.messages.merge(page)
         await self._show_consent(conversation.phone, opted_out)
+        await self._follow_closure(conversation)
         if any(m.direction == "in" for m in added):
             await conversations.mark_read(self.context.db, self.context.actor, conversation_id)
         self._refresh_keys()
@@ -378,6 +418,7 @@ class ThreadPane(ReportsFailures, Vertical):
         offered = (
             self.conversation_id is not None and self.has_earlier,
             None if pending is None else pending.id,
+            self.may_close,
         )
         if offered != self._offered:
             self._offered = offered
@@ -392,6 +433,9 @@ class ThreadPane(ReportsFailures, Vertical):
             return self.conversation_id is not None and self.has_earlier and not typing
         if action == "transfer":
             return not self.read_only and self.conversation is not None
+        if action == "close_conversation":
+            # Hidden where core would refuse: not this agent's, or closed already.
+            return self.may_close and self.conversation is not None
         if action == "resolve_optout":
             return not self.read_only and not typing and self._pending_optout() is not None
         return True
@@ -434,6 +478,31 @@ class ThreadPane(ReportsFailures, Vertical):
         if not self.has_earlier:
             self.notify("This is the start of the conversation.", markup=False)
         self.refresh_bindings()
+
+    @work(
+        exclusive=True,
+        group="thread-close",
+        exit_on_error=False,
+        description="open the close form",
+    )
+    async def action_close_conversation(self) -> None:
+        conversation = self.conversation
+        if conversation is None or not self.may_close:
+            return
+        form = await close_form(self.context, conversation)
+        self.app.push_screen(form, self._after_close)
+
+    async def _after_close(self, closure: Closure | None) -> None:
+        if closure is None:
+            return
+        queued = sum(1 for n in closure.notices if n.status != "skipped")
+        skipped = len(closure.notices) - queued
+        told = f"{queued} notice{'s' if queued != 1 else ''} queued"
+        if skipped:
+            told += f", {skipped} skipped"
+        self.notify(f"Closed with {closure.outcome}: {told}", title="Closed", markup=False)
+        if closure.conversation_id == self.conversation_id:
+            await self.refresh_thread()
 
     async def action_transfer(self) -> None:
         if self.conversation is not None and not self.read_only:

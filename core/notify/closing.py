@@ -24,7 +24,7 @@ from core import settings
 from core.clock import from_ms
 from core.db import Database, Tx
 from core.delivery import emails, outbox
-from core.errors import InvalidInput, OptedOut, SwitchboardError
+from core.errors import InvalidInput, NotFound, OptedOut, SwitchboardError
 from core.notify import fields as collected
 from core.notify import hipaa, oncall, rendering
 from core.notify.outcomes import by_name_in
@@ -97,14 +97,26 @@ async def close_in(
 ) -> Closure:
     """``close`` in the caller's transaction."""
     authorize(actor, Action.CLOSE_CONVERSATION, await access_in(tx, conversation_id))
-    chosen = await by_name_in(tx, outcome)
+    try:
+        chosen = await by_name_in(tx, outcome)
+    except NotFound as exc:
+        exc.about = "outcome"  # a form shows it under its outcome picker
+        raise
     if chosen.archived:
-        raise InvalidInput(f"outcome {chosen.name} is archived; it no longer closes conversations")
+        refused = InvalidInput(
+            f"outcome {chosen.name} is archived; it no longer closes conversations"
+        )
+        refused.about = "outcome"
+        raise refused
     config = await settings.load_in(tx)
     declared = await collected.all_in(tx)
     values = collected.check_values(declared, data, config.default_region)
     limits = {f.name: f.max_length for f in declared}
-    note = _comment(comment, limits["agent_comment"])
+    try:
+        note = _comment(comment, limits["agent_comment"])
+    except InvalidInput as exc:
+        exc.about = "agent_comment"
+        raise
     # Closed and read in one statement; a refusal after it rolls it back with the rest.
     conversation = await tx.fetchone(
         "UPDATE conversations SET closed_at = :now, waiting_since = NULL,"

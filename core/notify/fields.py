@@ -335,8 +335,16 @@ def check_values(
             raise InvalidInput(f"unknown field {name!r}; the fields collected are: {known}")
         if not by_name[name].collected:
             raise InvalidInput(f"{name} is filled by the system when the conversation closes")
-    checked = {name: check_value(by_name[name], value, region) for name, value in data.items()}
+    checked: dict[str, str] = {}
+    for name, value in data.items():
+        try:
+            checked[name] = check_value(by_name[name], value, region)
+        except InvalidInput as exc:
+            exc.about = name  # the close form shows it under that field
+            raise
     missing = [f.name for f in fields if f.collected and f.required and not checked.get(f.name)]
     if missing:
-        raise InvalidInput(f"required fields are empty: {', '.join(missing)}")
+        error = InvalidInput(f"required fields are empty: {', '.join(missing)}")
+        error.about = missing[0]  # the first the agent meets on the form
+        raise error
     return {k: v for k, v in checked.items() if v}

@@ -47,6 +47,8 @@ class Conversation:
     last_body: str
     unread: bool = False
     """An inbound message this agent has not opened yet."""
+    closed_at: datetime | None = None
+    """Closed with an outcome (P4); a new inbound message opens it again."""
 
     @property
     def answered(self) -> bool:
@@ -81,7 +83,7 @@ class Message:
 _SELECT = """
 SELECT c.id, n.e164 AS number, c.phone, c.contact_id, coalesce(ct.name, '') AS contact_name,
        c.owner_id, a.username AS owner, c.is_public, c.waiting_since, c.public_due_at,
-       c.last_message_at,
+       c.last_message_at, c.closed_at,
        coalesce((SELECT body FROM messages m WHERE m.conversation_id = c.id
                  ORDER BY m.id DESC LIMIT 1), '') AS last_body,
        coalesce(c.last_inbound_id > coalesce((SELECT last_read_id FROM conversation_reads r
@@ -108,6 +110,7 @@ def _conversation(row: sqlite3.Row) -> Conversation:
         from_ms_or_none(row["last_message_at"]),
         row["last_body"],
         bool(row["unread"]),
+        from_ms_or_none(row["closed_at"]),
     )
 
 

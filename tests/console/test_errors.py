@@ -59,6 +59,8 @@ REACT_DIFFERENTLY = {
     "screens/outcome_form.py": 1,
     "screens/outcome_recipients.py": 1,
     "screens/collected_field_form.py": 1,
+    "screens/close_form.py": 1,  # the close form: under the field core names
+    "widgets/closure_notices.py": 1,  # a quiet refresh, like the thread's
     "commands/messages.py": 1,  # send --batch: a refused line is reported by its number
     "options.py": 1,  # the CLI's runner, not the app: prints the refusal and exits 1
 }

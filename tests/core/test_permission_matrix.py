@@ -24,7 +24,7 @@ from core import settings as account
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.errors import NotAllowed
-from core.notify import closing, hipaa, oncall
+from core.notify import closing, hipaa, history, oncall
 from core.notify import fields as notify_fields
 from core.notify import groups as notify_groups
 from core.notify import links as notify_links
@@ -81,6 +81,11 @@ async def _view_private(db: Database, actor: Actor, team: Team) -> object:
 async def _close_bobs(db: Database, actor: Actor, team: Team) -> object:
     cid = await db.scalar("SELECT id FROM conversations WHERE owner_id = ?", (team.bob.id,))
     return await closing.close(db, actor, cid, "Wrong Number", {})
+
+
+async def _bobs_last_closure(db: Database, actor: Actor, team: Team) -> object:
+    cid = await db.scalar("SELECT id FROM conversations WHERE owner_id = ?", (team.bob.id,))
+    return await history.last_closure(db, actor, cid)
 
 
 # --- notification profiles and groups (n-profiles) ---------------------------------------
@@ -206,6 +211,8 @@ CASES = [
         lambda db, a, t: oncall.add_schedule(db, a, "Nights", "America/New_York"),
     ),
     Case("see on-call schedules", {}, lambda db, a, t: oncall.list_schedules(db, a)),
+    # c-close: the thread's last closure and its notices
+    Case("see another agent's closure", {"supervision": True}, _bobs_last_closure),
 ]
 
 
