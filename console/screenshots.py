@@ -340,7 +340,9 @@ async def take(out: Path) -> list[Path]:
     with _utc(), tempfile.TemporaryDirectory() as scratch:
         db = await open_database(Path(scratch) / "demo.sqlite3", FakeClock(NOW))
         try:
-            await demo.seed(db, SandboxGateway(db), contacts_count=120, login="you")
+            await demo.seed(
+                db, SandboxGateway(db), contacts_count=120, login="you", notifications=False
+            )
             return [await _shoot(db, out, *scene) for scene in SCENES]
         finally:
             await db.close()

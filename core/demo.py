@@ -16,6 +16,9 @@ from core.clock import Clock, FakeClock
 from core.db import Database
 from core.delivery.gateway import SmsGateway
 from core.errors import InvalidInput
+from core.notify import groups, oncall, outcomes
+from core.notify import profiles as notify_profiles
+from core.notify.profiles import ProfileDraft
 from core.people import agents, contacts
 from core.people.authz import SYSTEM
 from core.permissions import configuration, profiles
@@ -100,12 +103,19 @@ def _phone(i: int) -> str:
 
 
 async def seed(
-    db: Database, gateway: SmsGateway, *, contacts_count: int = 300, login: str | None = None
+    db: Database,
+    gateway: SmsGateway,
+    *,
+    contacts_count: int = 300,
+    login: str | None = None,
+    notifications: bool = True,
 ) -> None:
     """Fill an empty database with demo data; refuses one that has data.
 
     ``login`` (default: the operating-system login) is added as a manager, so
     `switchboard` opens the console on the demo without ``--as``.
+    ``notifications``: a client's notification set-up (P1-P7) as well; tests
+    and screenshots that build their own leave it out.
     """
     if await db.scalar("SELECT count(*) FROM agents") or await db.scalar(
         "SELECT count(*) FROM contacts"
@@ -116,6 +126,8 @@ async def seed(
     db.clock = clock
     try:
         await _seed(db, gateway, clock, contacts_count, real_clock, login or getpass.getuser())
+        if notifications:
+            await _notifications(db)
     finally:
         db.clock = real_clock
 
@@ -281,3 +293,69 @@ async def _seed(
     )
     await worker.run_once()
     await conversations.make_due_public(db)
+
+
+# Area code 646 is not one of AREAS: the client's people are not demo contacts.
+NOTIFICATION_PROFILES = (
+    ProfileDraft(
+        "Answering desk",
+        contact_numbers=("+16465550171",),
+        emails=("desk@example.com",),
+        sms_numbers=("+16465550170",),
+        email_on=True,
+        sms_on=True,
+    ),
+    ProfileDraft(
+        "Dr Okafor",
+        contact_numbers=("+16465550122",),
+        sms_numbers=("+16465550121",),
+        sms_on=True,
+    ),
+    ProfileDraft(
+        "Dr Lee",
+        contact_numbers=("+16465550181", "+16465550182"),
+        sms_numbers=("+16465550183",),
+        sms_on=True,
+    ),
+    ProfileDraft("Dr Park", contact_numbers=("+16465550184",), sms_numbers=("+16465550185",)),
+    ProfileDraft(
+        "Non-message calls",
+        emails=("office@example.com",),
+        sms_numbers=("+16465550190",),
+        sms_on=True,
+        sms_mode="non_message",
+        email_on=True,
+        email_mode="custom",
+        email_subject="{{outcome}} from {{caller_id}}",
+        email_body="You have a {{outcome}} from {{caller_id}}.\n\n{{agent_comment}}",
+    ),
+)
+
+
+async def _notifications(db: Database) -> None:
+    """P1-P7: who the demo client's people are, and which outcome tells whom."""
+    made = {}
+    for draft in NOTIFICATION_PROFILES:
+        made[draft.alias] = await notify_profiles.add(db, SYSTEM, draft)
+    await notify_profiles.hold(db, SYSTEM, made["Dr Park"].id)  # hold my calls, indefinitely
+    surgeons = await groups.add(db, SYSTEM, "Surgeons")
+    for alias in ("Dr Okafor", "Dr Lee"):
+        await groups.add_member(db, SYSTEM, surgeons.id, made[alias].id)
+    await oncall.add_schedule(db, SYSTEM, "Nights", "America/New_York")
+    for start, end, who in (
+        ("mon 18:00", "tue 08:00", "Dr Lee"),
+        ("wed 18:00", "thu 08:00", "Dr Park"),  # held: the next on call stands in
+        ("thu 18:00", "fri 08:00", "Dr Okafor"),
+        ("fri 18:00", "mon 08:00", "Dr Lee"),
+    ):
+        await oncall.add_slot(db, SYSTEM, "Nights", start, end, profile=who)
+    await oncall.add_slot(db, SYSTEM, "Nights", "tue 18:00", "wed 08:00", group="Surgeons")
+    for outcome, kind, name in (
+        ("General Message", "profile", "Answering desk"),
+        ("Urgent", "profile", "Answering desk"),
+        ("Urgent", "schedule", "Nights"),
+        ("Wrong Number", "profile", "Non-message calls"),
+        ("Prank Call", "profile", "Non-message calls"),
+        ("No Caller", "profile", "Non-message calls"),
+    ):
+        await outcomes.set_recipient(db, SYSTEM, outcome, kind, name)

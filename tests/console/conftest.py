@@ -48,7 +48,7 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     async def seed() -> None:
         db = await open_database(path, FakeClock(NOW))
         try:
-            await demo.seed(db, SandboxGateway(db), contacts_count=60)
+            await demo.seed(db, SandboxGateway(db), contacts_count=60, notifications=False)
         finally:
             await db.close()
 
