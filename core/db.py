@@ -64,6 +64,10 @@ class Tx:
         self._conn = conn
         self.clock = clock
         self.now_ms = to_ms(clock.now())
+        # Change-feed events wait here and are written in one statement before
+        # COMMIT: each emit was a trip to the database thread (a close with its
+        # notices made four), and nobody reads the feed inside the transaction.
+        self._events: list[tuple[int, str, str, int | None, int | None, str]] = []
 
     async def execute(self, sql: str, params: Params = ()) -> aiosqlite.Cursor:
         return await self._conn.execute(sql, params)
@@ -104,24 +108,29 @@ class Tx:
         **data: Any,
     ) -> None:
         """Append a change-feed event; it commits with the change."""
-        await self._conn.execute(
-            "INSERT INTO events (at, kind, entity, entity_id, actor_id, data)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (self.now_ms, kind, entity, entity_id, actor_id, json.dumps(data, default=str)),
+        self._events.append(
+            (self.now_ms, kind, entity, entity_id, actor_id, json.dumps(data, default=str))
         )
 
     async def emit_many(
         self, kind: str, entity: str, items: Iterable[tuple[int | None, dict[str, Any]]]
     ) -> None:
-        """Append one event per (entity_id, data) in one call: for batches."""
-        rows = [
-            (self.now_ms, kind, entity, entity_id, json.dumps(data, default=str))
+        """Append one event per (entity_id, data): for batches."""
+        self._events.extend(
+            (self.now_ms, kind, entity, entity_id, None, json.dumps(data, default=str))
             for entity_id, data in items
-        ]
-        if not rows:
-            return  # a trip to the database thread for nothing
+        )
+
+    async def flush_events(self) -> None:
+        """Write the events emitted so far. The transaction does it before COMMIT; a
+        statement that inserts events itself calls it first, so ids keep their order."""
+        if not self._events:
+            return
+        rows, self._events = self._events, []
         await self._conn.executemany(
-            "INSERT INTO events (at, kind, entity, entity_id, data) VALUES (?, ?, ?, ?, ?)", rows
+            "INSERT INTO events (at, kind, entity, entity_id, actor_id, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
         )
 
 
@@ -171,7 +180,9 @@ class Database:
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
                 began = time.perf_counter()
-                yield Tx(self._writer, self.clock)
+                tx = Tx(self._writer, self.clock)
+                yield tx
+                await tx.flush_events()
                 await self._writer.execute("COMMIT")
                 if self.on_transaction is not None:
                     self.on_transaction(time.perf_counter() - began)

@@ -141,6 +141,10 @@ class NotifyOutcomes(ReportsFailures, Vertical):
         if named:
             await self.reload(named)
 
+    def select_place(self, outcome_id: int) -> None:
+        """Put the cursor on outcome ``outcome_id`` (a link opened from elsewhere)."""
+        self.query_one(OutcomeTable).select(outcome_id)
+
     def say(self, message: str | None, *, error: bool = False) -> None:
         status = self.query_one("#outcome-status", Static)
         status.set_class(error, "-error")

@@ -23,11 +23,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Static, TabbedContent
+from textual.widgets import DataTable, Static
 
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
+from console.panes.notify_places import OpenPlace
 from console.screens.choice import ChoiceScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.oncall_forms import ScheduleForm, SlotForm
@@ -42,7 +43,6 @@ from core.notify.weektime import week_time
 
 _FEED_KINDS = ("oncall_schedule.", "notification_profile.", "notification_group.")
 """Schedules and their slots; holds, aliases and group members change who is on call."""
-OUTCOMES_TAB = "notify-outcomes"
 REFRESH_SECONDS = 20.0
 """Who is on call changes with the clock, with no event: re-read this often."""
 HINT = "n new · r rename · d delete · s add slot · e/Enter edit slot · x remove slot"
@@ -327,19 +327,13 @@ class OnCallSection(ReportsFailures, Vertical):
         return ChoiceScreen(title, choices, open_link, id="oncall-links")
 
     def open_link(self, link: Link) -> str:
-        """Show the outcome a link names in the Outcomes sub-tab, when this console has it."""
-        tabs = next(self.app.query("#notify-tabs").results(TabbedContent), None)
-        if tabs is None or not tabs.query(f"#{OUTCOMES_TAB}"):
-            return (
-                f"Outcome {link.place!r} notifies this schedule;"
-                " the Outcomes sub-tab is not in this console yet"
-            )
-        tabs.active = OUTCOMES_TAB
-        widget = tabs.query_one(f"#{OUTCOMES_TAB}").query_children().first()
-        show = getattr(widget, "show_outcome", None)
-        if callable(show):
-            show(link.place_id)
+        """Show the outcome a link names in its sub-tab (the section's one way, OpenPlace)."""
+        self.post_message(OpenPlace(link))
         return f"Outcome {link.place!r} notifies this schedule"
+
+    def select_place(self, schedule_id: int) -> None:
+        """Put the cursor on schedule ``schedule_id`` (a link opened from elsewhere)."""
+        self.schedules.select(schedule_id)
 
     # --- slots -----------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from console.text import literal
 from console.widgets.steady import SteadyFooter
 from core import settings, templates
 from core.errors import InvalidInput, SwitchboardError
-from core.notify import fields, profiles
+from core.notify import fields, hipaa, profiles, rendering
 from core.notify.profiles import DRAFT_FIELDS, NotificationProfile, ProfileDraft
 
 LISTS: Final = ("contact_numbers", "emails", "sms_numbers")
@@ -60,19 +60,24 @@ HIPAA_WARNINGS: Final = (
 """The seed's warnings for an account under HIPAA mode, as it words them."""
 
 
-def preview(source: str, fields: templates.Fields) -> Text:
-    """The segments of the longest render of an SMS text, or why it cannot be compiled."""
-    if not source.strip():
+def preview(mode: str, source: str, fields: templates.Fields, withhold: frozenset[str]) -> Text:
+    """The SMS of ``mode`` with sample values, and the segments of its longest render
+    (core's ``rendering.preview``); or why the template cannot be compiled."""
+    if mode == profiles.CUSTOM and not source.strip():
         return Text("")
+    draft = hipaa.ProfileTemplates("", sms_mode=mode, sms_body=source, sms_on=True)
     try:
-        count = templates.longest_count(templates.compile_template(source, fields))
+        shown = rendering.preview(rendering.sms_template(draft, fields), fields, withhold)
     except InvalidInput as exc:
         return literal(str(exc), style="red", one_line=False)
-    plural = "s" if count.segments != 1 else ""
-    return Text(
-        f"Longest render: {count.segments} segment{plural}"
-        f" ({count.encoding}, {count.units} {count.unit_name})",
-        style="dim",
+    plural = "s" if shown.segments != 1 else ""
+    return Text.assemble(
+        literal(shown.text, one_line=False),
+        (
+            f"\nLongest render: {shown.segments} segment{plural}"
+            f" ({shown.encoding}, {shown.characters} characters)",
+            "dim",
+        ),
     )
 
 
@@ -135,6 +140,7 @@ class NotificationProfileForm(Remembered, ModalScreen[str | None]):
         self.loaded: dict[str, object] = {}
         self.saved_any = False
         self.fields = templates.Fields(())
+        self.withhold: frozenset[str] = frozenset()
         self.target = "sms_body"
         """The template field a merge field goes into: the last one that had focus."""
 
@@ -208,7 +214,9 @@ class NotificationProfileForm(Remembered, ModalScreen[str | None]):
     async def on_mount(self) -> None:
         db = self.context.db
         self.fields = await fields.fields_in(db)
-        if (await settings.load(db)).hipaa_mode:
+        config = await settings.load(db)
+        self.withhold = hipaa.withheld(config, self.fields)
+        if config.hipaa_mode:
             warnings = self.query_one("#np-hipaa", Static)
             warnings.update(Text("\n".join(f"⚠ {w}" for w in HIPAA_WARNINGS)))
             warnings.add_class("-shown")
@@ -256,9 +264,10 @@ class NotificationProfileForm(Remembered, ModalScreen[str | None]):
     @on(TextArea.Changed, "#np-sms_body")
     @on(Select.Changed, "#np-sms_mode")
     def _preview(self) -> None:
-        custom = self.value_of("np-sms_mode") == profiles.CUSTOM
-        source = str(self.value_of("np-sms_body")) if custom else ""
-        self.query_one("#np-preview", Static).update(preview(source, self.fields))
+        mode = str(self.value_of("np-sms_mode"))
+        source = str(self.value_of("np-sms_body"))
+        shown = preview(mode, source, self.fields, self.withhold)
+        self.query_one("#np-preview", Static).update(shown)
 
     def action_insert_field(self) -> None:
         target = self.target

@@ -316,6 +316,7 @@ async def _offer_due_in(tx: Tx, offer_seconds: int) -> int:
         " WHERE id IN (SELECT value FROM json_each(:due))",
         {"offered": json.dumps(sorted(offered)), "retry": now + RETRY_MS, "due": json.dumps(ids)},
     )
+    await tx.flush_events()
     await tx.execute(
         "INSERT INTO events (at, kind, entity, entity_id, data)"
         " SELECT :now, 'offer.made', 'offer', id, json_object('agent_id', agent_id,"

@@ -115,20 +115,20 @@ def _conversation(row: sqlite3.Row) -> Conversation:
 
 
 async def access_in(db: Database | Tx, conversation_id: int) -> ConversationAccess:
+    # One statement: every check of a service starts here, and each trip to the
+    # database thread costs more than the query.
     row = await db.fetchone(
-        "SELECT c.owner_id, c.is_public, coalesce(c.queue_id, n.queue_id) AS queue_id"
+        "SELECT c.owner_id, c.is_public, coalesce(c.queue_id, n.queue_id) AS queue_id,"
+        " (SELECT json_group_array(s.agent_id) FROM conversation_subscribers s"
+        "  WHERE s.conversation_id = c.id) AS subscribers"
         " FROM conversations c JOIN numbers n ON n.id = c.number_id WHERE c.id = ?",
         (conversation_id,),
     )
     if row is None:
         raise NotFound(f"no conversation with id {conversation_id}")
-    subs = await db.fetchall(
-        "SELECT agent_id FROM conversation_subscribers WHERE conversation_id = ?",
-        (conversation_id,),
-    )
     return ConversationAccess(
         row["owner_id"],
-        frozenset(r["agent_id"] for r in subs),
+        frozenset(json.loads(row["subscribers"])),
         bool(row["is_public"]),
         row["queue_id"],
     )
@@ -405,6 +405,7 @@ async def make_due_public(db: Database) -> int:
             " ON o.conversation_id = c.id AND o.status = 'pending' WHERE c.public_due_at <= ?",
             (now,),
         )
+        await tx.flush_events()
         await tx.execute(
             "INSERT INTO events (at, kind, entity, entity_id, data)"
             " SELECT ?, 'conversation.public', 'conversation', id,"
@@ -447,6 +448,7 @@ async def announce(
 async def announce_many(tx: Tx, kind: str, messages: Sequence[tuple[int, int]]) -> None:
     """``announce`` for (conversation ID, message ID) pairs with no actor, in one statement
     (reading the audiences, then writing the events, was two trips to the database thread)."""
+    await tx.flush_events()  # the feed's order is the order things happened
     await tx.execute(
         _ANNOUNCE,
         {"at": tx.now_ms, "kind": kind, "messages": json.dumps(list(messages))},

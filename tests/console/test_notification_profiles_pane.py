@@ -13,6 +13,7 @@ import pytest
 from textual.widgets import Input, OptionList, Select, Static, TabbedContent, TextArea
 
 from console.panes.notify_groups import GroupTable
+from console.panes.notify_outcomes import OutcomeTable
 from console.panes.notify_profiles import NotifyProfileTable
 from console.screens.choice import ChoiceScreen
 from console.screens.confirm import ConfirmScreen
@@ -132,6 +133,13 @@ async def test_add_a_profile_through_the_editor(app_as, demo_db: Database):
         assert form.query_one("#np-sms_body", TextArea).text == "Call from {{caller_id}}"
         preview = form.query_one("#np-preview", Static)
         assert await until(pilot, lambda: "Longest render: 1 segment" in _text(preview))
+        # The text as it would go, with a readable stand-in for each field.
+        assert "Call from <Caller ID>" in _text(preview)
+        # A built-in mode previews too: the default message, from core's own template.
+        form.query_one("#np-sms_mode", Select).value = "default"
+        assert await until(pilot, lambda: "<First name>" in _text(preview))
+        form.query_one("#np-sms_mode", Select).value = "custom"
+        assert await until(pilot, lambda: "Call from <Caller ID>" in _text(preview))
         await _save(pilot, form)
         assert "Saved" in _text(form.query_one("#np-message", Static))
         stored = await profiles.by_alias(demo_db, await _dana(demo_db), "dr. ames")
@@ -278,14 +286,25 @@ async def test_delete_is_refused_with_every_link_and_a_link_opens_its_place(
         shown = [str(o.prompt) for o in links.query_one(OptionList).options]
         assert shown == ["group 'Doctors'", "outcome 'Urgent'"]
         assert "used in 2 places" in _text(links.query_one("#links-title"))
-        # The outcome's sub-tab is not there yet: a notice, and the section stays put.
+        # The outcome's link opens the Outcomes sub-tab on Urgent.
         await pilot.press("down", "enter")
+        tabs = app.query_one("#notify-tabs", TabbedContent)
+        assert await until(pilot, lambda: tabs.active == "notify-outcomes")
+        outcomes_table = app.query_one(OutcomeTable)
         assert await until(
-            pilot, lambda: any("no sub-tab" in str(n.message) for n in app._notifications)
+            pilot,
+            lambda: (
+                (chosen := outcomes_table.selected()) is not None
+                and chosen.outcome.name == "Urgent"
+            ),
         )
+        tabs.active = "notify-profiles"
+        profile_table = app.query_one(NotifyProfileTable)
+        profile_table.focus()
+        profile_table.move_cursor(row=1)
         links = await _delete_selected(app, pilot)
         await pilot.press("enter")  # group 'Doctors'
-        tabs = app.query_one("#notify-tabs", TabbedContent)
+
         assert await until(pilot, lambda: tabs.active == "notify-groups")
         group_table = app.query_one(GroupTable)
         assert await until(pilot, lambda: group_table.selected() is not None)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, OptionList, Select, Static, TabbedContent
 
+from console.panes.notify_outcomes import OutcomeTable
 from console.panes.oncall import OnCallSection, ScheduleTable
 from console.panes.thread import ThreadPane
 from console.screens.choice import ChoiceScreen
@@ -53,11 +54,13 @@ async def open_oncall(app, pilot) -> OnCallSection:  # type: ignore[no-untyped-d
     await pilot.pause()
     await pilot.press("5")
     assert await until(pilot, lambda: app.query("#oncall-section"))
-    # On-call is the third sub-tab: > twice from the first.
-    await pilot.press("greater_than_sign", "greater_than_sign")
-    assert await until(
-        pilot, lambda: app.query_one("#notify-tabs", TabbedContent).active == "notify-oncall"
-    )
+    tabs = app.query_one("#notify-tabs", TabbedContent)
+    for _ in range(6):  # On-call is the last sub-tab: > until it shows
+        if tabs.active == "notify-oncall":
+            break
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+    assert await until(pilot, lambda: tabs.active == "notify-oncall")
     section = app.query_one(OnCallSection)
     assert await until(pilot, lambda: app.focused is section.schedules)
     return section
@@ -260,6 +263,17 @@ async def test_delete_refused_with_every_link_and_a_link_opens_its_place(
         assert await until(pilot, lambda: not isinstance(app.screen, ChoiceScreen))
         notes = [str(n.message) for n in app._notifications]
         assert any("Outcome 'Urgent' notifies this schedule" in n for n in notes)
+        # The link opened its place: the Outcomes sub-tab, on Urgent.
+        tabs = app.query_one("#notify-tabs", TabbedContent)
+        assert await until(pilot, lambda: tabs.active == "notify-outcomes")
+        outcomes_table = app.query_one(OutcomeTable)
+        assert await until(
+            pilot,
+            lambda: (
+                (chosen := outcomes_table.selected()) is not None
+                and chosen.outcome.name == "Urgent"
+            ),
+        )
         assert await oncall.get(demo_db, SYSTEM, "Nights")  # still there
         assert section.schedules.row_count == 1
 
