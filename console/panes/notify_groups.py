@@ -27,6 +27,7 @@ from console.screens.notification_group_members import GroupMembersScreen
 from console.screens.notification_links import LinksScreen
 from console.screens.prompt import PromptScreen
 from console.text import literal
+from console.widgets.keyed_table import KeyedTable
 from core.errors import InUse, SwitchboardError
 from core.notify import groups
 from core.notify.groups import Group
@@ -36,58 +37,23 @@ _FEED_KINDS = ("notification_group.", "notification_profile.deleted")
 """Events that change the list: a group, its members, or a member profile gone."""
 
 
-class GroupTable(DataTable[Text]):
+class GroupTable(KeyedTable[Group]):
     """Groups by name, keyed by id: updated in place, the cursor stays."""
 
     def __init__(self) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, id="ngroup-list")
-        self.shown: list[Group] = []
+        super().__init__(
+            (("Group", "name", 36), ("Members", "members", 7)),
+            _group_cells,
+            lambda g: g.id,
+            id="ngroup-list",
+        )
 
-    def on_mount(self) -> None:
-        self.add_column("Group", key="name", width=36)
-        self.add_column("Members", key="members", width=7)
 
-    @staticmethod
-    def cells(group: Group) -> dict[str, Text]:
-        return {
-            "name": literal(group.name),
-            "members": Text(str(len(group.members)), justify="right"),
-        }
-
-    def show(self, found: list[Group]) -> None:
-        """Diff the rows against ``found``; a group that moves in name order lays them again."""
-        old = [g.id for g in self.shown]
-        new = [g.id for g in found]
-        kept = [i for i in old if i in set(new)]
-        if new[: len(kept)] != kept:
-            chosen = self.selected()
-            self.clear()
-            self.shown = []
-            self.show(found)
-            if chosen is not None and chosen.id in new:
-                self.select_id(chosen.id)
-            return
-        for gone in set(old) - set(new):
-            self.remove_row(str(gone))
-        for group in found:
-            cells = self.cells(group)
-            if group.id in kept:
-                for column, value in cells.items():
-                    self.update_cell(str(group.id), column, value)
-            else:
-                self.add_row(*cells.values(), key=str(group.id))
-        self.shown = found
-
-    def selected(self) -> Group | None:
-        if self.row_count == 0:
-            return None
-        row = min(self.cursor_row, self.row_count - 1)
-        key = self.coordinate_to_cell_key((row, 0)).row_key.value
-        return next((g for g in self.shown if str(g.id) == key), None)
-
-    def select_id(self, group_id: int) -> None:
-        if any(g.id == group_id for g in self.shown):
-            self.move_cursor(row=self.get_row_index(str(group_id)))
+def _group_cells(group: Group) -> dict[str, Text]:
+    return {
+        "name": literal(group.name),
+        "members": Text(str(len(group.members)), justify="right"),
+    }
 
 
 class NotificationGroupsTab(ReportsFailures, Vertical):
@@ -144,7 +110,7 @@ class NotificationGroupsTab(ReportsFailures, Vertical):
         table = self.query_one(GroupTable)
         table.show(await groups.list_groups(self.context.db, self.context.actor))
         if self._wanted is not None:
-            table.select_id(self._wanted)
+            table.select(self._wanted)
             self._wanted = None
 
     async def on_changes(self, changes: Changes) -> None:
@@ -155,7 +121,7 @@ class NotificationGroupsTab(ReportsFailures, Vertical):
         """Put the cursor on group ``group_id`` (a link opened from elsewhere)."""
         table = self.query_one(GroupTable)
         if any(g.id == group_id for g in table.shown):
-            table.select_id(group_id)
+            table.select(group_id)
         else:
             self._wanted = group_id
             self.run_worker(self.reload(), group="ngroup-reload", exit_on_error=False)

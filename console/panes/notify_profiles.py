@@ -33,6 +33,7 @@ from console.screens.notification_links import REPLACE, LinksScreen
 from console.screens.notification_profile_form import NotificationProfileForm
 from console.screens.prompt import PromptScreen
 from console.text import literal
+from console.widgets.keyed_table import KeyedTable
 from core.errors import InUse, InvalidInput, SwitchboardError
 from core.notify import links, profiles
 from core.notify.links import Link
@@ -70,23 +71,28 @@ def hold_until(typed: str) -> datetime | None:
         ) from None
 
 
-class NotifyProfileTable(DataTable[Text]):
+COLUMNS = (("Alias", "alias", 26), ("Email", "email", 8), ("SMS", "sms", 8), ("Hold", "hold", None))
+
+
+class NotifyProfileTable(KeyedTable[NotificationProfile]):
     """Notification profiles by alias, keyed by id: updated in place, the cursor stays."""
 
-    COLUMNS = (("Alias", "alias", 26), ("Email", "email", 8), ("SMS", "sms", 8))
-
     def __init__(self) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, id="nprofile-list")
-        self.shown: list[NotificationProfile] = []
+        super().__init__(
+            (
+                ("Alias", "alias", 26),
+                ("Email", "email", 8),
+                ("SMS", "sms", 8),
+                ("Hold", "hold", None),
+            ),
+            self._cells,
+            lambda p: p.id,
+            id="nprofile-list",
+        )
         self.now: datetime | None = None
-        """The instant the hold column is read at (``show``)."""
+        """The instant the hold column is read at (``show_at``)."""
 
-    def on_mount(self) -> None:
-        for label, key, width in self.COLUMNS:
-            self.add_column(label, key=key, width=width)
-        self.add_column("Hold", key="hold")
-
-    def cells(self, profile: NotificationProfile) -> dict[str, Text]:
+    def _cells(self, profile: NotificationProfile) -> dict[str, Text]:
         d = profile.draft
         return {
             "alias": literal(profile.alias),
@@ -95,47 +101,16 @@ class NotifyProfileTable(DataTable[Text]):
             "hold": hold_text(profile.status(self.now or profile.updated_at)),
         }
 
-    def show(self, found: list[NotificationProfile], now: datetime) -> None:
-        """Diff the rows against ``found``: update in place, drop gone ones, add new ones.
-
-        A new or renamed profile that belongs between others lays the rows again
-        in alias order, the cursor kept on its profile.
-        """
+    def show_at(self, found: list[NotificationProfile], now: datetime) -> None:
+        """``show``, the hold column read at ``now``."""
+        # The hold column reads the time: every row's cells are compared.
         self.now = now
-        old = [p.id for p in self.shown]
-        new = [p.id for p in found]
-        kept = [i for i in old if i in set(new)]
-        if new[: len(kept)] != kept:
-            chosen = self.selected()
-            self.clear()
-            self.shown = []
-            self.show(found, now)
-            if chosen is not None and chosen.id in new:
-                self.move_cursor(row=self.get_row_index(str(chosen.id)))
-            return
-        for gone in set(old) - set(new):
-            self.remove_row(str(gone))
-        for profile in found:
-            cells = self.cells(profile)
-            if profile.id in kept:
-                for column, value in cells.items():
-                    self.update_cell(str(profile.id), column, value)
-            else:
-                self.add_row(*cells.values(), key=str(profile.id))
-        self.shown = found
+        self.show(found, recheck=True)
 
-    def selected(self) -> NotificationProfile | None:
-        if self.row_count == 0:
-            return None
-        row = min(self.cursor_row, self.row_count - 1)
-        key = self.coordinate_to_cell_key((row, 0)).row_key.value
-        return next((p for p in self.shown if str(p.id) == key), None)
-
-    def select(self, alias: str) -> None:
-        for profile in self.shown:
-            if profile.alias == alias:
-                self.move_cursor(row=self.get_row_index(str(profile.id)))
-                return
+    def select_alias(self, alias: str) -> None:
+        profile = next((p for p in self.shown if p.alias == alias), None)
+        if profile is not None:
+            self.select(profile.id)
 
 
 class NotificationProfilesTab(ReportsFailures, Vertical):
@@ -221,7 +196,7 @@ class NotificationProfilesTab(ReportsFailures, Vertical):
 
     async def reload(self) -> None:
         found = await profiles.list_profiles(self.context.db, self.context.actor, self.search)
-        self.query_one(NotifyProfileTable).show(found, self.context.clock.now())
+        self.query_one(NotifyProfileTable).show_at(found, self.context.clock.now())
 
     async def on_changes(self, changes: Changes) -> None:
         if changes.about("notification_profile."):
@@ -277,7 +252,7 @@ class NotificationProfilesTab(ReportsFailures, Vertical):
     async def _editor_closed(self, alias: str | None) -> None:
         await self.reload()
         if alias is not None:
-            self.query_one(NotifyProfileTable).select(alias)
+            self.query_one(NotifyProfileTable).select_alias(alias)
             self.say(f"Saved notification profile {alias}")
         self.focus_default()
 

@@ -22,7 +22,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 
 from console.context import ConsoleContext
@@ -33,6 +32,7 @@ from console.screens.choice import ChoiceScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.oncall_forms import ScheduleForm, SlotForm
 from console.text import literal
+from console.widgets.keyed_table import KeyedTable
 from console.widgets.on_call import now_line, who_now
 from console.widgets.week_grid import HELD_MARK, WeekGrid
 from core.errors import InUse, NotFound
@@ -48,58 +48,44 @@ REFRESH_SECONDS = 20.0
 HINT = "n new · r rename · d delete · s add slot · e/Enter edit slot · x remove slot"
 
 
-class ScheduleTable(DataTable[Text]):
+ScheduleNow = tuple[Schedule, OnCall]
+"""A schedule and who is on call on it now: one row."""
+
+
+def _schedule_cells(row: ScheduleNow) -> dict[str, Text]:
+    schedule, now = row
+    return {
+        "name": literal(schedule.name),
+        "zone": literal(schedule.time_zone),
+        "slots": Text(str(schedule.slots), justify="right"),
+        "now": who_now(now),
+    }
+
+
+class ScheduleTable(KeyedTable[ScheduleNow]):
     """The schedules by name, keyed by id: updated in place, the cursor stays."""
 
     def __init__(self) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, id="oncall-schedules")
-        self.shown: list[Schedule] = []
+        super().__init__(
+            (
+                ("Schedule", "name", 18),
+                ("Time zone", "zone", 20),
+                ("Slots", "slots", 5),
+                ("On call now", "now", 20),
+            ),
+            _schedule_cells,
+            lambda row: row[0].id,
+            id="oncall-schedules",
+        )
 
-    def on_mount(self) -> None:
-        self.add_column("Schedule", key="name", width=18)
-        self.add_column("Time zone", key="zone", width=20)
-        self.add_column("Slots", key="slots", width=5)
-        self.add_column("On call now", key="now", width=20)
+    @property
+    def schedules(self) -> list[Schedule]:
+        return [schedule for schedule, _ in self.shown]
 
-    def show(self, found: Sequence[tuple[Schedule, OnCall]]) -> None:
-        old = [s.id for s in self.shown]
-        new = [s.id for s, _ in found]
-        kept = [i for i in old if i in set(new)]
-        if new[: len(kept)] != kept:
-            # A new or renamed schedule belongs between others: lay the rows again.
-            chosen = self.selected()
-            self.clear()
-            self.shown = []
-            self.show(found)
-            if chosen is not None and chosen.id in new:
-                self.move_cursor(row=self.get_row_index(str(chosen.id)))
-            return
-        for gone in set(old) - set(new):
-            self.remove_row(str(gone))
-        for schedule, now in found:
-            cells = {
-                "name": literal(schedule.name),
-                "zone": literal(schedule.time_zone),
-                "slots": Text(str(schedule.slots), justify="right"),
-                "now": who_now(now),
-            }
-            if schedule.id in kept:
-                for column, value in cells.items():
-                    self.update_cell(str(schedule.id), column, value)
-            else:
-                self.add_row(*cells.values(), key=str(schedule.id))
-        self.shown = [s for s, _ in found]
-
-    def selected(self) -> Schedule | None:
-        if self.row_count == 0:
-            return None
-        row = min(self.cursor_row, self.row_count - 1)
-        key = self.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
-        return next((s for s in self.shown if str(s.id) == key), None)
-
-    def select(self, schedule_id: int) -> None:
-        if any(s.id == schedule_id for s in self.shown):
-            self.move_cursor(row=self.get_row_index(str(schedule_id)))
+    def schedule(self) -> Schedule | None:
+        """The schedule under the cursor."""
+        row = self.selected()
+        return None if row is None else row[0]
 
 
 class OnCallSection(ReportsFailures, Vertical):
@@ -200,7 +186,7 @@ class OnCallSection(ReportsFailures, Vertical):
 
     async def show_week(self) -> None:
         """The selected schedule's week, now line and slot line."""
-        schedule = self.schedules.selected()
+        schedule = self.schedules.schedule()
         slots: list[SlotView] = []
         self.now = None
         if schedule is not None:
@@ -222,7 +208,7 @@ class OnCallSection(ReportsFailures, Vertical):
     def _show_slot(self) -> None:
         line = self.query_one("#oncall-slot", Static)
         slot = self.grid.selected()
-        if self.schedules.selected() is None:
+        if self.schedules.schedule() is None:
             line.update("")
         elif slot is None:
             line.update(
@@ -265,7 +251,7 @@ class OnCallSection(ReportsFailures, Vertical):
         self.action_edit_slot()
 
     def _selected_schedule(self) -> Schedule | None:
-        schedule = self.schedules.selected()
+        schedule = self.schedules.schedule()
         if schedule is None:
             self.say("No on-call schedule selected: n adds one.", error=True)
         return schedule

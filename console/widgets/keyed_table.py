@@ -17,8 +17,8 @@ from textual.widgets import DataTable
 
 T = TypeVar("T")
 
-Column = tuple[str, str, int]
-"""(label, key, width)."""
+Column = tuple[str, str, int | None]
+"""(label, key, width); no width: what is left of the line."""
 
 
 class KeyedTable(DataTable[Text], Generic[T]):
@@ -43,7 +43,9 @@ class KeyedTable(DataTable[Text], Generic[T]):
     def _row_key(self, item: T) -> str:
         return str(self.key_of(item))
 
-    def show(self, found: list[T]) -> None:
+    def show(self, found: list[T], *, recheck: bool = False) -> None:
+        """Bring the rows up to ``found``; ``recheck``: compare every kept row's cells,
+        not only those of changed items (cells that also depend on the time)."""
         old = {self._row_key(i): i for i in self.shown}
         new = [self._row_key(i) for i in found]
         present = set(new)
@@ -62,10 +64,11 @@ class KeyedTable(DataTable[Text], Generic[T]):
             key = self._row_key(item)
             if key not in old:
                 self.add_row(*self.cells_of(item).values(), key=key)
-            elif old[key] != item:
-                before = self.cells_of(old[key])
+            elif recheck or old[key] != item:
+                # Against what the row shows, which is what matters when cells
+                # also depend on something other than the item (the time).
                 for column, value in self.cells_of(item).items():
-                    if before[column] != value:
+                    if self.get_cell(key, column) != value:
                         self.update_cell(key, column, value)
         self.shown = list(found)
 

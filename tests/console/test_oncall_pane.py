@@ -127,7 +127,7 @@ async def test_a_schedule_and_a_slot_added_through_the_console(
         await pilot.press("enter")
         assert await until(pilot, lambda: not isinstance(app.screen, ScheduleForm))
         assert await until(pilot, lambda: section.schedules.row_count == 1)
-        assert [s.name for s in section.schedules.shown] == ["Nights"]
+        assert [s.name for s in section.schedules.schedules] == ["Nights"]
 
         await pilot.press("s")
         assert await until(pilot, lambda: isinstance(app.screen, SlotForm))
@@ -307,8 +307,10 @@ async def test_another_connection_changes_show_live(app_as, demo_db: Database, n
 
             await oncall.add_schedule(other, SYSTEM, "Days", "Europe/London")
             table = app.query_one(ScheduleTable)
-            assert await until(pilot, lambda: [s.name for s in table.shown] == ["Days", "Nights"])
-            assert table.selected().name == "Nights"  # the cursor stayed on its schedule
+            assert await until(
+                pilot, lambda: [s.name for s in table.schedules] == ["Days", "Nights"]
+            )
+            assert table.schedule().name == "Nights"  # the cursor stayed on its schedule
     finally:
         await other.close()
 
