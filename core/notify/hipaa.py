@@ -22,6 +22,7 @@ from typing import Final
 from core import settings
 from core.db import Database, Tx
 from core.errors import HipaaRefused, InvalidInput
+from core.notify.fields import fields_in
 from core.people.authz import Action, Actor, authorize
 from core.records import record
 from core.settings import Settings
@@ -151,7 +152,6 @@ def problems_of(profile: ProfileTemplates, fields: Fields) -> list[Problem]:
 async def check_profile_templates(tx: Tx, profile: ProfileTemplates) -> None:
     """At save: every template of ``profile`` compiles against the fields; in HIPAA
     mode, none uses a PHI field and no mode sends all the data (HipaaRefused)."""
-    from core.notify.fields import fields_in
 
     fields = await fields_in(tx)
     for _part, text in _templates(profile):
@@ -167,7 +167,6 @@ async def check_profile_templates(tx: Tx, profile: ProfileTemplates) -> None:
 
 async def recheck(tx: Tx | Database) -> list[Problem]:
     """Every saved profile's templates and modes HIPAA mode refuses, by alias."""
-    from core.notify.fields import fields_in
 
     fields = await fields_in(tx)
     rows = await tx.fetchall(

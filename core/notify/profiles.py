@@ -34,8 +34,9 @@ from core import settings, templates
 from core.clock import from_ms, from_ms_or_none, to_ms
 from core.db import Database, Tx
 from core.errors import AlreadyTaken, InvalidInput, NotFound, SwitchboardError
-from core.notify import contact_methods, holds, links
+from core.notify import contact_methods, hipaa, holds, links
 from core.notify.contact_methods import CONTACT_NUMBER, EMAIL, SMS
+from core.notify.fields import fields_in
 from core.people.authz import Action, Actor, authorize
 from core.permissions import values
 from core.records import record
@@ -210,16 +211,8 @@ async def _id_by_alias(tx: Database | Tx, alias: str) -> int | None:
 # --- checking what is saved ---------------------------------------------------------
 
 
-async def _merge_fields(tx: Tx) -> templates.Fields:
-    from core.notify.fields import fields_in
-
-    return await fields_in(tx)
-
-
 async def _check_hipaa(tx: Tx, profile_draft: ProfileDraft) -> None:
     """P6: HIPAA mode's refusals of PHI fields and all-data modes."""
-    from core.notify import hipaa
-
     d = profile_draft
     await hipaa.check_profile_templates(
         tx,
@@ -289,7 +282,7 @@ async def _checked(tx: Tx, draft: ProfileDraft) -> ProfileDraft:
         raise _on(
             "sms_numbers", "SMS is on but the profile has no SMS number: add one or turn SMS off"
         )
-    fields_ = await _merge_fields(tx)
+    fields_ = await fields_in(tx)
     if draft.email_mode == CUSTOM:
         with _about("email_subject"):
             subject = _template_text(

@@ -18,8 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Final
 
+from core import settings
 from core.db import Database
 from core.errors import InvalidInput
+from core.notify import hipaa
+from core.notify.fields import fields_in
 from core.notify.hipaa import ProfileTemplates
 from core.people.authz import Action, Actor, authorize
 from core.records import record
@@ -150,9 +153,6 @@ def preview(template: Template, fields: Fields, withhold: Iterable[str] = ()) ->
 
 async def preview_sms(db: Database, actor: Actor, profile: ProfileTemplates) -> Preview:
     """The editor's live preview of ``profile``'s SMS, as HIPAA mode would send it."""
-    from core import settings
-    from core.notify import hipaa
-    from core.notify.fields import fields_in
 
     authorize(actor, Action.VIEW_ON_CALL)
     fields = await fields_in(db)
