@@ -108,8 +108,9 @@ class ClosureNotices(VerticalScroll):
         yield Static(id="closure-text")
 
     def on_mount(self) -> None:
-        self.display = False
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
+        # A thread shown while this was being composed asked for a closure already.
+        self._show(self.closure)
 
     def follow(self, conversation_id: int | None, *, closed: bool) -> None:
         """Show the last closure of ``conversation_id`` (None: nothing); ``closed``: it is
@@ -166,4 +167,6 @@ class ClosureNotices(VerticalScroll):
                 for notice in closure.notices:
                     text.append("\n")
                     text.append_text(notice_line(notice))
-        steady.update(self.query_one("#closure-text", Static), text)
+        shown = next(self.query("#closure-text").results(Static), None)
+        if shown is not None:  # else not composed yet: on_mount shows it
+            steady.update(shown, text)
