@@ -159,39 +159,12 @@ async def replace(
             "UPDATE oncall_slots SET profile_id = ? WHERE profile_id = ?", (new_id, old_id)
         )
         moved[ONCALL_SLOT] = cur.rowcount
-        group_ids = [
-            r[0]
-            for r in await tx.fetchall(
-                "SELECT group_id FROM notification_group_members WHERE profile_id = ?", (old_id,)
-            )
-        ]
-        cur = await tx.execute(
-            "DELETE FROM notification_group_members WHERE profile_id = ? AND group_id IN"
-            " (SELECT group_id FROM notification_group_members WHERE profile_id = ?)",
-            (old_id, new_id),
+        group_ids, folded[GROUP], moved[GROUP] = await _move(
+            tx, "notification_group_members", "group_id", old_id, new_id
         )
-        folded[GROUP] = cur.rowcount
-        cur = await tx.execute(
-            "UPDATE notification_group_members SET profile_id = ? WHERE profile_id = ?",
-            (new_id, old_id),
+        outcome_ids, folded[OUTCOME], moved[OUTCOME] = await _move(
+            tx, "outcome_recipients", "outcome_id", old_id, new_id
         )
-        moved[GROUP] = cur.rowcount
-        outcome_ids = [
-            r[0]
-            for r in await tx.fetchall(
-                "SELECT outcome_id FROM outcome_recipients WHERE profile_id = ?", (old_id,)
-            )
-        ]
-        cur = await tx.execute(
-            "DELETE FROM outcome_recipients WHERE profile_id = ? AND outcome_id IN"
-            " (SELECT outcome_id FROM outcome_recipients WHERE profile_id = ?)",
-            (old_id, new_id),
-        )
-        folded[OUTCOME] = cur.rowcount
-        cur = await tx.execute(
-            "UPDATE outcome_recipients SET profile_id = ? WHERE profile_id = ?", (new_id, old_id)
-        )
-        moved[OUTCOME] = cur.rowcount
         await tx.emit(
             "notification_profile.replaced",
             "notification_profile",
@@ -205,6 +178,28 @@ async def replace(
         if delete_old:
             await delete_in(tx, actor, old_id)
         return Replaced(moved, folded, delete_old)
+
+
+async def _move(
+    tx: Tx, table: str, place: str, old_id: int, new_id: int
+) -> tuple[list[int], int, int]:
+    """Move the old profile's rows of ``table`` (a group's members, an outcome's
+    recipients) to the new one, dropping those where it is already: (the places
+    it was in, rows folded, rows moved). ``table`` and ``place`` are ours, never input."""
+    places = [
+        r[0]
+        for r in await tx.fetchall(f"SELECT {place} FROM {table} WHERE profile_id = ?", (old_id,))
+    ]
+    cur = await tx.execute(
+        f"DELETE FROM {table} WHERE profile_id = ? AND {place} IN"
+        f" (SELECT {place} FROM {table} WHERE profile_id = ?)",
+        (old_id, new_id),
+    )
+    folded = cur.rowcount
+    cur = await tx.execute(
+        f"UPDATE {table} SET profile_id = ? WHERE profile_id = ?", (new_id, old_id)
+    )
+    return places, folded, cur.rowcount
 
 
 async def delete_in(tx: Tx, actor: Actor, profile_id: int) -> None:
