@@ -12,6 +12,8 @@ import asyncio
 import email
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -42,6 +44,8 @@ class Mailbox:
     parse: bool = True
     """False keeps only the Message-ID (the benchmark: parsing is not the server's job)."""
     message_ids: list[str] = field(default_factory=list)
+    port: int = 0
+    """Where ``serving`` listens."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
@@ -101,3 +105,15 @@ class LocalServer(Controller):
         assert self.server is not None
         self.port = self.server.sockets[0].getsockname()[1]
         super()._trigger_server()
+
+
+@contextmanager
+def serving(box: Mailbox) -> Iterator[Mailbox]:
+    """``box`` behind aiosmtpd on 127.0.0.1 (``box.port``) for the block."""
+    server = LocalServer(box)
+    server.start()
+    box.port = server.port
+    try:
+        yield box
+    finally:
+        server.stop()

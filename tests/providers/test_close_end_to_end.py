@@ -17,7 +17,7 @@ from core.sms import numbers, receiving
 from providers.config import SmtpConfig
 from providers.sandbox import SandboxGateway
 from providers.smtp import SmtpGateway
-from tests.fakes.smtp_server import LocalServer, Mailbox
+from tests.fakes.smtp_server import Mailbox, serving
 
 OURS = "+14155550100"
 CALLER = "+12125550140"
@@ -28,14 +28,8 @@ SENDER = "Switchboard <switchboard@example.org>"
 
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    server = LocalServer(box)
-    server.start()
-    box.port = server.port  # type: ignore[attr-defined]
-    try:
+    with serving(Mailbox()) as box:
         yield box
-    finally:
-        server.stop()
 
 
 async def _closed(db: Database) -> closing.Closure:
@@ -67,7 +61,7 @@ async def _closed(db: Database) -> closing.Closure:
 
 async def test_a_close_reaches_the_desk_by_sms_and_by_email(db: Database, mailbox: Mailbox):
     closed = await _closed(db)
-    port: int = mailbox.port  # type: ignore[attr-defined]
+    port: int = mailbox.port
     smtp = SmtpGateway(SmtpConfig(host="127.0.0.1", port=port, security="none", sender=SENDER))
     worker = Worker(db, SandboxGateway(db), email_gateway=smtp)
     await worker.run_once()

@@ -21,7 +21,7 @@ from core.scheduling.worker import Worker
 from providers.config import SmtpConfig
 from providers.sandbox import SandboxGateway
 from providers.smtp import SmtpGateway
-from tests.fakes.smtp_server import LocalServer, Mailbox
+from tests.fakes.smtp_server import Mailbox, serving
 
 SENDER = "Switchboard <switchboard@example.org>"
 ANN, BEN, CAT = "ann@example.com", "ben@example.com", "cat@example.com"
@@ -30,18 +30,12 @@ BODY = "Grüße — a message was taken for you.\nCall back Mrs Example.\n"
 
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    server = LocalServer(box)
-    server.start()
-    box.port = server.port  # type: ignore[attr-defined]
-    try:
+    with serving(Mailbox()) as box:
         yield box
-    finally:
-        server.stop()
 
 
 def gateway_for(box: Mailbox) -> SmtpGateway:
-    port: int = box.port  # type: ignore[attr-defined]
+    port: int = box.port
     return SmtpGateway(SmtpConfig(host="127.0.0.1", port=port, security="none", sender=SENDER))
 
 
@@ -98,7 +92,7 @@ async def test_a_temporary_failure_is_retried_after_its_backoff(db, clock, mailb
     state, attempts, error = await status_of(db, email_id)
     assert (state, attempts) == ("queued", 1)
     assert error == (
-        f"the mail server 127.0.0.1:{mailbox.port} refused the message:"  # type: ignore[attr-defined]
+        f"the mail server 127.0.0.1:{mailbox.port} refused the message:"
         " 451 4.3.0 mailbox locked, try again later"
     )
     assert mailbox.received == []

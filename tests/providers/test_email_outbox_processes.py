@@ -14,7 +14,7 @@ import pytest
 from core.clock import SystemClock
 from core.db import open_database
 from core.delivery import emails
-from tests.fakes.smtp_server import LocalServer, Mailbox
+from tests.fakes.smtp_server import Mailbox, serving
 from tests.processes import ok, running, scalar, switchboard, wait_for, worker
 
 SENDER = "Switchboard <switchboard@example.org>"
@@ -22,20 +22,14 @@ SENDER = "Switchboard <switchboard@example.org>"
 
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(parse=False)
-    server = LocalServer(box)
-    server.start()
-    box.port = server.port  # type: ignore[attr-defined]
-    try:
+    with serving(Mailbox(parse=False)) as box:
         yield box
-    finally:
-        server.stop()
 
 
 def smtp_env(box: Mailbox) -> dict[str, str]:
     return {
         "SWITCHBOARD_SMTP_HOST": "127.0.0.1",
-        "SWITCHBOARD_SMTP_PORT": str(box.port),  # type: ignore[attr-defined]
+        "SWITCHBOARD_SMTP_PORT": str(box.port),
         "SWITCHBOARD_SMTP_SECURITY": "none",
         "SWITCHBOARD_SMTP_SENDER": SENDER,
     }
