@@ -12,17 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
 from console.context import ConsoleContext
 from console.screens.form_fields import Remembered, Tick
+from console.screens.small_form import SmallForm, bindings
 from console.text import literal
-from core.errors import SwitchboardError
+from core.errors import InvalidInput
 from core.notify import fields
 from core.notify.fields import CollectedField
 
@@ -44,7 +42,7 @@ def _whole_number(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
-class CollectedFieldForm(Remembered, ModalScreen[CollectedField | None]):
+class CollectedFieldForm(Remembered, SmallForm):
     DEFAULT_CSS = """
     CollectedFieldForm { align: center middle; }
     CollectedFieldForm > Vertical {
@@ -58,12 +56,7 @@ class CollectedFieldForm(Remembered, ModalScreen[CollectedField | None]):
     CollectedFieldForm #field-form-error { color: $error; height: auto; margin-top: 1; }
     CollectedFieldForm #field-form-hint { color: $text-muted; margin-top: 1; }
     """
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="field_form.save", tooltip="Save this field"),
-        Binding(
-            "escape", "cancel", "Cancel", id="field_form.cancel", tooltip="Close, change nothing"
-        ),
-    ]
+    BINDINGS = bindings("field_form", "this field")
 
     def __init__(self, context: ConsoleContext, current: CollectedField | None = None) -> None:
         super().__init__()
@@ -98,7 +91,7 @@ class CollectedFieldForm(Remembered, ModalScreen[CollectedField | None]):
             with Horizontal(id="field-flags"):
                 yield Tick("PHI (withheld in HIPAA mode)", id="field-phi", compact=True)
                 yield Tick("Required at close", id="field-required", compact=True)
-            yield Static(id="field-form-error")
+            yield Static(id="field-form-error", classes="form-error")
             yield Static("Ctrl+S save · Esc cancel · space ticks a box", id="field-form-hint")
 
     def on_mount(self) -> None:
@@ -127,40 +120,23 @@ class CollectedFieldForm(Remembered, ModalScreen[CollectedField | None]):
             return
         super().put(widget_id, value)
 
-    def show_error(self, message: str) -> None:
-        self.query_one("#field-form-error", Static).update(literal(message, one_line=False))
-
-    async def action_save(self) -> None:
+    async def save(self) -> CollectedField:
         typed_max = self.query_one("#field-max", Input).value
         max_length = _whole_number(typed_max)
         if typed_max.strip() and max_length is None:
-            self.show_error(
+            raise InvalidInput(
                 f"the maximum length is a whole number of characters, not {typed_max!r}"
             )
-            return
         label = str(self.value_of("field-label"))
         kind = str(self.value_of("field-type"))
         phi, required = bool(self.value_of("field-phi")), bool(self.value_of("field-required"))
         db, actor = self.context.db, self.context.actor
-        try:
-            if self.current is None:
-                name = self.query_one("#field-name", Input).value.strip()
-                saved = await fields.add(
-                    db,
-                    actor,
-                    name,
-                    label,
-                    kind,
-                    max_length=max_length,
-                    phi=phi,
-                    required=required,
-                )
-            else:
-                saved = await fields.edit(db, actor, self.current.name, **self._changes())
-        except SwitchboardError as exc:
-            self.show_error(str(exc))
-            return
-        self.dismiss(saved)
+        if self.current is not None:
+            return await fields.edit(db, actor, self.current.name, **self._changes())
+        name = self.query_one("#field-name", Input).value.strip()
+        return await fields.add(
+            db, actor, name, label, kind, max_length=max_length, phi=phi, required=required
+        )
 
     def _changes(self) -> dict[str, Any]:
         changes: dict[str, Any] = {}
@@ -170,10 +146,3 @@ class CollectedFieldForm(Remembered, ModalScreen[CollectedField | None]):
                 value = _whole_number(str(value))
             changes[_KEYWORDS[widget_id]] = value
         return changes
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Input.Submitted)
-    async def _submitted(self) -> None:
-        await self.action_save()

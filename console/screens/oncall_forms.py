@@ -12,17 +12,14 @@ from __future__ import annotations
 from zoneinfo import available_timezones
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from console.context import ConsoleContext
+from console.screens.small_form import SmallForm, bindings
 from console.text import literal
-from core.errors import SwitchboardError
 from core.notify import groups, oncall, profiles
 from core.notify.oncall import Schedule, SlotView
 
@@ -42,57 +39,10 @@ _FORM_CSS = """
 """
 
 
-class _Form(ModalScreen[object]):
-    """Ctrl+S or Enter saves, Esc cancels; ``save`` asks core."""
-
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="oncall_form.save", tooltip="Save it"),
-        Binding(
-            "escape", "cancel", "Cancel", id="oncall_form.cancel", tooltip="Close, change nothing"
-        ),
-    ]
-
-    def show_error(self, message: str) -> None:
-        self.query_one(".form-error", Static).update(literal(message, one_line=False))
-
-    def buttons(self) -> ComposeResult:
-        yield Static(classes="form-error")
-        with Horizontal():
-            yield Button("Cancel", id="form-cancel")
-            yield Button("Save", variant="primary", id="form-save")
-
-    async def save(self) -> object:
-        raise NotImplementedError
-
-    async def action_save(self) -> None:
-        try:
-            saved = await self.save()
-        except SwitchboardError as exc:
-            # Kept here, not in the app's handler: a form shows the refusal under
-            # its fields and stays open with what was typed.
-            self.show_error(str(exc))
-            return
-        self.dismiss(saved)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Input.Submitted)
-    async def _submitted(self) -> None:
-        await self.action_save()
-
-    @on(Button.Pressed, "#form-save")
-    async def _save_pressed(self) -> None:
-        await self.action_save()
-
-    @on(Button.Pressed, "#form-cancel")
-    def _cancel_pressed(self) -> None:
-        self.dismiss(None)
-
-
-class ScheduleForm(_Form):
+class ScheduleForm(SmallForm):
     """A new schedule (``schedule`` None) or a change of name or time zone."""
 
+    BINDINGS = bindings("oncall_form", "it")
     DEFAULT_CSS = _FORM_CSS.format(name="ScheduleForm")
 
     def __init__(self, context: ConsoleContext, schedule: Schedule | None = None) -> None:
@@ -141,9 +91,10 @@ class ScheduleForm(_Form):
         )
 
 
-class SlotForm(_Form):
+class SlotForm(SmallForm):
     """A new slot (``slot`` None, from and to suggested by the grid's cursor) or a change."""
 
+    BINDINGS = bindings("oncall_form", "it")
     DEFAULT_CSS = (
         _FORM_CSS.format(name="SlotForm")
         + """

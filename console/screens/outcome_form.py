@@ -7,23 +7,20 @@ kept. It closes with the outcome as stored, or None when cancelled.
 
 from __future__ import annotations
 
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
 from console.context import ConsoleContext
+from console.screens.small_form import SmallForm, bindings
 from console.text import literal
-from core.errors import SwitchboardError
 from core.notify import outcomes
 from core.notify.outcomes import Outcome
 
 KIND_LABELS = {"message": "message", "non_message": "non-message"}
 
 
-class OutcomeForm(ModalScreen[Outcome | None]):
+class OutcomeForm(SmallForm):
     DEFAULT_CSS = """
     OutcomeForm { align: center middle; }
     OutcomeForm > Vertical {
@@ -34,12 +31,7 @@ class OutcomeForm(ModalScreen[Outcome | None]):
     OutcomeForm #outcome-form-error { color: $error; height: auto; margin-top: 1; }
     OutcomeForm #outcome-form-hint { color: $text-muted; margin-top: 1; }
     """
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="outcome_form.save", tooltip="Save this outcome"),
-        Binding(
-            "escape", "cancel", "Cancel", id="outcome_form.cancel", tooltip="Close, change nothing"
-        ),
-    ]
+    BINDINGS = bindings("outcome_form", "this outcome")
 
     def __init__(self, context: ConsoleContext, current: Outcome | None = None) -> None:
         super().__init__()
@@ -68,33 +60,16 @@ class OutcomeForm(ModalScreen[Outcome | None]):
                     id="outcome-kind",
                     compact=True,
                 )
-            yield Static(id="outcome-form-error")
+            yield Static(id="outcome-form-error", classes="form-error")
             yield Static("Ctrl+S or Enter save · Esc cancel", id="outcome-form-hint")
 
     def on_mount(self) -> None:
         self.query_one("#outcome-name", Input).focus()
 
-    def show_error(self, message: str) -> None:
-        self.query_one("#outcome-form-error", Static).update(literal(message, one_line=False))
-
-    async def action_save(self) -> None:
+    async def save(self) -> Outcome:
         name = self.query_one("#outcome-name", Input).value
         db, actor = self.context.db, self.context.actor
-        try:
-            if self.current is None:
-                kind = str(self.query_one("#outcome-kind", Select).value)
-                saved = await outcomes.add(db, actor, name, kind)
-            else:
-                saved = await outcomes.rename(db, actor, self.current.name, name)
-        except SwitchboardError as exc:
-            # Kept here: the form stays open with what was typed.
-            self.show_error(str(exc))
-            return
-        self.dismiss(saved)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Input.Submitted)
-    async def _submitted(self) -> None:
-        await self.action_save()
+        if self.current is None:
+            kind = str(self.query_one("#outcome-kind", Select).value)
+            return await outcomes.add(db, actor, name, kind)
+        return await outcomes.rename(db, actor, self.current.name, name)

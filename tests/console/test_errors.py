@@ -44,7 +44,8 @@ REACT_DIFFERENTLY = {
     "screens/permission_profile_form.py": 3,
     "screens/centre_setup.py": 1,
     "panes/permission_profiles.py": 1,  # a refused delete: the section's one line
-    "screens/oncall_forms.py": 1,  # a schedule or slot form: under its fields
+    # the small forms (schedule, slot, outcome, collected field): under their fields
+    "screens/small_form.py": 1,
     # notification profiles and groups: a refused hold, delete or member change on the
     # section's one line; the editor's save under its field; a prompt under its input
     "panes/notify_profiles.py": 2,
@@ -53,12 +54,10 @@ REACT_DIFFERENTLY = {
     "screens/notification_profile_form.py": 1,
     "screens/prompt.py": 1,
     # outcomes and fields: a refused archive, PHI switch or delete on the section's line;
-    # the forms keep what was typed under core's refusal; the 11th recipient under the list
+    # the 11th recipient under the list
     "panes/notify_outcomes.py": 1,
     "panes/notify_fields.py": 2,
-    "screens/outcome_form.py": 1,
     "screens/outcome_recipients.py": 1,
-    "screens/collected_field_form.py": 1,
     "screens/close_form.py": 1,  # the close form: under the field core names
     "widgets/closure_notices.py": 1,  # a quiet refresh, like the thread's
     "commands/messages.py": 1,  # send --batch: a refused line is reported by its number
