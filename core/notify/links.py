@@ -17,15 +17,13 @@ from typing import Final
 
 from core.db import Database, Tx
 from core.errors import InUse, InvalidInput, NotFound
+from core.notify import weektime
 from core.people.authz import Action, Actor, authorize
 from core.records import record
 
 ONCALL_SLOT: Final = "oncall_slot"
 GROUP: Final = "group"
 OUTCOME: Final = "outcome"
-
-_DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_WEEK: Final = 7 * 24 * 60
 
 
 @record
@@ -53,9 +51,8 @@ class Link:
 
 def week_time(minute: int) -> str:
     """Minutes of the week (Monday 00:00 is 0; past Sunday wraps) as "Mon 18:00"."""
-    minute %= _WEEK
-    day, rest = divmod(minute, 24 * 60)
-    return f"{_DAYS[day]} {rest // 60:02d}:{rest % 60:02d}"
+    day, time = weektime.week_time(minute)
+    return f"{day.capitalize()} {time}"
 
 
 async def links(tx: Database | Tx, profile_id: int) -> list[Link]:
