@@ -64,6 +64,9 @@ class Action(StrEnum):
     MANAGE_NOTIFICATIONS = (
         "manage notification profiles, groups, outcomes, collected fields and on-call schedules"
     )
+    VIEW_SHIFTS = "see shifts, who is on shift and who gets mobile alerts"
+    MANAGE_SHIFTS = "manage staff shifts"
+    SET_OWN_ALERTS = "set this person's alert consent and New Chat alert"
 
 
 @record
@@ -88,6 +91,13 @@ class NumberAccess:
 @record
 class OfferAccess:
     """A routing offer: only the agent it was made to answers it."""
+
+    agent_id: int
+
+
+@record
+class StaffAccess:
+    """A staff member whose own choices (alert consent) are in question."""
 
     agent_id: int
 
@@ -276,6 +286,12 @@ def _template(p: Principal, target: object) -> str | None:
     return f"the template is not one of permission profile {p.profile_name!r}'s"
 
 
+def _self(p: Principal, target: object) -> str | None:
+    if isinstance(target, StaffAccess) and target.agent_id == p.id:
+        return None
+    return "only the person themselves may give or take back consent to SMS on their phone"
+
+
 RULES: dict[Action, Rule] = {
     Action.SEND_SMS: Rule(check=_sender),
     Action.VIEW_CONVERSATION: Rule(rows=_visible),
@@ -301,6 +317,11 @@ RULES: dict[Action, Rule] = {
     Action.VIEW_ON_CALL: Rule(),
     # The client's notification set-up is account configuration.
     Action.MANAGE_NOTIFICATIONS: Rule(needs="manage_settings"),
+    Action.VIEW_SHIFTS: Rule(),
+    # Shifts are staffing, like users: who works when.
+    Action.MANAGE_SHIFTS: Rule(needs="manage_users"),
+    # A2: consent is the person's own; a manager sees it but cannot tick it.
+    Action.SET_OWN_ALERTS: Rule(check=_self),
 }
 
 
