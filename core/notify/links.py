@@ -17,7 +17,7 @@ from typing import Final
 
 from core.db import Database, Tx
 from core.errors import InUse, InvalidInput, NotFound
-from core.notify import weektime
+from core import weektime
 from core.people.authz import Action, Actor, authorize
 from core.records import record
 

@@ -26,7 +26,7 @@ from core.db import Database, Tx
 from core.errors import AlreadyTaken, InvalidInput, LimitExceeded, NotAllowed, NotFound
 from core.notify import links
 from core.notify.holds import INDEFINITE, held_sql, is_held
-from core.notify.weektime import (
+from core.weektime import (
     WEEK,
     WHEN_FORM,
     check_zone,

@@ -2,7 +2,7 @@
 
 All shifts are read in one statement and resolved in Python: a weekly shift
 holds the instant when the instant's minute of the shift's local week falls
-inside it (the on-call slots' arithmetic, ``core.notify.weektime``), a
+inside it (the on-call slots' arithmetic, ``core.weektime``), a
 one-off shift when the instant is between its two instants.
 """
 
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from core.clock import to_ms
 from core.db import Database, Tx
-from core.notify.weektime import WEEK, minute_of_week
+from core.weektime import WEEK, minute_of_week
 
 NORMAL: Final = "normal"
 """Messaging shifts: the new-chat alert and the reminders."""
