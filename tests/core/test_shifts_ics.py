@@ -132,7 +132,10 @@ async def test_overlaps_within_the_file_and_with_other_shifts_are_reported(
     db: Database, team: Team
 ) -> None:
     own = await shifts.add_weekly(db, SYSTEM, "alice", NORMAL, "tue 06:00 to tue 07:30", "UTC")
-    twice = "UID:again\nDTSTART;TZID=Europe/Paris:20260105T200000\nDTEND;TZID=Europe/Paris:20260105T210000"
+    twice = (
+        "UID:again\nDTSTART;TZID=Europe/Paris:20260105T200000\n"
+        "DTEND;TZID=Europe/Paris:20260105T210000"
+    )
     report = await import_ics(db, SYSTEM, "alice", calendar(WEEKLY_PARIS, twice))
     assert [(p.uid, p.line) for p in report.problems] == [
         ("nights@example.org", 4),
