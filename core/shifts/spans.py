@@ -125,7 +125,7 @@ def _window(shape: Shape) -> Interval | None:
 
 
 def first_overlap(a: Shape, b: Shape, now: datetime) -> datetime | None:
-    """The first instant both shifts hold (weekly ones: from ``now`` on), None if none.
+    """The first instant from ``now`` on that both shifts hold, None if none.
 
     Two weekly shifts in one zone overlap on the week circle or never; in
     different zones they are compared instant by instant over the coming year.
@@ -138,7 +138,8 @@ def first_overlap(a: Shape, b: Shape, now: datetime) -> datetime | None:
         if not overlaps(a.start_minute, a.minutes, b.start_minute, b.minutes):
             return None
     windows = [w for w in (_window(a), _window(b)) if w is not None]
-    lo = max((w[0] for w in windows), default=now)
+    # What is over cannot clash with anything: a one-off of last month against a new weekly.
+    lo = max([now, *(w[0] for w in windows)])
     hi = min((w[1] for w in windows), default=now + _AHEAD)
     if lo >= hi:
         return None

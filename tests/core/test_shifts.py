@@ -131,6 +131,16 @@ async def test_overlapping_shifts_of_one_kind_are_refused_naming_the_other(
     assert await db.scalar("SELECT count(*) FROM shifts") == 5
 
 
+async def test_a_shift_that_is_over_clashes_with_nothing(
+    db: Database, team: Team, clock: FakeClock
+) -> None:
+    await shifts.add_once(db, SYSTEM, "alice", NORMAL, "2026-01-05T08:00", "2026-01-05T10:00")
+    with pytest.raises(AlreadyTaken):
+        await shifts.add_weekly(db, SYSTEM, "alice", NORMAL, "mon 09:30 to mon 12:00")
+    clock.advance(hours=1)  # 10:00: over
+    await shifts.add_weekly(db, SYSTEM, "alice", NORMAL, "mon 09:30 to mon 12:00")
+
+
 async def test_weekly_shifts_in_two_zones_overlap_only_when_their_clocks_change_apart(
     db: Database, team: Team
 ) -> None:
@@ -171,6 +181,7 @@ async def test_the_sweep_and_the_intervals_agree_across_daylight_saving(
 ) -> None:
     await shifts.add_weekly(db, SYSTEM, "alice", NORMAL, "sun 01:15 to sun 02:45", NY)
     await shifts.add_weekly(db, SYSTEM, "bob", NORMAL, "sat 23:00 to sun 03:00", LONDON)
+    await shifts.add_once(db, SYSTEM, "dana", NORMAL, "2026-03-08T01:00", "2026-03-08T04:00", NY)
     listed = await shifts.list_shifts(db, SYSTEM)
     for lo in (utc(2026, 10, 31, 12), utc(2026, 3, 7, 12), utc(2026, 3, 28, 12)):
         hi = lo + timedelta(days=2)
