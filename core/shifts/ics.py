@@ -151,22 +151,22 @@ def _event_lines(data: str | bytes) -> list[int]:
     ]
 
 
-def _zone_of(prop: Any, fallback: str) -> tuple[str, bool]:
-    """(IANA zone, floating) of a DTSTART or DTEND; UTC for 'Z', ``fallback`` if floating."""
+def _zone_of(prop: Any, fallback: str) -> str:
+    """The IANA zone of a DTSTART or DTEND: UTC for 'Z', ``fallback`` when floating."""
     tzid = prop.params.get("TZID")
     if tzid:
         name = str(tzid)
         name = WINDOWS_TO_OLSON.get(name, name)
         try:
-            return check_zone(name), False
+            return check_zone(name)
         except InvalidInput:
             raise _Problem(f"its time zone TZID={_text(tzid)!r} is not one we know") from None
     moment = prop.dt
     if isinstance(moment, datetime) and moment.tzinfo is not None:
         if moment.utcoffset() == timedelta(0):
-            return "UTC", False
+            return "UTC"
         raise _Problem("its time has an offset but no named time zone (TZID)")
-    return fallback, True
+    return fallback
 
 
 def _wall(prop: Any, what: str) -> datetime:
@@ -223,11 +223,11 @@ def _plan(event: Component, zone: str, now: datetime) -> list[Shape]:
             raise _Problem(f"it has {what}, which is not supported")
     if "DTSTART" not in event:
         raise _Problem("it has no start (DTSTART)")
-    start_zone, _ = _zone_of(event["DTSTART"], zone)
+    start_zone = _zone_of(event["DTSTART"], zone)
     start = _wall(event["DTSTART"], "start")
     first = _instant(start, start_zone)
     if "DTEND" in event:
-        end_zone, _ = _zone_of(event["DTEND"], start_zone)
+        end_zone = _zone_of(event["DTEND"], start_zone)
         last = _instant(_wall(event["DTEND"], "end"), end_zone)
     elif "DURATION" in event:
         length = getattr(event["DURATION"], "dt", None)
@@ -237,11 +237,12 @@ def _plan(event: Component, zone: str, now: datetime) -> list[Shape]:
     else:
         raise _Problem("it has no end (DTEND or DURATION)")
     if "RRULE" not in event:
+        if first < last <= now:
+            when = describe(Shape(start_zone, starts_at=first, ends_at=last))
+            raise _Skipped(f"it is over ({when} {start_zone}): a past shift is not added")
         try:
             return [one_off_shape(start_zone, first, last, now)]
         except InvalidInput as exc:
-            if last > first and last <= now:
-                raise _Skipped(str(exc)) from None
             raise _Problem(str(exc)) from None
     rules = event["RRULE"]
     if isinstance(rules, list):
