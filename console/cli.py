@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "segments": ("console.commands.messages", "segments_command"),
     "send": ("console.commands.messages", "send"),
     "settings": ("console.commands.admin", "settings_group"),
+    "shifts": ("console.commands.shifts", "shifts_group"),
     "stats": ("console.commands.stats", "stats_command"),
     "status": ("console.commands.status", "status_command"),
     "transfer": ("console.commands.routing", "transfer_command"),
@@ -68,6 +69,7 @@ SUMMARIES: dict[str, str] = {
     "segments": "Count the SMS segments TEXT needs, and suggest a cheaper GSM-7 rewrite.",
     "send": "Queue TEXT to a contact; the worker delivers it.",
     "settings": "Account settings (public minutes, opt-out keywords and texts...).",
+    "shifts": "Staff shifts: normal and on-call, weekly or one-off, and who is on now.",
     "stats": "Statistics per agent or queue: offers, handled, first-response times, SMS sent.",
     "status": (
         "Who holds the worker lease, outbox and email depths, the oldest queued message, errors."

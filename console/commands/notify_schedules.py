@@ -120,7 +120,7 @@ async def schedules_add_slot(
     """Add a weekly slot to schedule NAME: `mon 18:00 to tue 08:00` (local time;
     an end before the start runs into the next week)."""
     from core.notify import oncall
-    from core.notify.weektime import parse_span
+    from core.weektime import parse_span
 
     start, end = parse_span(" ".join(span))
     slot = await oncall.add_slot(db, OPERATOR, name, start, end, profile=profile, group=group)
@@ -146,7 +146,7 @@ async def schedules_edit_slot(
     """Move slot SLOT of schedule NAME, or give it to another profile or group."""
     from core.errors import InvalidInput
     from core.notify import oncall
-    from core.notify.weektime import parse_span
+    from core.weektime import parse_span
 
     if not span and profile is None and group is None:
         raise InvalidInput("nothing to change: give a new start and end, --profile or --group")
@@ -203,7 +203,7 @@ async def schedules_now(db: Database, name: str, at_text: str | None, as_json: b
     from zoneinfo import ZoneInfo
 
     from core.notify import oncall
-    from core.notify.weektime import parse_at
+    from core.weektime import parse_at
 
     at = None if at_text is None else parse_at(at_text)
     now = await oncall.on_call_now(db, OPERATOR, name, at)

@@ -39,7 +39,7 @@ from core.errors import InUse, NotFound
 from core.notify import oncall
 from core.notify.links import Link
 from core.notify.oncall import OnCall, Schedule, SlotView
-from core.notify.weektime import week_time
+from core.weektime import week_time
 
 _FEED_KINDS = ("oncall_schedule.", "notification_profile.", "notification_group.")
 """Schedules and their slots; holds, aliases and group members change who is on call."""

@@ -18,7 +18,7 @@ from textual.widgets import DataTable
 
 from console.text import literal
 from core.notify.oncall import SlotView
-from core.notify.weektime import DAYS, WEEK
+from core.weektime import DAYS, WEEK
 
 DAY = 24 * 60
 HELD_MARK = "‖"

@@ -12,9 +12,8 @@ when an agent closes a conversation with an outcome.
 - ``hipaa``: HIPAA mode (P6): what may not be saved, and what is withheld.
 - ``rendering``: each profile's SMS and email, from its mode, through the
   one template renderer (``core.templates``).
-- ``oncall``: on-call schedules, weekly slots in a time zone; who is on call now.
-- ``weektime``: minutes of the local week ('mon 18:00'), the week circle, wall time
-  across daylight-saving changes (on-call slots; shifts later).
+- ``oncall``: on-call schedules, weekly slots in a time zone; who is on call now
+  (the week arithmetic is ``core.weektime``, shared with shifts).
 - ``closing``: close a conversation with an outcome and fan the notices out (P4).
 
 Emails go through ``core.delivery.emails``, SMS through ``core.delivery.outbox``.

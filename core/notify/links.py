@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Final
 
+from core import weektime
 from core.db import Database, Tx
 from core.errors import InUse, InvalidInput, NotFound
-from core.notify import weektime
 from core.people.authz import Action, Actor, authorize
 from core.records import record
 

@@ -26,7 +26,10 @@ from core.db import Database, Tx
 from core.errors import AlreadyTaken, InvalidInput, LimitExceeded, NotAllowed, NotFound
 from core.notify import links
 from core.notify.holds import INDEFINITE, held_sql, is_held
-from core.notify.weektime import (
+from core.people.authz import Action, Actor, authorize
+from core.permissions import values
+from core.records import record
+from core.weektime import (
     WEEK,
     WHEN_FORM,
     check_zone,
@@ -37,9 +40,6 @@ from core.notify.weektime import (
     parse_when,
     week_time,
 )
-from core.people.authz import Action, Actor, authorize
-from core.permissions import values
-from core.records import record
 
 MAX_SLOTS: Final = 500
 """The most slots one schedule holds (a minute-by-minute week is not a schedule)."""

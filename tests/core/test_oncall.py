@@ -22,8 +22,8 @@ from core.db import Database, open_database
 from core.errors import AlreadyTaken, InUse, InvalidInput, NotAllowed, NotFound
 from core.notify import oncall
 from core.notify.oncall import on_call_profiles_in
-from core.notify.weektime import WEEK, occurrences, overlaps, parse_span, parse_when
 from core.people.authz import SYSTEM, Actor
+from core.weektime import WEEK, occurrences, overlaps, parse_span, parse_when
 
 NY = "America/New_York"
 LONDON = "Europe/London"

@@ -34,6 +34,8 @@ from core.people import agents, contacts, contacts_csv
 from core.people.authz import RULES, SYSTEM, Action, Actor, allows, authorize, scope
 from core.people.contacts import ContactDraft
 from core.permissions import configuration, principal, profiles
+from core.shifts import ics as shifts_ics
+from core.shifts import on_shift, shifts
 from core.sms import conversations, numbers, receiving, sending
 from tests.core.conftest import CARL_MOBILE, DEFAULT_NUMBER, DORA_MOBILE, Team
 from tests.processes import dump
@@ -134,6 +136,35 @@ async def _read_notification_profiles(db: Database, actor: Actor, team: Team) ->
     return await notify_profiles.list_profiles(db, actor)
 
 
+# --- shifts (b-shifts) --------------------------------------------------------------------
+
+
+async def _add_weekly_shift(db: Database, actor: Actor, team: Team) -> object:
+    return await shifts.add_weekly(db, actor, "bob", "normal", "mon 09:00 to mon 17:00")
+
+
+async def _add_one_off_shift(db: Database, actor: Actor, team: Team) -> object:
+    return await shifts.add_once(
+        db, actor, "bob", "oncall", "2026-01-06T18:00", "2026-01-07T08:00", "Europe/Paris"
+    )
+
+
+async def _import_shifts(db: Database, actor: Actor, team: Team) -> object:
+    return await shifts_ics.import_ics(
+        db,
+        actor,
+        "bob",
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:n\r\n"
+        "DTSTART:20260106T180000Z\r\nDTEND:20260107T080000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+
+
+async def _read_shifts(db: Database, actor: Actor, team: Team) -> object:
+    await shifts.list_shifts(db, actor)
+    await on_shift.now_and_next(db, actor)
+    return await on_shift.week(db, actor, "UTC")
+
+
 CASES = [
     Case(
         "settings",
@@ -213,6 +244,11 @@ CASES = [
     Case("see on-call schedules", {}, lambda db, a, t: oncall.list_schedules(db, a)),
     # c-close: the thread's last closure and its notices
     Case("see another agent's closure", {"supervision": True}, _bobs_last_closure),
+    # b-shifts: shifts (A3)
+    Case("add a weekly shift", {"manage_users": True}, _add_weekly_shift),
+    Case("add a one-off shift", {"manage_users": True}, _add_one_off_shift),
+    Case("import shifts from .ics", {"manage_users": True}, _import_shifts),
+    Case("see shifts, who is on and the week", {}, _read_shifts),
 ]
 
 

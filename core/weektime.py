@@ -1,6 +1,7 @@
 """Weekly wall time: minutes of the local week, Monday 00:00 = 0, and the zones they are in.
 
-Plain arithmetic shared by on-call schedules (and, later, shifts): reading
+Plain arithmetic shared by on-call schedules (``core.notify.oncall``) and
+staff shifts (``core.shifts``), so both read a week the same way: reading
 'mon 18:00', slots on the week circle (an end before the start runs into the
 next week), and turning a local wall time back into an instant across
 daylight-saving changes.
