@@ -21,6 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import settings as account
+from core.alerts import consent as staff_consent
+from core.alerts import readiness
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.errors import NotAllowed
@@ -134,6 +136,23 @@ async def _read_notification_profiles(db: Database, actor: Actor, team: Team) ->
     return await notify_profiles.list_profiles(db, actor)
 
 
+async def _set_alices_mobile(db: Database, actor: Actor, team: Team) -> object:
+    assert team.alice.id is not None
+    return await staff_consent.set_mobile(db, actor, team.alice.id, "+12125550152")
+
+
+async def _see_alices_consent(db: Database, actor: Actor, team: Team) -> object:
+    assert team.alice.id is not None
+    return await staff_consent.staff_view(db, actor, team.alice.id)
+
+
+async def _permit_my_phone(db: Database, actor: Actor, team: Team) -> object:
+    assert actor.id is not None
+    await staff_consent.set_mobile(db, actor, actor.id, "+12125550153")
+    await staff_consent.set_new_chat(db, actor, actor.id, True)
+    return await staff_consent.permit(db, actor, actor.id, True)
+
+
 CASES = [
     Case(
         "settings",
@@ -213,6 +232,16 @@ CASES = [
     Case("see on-call schedules", {}, lambda db, a, t: oncall.list_schedules(db, a)),
     # c-close: the thread's last closure and its notices
     Case("see another agent's closure", {"supervision": True}, _bobs_last_closure),
+    # a-settings: alert settings, staff consent, readiness
+    Case(
+        "switch system SMS to staff on",
+        {"manage_settings": True},
+        lambda db, a, t: account.update(db, a, staff_sms=True, bundle_segments=1000),
+    ),
+    Case("correct a colleague's mobile", {"manage_users": True}, _set_alices_mobile),
+    Case("see a colleague's consent", {"manage_users": True}, _see_alices_consent),
+    Case("permit SMS to my own phone", {}, _permit_my_phone),
+    Case("see whether I get mobile alerts", {}, lambda db, a, t: readiness.readiness(db, a)),
 ]
 
 
