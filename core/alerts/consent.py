@@ -148,6 +148,35 @@ async def set_new_chat(db: Database, actor: Actor, agent_id: int, on: bool) -> S
     return await staff_view(db, actor, agent_id)
 
 
+KEEP = "keep"
+"""``change``'s mobile when it is not to change (None removes the number)."""
+
+
+async def change(
+    db: Database,
+    actor: Actor,
+    agent_id: int,
+    *,
+    mobile: str | None = KEEP,
+    permit_sms: bool | None = None,
+    new_chat: bool | None = None,
+) -> StaffView:
+    """Several of the above at once (a form's save, the CLI): every one is authorised
+    before any is made, so a refused part leaves nothing half-saved. The number goes
+    first, so a new one may be permitted in the same request."""
+    if mobile != KEEP:
+        _may_see_or_correct(actor, agent_id)
+    if permit_sms is not None or new_chat is not None:
+        authorize(actor, Action.SET_OWN_ALERTS, StaffAccess(agent_id))
+    if mobile != KEEP:
+        await set_mobile(db, actor, agent_id, mobile)
+    if permit_sms is not None:
+        await permit(db, actor, agent_id, permit_sms)
+    if new_chat is not None:
+        await set_new_chat(db, actor, agent_id, new_chat)
+    return await staff_view(db, actor, agent_id)
+
+
 async def alertable_in(q: Database | Tx, agent_ids: Sequence[int]) -> dict[int, str]:
     """Of ``agent_ids``, those who may be alerted now, with their mobile number:
     active, a mobile number, "I permit SMS to this phone" ticked, the New Chat
