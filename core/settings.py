@@ -22,6 +22,7 @@ from dataclasses import fields, replace
 from typing import Any
 
 from core.db import Database, Tx
+from core.delivery import bundle
 from core.errors import InvalidInput
 from core.people.authz import Action, Actor, authorize
 from core.records import record
@@ -70,6 +71,31 @@ class Settings:
     """Routing: how long an agent has to accept an offer before it passes to the next one."""
     hipaa_mode: bool = False
     """P6: no PHI leaves by SMS or email; templates with PHI fields are refused."""
+    staff_sms: bool = False
+    """A1: system SMS to staff (alerts to their own mobiles); mobile alerts need it."""
+    mobile_alerts: bool = False
+    """A1: the "New chat" SMS to consenting staff on a normal shift, then reminders."""
+    alert_every_minutes: int = 0
+    """A1: minutes between a waiting conversation's alerts (0: never, no reminders)."""
+    alert_reminders: int = 0
+    """A1: reminders after the "New chat" SMS (0: never)."""
+    alert_escalate_after: int = 0
+    """A1: attempts after which on-call staff are alerted too (0: never)."""
+    alert_message_body: bool = False
+    """Alert texts quote the contact's message; never in HIPAA mode (``alerts_carry_body``)."""
+    time_zone: str = "UTC"
+    """The account's IANA time zone: new shifts are in it unless another is named."""
+    bundle_segments: int = 0
+    """A4: SMS segments bought per calendar month (UTC); 0: no bundle."""
+    bundle_warn_percent: int = bundle.DEFAULT_WARN_PERCENT
+    """A4: the share of the bundle used at which the console warns."""
+    bundle_when_full: str = "warn"
+    """A4: at 100 %, "warn" keeps sending; "hold" sends only alerts and STOP confirmations."""
+
+    @property
+    def alerts_carry_body(self) -> bool:
+        """Alert texts quote the message only when asked to, and never in HIPAA mode (P6)."""
+        return self.alert_message_body and not self.hipaa_mode
 
     @property
     def all_optout_keywords(self) -> tuple[str, ...]:
@@ -232,7 +258,62 @@ class Bool:
         raise InvalidInput(f"{name} must be yes or no (on/off), not {_shown(value)}")
 
 
-Rule = Number | Text | Code | Keywords | Bool
+NEVER = ("never", "off", "none", "no")
+
+
+@record
+class Never:
+    """0 for never, else a whole number of ``unit`` from ``low`` to ``high``."""
+
+    unit: str
+    low: int
+    high: int
+
+    def describe(self) -> str:
+        return f"never or a whole number of {self.unit} between {self.low} and {self.high}"
+
+    def check(self, name: str, value: Any) -> int:
+        if isinstance(value, str) and value.strip().lower() in NEVER:
+            return 0
+        number = Number(int, self.low, self.high).read(value)
+        if number == 0:
+            return 0
+        if number is None or not self.low <= number <= self.high:
+            raise InvalidInput(f"{name} must be {self.describe()}, not {_shown(value)}")
+        return int(number)
+
+
+@record
+class Choice:
+    options: tuple[str, ...]
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(self.options)
+
+    def check(self, name: str, value: Any) -> str:
+        word = value.strip().lower() if isinstance(value, str) else None
+        if word not in self.options:
+            raise InvalidInput(f"{name} must be {self.describe()}, not {_shown(value)}")
+        return word
+
+
+@record
+class Zone:
+    def describe(self) -> str:
+        return "a named IANA time zone, such as America/New_York"
+
+    def check(self, name: str, value: Any) -> str:
+        from core.weektime import check_zone
+
+        if not isinstance(value, str):
+            raise InvalidInput(f"{name} must be {self.describe()}, not {_shown(value)}")
+        try:
+            return check_zone(value.strip())
+        except InvalidInput as exc:
+            raise InvalidInput(f"{name}: {exc}") from None
+
+
+Rule = Number | Text | Code | Keywords | Bool | Never | Choice | Zone
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
@@ -269,6 +350,17 @@ RULES: dict[str, Rule] = {
     # past which a waiting contact is better served by the public minutes.
     "offer_seconds": Number(int, 5, 3600),
     "hipaa_mode": Bool(),
+    "staff_sms": Bool(),
+    "mobile_alerts": Bool(),
+    # The seed's drop-downs: never, or up to half an hour / five times.
+    "alert_every_minutes": Never("minutes", 1, 30),
+    "alert_reminders": Never("reminders", 1, 5),
+    "alert_escalate_after": Never("attempts", 1, 5),
+    "alert_message_body": Bool(),
+    "time_zone": Zone(),
+    "bundle_segments": Number(int, 0, bundle.MOST_SEGMENTS),
+    "bundle_warn_percent": Number(int, 1, 100),
+    "bundle_when_full": Choice(bundle.WHEN_FULL),
 }
 assert set(RULES) == set(SETTING_NAMES), "every setting has a rule"
 
@@ -276,7 +368,9 @@ assert set(RULES) == set(SETTING_NAMES), "every setting has a rule"
 def describe(name: str) -> str:
     """What ``name`` accepts, for help texts and `settings list`."""
     rule = RULES[name]
-    if isinstance(rule, Number):
+    if name == "bundle_segments":
+        return "0 for no bundle, or the segments bought per month"
+    if isinstance(rule, Number | Never | Choice | Zone):
         return rule.describe()
     if isinstance(rule, Code):
         return rule.what
@@ -312,13 +406,60 @@ def check(name: str, value: Any) -> Any:
     return RULES[name].check(name, value)
 
 
-def _validate(s: Settings) -> None:
-    """Rules between settings."""
-    if s.retry_max_seconds < s.retry_base_seconds:
-        raise InvalidInput(
-            f"retry_max_seconds ({_number(s.retry_max_seconds)}) cannot be less than "
-            f"retry_base_seconds ({_number(s.retry_base_seconds)})"
+@record
+class Agreement:
+    """A rule between settings. A stored set that breaks it (edited by hand, or
+    written by an older version) gets ``reset`` back to their defaults."""
+
+    reset: tuple[str, ...]
+    broken: Callable[[Settings], str | None]
+
+
+def _retry_order(s: Settings) -> str | None:
+    if s.retry_max_seconds >= s.retry_base_seconds:
+        return None
+    return (
+        f"retry_max_seconds ({_number(s.retry_max_seconds)}) cannot be less than "
+        f"retry_base_seconds ({_number(s.retry_base_seconds)})"
+    )
+
+
+def _alerts_need_staff_sms(s: Settings) -> str | None:
+    if not s.mobile_alerts or s.staff_sms:
+        return None
+    return (
+        "mobile_alerts cannot be on while staff_sms (system SMS to staff) is off:"
+        " turn staff_sms on first, or turn both off together"
+    )
+
+
+def _needs_frequency(name: str) -> Callable[[Settings], str | None]:
+    def broken(s: Settings) -> str | None:
+        if not getattr(s, name) or s.alert_every_minutes:
+            return None
+        return (
+            f"{name} ({getattr(s, name)}) needs alert_every_minutes: they are sent every"
+            " N minutes, and it is never; set alert_every_minutes first"
         )
+
+    return broken
+
+
+AGREEMENTS: tuple[Agreement, ...] = (
+    Agreement(("retry_base_seconds", "retry_max_seconds"), _retry_order),
+    Agreement(("mobile_alerts",), _alerts_need_staff_sms),
+    Agreement(("alert_reminders",), _needs_frequency("alert_reminders")),
+    Agreement(("alert_escalate_after",), _needs_frequency("alert_escalate_after")),
+)
+"""Each one's defaults agree with every other's, so resetting one never breaks another."""
+
+
+def _validate(s: Settings) -> None:
+    """Rules between settings: the first broken one is refused, naming it."""
+    for agreement in AGREEMENTS:
+        why = agreement.broken(s)
+        if why is not None:
+            raise InvalidInput(why)
 
 
 def _from_rows(rows: list[Any]) -> Settings:
@@ -332,16 +473,16 @@ def _from_rows(rows: list[Any]) -> Settings:
         except (InvalidInput, ValueError, TypeError) as exc:
             log.warning("stored setting %s is unusable (%s); using the default", name, exc)
     loaded = replace(Settings(), **values)
-    try:
-        _validate(loaded)
-    except InvalidInput as exc:
-        log.warning("stored settings disagree (%s); using the retry defaults", exc)
-        default = Settings()
-        loaded = replace(
-            loaded,
-            retry_base_seconds=default.retry_base_seconds,
-            retry_max_seconds=default.retry_max_seconds,
-        )
+    default = Settings()
+    for agreement in AGREEMENTS:
+        why = agreement.broken(loaded)
+        if why is not None:
+            log.warning(
+                "stored settings disagree (%s); using the defaults of %s",
+                why,
+                ", ".join(agreement.reset),
+            )
+            loaded = replace(loaded, **{n: getattr(default, n) for n in agreement.reset})
     return loaded
 
 

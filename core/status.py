@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from core.clock import from_ms, from_ms_or_none
+from core.clock import from_ms, from_ms_or_none, to_ms
 from core.db import Database
+from core.delivery import bundle
 from core.records import record
 
 # Not core.delivery.outbox: its depths query is repeated below so that `switchboard
@@ -56,6 +57,10 @@ class Status:
     oldest_queued: OldestQueued | None
     last_errors: list[ErrorLine]
     emails: EmailDepths
+    bundle: bundle.Usage
+    """A4: this month's segments against the bundle."""
+    held: int
+    """Queued messages the full bundle holds back (bundle_when_full = hold)."""
 
 
 async def snapshot(db: Database, *, errors: int = 10) -> Status:
@@ -85,8 +90,18 @@ async def snapshot(db: Database, *, errors: int = 10) -> Status:
         f" WHERE e.{ERRORS_WHERE} ORDER BY e.id DESC LIMIT ?",
         (errors,),
     )
+    # Held rows wait for the month's end (bundle.hold_in): found there through the
+    # outbox's index, not by reading every queued row.
+    held = await db.fetchone(
+        "SELECT count(*) AS n FROM messages WHERE status = 'queued' AND next_attempt_at = ?"
+        " AND error LIKE ?",
+        (bundle.next_month_ms(to_ms(db.clock.now())), bundle.HELD_PREFIX + "%"),
+    )
+    assert held is not None
     return Status(
         now=db.clock.now(),
+        bundle=await bundle.usage(db),
+        held=held["n"],
         holder=await lease.current(db),
         queued=depths["queued"],
         sending=depths["sending"],

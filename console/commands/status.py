@@ -10,6 +10,7 @@ from console.options import MAX_LIST, db_option, emit_json, json_option, with_db
 from console.safe_text import printable
 from core import status
 from core.db import Database
+from core.delivery.bundle import Usage
 from core.errors import ConfigProblem
 from core.scheduling import lease
 
@@ -49,6 +50,20 @@ def _mail_server_configured() -> bool | None:
         return wiring.load_config().smtp is not None
     except ConfigProblem:
         return None
+
+
+def bundle_line(use: Usage, held: int) -> str:
+    """A4's use of the month, as `status` and `alerts settings` show it."""
+    if not use.bundle:
+        return f"{use.used} segments sent in {use.month} (no monthly bundle set)"
+    line = f"{use.used} of {use.bundle} segments used in {use.month} ({use.percent:g} %)"
+    if use.holding:
+        line += f"; full: only alerts and STOP confirmations go, {held} message(s) held"
+    elif use.full:
+        line += "; full: sending carries on (bundle_when_full = warn)"
+    elif use.warning:
+        line += "; nearly used up"
+    return line
 
 
 @click.command("status")
@@ -101,6 +116,16 @@ async def status_command(db: Database, errors: int, as_json: bool) -> None:
                     else found.emails.oldest_due_at.isoformat(),
                     "mail_server_configured": mail_server,
                 },
+                "bundle": {
+                    "month": found.bundle.month,
+                    "used_segments": found.bundle.used,
+                    "bundle_segments": found.bundle.bundle,
+                    "percent": found.bundle.percent,
+                    "warning": found.bundle.warning,
+                    "full": found.bundle.full,
+                    "holding": found.bundle.holding,
+                    "held": found.held,
+                },
                 "last_errors": [
                     {
                         "at": e.at.isoformat(),
@@ -150,6 +175,7 @@ async def status_command(db: Database, errors: int, as_json: bool) -> None:
             " (`switchboard config check`)"
         )
     click.echo(line)
+    click.echo(f"bundle   {bundle_line(found.bundle, found.held)}")
     if not found.last_errors:
         click.echo("errors   none recorded")
         return

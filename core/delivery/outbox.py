@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from core import records, settings
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
-from core.delivery import budgets
+from core.delivery import budgets, bundle
 from core.errors import InvalidInput, OptedOut, SwitchboardError
 from core.scheduling import WORKER_LEASE
 from core.sms import consent, outgoing, segments
@@ -340,6 +340,23 @@ async def claim(
         )
         config = await settings.load_in(tx)
         rate = config.rate_segments_per_second
+        month = bundle.month_of(now)
+        use = bundle.compute(
+            month,
+            await bundle.used_in(tx, month),
+            bundle.Limits(config.bundle_segments, config.bundle_warn_percent,
+                          config.bundle_when_full),
+        )  # fmt: skip
+        held, released = await bundle.hold_in(tx, use)
+        for kind, rows in (("message.held", held), ("message.released", released)):
+            await tx.emit_many(
+                kind,
+                "message",
+                [
+                    (r["id"], {"conversation_id": r["conversation_id"], "purpose": r["purpose"]})
+                    for r in rows
+                ],
+            )
         # The rows this claim looks at: each sender's first due rows, no more
         # than its bucket can pay for (every row costs at least one token), read
         # through the per-sender index. So a claim costs the same with 300 or
@@ -382,6 +399,7 @@ async def claim(
             "   OR (upto = segments AND tokens >= min(segments, :full))"
             "   ORDER BY next_attempt_at, id LIMIT :limit)"
             " UPDATE messages SET status = 'sending', attempts = attempts + 1,"
+            " error = CASE WHEN error LIKE :held THEN NULL ELSE error END,"
             " lease_until = :lease, updated_at = :now WHERE id IN (SELECT id FROM fits)"
             " RETURNING id, purpose, kind, body, segments, attempts, sender, recipient,"
             " next_attempt_at",
@@ -392,6 +410,7 @@ async def claim(
                 "limit": limit,
                 "per_sender": per_sender,
                 "lease": now + int(lease_seconds * 1000),
+                "held": bundle.HELD_PREFIX + "%",
             },
         )
         if not claimed:
@@ -578,9 +597,11 @@ async def _sent(tx: Tx, sent: list[Sent], now: int) -> None:
         " FROM batch WHERE messages.id = batch.id AND (messages.status = 'sending'"
         "   OR (messages.status IN ('delivered', 'failed') AND messages.provider_id IS NULL"
         "       AND messages.lease_until IS NOT NULL))"
-        " RETURNING messages.id, conversation_id, purpose, messages.status",
+        " RETURNING messages.id, conversation_id, purpose, messages.status, messages.segments",
         (batch, now, now),
     )
+    # Every row here the provider has just accepted (whatever its status since): A4's count.
+    await bundle.count_sent(tx, sum(r["segments"] for r in rows))
     # A batch's reports name the batch and a recipient, not our message: one
     # that came before this record was stored unmatched. Now it has its message.
     early = await tx.fetchall(
@@ -745,6 +766,16 @@ async def _settle(tx: Tx, reports: Sequence[sqlite3.Row]) -> int:
     if not reports:
         return 0
     now = tx.now_ms
+    # The provider took these though we never recorded them sent (our request timed
+    # out, then we retried or gave up): they count against the bundle now, once.
+    unrecorded = {
+        r["id"]: r["segments"]
+        for r in await tx.fetchall(
+            "SELECT id, segments FROM messages WHERE id IN (SELECT value FROM json_each(?))"
+            " AND status IN ('queued', 'failed')",
+            (json.dumps([r["message_id"] for r in reports]),),
+        )
+    }
     final = json.dumps(
         [[r["message_id"], r["provider_id"], r["outcome"], r["reason"]] for r in reports]
     )
@@ -764,6 +795,7 @@ async def _settle(tx: Tx, reports: Sequence[sqlite3.Row]) -> int:
         " RETURNING messages.id, conversation_id, purpose, messages.status",
         {"final": final, "now": now},
     )
+    await bundle.count_sent(tx, sum(unrecorded.get(r["id"], 0) for r in rows))
     for status in ("delivered", "failed"):
         await tx.emit_many(
             f"message.{status}",

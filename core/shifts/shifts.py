@@ -35,7 +35,6 @@ MAX_ONE_OFF: Final = timedelta(days=7)
 MAX_SHIFTS: Final = 200
 """The most shifts one person has (each new one is compared with all of them)."""
 SOURCES: Final = ("console", "cli", "ics")
-DEFAULT_ZONE: Final = "UTC"
 
 Querier = Database | Tx
 
@@ -53,10 +52,8 @@ def check_kind(kind: str) -> str:
 
 
 async def default_zone(q: Querier) -> str:
-    """The account's time zone setting, else UTC."""
-    found = await settings.load(q)
-    zone = getattr(found, "time_zone", None)
-    return zone if isinstance(zone, str) and zone else DEFAULT_ZONE
+    """The account's time zone setting (UTC unless a manager set one)."""
+    return (await settings.load(q)).time_zone
 
 
 async def agent_in(q: Querier, agent: str | int) -> sqlite3.Row:

@@ -21,6 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import settings as account
+from core.alerts import consent as staff_consent
+from core.alerts import readiness
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.errors import NotAllowed
@@ -165,6 +167,23 @@ async def _read_shifts(db: Database, actor: Actor, team: Team) -> object:
     return await on_shift.week(db, actor, "UTC")
 
 
+async def _set_alices_mobile(db: Database, actor: Actor, team: Team) -> object:
+    assert team.alice.id is not None
+    return await staff_consent.set_mobile(db, actor, team.alice.id, "+12125550152")
+
+
+async def _see_alices_consent(db: Database, actor: Actor, team: Team) -> object:
+    assert team.alice.id is not None
+    return await staff_consent.staff_view(db, actor, team.alice.id)
+
+
+async def _permit_my_phone(db: Database, actor: Actor, team: Team) -> object:
+    assert actor.id is not None
+    await staff_consent.set_mobile(db, actor, actor.id, "+12125550153")
+    await staff_consent.set_new_chat(db, actor, actor.id, True)
+    return await staff_consent.permit(db, actor, actor.id, True)
+
+
 CASES = [
     Case(
         "settings",
@@ -249,6 +268,16 @@ CASES = [
     Case("add a one-off shift", {"manage_users": True}, _add_one_off_shift),
     Case("import shifts from .ics", {"manage_users": True}, _import_shifts),
     Case("see shifts, who is on and the week", {}, _read_shifts),
+    # a-settings: alert settings, staff consent, readiness
+    Case(
+        "switch system SMS to staff on",
+        {"manage_settings": True},
+        lambda db, a, t: account.update(db, a, staff_sms=True, bundle_segments=1000),
+    ),
+    Case("correct a colleague's mobile", {"manage_users": True}, _set_alices_mobile),
+    Case("see a colleague's consent", {"manage_users": True}, _see_alices_consent),
+    Case("permit SMS to my own phone", {}, _permit_my_phone),
+    Case("see whether I get mobile alerts", {}, lambda db, a, t: readiness.readiness(db, a)),
 ]
 
 

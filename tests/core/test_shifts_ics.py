@@ -175,8 +175,7 @@ async def test_past_and_cancelled_events_are_skipped(db: Database, team: Team) -
     assert [(s.uid, s.reason) for s in report.skipped] == [
         (
             "old",
-            "it is over (once 2025-12-01 08:00 to 2025-12-01 09:00 UTC):"
-            " a past shift is not added",
+            "it is over (once 2025-12-01 08:00 to 2025-12-01 09:00 UTC): a past shift is not added",
         ),
         ("cover-2", "it is cancelled"),
     ]
