@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, attribute) - the module is imported only when the command is used.
     "activity": ("console.commands.routing", "activity_command"),
     "agents": ("console.commands.admin", "agents_group"),
+    "alerts": ("console.commands.alerts", "alerts_group"),
     "config": ("console.commands.config", "config_group"),
     "contacts": ("console.commands.contacts", "contacts_group"),
     "conversations": ("console.commands.conversations", "conversations_group"),
@@ -54,6 +55,7 @@ SUMMARIES: dict[str, str] = {
     # tests/test_layering.py checks that the list reads as click's own would.
     "activity": "Show your activity, or change it to NAME (Available, Away, Lunch...).",
     "agents": "The people who log in (by operating-system username).",
+    "alerts": "Mobile alerts to staff: preview the timeline, see what was sent.",
     "config": "The providers' configuration (config.toml and SWITCHBOARD_* variables).",
     "contacts": "Contacts: import, export, list.",
     "conversations": "SMS conversations (M7).",

@@ -134,8 +134,8 @@ class ChartCell:
     every: int
     reminders: int
     alerts: int
-    """Alerts one person on a normal shift gets for a chat nobody takes (new chat and
-    reminders), plus the escalation when there is one."""
+    """Alerts each person on a normal shift gets for a chat nobody takes (the new-chat
+    alert and the reminders)."""
     longest_wait: int
     """Minutes a visitor has waited when the last alert (or the escalation) goes."""
 
@@ -162,6 +162,7 @@ def chart(
         row = []
         for r in counts:
             steps = plan(f, r, escalate_after)
-            row.append(ChartCell(f, r, len(steps), steps[-1].minute))
+            alerts = sum(1 for s in steps if s.kind != ESCALATION)
+            row.append(ChartCell(f, r, alerts, steps[-1].minute))
         rows.append(tuple(row))
     return Chart(escalate_after, frequencies, counts, tuple(rows))

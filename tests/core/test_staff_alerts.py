@@ -106,9 +106,7 @@ async def test_a_new_chat_alerts_the_consenting_staff_on_a_normal_shift(
     await worker.run_once()
     text = f"Switchboard: new chat #{cid} waiting on {DEFAULT_NUMBER}."
     assert await alerts(db) == [(NORA, text), (OLLIE, text)]
-    recorded = await db.fetchall(
-        "SELECT agent_id, kind, step FROM staff_alerts ORDER BY agent_id"
-    )
+    recorded = await db.fetchall("SELECT agent_id, kind, step FROM staff_alerts ORDER BY agent_id")
     assert [tuple(r) for r in recorded] == [
         (rota["nora"], "new_chat", 1),
         (rota["ollie"], "new_chat", 1),
@@ -380,8 +378,7 @@ async def test_a_weekly_shift_follows_new_york_across_the_march_change(
     await chat(db, sender="+12125550404")
     chosen.update(every=0)
     started = await db.fetchall(
-        "SELECT id, alert_started_at FROM conversations WHERE alert_due_at IS NOT NULL"
-        " ORDER BY id"
+        "SELECT id, alert_started_at FROM conversations WHERE alert_due_at IS NOT NULL ORDER BY id"
     )
     alerted = []
     for row in started:
@@ -427,3 +424,22 @@ async def test_alerts_carry_no_body_by_default_and_no_phi_in_hipaa_mode(
     events = " ".join(r[0] for r in await db.fetchall("SELECT data FROM events"))
     assert "BODYMARK" not in events
     assert "NAMEMARK" not in events
+
+
+async def test_the_preview_counts_the_alertable_staff_on_shift_and_status_counts_today(
+    db: Database, team: Team, rota: dict[str, int], chosen: dict[str, Any], clock: FakeClock
+) -> None:
+    from core.alerts import overview
+
+    report = await overview.preview(db, team.alice)  # anyone may see it
+    assert (report.every, report.reminders, report.escalate_after) == (5, 3, 3)
+    assert (report.normal_staff, report.oncall_staff) == (2, 1)  # nora, ollie; pat
+    assert report.preview.alerts_per_chat == 2 * 4 + 1
+    await chat(db)
+    await sweep.sweep(db)
+    clock.advance(minutes=15)
+    await sweep.sweep(db)
+    found = await overview.status(db, team.alice)
+    assert found.on
+    assert found.running == 0  # the timeline is over
+    assert found.today == {"new_chat": 2, "reminder": 2, "escalation": 1}
