@@ -443,3 +443,18 @@ async def test_the_preview_counts_the_alertable_staff_on_shift_and_status_counts
     assert found.on
     assert found.running == 0  # the timeline is over
     assert found.today == {"new_chat": 2, "reminder": 2, "escalation": 1}
+
+
+async def test_a_chat_reopened_after_its_close_starts_a_new_timeline(
+    db: Database, team: Team, rota: dict[str, int], chosen: dict[str, Any], clock: FakeClock
+) -> None:
+    cid = await chat(db)
+    await sweep.sweep(db)
+    await closing.close(db, team.dana, cid, "Wrong Number", {})
+    clock.advance(minutes=1)
+    assert await chat(db, "me again") == cid
+    assert await sweep.sweep(db) == 2
+    timelines = await db.fetchall(
+        "SELECT started_at, count(*) AS n FROM staff_alerts GROUP BY started_at"
+    )
+    assert [r["n"] for r in timelines] == [2, 2]
