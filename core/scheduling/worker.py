@@ -1,7 +1,7 @@
 """W1, W2: the worker. It only schedules; the rules live in the services.
 
 The worker runs the jobs it is given (core/scheduling/jobs.py); ``default_jobs``
-composes today's list: the lease, the public-minutes sweep, the outbox pump,
+composes today's list: the lease, the public-minutes sweep, staff alerts, the outbox pump,
 delivery-report polling, retention, routing and the email outbox.
 APScheduler's AsyncIOScheduler, in the running event loop, is used as a
 ticker: one interval job per worker job. A job with ``next_due`` is also
