@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.routing
 	$(BIN)/python -m bench.notify
 	$(BIN)/python -m bench.notify_email
+	$(BIN)/python -m bench.alerts
 	$(BIN)/python -m bench.startup
 
 clean:

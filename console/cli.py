@@ -56,7 +56,7 @@ SUMMARIES: dict[str, str] = {
     # tests/test_layering.py checks that the list reads as click's own would.
     "activity": "Show your activity, or change it to NAME (Available, Away, Lunch...).",
     "agents": "The people who log in (by operating-system username).",
-    "alerts": "Mobile alerts to staff: account settings, your consent, whether you are set up.",
+    "alerts": "Mobile alerts to staff: settings, consent, readiness, preview, status.",
     "config": "The providers' configuration (config.toml and SWITCHBOARD_* variables).",
     "contacts": "Contacts: import, export, list.",
     "conversations": "SMS conversations (M7).",

@@ -1,8 +1,7 @@
-"""alerts: mobile alerts to staff (A1 settings, A2 consent, A5 am I set up?).
+"""alerts: mobile alerts to staff (A1 settings, A2 consent, A5 am I set up?, A6 preview).
 
-One function per command. `alerts preview` and `alerts status` belong to
-another part of issue #12: they live in their own module and are added to
-``alerts_group`` at the foot of this one (see the note there).
+One function per command; `alerts preview` and `alerts status` (A6, the
+timeline) live in ``alerts_timeline`` and join the group at the foot.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from console.commands.alerts_timeline import preview_command, status_command
 from console.options import as_option, db_option, emit_json, json_option, resolve_actor, with_db
 from console.safe_text import printable
 from core.people.authz import SYSTEM
@@ -42,7 +42,7 @@ NEVER_SETTINGS = ("alert_every_minutes", "alert_reminders", "alert_escalate_afte
 
 @click.group("alerts")
 def alerts_group() -> None:
-    """Mobile alerts to staff: account settings, your consent, whether you are set up."""
+    """Mobile alerts to staff: settings, consent, readiness, preview, status."""
 
 
 def _shown(name: str, value: object) -> str:
@@ -220,7 +220,6 @@ async def alerts_me(db: Database, user: str | None, as_user: str | None, as_json
     click.echo(found.message)
 
 
-# `alerts preview` and `alerts status` (another part of issue #12): define them in
-# console/commands/alerts_views.py as plain click commands and add them here, e.g.
-#   from console.commands.alerts_views import alerts_preview, alerts_status
-#   alerts_group.add_command(alerts_preview); alerts_group.add_command(alerts_status)
+# The timeline's commands live in their own module (the preview and what was sent).
+alerts_group.add_command(preview_command)
+alerts_group.add_command(status_command)

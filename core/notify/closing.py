@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from core import settings
+from core.alerts import stopping
 from core.clock import from_ms
 from core.db import Database, Tx
 from core.delivery import emails, outbox
@@ -131,6 +132,7 @@ async def close_in(
         raise InvalidInput(
             f"conversation {conversation_id} is closed already; a new message opens it again"
         )
+    await stopping.stop_in(tx, [conversation_id], reason=stopping.CLOSED)
     closure_id = await tx.insert(
         "INSERT INTO closures (conversation_id, outcome_id, agent_id, data, comment, closed_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",

@@ -1,7 +1,7 @@
 """W1, W2: the worker. It only schedules; the rules live in the services.
 
 The worker runs the jobs it is given (core/scheduling/jobs.py); ``default_jobs``
-composes today's list: the lease, the public-minutes sweep, the outbox pump,
+composes today's list: the lease, the public-minutes sweep, staff alerts, the outbox pump,
 delivery-report polling, retention, routing and the email outbox.
 APScheduler's AsyncIOScheduler, in the running event loop, is used as a
 ticker: one interval job per worker job. A job with ``next_due`` is also
@@ -30,6 +30,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core import retention
+from core.alerts import sweep as staff_alerts
 from core.db import Database
 from core.delivery import batching, email_job, emails, outbox
 from core.delivery.gateway import (
@@ -80,6 +81,9 @@ def default_jobs(worker: Worker) -> list[Job]:
             worker.sweep,
             next_due=lambda: conversations.next_public_due(worker.db),
         ),
+        # A3: new-chat alerts, reminders and escalations, woken when a step falls due;
+        # before the pump, so in run_once an alert goes out in the tick that queued it.
+        staff_alerts.job(worker.db),
         # Woken when a sender's budget has refilled enough for its next row,
         # so the rate is held by the budget, not rounded to ticks.
         Job(

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from core import settings
+from core.alerts import stopping
 from core.clock import from_ms, from_ms_or_none, to_ms
 from core.db import Database, Tx
 from core.errors import AlreadyTaken, NotFound
@@ -373,6 +374,8 @@ async def take_in(tx: Tx, conversation_id: int, agent_id: int | None, previous: 
     from core.routing import handover
 
     await handover.handed_over_in(tx, [conversation_id], [left] if was_open else [])
+    if agent_id is not None:
+        await stopping.stop_in(tx, [conversation_id], reason=stopping.TAKEN)
     if left is not None:
         await subscribe_in(tx, conversation_id, left)
     await tx.emit(

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from core import settings
+from core.alerts import stopping
 from core.db import Database, Tx
 from core.delivery import outbox
 from core.errors import (
@@ -114,6 +115,7 @@ async def send(
             " last_outbound_at = ?, last_message_at = ? WHERE id = ?",
             (tx.now_ms, tx.now_ms, row["id"]),
         )
+        await stopping.stop_in(tx, [row["id"]], reason=stopping.ANSWERED)
         ready_changed = await contacts.set_ready_in(
             tx,
             contact_id,

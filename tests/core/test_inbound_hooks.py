@@ -114,6 +114,7 @@ async def test_a_capability_adds_a_hook_without_editing_receiving(db: Database, 
     assert [hook.name for hook in receiving.default_hooks()] == [
         "keywords",
         "conversation_timing",
+        "staff_alerts",
         "routing",
     ]
 

@@ -54,6 +54,7 @@ async def test_a_job_added_without_touching_the_worker_runs_only_for_the_lease_h
     assert [job.name for job in holder.jobs] == [
         "lease",
         "public_minutes",
+        "staff_alerts",
         "outbox",
         "reports",
         "event_retention",
