@@ -198,6 +198,15 @@ async def _on_call(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _notifications(app, pilot, "notify-oncall")
 
 
+async def _shifts(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    """Manager › 6 Alerts › Shifts, on the demo's shifts (the seed here leaves them out)."""
+    await demo.shifts(app.context.db)
+    await _tab(app, pilot, "manager")
+    await pilot.press("6")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def _transfer_picker(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _on_call_people(app.context.db)
     await pilot.press("tab", "f9")
@@ -286,6 +295,8 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     ("notify-outcomes-80x24", "dana", _notify_outcomes, SMALL),
     ("notify-fields-80x24", "dana", _notify_fields, SMALL),
     ("on-call-80x24", "dana", _on_call, SMALL),
+    ("shifts", "dana", _shifts, SIZE),
+    ("shifts-80x24", "dana", _shifts, SMALL),
     ("transfer-picker-80x24", "alice", _transfer_picker, SMALL),
     # Last: the worker's run in _offer changes the demo data the scenes above show.
     ("agent-offer", "bob", _offer, SIZE),

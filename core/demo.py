@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import getpass
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core import settings
 from core.clock import Clock, FakeClock
@@ -24,6 +24,7 @@ from core.people.authz import SYSTEM
 from core.permissions import configuration, profiles
 from core.scheduling.options import WorkerOptions
 from core.scheduling.worker import Worker
+from core.shifts import shifts as staff_shifts
 from core.sms import conversations, numbers, receiving, sending
 
 FIRST = (
@@ -114,8 +115,9 @@ async def seed(
 
     ``login`` (default: the operating-system login) is added as a manager, so
     `switchboard` opens the console on the demo without ``--as``.
-    ``notifications``: a client's notification set-up (P1-P7) as well; tests
-    and screenshots that build their own leave it out.
+    ``notifications``: a client's notification set-up (P1-P7) and staff
+    shifts (A3, ``shifts``) as well; tests and screenshots that build their
+    own leave it out.
     """
     if await db.scalar("SELECT count(*) FROM agents") or await db.scalar(
         "SELECT count(*) FROM contacts"
@@ -128,6 +130,7 @@ async def seed(
         await _seed(db, gateway, clock, contacts_count, real_clock, login or getpass.getuser())
         if notifications:
             await _notifications(db)
+            await shifts(db)
     finally:
         db.clock = real_clock
 
@@ -359,3 +362,27 @@ async def _notifications(db: Database) -> None:
         ("No Caller", "profile", "Non-message calls"),
     ):
         await outcomes.set_recipient(db, SYSTEM, outcome, kind, name)
+
+
+WEEKLY_SHIFTS = (
+    ("alice", "normal", "mon 08:00 to mon 16:00", "UTC"),
+    ("alice", "normal", "tue 08:00 to tue 16:00", "UTC"),
+    ("bob", "normal", "mon 16:00 to tue 00:00", "UTC"),
+    ("carol", "normal", "sat 09:00 to sun 17:00", "Europe/London"),
+    ("dana", "oncall", "mon 08:00 to mon 18:00", "America/New_York"),
+)
+
+
+async def shifts(db: Database) -> None:
+    """A3: a handful of weekly shifts in three zones, and one on-call night
+    tomorrow (a one-off, from the database's clock). Once: a database with
+    shifts is left as it is."""
+    if await db.scalar("SELECT count(*) FROM shifts"):
+        return
+    for username, kind, span, zone in WEEKLY_SHIFTS:
+        await staff_shifts.add_weekly(db, SYSTEM, username, kind, span, zone)
+    tomorrow = db.clock.now().date() + timedelta(days=1)
+    start = datetime.combine(tomorrow, datetime.min.time()).replace(hour=18)
+    await staff_shifts.add_once(
+        db, SYSTEM, "carol", "oncall", start, start + timedelta(hours=14), "UTC"
+    )

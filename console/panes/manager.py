@@ -1,9 +1,10 @@
-"""The manager dashboard (M7, M8, R1-R3, P1-P7): every conversation, the account settings,
-the agents, the permission profiles, the notifications.
+"""The manager dashboard (M7, M8, R1-R3, P1-P7, A1-A6): every conversation, the account
+settings, the agents, the permission profiles, the notifications, the alerts.
 
 Sections in tabs, each with its own keys (shown in the footer while the
-section has focus): 1 to 5 switch between them. The Permission profiles
-section (4) and the Notifications section (5) are there only while the
+section has focus): 1 to 6 switch between them. The Permission profiles
+section (4), the Notifications section (5) and the Alerts section (6, whose
+right every active profile has) are there only while the
 principal has the right each needs (``OPTIONAL``); they come and go with a
 change to the principal (the feed). Anywhere in the settings
 form digits are typed, never section keys (``SettingsForm.check_consume_key``):
@@ -27,6 +28,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
+from console.panes.alerts import AlertsPane
 from console.panes.conversations import ConversationList, filter_line, named_conversations
 from console.panes.notifications import NotificationsPane
 from console.panes.permission_profiles import PermissionProfiles
@@ -360,15 +362,22 @@ SECTIONS = (
     ("manager-agents", "3 Agents"),
     ("manager-profiles", "4 Permission profiles"),
     ("manager-notifications", "5 Notifications"),
+    ("manager-alerts", "6 Alerts"),
 )
 
 Section = (
-    ManagerConversations | SettingsForm | ManagerAgents | PermissionProfiles | NotificationsPane
+    ManagerConversations
+    | SettingsForm
+    | ManagerAgents
+    | PermissionProfiles
+    | NotificationsPane
+    | AlertsPane
 )
 
 OPTIONAL: dict[str, Action] = {
     "manager-profiles": Action.MANAGE_PERMISSIONS,
     "manager-notifications": Action.MANAGE_NOTIFICATIONS,
+    "manager-alerts": Action.VIEW_SHIFTS,
 }
 """The sections only some principals get, and the right each needs."""
 
@@ -419,6 +428,14 @@ class ManagerPane(Vertical):
             tooltip="Notification profiles, groups, outcomes, fields, on-call schedules",
             show=False,
         ),
+        Binding(
+            "6",
+            "section('manager-alerts')",
+            "Alerts",
+            id="manager.section_alerts",
+            tooltip="Staff shifts: who is on now and next, the week",
+            show=False,
+        ),
     ]
 
     def __init__(self, context: ConsoleContext) -> None:
@@ -444,6 +461,8 @@ class ManagerPane(Vertical):
         label = dict(SECTIONS)[section]
         if section == "manager-profiles":
             return TabPane(label, PermissionProfiles(self.context), id=section)
+        if section == "manager-alerts":
+            return TabPane(label, AlertsPane(self.context), id=section)
         return TabPane(label, NotificationsPane(self.context), id=section)
 
     async def on_mount(self) -> None:

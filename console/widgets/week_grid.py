@@ -7,17 +7,20 @@ each day's cell is wholly in one slot or in none, so the grid is exact and a
 usual schedule fits in three or four rows. Each cell names who the slot
 names; a slot whose people are all held now is marked ‖. The cursor is a
 cell: the slot under it is the one ``x`` and Enter act on.
+
+The shifts' week (``console.widgets.shift_grid``) is drawn by the same grid:
+its cells may hold several people, so it overrides ``cell_at``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from rich.text import Text
 from textual.widgets import DataTable
 
 from console.text import literal
-from core.notify.oncall import SlotView
 from core.weektime import DAYS, WEEK
 
 DAY = 24 * 60
@@ -26,7 +29,22 @@ DAY_WIDTH = 8
 """Characters of a name in a day's cell: seven of them and the band's time fit 80 columns."""
 
 
-def bands(slots: Sequence[SlotView]) -> list[int]:
+class Slot(Protocol):
+    """What the grid reads of a slot: an on-call slot (``SlotView``) or a shift's stretch."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def start_minute(self) -> int: ...
+    @property
+    def minutes(self) -> int: ...
+    @property
+    def who(self) -> str: ...
+    @property
+    def held(self) -> bool: ...
+
+
+def bands(slots: Sequence[Slot]) -> list[int]:
     """The minutes of the day at which a row starts: midnight and every slot's start and end."""
     edges = {0}
     for slot in slots:
@@ -35,7 +53,7 @@ def bands(slots: Sequence[SlotView]) -> list[int]:
     return sorted(edges)
 
 
-def slot_at(slots: Sequence[SlotView], minute: int) -> SlotView | None:
+def slot_at(slots: Sequence[Slot], minute: int) -> Slot | None:
     """The slot holding ``minute`` of the week (slots of a schedule never overlap)."""
     for slot in slots:
         if (minute - slot.start_minute) % WEEK < slot.minutes:
@@ -52,7 +70,7 @@ class WeekGrid(DataTable[Text]):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(cursor_type="cell", zebra_stripes=True, id=id)
-        self.slots: list[SlotView] = []
+        self.slots: list[Slot] = []
         self.rows_at: list[int] = []
         self.current: int | None = None
         """The id of the slot on call now, drawn bold."""
@@ -62,7 +80,7 @@ class WeekGrid(DataTable[Text]):
         for day in DAYS:
             self.add_column(day.capitalize(), key=day, width=DAY_WIDTH)
 
-    def show(self, slots: Sequence[SlotView], current: int | None = None) -> None:
+    def show(self, slots: Sequence[Slot], current: int | None = None) -> None:
         """Draw ``slots``: cells updated in place while the bands stay, the rows laid
         again when they change, the cursor kept on the same cell either way."""
         row, column = self.cursor_coordinate
@@ -84,10 +102,14 @@ class WeekGrid(DataTable[Text]):
     def _row(self, start: int) -> list[Text]:
         cells = [Text(clock(start), style="dim")]
         for day in range(len(DAYS)):
-            cells.append(self._cell(slot_at(self.slots, day * DAY + start)))
+            cells.append(self.cell_at(day * DAY + start))
         return cells
 
-    def _cell(self, slot: SlotView | None) -> Text:
+    def cell_at(self, minute: int) -> Text:
+        """The cell holding ``minute`` of the week: who its slot names."""
+        return self._cell(slot_at(self.slots, minute))
+
+    def _cell(self, slot: Slot | None) -> Text:
         if slot is None:
             return Text("")
         style = "bold" if slot.id == self.current else ""
@@ -111,6 +133,6 @@ class WeekGrid(DataTable[Text]):
         following = self.rows_at[row + 1] if row + 1 < len(self.rows_at) else DAY
         return start - self.rows_at[row] + following
 
-    def selected(self) -> SlotView | None:
+    def selected(self) -> Slot | None:
         minute = self.minute_at_cursor()
         return None if minute is None else slot_at(self.slots, minute)
