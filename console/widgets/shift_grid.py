@@ -57,5 +57,5 @@ class ShiftGrid(WeekGrid):
         cell = name(first, style="bold" if chosen else "")
         if len(found) > 1:
             # The count first: a long name is cut, the count must stay.
-            return Text.assemble((f"+{len(found) - 1}", "dim"), cell)
+            return Text.assemble((f"+{len(found) - 1} ", "dim"), cell)
         return cell

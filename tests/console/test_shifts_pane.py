@@ -151,8 +151,8 @@ async def test_the_board_says_who_is_on_and_next_and_follows_the_clock(
         # The week on the viewer's clock: Dana's New York shift from 15:00 UTC.
         grid = tab.grid
         assert grid.get_cell("480", "mon").plain == "Alice Moreau"
-        assert grid.get_cell("900", "mon").plain == "+1Alice Moreau"
-        assert grid.get_cell("960", "mon").plain == "+1Bob Achebe"
+        assert grid.get_cell("900", "mon").plain == "+1 Alice Moreau"
+        assert grid.get_cell("960", "mon").plain == "+1 Bob Achebe"
         grid.move_cursor(row=grid.get_row_index("900"), column=1)
         cell = tab.query_one("#shifts-cell", Static)
         assert await until(pilot, lambda: "Alice Moreau, *Dana Whitfield" in plain(cell))
