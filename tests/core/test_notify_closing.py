@@ -172,8 +172,14 @@ async def test_events_carry_ids_and_kinds_only(db: Database, team: Team, hale: i
     closure = await closing.close(db, team.dana, cid, "General Message", DATA)
     closed = await db.fetchone("SELECT * FROM events WHERE kind = 'conversation.closed'")
     assert closed["entity_id"] == cid
+    # One event for the close's notices, with their counts; the thread reads them by id.
     queued = await db.fetchall("SELECT * FROM events WHERE kind = 'notice.queued'")
-    assert [e["entity_id"] for e in queued] == [n.id for n in closure.notices]
+    assert [(e["entity"], e["entity_id"]) for e in queued] == [("closure", closure.id)]
+    assert json.loads(queued[0]["data"]) == {
+        "conversation_id": cid,
+        "queued": len(closure.notices),
+        "skipped": 0,
+    }
     payloads = " ".join(e["data"] for e in await db.fetchall("SELECT data FROM events"))
     for secret in ("Ada", HALE_SMS, "hale@example.com", STRANGER):
         assert secret not in payloads
