@@ -41,17 +41,17 @@ _PROFILES: Final = (
 _READ: Final = (
     "WITH o AS (SELECT id, name, kind, position, archived FROM outcomes WHERE name = :outcome),"
     " r AS (SELECT profile_id AS id FROM outcome_recipients"
-    "   WHERE outcome_id IN (SELECT id FROM o) AND profile_id IS NOT NULL"
+    "   WHERE outcome_id = (SELECT id FROM o) AND profile_id IS NOT NULL"
     " UNION SELECT m.profile_id FROM outcome_recipients r"
     "   JOIN notification_group_members m ON m.group_id = r.group_id"
-    "   WHERE r.outcome_id IN (SELECT id FROM o))"
+    "   WHERE r.outcome_id = (SELECT id FROM o))"
     " SELECT json_array("
     " json((SELECT json_group_array(json_array(key, value)) FROM settings)),"
     " json((SELECT json_group_array(json_array(id, name, label, type, max_length, phi, required,"
     "   collected, builtin, position)) FROM collected_fields)),"
     " json((SELECT json_array(id, name, kind, position, archived) FROM o)),"
     " json((SELECT json_group_array(schedule_id) FROM outcome_recipients"
-    "   WHERE outcome_id IN (SELECT id FROM o) AND schedule_id IS NOT NULL)),"
+    "   WHERE outcome_id = (SELECT id FROM o) AND schedule_id IS NOT NULL)),"
     f" json(({_PROFILES} WHERE p.id IN r)))"
 )
 _FIELD_COLUMNS: Final = (
