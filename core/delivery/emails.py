@@ -59,8 +59,8 @@ async def queue_many_in(tx: Tx, purpose: str, items: Sequence[tuple[str, str, st
         refusal = may_email_contact(await settings.load_in(tx))
         if refusal is not None:
             raise HipaaRefused(refusal)
-    for _, subject, body in items:
-        _check(subject, body)
+    for subject, body in {(subject, body): None for _, subject, body in items}:
+        _check(subject, body)  # each distinct text once: a fan-out sends one to many
     if not items:
         return []
     rows = [[r, subject, body, secrets.token_hex(16)] for r, subject, body in items]

@@ -202,8 +202,11 @@ async def queue_many(
                     given.add(recipient)  # the first message to it, not each
                     sendable[position] = (index, recipient, outgoing.with_notice(body, line))
     rows = []
+    counted: dict[str, segments.SegmentCount] = {}  # a fan-out sends one text to many
     for _, recipient, body in sendable:
-        count = segments.count(body)
+        count = counted.get(body)
+        if count is None:
+            count = counted[body] = segments.count(body)
         rows.append([recipient, body, count.encoding, max(count.segments, 1)])
     made = await tx.fetchall(
         "INSERT INTO messages (conversation_id, direction, purpose, kind, sender, recipient,"
