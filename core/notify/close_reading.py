@@ -113,7 +113,7 @@ async def profiles_in(tx: Tx, profile_ids: Sequence[int], fields: Fields) -> lis
     return _recipients(json.loads(text), fields)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=64)
 def _parsed(text: str) -> CloseReading:
     stored, field_rows, outcome, schedules, profiles = json.loads(text)
     config = settings.from_stored(stored)
