@@ -132,14 +132,21 @@ async def _check_sender(tx: Tx, purpose: str, sender: str) -> None:
 
 
 async def queue_many(
-    tx: Tx, purpose: str, sender: str, items: Sequence[tuple[str, str]]
+    tx: Tx,
+    purpose: str,
+    sender: str,
+    items: Sequence[tuple[str, str]],
+    *,
+    announce: bool = True,
 ) -> list[int | SwitchboardError]:
     """``queue`` for many (recipient, body) messages from one sender, in a few statements.
 
     The same rules, and each refusal (an opted-out number, one of our own, an
     empty body) is returned in its item's place while the others are queued:
     one notice that cannot go does not stop the rest (P4). A sender or
-    purpose that cannot send at all is raised, as ``queue`` does.
+    purpose that cannot send at all is raised, as ``queue`` does. Without
+    ``announce``, no ``message.queued`` event per message: the caller writes
+    one event for the whole batch (a close's notices).
     """
     if not items:
         await _check_sender(tx, purpose, sender)
@@ -223,11 +230,12 @@ async def queue_many(
         raise RuntimeError("the outbox rows came back out of order")
     for (index, _, _), row in zip(sendable, made, strict=True):
         results[index] = row["id"]
-    await tx.emit_many(
-        "message.queued",
-        "message",
-        [(r["id"], {"conversation_id": None, "purpose": purpose, "kind": CHAT}) for r in made],
-    )
+    if announce:
+        await tx.emit_many(
+            "message.queued",
+            "message",
+            [(r["id"], {"conversation_id": None, "purpose": purpose, "kind": CHAT}) for r in made],
+        )
     return results
 
 

@@ -222,8 +222,11 @@ async def _fan_out(
             for address in recipient.addresses:
                 planned.append((profile_id, EMAIL, len(mails), None))
                 mails.append((address, *mail))
-    queued = await outbox.queue_many(tx, outbox.NOTICE, sender, texts) if texts else []
-    email_ids = await emails.queue_many_in(tx, "notice", mails) if mails else []
+    # Announced by the one event below, not an event per SMS and per email.
+    queued = (
+        await outbox.queue_many(tx, outbox.NOTICE, sender, texts, announce=False) if texts else []
+    )
+    email_ids = await emails.queue_many_in(tx, "notice", mails, announce=False) if mails else []
     # profile, message, email, skipped, recipient: a notices row
     notices: list[tuple[int, int | None, int | None, str | None, str]] = []
     skipped_at = iter(skipped_recipients)
@@ -255,10 +258,10 @@ async def _fan_out(
         )
         for notice_id, n in zip(ids, notices, strict=True)
     ]
-    # One event for the close's notices, not one per notice: the thread reads them
-    # again on it (or on the conversation's own event), and twenty rows per close
-    # were half the feed a close wrote. Ids and counts only, never an address,
-    # a number or a body (HIPAA).
+    # One event for the close's notices and their outbox rows, not one per notice,
+    # per SMS and per email (41 rows a close, most of its feed): the thread reads
+    # the notices again on it. Ids and counts only, never an address, a number or
+    # a body (HIPAA).
     skipped = sum(n.status == "skipped" for n in shown)
     await tx.emit(
         "notice.queued",
