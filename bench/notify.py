@@ -12,6 +12,11 @@ transaction per close (a close is one person's action and commits alone):
 the closure row, the conversation's UPDATE, and ``executemany`` of the
 message, email and notice rows, pre-rendered. Goal: notices per second
 >= 0.3 of the raw rows' notices per second.
+
+The conversations are closed in ROUNDS rounds, each round by closing.close
+and then by the raw loop (the next conversations of each file), and the
+ratio is the median of the rounds' ratios: the machine is shared, and a
+burst of load elsewhere would otherwise land on one side only.
 """
 
 from __future__ import annotations
@@ -20,12 +25,15 @@ import asyncio
 import json
 import os
 import secrets
+import sqlite3
+import statistics
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench.common import print_table, raw_connect, scratch_dir
 from core.clock import Clock, FakeClock, to_ms
-from core.db import open_database
+from core.db import Database, open_database
 from core.notify import closing
 from core.people.authz import SYSTEM
 
@@ -35,6 +43,7 @@ PROFILES = 10
 NOTICES = 2 * PROFILES
 """Per close: an SMS and an email to each profile."""
 GOAL_RATIO = 0.3
+ROUNDS = 5
 OUR_NUMBER = "+14155550100"
 DATA = {
     "first_name": "Ada",
@@ -75,28 +84,27 @@ async def build(path: Path, clock: Clock, closes: int) -> None:
         )
 
 
-async def switchboard_closes(path: Path, clock: FakeClock, closes: int) -> float:
-    async with await open_database(path, clock) as db:
-        ids = [r[0] for r in await db.fetchall("SELECT id FROM conversations ORDER BY id")]
-        started = time.perf_counter()
-        for cid in ids:
-            await closing.close(db, SYSTEM, cid, "General Message", DATA, "bench")
-        elapsed = time.perf_counter() - started
-        made = await db.scalar("SELECT count(*) FROM notices WHERE skipped IS NULL")
-        if made != closes * NOTICES:
-            raise RuntimeError(f"{made:,} notices queued, expected {closes * NOTICES:,}")
-    return elapsed
+async def switchboard_closes(db: Database, ids: Sequence[int]) -> float:
+    started = time.perf_counter()
+    for cid in ids:
+        await closing.close(db, SYSTEM, cid, "General Message", DATA, "bench")
+    return time.perf_counter() - started
 
 
-def raw_closes(path: Path, now: int, closes: int) -> float:
+class RawCloses:
     """The same rows, one transaction per close, with plain sqlite3."""
-    conn = raw_connect(path)
-    try:
-        ids = [r[0] for r in conn.execute("SELECT id FROM conversations ORDER BY id")]
-        outcome = conn.execute("SELECT id FROM outcomes WHERE name = 'General Message'").fetchone()
-        contacts = conn.execute(
+
+    def __init__(self, conn: sqlite3.Connection, now: int) -> None:
+        self.conn = conn
+        self.now = now
+        outcome = conn.execute("SELECT id FROM outcomes WHERE name = 'General Message'")
+        self.outcome = outcome.fetchone()[0]
+        self.contacts = conn.execute(
             "SELECT profile_id, kind, value FROM notification_profile_contacts ORDER BY 1, 2"
         ).fetchall()
+
+    def close(self, ids: Sequence[int]) -> float:
+        conn, now = self.conn, self.now
         body = "Ada Lovelace, +14155550123: Please call back about the invoice from March."
         email = "\n".join(f"{k}: {v}" for k, v in DATA.items())
         data = json.dumps(DATA)
@@ -106,14 +114,14 @@ def raw_closes(path: Path, now: int, closes: int) -> float:
             closure = conn.execute(
                 "INSERT INTO closures (conversation_id, outcome_id, data, comment, closed_at)"
                 " VALUES (?, ?, ?, 'bench', ?)",
-                (cid, outcome[0], data, now),
+                (cid, self.outcome, data, now),
             ).lastrowid
             conn.execute(
                 "UPDATE conversations SET closed_at = ?, waiting_since = NULL WHERE id = ?",
                 (now, cid),
             )
             notices = []
-            for profile, kind, value in contacts:
+            for profile, kind, value in self.contacts:
                 if kind == "sms":
                     row = conn.execute(
                         "INSERT INTO messages (direction, purpose, kind, sender, recipient, body,"
@@ -136,39 +144,51 @@ def raw_closes(path: Path, now: int, closes: int) -> float:
                 notices,
             )
             conn.execute("COMMIT")
-        elapsed = time.perf_counter() - started
-        made = conn.execute("SELECT count(*) FROM notices").fetchone()[0]
-        if made != closes * NOTICES:
-            raise RuntimeError(f"{made:,} raw notices, expected {closes * NOTICES:,}")
-        return elapsed
-    finally:
-        conn.close()
+        return time.perf_counter() - started
 
 
 async def main() -> None:
     clock = FakeClock()
     now = to_ms(clock.now())
+    ours: list[float] = []
+    raw: list[float] = []
     with scratch_dir() as tmp:
         await build(tmp / "close.db", clock, CLOSES)
         await build(tmp / "raw.db", clock, CLOSES)
-        ours = await switchboard_closes(tmp / "close.db", clock, CLOSES)
-        raw = raw_closes(tmp / "raw.db", now, CLOSES)
+        conn = raw_connect(tmp / "raw.db")
+        try:
+            async with await open_database(tmp / "close.db", clock) as db:
+                ids = [r[0] for r in await db.fetchall("SELECT id FROM conversations ORDER BY id")]
+                raw_ids = [r[0] for r in conn.execute("SELECT id FROM conversations ORDER BY id")]
+                baseline = RawCloses(conn, now)
+                size = -(-CLOSES // ROUNDS)
+                for start in range(0, CLOSES, size):
+                    ours.append(await switchboard_closes(db, ids[start : start + size]))
+                    raw.append(baseline.close(raw_ids[start : start + size]))
+                made = await db.scalar("SELECT count(*) FROM notices WHERE skipped IS NULL")
+            made_raw = conn.execute("SELECT count(*) FROM notices").fetchone()[0]
+        finally:
+            conn.close()
+    if made != CLOSES * NOTICES or made_raw != CLOSES * NOTICES:
+        raise RuntimeError(f"{made:,} and {made_raw:,} notices, expected {CLOSES * NOTICES:,}")
 
     notices = CLOSES * NOTICES
     print_table(
         f"notify: {CLOSES:,} conversations closed, each notifying {PROFILES} profiles"
-        " by SMS and email",
+        f" by SMS and email, in {len(ours)} rounds",
         ["step", "ms", "notices/s"],
         [
             ["closing.close (checks, closure, render, outbox rows, events)",
-             f"{ours * 1000:,.1f}", f"{notices / ours:,.0f}"],
+             f"{sum(ours) * 1000:,.1f}", f"{notices / sum(ours):,.0f}"],
             ["raw INSERT of the same rows, a transaction per close (sqlite3)",
-             f"{raw * 1000:,.1f}", f"{notices / raw:,.0f}"],
+             f"{sum(raw) * 1000:,.1f}", f"{notices / sum(raw):,.0f}"],
         ],
     )  # fmt: skip
-    ratio = raw / ours
+    ratio = statistics.median(r / o for o, r in zip(ours, raw, strict=True))
     print(
-        f"notices/s vs raw rows/s: {ratio:.2f} (goal >= {GOAL_RATIO}):"
+        f"notices/s vs raw rows/s: {ratio:.2f}, the median of the rounds"
+        f" ({', '.join(f'{r / o:.2f}' for o, r in zip(ours, raw, strict=True))};"
+        f" {sum(raw) / sum(ours):.2f} over all) (goal >= {GOAL_RATIO}):"
         f" {'met' if ratio >= GOAL_RATIO else 'NOT met'}"
     )
 

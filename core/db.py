@@ -36,6 +36,13 @@ BUSY_TIMEOUT_MS = 10_000
 Params = Sequence[Any] | dict[str, Any]
 
 
+# json.dumps with any option builds a new encoder per call; a close writes dozens of events.
+_encode = json.JSONEncoder(default=str).encode
+_INSERT_EVENTS = (
+    "INSERT INTO events (at, kind, entity, entity_id, actor_id, data) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
 def migrations() -> list[tuple[int, str]]:
     """(version, SQL) for every numbered migration shipped with the code."""
     found = []
@@ -108,17 +115,14 @@ class Tx:
         **data: Any,
     ) -> None:
         """Append a change-feed event; it commits with the change."""
-        self._events.append(
-            (self.now_ms, kind, entity, entity_id, actor_id, json.dumps(data, default=str))
-        )
+        self._events.append((self.now_ms, kind, entity, entity_id, actor_id, _encode(data)))
 
     async def emit_many(
         self, kind: str, entity: str, items: Iterable[tuple[int | None, dict[str, Any]]]
     ) -> None:
         """Append one event per (entity_id, data): for batches."""
         self._events.extend(
-            (self.now_ms, kind, entity, entity_id, None, json.dumps(data, default=str))
-            for entity_id, data in items
+            (self.now_ms, kind, entity, entity_id, None, _encode(data)) for entity_id, data in items
         )
 
     async def flush_events(self) -> None:
@@ -127,11 +131,7 @@ class Tx:
         if not self._events:
             return
         rows, self._events = self._events, []
-        await self._conn.executemany(
-            "INSERT INTO events (at, kind, entity, entity_id, actor_id, data)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        await self._conn.executemany(_INSERT_EVENTS, rows)
 
 
 def _drop_cursor(exc: BaseException) -> None:

@@ -17,7 +17,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
@@ -484,6 +484,11 @@ def _from_rows(rows: list[Any]) -> Settings:
             )
             loaded = replace(loaded, **{n: getattr(default, n) for n in agreement.reset})
     return loaded
+
+
+def from_stored(pairs: Iterable[Sequence[str]]) -> Settings:
+    """Settings from (key, value) pairs as stored (value JSON), read some other way."""
+    return _from_rows([{"key": key, "value": value} for key, value in pairs])
 
 
 async def load(db: Database | Tx) -> Settings:

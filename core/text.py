@@ -9,6 +9,10 @@ reach a terminal or a request line.
 
 from __future__ import annotations
 
+import re
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
 
 def is_utf8(text: str) -> bool:
     """``text`` can be written as UTF-8 (it holds no lone surrogate)."""
@@ -21,4 +25,8 @@ def is_utf8(text: str) -> bool:
 
 def has_control_characters(text: str, allowed: str = "") -> bool:
     """``text`` holds a C0 control character or DEL, other than those in ``allowed``."""
-    return any((ch < " " or ch == "\x7f") and ch not in allowed for ch in text)
+    # A regular expression: a Python loop over every character of an email body
+    # was a noticeable part of a close that queues ten of them.
+    if not allowed:
+        return _CONTROL.search(text) is not None
+    return any(ch not in allowed for ch in _CONTROL.findall(text))

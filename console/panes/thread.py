@@ -371,10 +371,11 @@ class ThreadPane(ReportsFailures, Vertical):
             config = await settings.load(self.context.db)
             self.composer.set_price(config.cost_per_segment, config.currency)
         # The opt-out line the counter counts changes with the notice setting, and
-        # once any SMS (another conversation's, another console's) reaches the number.
+        # once any SMS (another conversation's, another console's, a close's notice,
+        # announced as notice.queued) reaches the number.
         notice_counted = not self.read_only and self.composer.counter.notice is not None
         recheck = changes.about("consent.", "settings.") or (
-            notice_counted and changes.about("message.")
+            notice_counted and changes.about("message.", "notice.")
         )
         if self.conversation_id is not None and changes.touches_conversation(self.conversation_id):
             await self.refresh_thread()

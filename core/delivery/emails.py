@@ -48,9 +48,13 @@ async def queue_in(tx: Tx, purpose: str, recipient: str, subject: str, body: str
     return (await queue_many_in(tx, purpose, [(recipient, subject, body)]))[0]
 
 
-async def queue_many_in(tx: Tx, purpose: str, items: Sequence[tuple[str, str, str]]) -> list[int]:
+async def queue_many_in(
+    tx: Tx, purpose: str, items: Sequence[tuple[str, str, str]], *, announce: bool = True
+) -> list[int]:
     """``queue_in`` for many (recipient, subject, body) emails, in two statements
-    (a close fans out to many addresses at once); all are queued or none."""
+    (a close fans out to many addresses at once); all are queued or none. Without
+    ``announce``, no ``email.queued`` event per email: the caller writes one for
+    the batch (a close's notices)."""
     if purpose not in PURPOSES:
         raise InvalidInput(f"an email's purpose is one of {', '.join(PURPOSES)}, not {purpose!r}")
     if purpose == "case":
@@ -59,8 +63,8 @@ async def queue_many_in(tx: Tx, purpose: str, items: Sequence[tuple[str, str, st
         refusal = may_email_contact(await settings.load_in(tx))
         if refusal is not None:
             raise HipaaRefused(refusal)
-    for _, subject, body in items:
-        _check(subject, body)
+    for subject, body in {(subject, body): None for _, subject, body in items}:
+        _check(subject, body)  # each distinct text once: a fan-out sends one to many
     if not items:
         return []
     rows = [[r, subject, body, secrets.token_hex(16)] for r, subject, body in items]
@@ -76,8 +80,9 @@ async def queue_many_in(tx: Tx, purpose: str, items: Sequence[tuple[str, str, st
     if [r["message_key"] for r in made] != [row[3] for row in rows]:
         raise RuntimeError("the email rows came back out of order")
     ids = [r["id"] for r in made]
-    # Ids and kinds only: the change feed never carries an address or a body.
-    await tx.emit_many("email.queued", "email", [(i, {"purpose": purpose}) for i in ids])
+    if announce:
+        # Ids and kinds only: the change feed never carries an address or a body.
+        await tx.emit_many("email.queued", "email", [(i, {"purpose": purpose}) for i in ids])
     return ids
 
 

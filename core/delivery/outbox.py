@@ -132,14 +132,21 @@ async def _check_sender(tx: Tx, purpose: str, sender: str) -> None:
 
 
 async def queue_many(
-    tx: Tx, purpose: str, sender: str, items: Sequence[tuple[str, str]]
+    tx: Tx,
+    purpose: str,
+    sender: str,
+    items: Sequence[tuple[str, str]],
+    *,
+    announce: bool = True,
 ) -> list[int | SwitchboardError]:
     """``queue`` for many (recipient, body) messages from one sender, in a few statements.
 
     The same rules, and each refusal (an opted-out number, one of our own, an
     empty body) is returned in its item's place while the others are queued:
     one notice that cannot go does not stop the rest (P4). A sender or
-    purpose that cannot send at all is raised, as ``queue`` does.
+    purpose that cannot send at all is raised, as ``queue`` does. Without
+    ``announce``, no ``message.queued`` event per message: the caller writes
+    one event for the whole batch (a close's notices).
     """
     if not items:
         await _check_sender(tx, purpose, sender)
@@ -202,8 +209,11 @@ async def queue_many(
                     given.add(recipient)  # the first message to it, not each
                     sendable[position] = (index, recipient, outgoing.with_notice(body, line))
     rows = []
+    counted: dict[str, segments.SegmentCount] = {}  # a fan-out sends one text to many
     for _, recipient, body in sendable:
-        count = segments.count(body)
+        count = counted.get(body)
+        if count is None:
+            count = counted[body] = segments.count(body)
         rows.append([recipient, body, count.encoding, max(count.segments, 1)])
     made = await tx.fetchall(
         "INSERT INTO messages (conversation_id, direction, purpose, kind, sender, recipient,"
@@ -220,11 +230,12 @@ async def queue_many(
         raise RuntimeError("the outbox rows came back out of order")
     for (index, _, _), row in zip(sendable, made, strict=True):
         results[index] = row["id"]
-    await tx.emit_many(
-        "message.queued",
-        "message",
-        [(r["id"], {"conversation_id": None, "purpose": purpose, "kind": CHAT}) for r in made],
-    )
+    if announce:
+        await tx.emit_many(
+            "message.queued",
+            "message",
+            [(r["id"], {"conversation_id": None, "purpose": purpose, "kind": CHAT}) for r in made],
+        )
     return results
 
 

@@ -16,35 +16,23 @@ profiles skipped, hold is about dispatch), each profile once. An opted-out SMS n
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
 from typing import Final
 
-from core import settings
 from core.alerts import stopping
 from core.clock import from_ms
 from core.db import Database, Tx
 from core.delivery import emails, outbox
 from core.errors import InvalidInput, NotFound, OptedOut, SwitchboardError
+from core.notify import close_reading, oncall, rendering
 from core.notify import fields as collected
-from core.notify import hipaa, oncall, rendering
-from core.notify.outcomes import by_name_in
+from core.notify.close_reading import Recipient
 from core.people.authz import Action, Actor, authorize
 from core.records import record
 from core.routing import activities, handover
 from core.sms.conversations import access_in
-from core.templates import Fields
 from core.text import has_control_characters, is_utf8
 
-_TEMPLATE_COLUMNS: Final = (
-    "sms_on",
-    "sms_mode",
-    "sms_body",
-    "email_on",
-    "email_mode",
-    "email_subject",
-    "email_body",
-)
 SMS: Final = "sms"
 EMAIL: Final = "email"
 
@@ -98,20 +86,20 @@ async def close_in(
 ) -> Closure:
     """``close`` in the caller's transaction."""
     authorize(actor, Action.CLOSE_CONVERSATION, await access_in(tx, conversation_id))
-    try:
-        chosen = await by_name_in(tx, outcome)
-    except NotFound as exc:
-        exc.about = "outcome"  # a form shows it under its outcome picker
-        raise
+    reading = await close_reading.read_in(tx, outcome)
+    chosen = reading.outcome
+    if chosen is None:
+        missing = NotFound(f"no outcome named {outcome!r}")
+        missing.about = "outcome"  # a form shows it under its outcome picker
+        raise missing
     if chosen.archived:
         refused = InvalidInput(
             f"outcome {chosen.name} is archived; it no longer closes conversations"
         )
         refused.about = "outcome"
         raise refused
-    config = await settings.load_in(tx)
-    declared = await collected.all_in(tx)
-    values = collected.check_values(declared, data, config.default_region)
+    declared = reading.declared
+    values = collected.check_values(declared, data, reading.config.default_region)
     limits = {f.name: f.max_length for f in declared}
     try:
         note = _comment(comment, limits["agent_comment"])
@@ -122,7 +110,7 @@ async def close_in(
     conversation = await tx.fetchone(
         "UPDATE conversations SET closed_at = :now, waiting_since = NULL,"
         " public_due_at = NULL, route_due_at = NULL WHERE id = :id AND closed_at IS NULL"
-        " RETURNING phone, owner_id, is_public,"
+        " RETURNING phone, owner_id, is_public, alert_started_at IS NOT NULL AS alerted,"
         " (SELECT e164 FROM numbers WHERE id = number_id) AS sender,"
         " EXISTS (SELECT 1 FROM offers WHERE conversation_id = :id AND status = 'pending')"
         "   AS offered",
@@ -132,7 +120,8 @@ async def close_in(
         raise InvalidInput(
             f"conversation {conversation_id} is closed already; a new message opens it again"
         )
-    await stopping.stop_in(tx, [conversation_id], reason=stopping.CLOSED)
+    if conversation["alerted"]:  # staff were alerted about it: stop what is still to go
+        await stopping.stop_in(tx, [conversation_id], reason=stopping.CLOSED)
     closure_id = await tx.insert(
         "INSERT INTO closures (conversation_id, outcome_id, agent_id, data, comment, closed_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -158,9 +147,8 @@ async def close_in(
         "agent": actor.name[: limits["agent"]],
         "closed_at": from_ms(tx.now_ms).isoformat(timespec="minutes"),
     }
-    fields = Fields(f.as_field() for f in declared)
     notices = await _fan_out(
-        tx, closure_id, chosen.id, conversation["sender"], values, config, fields
+        tx, conversation_id, closure_id, conversation["sender"], values, reading
     )
     return Closure(closure_id, conversation_id, chosen.name, tuple(notices))
 
@@ -176,54 +164,34 @@ def _comment(comment: str, limit: int) -> str:
     return text
 
 
-async def recipients_in(tx: Tx, outcome_id: int) -> list[int]:
-    """The profiles an outcome notifies now, each once, in a stable order."""
-    rows = await tx.fetchall(
-        "SELECT profile_id AS id, 0 AS schedule FROM outcome_recipients"
-        " WHERE outcome_id = :o AND profile_id IS NOT NULL"
-        " UNION SELECT m.profile_id, 0 FROM outcome_recipients r"
-        " JOIN notification_group_members m ON m.group_id = r.group_id WHERE r.outcome_id = :o"
-        " UNION SELECT schedule_id, 1 FROM outcome_recipients"
-        " WHERE outcome_id = :o AND schedule_id IS NOT NULL",
-        {"o": outcome_id},
-    )
-    found = {r["id"] for r in rows if not r["schedule"]}
-    schedules = [r["id"] for r in rows if r["schedule"]]
+async def _recipients_in(tx: Tx, reading: close_reading.CloseReading) -> list[Recipient]:
+    """The profiles the outcome notifies now, each once, by id."""
+    if not reading.schedules:
+        return list(reading.recipients)
+    found = {r.profile_id: r for r in reading.recipients}
     # Held profiles are skipped there (P7: hold is about dispatch); a profile named
     # directly is told whatever its hold.
     at = from_ms(tx.now_ms)
-    for schedule_id in schedules:
-        found.update(await oncall.on_call_profiles_in(tx, schedule_id, at))
-    return sorted(found)
+    on_call: set[int] = set()
+    for schedule_id in reading.schedules:
+        on_call.update(await oncall.on_call_profiles_in(tx, schedule_id, at))
+    if more := sorted(on_call - found.keys()):
+        added = await close_reading.profiles_in(tx, more, reading.fields)
+        found |= {r.profile_id: r for r in added}
+    return [found[k] for k in sorted(found)]
 
 
 async def _fan_out(
     tx: Tx,
+    conversation_id: int,
     closure_id: int,
-    outcome_id: int,
     sender: str,
     values: dict[str, str],
-    config: settings.Settings,
-    fields: Fields,
+    reading: close_reading.CloseReading,
 ) -> list[Notice]:
-    profile_ids = await recipients_in(tx, outcome_id)
-    if not profile_ids:
+    recipients = await _recipients_in(tx, reading)
+    if not recipients:
         return []
-    rows = await tx.fetchall(
-        "SELECT p.id, p.alias, p.sms_on, p.sms_mode, p.sms_body, p.email_on, p.email_mode,"
-        " p.email_subject, p.email_body, c.kind, c.value"
-        " FROM notification_profiles p LEFT JOIN notification_profile_contacts c"
-        "   ON c.profile_id = p.id AND c.kind IN ('sms', 'email')"
-        " WHERE p.id IN (SELECT value FROM json_each(?)) ORDER BY p.id, c.position",
-        (json.dumps(profile_ids),),
-    )
-    profiles: dict[int, sqlite3.Row] = {}
-    addresses: dict[int, list[tuple[str, str]]] = {}
-    for row in rows:
-        profiles.setdefault(row["id"], row)
-        if row["kind"] is not None:
-            addresses.setdefault(row["id"], []).append((row["kind"], row["value"]))
-    withhold = hipaa.withheld(config, fields)
     # Rendered once per profile, queued in one batch per channel; the notices keep
     # each profile's order (its SMS numbers, then its addresses).
     planned: list[tuple[int, str, int, str | None]] = []  # profile, channel, batch index, skip
@@ -232,38 +200,36 @@ async def _fan_out(
     skipped_recipients: list[str] = []
     # Ten profiles in the same modes share their texts: each rendered once per close.
     rendered: dict[tuple[object, ...], tuple[str | None, tuple[str, str] | None]] = {}
-    for profile_id, row in profiles.items():
-        mine = addresses.get(profile_id, [])
-        numbers = [v for k, v in mine if k == SMS]
-        to = [v for k, v in mine if k == EMAIL]
-        profile = hipaa.ProfileTemplates.from_row(row)
-        key = tuple(row[c] for c in _TEMPLATE_COLUMNS)
-        try:
-            if key not in rendered:
-                templates = rendering.compiled(profile, fields)
-                sms, email = templates.sms, templates.email
-                rendered[key] = (
-                    rendering.render_sms(sms, values, withhold) if sms else None,
-                    rendering.render_email(email, values, withhold) if email else None,
-                )
-            body, mail = rendered[key]
-        except InvalidInput as exc:
+    for recipient in recipients:
+        profile_id, profile = recipient.profile_id, recipient.profile
+        reason = recipient.broken
+        if reason is None and recipient.same_text not in rendered:
+            try:
+                rendered[recipient.same_text] = _render(recipient, values, reading.withhold)
+            except InvalidInput as exc:
+                reason = str(exc)
+        if reason is not None:
             # A profile saved broken (by hand, or before a field changed) is one skipped
             # notice per address, shown with the reason; the close and the others go on.
-            on = [v for v in numbers if profile.sms_on] + [v for v in to if profile.email_on]
-            planned += [(profile_id, "", -1, f"not rendered: {exc}") for _ in on]
+            on = [v for v in recipient.numbers if profile.sms_on]
+            on += [v for v in recipient.addresses if profile.email_on]
+            planned += [(profile_id, "", -1, f"not rendered: {reason}") for _ in on]
             skipped_recipients += on
             continue
+        body, mail = rendered[recipient.same_text]
         if body is not None:
-            for number in numbers:
+            for number in recipient.numbers:
                 planned.append((profile_id, SMS, len(texts), None))
                 texts.append((number, body))
         if mail is not None:
-            for address in to:
+            for address in recipient.addresses:
                 planned.append((profile_id, EMAIL, len(mails), None))
                 mails.append((address, *mail))
-    queued = await outbox.queue_many(tx, outbox.NOTICE, sender, texts) if texts else []
-    email_ids = await emails.queue_many_in(tx, "notice", mails) if mails else []
+    # Announced by the one event below, not an event per SMS and per email.
+    queued = (
+        await outbox.queue_many(tx, outbox.NOTICE, sender, texts, announce=False) if texts else []
+    )
+    email_ids = await emails.queue_many_in(tx, "notice", mails, announce=False) if mails else []
     # profile, message, email, skipped, recipient: a notices row
     notices: list[tuple[int, int | None, int | None, str | None, str]] = []
     skipped_at = iter(skipped_recipients)
@@ -295,24 +261,32 @@ async def _fan_out(
         )
         for notice_id, n in zip(ids, notices, strict=True)
     ]
-    # Ids and kinds only: never an address, a number or a body (HIPAA).
-    await tx.emit_many(
+    # One event for the close's notices and their outbox rows, not one per notice,
+    # per SMS and per email (41 rows a close, most of its feed): the thread reads
+    # the notices again on it. Ids and counts only, never an address, a number or
+    # a body (HIPAA).
+    skipped = sum(n.status == "skipped" for n in shown)
+    await tx.emit(
         "notice.queued",
-        "notice",
-        [
-            (
-                n.id,
-                {
-                    "closure_id": closure_id,
-                    "profile_id": n.profile_id,
-                    "channel": n.channel,
-                    "skipped": n.status == "skipped",
-                },
-            )
-            for n in shown
-        ],
+        "closure",
+        closure_id,
+        conversation_id=conversation_id,
+        queued=len(shown) - skipped,
+        skipped=skipped,
     )
     return shown
+
+
+def _render(
+    recipient: Recipient, values: Mapping[str, str], withhold: frozenset[str]
+) -> tuple[str | None, tuple[str, str] | None]:
+    templates = recipient.templates
+    assert templates is not None  # compiled, or the recipient is broken
+    sms, email = templates.sms, templates.email
+    return (
+        rendering.render_sms(sms, values, withhold) if sms else None,
+        rendering.render_email(email, values, withhold) if email else None,
+    )
 
 
 def _skipped(refusal: SwitchboardError) -> str:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from core import settings
 from core.db import Database, Tx
@@ -70,7 +70,8 @@ _SELECT: Final = (
 )
 
 
-def _field(row: sqlite3.Row) -> CollectedField:
+def field_from(row: sqlite3.Row | Mapping[str, Any]) -> CollectedField:
+    """A field from its row (or the same columns by name)."""
     return CollectedField(
         row["id"],
         row["name"],
@@ -87,7 +88,7 @@ def _field(row: sqlite3.Row) -> CollectedField:
 
 async def all_in(db: Database | Tx) -> list[CollectedField]:
     """Every field, in the editor's order."""
-    return [_field(r) for r in await db.fetchall(_SELECT + " ORDER BY position, id")]
+    return [field_from(r) for r in await db.fetchall(_SELECT + " ORDER BY position, id")]
 
 
 async def fields_in(db: Database | Tx) -> Fields:
@@ -111,7 +112,7 @@ async def _get_in(tx: Tx | Database, name: str) -> CollectedField:
     row = await tx.fetchone(_SELECT + " WHERE name = ?", (name,))
     if row is None:
         raise NotFound(f"no collected field named {name!r}")
-    return _field(row)
+    return field_from(row)
 
 
 def _label(label: str) -> str:
@@ -324,7 +325,7 @@ def _email(field: CollectedField, text: str) -> str:
 
 
 def check_values(
-    fields: list[CollectedField], data: Mapping[str, str], region: str = "US"
+    fields: Sequence[CollectedField], data: Mapping[str, str], region: str = "US"
 ) -> dict[str, str]:
     """The collected data of a close, checked: every name known and collected,
     every required field filled, every value of its type and length."""

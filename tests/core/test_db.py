@@ -99,6 +99,24 @@ async def test_a_failed_transaction_leaves_no_trace_and_no_event(db):
     assert await db.scalar("SELECT count(*) FROM events") == 0
 
 
+async def test_events_that_cannot_be_written_stop_the_commit(db):
+    # The events are written just before the COMMIT: the COMMIT must not run when
+    # they fail, and the change goes with them.
+    async def change_with_a_broken_event() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO settings (key, value) VALUES ('x', '1')")
+            await tx.emit("settings.changed", None)  # type: ignore[arg-type]  # NOT NULL
+
+    with pytest.raises(sqlite3.IntegrityError):
+        await change_with_a_broken_event()
+    assert await db.scalar("SELECT count(*) FROM settings") == 0
+    assert await db.scalar("SELECT count(*) FROM events") == 0
+    async with db.transaction() as tx:  # and the connection is usable after it
+        await tx.execute("INSERT INTO settings (key, value) VALUES ('y', '1')")
+        await tx.emit("settings.changed", "settings")
+    assert await db.scalar("SELECT count(*) FROM events") == 1
+
+
 async def test_reader_never_sees_an_uncommitted_change(db):
     async with db.transaction() as tx:
         await tx.execute("INSERT INTO settings (key, value) VALUES ('x', '1')")

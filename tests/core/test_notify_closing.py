@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from core import settings
 from core.clock import FakeClock, to_ms
 from core.db import Database
 from core.errors import InvalidInput, NotAllowed, NotFound
@@ -14,7 +15,7 @@ from core.people.authz import SYSTEM
 from core.routing import selection
 from core.scheduling.worker import Worker
 from core.sms import consent, conversations, receiving, sending
-from tests.core.conftest import DEFAULT_NUMBER, DORA_MOBILE, STRANGER, Team
+from tests.core.conftest import DEFAULT_NUMBER, DORA_MOBILE, ERIN_MOBILE, STRANGER, Team
 from tests.core.notify_setup import add_group, add_profile
 from tests.core.routing_setup import available, give_profile, make_profile, make_queue, take_queue
 
@@ -169,14 +170,59 @@ async def test_groups_fan_out_to_each_member_once_and_opted_out_numbers_are_skip
 
 async def test_events_carry_ids_and_kinds_only(db: Database, team: Team, hale: int) -> None:
     cid = await _inbound(db)
+    before = await db.scalar("SELECT max(id) FROM events")
     closure = await closing.close(db, team.dana, cid, "General Message", DATA)
-    closed = await db.fetchone("SELECT * FROM events WHERE kind = 'conversation.closed'")
-    assert closed["entity_id"] == cid
-    queued = await db.fetchall("SELECT * FROM events WHERE kind = 'notice.queued'")
-    assert [e["entity_id"] for e in queued] == [n.id for n in closure.notices]
+    written = await db.fetchall(
+        "SELECT * FROM events WHERE id > ? AND kind NOT LIKE 'offer.%' ORDER BY id", (before,)
+    )
+    # Two events whatever the fan-out: the conversation closed, and its notices
+    # with their counts (not one per notice, per SMS and per email).
+    assert [(e["kind"], e["entity"], e["entity_id"]) for e in written] == [
+        ("conversation.closed", "conversation", cid),
+        ("notice.queued", "closure", closure.id),
+    ]
+    assert json.loads(written[1]["data"]) == {
+        "conversation_id": cid,
+        "queued": len(closure.notices),
+        "skipped": 0,
+    }
     payloads = " ".join(e["data"] for e in await db.fetchall("SELECT data FROM events"))
     for secret in ("Ada", HALE_SMS, "hale@example.com", STRANGER):
         assert secret not in payloads
+
+
+async def test_every_edit_between_two_closes_reaches_the_second(
+    db: Database, team: Team, hale: int
+) -> None:
+    # What a close reads is kept from one close to the next: kept by what the
+    # database holds, so an edit (here by SQL, as another process would) is seen.
+    first = await closing.close(db, team.dana, await _inbound(db), "General Message", DATA)
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE notification_profiles SET sms_mode = 'custom',"
+            " sms_body = 'Call {{first_name}} back' WHERE id = ?",
+            (hale,),
+        )
+        await tx.execute("DELETE FROM notification_profile_contacts WHERE value = ?", (HALE_SMS_2,))
+    desk = await add_profile(db, "Desk", sms=(DESK_SMS,))
+    await outcomes.switch(db, SYSTEM, "General Message", "Desk")
+    await settings.update(db, SYSTEM, hipaa_mode=True)
+    second = await closing.close(
+        db, team.dana, await _inbound(db, ERIN_MOBILE), "General Message", DATA
+    )
+    assert [n.recipient for n in first.notices] == [HALE_SMS, HALE_SMS_2, "hale@example.com"]
+    assert [(n.profile_id, n.recipient) for n in second.notices] == [
+        (hale, HALE_SMS),
+        (hale, "hale@example.com"),
+        (desk, DESK_SMS),
+    ]
+    bodies = await db.fetchall(
+        "SELECT m.body FROM notices n JOIN messages m ON m.id = n.message_id"
+        " WHERE n.closure_id = ? ORDER BY n.id",
+        (second.id,),
+    )
+    assert bodies[0]["body"].startswith("Call [withheld] back")  # HIPAA: first_name is PHI
+    assert "Ada" not in " ".join(r["body"] for r in bodies)
 
 
 async def test_notices_are_seen_by_those_who_see_the_conversation(

@@ -51,6 +51,21 @@ async def test_each_refusal_is_in_its_place_and_the_others_are_queued(
     assert [e[0] for e in events] == [first, fifth]
 
 
+async def test_a_batch_not_announced_writes_no_event_per_row(db: Database, team: Team) -> None:
+    # A close announces its notices with one event of its own.
+    async with db.transaction() as tx:
+        before = await tx.scalar("SELECT count(*) FROM events")
+        sms = await outbox.queue_many(
+            tx, outbox.NOTICE, DEFAULT_NUMBER, [(STRANGER, "one")], announce=False
+        )
+        mail = await emails.queue_many_in(
+            tx, "notice", [("a@example.com", "Subject", "Body")], announce=False
+        )
+    assert isinstance(sms[0], int)
+    assert len(mail) == 1
+    assert await db.scalar("SELECT count(*) FROM events") == before
+
+
 async def test_a_sender_that_cannot_send_is_refused_for_the_whole_batch(
     db: Database, team: Team
 ) -> None:
