@@ -161,8 +161,10 @@ async def _send(
         by_sender[sender].append((a["id"], mobiles[a["agent_id"]], text))
     pairs: list[tuple[int, int]] = []
     for sender, items in by_sender.items():
+        # One event per conversation and step below, not one per message: a chat
+        # paging 500 staff would otherwise write 500 feed rows nobody reads apart.
         results = await outbox.queue_many(
-            tx, outbox.ALERT, sender, [(mobile, text) for _, mobile, text in items]
+            tx, outbox.ALERT, sender, [(mobile, text) for _, mobile, text in items], announce=False
         )
         for (alert_id, _, _), result in zip(items, results, strict=True):
             if isinstance(result, int):
@@ -171,6 +173,16 @@ async def _send(
                 log.info("staff alert %d not queued: %s", alert_id, result)
     if pairs:
         await tx.execute(_LINK, {"pairs": json.dumps(pairs)})
+        sent = {alert_id for alert_id, _ in pairs}
+        counts: dict[tuple[int, int], int] = defaultdict(int)
+        for a in recorded:
+            if a["id"] in sent:
+                counts[(a["conversation_id"], a["step"])] += 1
+        await tx.emit_many(
+            "alert.queued",
+            "conversation",
+            [(c, {"step": step, "count": n}) for (c, step), n in sorted(counts.items())],
+        )
     return len(pairs)
 
 

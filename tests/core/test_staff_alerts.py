@@ -6,6 +6,7 @@ the alert settings go through ``core.settings``, as a manager sets them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -113,6 +114,21 @@ async def alerts(db: Database) -> list[tuple[str, str]]:
 
 async def chat(db: Database, body: str = "I need help", sender: str = CARL_MOBILE) -> int:
     return (await receiving.receive(db, sender, DEFAULT_NUMBER, body)).conversation_id
+
+
+async def test_a_step_writes_one_feed_event_for_its_alerts_not_one_per_message(
+    db: Database, rota: dict[str, int], chosen: Choose
+) -> None:
+    cid = await chat(db)
+    before = await db.scalar("SELECT max(id) FROM events")
+    await sweep.sweep(db)
+    rows = await db.fetchall(
+        "SELECT kind, entity, entity_id, data FROM events WHERE id > ? ORDER BY id", (before,)
+    )
+    assert [(r["kind"], r["entity"], r["entity_id"]) for r in rows] == [
+        ("alert.queued", "conversation", cid)
+    ]
+    assert json.loads(rows[0]["data"]) == {"step": 1, "count": 2}  # nora and ollie
 
 
 async def test_a_new_chat_alerts_the_consenting_staff_on_a_normal_shift(
