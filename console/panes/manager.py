@@ -27,6 +27,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
+from console.panes.alerts import AlertsPane
 from console.panes.conversations import ConversationList, filter_line, named_conversations
 from console.panes.notifications import NotificationsPane
 from console.panes.permission_profiles import PermissionProfiles
@@ -360,15 +361,23 @@ SECTIONS = (
     ("manager-agents", "3 Agents"),
     ("manager-profiles", "4 Permission profiles"),
     ("manager-notifications", "5 Notifications"),
+    ("manager-alerts", "6 Alerts"),
 )
 
 Section = (
-    ManagerConversations | SettingsForm | ManagerAgents | PermissionProfiles | NotificationsPane
+    ManagerConversations
+    | SettingsForm
+    | ManagerAgents
+    | PermissionProfiles
+    | NotificationsPane
+    | AlertsPane
 )
 
 OPTIONAL: dict[str, Action] = {
     "manager-profiles": Action.MANAGE_PERMISSIONS,
     "manager-notifications": Action.MANAGE_NOTIFICATIONS,
+    # Who gets mobile alerts is not secret among staff; changing it is checked per sub-tab.
+    "manager-alerts": Action.VIEW_SHIFTS,
 }
 """The sections only some principals get, and the right each needs."""
 
@@ -419,6 +428,14 @@ class ManagerPane(Vertical):
             tooltip="Notification profiles, groups, outcomes, fields, on-call schedules",
             show=False,
         ),
+        Binding(
+            "6",
+            "section('manager-alerts')",
+            "Alerts",
+            id="manager.section_alerts",
+            tooltip="Mobile alerts: settings with their preview, staff consent",
+            show=False,
+        ),
     ]
 
     def __init__(self, context: ConsoleContext) -> None:
@@ -444,6 +461,8 @@ class ManagerPane(Vertical):
         label = dict(SECTIONS)[section]
         if section == "manager-profiles":
             return TabPane(label, PermissionProfiles(self.context), id=section)
+        if section == "manager-alerts":
+            return TabPane(label, AlertsPane(self.context), id=section)
         return TabPane(label, NotificationsPane(self.context), id=section)
 
     async def on_mount(self) -> None:
