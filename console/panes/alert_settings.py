@@ -79,8 +79,8 @@ class AlertSettingsTab(VerticalScroll):
     }
     AlertSettingsTab .alert-preview-title { text-style: bold; margin-top: 1; }
     AlertSettingsTab #alert-staff-counts { height: 1; }
-    AlertSettingsTab #alert-staff-counts Input { width: 8; }
-    AlertSettingsTab #alert-staff-counts Static { width: auto; padding: 0 1; }
+    AlertSettingsTab #alert-staff-counts Input { width: 10; margin-right: 1; }
+    AlertSettingsTab #alert-staff-counts Static { width: auto; padding-right: 1; }
     AlertSettingsTab #alert-staff-now { color: $text-muted; }
     """
     BINDINGS = [
@@ -123,20 +123,20 @@ class AlertSettingsTab(VerticalScroll):
         yield Static(HINT if self.may_change else READ_ONLY, id="alert-settings-hint")
         yield Static("Preview: one chat nobody takes", classes="alert-preview-title")
         with Horizontal(id="alert-staff-counts"):
-            yield Static("staff on shift", id="alert-staff-now")
+            yield Static("Alertable now", id="alert-staff-now")
+            yield Static("· or try")
             yield Input(
                 id="alert-normal-staff",
                 type="integer",
                 compact=True,
-                placeholder="now",
+                placeholder="on shift",
                 tooltip="Staff on a normal shift to preview with (blank: those alertable now)",
             )
-            yield Static("on call")
             yield Input(
                 id="alert-oncall-staff",
                 type="integer",
                 compact=True,
-                placeholder="now",
+                placeholder="on call",
                 tooltip="Staff on an on-call shift to preview with (blank: those alertable now)",
             )
         yield Static(id="alert-timeline")
@@ -164,6 +164,8 @@ class AlertSettingsTab(VerticalScroll):
         return Input(id=field_id, type="integer", compact=True, tooltip=tooltip, disabled=disabled)
 
     async def on_mount(self) -> None:
+        if self.gone:
+            return  # removed while mounting: a principal reload took the section away
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         await self.reload()
 
@@ -225,7 +227,14 @@ class AlertSettingsTab(VerticalScroll):
         self.show(await settings.load(self.context.db))
         await self.update_preview()
 
+    @property
+    def gone(self) -> bool:
+        """Being removed (a principal reload took the section away): nothing to show."""
+        return not self.is_attached or not self.query("#alert-setting-staff_sms")
+
     async def on_changes(self, changes: Changes) -> None:
+        if self.gone:
+            return
         if "settings.changed" in changes.kinds() and not self.is_dirty:
             await self.reload()
         elif changes.about("staff.", "shift.", "agent."):
@@ -236,7 +245,8 @@ class AlertSettingsTab(VerticalScroll):
     @on(Select.Changed)
     @on(Input.Changed)
     async def _changed(self) -> None:
-        await self.update_preview()
+        if not self.gone:
+            await self.update_preview()
 
     def _count(self, widget_id: str) -> int | None:
         typed = self.query_one(f"#{widget_id}", Input).value.strip()
@@ -277,12 +287,10 @@ class AlertSettingsTab(VerticalScroll):
             self.query_one("#alert-chart", Static).update("")
             return
         self.report = report
-        self.query_one("#alert-staff-now", Static).update(
-            f"staff on shift (now {report.normal_staff}; on call {report.oncall_staff})"
-            if self._count("alert-normal-staff") is None
-            and self._count("alert-oncall-staff") is None
-            else "staff on shift"
-        )
+        if self._count("alert-normal-staff") is None and self._count("alert-oncall-staff") is None:
+            self.query_one("#alert-staff-now", Static).update(
+                f"Alertable now: {report.normal_staff} on shift, {report.oncall_staff} on call"
+            )
         timeline.update(alert_preview.timeline_table(report))
         self.query_one("#alert-summary", Static).update(alert_preview.summary(report))
         self.query_one("#alert-chart", Static).update(alert_preview.chart_table(report))

@@ -84,6 +84,8 @@ class StaffAlertsTab(ReportsFailures, Vertical):
         return self.query_one("#alert-staff-table", DataTable)
 
     async def on_mount(self) -> None:
+        if not self.query("#alert-staff-table"):
+            return  # removed while mounting: a principal reload took the section away
         for label, key, width in COLUMNS:
             self.table.add_column(label, key=key, width=width)
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
@@ -133,6 +135,8 @@ class StaffAlertsTab(ReportsFailures, Vertical):
             table.move_cursor(row=min(keep, table.row_count - 1))
 
     async def on_changes(self, changes: Changes) -> None:
+        if not self.is_attached or not self.query("#alert-staff-table"):
+            return  # being removed: a principal reload took the section away
         if changes.about("staff.", "agent.", "shift.", "settings.changed"):
             await self.reload()
 

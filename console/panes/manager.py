@@ -1,8 +1,10 @@
-"""The manager dashboard (M7, M8, R1-R3, P1-P7): every conversation, the account settings,
-the agents, the permission profiles, the notifications.
+"""The manager dashboard (M7, M8, R1-R3, P1-P7, A1-A6): every conversation, the account
+settings, the agents, the permission profiles, the notifications, the mobile alerts.
 
 Sections in tabs, each with its own keys (shown in the footer while the
-section has focus): 1 to 5 switch between them. The Permission profiles
+section has focus): 1 to 6 switch between them. The Alerts section (6) is there
+for anyone with an active profile (``VIEW_SHIFTS``); its sub-tabs say what each
+may change. The Permission profiles
 section (4) and the Notifications section (5) are there only while the
 principal has the right each needs (``OPTIONAL``); they come and go with a
 change to the principal (the feed). Anywhere in the settings

@@ -81,7 +81,7 @@ async def test_preview_counts_staff_alertable_on_shift_now_or_a_typed_count(
         tab = await _alerts(app, pilot)
         assert tab.report is not None
         assert tab.report.normal_staff == 1
-        assert "now 1; on call 0" in _text(app, "#alert-staff-now")
+        assert "Alertable now: 1 on shift, 0 on call" in _text(app, "#alert-staff-now")
         app.query_one("#alert-normal-staff", Input).value = "12"
         assert await until(pilot, lambda: tab.report is not None and tab.report.normal_staff == 12)
         assert "12 staff members on shift" in _timeline(app)
