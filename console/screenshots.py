@@ -299,6 +299,17 @@ async def _alert_settings(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def _alert_staff(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    """Manager › 6 Alerts › Staff: who is set up, and what each still misses."""
+    await _alerting_staff(app.context.db)
+    await _tab(app, pilot, "manager")
+    await pilot.press("6")
+    await app.workers.wait_for_complete()
+    app.query_one("#alerts-tabs", TabbedContent).active = "alerts-staff"
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def _my_alerts(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _alerting_staff(app.context.db)
     await pilot.press("ctrl+y")
@@ -335,6 +346,7 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     ("transfer-picker-80x24", "alice", _transfer_picker, SMALL),
     ("alert-settings", "dana", _alert_settings, SIZE),
     ("alert-settings-80x24", "dana", _alert_settings, SMALL),
+    ("alert-staff-80x24", "dana", _alert_staff, SMALL),
     ("my-alerts-80x24", "alice", _my_alerts, SMALL),
     # Last: the worker's run in _offer changes the demo data the scenes above show.
     ("agent-offer", "bob", _offer, SIZE),

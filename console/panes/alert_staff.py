@@ -22,33 +22,39 @@ from console.failures import ReportsFailures
 from console.live import Changes
 from console.screens.prompt import PromptScreen
 from console.text import literal
+from console.widgets.alert_line import SHORT
 from core.alerts import consent, readiness
 from core.alerts.consent import StaffView
 from core.people import agents
 from core.people.authz import Action
 
+# Sized for 80 columns: what alerts miss is said in short words (``alert_line.SHORT``).
 COLUMNS = (
-    ("Username", "username", 10),
-    ("Mobile", "mobile", 13),
-    ("Permission", "permission", 18),
-    ("New chat", "new_chat", 8),
+    ("Username", "username", 8),
+    ("Mobile", "mobile", 12),
+    ("Permission", "permission", 21),
+    ("Chat", "new_chat", 4),
     ("Alerts", "ready", None),
 )
-HINT_MANAGER = "m set or correct the mobile number (clears the permission: it is the person's own)"
+HINT_MANAGER = "m sets or corrects a mobile number (which clears its permission)"
 HINT_OWN = "Your own row: change it with Ctrl+Y (My alerts) from Conversations"
 
 
 def permission_text(view: StaffView) -> Text:
     if view.permitted_at is None:
         return Text("not given", style="dim")
-    when = view.permitted_at.astimezone().strftime("%Y-%m-%d %H:%M")
+    when = view.permitted_at.astimezone().strftime("%d %b %H:%M")
     return Text.assemble(when, " by ", literal(view.permitted_by or "the operator"))
 
 
 def ready_text(ready: readiness.Readiness) -> Text:
     if ready.configured:
         return Text("configured", style="green")
-    return Text("missing " + ", ".join(ready.missing), style="yellow")
+    named = [SHORT.get(m, m) for m in ready.missing if m != readiness.ACCOUNT_OFF]
+    text = "missing " + ", ".join(named) if named else ""
+    if readiness.ACCOUNT_OFF in ready.missing:
+        text = "off in account" + ("; " + text if text else "")
+    return Text(text, style="yellow")
 
 
 class StaffAlertsTab(ReportsFailures, Vertical):
