@@ -27,6 +27,7 @@ from core.db import Database
 from core.delivery import bundle
 from core.people import agents
 from core.people.authz import SYSTEM
+from core.permissions import profiles
 from core.shifts import shifts
 from tests.console.conftest import NOW, SIZE, until
 
@@ -282,3 +283,14 @@ async def test_status_bar_bundle_warning_and_full(app_as, demo_db: Database):
         assert await until(pilot, lambda: "full — holding" in _bar(app).plain)
         assert _bar(app).plain == "Bundle 1,000/1,000 (100%) full — holding"
         assert "red" in str(_bar(app).style)
+
+
+async def test_staff_tab_without_manage_users_shows_only_ones_own_row(app_as, demo_db: Database):
+    await profiles.edit(demo_db, SYSTEM, "Agent", supervision=True)  # the Manager tab, no more
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        tab = await _staff_tab(app, pilot)
+        assert list(tab.shown) == ["alice"]
+        assert "Ctrl+Y" in _shown(app, "#alert-staff-hint")
+        keys = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert "set_mobile" not in keys
