@@ -4,7 +4,8 @@
 ``bundle_warn_percent``, "full" (or "full — holding": only alerts and STOP
 confirmations go) at 100 %; nothing without a bundle. The feed says when it
 may have moved (a message sent, the settings changed); it is read again at
-most once every ``EVERY_SECONDS`` however busy the feed, one small query.
+most once every ``EVERY_SECONDS`` however busy the feed, one small query; and
+when the clock's month turns, as the count starts again from 0.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from console.live import Changes
+from core.clock import to_ms
 from core.db import Database
 from core.delivery import bundle
 from core.delivery.bundle import Usage
@@ -35,6 +37,8 @@ class BundleWatch:
 
     def __init__(self) -> None:
         self.due = True
+        self.month = ""
+        """The month last read: when the clock's month turns, the count starts again."""
 
     def note(self, changes: Changes) -> None:
         if changes.missed or any(e.kind in MOVES for e in changes.events):
@@ -42,7 +46,9 @@ class BundleWatch:
 
     async def read(self, db: Database) -> Text | None:
         """The status bar's text when due (None: nothing new to show)."""
-        if not self.due:
+        if not self.due and bundle.month_of(to_ms(db.clock.now())) == self.month:
             return None
         self.due = False
-        return bundle_text(await bundle.usage(db))
+        usage = await bundle.usage(db)
+        self.month = usage.month
+        return bundle_text(usage)

@@ -267,7 +267,9 @@ def _bar(app) -> Text:
     return app.query_one(StatusBar).bundle
 
 
-async def test_status_bar_bundle_warning_and_full(app_as, demo_db: Database):
+async def test_status_bar_bundle_warning_and_full(
+    app_as, demo_db: Database, console_clock: FakeClock
+):
     month = bundle.month_of(int(NOW.timestamp() * 1000))
     await demo_db.write("DELETE FROM bundle_usage")
     app = await app_as("alice")
@@ -283,6 +285,8 @@ async def test_status_bar_bundle_warning_and_full(app_as, demo_db: Database):
         assert await until(pilot, lambda: "full — holding" in _bar(app).plain)
         assert _bar(app).plain == "Bundle 1,000/1,000 (100%) full — holding"
         assert "red" in str(_bar(app).style)
+        console_clock.set(NOW.replace(month=4, day=1))  # the month turns: a new count
+        assert await until(pilot, lambda: _bar(app).plain == "Bundle 0/1,000 (0%)")
 
 
 async def test_staff_tab_without_manage_users_shows_only_ones_own_row(app_as, demo_db: Database):
