@@ -34,6 +34,8 @@ from console.safe_text import printable
 from console.screens.error import ErrorScreen
 from console.screens.help import HelpScreen
 from console.screens.routing import activity_picker, profile_picker, transfer_picker
+from console.widgets import bundle_use
+from console.widgets.bundle_use import BundleWatch
 from console.widgets.status_bar import StatusBar
 from console.widgets.steady import SteadyFooter
 from core import events
@@ -150,6 +152,7 @@ class SwitchboardApp(App[None]):
         self.worker_state = "worker: off (tests drive it)"
         self._feed_cursor = 0
         self._worker: Worker | None = None
+        self._bundle = BundleWatch()
 
     # --- layout -------------------------------------------------------------
 
@@ -179,6 +182,8 @@ class SwitchboardApp(App[None]):
         await self._show_activity()
         self._feed_cursor = await events.last_id(self.context.db)
         self.set_interval(self.context.feed_poll_seconds, self.poll_feed, name="feed")
+        await self._show_bundle()
+        self.set_interval(bundle_use.EVERY_SECONDS, self._show_bundle, name="bundle")
         if self.context.welcome:
             self.notify(self.context.welcome, title="Welcome", timeout=30)
         if self.context.embedded_worker:
@@ -275,7 +280,16 @@ class SwitchboardApp(App[None]):
             for e in batch.events
         ):
             await self._show_activity(batch.events)
-        self.changes.publish(Changes(batch.events, missed=missed))
+        changes = Changes(batch.events, missed=missed)
+        self._bundle.note(changes)
+        self.changes.publish(changes)
+
+    async def _show_bundle(self) -> None:
+        """The bundle's use, read when the feed moved it: at most once a second, not per event."""
+        shown = await self._bundle.read(self.context.db)
+        if shown is not None:
+            for bar in self.query(StatusBar):
+                bar.bundle = shown
 
     async def _principal_changed(self) -> None:
         self._show_who()

@@ -21,7 +21,8 @@ from textual.widgets import Input, Select, TabbedContent, TextArea
 from console.app import SwitchboardApp, make_app
 from console.context import ConsoleContext
 from console.panes.thread import ThreadPane
-from core import demo
+from core import demo, settings
+from core.alerts import consent
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.notify import groups, oncall, outcomes, profiles
@@ -29,6 +30,7 @@ from core.notify.profiles import ProfileDraft
 from core.people import agents
 from core.people.authz import SYSTEM
 from core.scheduling.worker import Worker
+from core.shifts import shifts
 from providers.sandbox import SandboxGateway
 
 SIZE = (110, 34)
@@ -174,7 +176,7 @@ async def _on_call_people(db: Database) -> None:
 
 
 async def _notifications(app: SwitchboardApp, pilot: Pilot[None], subtab: str) -> None:
-    """Manager › 5 Notifications, on ``subtab``, moved to with > as a person would."""
+    """Manager › 5 Notify, on ``subtab``, moved to with > as a person would."""
     await _tab(app, pilot, "manager")
     await pilot.press("5")
     await app.workers.wait_for_complete()
@@ -269,6 +271,61 @@ async def _closed_thread(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def _alerting_staff(db: Database) -> None:
+    """Alerts on (every 5 minutes, 3 reminders, escalation after 3), a bundle, and three
+    people who consent and are on shift all week (once): the demo itself has none. The
+    mobiles are fictional 555 numbers no demo contact has."""
+    if (await settings.load(db)).mobile_alerts:
+        return
+    await settings.update(
+        db,
+        SYSTEM,
+        staff_sms=True,
+        mobile_alerts=True,
+        alert_every_minutes=5,
+        alert_reminders=3,
+        alert_escalate_after=3,
+        bundle_segments=250,
+    )
+    for username, mobile, kind in (
+        ("alice", "+16465550172", "normal"),
+        ("bob", "+16465550173", "normal"),
+        ("carol", "+16465550174", "oncall"),
+    ):
+        person = (await agents.by_username(db, username)).as_actor()
+        await consent.change(db, person, person.id, mobile=mobile, permit_sms=True, new_chat=True)
+        await shifts.add_weekly(db, SYSTEM, username, kind, "mon 00:00 to mon 00:00")
+
+
+async def _alert_settings(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    """Manager › 6 Alerts › Settings, the preview of a frequency chosen but not saved."""
+    await _alerting_staff(app.context.db)
+    await _tab(app, pilot, "manager")
+    await pilot.press("6")
+    await app.workers.wait_for_complete()
+    app.query_one("#alert-setting-alert_every_minutes", Select).value = 10
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def _alert_staff(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    """Manager › 6 Alerts › Staff: who is set up, and what each still misses."""
+    await _alerting_staff(app.context.db)
+    await _tab(app, pilot, "manager")
+    await pilot.press("6")
+    await app.workers.wait_for_complete()
+    app.query_one("#alerts-tabs", TabbedContent).active = "alerts-staff"
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def _my_alerts(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await _alerting_staff(app.context.db)
+    await pilot.press("ctrl+y")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def _light(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     app.theme = "textual-light"
     await pilot.pause()
@@ -298,6 +355,10 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     ("shifts", "dana", _shifts, SIZE),
     ("shifts-80x24", "dana", _shifts, SMALL),
     ("transfer-picker-80x24", "alice", _transfer_picker, SMALL),
+    ("alert-settings", "dana", _alert_settings, SIZE),
+    ("alert-settings-80x24", "dana", _alert_settings, SMALL),
+    ("alert-staff-80x24", "dana", _alert_staff, SMALL),
+    ("my-alerts-80x24", "alice", _my_alerts, SMALL),
     # Last: the worker's run in _offer changes the demo data the scenes above show.
     ("agent-offer", "bob", _offer, SIZE),
     ("agent-offer-80x24", "bob", _offer, SMALL),

@@ -1,5 +1,5 @@
-"""The Manager tab's Alerts section (A1-A6): shifts, and what alerts staff by SMS,
-each in a sub-tab.
+"""The Manager tab's Alerts section (A1-A6): alert settings with their preview, the
+staff's mobile alerts, and the shifts, each in a sub-tab.
 
 Everyone who sees the Manager tab sees it (any active profile may see
 shifts); what each sub-tab lets one change is decided there, and again in
@@ -10,10 +10,16 @@ core. ``<`` and ``>`` move between the sub-tabs (``console.widgets.sub_tabs``);
 from __future__ import annotations
 
 from console.context import ConsoleContext
+from console.panes.alert_settings import AlertSettingsTab
+from console.panes.alert_staff import StaffAlertsTab
 from console.panes.shifts import ShiftsTab
 from console.widgets.sub_tabs import SubTab, SubTabs
 
-SUBTABS: tuple[SubTab, ...] = (("alerts-shifts", "Shifts", ShiftsTab),)
+SUBTABS: tuple[SubTab, ...] = (
+    ("alerts-settings", "Settings", AlertSettingsTab),
+    ("alerts-staff", "Staff", StaffAlertsTab),
+    ("alerts-shifts", "Shifts", ShiftsTab),
+)
 
 
 class AlertsPane(SubTabs):

@@ -23,7 +23,9 @@ from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
 from console.panes.thread import ThreadPane
+from console.screens.my_alerts import MyAlertsScreen
 from console.text import literal
+from console.widgets.alert_line import AlertReadinessLine
 from console.widgets.formatting import wait_text
 from core.sms import conversations
 from core.sms.conversations import Conversation, Filter
@@ -363,6 +365,14 @@ class ConversationsPane(ReportsFailures, Horizontal):
             tooltip="Close the open conversation with an outcome (shown where you may close it)",
             show=False,
         ),
+        Binding(
+            "ctrl+y",
+            "my_alerts",
+            "My alerts",
+            id="conversations.my_alerts",
+            tooltip="Your mobile number, permission to SMS it and the New Chat alert (A2)",
+            show=False,
+        ),
     ]
 
     view: reactive[Filter] = reactive(Filter.ALL)
@@ -375,6 +385,7 @@ class ConversationsPane(ReportsFailures, Horizontal):
         self._named: set[int] = set()
 
     def compose(self) -> ComposeResult:
+        yield AlertReadinessLine(self.context)
         with Vertical(id="conversation-side"):
             yield Static(id="filter-line")
             yield ConversationList()
@@ -493,10 +504,19 @@ class ConversationsPane(ReportsFailures, Horizontal):
         self.query_one(ThreadPane).action_canned_reply()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "my_alerts":
+            return self.context.actor.id is not None  # the local operator has no phone
         if action == "close_conversation":
             threads = self.query(ThreadPane)
             return bool(threads) and threads.first().may_close  # core's answer, kept by the thread
         return True
+
+    def action_my_alerts(self) -> None:
+        self.app.push_screen(MyAlertsScreen(self.context))
+
+    @on(AlertReadinessLine.Open)
+    def _open_my_alerts(self) -> None:
+        self.action_my_alerts()
 
     def action_close_conversation(self) -> None:
         self.query_one(ThreadPane).action_close_conversation()

@@ -1,10 +1,11 @@
 """The manager dashboard (M7, M8, R1-R3, P1-P7, A1-A6): every conversation, the account
-settings, the agents, the permission profiles, the notifications, the alerts.
+settings, the agents, the permission profiles, the notifications, the mobile alerts.
 
 Sections in tabs, each with its own keys (shown in the footer while the
-section has focus): 1 to 6 switch between them. The Permission profiles
-section (4), the Notifications section (5) and the Alerts section (6, whose
-right every active profile has) are there only while the
+section has focus): 1 to 6 switch between them. The Alerts section (6) is there
+for anyone with an active profile (``VIEW_SHIFTS``); its sub-tabs say what each
+may change. The Permission profiles
+section (4) and the Notifications section (5) are there only while the
 principal has the right each needs (``OPTIONAL``); they come and go with a
 change to the principal (the feed). Anywhere in the settings
 form digits are typed, never section keys (``SettingsForm.check_consume_key``):
@@ -360,8 +361,8 @@ SECTIONS = (
     ("manager-conversations", "1 Conversations"),
     ("manager-settings", "2 Settings"),
     ("manager-agents", "3 Agents"),
-    ("manager-profiles", "4 Permission profiles"),
-    ("manager-notifications", "5 Notifications"),
+    ("manager-profiles", "4 Permissions"),
+    ("manager-notifications", "5 Notify"),
     ("manager-alerts", "6 Alerts"),
 )
 
@@ -377,6 +378,7 @@ Section = (
 OPTIONAL: dict[str, Action] = {
     "manager-profiles": Action.MANAGE_PERMISSIONS,
     "manager-notifications": Action.MANAGE_NOTIFICATIONS,
+    # Who gets mobile alerts is not secret among staff; changing it is checked per sub-tab.
     "manager-alerts": Action.VIEW_SHIFTS,
 }
 """The sections only some principals get, and the right each needs."""
@@ -433,7 +435,7 @@ class ManagerPane(Vertical):
             "section('manager-alerts')",
             "Alerts",
             id="manager.section_alerts",
-            tooltip="Staff shifts: who is on now and next, the week",
+            tooltip="Mobile alerts: settings with their preview, staff consent, shifts",
             show=False,
         ),
     ]

@@ -1,4 +1,5 @@
-"""The line above the footer: who you are (permission profile, activity), what the worker does."""
+"""The line above the footer: who you are (permission profile, activity), the month's
+SMS bundle, what the worker does."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ class StatusBar(Static):
     worker_state: reactive[str] = reactive("worker: starting")
     who: reactive[str] = reactive("")
     activity: reactive[str] = reactive("")
+    bundle: reactive[Text] = reactive(Text)
+    """This month's SMS bundle use (``console.widgets.bundle_use``); empty without one."""
 
     def render(self) -> Text:
         text = Text()
@@ -24,6 +27,9 @@ class StatusBar(Static):
             text.append(" · ")
             text.append(self.activity, style="bold")
             text.append(" (F7)", style="dim")
+        if self.bundle:
+            text.append("  ·  ")
+            text.append_text(self.bundle)
         text.append("  ·  ")
         text.append(self.worker_state)
         return text

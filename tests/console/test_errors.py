@@ -62,6 +62,10 @@ REACT_DIFFERENTLY = {
     "widgets/closure_notices.py": 1,  # a quiet refresh, like the thread's
     "commands/messages.py": 1,  # send --batch: a refused line is reported by its number
     "options.py": 1,  # the CLI's runner, not the app: prints the refusal and exits 1
+    # alert settings: the save's refusal under the form; a preview that cannot be made
+    # (reminders chosen before a frequency) says why where the preview would be
+    "panes/alert_settings.py": 2,
+    "screens/my_alerts.py": 1,  # My alerts: under the form, what was typed kept
 }
 
 

@@ -1,4 +1,4 @@
-"""Manager › 5 Notifications › Fields (issue 11 item 9): the collected data and merge fields.
+"""Manager › 5 Notify › Fields (issue 11 item 9): the collected data and merge fields.
 
 The real app on the demo database, driven by keys; each test checks the
 screen and the database. Core decides; its refusals are shown as it words them.

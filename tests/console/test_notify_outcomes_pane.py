@@ -1,4 +1,4 @@
-"""Manager › 5 Notifications › Outcomes (issue 11 item 9): the outcomes and who each notifies.
+"""Manager › 5 Notify › Outcomes (issue 11 item 9): the outcomes and who each notifies.
 
 The real app on the demo database, driven by keys; each test checks the
 screen and the database. Core decides; its refusals are shown as it words them.
