@@ -22,7 +22,6 @@ from console.app import SwitchboardApp, make_app
 from console.context import ConsoleContext
 from console.panes.thread import ThreadPane
 from core import demo, settings
-from core.alerts import consent
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.notify import groups, oncall, outcomes, profiles
@@ -30,7 +29,6 @@ from core.notify.profiles import ProfileDraft
 from core.people import agents
 from core.people.authz import SYSTEM
 from core.scheduling.worker import Worker
-from core.shifts import shifts
 from providers.sandbox import SandboxGateway
 
 SIZE = (110, 34)
@@ -205,6 +203,7 @@ async def _shifts(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await demo.shifts(app.context.db)
     await _tab(app, pilot, "manager")
     await pilot.press("6")
+    app.query_one("#alerts-tabs", TabbedContent).active = "alerts-shifts"
     await app.workers.wait_for_complete()
     await pilot.pause()
 
@@ -272,29 +271,10 @@ async def _closed_thread(app: SwitchboardApp, pilot: Pilot[None]) -> None:
 
 
 async def _alerting_staff(db: Database) -> None:
-    """Alerts on (every 5 minutes, 3 reminders, escalation after 3), a bundle, and three
-    people who consent and are on shift all week (once): the demo itself has none. The
-    mobiles are fictional 555 numbers no demo contact has."""
-    if (await settings.load(db)).mobile_alerts:
-        return
-    await settings.update(
-        db,
-        SYSTEM,
-        staff_sms=True,
-        mobile_alerts=True,
-        alert_every_minutes=5,
-        alert_reminders=3,
-        alert_escalate_after=3,
-        bundle_segments=250,
-    )
-    for username, mobile, kind in (
-        ("alice", "+16465550172", "normal"),
-        ("bob", "+16465550173", "normal"),
-        ("carol", "+16465550174", "oncall"),
-    ):
-        person = (await agents.by_username(db, username)).as_actor()
-        await consent.change(db, person, person.id, mobile=mobile, permit_sms=True, new_chat=True)
-        await shifts.add_weekly(db, SYSTEM, username, kind, "mon 00:00 to mon 00:00")
+    """The demo's alerts (``demo.alerts``: settings, shifts, three consenting people)
+    and a small bundle, so the status bar has something to show."""
+    await demo.alerts(db)
+    await settings.update(db, SYSTEM, bundle_segments=250)
 
 
 async def _alert_settings(app: SwitchboardApp, pilot: Pilot[None]) -> None:

@@ -12,6 +12,7 @@ import random
 from datetime import datetime, timedelta
 
 from core import settings
+from core.alerts import consent
 from core.clock import Clock, FakeClock
 from core.db import Database
 from core.delivery.gateway import SmsGateway
@@ -115,9 +116,9 @@ async def seed(
 
     ``login`` (default: the operating-system login) is added as a manager, so
     `switchboard` opens the console on the demo without ``--as``.
-    ``notifications``: a client's notification set-up (P1-P7) and staff
-    shifts (A3, ``shifts``) as well; tests and screenshots that build their
-    own leave it out.
+    ``notifications``: a client's notification set-up (P1-P7), staff shifts
+    and mobile alerts (A1-A3, ``alerts``) as well; tests and screenshots that
+    build their own leave it out.
     """
     if await db.scalar("SELECT count(*) FROM agents") or await db.scalar(
         "SELECT count(*) FROM contacts"
@@ -130,7 +131,7 @@ async def seed(
         await _seed(db, gateway, clock, contacts_count, real_clock, login or getpass.getuser())
         if notifications:
             await _notifications(db)
-            await shifts(db)
+            await alerts(db)
     finally:
         db.clock = real_clock
 
@@ -386,3 +387,29 @@ async def shifts(db: Database) -> None:
     await staff_shifts.add_once(
         db, SYSTEM, "carol", "oncall", start, start + timedelta(hours=14), "UTC"
     )
+
+
+ALERTED_STAFF = (("alice", "+16465550172"), ("bob", "+16465550173"), ("dana", "+16465550174"))
+"""Who consents to alerts in the demo, on fictional 555 numbers no demo contact has."""
+
+
+async def alerts(db: Database) -> None:
+    """A1-A3: mobile alerts on (every 5 minutes, 3 reminders, escalation after 3),
+    the demo's shifts, and three people who gave their own consent. Once: an
+    account with mobile alerts on is left as it is."""
+    if (await settings.load(db)).mobile_alerts:
+        return
+    await settings.update(
+        db,
+        SYSTEM,
+        staff_sms=True,
+        mobile_alerts=True,
+        alert_every_minutes=5,
+        alert_reminders=3,
+        alert_escalate_after=3,
+    )
+    await shifts(db)
+    for username, mobile in ALERTED_STAFF:
+        person = (await agents.by_username(db, username)).as_actor()
+        assert person.id is not None
+        await consent.change(db, person, person.id, mobile=mobile, permit_sms=True, new_chat=True)

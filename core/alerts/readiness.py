@@ -1,8 +1,10 @@
 """A5: is this person set up to be alerted, and if not, what is missing?
 
 "Configured" means exactly what the alert sweep asks (``consent.alertable_in``
-and a normal shift), plus the account's switches, so the confirmation never
-promises an alert that would not be sent.
+and a shift: a normal one for the new-chat alert and reminders, an on-call
+one for the escalation, which the account must then send), plus the
+account's switches, so the confirmation never promises an alert that would
+not be sent.
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ from core.db import Database
 from core.errors import NotFound
 from core.people.authz import Action, Actor, authorize
 from core.records import record
-from core.shifts.on_shift import NORMAL
+from core.shifts.on_shift import NORMAL, ONCALL
 
 CONFIGURED = "Mobile alerts are configured: if a chat comes in, we will notify you"
 
 MOBILE = "a mobile number"
 PERMISSION = "permission to SMS this phone"
 NEW_CHAT = "the New Chat alert"
-SHIFT = "a messaging shift"
+SHIFT = "a shift (messaging or on call)"
+ESCALATION = "escalation in the account settings (your shifts are on call only)"
 OPTED_OUT = "SMS to this phone (it replied STOP; reply START from it to allow them again)"
 ACCOUNT_OFF = "mobile alerts are off in the account settings"
 
@@ -55,9 +58,11 @@ async def readiness(db: Database, actor: Actor, agent_id: int | None = None) -> 
         "   AS opted_out,"
         # A weekly shift comes round again; a one-off one counts until it ends.
         " EXISTS (SELECT 1 FROM shifts s WHERE s.agent_id = a.id AND s.kind = :normal"
-        "   AND (s.start_minute IS NOT NULL OR s.ends_at > :now)) AS shift"
+        "   AND (s.start_minute IS NOT NULL OR s.ends_at > :now)) AS normal,"
+        " EXISTS (SELECT 1 FROM shifts s WHERE s.agent_id = a.id AND s.kind = :oncall"
+        "   AND (s.start_minute IS NOT NULL OR s.ends_at > :now)) AS oncall"
         " FROM agents a WHERE a.id = :id",
-        {"id": who, "normal": NORMAL, "now": to_ms(db.clock.now())},
+        {"id": who, "normal": NORMAL, "oncall": ONCALL, "now": to_ms(db.clock.now())},
     )
     if row is None:
         raise NotFound(f"no agent with id {who}")
@@ -69,7 +74,14 @@ async def readiness(db: Database, actor: Actor, agent_id: int | None = None) -> 
             (PERMISSION, row["sms_permitted_at"] is None),
             (NEW_CHAT, not row["new_chat_alerts"]),
             (OPTED_OUT, bool(row["opted_out"])),
-            (SHIFT, not row["shift"]),
+            (SHIFT, not (row["normal"] or row["oncall"])),
+            # On call only: alerted by the escalation alone, which may be switched off.
+            (
+                ESCALATION,
+                row["oncall"]
+                and not row["normal"]
+                and not (config.alert_every_minutes and config.alert_escalate_after),
+            ),
             (ACCOUNT_OFF, not (config.staff_sms and config.mobile_alerts)),
         )
         if lacking

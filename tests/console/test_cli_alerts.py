@@ -109,8 +109,8 @@ def test_consent_is_the_persons_own(sb: Run, db: Path, team: None) -> None:
 def test_me_says_what_is_missing_then_that_all_is_set(sb: Run, db: Path, team: None) -> None:
     assert ok(sb("alerts", "me")).stdout == (
         "Mobile alerts are not configured. Missing: a mobile number, permission to SMS this"
-        " phone, the New Chat alert, a messaging shift. Mobile alerts are off in the account"
-        " settings.\n"
+        " phone, the New Chat alert, a shift (messaging or on call). Mobile alerts are off in"
+        " the account settings.\n"
     )
     ok(sb("alerts", "consent", "--mobile", "+12125550150", "--permit", "--new-chat"))
     ok(sb("alerts", "settings", "--staff-sms", "on", "--mobile-alerts", "on"))

@@ -193,7 +193,7 @@ async def test_line_says_configured_then_the_shift_missing_when_it_ends(
     async with app.run_test(size=SIZE) as pilot:
         assert await until(pilot, lambda: _line(app).startswith(readiness.CONFIGURED))
         console_clock.advance(hours=3)  # the one-off shift is over
-        assert await until(pilot, lambda: "missing a messaging shift" in _line(app))
+        assert await until(pilot, lambda: "missing a shift (messaging or on call)" in _line(app))
 
 
 async def test_line_names_each_missing_item(app_as, demo_db: Database):
@@ -201,7 +201,7 @@ async def test_line_names_each_missing_item(app_as, demo_db: Database):
         "mobile": "a mobile number",
         "permission": "permission to SMS this phone",
         "new_chat": "the New Chat alert",
-        "shift": "a messaging shift",
+        "shift": "a shift (messaging or on call)",
         "account": "off in the account settings",
     }
     for skip, words in cases.items():

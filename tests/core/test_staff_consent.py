@@ -12,6 +12,7 @@ from core.alerts import consent
 from core.alerts.readiness import (
     ACCOUNT_OFF,
     CONFIGURED,
+    ESCALATION,
     MOBILE,
     NEW_CHAT,
     OPTED_OUT,
@@ -38,13 +39,26 @@ async def _events(db: Database, kind: str) -> list[dict[str, object]]:
     return [{"id": r["entity_id"], "actor": r["actor_id"], **json.loads(r["data"])} for r in rows]
 
 
-async def _weekly_shift(db: Database, agent_id: int) -> None:
+async def _weekly_shift(db: Database, agent_id: int, kind: str = "normal") -> None:
     async with db.transaction() as tx:
         await tx.execute(
             "INSERT INTO shifts (agent_id, kind, time_zone, start_minute, minutes, created_at)"
-            " VALUES (?, 'normal', 'UTC', 0, 600, ?)",
-            (agent_id, tx.now_ms),
+            " VALUES (?, ?, 'UTC', 0, 600, ?)",
+            (agent_id, kind, tx.now_ms),
         )
+
+
+async def test_someone_only_on_call_is_set_up_when_the_account_escalates(
+    db: Database, team: Team
+) -> None:
+    alice = team.alice
+    assert alice.id is not None
+    await consent.change(db, alice, alice.id, mobile=ALICE_MOBILE, permit_sms=True, new_chat=True)
+    await _weekly_shift(db, alice.id, "oncall")
+    await settings.update(db, SYSTEM, staff_sms=True, mobile_alerts=True)
+    assert (await readiness(db, alice)).missing == (ESCALATION,)  # never escalates
+    await settings.update(db, SYSTEM, alert_every_minutes=5, alert_escalate_after=2)
+    assert (await readiness(db, alice)).configured
 
 
 async def test_a_person_sets_their_mobile_and_permits_sms_to_it(
@@ -138,8 +152,8 @@ async def test_readiness_lists_exactly_what_is_missing(
     assert not first.configured
     assert first.message == (
         "Mobile alerts are not configured. Missing: a mobile number, permission to SMS this"
-        " phone, the New Chat alert, a messaging shift. Mobile alerts are off in the account"
-        " settings."
+        " phone, the New Chat alert, a shift (messaging or on call). Mobile alerts are off in"
+        " the account settings."
     )
     await consent.set_mobile(db, alice, alice.id, ALICE_MOBILE)
     await consent.permit(db, alice, alice.id, True)
@@ -174,8 +188,11 @@ async def test_a_one_off_shift_counts_until_it_ends(
         )
     assert SHIFT not in (await readiness(db, alice)).missing
     clock.set(start + timedelta(hours=8))
-    # Ended; an on-call shift gets escalations, not the New Chat alert.
-    assert SHIFT in (await readiness(db, alice)).missing
+    # Ended: the on-call shift is left, which gets escalations only, and this
+    # account never escalates.
+    missing = (await readiness(db, alice)).missing
+    assert SHIFT not in missing
+    assert ESCALATION in missing
 
 
 async def test_anyone_may_ask_whether_a_colleague_is_set_up(db: Database, team: Team) -> None:
