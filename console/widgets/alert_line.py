@@ -29,6 +29,7 @@ SHORT = {
     readiness.NEW_CHAT: "New Chat",
     readiness.SHIFT: "shift",
     readiness.OPTED_OUT: "phone sent STOP",
+    readiness.ESCALATION: "escalation (on call only)",
 }
 ACCOUNT_OFF = ("off in the account settings", "off in account")
 KEY = " (Ctrl+Y)"
@@ -44,7 +45,7 @@ def line_for(ready: Readiness, width: int) -> Text:
         off = readiness.ACCOUNT_OFF in ready.missing
         candidates = []
         for words, account in ((None, ACCOUNT_OFF[0]), (SHORT, ACCOUNT_OFF[1])):
-            named = [words[m] if words else m for m in own]
+            named = [words.get(m, m) if words else m for m in own]
             text = "Mobile alerts " + account if off else "Mobile alerts:"
             if named:
                 text += ("; missing " if off else " missing ") + ", ".join(named)
