@@ -266,6 +266,7 @@ async def test_schema_6_managers_and_agents_keep_their_rights(
                 Action.ANSWER_OFFER,
                 Action.REFUSE_OFFER,
                 Action.USE_TEMPLATE,
+                Action.SET_OWN_ALERTS,
             ):
                 continue  # these need their target
             assert allows(dana, action), action
