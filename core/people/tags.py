@@ -1,6 +1,7 @@
 """Contact tags: short labels a campaign's live filter can ask for (``tag=vip``).
 
-A tag is 1 to 40 characters of text with no control characters, trimmed.
+A tag is 1 to 40 characters of text with no control characters and no ``;``
+(which separates tags in a contacts CSV file's ``tags`` column), trimmed.
 Tags are case-insensitive: "VIP" and "vip" are one tag (the column's
 collation), and a contact keeps the spelling it was first given. Anyone who
 may edit contacts may tag them (Action.EDIT_CONTACTS).
@@ -29,6 +30,8 @@ def check_tag(value: str) -> str:
         raise InvalidInput(f"tag {tag[:20]!r}… is longer than {MAX_TAG} characters")
     if has_control_characters(tag) or not is_utf8(tag):
         raise InvalidInput(f"tag {tag!r} holds a control character or text that is not UTF-8")
+    if ";" in tag:
+        raise InvalidInput(f"tag {tag!r} holds a ';', which separates tags in a CSV file")
     return tag
 
 
