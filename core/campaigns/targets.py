@@ -40,7 +40,7 @@ class Added:
     added: int
     """New targets, waiting in the pool."""
     already: int = 0
-    """Contacts that were targets of the campaign already."""
+    """Contacts that were targets of the campaign already (or whose number a CSV row is)."""
     no_mobile: tuple[int, ...] = ()
     """Contacts left out: they have no mobile number (ids)."""
     unknown: tuple[int, ...] = ()
@@ -76,7 +76,10 @@ async def add_contacts(
             no_mobile.extend(r["id"] for r in rows if r["phone"] is None)
             already += sum(1 for r in rows if r["phone"] is not None and r["targeted"])
             fresh = [(r["id"], r["phone"]) for r in rows if r["phone"] and not r["targeted"]]
-            added += await _insert(tx, ref.id, fresh)
+            inserted = await _insert(tx, ref.id, fresh)
+            # A number a CSV row of the campaign targets already: that row is the target.
+            already += len(fresh) - inserted
+            added += inserted
         await _emit(tx, actor, ref.id, added)
     return Added(added, already, tuple(no_mobile), tuple(unknown))
 
