@@ -23,7 +23,7 @@ OPERATOR = SYSTEM  # see console.commands.admin: the file's owner is the operato
 
 @click.group("contacts")
 def contacts_group() -> None:
-    """Contacts: import, export, list."""
+    """Contacts: import, export, list, tag."""
 
 
 @contacts_group.command("import")
@@ -141,3 +141,41 @@ async def contacts_list(
         click.echo(f"{c.id:>6} {clipped(c.name, 28):<28} {ready:<9} {phones}")
     if len(page) == limit:
         click.echo(f"more: --after {page[-1].id}", err=True)
+
+
+@contacts_group.command("tag")
+@click.argument("contact_id", metavar="CONTACT", type=ROW_ID)
+@click.argument("tag_names", nargs=-1, required=True, metavar="TAG...")
+@json_option
+@db_option
+@with_db
+async def contacts_tag(
+    db: Database, contact_id: int, tag_names: tuple[str, ...], as_json: bool
+) -> None:
+    """Give contact CONTACT (an ID) these tags, for campaign filters (tag=vip)."""
+    from core.people import tags
+
+    _show_tags(contact_id, await tags.tag(db, OPERATOR, contact_id, tag_names), as_json)
+
+
+@contacts_group.command("untag")
+@click.argument("contact_id", metavar="CONTACT", type=ROW_ID)
+@click.argument("tag_names", nargs=-1, required=True, metavar="TAG...")
+@json_option
+@db_option
+@with_db
+async def contacts_untag(
+    db: Database, contact_id: int, tag_names: tuple[str, ...], as_json: bool
+) -> None:
+    """Take these tags off contact CONTACT (any case)."""
+    from core.people import tags
+
+    _show_tags(contact_id, await tags.untag(db, OPERATOR, contact_id, tag_names), as_json)
+
+
+def _show_tags(contact_id: int, now: list[str], as_json: bool) -> None:
+    if as_json:
+        emit_json({"contact": contact_id, "tags": now})
+        return
+    shown = ", ".join(printable(t) for t in now) or "none"
+    click.echo(f"contact {contact_id} tags: {shown}")

@@ -67,6 +67,12 @@ class Action(StrEnum):
     VIEW_SHIFTS = "see shifts, who is on shift and who gets mobile alerts"
     MANAGE_SHIFTS = "manage staff shifts"
     SET_OWN_ALERTS = "set this person's alert consent and New Chat alert"
+    VIEW_CAMPAIGN = "see this SMS campaign"
+    MANAGE_CAMPAIGN = "create, edit, start, pause, resume or cancel this SMS campaign"
+    VIEW_CAMPAIGN_POOL = "see this SMS campaign's waiting pool"
+    PROGRAM_TARGETS = "program this SMS campaign's targets"
+    REPROGRAM_TARGETS = "reprogram this SMS campaign's targets"
+    REMOVE_TARGETS = "remove this SMS campaign's targets"
 
 
 @record
@@ -93,6 +99,13 @@ class OfferAccess:
     """A routing offer: only the agent it was made to answers it."""
 
     agent_id: int
+
+
+@record
+class CampaignAccess:
+    """An SMS campaign; None as the target of MANAGE_CAMPAIGN: creating one."""
+
+    campaign_id: int
 
 
 @record
@@ -286,6 +299,16 @@ def _template(p: Principal, target: object) -> str | None:
     return f"the template is not one of permission profile {p.profile_name!r}'s"
 
 
+def _campaign(p: Principal, target: object) -> str | None:
+    # A profile that manages the account sees every campaign; others those their
+    # profile lists (the seed's Configuration tab). Creating one names none yet.
+    if target is None or p.settings.manage_settings:
+        return None
+    if isinstance(target, CampaignAccess) and target.campaign_id in p.campaign_ids:
+        return None
+    return f"the campaign is not one of permission profile {p.profile_name!r}'s"
+
+
 def _self(p: Principal, target: object) -> str | None:
     if isinstance(target, StaffAccess) and target.agent_id == p.id:
         return None
@@ -322,6 +345,13 @@ RULES: dict[Action, Rule] = {
     Action.MANAGE_SHIFTS: Rule(needs="manage_users"),
     # A2: consent is the person's own; a manager sees it but cannot tick it.
     Action.SET_OWN_ALERTS: Rule(check=_self),
+    # S1, the seed's SMS campaign rights: access, then each targeting right.
+    Action.VIEW_CAMPAIGN: Rule(needs="campaigns", check=_campaign),
+    Action.MANAGE_CAMPAIGN: Rule(needs="campaigns", check=_campaign),
+    Action.VIEW_CAMPAIGN_POOL: Rule(needs="campaign_pool", check=_campaign),
+    Action.PROGRAM_TARGETS: Rule(needs="campaign_program", check=_campaign),
+    Action.REPROGRAM_TARGETS: Rule(needs="campaign_reprogram", check=_campaign),
+    Action.REMOVE_TARGETS: Rule(needs="campaign_remove", check=_campaign),
 }
 
 

@@ -36,7 +36,8 @@ MAX_CUSTOM_VALUE = 2000
 MAX_PAGE = 1000
 MAX_REASON = 500
 
-_RESERVED_KEYS = frozenset(BUILTIN_FIELDS + PHONE_KINDS)
+# "tags" is the contacts CSV file's tags column (core.people.tags).
+_RESERVED_KEYS = frozenset((*BUILTIN_FIELDS, *PHONE_KINDS, "tags"))
 # A search made only of these characters is read as (part of) a phone number.
 _PHONEISH = re.compile(r"[\d\s+()./-]+")
 
@@ -94,6 +95,8 @@ class NewContact:
     ready: bool
     phones: tuple[Phone, ...]
     custom: dict[str, str]
+    tags: tuple[str, ...] = ()
+    """Checked by ``core.people.tags.check_tags`` (a CSV import's tags column)."""
 
 
 @record
@@ -654,6 +657,10 @@ async def _insert_many(tx: Tx, contacts: Sequence[NewContact]) -> int:
             )
             for i, c in enumerate(contacts)
         ],
+    )
+    await tx.executemany(
+        "INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)",
+        [(first + i, tag) for i, c in enumerate(contacts) for tag in c.tags],
     )
     return first
 

@@ -12,6 +12,8 @@ The format
 
   - ``name``, ``job_title``, ``email``
   - ``ready``: true/false, yes/no or 1/0 (any case); empty means true.
+  - ``tags``: the contact's tags (campaign filters' ``tag=``), separated by
+    ``;``; each 1-40 characters, any case one tag (``core.people.tags``).
   - Phone columns, one per kind: ``mobile``, ``landline``, ``work``,
     ``home``, ``fax``, ``other``. A cell may hold several numbers separated
     by ``;``. Numbers without a country code are read in the account's
@@ -58,14 +60,14 @@ from typing import TextIO
 from core import settings
 from core.db import Database
 from core.errors import InvalidInput
-from core.people import contacts
+from core.people import contacts, tags
 from core.people.authz import Action, Actor, authorize
 from core.people.contacts import PHONE_KINDS, Contact, NewContact, Phone
 from core.records import record
 from core.sms.phones import normalise
 
 TEXT_COLUMNS = ("name", "job_title", "email")
-KNOWN_COLUMNS = (*TEXT_COLUMNS, "ready", *PHONE_KINDS)
+KNOWN_COLUMNS = (*TEXT_COLUMNS, "ready", *PHONE_KINDS, "tags")
 BATCH_SIZE = 5_000
 EXPORT_PAGE = 500
 
@@ -255,6 +257,7 @@ def _parse_row(
     phones: list[Phone] = []
     phone_columns: dict[str, str] = {}  # e164 -> the column it was first seen in
     custom: dict[str, str] = {}
+    tag_names: list[str] = []
     for position, (column, raw) in enumerate(zip_longest(columns, cells), start=1):
         value = (raw or "").strip()
         if not value:
@@ -273,6 +276,8 @@ def _parse_row(
                 ready = _parse_ready(value)
             elif column.key in PHONE_KINDS:
                 phones += _parse_phones(value, column, region, phone_columns)
+            elif column.key == "tags":
+                tag_names = tags.check_tags(_unescape(t) for t in value.split(";") if t.strip())
             else:
                 custom[column.title] = contacts.check_custom_value(column.title, _unescape(value))
         except InvalidInput as exc:
@@ -285,7 +290,13 @@ def _parse_row(
     if errors:
         return None, errors
     return NewContact(
-        text["name"], text["job_title"], text["email"], ready, tuple(phones), custom
+        text["name"],
+        text["job_title"],
+        text["email"],
+        ready,
+        tuple(phones),
+        custom,
+        tuple(tag_names),
     ), []
 
 
@@ -355,7 +366,8 @@ async def export_csv(db: Database, actor: Actor, stream: TextIO) -> int:
     writer.writerow([*KNOWN_COLUMNS, *(_escape(key) for key in keys)])
     written, after_id = 0, 0
     while page := await contacts.list_page(db, actor, after_id=after_id, limit=EXPORT_PAGE):
-        writer.writerows(_export_row(contact, keys) for contact in page)
+        tagged = await _tags_of(db, [c.id for c in page])
+        writer.writerows(_export_row(contact, keys, tagged.get(contact.id, "")) for contact in page)
         written += len(page)
         after_id = page[-1].id
     return written
@@ -366,7 +378,19 @@ async def _custom_keys(db: Database) -> list[str]:
     return sorted(r[0] for r in rows)
 
 
-def _export_row(contact: Contact, keys: list[str]) -> list[str]:
+async def _tags_of(db: Database, ids: list[int]) -> dict[int, str]:
+    """Each contact's tags as the tags column writes them (sorted, ;-separated)."""
+    rows = await db.fetchall(
+        "SELECT contact_id, group_concat(tag, ';') FROM"
+        " (SELECT contact_id, tag FROM contact_tags"
+        f"  WHERE contact_id IN ({', '.join('?' * len(ids))}) ORDER BY contact_id, tag)"
+        " GROUP BY contact_id",
+        tuple(ids),
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+def _export_row(contact: Contact, keys: list[str], tag_text: str) -> list[str]:
     by_kind: dict[str, list[str]] = {kind: [] for kind in PHONE_KINDS}
     for phone in contact.phones:
         by_kind.setdefault(phone.kind, []).append(phone.e164)
@@ -376,6 +400,7 @@ def _export_row(contact: Contact, keys: list[str]) -> list[str]:
         _escape(contact.email),
         "true" if contact.ready else "false",
         *(";".join(by_kind[kind]) for kind in PHONE_KINDS),
+        ";".join(_escape(t) for t in tag_text.split(";")) if tag_text else "",
         *(_escape(contact.custom.get(key, "")) for key in keys),
     ]
 

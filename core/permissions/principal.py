@@ -94,6 +94,8 @@ class Principal:
     number_ids: frozenset[int] = frozenset()
     """SMS numbers the profile may send from; empty: every number (see authz)."""
     template_ids: frozenset[int] = frozenset()
+    campaign_ids: frozenset[int] = frozenset()
+    """SMS campaigns the profile may see and work on (S1; manage_settings sees all)."""
     activity_ids: frozenset[int] = frozenset()
     default_activity_id: int | None = None
     profile_ids: tuple[int, ...] = ()
@@ -177,6 +179,9 @@ async def load_in(tx: Database | Tx, agent_id: int) -> Principal:
     templates = await tx.fetchall(
         "SELECT template_id FROM permission_profile_templates WHERE profile_id = ?", (profile_id,)
     )
+    campaigns = await tx.fetchall(
+        "SELECT campaign_id FROM permission_profile_campaigns WHERE profile_id = ?", (profile_id,)
+    )
     activities = await tx.fetchall(
         "SELECT activity_id, is_default FROM permission_profile_activities WHERE profile_id = ?",
         (profile_id,),
@@ -191,6 +196,7 @@ async def load_in(tx: Database | Tx, agent_id: int) -> Principal:
         queues=queues,
         number_ids=frozenset(r["number_id"] for r in numbers),
         template_ids=frozenset(r["template_id"] for r in templates),
+        campaign_ids=frozenset(r["campaign_id"] for r in campaigns),
         activity_ids=frozenset(r["activity_id"] for r in activities),
         default_activity_id=next((r["activity_id"] for r in activities if r["is_default"]), None),
         profile_ids=held,

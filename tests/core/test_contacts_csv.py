@@ -264,6 +264,7 @@ async def test_export_writes_known_columns_then_sorted_custom_ones(
         "home",
         "fax",
         "other",
+        "tags",
         "Badge",
         "Notes",
         "Team",
@@ -285,7 +286,7 @@ async def test_export_writes_known_columns_then_sorted_custom_ones(
     # text a spreadsheet would run as a formula is written as text
     assert rows[2][0] == '\'=HYPERLINK("http://evil.example")'
     assert rows[2][3] == "false"
-    assert rows[2][10] == "'-42"
+    assert rows[2][11] == "'-42"
     assert rows[3][:2] == ["''quoted", "'@lead"]
 
 

@@ -14,6 +14,7 @@ import io
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ from hypothesis import strategies as st
 from core import settings as account
 from core.alerts import consent as staff_consent
 from core.alerts import readiness
+from core.campaigns import pool as campaign_pool
+from core.campaigns import targets as campaign_targets
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.errors import NotAllowed
@@ -32,7 +35,7 @@ from core.notify import groups as notify_groups
 from core.notify import links as notify_links
 from core.notify import outcomes as notify_outcomes
 from core.notify import profiles as notify_profiles
-from core.people import agents, contacts, contacts_csv
+from core.people import agents, contacts, contacts_csv, tags
 from core.people.authz import RULES, SYSTEM, Action, Actor, allows, authorize, scope
 from core.people.contacts import ContactDraft
 from core.permissions import configuration, principal, profiles
@@ -184,6 +187,31 @@ async def _permit_my_phone(db: Database, actor: Actor, team: Team) -> object:
     return await staff_consent.permit(db, actor, actor.id, True)
 
 
+# --- c-targets: a campaign's targets, the pool and moves ---------------------------------
+
+
+async def _campaign_targets(db: Database, team: Team) -> None:
+    """Campaign Matrix: Carl programmed (target 1), Dora waiting (target 2)."""
+    async with db.transaction() as tx:
+        cid = await tx.insert(
+            "INSERT INTO campaigns (name, sender, template, created_at, updated_at)"
+            " VALUES ('Matrix', ?, 'Hi', 0, 0)",
+            (DEFAULT_NUMBER,),
+        )
+        await tx.executemany(
+            "INSERT INTO campaign_targets (campaign_id, contact_id, phone, state, due_at,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0)",
+            [
+                (cid, team.carl.id, CARL_MOBILE, "programmed", tx.now_ms + 3_600_000),
+                (cid, team.dora.id, DORA_MOBILE, "waiting", None),
+            ],
+        )
+
+
+def _in_an_hour(db: Database) -> datetime:
+    return db.clock.now() + timedelta(hours=1)
+
+
 CASES = [
     Case(
         "settings",
@@ -278,6 +306,44 @@ CASES = [
     Case("see a colleague's consent", {"manage_users": True}, _see_alices_consent),
     Case("permit SMS to my own phone", {}, _permit_my_phone),
     Case("see whether I get mobile alerts", {}, lambda db, a, t: readiness.readiness(db, a)),
+    # c-targets: tags, a campaign's targets, the pool and moves (a profile that manages the
+    # account reaches every campaign; the per-campaign list is tested in test_campaign_targets)
+    Case("tag a contact", {}, lambda db, a, t: tags.tag(db, a, t.carl.id, ["vip"])),
+    Case(
+        "add campaign targets",
+        {"campaigns": True, "manage_settings": True},
+        lambda db, a, t: campaign_targets.add_contacts(db, a, "Matrix", [t.erin.id]),
+    ),
+    Case(
+        "see a campaign's targets and moves",
+        {"campaigns": True, "manage_settings": True},
+        lambda db, a, t: campaign_pool.moves(db, a, "Matrix"),
+    ),
+    Case(
+        "see a campaign's waiting pool",
+        {"campaign_pool": True, "manage_settings": True},
+        lambda db, a, t: campaign_pool.pool(db, a, "Matrix"),
+    ),
+    Case(
+        "program campaign targets",
+        {"campaign_program": True, "manage_settings": True},
+        lambda db, a, t: campaign_pool.program(db, a, "Matrix", "all", _in_an_hour(db)),
+    ),
+    Case(
+        "reprogram campaign targets",
+        {"campaign_reprogram": True, "manage_settings": True},
+        lambda db, a, t: campaign_pool.reprogram(db, a, "Matrix", [1], _in_an_hour(db)),
+    ),
+    Case(
+        "put campaign targets back in the pool",
+        {"campaign_reprogram": True, "manage_settings": True},
+        lambda db, a, t: campaign_pool.back_to_pool(db, a, "Matrix", [1]),
+    ),
+    Case(
+        "remove campaign targets",
+        {"campaign_remove": True, "manage_settings": True},
+        lambda db, a, t: campaign_pool.remove(db, a, "Matrix", [2]),
+    ),
 ]
 
 
@@ -306,6 +372,7 @@ async def scene(db: Database, team: Team) -> Team:
     await _inbound(db, "+12125550199")  # a conversation nobody owns: public
     await _owned_by_bob(db, team)
     await _notification_profiles(db)
+    await _campaign_targets(db, team)
     return team
 
 

@@ -1,0 +1,93 @@
+"""S1: the merge fields a campaign's template may use, and one target's values.
+
+A campaign text is rendered by the one template renderer (``core.templates``)
+from: the contact's own fields (name, first and last name, job title, email,
+the number texted), the contacts' custom fields (a key such as "Account
+manager" is the field ``account_manager``), and the columns of the CSV its
+targets came from (``campaign_targets.merge_values``, stored under their
+field names). A CSV value wins over a contact's field of the same name: the
+file was made for this campaign.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Mapping
+from typing import Final
+
+from core.db import Database, Tx
+from core.people.contacts import MAX_CUSTOM_VALUE, MAX_EMAIL, MAX_JOB_TITLE, MAX_NAME
+from core.templates import Field, Fields
+
+MAX_PHONE: Final = 16
+"""E.164: a plus and at most 15 digits."""
+
+BUILT_IN: Final = (
+    Field("name", "Name", MAX_NAME),
+    Field("first_name", "First name", MAX_NAME),
+    Field("last_name", "Last name", MAX_NAME),
+    Field("job_title", "Job title", MAX_JOB_TITLE),
+    Field("email", "Email", MAX_EMAIL),
+    Field("phone", "Phone number", MAX_PHONE, gsm7_only=True),
+)
+_BUILT_IN_NAMES: Final = frozenset(f.name for f in BUILT_IN)
+_NOT_NAME: Final = re.compile(r"[^a-z0-9]+")
+
+Querier = Database | Tx
+
+
+def field_name(key: str) -> str | None:
+    """The field a custom key or CSV column is merged as ("Account manager" ->
+    account_manager); None when nothing of it can name a field."""
+    name = _NOT_NAME.sub("_", key.strip().lower()).strip("_")[:64]
+    if not name:
+        return None
+    if not name[0].isalpha():
+        name = ("f_" + name)[:64]
+    return name
+
+
+async def fields_in(q: Querier, campaign_id: int | None = None) -> Fields:
+    """The fields a template may use: built-ins, every custom field some contact has,
+    and the CSV columns of ``campaign_id``'s targets."""
+    rows = await q.fetchall(
+        "SELECT DISTINCT j.key FROM contacts c, json_each(c.custom) j"
+        " UNION SELECT DISTINCT j.key FROM campaign_targets t, json_each(t.merge_values) j"
+        " WHERE t.campaign_id = ?",
+        (campaign_id,),
+    )
+    extra: dict[str, Field] = {}
+    for r in rows:
+        name = field_name(r[0])
+        if name is None or name in _BUILT_IN_NAMES or name in extra:
+            continue
+        extra[name] = Field(name, r[0], MAX_CUSTOM_VALUE)
+    return Fields((*BUILT_IN, *sorted(extra.values(), key=lambda f: f.name)))
+
+
+def values_for(
+    contact: sqlite3.Row | Mapping[str, object] | None, phone: str, merge_values: str | None
+) -> dict[str, str]:
+    """One target's values: its contact's fields (``contacts`` columns: name,
+    job_title, email, custom), the number it is texted at, its CSV row's values."""
+    values: dict[str, str] = {"phone": phone}
+    if contact is not None:
+        name = str(contact["name"] or "")
+        first, _, last = name.partition(" ")
+        values.update(
+            name=name,
+            first_name=first,
+            last_name=last.strip(),
+            job_title=str(contact["job_title"] or ""),
+            email=str(contact["email"] or ""),
+        )
+        for key, value in json.loads(str(contact["custom"] or "{}")).items():
+            named = field_name(key)
+            if named is not None and named not in _BUILT_IN_NAMES:
+                values.setdefault(named, str(value))
+    if merge_values:
+        for key, value in json.loads(merge_values).items():
+            values[key] = str(value)
+    return values
