@@ -16,7 +16,6 @@ running. Cancel skips what has not been handed to the outbox yet.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from core.campaigns import estimate
@@ -111,7 +110,6 @@ def _why_nobody(name: str, found: Estimate) -> str:
 
 async def _skip_at_start(tx: Tx, campaign_id: int) -> None:
     """Skip, with the reason, the targets no message will go to."""
-    skips = await estimate.skips_in(tx, campaign_id)
     await tx.execute(
         "UPDATE campaign_targets SET state = 'skipped', reason = :why, due_at = NULL,"
         " updated_at = :now WHERE campaign_id = :campaign"
@@ -122,14 +120,8 @@ async def _skip_at_start(tx: Tx, campaign_id: int) -> None:
     await tx.execute(
         "UPDATE campaign_targets AS t SET state = 'skipped', reason = :why, due_at = NULL,"
         " updated_at = :now WHERE t.campaign_id = :campaign"
-        " AND t.state IN ('waiting', 'programmed') AND ("
-        f" {estimate.MOBILE_SQL} = 0 OR t.phone IN (SELECT value FROM json_each(:unknown)))",
-        {
-            "why": NOT_MOBILE,
-            "now": tx.now_ms,
-            "campaign": campaign_id,
-            "unknown": json.dumps(sorted(skips.unknown_not_mobile)),
-        },
+        f" AND t.state IN ('waiting', 'programmed') AND {estimate.MOBILE_SQL} = 0",
+        {"why": NOT_MOBILE, "now": tx.now_ms, "campaign": campaign_id},
     )
 
 
@@ -214,4 +206,3 @@ async def finish_in(tx: Tx, campaign_id: int) -> bool:
         return False
     await tx.emit("campaign.finished", "campaign", campaign_id)
     return True
-

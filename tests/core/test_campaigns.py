@@ -135,7 +135,7 @@ async def test_custom_fields_and_csv_columns_are_fields(db: Database, team: Team
     async with db.transaction() as tx:
         await tx.execute(
             "INSERT INTO campaign_targets (campaign_id, phone, merge_values, created_at,"
-            " updated_at) VALUES (?, ?, '{\"store\": \"Main St\"}', 0, 0)",
+            ' updated_at) VALUES (?, ?, \'{"store": "Main St"}\', 0, 0)',
             (made.id, DORA_MOBILE),
         )
     edited = await campaigns.edit(db, team.dana, made.id, template="Visit {{store}}")
@@ -272,8 +272,12 @@ async def test_start_now_programs_every_waiting_target_and_records_the_moves(
     assert {(r["state"], r["due_at"]) for r in rows} == {("programmed", to_ms(clock.now()))}
     moves = await db.fetchall("SELECT action, agent_id, due_at, at FROM campaign_moves")
     assert [(m["action"], m["agent_id"]) for m in moves] == [("program", team.dana.id)] * 2
-    event = [e for e in await after(db, 0) if e.kind == "campaign.started"][0]
-    assert (event.entity_id, event.actor_id, event.data) == (made.id, team.dana.id, {"programmed": 2})
+    event = next(e for e in await after(db, 0) if e.kind == "campaign.started")
+    assert (event.entity_id, event.actor_id, event.data) == (
+        made.id,
+        team.dana.id,
+        {"programmed": 2},
+    )
 
 
 async def test_start_later_schedules_and_a_start_in_the_past_is_refused(
@@ -318,7 +322,7 @@ async def test_start_skips_opted_out_and_not_mobile_targets_with_the_reason(
 ) -> None:
     made = await spring(db, team)
     await add_target(db, made.id, team.carl.id, CARL_LANDLINE)
-    await add_target(db, made.id, None, "+12125550199")  # nobody's: read by its range
+    await add_target(db, made.id, None, "+12125550199")  # a CSV row: checked at import
     async with db.transaction() as tx:
         await consent.opt_out_in(tx, ERIN_MOBILE, keyword="STOP")
     await lifecycle.start(db, team.dana, made.id)
@@ -326,7 +330,7 @@ async def test_start_skips_opted_out_and_not_mobile_targets_with_the_reason(
     assert found[ERIN_MOBILE] == ("skipped", "opted out")
     assert found[CARL_LANDLINE] == ("skipped", "not a mobile number")
     assert found[DORA_MOBILE] == ("programmed", None)
-    assert found["+12125550199"] == ("programmed", None)  # US ranges do not tell mobiles apart
+    assert found["+12125550199"] == ("programmed", None)
 
 
 async def test_a_warning_needs_confirmation_and_carries_the_estimate(
@@ -425,9 +429,7 @@ async def test_every_transition_checks_the_status_and_names_it(
     assert str(caught.value).startswith(message)
 
 
-async def test_a_campaign_needs_the_campaign_right_to_be_managed(
-    db: Database, team: Team
-) -> None:
+async def test_a_campaign_needs_the_campaign_right_to_be_managed(db: Database, team: Team) -> None:
     made = await spring(db, team)
     await configuration.set_profile_campaign(db, SYSTEM, "Agent", "Spring")
     alice = await principal.load(db, team.alice.id)  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from core import settings as account
 from core.alerts import consent as staff_consent
 from core.alerts import readiness
+from core.campaigns import campaigns, estimate, lifecycle
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.errors import NotAllowed
@@ -184,6 +185,35 @@ async def _permit_my_phone(db: Database, actor: Actor, team: Team) -> object:
     return await staff_consent.permit(db, actor, actor.id, True)
 
 
+async def _spring(db: Database) -> None:
+    made = await campaigns.create(db, SYSTEM, "Spring", DEFAULT_NUMBER, "Hello")
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO campaign_targets (campaign_id, phone, created_at, updated_at)"
+            " VALUES (?, ?, 0, 0)",
+            (made.id, DORA_MOBILE),
+        )
+
+
+def _on_spring(
+    call: Callable[[Database, Actor, str], Awaitable[object]],
+) -> Callable[[Database, Actor, Team], Awaitable[object]]:
+    """``call`` on the scene's campaign, by a principal whose profile lists it when it is
+    the allowed one (a denied profile lists nothing: the grant then writes nothing)."""
+
+    async def run(db: Database, actor: Actor, team: Team) -> object:
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO permission_profile_campaigns (profile_id, campaign_id)"
+                " SELECT p.id, c.id FROM permission_profiles p, campaigns c"
+                " WHERE p.name = 'Allowed' AND c.name = 'Spring'"
+            )
+        assert actor.id is not None
+        return await call(db, await principal.load(db, actor.id), "Spring")
+
+    return run
+
+
 CASES = [
     Case(
         "settings",
@@ -278,6 +308,27 @@ CASES = [
     Case("see a colleague's consent", {"manage_users": True}, _see_alices_consent),
     Case("permit SMS to my own phone", {}, _permit_my_phone),
     Case("see whether I get mobile alerts", {}, lambda db, a, t: readiness.readiness(db, a)),
+    # c-model: campaigns themselves (the scene has the draft "Spring", listed by "Allowed")
+    Case(
+        "create a campaign",
+        {"campaigns": True},
+        lambda db, a, t: campaigns.create(db, a, "Autumn", DEFAULT_NUMBER, "Hello"),
+    ),
+    Case("see a campaign", {"campaigns": True}, _on_spring(campaigns.get)),
+    Case("estimate a campaign", {"campaigns": True}, _on_spring(estimate.estimate)),
+    Case(
+        "edit a campaign",
+        {"campaigns": True},
+        _on_spring(lambda db, a, c: campaigns.edit(db, a, c, rate=2)),
+    ),
+    Case("start a campaign", {"campaigns": True}, _on_spring(lifecycle.start)),
+    Case("cancel a campaign", {"campaigns": True}, _on_spring(lifecycle.cancel)),
+    Case("delete a campaign", {"campaigns": True}, _on_spring(campaigns.delete)),
+    Case(
+        "let a profile see a campaign",
+        {"manage_users": True},
+        lambda db, a, t: configuration.set_profile_campaign(db, a, "Agent", "Spring"),
+    ),
 ]
 
 
@@ -306,6 +357,7 @@ async def scene(db: Database, team: Team) -> Team:
     await _inbound(db, "+12125550199")  # a conversation nobody owns: public
     await _owned_by_bob(db, team)
     await _notification_profiles(db)
+    await _spring(db)
     return team
 
 
