@@ -29,6 +29,7 @@ import re
 import sqlite3
 from datetime import datetime
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from core import settings
 from core.campaigns import fields
@@ -40,6 +41,7 @@ from core.permissions import values
 from core.records import record
 from core.sms import numbers, phones
 from core.templates import Field, Fields, Template, compile_template, longest_count
+from core.weektime import occurrences, parse_at
 
 MAX_NAME: Final = 100
 DEFAULT_WINDOW: Final = "08:00-21:00"
@@ -125,6 +127,15 @@ def parse_window(text: str) -> tuple[int, int]:
             " midnight is not supported"
         )
     return start, end
+
+
+def parse_start(text: str, zone_name: str) -> datetime:
+    """A start typed as ISO 8601; without an offset, a wall time in the account's zone
+    (``zone_name``); a time the clocks skip is the instant of the jump."""
+    at = parse_at(text)
+    if at.tzinfo is not None:
+        return at
+    return occurrences(at, ZoneInfo(zone_name))[0]
 
 
 def check_name(name: object) -> str:
