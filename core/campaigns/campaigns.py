@@ -37,7 +37,7 @@ from core.clock import from_ms_or_none
 from core.db import Database, Tx
 from core.errors import InvalidInput, LimitExceeded, NotFound, WrongStatus
 from core.people.authz import Action, Actor, CampaignAccess, NumberAccess, allows, authorize
-from core.permissions import values
+from core.permissions import profiles, values
 from core.records import record
 from core.sms import numbers, phones
 from core.templates import Field, Fields, Template, compile_template, longest_count
@@ -282,6 +282,8 @@ async def create(
                 " VALUES (?, ?)",
                 (actor.profile_id, campaign_id),
             )
+            # The creator's console reloads its principal, and so sees the campaign.
+            await profiles.changed(tx, actor, actor.profile_id)
         await tx.emit("campaign.created", "campaign", campaign_id, actor_id=actor.id)
         return from_row(await _row_in(tx, campaign_id))
 

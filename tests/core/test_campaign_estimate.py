@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from core import settings
-from core.campaigns import campaigns, estimate
+from core.campaigns import campaigns, estimate, lifecycle
 from core.campaigns.estimate import finish_at
 from core.clock import FakeClock
-from core.db import Database
+from core.db import Database, Tx
 from core.errors import NotAllowed
 from core.people.authz import SYSTEM
 from core.sms import consent
@@ -182,3 +184,33 @@ async def test_the_estimate_needs_the_campaign_visible(db: Database, team: Team)
     pat = await campaigner(db, "pat")
     with pytest.raises(NotAllowed, match="the campaign is not one of permission profile"):
         await estimate.estimate(db, pat, made.id)
+
+
+class _FakeTargets(types.ModuleType):
+    """Stands in for core/campaigns/targets.py (another part): the filter matches Dora."""
+
+    def __init__(self, contact_id: int) -> None:
+        super().__init__("core.campaigns.targets")
+        self.contact_id = contact_id
+
+    async def materialise_in(self, tx: Tx, campaign_id: int) -> None:
+        await tx.execute(
+            "INSERT OR IGNORE INTO campaign_targets (campaign_id, contact_id, phone,"
+            " created_at, updated_at) VALUES (?, ?, ?, 0, 0)",
+            (campaign_id, self.contact_id, DORA_MOBILE),
+        )
+
+
+async def test_a_drafts_live_filter_is_counted_and_made_into_targets_only_at_start(
+    db: Database, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "core.campaigns.targets", _FakeTargets(team.dora.id))
+    made = await campaigns.create(
+        db, team.dana, "Spring", DEFAULT_NUMBER, "Hello", filter='[["ready", true]]'
+    )
+    found = await estimate.estimate(db, team.dana, made.id)
+    assert (found.targets, found.eligible) == (1, 1)
+    assert await db.scalar("SELECT count(*) FROM campaign_targets") == 0
+    await lifecycle.start(db, team.dana, made.id)
+    rows = await db.fetchall("SELECT phone, state FROM campaign_targets")
+    assert [tuple(r) for r in rows] == [(DORA_MOBILE, "programmed")]
