@@ -75,3 +75,21 @@ class InUse(SwitchboardError):
     def __init__(self, message: str, links: tuple[object, ...] = ()) -> None:
         super().__init__(message)
         self.links = links
+
+
+class WrongStatus(SwitchboardError):
+    """The thing is in a state that does not allow this (a finished campaign cannot be paused);
+    the message names the state."""
+
+
+class NoEligibleTargets(SwitchboardError):
+    """A campaign cannot start: none of its targets can be sent to; the message says why."""
+
+
+class NeedsConfirmation(SwitchboardError):
+    """The action has consequences the person must see and accept first (a campaign that
+    would pass the monthly bundle); ``details`` is what to show them (an Estimate)."""
+
+    def __init__(self, message: str, details: object = None) -> None:
+        super().__init__(message)
+        self.details = details

@@ -1,16 +1,20 @@
-"""campaigns: SMS campaigns (S1). Each part's commands live in campaigns_<part>.py."""
+"""campaigns: SMS campaigns (S1): the campaigns themselves, their targets, sending.
+
+Each part lives in its own module (campaigns_<part>.py); this one only gathers
+them under `campaigns`.
+"""
 
 from __future__ import annotations
 
 import click
 
-from console.commands import campaigns_targets
+from console.commands import campaigns_model, campaigns_targets
 
 
 @click.group("campaigns")
 def campaigns_group() -> None:
-    """SMS campaigns: targets, the waiting pool, program, reprogram, remove."""
+    """SMS campaigns: create, targets, pool, estimate, start, pause, resume, cancel."""
 
 
-for _command in campaigns_targets.COMMANDS:
-    campaigns_group.add_command(_command)
+for command in (*campaigns_model.COMMANDS, *campaigns_targets.COMMANDS):
+    campaigns_group.add_command(command)

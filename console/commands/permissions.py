@@ -78,6 +78,7 @@ async def profiles_show(db: Database, name: str, as_json: bool) -> None:
     queues = await configuration.profile_queues(db, name)
     numbers = await configuration.profile_numbers(db, name)
     templates = await configuration.list_templates(db, name)
+    campaigns = await configuration.profile_campaigns(db, name)
     shown = {
         **_profile_json(p),
         "user_list": [
@@ -88,6 +89,7 @@ async def profiles_show(db: Database, name: str, as_json: bool) -> None:
         "queues": [{"name": q, "messaging": m, "score": s} for q, m, s in queues],
         "numbers": numbers,
         "templates": [t.name for t in templates],
+        "campaigns": campaigns,
     }
     if as_json:
         emit_json(shown)
@@ -95,7 +97,7 @@ async def profiles_show(db: Database, name: str, as_json: bool) -> None:
     click.echo(f"{printable(p.name)} ({printable(p.alias)}) {printable(p.description)}")
     for key, value in dataclasses.asdict(p.settings).items():
         click.echo(f"  {key:<28} {value}")
-    for key in ("user_list", "activities", "queues", "numbers", "templates"):
+    for key in ("user_list", "activities", "queues", "numbers", "templates", "campaigns"):
         click.echo(f"  {key}: {printable(str(shown[key]))}")
 
 
@@ -381,4 +383,19 @@ async def templates_grant(db: Database, profile: str, template: str, revoke: boo
     await configuration.set_profile_template(db, OPERATOR, profile, template, granted=not revoke)
     click.echo(
         f"{printable(profile)} {'no longer uses' if revoke else 'uses'} {printable(template)}"
+    )
+
+
+@permissions_group.command("campaign")
+@click.argument("profile")
+@click.argument("campaign")
+@click.option("--revoke", is_flag=True, help="Take it away instead.")
+@db_option
+@with_db
+async def profile_campaign(db: Database, profile: str, campaign: str, revoke: bool) -> None:
+    """Let PROFILE see and work on SMS campaign CAMPAIGN (its rights say what it may do)."""
+    await configuration.set_profile_campaign(db, OPERATOR, profile, campaign, granted=not revoke)
+    click.echo(
+        f"{printable(profile)} {'no longer sees' if revoke else 'sees'} campaign"
+        f" {printable(campaign)}"
     )

@@ -1,4 +1,5 @@
-"""R3: what a permission profile reaches: activities, queues, SMS numbers, SMS templates.
+"""R3: what a permission profile reaches: activities, queues, SMS numbers, SMS templates,
+SMS campaigns.
 
 - Activities: the centre's list (Available, Away, Lunch, Wrap-up, Offline,
   and those managers add); a profile uses some of them, exactly one the
@@ -11,6 +12,8 @@
 - SMS numbers: those a profile may send from. None named: every number.
 - SMS templates: canned replies, checked at save by the one renderer
   (core/templates.py) against ``CANNED_REPLY_FIELDS``.
+- SMS campaigns: those a profile sees and works on (the seed's Configuration
+  tab); a profile that manages the account sees every one.
 
 Every change emits an event naming the profile (``permission_profile.changed``)
 or the queue, activity or template, so consoles reload their principal.
@@ -458,3 +461,45 @@ async def set_profile_template_in(tx: Tx, profile_id: int, template: str, *, gra
             "DELETE FROM permission_profile_templates WHERE profile_id = ? AND template_id = ?",
             (profile_id, row["id"]),
         )
+
+
+# --- SMS campaigns ----------------------------------------------------------------------
+
+
+async def set_profile_campaign(
+    db: Database, actor: Actor, profile: str, campaign: str, *, granted: bool = True
+) -> None:
+    """Let ``profile`` see and work on the campaign (``granted``), or no longer."""
+    authorize(actor, Action.MANAGE_PERMISSIONS)
+    async with db.transaction() as tx:
+        profile_id = await id_by_name_in(tx, profile)
+        await set_profile_campaign_in(tx, profile_id, campaign, granted=granted)
+        await changed(tx, actor, profile_id)
+
+
+async def set_profile_campaign_in(tx: Tx, profile_id: int, campaign: str, *, granted: bool) -> None:
+    """``set_profile_campaign`` inside a transaction (no event)."""
+    row = await tx.fetchone("SELECT id FROM campaigns WHERE name = ?", (campaign.strip(),))
+    if row is None:
+        raise NotFound(f"no campaign named {campaign!r}")
+    if granted:
+        await tx.execute(
+            "INSERT OR IGNORE INTO permission_profile_campaigns (profile_id, campaign_id)"
+            " VALUES (?, ?)",
+            (profile_id, row["id"]),
+        )
+    else:
+        await tx.execute(
+            "DELETE FROM permission_profile_campaigns WHERE profile_id = ? AND campaign_id = ?",
+            (profile_id, row["id"]),
+        )
+
+
+async def profile_campaigns(db: Database, profile: str) -> list[str]:
+    """The names of the campaigns ``profile`` lists (one that manages the account sees all)."""
+    rows = await db.fetchall(
+        "SELECT c.name FROM permission_profile_campaigns g JOIN campaigns c"
+        " ON c.id = g.campaign_id WHERE g.profile_id = ? ORDER BY c.name",
+        (await id_by_name_in(db, profile),),
+    )
+    return [r["name"] for r in rows]

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from core import settings as account
 from core.alerts import consent as staff_consent
 from core.alerts import readiness
+from core.campaigns import campaigns, estimate, lifecycle
 from core.campaigns import pool as campaign_pool
 from core.campaigns import targets as campaign_targets
 from core.clock import FakeClock
@@ -212,6 +213,35 @@ def _in_an_hour(db: Database) -> datetime:
     return db.clock.now() + timedelta(hours=1)
 
 
+async def _spring(db: Database) -> None:
+    made = await campaigns.create(db, SYSTEM, "Spring", DEFAULT_NUMBER, "Hello")
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO campaign_targets (campaign_id, phone, created_at, updated_at)"
+            " VALUES (?, ?, 0, 0)",
+            (made.id, DORA_MOBILE),
+        )
+
+
+def _on_spring(
+    call: Callable[[Database, Actor, str], Awaitable[object]],
+) -> Callable[[Database, Actor, Team], Awaitable[object]]:
+    """``call`` on the scene's campaign, by a principal whose profile lists it when it is
+    the allowed one (a denied profile lists nothing: the grant then writes nothing)."""
+
+    async def run(db: Database, actor: Actor, team: Team) -> object:
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO permission_profile_campaigns (profile_id, campaign_id)"
+                " SELECT p.id, c.id FROM permission_profiles p, campaigns c"
+                " WHERE p.name = 'Allowed' AND c.name = 'Spring'"
+            )
+        assert actor.id is not None
+        return await call(db, await principal.load(db, actor.id), "Spring")
+
+    return run
+
+
 CASES = [
     Case(
         "settings",
@@ -344,6 +374,27 @@ CASES = [
         {"campaign_remove": True, "manage_settings": True},
         lambda db, a, t: campaign_pool.remove(db, a, "Matrix", [2]),
     ),
+    # c-model: campaigns themselves (the scene has the draft "Spring", listed by "Allowed")
+    Case(
+        "create a campaign",
+        {"campaigns": True},
+        lambda db, a, t: campaigns.create(db, a, "Autumn", DEFAULT_NUMBER, "Hello"),
+    ),
+    Case("see a campaign", {"campaigns": True}, _on_spring(campaigns.get)),
+    Case("estimate a campaign", {"campaigns": True}, _on_spring(estimate.estimate)),
+    Case(
+        "edit a campaign",
+        {"campaigns": True},
+        _on_spring(lambda db, a, c: campaigns.edit(db, a, c, rate=2)),
+    ),
+    Case("start a campaign", {"campaigns": True}, _on_spring(lifecycle.start)),
+    Case("cancel a campaign", {"campaigns": True}, _on_spring(lifecycle.cancel)),
+    Case("delete a campaign", {"campaigns": True}, _on_spring(campaigns.delete)),
+    Case(
+        "let a profile see a campaign",
+        {"manage_users": True},
+        lambda db, a, t: configuration.set_profile_campaign(db, a, "Agent", "Spring"),
+    ),
 ]
 
 
@@ -373,6 +424,7 @@ async def scene(db: Database, team: Team) -> Team:
     await _owned_by_bob(db, team)
     await _notification_profiles(db)
     await _campaign_targets(db, team)
+    await _spring(db)
     return team
 
 

@@ -1,0 +1,319 @@
+"""S1: what a campaign will do, shown before it starts: targets, segments, cost, time, bundle.
+
+- Targets: those waiting in the pool or programmed, and, for a draft with a
+  live filter, the contacts it matches now (made into targets inside a
+  transaction that is then rolled back: the same rows start would make).
+- Skipped at start: numbers that opted out (``phone_consent``) and numbers
+  that are not mobiles by the contact's phone kind. A number no contact has
+  (a CSV row) was read and checked as a mobile when it entered (the CSV
+  import refuses the row otherwise); it is not read again here, as
+  phonenumbers takes some 90 µs a number: 9 s for 100,000. A number is
+  targeted once per campaign (the schema's unique index), so there are no
+  duplicates left to skip.
+- Segments: every target's text is rendered by the one renderer, with the
+  opt-out line the first SMS to a number carries, and counted. Targets are
+  grouped first by the values the template uses; a value made only of
+  GSM-7 basic characters (a phone number, most names) counts as its length,
+  because each such character costs one unit in either encoding and cannot
+  change the encoding: 100,000 targets make few distinct texts.
+- Duration: total segments at the campaign's rate, inside the sending window
+  each day. The estimate reads the window in the account's time zone; at
+  send time each recipient's own zone applies, so the finish is an estimate.
+- Bundle: this month's use plus the campaign's segments against the monthly
+  bundle; passing the warning share or the bundle is a warning, and start
+  asks for confirmation.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from core import settings
+from core.campaigns import campaigns, fields, targets
+from core.clock import from_ms, to_ms
+from core.db import Database, Tx
+from core.delivery import bundle
+from core.people.authz import Action, Actor, CampaignAccess, authorize
+from core.records import record
+from core.sms import outgoing, segments
+from core.templates import Template, longest_count
+from core.weektime import occurrences
+
+MAX_DAYS: Final = 3660
+"""How far the duration is followed; a campaign longer than ten years has no finish shown."""
+
+Querier = Database | Tx
+
+
+@record
+class Estimate:
+    campaign_id: int
+    targets: int
+    """Waiting and programmed targets (and a draft's live-filter matches)."""
+    opted_out: int
+    not_mobile: int
+    eligible: int
+    """What will be sent to: targets less those skipped at start."""
+    segments_per_message: int
+    """The most segments one of these messages takes, with the longest values present."""
+    segments_worst_case: int
+    """The most any render can take within the fields' declared limits."""
+    total_segments: int
+    cost: float
+    currency: str
+    rate: float
+    sending_seconds: float
+    """Total segments at the rate, without the nights."""
+    starts_at: datetime
+    finishes_at: datetime | None
+    """With the nights: the window read in ``time_zone``; None beyond MAX_DAYS."""
+    time_zone: str
+    window: str
+    bundle_used: int
+    bundle_after: int
+    bundle_segments: int
+    """0: no bundle."""
+    warnings: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "campaign_id": self.campaign_id,
+            "targets": self.targets,
+            "opted_out": self.opted_out,
+            "not_mobile": self.not_mobile,
+            "eligible": self.eligible,
+            "segments_per_message": self.segments_per_message,
+            "segments_worst_case": self.segments_worst_case,
+            "total_segments": self.total_segments,
+            "cost": round(self.cost, 4),
+            "currency": self.currency,
+            "rate": self.rate,
+            "sending_seconds": round(self.sending_seconds, 1),
+            "starts_at": self.starts_at.isoformat(),
+            "finishes_at": None if self.finishes_at is None else self.finishes_at.isoformat(),
+            "time_zone": self.time_zone,
+            "window": self.window,
+            "bundle_used": self.bundle_used,
+            "bundle_after": self.bundle_after,
+            "bundle_segments": self.bundle_segments,
+            "warnings": list(self.warnings),
+        }
+
+
+class _Discard(Exception):
+    """Leaves the estimate's transaction without keeping the live filter's rows."""
+
+
+async def estimate(
+    db: Database, actor: Actor, campaign: int | str, at: datetime | None = None
+) -> Estimate:
+    """The estimate of ``campaign`` if it started at ``at`` (default now)."""
+    row = await campaigns.row_in(db, campaign)
+    authorize(actor, Action.VIEW_CAMPAIGN, CampaignAccess(row["id"]))
+    start_ms = to_ms(at) if at is not None else to_ms(db.clock.now())
+    if row["filter"] is None or row["status"] != campaigns.DRAFT:
+        return await estimate_in(db, row, start_ms)
+    found: list[Estimate] = []
+    try:
+        async with db.transaction() as tx:
+            await targets.materialise_in(tx, row["id"])
+            found.append(await estimate_in(tx, row, start_ms))
+            raise _Discard
+    except _Discard:
+        pass
+    return found[0]
+
+
+_TARGETS: Final = """
+    FROM campaign_targets t
+    LEFT JOIN contacts c ON c.id = t.contact_id
+    LEFT JOIN phone_consent pc ON pc.phone = t.phone
+    WHERE t.campaign_id = :campaign AND t.state IN ('waiting', 'programmed')
+"""
+# 1: one of the contact's (or, for a CSV row, anyone's) phones with this number
+# is a mobile; 0: known and not a mobile; NULL: no contact has it (checked at import).
+MOBILE_SQL: Final = """(SELECT max(cp.kind = 'mobile') FROM contact_phones cp
+    WHERE cp.e164 = t.phone AND (t.contact_id IS NULL OR cp.contact_id = t.contact_id))"""
+
+
+@record
+class Skips:
+    opted_out: int
+    not_mobile: int
+    total: int
+
+
+async def skips_in(q: Querier, campaign_id: int) -> Skips:
+    """Who start would skip: opted out first, then not a mobile."""
+    row = await q.fetchone(
+        f"SELECT count(*) AS total, coalesce(sum(coalesce(pc.opted_out, 0)), 0) AS opted_out,"
+        f" coalesce(sum(NOT coalesce(pc.opted_out, 0) AND {MOBILE_SQL} = 0), 0) AS not_mobile"
+        f" {_TARGETS}",
+        {"campaign": campaign_id},
+    )
+    assert row is not None
+    return Skips(int(row["opted_out"]), int(row["not_mobile"]), int(row["total"]))
+
+
+async def estimate_in(q: Querier, row: sqlite3.Row, start_ms: int) -> Estimate:
+    """The estimate over the targets as they are in ``q``."""
+    config = await settings.load(q)
+    campaign = campaigns.from_row(row)
+    template = await campaigns.compiled(q, campaign)
+    skips = await skips_in(q, campaign.id)
+    counts = await _segments_in(q, campaign.id, template, config.optout_notice)
+    total = sum(n * parts for parts, n in counts.items())
+    eligible = sum(counts.values())
+    seconds = total / campaign.rate
+    zone = ZoneInfo(config.time_zone)
+    start = from_ms(start_ms)
+    finish = finish_at(start, seconds, (campaign.window_start, campaign.window_end), zone)
+    month = bundle.month_of(start_ms)
+    used = await bundle.used_in(q, month)
+    limits = await bundle.limits(q)
+    return Estimate(
+        campaign_id=campaign.id,
+        targets=skips.total,
+        opted_out=skips.opted_out,
+        not_mobile=skips.not_mobile,
+        eligible=eligible,
+        segments_per_message=max(counts, default=0),
+        segments_worst_case=longest_count(template).segments,
+        total_segments=total,
+        cost=total * config.cost_per_segment,
+        currency=config.currency,
+        rate=campaign.rate,
+        sending_seconds=seconds,
+        starts_at=start,
+        finishes_at=finish,
+        time_zone=config.time_zone,
+        window=campaign.window,
+        bundle_used=used,
+        bundle_after=used + total,
+        bundle_segments=limits.segments,
+        warnings=tuple(bundle_warnings(used, total, limits)),
+    )
+
+
+async def _segments_in(
+    q: Querier, campaign_id: int, template: Template, notice: str
+) -> Counter[int]:
+    """How many eligible targets take each number of segments."""
+    used = [f.name for f in template.fields_used]
+    rows = await q.fetchall(
+        "SELECT t.phone, t.merge_values, c.name, c.job_title, c.email, c.custom,"
+        " c.id IS NOT NULL AS has_contact, coalesce(pc.notice_sent_at IS NULL, 1) AS notice_due"
+        f" {_TARGETS} AND NOT coalesce(pc.opted_out, 0) AND coalesce({MOBILE_SQL}, 1)",
+        {"campaign": campaign_id},
+    )
+    groups: Counter[tuple[object, ...]] = Counter()
+    for r in rows:
+        values = fields.values_for(r if r["has_contact"] else None, r["phone"], r["merge_values"])
+        groups[(bool(r["notice_due"]), *(_key(values.get(name, "")) for name in used))] += 1
+    counts: Counter[int] = Counter()
+    for key, n in groups.items():
+        sample = {name: _sample(part) for name, part in zip(used, key[1:], strict=True)}
+        text = outgoing.with_notice(template.render(sample), notice if key[0] else None)
+        counts[max(segments.count(text).segments, 1)] += n
+    return counts
+
+
+def _key(value: str) -> object:
+    # A GSM-7 basic character costs one unit in either encoding and never changes
+    # the encoding: such a value counts as its length.
+    return len(value) if segments.GSM7_BASIC.issuperset(value) else value
+
+
+def _sample(part: object) -> str:
+    return "a" * part if isinstance(part, int) else str(part)
+
+
+def bundle_warnings(used: int, total: int, limits: bundle.Limits) -> list[str]:
+    if limits.segments <= 0 or total <= 0:
+        return []
+    after = used + total
+    share = 100 * after / limits.segments
+    shown = (
+        f"this campaign's {total} segments would take this month's bundle from {used} to"
+        f" {after} of {limits.segments} segments ({share:.0f} %)"
+    )
+    if after > limits.segments:
+        over = after - limits.segments
+        if limits.when_full == bundle.HOLD:
+            return [
+                f"{shown}: {over} over. With bundle_when_full=hold, the rest (about {over}"
+                " segments) would be held until the month turns or the bundle grows"
+            ]
+        return [f"{shown}: {over} over, sent and billed beyond the bundle"]
+    if after * 100 >= limits.segments * limits.warn_percent:
+        return [f"{shown}, past the warning at {limits.warn_percent} %"]
+    return []
+
+
+def finish_at(
+    start: datetime, seconds: float, window: tuple[int, int], zone: ZoneInfo
+) -> datetime | None:
+    """When ``seconds`` of sending that starts at ``start`` ends, sending only inside
+    ``window`` (minutes of the day, [start, end)) of ``zone``'s clock."""
+    at = start.astimezone(UTC)
+    left = seconds
+    for _ in range(MAX_DAYS):
+        day = at.astimezone(zone).date()
+        opens = _instant(day, window[0], zone)
+        closes = _instant(day, window[1], zone)
+        if at < opens:
+            at = opens
+        if at < closes:
+            room = (closes - at).total_seconds()
+            if left <= room:
+                return at + timedelta(seconds=left)
+            left -= room
+        at = _instant(day + timedelta(days=1), 0, zone)
+    return None
+
+
+def _instant(day: date, minute: int, zone: ZoneInfo) -> datetime:
+    """When ``zone``'s clock first reads ``minute`` of ``day`` (a skipped time: the jump)."""
+    wall = datetime.combine(day, time()) + timedelta(minutes=minute)  # naive: a wall time
+    return occurrences(wall, zone)[0]
+
+
+def describe(e: Estimate) -> list[str]:
+    """The estimate as lines for a person (the CLI prints them; warnings last)."""
+    lines = [
+        f"targets: {e.targets} ({e.opted_out} opted out and {e.not_mobile} not mobile"
+        f" will be skipped): {e.eligible} messages",
+        f"segments: {e.segments_per_message} per message at most"
+        f" (up to {e.segments_worst_case} with the longest values the fields allow),"
+        f" {e.total_segments} in all",
+        f"cost: about {e.cost:.2f} {e.currency}",
+        f"time: {_duration(e.sending_seconds)} of sending at {e.rate:g} segments/s;"
+        f" inside {e.window} ({e.time_zone}, the account's zone: each recipient's own at"
+        " send time)"
+        + (
+            f", done about {e.finishes_at.astimezone(ZoneInfo(e.time_zone)):%Y-%m-%d %H:%M}"
+            if e.finishes_at is not None
+            else ", not done within ten years"
+        ),
+    ]
+    if e.bundle_segments:
+        lines.append(
+            f"bundle: {e.bundle_used} used, {e.bundle_after} after, of {e.bundle_segments}"
+        )
+    lines.extend(f"warning: {w}" for w in e.warnings)
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"

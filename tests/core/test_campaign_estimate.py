@@ -1,0 +1,201 @@
+"""S1: the estimate before start: targets and skips, segments, cost, duration, bundle."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from core import settings
+from core.campaigns import campaigns, estimate, lifecycle
+from core.campaigns.estimate import finish_at
+from core.clock import FakeClock
+from core.db import Database
+from core.errors import NotAllowed
+from core.people import tags
+from core.people.authz import SYSTEM
+from core.sms import consent
+from tests.core.conftest import (
+    CARL_LANDLINE,
+    DEFAULT_NUMBER,
+    DORA_MOBILE,
+    ERIN_MOBILE,
+    Team,
+)
+from tests.core.test_campaigns import add_target, campaigner
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+async def _notice_sent(db: Database, *phones: str) -> None:
+    async with db.transaction() as tx:
+        for phone in phones:
+            await consent.take_notice_in(tx, phone)
+
+
+async def test_segments_use_the_longest_values_and_the_opt_out_line(
+    db: Database, team: Team
+) -> None:
+    # "Hi " + name + 145 x: Dora Lindqvist (14) makes 162 characters, two parts;
+    # Erin Tanaka (11) 159, one part. Erin's first SMS carries the opt-out line.
+    made = await campaigns.create(
+        db, team.dana, "Spring", DEFAULT_NUMBER, "Hi {{name}}" + "x" * 145
+    )
+    await add_target(db, made.id, team.dora.id, DORA_MOBILE)
+    await add_target(db, made.id, team.erin.id, ERIN_MOBILE)
+    await _notice_sent(db, DORA_MOBILE)
+    found = await estimate.estimate(db, team.dana, made.id)
+    assert (found.targets, found.eligible) == (2, 2)
+    assert found.segments_per_message == 2
+    # "\nReply STOP to unsubscribe." takes Erin's to 186: two parts as well.
+    assert found.total_segments == 4
+    await _notice_sent(db, ERIN_MOBILE)
+    found = await estimate.estimate(db, team.dana, made.id)
+    assert (found.segments_per_message, found.total_segments) == (2, 3)
+    # Within the declared limits a name could take 200 emoji: far more.
+    assert found.segments_worst_case == 9
+
+
+async def test_a_value_outside_gsm7_is_counted_as_itself(db: Database, team: Team) -> None:
+    made = await campaigns.create(db, team.dana, "Spring", DEFAULT_NUMBER, "Hi")
+    async with db.transaction() as tx:
+        for phone, store in ((DORA_MOBILE, "Main St"), (ERIN_MOBILE, "Café ✓" + "y" * 70)):
+            await tx.execute(
+                "INSERT INTO campaign_targets (campaign_id, phone, merge_values, created_at,"
+                " updated_at) VALUES (?, ?, json_object('store', ?), 0, 0)",
+                (made.id, phone, store),
+            )
+    await _notice_sent(db, DORA_MOBILE, ERIN_MOBILE)
+    # A CSV column is a field once the CSV is there.
+    await campaigns.edit(db, team.dana, made.id, template="Hi {{store}}")
+    found = await estimate.estimate(db, team.dana, made.id)
+    # "Hi Café ✓yyy…": 79 characters with a check mark, UCS-2: two parts; Main St one.
+    assert (found.segments_per_message, found.total_segments) == (2, 3)
+
+
+async def test_cost_duration_and_skipped_counts(db: Database, team: Team, clock: FakeClock) -> None:
+    await settings.update(db, SYSTEM, cost_per_segment=0.05, currency="EUR")
+    made = await campaigns.create(db, team.dana, "Spring", DEFAULT_NUMBER, "Hello", rate=0.01)
+    await add_target(db, made.id, team.dora.id, DORA_MOBILE)
+    await add_target(db, made.id, team.erin.id, ERIN_MOBILE)
+    await add_target(db, made.id, team.carl.id, CARL_LANDLINE)
+    await add_target(db, made.id, None, "+12125550150")  # a CSV row: checked at import
+    await _notice_sent(db, DORA_MOBILE, ERIN_MOBILE)
+    async with db.transaction() as tx:
+        await consent.opt_out_in(tx, ERIN_MOBILE, keyword="STOP")
+    found = await estimate.estimate(db, team.dana, made.id)
+    assert (found.targets, found.opted_out, found.not_mobile, found.eligible) == (4, 1, 1, 2)
+    # The CSV row's first SMS carries the opt-out line: 33 characters, one part.
+    assert (found.total_segments, found.currency) == (2, "EUR")
+    assert found.cost == pytest.approx(0.10)
+    assert found.sending_seconds == pytest.approx(200)
+    assert found.starts_at == clock.now()
+    assert found.finishes_at == clock.now() + timedelta(seconds=200)
+    assert found.warnings == ()
+
+
+async def test_the_duration_stops_for_the_night_in_the_account_zone(
+    db: Database, team: Team, clock: FakeClock
+) -> None:
+    await settings.update(db, SYSTEM, time_zone="America/New_York")
+    made = await campaigns.create(
+        db, team.dana, "Spring", DEFAULT_NUMBER, "Hello", rate=0.0004, window="08:00-21:00"
+    )
+    await add_target(db, made.id, team.dora.id, DORA_MOBILE)
+    await add_target(db, made.id, team.erin.id, ERIN_MOBILE)
+    await _notice_sent(db, DORA_MOBILE, ERIN_MOBILE)
+    # Monday 2026-01-05 20:00 in New York: 2 segments at 0.0004/s are 5,000 s; one hour
+    # goes tonight, the remaining 1,400 s after 08:00 on Tuesday.
+    clock.set(datetime(2026, 1, 6, 1, 0, tzinfo=UTC))
+    found = await estimate.estimate(db, team.dana, made.id)
+    assert found.finishes_at == datetime(2026, 1, 6, 8, 23, 20, tzinfo=NEW_YORK)
+    # Asked at night, sending starts when the window opens.
+    found = await estimate.estimate(
+        db, team.dana, made.id, at=datetime(2026, 1, 6, 23, 0, tzinfo=NEW_YORK)
+    )
+    assert found.finishes_at == datetime(2026, 1, 7, 9, 23, 20, tzinfo=NEW_YORK)
+
+
+def test_finish_across_a_daylight_saving_day() -> None:
+    # 2026-03-08: New York's clocks jump from 02:00 to 03:00. A window 01:00-04:00 is
+    # two hours long that night: four hours of sending end at 03:00 the next night.
+    start = datetime(2026, 3, 8, 1, 0, tzinfo=NEW_YORK)
+    assert finish_at(start, 4 * 3600, (60, 240), NEW_YORK) == datetime(
+        2026, 3, 9, 3, 0, tzinfo=NEW_YORK
+    )
+    assert finish_at(start, 10**12, (60, 240), NEW_YORK) is None
+
+
+async def test_bundle_warnings(db: Database, team: Team) -> None:
+    made = await campaigns.create(db, team.dana, "Spring", DEFAULT_NUMBER, "Hello")
+    await add_target(db, made.id, team.dora.id, DORA_MOBILE)
+    await add_target(db, made.id, team.erin.id, ERIN_MOBILE)
+    await _notice_sent(db, DORA_MOBILE, ERIN_MOBILE)
+    assert (await estimate.estimate(db, team.dana, made.id)).warnings == ()
+    await settings.update(db, SYSTEM, bundle_segments=10, bundle_warn_percent=80)
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO bundle_usage (month, segments) VALUES ('2026-01', 5)")
+    assert (await estimate.estimate(db, team.dana, made.id)).warnings == ()
+    await db.write("UPDATE bundle_usage SET segments = 6")
+    found = await estimate.estimate(db, team.dana, made.id)
+    assert found.warnings == (
+        "this campaign's 2 segments would take this month's bundle from 6 to 8 of 10"
+        " segments (80 %), past the warning at 80 %",
+    )
+    await db.write("UPDATE bundle_usage SET segments = 9")
+    found = await estimate.estimate(db, team.dana, made.id)
+    assert (found.bundle_used, found.bundle_after, found.bundle_segments) == (9, 11, 10)
+    assert found.warnings == (
+        "this campaign's 2 segments would take this month's bundle from 9 to 11 of 10"
+        " segments (110 %): 1 over, sent and billed beyond the bundle",
+    )
+    await settings.update(db, SYSTEM, bundle_when_full="hold")
+    (warning,) = (await estimate.estimate(db, team.dana, made.id)).warnings
+    assert warning.endswith(
+        "1 over. With bundle_when_full=hold, the rest (about 1 segments) would be held until"
+        " the month turns or the bundle grows"
+    )
+
+
+async def test_many_targets_make_few_distinct_texts(db: Database, team: Team) -> None:
+    made = await campaigns.create(
+        db, team.dana, "Spring", DEFAULT_NUMBER, "Hi {{phone}} {{first_name}}"
+    )
+    async with db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO campaign_targets (campaign_id, phone, merge_values, created_at,"
+            " updated_at) VALUES (?, ?, json_object('first_name', ?), 0, 0)",
+            [(made.id, f"+1212555{n:04d}", f"Name{n % 7}") for n in range(3000)],
+        )
+    found = await estimate.estimate(db, team.dana, made.id)
+    # One of them is Carl's landline: a contact's phone kind counts for a CSV row too.
+    assert (found.eligible, found.not_mobile) == (2999, 1)
+    assert (found.total_segments, found.segments_per_message) == (2999, 1)
+    lines = estimate.describe(found)
+    assert lines[0] == (
+        "targets: 3000 (0 opted out and 1 not mobile will be skipped): 2999 messages"
+    )
+
+
+async def test_the_estimate_needs_the_campaign_visible(db: Database, team: Team) -> None:
+    made = await campaigns.create(db, team.dana, "Spring", DEFAULT_NUMBER, "Hello")
+    pat = await campaigner(db, "pat")
+    with pytest.raises(NotAllowed, match="the campaign is not one of permission profile"):
+        await estimate.estimate(db, pat, made.id)
+
+
+async def test_a_drafts_live_filter_is_counted_and_made_into_targets_only_at_start(
+    db: Database, team: Team
+) -> None:
+    assert team.dora.id is not None
+    await tags.tag(db, SYSTEM, team.dora.id, ["spring"])
+    made = await campaigns.create(
+        db, team.dana, "Spring", DEFAULT_NUMBER, "Hello", filter="tag=spring"
+    )
+    found = await estimate.estimate(db, team.dana, made.id)
+    assert (found.targets, found.eligible) == (1, 1)
+    assert await db.scalar("SELECT count(*) FROM campaign_targets") == 0
+    await lifecycle.start(db, team.dana, made.id)
+    rows = await db.fetchall("SELECT phone, state FROM campaign_targets")
+    assert [tuple(r) for r in rows] == [(DORA_MOBILE, "programmed")]
