@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from core import settings as account
 from core.alerts import consent as staff_consent
 from core.alerts import readiness
+from core.campaigns import progress as campaign_progress
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.errors import NotAllowed
@@ -184,6 +185,34 @@ async def _permit_my_phone(db: Database, actor: Actor, team: Team) -> object:
     return await staff_consent.permit(db, actor, actor.id, True)
 
 
+async def _listed_campaign(db: Database, actor: Actor) -> tuple[int, Actor]:
+    """A campaign ``actor``'s profile lists, when it has campaign rights; else one that
+    does not exist (the refusal comes first, and writes nothing)."""
+    if not actor.settings.campaigns or actor.id is None:
+        return 1, actor
+    async with db.transaction() as tx:
+        cid = await tx.insert(
+            "INSERT INTO campaigns (name, sender, template, created_at, updated_at)"
+            " VALUES ('Matrix', ?, 'Hi', 0, 0)",
+            (DEFAULT_NUMBER,),
+        )
+        await tx.execute(
+            "INSERT INTO permission_profile_campaigns (profile_id, campaign_id) VALUES (?, ?)",
+            (actor.profile_id, cid),
+        )
+    return cid, await principal.load(db, actor.id)
+
+
+async def _campaign_progress(db: Database, actor: Actor, team: Team) -> object:
+    cid, actor = await _listed_campaign(db, actor)
+    return await campaign_progress.progress(db, actor, cid)
+
+
+async def _campaign_results(db: Database, actor: Actor, team: Team) -> object:
+    cid, actor = await _listed_campaign(db, actor)
+    return await campaign_progress.results(db, actor, cid)
+
+
 CASES = [
     Case(
         "settings",
@@ -278,6 +307,9 @@ CASES = [
     Case("see a colleague's consent", {"manage_users": True}, _see_alices_consent),
     Case("permit SMS to my own phone", {}, _permit_my_phone),
     Case("see whether I get mobile alerts", {}, lambda db, a, t: readiness.readiness(db, a)),
+    # c-dispatch: a campaign's progress and per-target results
+    Case("see a campaign's progress", {"campaigns": True}, _campaign_progress),
+    Case("see a campaign's results", {"campaigns": True}, _campaign_results),
 ]
 
 
