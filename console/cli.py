@@ -58,7 +58,7 @@ SUMMARIES: dict[str, str] = {
     "activity": "Show your activity, or change it to NAME (Available, Away, Lunch...).",
     "agents": "The people who log in (by operating-system username).",
     "alerts": "Mobile alerts to staff: settings, consent, readiness, preview, status.",
-    "campaigns": "SMS campaigns: create, targets, pool, estimate, start, pause, resume, cancel.",
+    "campaigns": "SMS campaigns: create, targets, pool, estimate, start, pause, status, results.",
     "config": "The providers' configuration (config.toml and SWITCHBOARD_* variables).",
     "contacts": "Contacts: import, export, list, tag.",
     "conversations": "SMS conversations (M7).",

@@ -9,12 +9,18 @@ from __future__ import annotations
 import click
 
 from console.commands import campaigns_model, campaigns_targets
+from console.commands.campaigns_sending import results_command, status_command
 
 
 @click.group("campaigns")
 def campaigns_group() -> None:
-    """SMS campaigns: create, targets, pool, estimate, start, pause, resume, cancel."""
+    """SMS campaigns: create, targets, pool, estimate, start, pause, status, results."""
 
 
-for command in (*campaigns_model.COMMANDS, *campaigns_targets.COMMANDS):
+for command in (
+    *campaigns_model.COMMANDS,
+    *campaigns_targets.COMMANDS,
+    status_command,
+    results_command,
+):
     campaigns_group.add_command(command)

@@ -22,7 +22,6 @@ from core.campaigns import estimate, targets
 from core.campaigns.campaigns import (
     CANCELLED,
     DRAFT,
-    FINISHED,
     PAUSED,
     RUNNING,
     SCHEDULED,
@@ -192,17 +191,3 @@ async def _move(
         )
         await tx.emit(event, "campaign", row["id"], actor_id=actor.id)
         return from_row(await row_in(tx, row["id"]))
-
-
-async def finish_in(tx: Tx, campaign_id: int) -> bool:
-    """Dispatch found nothing left to send: a running campaign is finished. False when
-    it is not running (paused, cancelled meanwhile): nothing changes."""
-    done = await tx.fetchone(
-        "UPDATE campaigns SET status = ?, finished_at = ?, updated_at = ?"
-        " WHERE id = ? AND status = ? RETURNING id",
-        (FINISHED, tx.now_ms, tx.now_ms, campaign_id, RUNNING),
-    )
-    if done is None:
-        return False
-    await tx.emit("campaign.finished", "campaign", campaign_id)
-    return True

@@ -1,8 +1,8 @@
 """W1, W2: the worker. It only schedules; the rules live in the services.
 
 The worker runs the jobs it is given (core/scheduling/jobs.py); ``default_jobs``
-composes today's list: the lease, the public-minutes sweep, staff alerts, the outbox pump,
-delivery-report polling, retention, routing and the email outbox.
+composes today's list: the lease, the public-minutes sweep, staff alerts, campaign
+dispatch, the outbox pump, delivery-report polling, retention, routing and the email outbox.
 APScheduler's AsyncIOScheduler, in the running event loop, is used as a
 ticker: one interval job per worker job. A job with ``next_due`` is also
 woken at its due time when that comes before its next tick
@@ -31,6 +31,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core import retention
 from core.alerts import sweep as staff_alerts
+from core.campaigns import dispatch as campaign_dispatch
 from core.db import Database
 from core.delivery import batching, email_job, emails, outbox
 from core.delivery.gateway import (
@@ -84,6 +85,8 @@ def default_jobs(worker: Worker) -> list[Job]:
         # A3: new-chat alerts, reminders and escalations, woken when a step falls due;
         # before the pump, so in run_once an alert goes out in the tick that queued it.
         staff_alerts.job(worker.db),
+        # S1: due campaign targets into the outbox, also before the pump.
+        campaign_dispatch.job(worker.db),
         # Woken when a sender's budget has refilled enough for its next row,
         # so the rate is held by the budget, not rounded to ticks.
         Job(

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from core import settings
 from core.alerts import hook as alerts_hook
+from core.campaigns import replies as campaign_replies
 from core.db import Database, Tx
 from core.delivery import outbox
 from core.delivery.gateway import Media
@@ -407,7 +408,13 @@ def default_hooks() -> list[inbound.Hook]:
     """The one place today's inbound hooks are listed. A capability composes its
     own list around this one (``[*default_hooks(), its_hook]``) and passes it as
     ``receive(..., hooks=...)``: receive itself does not change."""
-    return [KEYWORDS, CONVERSATION_TIMING, alerts_hook.STAFF_ALERTS, routing_hook.ROUTING]
+    return [
+        KEYWORDS,
+        CONVERSATION_TIMING,
+        alerts_hook.STAFF_ALERTS,
+        campaign_replies.CAMPAIGN_REPLIES,
+        routing_hook.ROUTING,
+    ]
 
 
 async def _answer_keyword(

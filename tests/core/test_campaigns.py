@@ -389,46 +389,6 @@ async def test_resume_before_the_start_is_scheduled_again(
     assert (resumed.status, resumed.started_at) == ("running", clock.now())
 
 
-async def test_finish_in_ends_only_a_running_campaign(db: Database, team: Team) -> None:
-    made = await spring(db, team)
-    async with db.transaction() as tx:
-        assert not await lifecycle.finish_in(tx, made.id)
-    await lifecycle.start(db, team.dana, made.id)
-    async with db.transaction() as tx:
-        assert await lifecycle.finish_in(tx, made.id)
-    assert (await campaigns.get(db, team.dana, made.id)).status == "finished"
-
-
-@pytest.mark.parametrize(
-    ("status", "action", "message"),
-    [
-        ("finished", "pause", "campaign 'Spring' is finished; it cannot be paused"),
-        ("finished", "cancel", "campaign 'Spring' is finished; it cannot be cancelled"),
-        ("cancelled", "resume", "campaign 'Spring' is cancelled; it cannot be resumed"),
-        ("draft", "pause", "campaign 'Spring' is draft; it cannot be paused"),
-        ("running", "resume", "campaign 'Spring' is running; it cannot be resumed"),
-        ("running", "start", "campaign 'Spring' is running; it cannot be started"),
-        ("running", "edit", "campaign 'Spring' is running; it cannot be changed"),
-        ("paused", "start", "campaign 'Spring' is paused; it cannot be started"),
-    ],
-)
-async def test_every_transition_checks_the_status_and_names_it(
-    db: Database, team: Team, status: str, action: str, message: str
-) -> None:
-    made = await spring(db, team)
-    await db.write("UPDATE campaigns SET status = ? WHERE id = ?", (status, made.id))
-    calls = {
-        "pause": lambda: lifecycle.pause(db, team.dana, made.id),
-        "resume": lambda: lifecycle.resume(db, team.dana, made.id),
-        "cancel": lambda: lifecycle.cancel(db, team.dana, made.id),
-        "start": lambda: lifecycle.start(db, team.dana, made.id),
-        "edit": lambda: campaigns.edit(db, team.dana, made.id, rate=2),
-    }
-    with pytest.raises(WrongStatus) as caught:
-        await calls[action]()
-    assert str(caught.value).startswith(message)
-
-
 async def test_a_campaign_needs_the_campaign_right_to_be_managed(db: Database, team: Team) -> None:
     made = await spring(db, team)
     await configuration.set_profile_campaign(db, SYSTEM, "Agent", "Spring")
@@ -438,7 +398,9 @@ async def test_a_campaign_needs_the_campaign_right_to_be_managed(db: Database, t
 
 
 async def test_a_live_filter_is_checked_when_the_campaign_is_made(db: Database, team: Team) -> None:
-    with pytest.raises(InvalidInput, match="filter part 'colour=red': 'colour' is not something to filter on"):
+    with pytest.raises(
+        InvalidInput, match="filter part 'colour=red': 'colour' is not something to filter on"
+    ):
         await campaigns.create(db, team.dana, "Spring", DEFAULT_NUMBER, "Hi", filter="colour=red")
     made = await campaigns.create(
         db, team.dana, "Spring", DEFAULT_NUMBER, "Hi", filter="ready=true tag=vip"

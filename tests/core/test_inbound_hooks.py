@@ -115,6 +115,7 @@ async def test_a_capability_adds_a_hook_without_editing_receiving(db: Database, 
         "keywords",
         "conversation_timing",
         "staff_alerts",
+        "campaign_replies",
         "routing",
     ]
 

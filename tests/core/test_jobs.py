@@ -55,6 +55,7 @@ async def test_a_job_added_without_touching_the_worker_runs_only_for_the_lease_h
         "lease",
         "public_minutes",
         "staff_alerts",
+        "campaigns",
         "outbox",
         "reports",
         "event_retention",

@@ -26,6 +26,7 @@ from core.alerts import consent as staff_consent
 from core.alerts import readiness
 from core.campaigns import campaigns, estimate, lifecycle
 from core.campaigns import pool as campaign_pool
+from core.campaigns import progress as campaign_progress
 from core.campaigns import targets as campaign_targets
 from core.clock import FakeClock
 from core.db import Database, open_database
@@ -242,6 +243,34 @@ def _on_spring(
     return run
 
 
+async def _listed_campaign(db: Database, actor: Actor) -> tuple[int, Actor]:
+    """A campaign ``actor``'s profile lists, when it has campaign rights; else one that
+    does not exist (the refusal comes first, and writes nothing)."""
+    if not actor.settings.campaigns or actor.id is None:
+        return 1, actor
+    async with db.transaction() as tx:
+        cid = await tx.insert(
+            "INSERT INTO campaigns (name, sender, template, created_at, updated_at)"
+            " VALUES ('Listed', ?, 'Hi', 0, 0)",
+            (DEFAULT_NUMBER,),
+        )
+        await tx.execute(
+            "INSERT INTO permission_profile_campaigns (profile_id, campaign_id) VALUES (?, ?)",
+            (actor.profile_id, cid),
+        )
+    return cid, await principal.load(db, actor.id)
+
+
+async def _campaign_progress(db: Database, actor: Actor, team: Team) -> object:
+    cid, actor = await _listed_campaign(db, actor)
+    return await campaign_progress.progress(db, actor, cid)
+
+
+async def _campaign_results(db: Database, actor: Actor, team: Team) -> object:
+    cid, actor = await _listed_campaign(db, actor)
+    return await campaign_progress.results(db, actor, cid)
+
+
 CASES = [
     Case(
         "settings",
@@ -395,6 +424,9 @@ CASES = [
         {"manage_users": True},
         lambda db, a, t: configuration.set_profile_campaign(db, a, "Agent", "Spring"),
     ),
+    # c-dispatch: a campaign's progress and per-target results
+    Case("see a campaign's progress", {"campaigns": True}, _campaign_progress),
+    Case("see a campaign's results", {"campaigns": True}, _campaign_results),
 ]
 
 

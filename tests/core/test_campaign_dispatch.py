@@ -1,0 +1,357 @@
+"""The "campaigns" job, driven through the worker on a fake clock and a real SQLite file:
+programmed targets go at their time, quiet hours per zone, opt-outs and Ready flips at
+send time, pause and resume, a crash between chunks, agents' replies beside a campaign,
+replies and STOPs marked, progress counted."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from core import settings
+from core.campaigns import dispatch, filters, progress
+from core.campaigns.quiet_hours import NEVER_OPEN, UNKNOWN_SKIPPED
+from core.clock import FakeClock, to_ms
+from core.db import Database, open_database
+from core.delivery import outbox
+from core.people import contacts
+from core.people.authz import SYSTEM
+from core.scheduling.worker import Worker
+from core.sms import receiving, sending
+from tests.core import campaign_setup as cs
+from tests.core.conftest import (
+    ALICE_NUMBER,
+    CARL_MOBILE,
+    DEFAULT_NUMBER,
+    DORA_MOBILE,
+    ERIN_MOBILE,
+    Team,
+)
+
+LONDON = "+442071234567"
+UNPLACED = "+447700900123"
+IDAHO = "+12085550110"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # 10:00 in New York, 15:00 in London: inside quiet hours in both.
+    return FakeClock(datetime(2026, 1, 5, 15, 0, tzinfo=UTC))
+
+
+async def _campaign_messages(db: Database, campaign_id: int) -> list[dict[str, object]]:
+    rows = await db.fetchall(
+        "SELECT id, recipient, body, status, purpose, batch_template, batch_values"
+        " FROM messages WHERE campaign_id = ? AND direction = 'out' ORDER BY id",
+        (campaign_id,),
+    )
+    return [dict(r) for r in rows]
+
+
+async def test_programmed_targets_go_at_their_time(
+    db: Database, team: Team, worker: Worker, clock: FakeClock
+) -> None:
+    cid = await cs.campaign(db)
+    await cs.target(db, cid, CARL_MOBILE, contact_id=team.carl.id)
+    later = clock.now() + timedelta(minutes=10)
+    await cs.target(db, cid, DORA_MOBILE, contact_id=team.dora.id, due=later)
+    assert await dispatch.next_due(db) == clock.now()
+
+    await worker.run_once()
+    sent = await _campaign_messages(db, cid)
+    assert [(m["recipient"], m["body"], m["status"], m["purpose"]) for m in sent] == [
+        (CARL_MOBILE, "Hi Carl, your checkup is due.\nReply STOP to unsubscribe.", "sent",
+         outbox.CAMPAIGN),
+    ]  # fmt: skip
+    # For provider batches: the template in Sinch's form, with the opt-out line this
+    # first SMS to the number carries, and the recipient's values.
+    assert sent[0]["batch_template"] == (
+        "Hi ${first_name}, your checkup is due.\nReply STOP to unsubscribe."
+    )
+    assert json.loads(str(sent[0]["batch_values"])) == {"first_name": "Carl"}
+    assert (await cs.targets(db, cid))[DORA_MOBILE] == ("programmed", None)
+    assert await dispatch.next_due(db) == later
+
+    clock.set(later - timedelta(seconds=1))
+    await worker.run_once()
+    assert len(await _campaign_messages(db, cid)) == 1
+    clock.set(later)
+    await worker.run_once()
+    assert [m["recipient"] for m in await _campaign_messages(db, cid)] == [
+        CARL_MOBILE,
+        DORA_MOBILE,
+    ]
+    # Everything handed to the provider, nothing left: the next run finishes it.
+    await worker.run_once()
+    row = await db.fetchone("SELECT status, finished_at FROM campaigns WHERE id = ?", (cid,))
+    assert row is not None
+    assert (row["status"], row["finished_at"]) == ("finished", to_ms(later))
+
+
+async def test_a_second_text_to_a_number_carries_no_opt_out_line(db: Database, team: Team) -> None:
+    first = await cs.campaign(db, "First")
+    await cs.target(db, first, CARL_MOBILE, contact_id=team.carl.id)
+    await dispatch.Dispatcher(db).run()
+    second = await cs.campaign(db, "Second", template="Bye {{name}}")
+    await cs.target(db, second, CARL_MOBILE, contact_id=team.carl.id)
+    await dispatch.Dispatcher(db).run()
+    [message] = await _campaign_messages(db, second)
+    assert (message["body"], message["batch_template"]) == ("Bye Carl Mensah", "Bye ${name}")
+
+
+async def test_a_scheduled_campaign_starts_when_its_start_comes(
+    db: Database, team: Team, clock: FakeClock
+) -> None:
+    start = clock.now() + timedelta(minutes=5)
+    cid = await cs.campaign(db, status="scheduled", starts_at=start)
+    await cs.target(db, cid, CARL_MOBILE, contact_id=team.carl.id)
+    job = dispatch.Dispatcher(db)
+    assert await job.next_due() == start
+    assert await job.run() == 0
+    clock.set(start)
+    assert await job.run() == 1
+    row = await db.fetchone("SELECT status, started_at FROM campaigns WHERE id = ?", (cid,))
+    assert row is not None
+    assert (row["status"], row["started_at"]) == ("running", to_ms(start))
+
+
+async def test_quiet_hours_in_each_number_s_zones(
+    db: Database, team: Team, clock: FakeClock
+) -> None:
+    clock.set(datetime(2026, 1, 5, 12, 0, tzinfo=UTC))  # 7:00 in New York, 12:00 in London
+    await settings.update(db, SYSTEM, time_zone="Europe/Paris")
+    cid = await cs.campaign(db)
+    await cs.target(db, cid, CARL_MOBILE, contact_id=team.carl.id)
+    await cs.target(db, cid, LONDON)
+    await cs.target(db, cid, UNPLACED)  # the account's zone: 13:00 in Paris
+    await cs.target(db, cid, IDAHO)  # 5:00 in Boise, 4:00 in Los Angeles
+    job = dispatch.Dispatcher(db)
+    assert await job.run() == 4
+    assert {m["recipient"] for m in await _campaign_messages(db, cid)} == {LONDON, UNPLACED}
+    due = {
+        r["phone"]: r["due_at"]
+        for r in await db.fetchall(
+            "SELECT phone, due_at FROM campaign_targets WHERE state = 'programmed'"
+        )
+    }
+    assert due == {
+        CARL_MOBILE: to_ms(datetime(2026, 1, 5, 13, 0, tzinfo=UTC)),
+        IDAHO: to_ms(datetime(2026, 1, 5, 16, 0, tzinfo=UTC)),  # 8:00 in Los Angeles
+    }
+    assert await job.next_due() == datetime(2026, 1, 5, 13, 0, tzinfo=UTC)
+    clock.set(datetime(2026, 1, 5, 13, 0, tzinfo=UTC))
+    await job.run()
+    assert (await cs.targets(db, cid))[CARL_MOBILE] == ("queued", None)
+    assert (await cs.targets(db, cid))[IDAHO] == ("programmed", None)
+
+
+async def test_unknown_zones_skipped_when_the_campaign_says_so(db: Database, team: Team) -> None:
+    cid = await cs.campaign(db, unknown_zone="skip", window=(480, 540))
+    await cs.target(db, cid, UNPLACED)
+    await cs.target(db, cid, IDAHO)  # 8:00-9:00 in Boise and in Los Angeles never meet
+    await dispatch.Dispatcher(db).run()
+    assert await cs.targets(db, cid) == {
+        UNPLACED: ("skipped", UNKNOWN_SKIPPED),
+        IDAHO: ("skipped", NEVER_OPEN),
+    }
+
+
+async def test_an_opt_out_and_a_ready_flip_mid_campaign_are_skipped_and_counted(
+    db: Database, team: Team, clock: FakeClock
+) -> None:
+    cid = await cs.campaign(db, live_filter=filters.parse("ready=true").to_json())
+    later = clock.now() + timedelta(hours=1)
+    await cs.target(db, cid, CARL_MOBILE, contact_id=team.carl.id)
+    await cs.target(db, cid, DORA_MOBILE, contact_id=team.dora.id, due=later)
+    await cs.target(db, cid, ERIN_MOBILE, contact_id=team.erin.id, due=later)
+    job = dispatch.Dispatcher(db)
+    await job.run()
+    await receiving.receive(db, DORA_MOBILE, DEFAULT_NUMBER, "STOP")
+    await contacts.set_ready(db, SYSTEM, team.erin.id, False, "moved away")
+    clock.set(later)
+    await job.run()
+    assert await cs.targets(db, cid) == {
+        CARL_MOBILE: ("queued", None),
+        DORA_MOBILE: ("skipped", dispatch.OPTED_OUT),
+        ERIN_MOBILE: ("skipped", dispatch.NO_LONGER_MATCHES),
+    }
+    seen = await progress.progress(db, SYSTEM, cid)
+    assert (seen.queued, seen.skipped, seen.opted_out) == (1, 2, 1)
+
+
+async def test_pause_and_resume_keep_every_target_s_state(
+    db: Database, team: Team, worker: Worker, clock: FakeClock
+) -> None:
+    # 0.2 segments a second: room for one message in the outbox at a time.
+    cid = await cs.campaign(db, rate=0.2)
+    for contact, phone in ((team.carl, CARL_MOBILE), (team.dora, DORA_MOBILE),
+                           (team.erin, ERIN_MOBILE)):  # fmt: skip
+        await cs.target(db, cid, phone, contact_id=contact.id)
+    job = dispatch.Dispatcher(db)
+    await job.run()
+    assert sorted(s for s, _ in (await cs.targets(db, cid)).values()) == [
+        "programmed",
+        "programmed",
+        "queued",
+    ]
+    await job.run()  # the outbox still holds its one message: nothing more moves in
+    assert len(await _campaign_messages(db, cid)) == 1
+    await cs.set_status(db, cid, "paused")
+    await worker.run_once()  # today's claim sends the one already queued (see README)
+    clock.advance(seconds=60)
+    await worker.run_once()
+    before = await cs.targets(db, cid)
+    assert sorted(s for s, _ in before.values()) == ["programmed", "programmed", "queued"]
+    assert (await progress.progress(db, SYSTEM, cid)).status == "paused"
+    await cs.set_status(db, cid, "running")
+    for _ in range(4):
+        await worker.run_once()
+        clock.advance(seconds=5)
+    assert {s for s, _ in (await cs.targets(db, cid)).values()} == {"queued"}
+    assert len(await _campaign_messages(db, cid)) == 3
+
+
+async def test_a_crash_between_chunks_sends_nothing_twice(
+    db_path: Path, team: Team, db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid = await cs.campaign(db, template="Hello {{first_name}}")
+    phones = [f"+1212555{n:04d}" for n in range(150, 157)]
+    for n, phone in enumerate(phones):
+        await cs.target(db, cid, phone, merge_values={"first_name": f"P{n}"})
+    monkeypatch.setattr(dispatch, "ROWS_PER_CHUNK", 3)
+    real = outbox.queue_many
+    calls = 0
+
+    async def dies_on_the_second_chunk(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("the process died")
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outbox, "queue_many", dies_on_the_second_chunk)
+    with pytest.raises(RuntimeError, match="died"):
+        await dispatch.Dispatcher(db).run()
+    assert len(await _campaign_messages(db, cid)) == 3
+    monkeypatch.setattr(outbox, "queue_many", real)
+
+    again = await open_database(db_path, clock)
+    try:
+        assert await dispatch.Dispatcher(again).run() == 4
+        sent = await _campaign_messages(again, cid)
+        assert sorted(str(m["recipient"]) for m in sent) == phones  # each once
+        linked = await again.scalar(
+            "SELECT count(DISTINCT message_id) FROM campaign_targets WHERE state = 'queued'"
+        )
+        assert linked == 7
+    finally:
+        await again.close()
+
+
+async def test_agents_replies_from_the_same_number_go_beside_a_campaign(
+    db: Database, team: Team, worker: Worker, clock: FakeClock
+) -> None:
+    # The sender sends 10 segments a second; the campaign may use 5 of them.
+    cid = await cs.campaign(db, rate=5.0)
+    for n in range(200):
+        await cs.target(db, cid, f"+1212556{n:04d}", merge_values={"first_name": "P"})
+    await worker.run_once()
+    clock.advance(seconds=1)
+    await worker.run_once()
+    reply = await sending.send(db, team.bob, CARL_MOBILE, "Your order is ready")
+    ahead = await db.scalar(
+        "SELECT count(*) FROM messages WHERE status = 'queued' AND id < ?", (reply.message_id,)
+    )
+    # The campaign keeps at most rate x 5 s in the outbox: that is all the reply waits behind.
+    assert 0 < ahead <= 5 * dispatch.LOOKAHEAD_SECONDS
+    for _ in range(4):
+        clock.advance(seconds=1)
+        await worker.run_once()
+    status = await db.scalar("SELECT status FROM messages WHERE id = ?", (reply.message_id,))
+    assert status in ("sent", "delivered")
+    # Today's claim is FIFO per sender: the reply went after the campaign rows queued
+    # before it, not ahead of them (c-batches' campaign budget changes that).
+
+
+async def test_replies_are_marked_with_the_campaign_that_texted_them(
+    db: Database, team: Team
+) -> None:
+    cid = await cs.campaign(db)
+    await cs.target(db, cid, CARL_MOBILE, contact_id=team.carl.id)
+    await cs.target(db, cid, DORA_MOBILE, contact_id=team.dora.id)
+    await dispatch.Dispatcher(db).run()
+    answer = await receiving.receive(db, CARL_MOBILE, DEFAULT_NUMBER, "Yes please")
+    elsewhere = await receiving.receive(db, DORA_MOBILE, ALICE_NUMBER, "Who is this?")
+    marked = {
+        r["id"]: r["campaign_id"]
+        for r in await db.fetchall("SELECT id, campaign_id FROM messages WHERE direction = 'in'")
+    }
+    assert marked == {answer.message_id: cid, elsewhere.message_id: None}
+    results = {r.phone: r for r in await progress.results(db, SYSTEM, cid)}
+    assert results[CARL_MOBILE].replied_at is not None
+    assert results[DORA_MOBILE].replied_at is None
+    # The reply is in the normal conversation with Carl.
+    assert answer.conversation_id is not None
+
+
+async def test_a_stop_answering_a_campaign_counts_as_its_opt_out(
+    db: Database, team: Team, clock: FakeClock
+) -> None:
+    older = await cs.campaign(db, "Older")
+    await cs.target(db, older, ERIN_MOBILE, contact_id=team.erin.id)
+    job = dispatch.Dispatcher(db)
+    await job.run()
+    clock.advance(minutes=1)
+    cid = await cs.campaign(db)
+    await cs.target(db, cid, ERIN_MOBILE, contact_id=team.erin.id)
+    await cs.target(db, cid, CARL_MOBILE, contact_id=team.carl.id)
+    await job.run()
+    clock.advance(minutes=1)
+    stop = await receiving.receive(db, ERIN_MOBILE, DEFAULT_NUMBER, "STOP")
+    await job.run()
+    # The most recent campaign that texted Erin from that number has the opt-out.
+    results = {r.phone: r for r in await progress.results(db, SYSTEM, cid)}
+    assert results[ERIN_MOBILE].opted_out_at == clock.now()
+    assert results[CARL_MOBILE].opted_out_at is None
+    assert (await progress.progress(db, SYSTEM, older)).opted_out == 0
+    assert (await progress.progress(db, SYSTEM, cid)).opted_out == 1
+    assert await db.scalar("SELECT campaign_id FROM messages WHERE id = ?", (stop.message_id,)) == (
+        cid
+    )
+    # A job that starts again (a new process) reads it back once, not twice.
+    await dispatch.Dispatcher(db).run()
+    assert (await progress.progress(db, SYSTEM, cid)).opted_out == 1
+
+
+async def test_progress_counts_every_state_and_the_rate(
+    db: Database, team: Team, worker: Worker, clock: FakeClock
+) -> None:
+    cid = await cs.campaign(db, rate=2.0)
+    await cs.target(db, cid, CARL_MOBILE, contact_id=team.carl.id)
+    await cs.target(db, cid, DORA_MOBILE, contact_id=team.dora.id)
+    await cs.target(db, cid, UNPLACED, due=clock.now() + timedelta(hours=2))
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO campaign_targets (campaign_id, phone, state, created_at, updated_at)"
+            " VALUES (?, '+12125550177', 'waiting', 0, 0), (?, '+12125550178', 'removed', 0, 0)",
+            (cid, cid),
+        )
+    await worker.run_once()
+    await receiving.receive(db, CARL_MOBILE, DEFAULT_NUMBER, "Thanks")
+    seen = await progress.progress(db, SYSTEM, cid)
+    assert (seen.total, seen.waiting, seen.programmed, seen.queued, seen.removed) == (
+        5, 1, 1, 2, 1,
+    )  # fmt: skip
+    assert seen.sent + seen.delivered + seen.in_outbox == 2
+    assert seen.replied == 1
+    assert seen.sent_last_minute == seen.sent + seen.delivered
+    assert seen.status == "running"
+    # The last target is due in two hours: that, not the rate, bounds the time left.
+    assert seen.seconds_left == pytest.approx(7200)
+    clock.advance(minutes=2)
+    assert (await progress.progress(db, SYSTEM, cid)).sent_last_minute == 0
+    only_skipped = await progress.results(db, SYSTEM, cid, state="removed")
+    assert [r.phone for r in only_skipped] == ["+12125550178"]
