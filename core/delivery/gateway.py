@@ -48,7 +48,7 @@ class OutboundSms:
     """The body in the provider's placeholder form (``core.delivery.placeholders``),
     when it was queued with one; empty otherwise. ``body`` is always the text sent."""
     values: tuple[tuple[str, str], ...] = ()
-    """This recipient's (name, value) for the template's placeholders, by name."""
+    """This recipient's (name, value) for the template's placeholders."""
 
 
 @record

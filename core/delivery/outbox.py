@@ -236,7 +236,7 @@ async def queue_many(
                 if notice is None:
                     notice = (await settings.load_in(tx)).optout_notice
                 template = outgoing.with_notice(template, notice)
-            value += [template, json.dumps(batch[1][index], ensure_ascii=False)]
+            value += [template, batch[1][index]]  # stored as its JSON text (->>)
         values.append(value)
     made = await tx.fetchall(
         "INSERT INTO messages (conversation_id, direction, purpose, kind, sender, recipient,"
@@ -481,16 +481,17 @@ async def claim(
 
 
 def _values(stored: str | None) -> tuple[tuple[str, str], ...]:
-    """A row's batch values, by name; none when they are not a JSON object of text."""
+    """A row's batch values; none when they are not a JSON object of text (the row
+    then goes alone, as its body)."""
     if not stored:
         return ()
     try:
         given = json.loads(stored)
     except ValueError:
         return ()
-    if not isinstance(given, dict):
+    if type(given) is not dict or not all(type(v) is str for v in given.values()):
         return ()
-    return tuple(sorted((str(k), v) for k, v in given.items() if isinstance(v, str)))
+    return tuple(given.items())
 
 
 # Each sender's first due rows of no campaign, and each running campaign's first

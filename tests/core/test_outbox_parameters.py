@@ -214,3 +214,15 @@ async def test_one_sandbox_batch_gives_each_phone_its_text_and_each_report_settl
         **{to: "delivered" for to, _, _ in [*PEOPLE, hostile]},
         unreachable[0]: "failed",
     }
+
+
+def test_a_dollar_just_before_a_placeholder_is_planned_by_its_body() -> None:
+    # "$" then a value starting "{x}" would read "${x}" to a provider that substitutes again.
+    rows = [
+        _sms(i, to, {"name": "{x}"}, template="Pay $${name}", body="Pay ${x}")
+        for i, to in enumerate(["+14155550001", "+14155550002"], start=1)
+    ]
+    planned = batching.plan(rows, 1000)
+    assert isinstance(planned[0], OutboundBatch)
+    assert planned[0].body == "Pay ${x}"  # by body: one text for both, no parameters
+    assert planned[0].parameters == {}
