@@ -9,7 +9,8 @@ It sends batches too (``send_batch``, core.delivery.gateway.SendsBatches), as Si
 does: one provider ID for the batch, one row per message, and a report per
 recipient naming the batch and the recipient, not our message ID (Sinch's
 reports of a batch carry none), so the outbox matches them as it must for
-Sinch.
+Sinch. A batch with parameters (rows sharing a template) is filled in per
+recipient, as Sinch fills it: the phone gets that recipient's text.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ class SandboxGateway:
                         provider_id,
                         batch.sender,
                         recipient,
-                        batch.body,
+                        batch.text_for(recipient),  # parameters put in, as Sinch does
                         now,
                         deliver_at,
                         "failed" if recipient.endswith(UNREACHABLE_SUFFIX) else "delivered",

@@ -184,7 +184,12 @@ class SinchGateway:
                 f" not {len(batch.rows):,}"
             )
         request = self._sms_request(
-            batch.recipients, batch.sender, batch.reference, batch.body, batch.max_parts
+            batch.recipients,
+            batch.sender,
+            batch.reference,
+            batch.body,
+            batch.max_parts,
+            _parameters(batch.parameters),
         )
         wanted = _Wanted(
             f"batch {batch.reference} ({len(batch.rows)} messages)",
@@ -285,11 +290,14 @@ class SinchGateway:
         reference: str,
         body: str,
         max_parts: int | None,
+        parameters: dict[str, dict[str, str]] | None = None,
     ) -> Callable[[], Any]:
         request = self._common(recipients, sender, reference)
         request["body"] = body
         if max_parts is not None:
             request["max_number_of_message_parts"] = max_parts
+        if parameters:
+            request["parameters"] = parameters
         return functools.partial(self._client.sms.batches.send_sms, **request)
 
     def _mms_request(self, sms: OutboundSms) -> Callable[[], Any]:
@@ -599,6 +607,16 @@ def _phrase(status: int) -> str:
         return HTTPStatus(status).phrase.lower()
     except ValueError:
         return "error"
+
+
+def _parameters(given: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]] | None:
+    """Sinch's shape: {name: {recipient without '+': value, ..., "default": ""}}."""
+    if not given:
+        return None
+    return {
+        name: {**{_digits(r): value for r, value in values.items()}, "default": ""}
+        for name, values in given.items()
+    }
 
 
 def _digits(number: str) -> str:

@@ -1,13 +1,20 @@
 """Which claimed messages may go to the provider as one batch: a pure rule.
 
 ``plan(rows, max_recipients)`` returns what to hand over, every row exactly
-once: an ``OutboundBatch`` for rows that share sender, body, purpose, parts
+once: an ``OutboundBatch`` for rows that share sender, text, purpose, parts
 limit and attempt, carry no media, and go to different numbers; the row
 itself (an ``OutboundSms``) for a row that shares with none.
 
+The text shared is the body, or, for rows queued with a template in the
+provider's placeholder form (a campaign's, ``core.delivery.placeholders``),
+that template: such rows form one batch though their bodies differ, and the
+batch carries each recipient's values (``OutboundBatch.parameters``). A row
+whose template and values do not give exactly its body, or whose values
+hold ``${``, is planned by its body, as a row without a template is.
+
 Why each part of the key:
 
-* sender, body, parts limit: a batch is one text from one number;
+* sender, text, parts limit: a batch is one text from one number;
 * purpose: rows of different purposes obey different rules after the send
   (only conversation messages touch conversations), so they never mix;
 * media: an MMS carries a signed link for its own message ID;
@@ -37,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 
+from core.delivery import placeholders
 from core.delivery.gateway import OutboundBatch, OutboundSms
 
 REFERENCE_PREFIX = "batch-"
@@ -61,7 +69,9 @@ def plan(rows: Sequence[OutboundSms], max_recipients: int) -> list[OutboundSms |
         if sms.media:
             planned.append(sms)
             continue
-        key = (sms.sender, sms.body, sms.purpose, sms.max_parts, sms.attempt)
+        text = _template_of(sms)
+        key = (sms.sender, text is not None, text or sms.body, sms.purpose, sms.max_parts,
+               sms.attempt)  # fmt: skip
         group = groups.get(key)
         if group is None:
             group = groups[key] = _Group(max_recipients)
@@ -102,17 +112,34 @@ class _Group:
         self._next_for[sms.recipient] = index + 1
 
 
+def _template_of(sms: OutboundSms) -> str | None:
+    """The row's template when it may go with parameters, else None (by its body)."""
+    if not sms.template:
+        return None
+    return sms.template if placeholders.fills_to(sms.template, dict(sms.values), sms.body) else None
+
+
 def _batch(members: list[OutboundSms]) -> OutboundBatch:
     first = members[0]
+    template = _template_of(first)
+    parameters: dict[str, dict[str, str]] = {}
+    if template is not None:
+        # Only the names the template uses: a value it does not show is not sent.
+        parameters = {name: {} for name in sorted(placeholders.names_in(template))}
+        for m in members:
+            values = dict(m.values)
+            for name, given in parameters.items():
+                given[m.recipient] = values[name]
     return OutboundBatch(
         reference=reference(first.message_id),
         sender=first.sender,
-        body=first.body,
-        segments=first.segments,
+        body=first.body if template is None else template,
+        segments=max(m.segments for m in members),
         rows=tuple((m.message_id, m.recipient) for m in members),
         max_parts=first.max_parts,
         attempt=first.attempt,
         purpose=first.purpose,
+        parameters=parameters,
     )
 
 

@@ -6,10 +6,11 @@ at most one second's worth (at least one token) and refills at its rate.
 Kept in SQLite (table send_budgets, a scope and a key), so a restart or a
 second worker spends the same tokens instead of starting full.
 
-Today one scope exists, SENDER (per number we send from, setting
-rate_segments_per_second). A campaign's pace or the monthly bundle would be
-further scopes of the same table; the outbox's claim spends them in the
-transaction that takes the rows.
+Two scopes: SENDER (per number we send from, setting
+rate_segments_per_second) and CAMPAIGN (per campaign, its own
+rate_segments_per_second, spent besides its sender's: a campaign's pace
+inside its number's). The outbox's claim spends them in the transaction that
+takes the rows.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Mapping
 from core.db import Database, Tx
 
 SENDER = "sender"
+CAMPAIGN = "campaign"
 
 
 def capacity(rate: float) -> float:
@@ -36,6 +38,25 @@ async def levels(db: Database | Tx, scope: str, rate: float, now_ms: int) -> dic
             "SELECT key, tokens, updated_at FROM send_budgets WHERE scope = ?", (scope,)
         )
     }
+
+
+async def levels_of(
+    db: Database | Tx, scope: str, rates: Mapping[str, float], now_ms: int
+) -> dict[str, float]:
+    """Tokens at ``now_ms`` in the buckets of ``scope`` named in ``rates``, each refilled
+    at its own rate; a key not stored is full."""
+    if not rates:
+        return {}
+    found = {key: capacity(rate) for key, rate in rates.items()}
+    for row in await db.fetchall(
+        "SELECT key, tokens, updated_at FROM send_budgets WHERE scope = ?"
+        " AND key IN (SELECT value FROM json_each(?))",
+        (scope, json.dumps(list(rates))),
+    ):
+        rate = rates[row["key"]]
+        elapsed = max(now_ms - row["updated_at"], 0) / 1000
+        found[row["key"]] = min(capacity(rate), row["tokens"] + elapsed * rate)
+    return found
 
 
 def needed(segments: int, rate: float) -> float:
@@ -56,7 +77,8 @@ async def spend(
     before: Mapping[str, float],
     rate: float,
 ) -> None:
-    """Take ``spent`` tokens from the buckets whose levels were ``before`` (one statement)."""
+    """Take ``spent`` tokens from the buckets whose levels were ``before`` (one statement);
+    a bucket missing from ``before`` was full at ``rate``."""
     if not spent:
         return
     full = capacity(rate)

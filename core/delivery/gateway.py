@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import field
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
+from core.delivery import placeholders
 from core.errors import InvalidInput
 from core.records import record
 from core.text import is_utf8
@@ -42,6 +44,11 @@ class OutboundSms:
     """The most parts the provider may split the body into (setting max_message_parts)."""
     purpose: str = "conversation"
     """What it is for (outbox.PURPOSES); only 'conversation' belongs to a conversation."""
+    template: str = ""
+    """The body in the provider's placeholder form (``core.delivery.placeholders``),
+    when it was queued with one; empty otherwise. ``body`` is always the text sent."""
+    values: tuple[tuple[str, str], ...] = ()
+    """This recipient's (name, value) for the template's placeholders."""
 
 
 @record
@@ -65,6 +72,9 @@ class OutboundBatch:
     attempt: int = 1
     """Shared by every row (batching.py groups by it); above 1, look the batch up first."""
     purpose: str = "conversation"
+    parameters: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Empty: every recipient gets ``body``. Else ``body`` has ``${name}`` placeholders
+    and this gives, per name, each recipient's (E.164) value: ``text_for``."""
 
     def __post_init__(self) -> None:
         # A report names a batch and a recipient, nothing else: two rows to one
@@ -82,6 +92,14 @@ class OutboundBatch:
     @property
     def recipients(self) -> tuple[str, ...]:
         return tuple(recipient for _, recipient in self.rows)
+
+    def text_for(self, recipient: str) -> str:
+        """What ``recipient`` receives: ``body`` with its parameters put in."""
+        if not self.parameters:
+            return self.body
+        return placeholders.substitute(
+            self.body, {name: given.get(recipient, "") for name, given in self.parameters.items()}
+        )
 
 
 @record

@@ -15,7 +15,7 @@ import json
 import logging
 import math
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -138,6 +138,8 @@ async def queue_many(
     items: Sequence[tuple[str, str]],
     *,
     announce: bool = True,
+    campaign_id: int | None = None,
+    batch: tuple[str, Sequence[Mapping[str, str]]] | None = None,
 ) -> list[int | SwitchboardError]:
     """``queue`` for many (recipient, body) messages from one sender, in a few statements.
 
@@ -147,7 +149,19 @@ async def queue_many(
     purpose that cannot send at all is raised, as ``queue`` does. Without
     ``announce``, no ``message.queued`` event per message: the caller writes
     one event for the whole batch (a close's notices).
+
+    For a campaign: ``campaign_id`` marks every row as the campaign's (its
+    throttle and its pause apply in the claim), and ``batch`` =
+    (template, values per item) lets rows whose bodies differ go to the
+    provider in one batch with per-recipient parameters: the template is the
+    text in the provider's ``${name}`` form (``core.delivery.placeholders``)
+    and each item's values fill it to that item's body. Where the opt-out
+    line is added to a body it is added to that row's template too. A row
+    whose template and values do not give its body is still queued, and is
+    sent alone, as its body (``core.delivery.batching``).
     """
+    if batch is not None and len(batch[1]) != len(items):
+        raise ValueError(f"{len(batch[1])} sets of values for {len(items)} messages")
     if not items:
         await _check_sender(tx, purpose, sender)
         return []
@@ -208,21 +222,32 @@ async def queue_many(
                 if recipient in first and recipient not in given:
                     given.add(recipient)  # the first message to it, not each
                     sendable[position] = (index, recipient, outgoing.with_notice(body, line))
-    rows = []
+    values: list[list[object]] = []
     counted: dict[str, segments.SegmentCount] = {}  # a fan-out sends one text to many
-    for _, recipient, body in sendable:
+    notice: str | None = None
+    for index, recipient, body in sendable:
         count = counted.get(body)
         if count is None:
             count = counted[body] = segments.count(body)
-        rows.append([recipient, body, count.encoding, max(count.segments, 1)])
+        value: list[object] = [recipient, body, count.encoding, max(count.segments, 1)]
+        if batch is not None:
+            template = batch[0]
+            if body != items[index][1]:  # the opt-out line was added
+                if notice is None:
+                    notice = (await settings.load_in(tx)).optout_notice
+                template = outgoing.with_notice(template, notice)
+            value += [template, batch[1][index]]  # stored as its JSON text (->>)
+        values.append(value)
     made = await tx.fetchall(
         "INSERT INTO messages (conversation_id, direction, purpose, kind, sender, recipient,"
-        " body, encoding, segments, status, next_attempt_at, created_at, updated_at)"
+        " body, encoding, segments, status, next_attempt_at, created_at, updated_at,"
+        " campaign_id, batch_template, batch_values)"
         " SELECT NULL, 'out', :purpose, :kind, :sender, value ->> 0, value ->> 1, value ->> 2,"
-        " value ->> 3, 'queued', :now, :now, :now FROM json_each(:rows) ORDER BY key"
+        " value ->> 3, 'queued', :now, :now, :now, :campaign, value ->> 4, value ->> 5"
+        " FROM json_each(:rows) ORDER BY key"
         " RETURNING id, recipient",
         {"purpose": purpose, "kind": CHAT, "sender": sender, "now": tx.now_ms,
-         "rows": json.dumps(rows)},
+         "campaign": campaign_id, "rows": json.dumps(values)},
     )  # fmt: skip
     # Rows are numbered in the SELECT's order; checked, not assumed.
     made = sorted(made, key=lambda r: r["id"])
@@ -368,10 +393,19 @@ async def claim(
                     for r in rows
                 ],
             )
-        # The rows this claim looks at: each sender's first due rows, no more
-        # than its bucket can pay for (every row costs at least one token), read
-        # through the per-sender index. So a claim costs the same with 300 or
-        # 300,000 rows queued behind them.
+        await fail_cancelled_in(tx)
+        # The campaigns whose rows may go, each with its own pace.
+        paces = {
+            r["id"]: r["rate_segments_per_second"]
+            for r in await tx.fetchall(
+                "SELECT id, rate_segments_per_second FROM campaigns WHERE status = 'running'"
+            )
+        }
+        # The rows this claim looks at: each sender's first due rows of no campaign,
+        # and each running campaign's first due rows, no more than a sender's bucket
+        # can pay for (every row costs at least one token), read through the
+        # outbox indexes. So a claim costs the same with 300 or 300,000 rows queued
+        # behind them, and a paused campaign's rows are not read at all.
         per_sender = max(1, min(limit, math.floor(budgets.capacity(rate))))
         # Consent is checked again at the last moment: it may have changed
         # since the message was queued (or requeued after a crash).
@@ -394,28 +428,16 @@ async def claim(
         )
         await _emit_failed(tx, refused)
         before = await budgets.levels(tx, budgets.SENDER, rate, now)
-        # Each sender's due rows in order, with the segments up to and
-        # including each: a row fits when that sum fits the bucket. A first
-        # row larger than the bucket goes once the bucket is full.
+        paced = await budgets.levels_of(
+            tx, budgets.CAMPAIGN, {str(c): r for c, r in paces.items()}, now
+        )
         claimed = await tx.fetchall(
-            f"WITH {_CANDIDATES},"
-            " level(sender, tokens) AS (SELECT key, value FROM json_each(:levels)),"
-            " due AS (SELECT m.id, m.segments, m.next_attempt_at,"
-            "   sum(m.segments) OVER (PARTITION BY m.sender ORDER BY m.next_attempt_at, m.id"
-            "     ROWS UNBOUNDED PRECEDING) AS upto,"
-            "   coalesce(l.tokens, :full) AS tokens"
-            "   FROM messages m LEFT JOIN level l ON l.sender = m.sender"
-            "   WHERE m.id IN (SELECT id FROM candidate) AND m.status = 'queued'),"
-            " fits AS (SELECT id FROM due WHERE upto <= tokens"
-            "   OR (upto = segments AND tokens >= min(segments, :full))"
-            "   ORDER BY next_attempt_at, id LIMIT :limit)"
-            " UPDATE messages SET status = 'sending', attempts = attempts + 1,"
-            " error = CASE WHEN error LIKE :held THEN NULL ELSE error END,"
-            " lease_until = :lease, updated_at = :now WHERE id IN (SELECT id FROM fits)"
-            " RETURNING id, purpose, kind, body, segments, attempts, sender, recipient,"
-            " next_attempt_at",
+            _CLAIM,
             {
                 "levels": json.dumps(before),
+                "paces": json.dumps(
+                    [[c, paced[str(c)], budgets.capacity(r)] for c, r in paces.items()]
+                ),
                 "full": budgets.capacity(rate),
                 "now": now,
                 "limit": limit,
@@ -426,11 +448,19 @@ async def claim(
         )
         if not claimed:
             return []
-        claimed.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
+        # In the order they were chosen: rows of no campaign first.
+        claimed.sort(key=lambda r: (r["campaign_id"] is not None, r["next_attempt_at"], r["id"]))
         spent: dict[str, float] = {}
+        spent_by_campaign: dict[str, float] = {}
         for r in claimed:
             spent[r["sender"]] = spent.get(r["sender"], 0.0) + r["segments"]
+            if r["campaign_id"] is not None:
+                key = str(r["campaign_id"])
+                spent_by_campaign[key] = spent_by_campaign.get(key, 0.0) + r["segments"]
         await budgets.spend(tx, budgets.SENDER, spent, before, rate)
+        # Every claimed campaign is running, so its level is in ``paced``: the rate
+        # for a missing bucket is never used.
+        await budgets.spend(tx, budgets.CAMPAIGN, spent_by_campaign, paced, 1.0)
         media = await _media_for(tx, [r["id"] for r in claimed])
     return [
         OutboundSms(
@@ -443,43 +473,130 @@ async def claim(
             attempt=r["attempts"],
             max_parts=config.max_message_parts,
             purpose=r["purpose"],
+            template=r["batch_template"] or "",
+            values=_values(r["batch_values"]),
         )
         for r in claimed
     ]
 
 
-# Each sender's first due rows (at most :per_sender), through the per-sender
-# index. Every sender is one of our numbers (numbers are never removed).
+def _values(stored: str | None) -> tuple[tuple[str, str], ...]:
+    """A row's batch values; none when they are not a JSON object of text (the row
+    then goes alone, as its body)."""
+    if not stored:
+        return ()
+    try:
+        given = json.loads(stored)
+    except ValueError:
+        return ()
+    if type(given) is not dict or not all(type(v) is str for v in given.values()):
+        return ()
+    return tuple(given.items())
+
+
+# Each sender's first due rows of no campaign, and each running campaign's first
+# due rows (at most :per_sender each), through the outbox indexes (schema 12).
+# Every sender is one of our numbers (numbers are never removed).
 _CANDIDATES = """candidate(id) AS (
     SELECT m.id FROM numbers n JOIN messages m ON m.id IN (
         SELECT id FROM messages WHERE sender = n.e164 AND status = 'queued'
-          AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT :per_sender))"""
+          AND campaign_id IS NULL
+          AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT :per_sender)
+    UNION ALL
+    SELECT m.id FROM campaigns c JOIN messages m ON m.id IN (
+        SELECT id FROM messages WHERE campaign_id = c.id AND status = 'queued'
+          AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT :per_sender)
+    WHERE c.status = 'running')"""
+
+# Which candidates go, in one statement. First each campaign's own budget: its
+# rows in order while their segments fit its bucket (``paid``). Then the
+# sender's: its rows of no campaign first (agents' replies, STOP confirmations,
+# notices, alerts: a campaign never holds them up), then its campaigns' rows
+# that were paid for, in queue order, while the sum fits its bucket. Each rule
+# keeps a prefix, so a campaign's rows still go in order. A first row larger
+# than a bucket goes once the bucket is full (budgets.needed).
+_CLAIM = f"""WITH {_CANDIDATES},
+ level(sender, tokens) AS (SELECT key, value FROM json_each(:levels)),
+ pace(campaign, tokens, full) AS (SELECT value ->> 0, value ->> 1, value ->> 2
+   FROM json_each(:paces)),
+ paced AS (SELECT m.id, m.sender, m.campaign_id, m.segments, m.next_attempt_at,
+   sum(m.segments) OVER (PARTITION BY m.campaign_id ORDER BY m.next_attempt_at, m.id
+     ROWS UNBOUNDED PRECEDING) AS upto, p.tokens, p.full
+   FROM messages m LEFT JOIN pace p ON p.campaign = m.campaign_id
+   WHERE m.id IN (SELECT id FROM candidate) AND m.status = 'queued'),
+ paid AS (SELECT id, sender, campaign_id, segments, next_attempt_at FROM paced
+   WHERE campaign_id IS NULL OR upto <= tokens
+     OR (upto = segments AND tokens >= min(segments, full))),
+ due AS (SELECT d.id, d.segments, d.next_attempt_at, d.campaign_id IS NOT NULL AS later,
+   sum(d.segments) OVER (PARTITION BY d.sender
+     ORDER BY d.campaign_id IS NOT NULL, d.next_attempt_at, d.id
+     ROWS UNBOUNDED PRECEDING) AS upto,
+   coalesce(l.tokens, :full) AS tokens
+   FROM paid d LEFT JOIN level l ON l.sender = d.sender),
+ fits AS (SELECT id FROM due WHERE upto <= tokens
+   OR (upto = segments AND tokens >= min(segments, :full))
+   ORDER BY later, next_attempt_at, id LIMIT :limit)
+ UPDATE messages SET status = 'sending', attempts = attempts + 1,
+ error = CASE WHEN error LIKE :held THEN NULL ELSE error END,
+ lease_until = :lease, updated_at = :now WHERE id IN (SELECT id FROM fits)
+ RETURNING id, purpose, kind, body, segments, attempts, sender, recipient,
+ next_attempt_at, campaign_id, batch_template, batch_values"""
+
+CANCELLED_REASON = "not sent: the campaign was cancelled"
+
+
+async def fail_cancelled_in(tx: Tx) -> int:
+    """Fail what is still queued for a cancelled campaign; returns how many.
+
+    The claim runs it first, so a cancelled campaign's rows never go whoever
+    cancelled it; the campaign's cancel may run it too, to show them failed
+    at once. One statement, through the campaign index.
+    """
+    rows = await tx.fetchall(
+        "UPDATE messages SET status = 'failed', error = ?, lease_until = NULL,"
+        " next_attempt_at = NULL, updated_at = ?"
+        " WHERE status = 'queued'"
+        " AND campaign_id IN (SELECT id FROM campaigns WHERE status = 'cancelled')"
+        " RETURNING id, conversation_id, purpose",
+        (CANCELLED_REASON, tx.now_ms),
+    )
+    await _emit_failed(tx, rows)
+    return len(rows)
 
 
 async def next_sendable(db: Database) -> datetime | None:
     """When the next queued message may be claimed: its due time, or later when its
-    sender's budget has first to refill for it (None: nothing queued)."""
+    sender's budget (and its campaign's) has first to refill for it (None: nothing
+    queued that may go; a paused campaign's rows wait for its resume)."""
     rows = await db.fetchall(
-        # SQLite fills the bare columns from the row holding the min().
-        "SELECT sender, min(next_attempt_at) AS due_at, segments FROM messages"
-        " WHERE status = 'queued' GROUP BY sender"
+        "SELECT m.sender, m.next_attempt_at AS due_at, m.segments, NULL AS campaign,"
+        " NULL AS pace FROM numbers n JOIN messages m ON m.id = ("
+        "   SELECT id FROM messages WHERE sender = n.e164 AND status = 'queued'"
+        "   AND campaign_id IS NULL ORDER BY next_attempt_at, id LIMIT 1)"
+        " UNION ALL SELECT m.sender, m.next_attempt_at, m.segments, c.id,"
+        " c.rate_segments_per_second FROM campaigns c JOIN messages m ON m.id = ("
+        "   SELECT id FROM messages WHERE campaign_id = c.id AND status = 'queued'"
+        "   ORDER BY next_attempt_at, id LIMIT 1)"
+        " WHERE c.status = 'running'"
     )
     if not rows:
         return None
     rate = (await settings.load(db)).rate_segments_per_second
     now = to_ms(db.clock.now())
     level = await budgets.levels(db, budgets.SENDER, rate, now)
-    full = budgets.capacity(rate)
-    return from_ms(
-        min(
-            max(
-                r["due_at"],
-                now
-                + _ms_up(budgets.wait_seconds(level.get(r["sender"], full), r["segments"], rate)),
-            )
-            for r in rows
-        )
+    paced = await budgets.levels_of(
+        db, budgets.CAMPAIGN, {str(r["campaign"]): r["pace"] for r in rows if r["campaign"]}, now
     )
+    full = budgets.capacity(rate)
+
+    def wait(r: sqlite3.Row) -> float:
+        seconds = budgets.wait_seconds(level.get(r["sender"], full), r["segments"], rate)
+        if r["campaign"] is not None:
+            own = budgets.wait_seconds(paced[str(r["campaign"])], r["segments"], r["pace"])
+            seconds = max(seconds, own)
+        return seconds
+
+    return from_ms(min(max(r["due_at"], now + _ms_up(wait(r))) for r in rows))
 
 
 def _ms_up(seconds: float) -> int:

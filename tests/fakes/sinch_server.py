@@ -19,7 +19,11 @@ does: one report per recipient, naming the batch and the recipient. Reports
 say "Delivered" (code 0), except to a number ending in 0199 ("Failed", code
 402), to a number given in ``recipient_statuses`` (what that says), and for
 a body longer than ``max_number_of_message_parts`` allows ("Failed", code
-411). Callbacks run in background tasks, never inside
+411). A batch with ``parameters`` ({name: {recipient: value, "default":
+value}}) is parameterised as Sinch does: each recipient's text is the body
+with every ``${name}`` replaced once by its value, or the name's default
+(``texts(batch)``); a recipient with neither fails alone ("Failed", code
+400, the fake's choice), the others go. Callbacks run in background tasks, never inside
 the batch request; ``callbacks=False`` keeps them in ``pending_reports`` until
 ``deliver_reports()``. ``send_mo`` posts an inbound SMS or MMS.
 
@@ -44,6 +48,7 @@ import asyncio
 import base64
 import json
 import random
+import re
 import secrets
 from collections import Counter
 from collections.abc import Sequence
@@ -57,6 +62,8 @@ from core.sms import segments
 from providers.config import SinchConfig
 from tests.fakes.sinch_signing import signed_headers
 
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9._-]+)\}")
+_PARAMETER_NAME = re.compile(r"[A-Za-z0-9._-]+")
 FAULT_KINDS = ("429", "500", "hang", "hang_before")
 RETENTION = timedelta(days=14)
 DEFAULT_WINDOW = timedelta(hours=24)
@@ -259,18 +266,45 @@ class FakeSinch:
     def calls_to(self, method: str, path_suffix: str = "/batches") -> list[Call]:
         return [c for c in self.calls if c.method == method and c.path.endswith(path_suffix)]
 
+    def texts(self, batch: dict[str, Any]) -> dict[str, str | None]:
+        """What each recipient of an mt_text batch receives (None: a parameter had no value)."""
+        parameters: dict[str, dict[str, str]] = batch.get("parameters") or {}
+        found: dict[str, str | None] = {}
+        for recipient in batch["to"]:
+            missing = False
+
+            def value(match: re.Match[str], recipient: str = recipient) -> str:
+                nonlocal missing
+                given = parameters.get(match.group(1))
+                if given is None:
+                    return match.group(0)  # not a parameter of this batch: left as written
+                if recipient in given:
+                    return given[recipient]
+                if "default" in given:
+                    return given["default"]
+                missing = True
+                return ""
+
+            text = _PLACEHOLDER.sub(value, batch["body"]) if parameters else batch["body"]
+            found[recipient] = None if missing else text
+        return found
+
     def reports_for(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
         """The per-recipient delivery reports Sinch sends for this batch."""
         kind = "mms" if batch["type"] == "mt_media" else "sms"
-        parts = None
-        if batch["type"] == "mt_text":
-            parts = max(segments.count(batch["body"]).segments, 1)
+        texts = self.texts(batch) if batch["type"] == "mt_text" else {}
         at = _stamp(self.now())
         reports = []
         for recipient in batch["to"]:
             status, code = self.recipient_statuses.get(recipient, ("Delivered", 0))
             if recipient.endswith(UNREACHABLE_SUFFIX):
                 status, code = "Failed", 402  # message unroutable
+            parts = None
+            text = texts.get(recipient)
+            if batch["type"] == "mt_text" and text is None:
+                status, code = "Failed", 400  # a parameter with no value for it
+            elif text is not None:
+                parts = max(segments.count(text).segments, 1)
             limit = batch.get("max_number_of_message_parts")
             if parts is not None and limit is not None and parts > limit:
                 status, code = "Failed", 411  # exceeds parts limit
@@ -535,6 +569,9 @@ class FakeSinch:
         reference = data.get("client_reference")
         if reference is not None and (not isinstance(reference, str) or len(reference) > 2048):
             raise _Invalid("client_reference: must be text of at most 2048 characters")
+        parameters = data.get("parameters")
+        if parameters is not None:
+            _check_parameters(parameters)
         parts = data.get("max_number_of_message_parts")
         if parts is not None and (
             isinstance(parts, bool) or not isinstance(parts, int) or parts < 1
@@ -563,6 +600,8 @@ class FakeSinch:
             batch["callback_url"] = callback
         if reference is not None:
             batch["client_reference"] = reference
+        if parameters:
+            batch["parameters"] = parameters
         return batch
 
     def _accept(self, batch: dict[str, Any]) -> None:
@@ -677,6 +716,21 @@ def _check_kind(kind: str) -> None:
         return
     if not (kind.isdigit() and 400 <= int(kind) <= 599):
         raise ValueError(f"unknown fault {kind!r}: use an HTTP status, 'hang' or 'hang_before'")
+
+
+def _check_parameters(parameters: Any) -> None:
+    if not isinstance(parameters, dict):
+        raise _Invalid("parameters: must be an object of parameter names")
+    for name, values in parameters.items():
+        if not _PARAMETER_NAME.fullmatch(name):
+            raise _Invalid(f"parameters: {name!r} is not a valid parameter key")
+        if not isinstance(values, dict) or not values:
+            raise _Invalid(f"parameters.{name}: must be an object of recipients and values")
+        for key, value in values.items():
+            if not isinstance(value, str):
+                raise _Invalid(f"parameters.{name}.{key}: must be text")
+            if key != "default" and not _is_msisdn(key):
+                raise _Invalid(f"parameters.{name}: {key!r} is not a valid phone number")
 
 
 def _error(code: str, text: str) -> dict[str, str]:
