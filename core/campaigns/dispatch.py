@@ -43,7 +43,7 @@ from core import settings
 from core.campaigns import fields, filters, optouts, quiet_hours
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
-from core.delivery import outbox
+from core.delivery import outbox, placeholders
 from core.errors import InvalidInput, OptedOut
 from core.records import record
 from core.scheduling.jobs import Job
@@ -80,10 +80,6 @@ _MOVE = (
     " FROM json_each(:rows) AS j"
     " WHERE campaign_targets.id = j.value ->> 0 AND campaign_targets.state = 'programmed'"
 )
-_MARK = (
-    "UPDATE messages SET campaign_id = :campaign, batch_template = j.value ->> 1,"
-    " batch_values = j.value ->> 2 FROM json_each(:rows) AS j WHERE messages.id = j.value ->> 0"
-)
 
 
 @record
@@ -107,16 +103,19 @@ class Compiled:
 
 
 def batch_form(template: Template) -> str | None:
-    """``template`` with each field as ``${name}`` (Sinch's parameters), or None when its
-    own text holds ``${``, which Sinch would take for a placeholder."""
+    """``template`` with each field in the provider's placeholder form
+    (``core.delivery.placeholders``); None when a field's name cannot be one. The
+    outbox checks each row's template and values against its body, so a text whose
+    own characters would read as a placeholder is sent alone, never garbled."""
     parts: list[str] = []
     for piece in template.pieces:
         if isinstance(piece, str):
-            if "${" in piece:
-                return None
             parts.append(piece)
         else:
-            parts.append("${" + piece.name + "}")
+            try:
+                parts.append(placeholders.placeholder(piece.name))
+            except ValueError:
+                return None
     return "".join(parts)
 
 
@@ -247,7 +246,7 @@ async def _chunk(tx: Tx, campaign: Campaign, compiled: Compiled, zone: str) -> t
         )
     }
     planner = quiet_hours.Planner(campaign.window, campaign.unknown_zone, zone, from_ms(now))
-    sendable: list[tuple[sqlite3.Row, str, str | None]] = []
+    sendable: list[tuple[sqlite3.Row, str, dict[str, str]]] = []
     spent = 0
     throttled = False
     for r in rows:
@@ -281,7 +280,7 @@ async def _chunk(tx: Tx, campaign: Campaign, compiled: Compiled, zone: str) -> t
             continue
         spent += cost
         used = {f.name: values.get(f.name, "") for f in compiled.template.fields_used}
-        sendable.append((r, text, json.dumps(used, ensure_ascii=False)))
+        sendable.append((r, text, used))
     if sendable:
         moves.extend(await _queue(tx, campaign, compiled, sendable))
     if moves:
@@ -301,45 +300,32 @@ async def _queue(
     tx: Tx,
     campaign: Campaign,
     compiled: Compiled,
-    sendable: list[tuple[sqlite3.Row, str, str | None]],
+    sendable: list[tuple[sqlite3.Row, str, dict[str, str]]],
 ) -> list[tuple[int, str, int | None, str | None, int | None]]:
-    """Queue ``sendable`` (target row, text, values); each target's move."""
+    """Queue ``sendable`` (target row, text, the values its fields used); each target's
+    move. Rows sharing the campaign's template go to the provider as one batch with
+    per-recipient values (``outbox.queue_many``'s ``batch``)."""
+    batch = None
+    if compiled.batch_form is not None:
+        batch = (compiled.batch_form, [used for _, _, used in sendable])
     results = await outbox.queue_many(
         tx,
         outbox.CAMPAIGN,
         campaign.sender,
         [(r["phone"], text) for r, text, _ in sendable],
         announce=False,
+        campaign_id=campaign.id,
+        batch=batch,
     )
     moves: list[tuple[int, str, int | None, str | None, int | None]] = []
-    marks: list[tuple[int, str | None, str | None]] = []
-    bodies = {
-        r["id"]: r["body"]
-        for r in await tx.fetchall(
-            "SELECT id, body FROM messages WHERE id IN (SELECT value FROM json_each(?))",
-            (json.dumps([m for m in results if isinstance(m, int)]),),
-        )
-    }
-    for (target, text, used), result in zip(sendable, results, strict=True):
+    for (target, _, _), result in zip(sendable, results, strict=True):
         if isinstance(result, OptedOut):
             moves.append((target["id"], "skipped", None, OPTED_OUT, None))
         elif not isinstance(result, int):
             moves.append((target["id"], "skipped", None, str(result), None))
         else:
             moves.append((target["id"], "queued", None, None, result))
-            marks.append((result, _batch_template(compiled.batch_form, text, bodies[result]), used))
-    if marks:
-        await tx.execute(_MARK, {"campaign": campaign.id, "rows": json.dumps(marks)})
     return moves
-
-
-def _batch_template(form: str | None, text: str, body: str) -> str | None:
-    """The provider template for a queued ``body`` rendered as ``text``: the first SMS to
-    a number carries the opt-out line after the text, and so must its template."""
-    if form is None or not body.startswith(text):
-        return None
-    tail = body[len(text) :]
-    return None if "${" in tail else form + tail
 
 
 async def next_due(db: Database) -> datetime | None:

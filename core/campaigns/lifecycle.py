@@ -33,6 +33,7 @@ from core.campaigns.campaigns import (
 from core.campaigns.estimate import Estimate
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
+from core.delivery import outbox
 from core.errors import InvalidInput, NeedsConfirmation, NoEligibleTargets
 from core.people.authz import Action, Actor, CampaignAccess, authorize
 from core.records import record
@@ -189,5 +190,7 @@ async def _move(
             " WHERE id = ?",
             (status, now, status, now, status, now, row["id"]),
         )
+        if status == CANCELLED:
+            await outbox.fail_cancelled_in(tx)  # its rows already in the outbox never go
         await tx.emit(event, "campaign", row["id"], actor_id=actor.id)
         return from_row(await row_in(tx, row["id"]))

@@ -393,7 +393,6 @@ async def claim(
                     for r in rows
                 ],
             )
-        await fail_cancelled_in(tx)
         # The campaigns whose rows may go, each with its own pace.
         paces = {
             r["id"]: r["rate_segments_per_second"]
@@ -548,9 +547,9 @@ CANCELLED_REASON = "not sent: the campaign was cancelled"
 async def fail_cancelled_in(tx: Tx) -> int:
     """Fail what is still queued for a cancelled campaign; returns how many.
 
-    The claim runs it first, so a cancelled campaign's rows never go whoever
-    cancelled it; the campaign's cancel may run it too, to show them failed
-    at once. One statement, through the campaign index.
+    A campaign's cancel runs it in its own transaction, so they are failed the
+    moment the campaign is cancelled (and the claim takes rows of running
+    campaigns only). One statement, through the campaign index.
     """
     rows = await tx.fetchall(
         "UPDATE messages SET status = 'failed', error = ?, lease_until = NULL,"

@@ -200,9 +200,11 @@ async def test_pause_and_resume_keep_every_target_s_state(
     await job.run()  # the outbox still holds its one message: nothing more moves in
     assert len(await _campaign_messages(db, cid)) == 1
     await cs.set_status(db, cid, "paused")
-    await worker.run_once()  # today's claim sends the one already queued (see README)
+    await worker.run_once()
     clock.advance(seconds=60)
     await worker.run_once()
+    # The claim does not take a paused campaign's rows: the one in the outbox waits.
+    assert [m["status"] for m in await _campaign_messages(db, cid)] == ["queued"]
     before = await cs.targets(db, cid)
     assert sorted(s for s, _ in before.values()) == ["programmed", "programmed", "queued"]
     assert (await progress.progress(db, SYSTEM, cid)).status == "paused"
@@ -265,15 +267,13 @@ async def test_agents_replies_from_the_same_number_go_beside_a_campaign(
     ahead = await db.scalar(
         "SELECT count(*) FROM messages WHERE status = 'queued' AND id < ?", (reply.message_id,)
     )
-    # The campaign keeps at most rate x 5 s in the outbox: that is all the reply waits behind.
+    # The campaign keeps at most rate x 5 s in the outbox, queued before the reply...
     assert 0 < ahead <= 5 * dispatch.LOOKAHEAD_SECONDS
-    for _ in range(4):
-        clock.advance(seconds=1)
-        await worker.run_once()
+    clock.advance(seconds=1)
+    await worker.run_once()
+    # ...and the claim takes an agent's reply before any campaign row: the next claim.
     status = await db.scalar("SELECT status FROM messages WHERE id = ?", (reply.message_id,))
     assert status in ("sent", "delivered")
-    # Today's claim is FIFO per sender: the reply went after the campaign rows queued
-    # before it, not ahead of them (c-batches' campaign budget changes that).
 
 
 async def test_replies_are_marked_with_the_campaign_that_texted_them(
