@@ -20,6 +20,7 @@ from textual.widgets import Input, Select, TabbedContent, TextArea
 
 from console.app import SwitchboardApp, make_app
 from console.context import ConsoleContext
+from console.panes.alert_settings import AlertSettingsTab
 from console.panes.thread import ThreadPane
 from core import demo, settings
 from core.clock import FakeClock
@@ -284,7 +285,12 @@ async def _alert_settings(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await pilot.press("6")
     await app.workers.wait_for_complete()
     app.query_one("#alert-setting-alert_every_minutes", Select).value = 10
-    await app.workers.wait_for_complete()
+    tab = app.query_one(AlertSettingsTab)
+    # The preview follows the change through the message loop and core: wait for it.
+    for _ in range(600):
+        await pilot.pause(0.05)
+        if tab.report is not None and tab.report.every == 10:
+            break
     await pilot.pause()
 
 

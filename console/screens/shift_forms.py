@@ -24,7 +24,7 @@ from console.context import ConsoleContext
 from console.screens.ics_problems import IcsProblems
 from console.screens.small_form import SmallForm, bindings
 from console.text import literal
-from core.errors import InvalidInput, SwitchboardError
+from core.errors import InvalidInput
 from core.people import agents
 from core.shifts import shifts
 from core.shifts.ics import MAX_BYTES, IcsReport, import_ics
@@ -192,15 +192,10 @@ class ImportForm(PersonForm):
         db, actor = self.context.db, self.context.actor
         return await import_ics(db, actor, self.person, data, kind=self.kind, time_zone=zone)
 
-    async def action_save(self) -> None:
-        try:
-            report = await self.save()
-        except SwitchboardError as exc:
-            self.show_error(str(exc))
-            return
-        if report.saved:
-            self.dismiss(report)
-            return
+    def done(self, saved: object) -> bool:
+        if not isinstance(saved, IcsReport) or saved.saved:
+            return True
         # Nothing saved: the form stays, with what was typed, under the list.
-        self.show_error(f"Nothing imported: {len(report.problems)} problem(s), listed by event.")
-        self.app.push_screen(IcsProblems(report))
+        self.show_error(f"Nothing imported: {len(saved.problems)} problem(s), listed by event.")
+        self.app.push_screen(IcsProblems(saved))
+        return False

@@ -44,6 +44,11 @@ class SmallForm(ModalScreen[object]):
     async def save(self) -> object:
         raise NotImplementedError
 
+    def done(self, saved: object) -> bool:
+        """Whether the form closes with what ``save`` returned: a form whose save can
+        come back with nothing stored (an import with problems) says no, and shows why."""
+        return True
+
     async def action_save(self) -> None:
         try:
             saved = await self.save()
@@ -52,7 +57,8 @@ class SmallForm(ModalScreen[object]):
             # its fields and stays open with what was typed.
             self.show_error(str(exc))
             return
-        self.dismiss(saved)
+        if self.done(saved):
+            self.dismiss(saved)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input, OptionList, Select, Static
+from textual.widgets import Input, OptionList, Select, Static, TabbedContent
 
 from console.panes.shifts import READ_ONLY, ShiftsTab
 from console.screens.confirm import ConfirmScreen
@@ -81,6 +81,8 @@ async def open_shifts(app, pilot) -> ShiftsTab:  # type: ignore[no-untyped-def]
     await pilot.press("f3")
     await pilot.pause()
     await pilot.press("6")
+    assert await until(pilot, lambda: app.query("#alerts-tabs"))
+    app.query_one("#alerts-tabs", TabbedContent).active = "alerts-shifts"
     assert await until(pilot, lambda: app.query("#shifts-tab"))
     tab = app.query_one(ShiftsTab)
     assert await until(pilot, lambda: app.focused is tab.table)
