@@ -43,8 +43,17 @@ from core.people.authz import Action, CampaignAccess, allows
 _FEED_KINDS = ("campaign.", "message.")
 EVERY_SECONDS = 1.0
 """The list is read again at most this often, however busy the feed."""
-HINT = "n new · e edit · s start · p pause · r resume · c cancel · t targets · o pool · R results"
-READ_ONLY = "o pool · R results"
+HINT = (
+    ("n new", "new"),
+    ("e edit", "edit"),
+    ("s start", "start"),
+    ("p pause", "pause"),
+    ("r resume", "resume"),
+    ("c cancel", "cancel"),
+    ("t add", "targets"),
+    ("o pool", "pool"),
+    ("R results", "results"),
+)
 
 _RIGHTS: dict[str, Action] = {
     "new": Action.MANAGE_CAMPAIGN,
@@ -76,7 +85,8 @@ def done(p: Progress) -> int:
 
 
 def rate_text(p: Progress) -> str:
-    return f"{p.rate_per_second:.2g}/s" if p.sent_last_minute else "-"
+    """Messages per second over the last minute."""
+    return f"{p.rate_per_second:.2g}" if p.sent_last_minute else "-"
 
 
 def left_text(seconds: float | None) -> str:
@@ -107,15 +117,16 @@ class CampaignTable(KeyedTable[Row]):
     def __init__(self) -> None:
         super().__init__(
             (
-                ("Name", "name", 14),
+                # 76 columns with the cells' padding: the list fits 80 without scrolling.
+                ("Name", "name", 12),
                 ("Status", "status", 9),
                 ("Sender", "sender", 12),
-                ("Tgts", "targets", 5),
-                ("Sent", "sent", 5),
-                ("Dlvd", "delivered", 5),
+                ("Tgts", "targets", 4),
+                ("Sent", "sent", 4),
+                ("Dlvd", "delivered", 4),
                 ("Fail", "failed", 4),
                 ("Skip", "skipped", 4),
-                ("Rate", "rate", 5),
+                ("Msg/s", "rate", 5),
             ),
             _cells,
             lambda row: row.id,
@@ -130,9 +141,10 @@ def counts_text(p: Progress) -> Text:
         (f"{p.failed} failed", "bold red" if p.failed else ""),
         f" · {p.skipped} skipped · {p.replied} replied · {p.opted_out} opted out",
     )
+    rate = f" · {rate_text(p)} msg/s" if p.sent_last_minute else ""
     text.append(
         f"\n{p.waiting} waiting · {p.programmed} programmed · {p.in_outbox} in the outbox"
-        f" · {rate_text(p)} · {left_text(p.seconds_left)}"
+        f"{rate} · {left_text(p.seconds_left)}"
     )
     return text
 
@@ -282,7 +294,10 @@ class CampaignsPane(ReportsFailures, Vertical):
         if message:
             status.update(literal(message, one_line=False))
         else:
-            status.update(Text(HINT if self._may("new") else READ_ONLY))
+            # The keys this profile has at all (which campaign: core, per row).
+            actor = self.context.actor
+            keys = [k for k, action in HINT if allows(actor, _RIGHTS[action], None)]
+            status.update(Text("  ".join(keys)))
 
     def _may(self, action: str) -> bool:
         right = _RIGHTS[action]

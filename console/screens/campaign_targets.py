@@ -166,7 +166,9 @@ class ProblemsScreen(ModalScreen[None]):
         with Vertical():
             yield Static(literal(self.report.summary, style="bold", one_line=False))
             with VerticalScroll():
-                yield Static(literal("\n".join(self.report.problems), one_line=False))
+                # Each line literal on its own: a CSV header can hold a line break.
+                lines = Text("\n").join(literal(line) for line in self.report.problems)
+                yield Static(lines, id="problems-list")
             yield Static("Esc close", id="problems-hint")
 
     def action_close(self) -> None:

@@ -15,6 +15,7 @@ from console.panes.campaigns import CampaignsPane
 from console.screens.campaign_form import CampaignForm
 from console.screens.campaign_pool import PoolScreen
 from console.screens.campaign_results import ResultsScreen
+from console.screens.campaign_targets import ProblemsScreen, TargetsForm
 from console.screens.confirm import ConfirmScreen
 from console.screens.prompt import PromptScreen
 from core.campaigns import campaigns, targets
@@ -252,3 +253,34 @@ async def test_renders_at_80x24(app_as, demo_db: Database):
         assert pane.table.region.width <= 80
         tabs = [t.region for t in app.query("Tab")]
         assert all(r.right <= 80 for r in tabs)
+
+
+async def test_targets_from_a_csv_report_the_bad_rows_literally(
+    app_as, demo_db: Database, tmp_path
+):
+    await spring(demo_db, targets_count=1)
+    csv = tmp_path / "people.csv"
+    csv.write_text("phone,Account manager\n+12125550999,Bob\nnot a number,[b]Eve\n")
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_campaigns(app, pilot)
+        assert await until(pilot, lambda: pane.table.row_count == 1)
+        await pilot.press("t")
+        assert await until(pilot, lambda: isinstance(app.screen, TargetsForm))
+        form = app.screen
+        # Two ways at once is refused under the form, what was typed kept.
+        form.query_one("#targets-filter", Input).value = "tag=vip"
+        form.query_one("#targets-csv", Input).value = str(csv)
+        await pilot.press("ctrl+s")
+        assert await until(
+            pilot, lambda: "one of the three" in plain(form.query_one(".form-error", Static))
+        )
+        form.query_one("#targets-filter", Input).value = ""
+        await pilot.press("ctrl+s")
+        assert await until(pilot, lambda: isinstance(app.screen, ProblemsScreen))
+        shown = plain(app.screen.query_one("#problems-list", Static))
+        assert shown.startswith("row 3, column phone:")
+        await pilot.press("escape")
+        assert await until(pilot, lambda: rows(pane)[0][3] == "2")
+        status = plain(pane.query_one("#campaigns-status", Static))
+        assert "Added 1 target(s) from the CSV; refused 1 row(s), listed" in status
