@@ -284,3 +284,28 @@ async def test_targets_from_a_csv_report_the_bad_rows_literally(
         assert await until(pilot, lambda: rows(pane)[0][3] == "2")
         status = plain(pane.query_one("#campaigns-status", Static))
         assert "Added 1 target(s) from the CSV; refused 1 row(s), listed" in status
+
+
+async def test_edit_changes_only_what_was_changed(app_as, demo_db: Database):
+    await spring(demo_db)
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_campaigns(app, pilot)
+        assert await until(pilot, lambda: pane.table.row_count == 1)
+        await pilot.press("e")
+        assert await until(pilot, lambda: isinstance(app.screen, CampaignForm))
+        form = app.screen
+        assert form.query_one("#campaign-name", Input).value == "Spring [b]sale"
+        form.query_one("#campaign-window", Input).value = "09:00-25:00"
+        await pilot.press("ctrl+s")
+        assert await until(
+            pilot, lambda: "09:00-25:00" in plain(form.query_one(".form-error", Static))
+        )
+        form.query_one("#campaign-window", Input).value = "09:00-20:00"
+        await pilot.press("ctrl+s")
+        assert await until(pilot, lambda: not isinstance(app.screen, CampaignForm))
+        assert await until(
+            pilot, lambda: "09:00-20:00" in plain(pane.query_one("#campaign-title", Static))
+        )
+        stored = await demo_db.fetchone("SELECT window_start, window_end, template FROM campaigns")
+        assert tuple(stored) == (540, 1200, "Hi {{first_name}}!")
