@@ -24,6 +24,7 @@ from textual.worker import WorkerState
 from console.context import ConsoleContext
 from console.failures import what_failed
 from console.live import Changes
+from console.panes.campaigns import CampaignsPane
 from console.panes.contacts import ContactsPane
 from console.panes.conversations import ConversationsPane
 from console.panes.manager import ManagerPane
@@ -90,6 +91,15 @@ class SwitchboardApp(App[None]):
             "Statistics",
             id="app.statistics",
             tooltip="The Statistics tab",
+            show=False,
+        ),
+        # F5 accepts an offer (F5-F10 are routing's): the Campaigns tab takes F12.
+        Binding(
+            "f12",
+            "show_tab('campaigns')",
+            "Campaigns",
+            id="app.campaigns",
+            tooltip="The Campaigns tab",
             show=False,
         ),
         Binding(
@@ -170,6 +180,9 @@ class SwitchboardApp(App[None]):
             if may_view(self.context):
                 with TabPane("F4 Statistics", id="statistics"):
                     yield StatisticsPane(self.context)
+            if self.context.shows_campaigns:
+                with TabPane("F12 Campaigns", id="campaigns"):
+                    yield CampaignsPane(self.context)
         yield StatusBar()
         yield SteadyFooter()
 
@@ -302,6 +315,10 @@ class SwitchboardApp(App[None]):
             tabs, "statistics", may_view(self.context),
             lambda: TabPane("F4 Statistics", StatisticsPane(self.context), id="statistics"),
         )  # fmt: skip
+        await self._show_tab_if(
+            tabs, "campaigns", self.context.shows_campaigns,
+            lambda: TabPane("F12 Campaigns", CampaignsPane(self.context), id="campaigns"),
+        )  # fmt: skip
         self.refresh_bindings()
 
     async def _show_tab_if(
@@ -368,6 +385,8 @@ class SwitchboardApp(App[None]):
             return self.context.shows_manager
         if action == "show_tab" and parameters == ("statistics",):
             return may_view(self.context)
+        if action == "show_tab" and parameters == ("campaigns",):
+            return self.context.shows_campaigns
         if action in ("accept_offer", "refuse_offer", "next_offer"):
             # Shown (footer, palette) while an offer waits; core decides the answer.
             bars = self.query(OfferBar)

@@ -54,6 +54,12 @@ class ConsoleContext:
     def shows_manager(self) -> bool:
         return any(self.may(action) for action in _MANAGER_ACTIONS)
 
+    @property
+    def shows_campaigns(self) -> bool:
+        """The Campaigns tab: the profile's ``campaigns`` right. Core answers VIEW_CAMPAIGN
+        with no campaign named by that right alone (which campaigns is asked per row)."""
+        return self.may(Action.VIEW_CAMPAIGN)
+
     def principal_touched(self, events: list[Event] | tuple[Event, ...]) -> bool:
         """Do these events change who the console's user is or what they may do?
 

@@ -21,6 +21,7 @@ from textual.widgets import Input, Select, TabbedContent, TextArea
 from console.app import SwitchboardApp, make_app
 from console.context import ConsoleContext
 from console.panes.alert_settings import AlertSettingsTab
+from console.panes.campaigns import CampaignsPane
 from console.panes.thread import ThreadPane
 from core import demo, settings
 from core.clock import FakeClock
@@ -312,6 +313,43 @@ async def _my_alerts(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def _campaign_sending(db: Database) -> None:
+    """A campaign to 20 contacts, started, the worker run twice: part sent, part to come."""
+    from core.campaigns import campaigns, lifecycle, targets
+
+    if await db.scalar("SELECT count(*) FROM campaigns"):
+        return  # the second size's scene: already seeded
+    dana = (await agents.by_username(db, "dana")).as_actor()
+    made = await campaigns.create(
+        db, dana, "Spring check-in", "+14155550100", "Hi {{first_name}}, spring is here!"
+    )
+    ids = [r["id"] for r in await db.fetchall("SELECT id FROM contacts ORDER BY id LIMIT 20")]
+    await targets.add_contacts(db, dana, made.id, ids)
+    await campaigns.create(db, dana, "Renewals", "+14155550100", "Your plan renews soon.")
+    await lifecycle.start(db, dana, made.id, confirm=True)
+    worker = Worker(db, SandboxGateway(db), holder="screenshots")
+    clock = db.clock
+    assert isinstance(clock, FakeClock)
+    for _ in range(2):
+        await worker.run_once()
+        clock.advance(seconds=5)
+    await worker.run_once()
+
+
+async def _campaigns(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    await _campaign_sending(app.context.db)
+    await app.context.reload_principal()
+    await app._principal_changed()
+    await _tab(app, pilot, "campaigns")
+    await app.workers.wait_for_complete()
+    pane = app.query_one(CampaignsPane)
+    while pane.table.row_count < 2:  # the tab was just added: its first read
+        await pilot.pause()
+    running = await app.context.db.scalar("SELECT id FROM campaigns WHERE status = 'running'")
+    pane.table.select(running)
+    await pilot.pause()
+
+
 async def _light(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     app.theme = "textual-light"
     await pilot.pause()
@@ -352,6 +390,9 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     # After the offer: closing frees alice's room and the worker sends the notices.
     ("close-form-80x24", "alice", _close_form, SMALL),
     ("closed-thread-80x24", "alice", _closed_thread, SMALL),
+    # Last: the campaign's messages would show in the scenes above.
+    ("campaigns", "dana", _campaigns, SIZE),
+    ("campaigns-80x24", "dana", _campaigns, SMALL),
 )
 
 

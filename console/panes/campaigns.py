@@ -1,0 +1,412 @@
+"""The Campaigns tab (S1): the campaigns this profile sees, and the selected one's progress.
+
+The list (name, status, sender, targets, sent/delivered/failed/skipped, the
+rate over the last minute) is a KeyedTable brought up to date in place;
+under it the selected campaign's progress bar and counts (``core.campaigns
+.progress``). The feed says when they may have moved (``campaign.*``,
+``message.*``): they are read again at most once a second however busy the
+feed, and every second while a campaign runs (its rate and time left follow
+the clock).
+
+Keys: n new, e edit, s start (the estimate in a dialog; Yes is the CLI's
+--yes), p pause, r resume, c cancel (asks), t add targets, o the waiting
+pool, R results per target. Each is shown only when the profile has its
+right; core checks again, per campaign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, ProgressBar, Static
+
+from console.context import ConsoleContext
+from console.failures import ReportsFailures
+from console.live import Changes
+from console.screens.campaign_form import CampaignForm
+from console.screens.campaign_pool import PoolScreen
+from console.screens.campaign_results import ResultsScreen
+from console.screens.campaign_targets import TargetsForm, TargetsReport
+from console.screens.confirm import ConfirmScreen
+from console.text import literal
+from console.widgets.keyed_table import KeyedTable
+from core.campaigns import campaigns, estimate, lifecycle, progress
+from core.campaigns.campaigns import Campaign
+from core.campaigns.progress import Progress
+from core.people.authz import Action, CampaignAccess, allows
+
+_FEED_KINDS = ("campaign.", "message.")
+EVERY_SECONDS = 1.0
+"""The list is read again at most this often, however busy the feed."""
+HINT = (
+    ("n new", "new"),
+    ("e edit", "edit"),
+    ("s start", "start"),
+    ("p pause", "pause"),
+    ("r resume", "resume"),
+    ("c cancel", "cancel"),
+    ("t add", "targets"),
+    ("o pool", "pool"),
+    ("R results", "results"),
+)
+
+_RIGHTS: dict[str, Action] = {
+    "new": Action.MANAGE_CAMPAIGN,
+    "edit": Action.MANAGE_CAMPAIGN,
+    "start": Action.MANAGE_CAMPAIGN,
+    "pause": Action.MANAGE_CAMPAIGN,
+    "resume": Action.MANAGE_CAMPAIGN,
+    "cancel": Action.MANAGE_CAMPAIGN,
+    "targets": Action.MANAGE_CAMPAIGN,
+    "pool": Action.VIEW_CAMPAIGN_POOL,
+    "results": Action.VIEW_CAMPAIGN,
+}
+"""Each key's right: the key is shown when core would allow it on the selected campaign."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    campaign: Campaign
+    progress: Progress
+
+    @property
+    def id(self) -> int:
+        return self.campaign.id
+
+
+def done(p: Progress) -> int:
+    """Targets whose turn is over: handed to the provider (or failed), or skipped."""
+    return p.queued - p.in_outbox + p.skipped
+
+
+def rate_text(p: Progress) -> str:
+    """Messages per second over the last minute."""
+    return f"{p.rate_per_second:.2g}" if p.sent_last_minute else "-"
+
+
+def left_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "nothing left to send"
+    minutes = round(seconds / 60)
+    if minutes >= 60:
+        return f"about {minutes // 60} h {minutes % 60:02d} min left"
+    return f"about {max(minutes, 1)} min left"
+
+
+def _cells(row: Row) -> dict[str, Text]:
+    c, p = row.campaign, row.progress
+    return {
+        "name": literal(c.name),
+        "status": Text(c.status),
+        "sender": literal(c.sender),
+        "targets": Text(str(p.total - p.removed), justify="right"),
+        "sent": Text(str(p.sent + p.delivered), justify="right"),
+        "delivered": Text(str(p.delivered), justify="right"),
+        "failed": Text(str(p.failed), justify="right", style="red" if p.failed else ""),
+        "skipped": Text(str(p.skipped), justify="right"),
+        "rate": Text(rate_text(p), justify="right"),
+    }
+
+
+class CampaignTable(KeyedTable[Row]):
+    def __init__(self) -> None:
+        super().__init__(
+            (
+                # 76 columns with the cells' padding: the list fits 80 without scrolling.
+                ("Name", "name", 12),
+                ("Status", "status", 9),
+                ("Sender", "sender", 12),
+                ("Tgts", "targets", 4),
+                ("Sent", "sent", 4),
+                ("Dlvd", "delivered", 4),
+                ("Fail", "failed", 4),
+                ("Skip", "skipped", 4),
+                ("Msg/s", "rate", 5),
+            ),
+            _cells,
+            lambda row: row.id,
+            id="campaign-list",
+        )
+
+
+def counts_text(p: Progress) -> Text:
+    text = Text.assemble(
+        (f"{p.sent + p.delivered} sent", "bold"),
+        f" ({p.delivered} delivered) · ",
+        (f"{p.failed} failed", "bold red" if p.failed else ""),
+        f" · {p.skipped} skipped · {p.replied} replied · {p.opted_out} opted out",
+    )
+    rate = f" · {rate_text(p)} msg/s" if p.sent_last_minute else ""
+    text.append(
+        f"\n{p.waiting} waiting · {p.programmed} programmed · {p.in_outbox} in the outbox"
+        f"{rate} · {left_text(p.seconds_left)}"
+    )
+    return text
+
+
+class CampaignsPane(ReportsFailures, Vertical):
+    DEFAULT_CSS = """
+    CampaignsPane { height: 1fr; }
+    CampaignsPane #campaigns-status {
+        height: auto; max-height: 3; padding: 0 1; color: $text-muted;
+    }
+    CampaignsPane #campaigns-status.-error { color: $error; }
+    CampaignsPane #campaign-list { height: 1fr; min-height: 4; }
+    CampaignsPane #campaign-detail { height: auto; padding: 0 1; border-top: solid $primary; }
+    CampaignsPane #campaign-title { height: 1; }
+    CampaignsPane #campaign-counts { height: 2; color: $text-muted; }
+    CampaignsPane ProgressBar { height: 1; }
+    """
+    BINDINGS = [
+        Binding("n", "new", "New", id="campaigns.new", tooltip="A new draft campaign"),
+        Binding("e", "edit", "Edit", id="campaigns.edit", tooltip="Change the selected campaign"),
+        Binding(
+            "s",
+            "start",
+            "Start",
+            id="campaigns.start",
+            tooltip="Start the selected draft now: its estimate is shown first, Yes starts it",
+        ),
+        Binding("p", "pause", "Pause", id="campaigns.pause", tooltip="Pause sending"),
+        Binding("r", "resume", "Resume", id="campaigns.resume", tooltip="Resume sending"),
+        Binding(
+            "c",
+            "cancel",
+            "Cancel",
+            id="campaigns.cancel",
+            tooltip="Cancel the campaign: targets not yet sent are skipped (asks first)",
+        ),
+        Binding(
+            "t",
+            "targets",
+            "Targets",
+            id="campaigns.targets",
+            tooltip="Add targets: contacts by id, a live filter or a CSV file",
+        ),
+        Binding(
+            "o",
+            "pool",
+            "Pool",
+            id="campaigns.pool",
+            tooltip="The waiting pool: program, reprogram, remove, back to the pool",
+        ),
+        Binding(
+            "R",
+            "results",
+            "Results",
+            id="campaigns.results",
+            tooltip="Each target's state and result",
+        ),
+    ]
+
+    def __init__(self, context: ConsoleContext) -> None:
+        super().__init__(id="campaigns-pane")
+        self.context = context
+        self.due = True
+        """The feed moved something since the list was last read."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="campaigns-status")
+        yield CampaignTable()
+        with Vertical(id="campaign-detail"):
+            yield Static(id="campaign-title")
+            yield ProgressBar(total=None, show_eta=False, id="campaign-progress")
+            yield Static(id="campaign-counts")
+
+    async def on_mount(self) -> None:
+        self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
+        self.set_interval(EVERY_SECONDS, self._tick, name="campaigns")
+        self.say(None)
+        await self.reload()
+
+    def focus_default(self) -> None:
+        self.table.focus()
+
+    @property
+    def table(self) -> CampaignTable:
+        return self.query_one(CampaignTable)
+
+    @property
+    def selected(self) -> Campaign | None:
+        row = self.table.selected()
+        return None if row is None else row.campaign
+
+    async def reload(self) -> None:
+        db, actor = self.context.db, self.context.actor
+        self.due = False
+        found = await campaigns.list_campaigns(db, actor)
+        rows = [Row(c, await progress.progress(db, actor, c.id)) for c in found]
+        self.table.show(rows)
+        self._show_detail()
+        self.refresh_bindings()
+
+    def _show_detail(self) -> None:
+        row = self.table.selected()
+        title = self.query_one("#campaign-title", Static)
+        bar = self.query_one(ProgressBar)
+        counts = self.query_one("#campaign-counts", Static)
+        if row is None:
+            title.update(Text("No campaign yet" + (": n makes one." if self._may("new") else ".")))
+            bar.update(total=None, progress=0)
+            counts.update("")
+            return
+        c, p = row.campaign, row.progress
+        title.update(
+            Text.assemble(
+                literal(c.name, style="bold"),
+                f" · {c.status} · {p.total - p.removed} targets · {c.rate:g} segments/s"
+                f" · {c.window}",
+            )
+        )
+        bar.update(total=max(p.total - p.removed, 1), progress=done(p))
+        counts.update(counts_text(p))
+
+    def _tick(self) -> None:
+        running = any(r.campaign.status == "running" for r in self.table.shown)
+        if self.due or running:
+            self._refresh()
+
+    @work(exclusive=True, group="campaigns-refresh", exit_on_error=False, description="refresh")
+    async def _refresh(self) -> None:
+        await self.reload()
+
+    async def on_changes(self, changes: Changes) -> None:
+        if changes.missed:
+            # Also how a reloaded principal is published: rights may have changed.
+            self.refresh_bindings()
+            self.say(None)
+        if changes.about(*_FEED_KINDS) or changes.about("permission_profile."):
+            self.due = True
+
+    @on(DataTable.RowHighlighted, "#campaign-list")
+    def _moved(self) -> None:
+        self._show_detail()
+        self.refresh_bindings()
+
+    def say(self, message: str | None, *, error: bool = False) -> None:
+        status = self.query_one("#campaigns-status", Static)
+        status.set_class(error, "-error")
+        if message:
+            status.update(literal(message, one_line=False))
+        else:
+            # The keys this profile has at all (which campaign: core, per row).
+            actor = self.context.actor
+            keys = [k for k, action in HINT if allows(actor, _RIGHTS[action], None)]
+            status.update(Text("  ".join(keys)))
+
+    def _may(self, action: str) -> bool:
+        right = _RIGHTS[action]
+        c = self.selected if action != "new" else None
+        if action == "new":
+            return allows(self.context.actor, right, None)
+        # Without a selected campaign the key would have nothing to act on.
+        return c is not None and allows(self.context.actor, right, CampaignAccess(c.id))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Hidden without the right: core refuses anyway, the footer need not offer it.
+        if action in _RIGHTS:
+            return self._may(action)
+        return True
+
+    # --- actions --------------------------------------------------------------------
+
+    def action_new(self) -> None:
+        self.app.push_screen(CampaignForm(self.context), self._saved)
+
+    def action_edit(self) -> None:
+        if self.selected is not None:
+            self.app.push_screen(CampaignForm(self.context, self.selected), self._saved)
+
+    async def _saved(self, saved: object) -> None:
+        if isinstance(saved, Campaign):
+            # A new campaign is in the creator's profile: the principal reloads first.
+            await self.context.reload_principal()
+            await self.reload()
+            self.table.select(saved.id)
+            self._show_detail()
+            self.say(f"Saved campaign {saved.name} ({saved.status})")
+        self.focus_default()
+
+    @work(
+        exclusive=True, group="campaigns-act", exit_on_error=False, description="start a campaign"
+    )
+    async def action_start(self) -> None:
+        c = self.selected
+        if c is None:
+            return
+        found = await estimate.estimate(self.context.db, self.context.actor, c.id)
+        question = Text.assemble("Start campaign ", literal(c.name, style="bold"), " now?\n\n")
+        question.append_text(literal("\n".join(estimate.describe(found)), one_line=False))
+        if found.warnings:
+            question.append("\n\nThe warnings above need your confirmation.", style="bold")
+        yes = await self.app.push_screen_wait(ConfirmScreen(question, yes_label="Start"))
+        if not yes:
+            self.say(f"Campaign {c.name} not started")
+            return
+        # The person saw the estimate and its warnings: Yes is the CLI's --yes.
+        started = await lifecycle.start(self.context.db, self.context.actor, c.id, confirm=True)
+        await self.reload()
+        self.say(f"Started campaign {started.campaign.name} ({started.campaign.status})")
+
+    @work(
+        exclusive=True, group="campaigns-act", exit_on_error=False, description="pause a campaign"
+    )
+    async def action_pause(self) -> None:
+        if (c := self.selected) is not None:
+            done_ = await lifecycle.pause(self.context.db, self.context.actor, c.id)
+            await self.reload()
+            self.say(f"Paused campaign {done_.name}")
+
+    @work(
+        exclusive=True, group="campaigns-act", exit_on_error=False, description="resume a campaign"
+    )
+    async def action_resume(self) -> None:
+        if (c := self.selected) is not None:
+            done_ = await lifecycle.resume(self.context.db, self.context.actor, c.id)
+            await self.reload()
+            self.say(f"Resumed campaign {done_.name} ({done_.status})")
+
+    @work(
+        exclusive=True, group="campaigns-act", exit_on_error=False, description="cancel a campaign"
+    )
+    async def action_cancel(self) -> None:
+        c = self.selected
+        if c is None:
+            return
+        question = Text.assemble(
+            "Cancel campaign ",
+            literal(c.name, style="bold"),
+            "? Targets not yet handed to the outbox are skipped; it cannot be started again.",
+        )
+        yes = await self.app.push_screen_wait(
+            ConfirmScreen(question, yes_label="Cancel campaign", no_label="Keep it")
+        )
+        if yes:
+            done_ = await lifecycle.cancel(self.context.db, self.context.actor, c.id)
+            await self.reload()
+            self.say(f"Cancelled campaign {done_.name}")
+
+    def action_targets(self) -> None:
+        if (c := self.selected) is not None:
+            self.app.push_screen(TargetsForm(self.context, c), self._targets_added)
+
+    async def _targets_added(self, report: object) -> None:
+        if isinstance(report, TargetsReport):
+            self.say(report.summary)
+            if report.problems:
+                self.app.push_screen(report.screen())
+            await self.reload()
+        self.focus_default()
+
+    def action_pool(self) -> None:
+        if (c := self.selected) is not None:
+            self.app.push_screen(PoolScreen(self.context, c), lambda _: self.focus_default())
+
+    def action_results(self) -> None:
+        if (c := self.selected) is not None:
+            self.app.push_screen(ResultsScreen(self.context, c), lambda _: self.focus_default())
