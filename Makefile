@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo  # the layering contracts in pyproject.toml
 	$(BIN)/mypy  # core and providers, as [tool.mypy] in pyproject.toml says
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto  # one process per core: the console tests wait on screens
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.outbound

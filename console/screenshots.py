@@ -16,16 +16,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import Input, Select, TabbedContent, TextArea
+from textual.widgets import Input, Select, Static, TabbedContent, TextArea
 
 from console.app import SwitchboardApp, make_app
 from console.context import ConsoleContext
 from console.panes.alert_settings import AlertSettingsTab
 from console.panes.campaigns import CampaignsPane
 from console.panes.thread import ThreadPane
+from console.widgets.status_bar import StatusBar
 from core import demo, settings
 from core.clock import FakeClock
 from core.db import Database, open_database
+from core.delivery import bundle
 from core.notify import groups, oncall, outcomes, profiles
 from core.notify.profiles import ProfileDraft
 from core.people import agents
@@ -347,6 +349,22 @@ async def _campaigns(app: SwitchboardApp, pilot: Pilot[None]) -> None:
         await pilot.pause()
     running = await app.context.db.scalar("SELECT id FROM campaigns WHERE status = 'running'")
     pane.table.select(running)
+    # The detail follows the selection through the message loop and core: wait for it.
+    counts = app.query_one("#campaign-counts", Static)
+    for _ in range(600):
+        await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+        if "sent" in str(counts.render()) and "Spring" in str(
+            app.query_one("#campaign-title", Static).render()
+        ):
+            break
+    # The status bar reads the bundle at most once a second: wait for this month's use.
+    used = (await bundle.usage(app.context.db)).used
+    bar = app.query_one(StatusBar)
+    for _ in range(600):
+        if f"{used}/" in bar.bundle.plain:
+            break
+        await pilot.pause(0.05)
     await pilot.pause()
 
 

@@ -219,6 +219,8 @@ class CampaignsPane(ReportsFailures, Vertical):
             yield Static(id="campaign-counts")
 
     async def on_mount(self) -> None:
+        if not self.query("#campaigns-status"):
+            return  # removed while mounting: a principal reload took the tab away
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         self.set_interval(EVERY_SECONDS, self._tick, name="campaigns")
         self.say(None)

@@ -137,6 +137,8 @@ class ShiftsTab(ReportsFailures, Vertical):
         yield Static(id="shifts-cell")
 
     async def on_mount(self) -> None:
+        if not self.query("#shifts-status"):
+            return  # removed while mounting: a principal reload took the section away
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         self.set_interval(TICK_SECONDS, self._tick)
         self.say(None)
