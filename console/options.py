@@ -17,6 +17,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -208,3 +209,19 @@ class OneLineGroup(click.Group):
             raise  # the latter is a group's help, asked for by giving no command
         except click.UsageError as exc:
             raise UsageRefused(exc.format_message(), exc.ctx or ctx) from None
+
+
+def instant(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """A click callback: an ISO date and time read while the line is parsed, so a typo
+    is a usage error like any other."""
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(value.strip())
+    except ValueError:
+        hint = param.opts[0] if param.opts else None
+        raise click.BadParameter(
+            f"{value!r} is not a date and time such as 2026-03-01T17:30", param_hint=hint
+        ) from None
+    # Without an offset it is this machine's local time, as the person typing reads a clock.
+    return at if at.tzinfo is not None else at.astimezone()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from console.options import db_option, emit_json, json_option, with_db
+from console.options import db_option, emit_json, instant, json_option, with_db
 from console.safe_text import printable
 from core.people.authz import SYSTEM
 
@@ -39,26 +39,13 @@ def _ids(ctx: click.Context, param: click.Parameter, value: Any) -> list[int]:
     return found
 
 
-def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        at = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a date and time such as 2026-03-01T17:30", param_hint="--at"
-        ) from None
-    # Without an offset it is this machine's local time, as the person typing reads a clock.
-    return at if at.tzinfo is not None else at.astimezone()
-
-
 def _at_option(func: Any) -> Any:
     return click.option(
         "--at",
         "at",
         metavar="ISO",
         required=True,
-        callback=_instant,
+        callback=instant,
         help="When the targets are due (2026-03-01T17:30; local time unless an offset is given).",
     )(func)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from console.options import db_option, emit_json, json_option, with_db
+from console.options import db_option, emit_json, instant, json_option, with_db
 from console.safe_text import printable
 from core.db import Database
 from core.notify import groups, links, profiles
@@ -275,26 +275,12 @@ async def profiles_replace(
     )
 
 
-def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    """--until read while the line is parsed, so a typo is a usage error like any other."""
-    if value is None:
-        return None
-    try:
-        at = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a date and time such as 2026-03-01T17:30", param_hint="--until"
-        ) from None
-    # Without an offset it is this machine's local time, as the person typing reads a clock.
-    return at if at.tzinfo is not None else at.astimezone()
-
-
 @profiles_group.command("hold")
 @click.argument("alias")
 @click.option(
     "--until",
     metavar="WHEN",
-    callback=_instant,
+    callback=instant,
     help="Date and time the hold ends (2026-03-01T17:30, local time unless an offset is"
     " given); without it, until unheld.",
 )
