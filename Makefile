@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test browser lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +17,24 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/switchboard demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo  # the layering contracts in pyproject.toml
 	$(BIN)/mypy  # core and providers, as [tool.mypy] in pyproject.toml says
 	$(BIN)/pytest -n auto  # one process per core: the console tests wait on screens
+
+# The mobile case page's tests drive Debian's chromium through chromedriver.
+# Installed when missing and we may (root with apt-get); otherwise those tests
+# are skipped and say why.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium and chromium-driver for the mobile page's tests"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; }; \
+	  else echo "chromium is not installed: the mobile page's browser tests will be skipped"; fi; }
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.outbound
