@@ -91,6 +91,10 @@ class Settings:
     """A4: the share of the bundle used at which the console warns."""
     bundle_when_full: str = "warn"
     """A4: at 100 %, "warn" keeps sending; "hold" sends only alerts and STOP confirmations."""
+    case_page_url: str = "http://127.0.0.1:8780"
+    """C4: where contacts reach the worker's HTTP server; case links are this + /c/<token>."""
+    case_link_days: int = 14
+    """C4: days a link to the mobile case page works."""
 
     @property
     def alerts_carry_body(self) -> bool:
@@ -313,7 +317,33 @@ class Zone:
             raise InvalidInput(f"{name}: {exc}") from None
 
 
-Rule = Number | Text | Code | Keywords | Bool | Never | Choice | Zone
+@record
+class Url:
+    """An http(s) address to build links on: no query, no fragment, no credentials."""
+
+    def describe(self) -> str:
+        return "an http:// or https:// address with no query, such as https://sms.example.com"
+
+    def check(self, name: str, value: Any) -> str:
+        from urllib.parse import urlsplit
+
+        text = value.strip().rstrip("/") if isinstance(value, str) else None
+        if not text or has_control_characters(text) or any(c.isspace() for c in text):
+            raise InvalidInput(f"{name} must be {self.describe()}, not {_shown(value)}")
+        parts = urlsplit(text)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+            or parts.username
+            or len(text) > 200
+        ):
+            raise InvalidInput(f"{name} must be {self.describe()}, not {_shown(value)}")
+        return text
+
+
+Rule = Number | Text | Code | Keywords | Bool | Never | Choice | Zone | Url
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
@@ -361,6 +391,10 @@ RULES: dict[str, Rule] = {
     "bundle_segments": Number(int, 0, bundle.MOST_SEGMENTS),
     "bundle_warn_percent": Number(int, 1, 100),
     "bundle_when_full": Choice(bundle.WHEN_FULL),
+    "case_page_url": Url(),
+    # Long enough for a repair that takes weeks; short enough that a forwarded
+    # text stops opening the case.
+    "case_link_days": Number(int, 1, 90),
 }
 assert set(RULES) == set(SETTING_NAMES), "every setting has a rule"
 
@@ -370,7 +404,7 @@ def describe(name: str) -> str:
     rule = RULES[name]
     if name == "bundle_segments":
         return "0 for no bundle, or the segments bought per month"
-    if isinstance(rule, Number | Never | Choice | Zone):
+    if isinstance(rule, Number | Never | Choice | Zone | Url):
         return rule.describe()
     if isinstance(rule, Code):
         return rule.what
