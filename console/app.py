@@ -25,6 +25,7 @@ from console.context import ConsoleContext
 from console.failures import what_failed
 from console.live import Changes
 from console.panes.campaigns import CampaignsPane
+from console.panes.cases import CasesPane
 from console.panes.contacts import ContactsPane
 from console.panes.conversations import ConversationsPane
 from console.panes.manager import ManagerPane
@@ -91,6 +92,15 @@ class SwitchboardApp(App[None]):
             "Statistics",
             id="app.statistics",
             tooltip="The Statistics tab",
+            show=False,
+        ),
+        # F9 is the thread's transfer while the thread has focus (its own key wins there).
+        Binding(
+            "f9",
+            "show_tab('cases')",
+            "Cases",
+            id="app.cases",
+            tooltip="The Cases tab",
             show=False,
         ),
         # F5 accepts an offer (F5-F10 are routing's): the Campaigns tab takes F12.
@@ -180,6 +190,9 @@ class SwitchboardApp(App[None]):
             if may_view(self.context):
                 with TabPane("F4 Statistics", id="statistics"):
                     yield StatisticsPane(self.context)
+            if self.context.shows_cases:
+                with TabPane("F9 Cases", id="cases"):
+                    yield CasesPane(self.context)
             if self.context.shows_campaigns:
                 with TabPane("F12 Campaigns", id="campaigns"):
                     yield CampaignsPane(self.context)
@@ -316,6 +329,10 @@ class SwitchboardApp(App[None]):
             lambda: TabPane("F4 Statistics", StatisticsPane(self.context), id="statistics"),
         )  # fmt: skip
         await self._show_tab_if(
+            tabs, "cases", self.context.shows_cases,
+            lambda: TabPane("F9 Cases", CasesPane(self.context), id="cases"),
+        )  # fmt: skip
+        await self._show_tab_if(
             tabs, "campaigns", self.context.shows_campaigns,
             lambda: TabPane("F12 Campaigns", CampaignsPane(self.context), id="campaigns"),
         )  # fmt: skip
@@ -385,6 +402,8 @@ class SwitchboardApp(App[None]):
             return self.context.shows_manager
         if action == "show_tab" and parameters == ("statistics",):
             return may_view(self.context)
+        if action == "show_tab" and parameters == ("cases",):
+            return self.context.shows_cases
         if action == "show_tab" and parameters == ("campaigns",):
             return self.context.shows_campaigns
         if action in ("accept_offer", "refuse_offer", "next_offer"):

@@ -60,6 +60,11 @@ class ConsoleContext:
         with no campaign named by that right alone (which campaigns is asked per row)."""
         return self.may(Action.VIEW_CAMPAIGN)
 
+    @property
+    def shows_cases(self) -> bool:
+        """The Cases tab: every signed-in agent sees cases (core's VIEW_CASES)."""
+        return self.may(Action.VIEW_CASES)
+
     def principal_touched(self, events: list[Event] | tuple[Event, ...]) -> bool:
         """Do these events change who the console's user is or what they may do?
 
