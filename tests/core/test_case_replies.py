@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from core import settings
-from core.cases import links
+from core.cases import links, reply_view
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.delivery import outbox
@@ -158,6 +158,21 @@ async def test_a_reply_becomes_a_note_and_waits_for_nobody(
     assert [(e["entity"], e["entity_id"], json.loads(e["data"])) for e in events] == [
         ("case", case, {"note_id": note_id})
     ]
+
+
+async def test_a_note_from_sms_shows_from_to_date_and_time(
+    db: Database, team: Team, depot: int, clock: FakeClock
+) -> None:
+    case = await _case(db, "K7QX2", depot, (team.carl.id, CARL_MOBILE))
+    await _case_text(db, case, CARL_MOBILE)
+    received_at = clock.now()
+    await receiving.receive(db, CARL_MOBILE, DEFAULT_NUMBER, "on my way")
+    note_id = await db.scalar("SELECT id FROM case_notes")
+    assert await reply_view.sms_origins(db, [note_id, note_id + 1]) == {
+        note_id: reply_view.SmsOrigin(
+            note_id, "Carl Mensah", CARL_MOBILE, DEFAULT_NUMBER, "Depot", "K7QX2", received_at
+        )
+    }
 
 
 async def test_with_direct_replies_off_one_notice_for_three_replies(
