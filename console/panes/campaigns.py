@@ -175,7 +175,7 @@ class CampaignsPane(ReportsFailures, Vertical):
     CampaignsPane #campaigns-status.-error { color: $error; }
     CampaignsPane #campaign-list { height: 1fr; min-height: 4; }
     CampaignsPane #campaign-detail { height: auto; padding: 0 1; border-top: solid $primary; }
-    CampaignsPane #campaign-title { height: 1; }
+    CampaignsPane #campaign-title { height: auto; max-height: 2; }
     CampaignsPane #campaign-counts { height: 2; color: $text-muted; }
     CampaignsPane ProgressBar { height: 1; }
     """

@@ -186,7 +186,7 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
                 f" ({elsewhere} on other pages)" if elsewhere else ""
             )
         if self.pages.has_next(self.table.row_count, self.total) or self.pages.first_row > 1:
-            text += " · PgDn next page · PgUp previous"
+            text += " · PgDn/PgUp pages"
         self.query_one("#pool-page", Static).update(Text(text))
 
     @work(exclusive=True, group="pool-page", exit_on_error=False, description="turn the page")

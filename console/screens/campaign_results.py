@@ -123,7 +123,7 @@ class ResultsScreen(ReportsFailures, ModalScreen[None]):
         self.table.show(found)
         hint = self.pages.describe(len(found), self.total)
         if self.pages.has_next(len(found), self.total) or self.pages.first_row > 1:
-            hint += " · PgDn next page · PgUp previous"
+            hint += " · PgDn/PgUp pages"
         self.query_one("#results-hint", Static).update(Text(f"{hint} · Esc close"))
 
     @work(exclusive=True, group="results-page", exit_on_error=False, description="turn the page")

@@ -72,8 +72,8 @@ class StartScreen(ModalScreen[StartWhen | None]):
                 yield Button("Start now", id="start-now")
                 yield Button("Start at", variant="primary", id="start-later")
             yield Static(
-                f"A date and time (YYYY-MM-DD HH:MM, {self.zone}) then Enter: start then ·"
-                " Ctrl+N start now · Esc close",
+                f"Enter: start at the time typed (YYYY-MM-DD HH:MM, {self.zone}) ·"
+                " Ctrl+N: start now · Esc close",
                 id="start-hint",
             )
 

@@ -173,7 +173,7 @@ async def test_results_page_through_every_target(app_as, demo_db: Database):
             return plain(screen.query_one("#results-hint", Static))
 
         assert await until(pilot, lambda: screen.table.row_count == 1000)
-        assert hint().startswith("rows 1-1,000 of 1,200 · PgDn next page")
+        assert hint().startswith("rows 1-1,000 of 1,200 · PgDn/PgUp pages")
         last_of_first = screen.table.shown[-1].id
         await pilot.press("pagedown")
         assert await until(pilot, lambda: screen.table.row_count == 200)
