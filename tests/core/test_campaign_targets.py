@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from core.campaigns import filters, pool, targets, targets_csv
+from core.campaigns import filters, pool, progress, targets, targets_csv
 from core.clock import FakeClock
 from core.db import Database
 from core.errors import InvalidInput, NotAllowed, NotFound
@@ -346,6 +346,8 @@ async def test_the_pool_pages_by_id_over_waiting_and_programmed_targets(
     rest = await pool.movable(db, SYSTEM, cid, after_id=first[-1].id, limit=2)
     assert [(t.id, t.state) for t in rest] == [(t2, "programmed")]  # removed ones not listed
     assert [t.id for t in await pool.pool(db, SYSTEM, cid, after_id=t1)] == []
+    paged = await progress.results(db, SYSTEM, cid, after_id=t1, limit=1)
+    assert [r.target_id for r in paged] == [t2]
 
 
 async def test_a_move_in_the_past_or_of_targets_in_another_state_moves_nothing(
