@@ -473,7 +473,7 @@ class CasesPane(ReportsFailures, Vertical):
         case, contact = self.shown_case, self.selected_contact
         if case is None or contact is None:
             return
-        url = await case_contacts.link(
+        url = await case_contacts.issue_link(
             self.context.db, self.context.actor, case.id, contact.contact_id
         )
         title = Text.assemble("Case page link for ", literal(contact.name), f" on case {case.code}")
