@@ -82,6 +82,22 @@ async def open_cases(app, pilot) -> CasesPane:  # type: ignore[no-untyped-def]
     return pane
 
 
+async def open_case(app, pilot, case_id: int) -> CasesPane:  # type: ignore[no-untyped-def]
+    """The Cases tab with ``case_id`` selected, its contacts shown (the demo has a case too)."""
+    pane = await open_cases(app, pilot)
+    assert await until(pilot, lambda: any(c.id == case_id for c in pane.table.shown))
+    pane.table.select(case_id)
+    assert await until(
+        pilot,
+        lambda: (
+            pane.shown_case is not None
+            and pane.shown_case.id == case_id
+            and pane.contact_table.row_count >= 3
+        ),
+    )
+    return pane
+
+
 async def case_texts(db: Database, case_id: int) -> list[tuple[str, str]]:
     rows = await db.fetchall(
         "SELECT recipient, body FROM messages WHERE case_id = ? AND purpose = 'case'"
@@ -95,11 +111,11 @@ async def test_the_tab_shows_the_case_its_contacts_and_notes(app_as, demo_db: Da
     seeded = await seed_case(demo_db)
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
-        pane = await open_cases(app, pilot)
-        assert await until(pilot, lambda: pane.table.row_count == 1)
-        row = [c.plain for c in pane.table.get_row_at(0)]
-        assert row[:4] == [seeded.code, "Boiler repair", "North depot", "open"]
-        assert await until(pilot, lambda: pane.contact_table.row_count == 3)
+        pane = await open_case(app, pilot, seeded.case_id)
+        rows = [[c.plain for c in pane.table.get_row_at(i)] for i in range(pane.table.row_count)]
+        assert [seeded.code, "Boiler repair", "North depot", "open"] in [r[:4] for r in rows]
+        # The demo's own case is listed too.
+        assert any(r[1].startswith("Van 14") for r in rows)
         # Both texted contacts got their invitation, shown as notes.
         assert await until(pilot, lambda: notes_text(pane).count("Invitation") == 2)
         title = plain(pane.query_one("#case-title", Static))
@@ -115,8 +131,7 @@ async def test_a_quick_action_texts_every_texted_contact(app_as, demo_db: Databa
     before = len(await case_texts(demo_db, seeded.case_id))
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
-        pane = await open_cases(app, pilot)
-        assert await until(pilot, lambda: pane.contact_table.row_count == 3)
+        pane = await open_case(app, pilot, seeded.case_id)
         await pilot.press("3")
         assert await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         question = plain(app.screen.query_one("#confirm-question", Static))
@@ -141,8 +156,7 @@ async def test_a_free_note_goes_to_the_picked_recipient(app_as, demo_db: Databas
     first_id, first_name, first_phone = seeded.texted[0]
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
-        pane = await open_cases(app, pilot)
-        assert await until(pilot, lambda: pane.contact_table.row_count == 3)
+        pane = await open_case(app, pilot, seeded.case_id)
         await pilot.press("n")
         assert await until(pilot, lambda: isinstance(app.screen, NoteForm))
         form = app.screen
@@ -174,11 +188,10 @@ async def test_a_free_note_goes_to_the_picked_recipient(app_as, demo_db: Databas
 async def test_a_note_too_long_is_refused_under_the_form_keeping_the_text(
     app_as, demo_db: Database
 ):
-    await seed_case(demo_db)
+    seeded = await seed_case(demo_db)
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
-        pane = await open_cases(app, pilot)
-        assert await until(pilot, lambda: pane.contact_table.row_count == 3)
+        await open_case(app, pilot, seeded.case_id)
         await pilot.press("n")
         assert await until(pilot, lambda: isinstance(app.screen, NoteForm))
         body = app.screen.query_one(TextArea)
@@ -196,8 +209,7 @@ async def test_a_note_from_another_process_appears_live_and_literally(
     dana = (await agents.by_username(demo_db, "dana")).as_actor()
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
-        pane = await open_cases(app, pilot)
-        assert await until(pilot, lambda: pane.contact_table.row_count == 3)
+        pane = await open_case(app, pilot, seeded.case_id)
         hostile = "[b]bold[/b] <script>alert(1)</script> [@click=app.quit]x[/]"
         # Another process: its own connection to the same file (the CLI, the worker's page).
         other = await open_database(demo_db.path, console_clock)
@@ -214,8 +226,7 @@ async def test_enabling_sms_sends_the_invitation(app_as, demo_db: Database):
     quiet_id, quiet_name = seeded.quiet
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
-        pane = await open_cases(app, pilot)
-        assert await until(pilot, lambda: pane.contact_table.row_count == 3)
+        pane = await open_case(app, pilot, seeded.case_id)
         pane.contact_table.select(quiet_id)
         await pilot.press("s")
         assert await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -241,8 +252,7 @@ async def test_add_a_contact_and_show_their_link(app_as, demo_db: Database):
     spare_id, spare_name = seeded.spare
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
-        pane = await open_cases(app, pilot)
-        assert await until(pilot, lambda: pane.contact_table.row_count == 3)
+        pane = await open_case(app, pilot, seeded.case_id)
         await pilot.press("a")
         assert await until(pilot, lambda: isinstance(app.screen, ContactPicker))
         await pilot.press(*spare_name)
@@ -264,33 +274,37 @@ async def test_add_a_contact_and_show_their_link(app_as, demo_db: Database):
 
 
 async def test_locations_direct_reply_toggles(app_as, demo_db: Database):
-    await seed_case(demo_db)
+    seeded = await seed_case(demo_db)
     app = await app_as("dana")
     async with app.run_test(size=SIZE) as pilot:
-        pane = await open_cases(app, pilot)
-        assert await until(pilot, lambda: pane.table.row_count == 1)
+        await open_case(app, pilot, seeded.case_id)
         await pilot.press("L")
         assert await until(pilot, lambda: isinstance(app.screen, LocationsScreen))
         screen = app.screen
-        assert await until(pilot, lambda: screen.table.row_count == 1)
-        assert [c.plain for c in screen.table.get_row_at(0)][2] == "on"
+        assert await until(pilot, lambda: screen.table.row_count == 2)
+        location_id = await demo_db.scalar("SELECT id FROM locations WHERE name = 'North depot'")
+        screen.table.select(location_id)
+        row = screen.table.get_row(str(location_id))
+        assert [c.plain for c in row] == ["North depot", "+1 415-555-0100", "on"]
         await pilot.press("d")
-        assert await until(pilot, lambda: [c.plain for c in screen.table.get_row_at(0)][2] == "off")
-        stored = await demo_db.scalar("SELECT direct_reply FROM locations")
+        assert await until(pilot, lambda: screen.table.get_row(str(location_id))[2].plain == "off")
+        stored = await demo_db.scalar(
+            "SELECT direct_reply FROM locations WHERE id = ?", (location_id,)
+        )
         assert stored == 0
 
 
 async def test_new_case_and_close_it(app_as, demo_db: Database):
-    await seed_case(demo_db)
+    seeded = await seed_case(demo_db)
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
-        pane = await open_cases(app, pilot)
-        assert await until(pilot, lambda: pane.table.row_count == 1)
+        pane = await open_case(app, pilot, seeded.case_id)
+        count = pane.table.row_count
         await pilot.press("c")
         assert await until(pilot, lambda: app.screen.query("#case-title"))
         await pilot.press(*"Van [red]service")
         await pilot.press("ctrl+s")
-        assert await until(pilot, lambda: pane.table.row_count == 2)
+        assert await until(pilot, lambda: pane.table.row_count == count + 1)
         assert await until(
             pilot, lambda: pane.selected is not None and pane.selected.title == "Van [red]service"
         )
@@ -306,8 +320,7 @@ async def test_renders_at_80_by_24(app_as, demo_db: Database):
     seeded = await seed_case(demo_db)
     app = await app_as("dana")
     async with app.run_test(size=SMALL) as pilot:
-        pane = await open_cases(app, pilot)
-        assert await until(pilot, lambda: pane.contact_table.row_count == 3)
+        pane = await open_case(app, pilot, seeded.case_id)
         assert pane.table.region.width <= 80
         assert pane.query_one("#case-notes").region.height >= 3
         assert seeded.code in plain(pane.query_one("#case-title", Static))
