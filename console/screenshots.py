@@ -7,6 +7,7 @@ console does.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 import time
@@ -455,6 +456,20 @@ async def _shoot(
 
 
 @contextmanager
+def _fixed_case_codes() -> Iterator[None]:
+    """Case codes are drawn at random; the pictures show them, so here they are not."""
+    from core.cases import cases
+
+    drawn = itertools.count()
+    before = cases.new_code
+    cases.new_code = lambda: "K7QX" + cases.CODE_ALPHABET[next(drawn) % len(cases.CODE_ALPHABET)]
+    try:
+        yield
+    finally:
+        cases.new_code = before
+
+
+@contextmanager
 def _utc() -> Iterator[None]:
     """Times on screen are local; the pictures must not depend on whose machine made them."""
     before = os.environ.get("TZ")
@@ -475,7 +490,7 @@ async def take(out: Path) -> list[Path]:
 
     ``out`` must exist.
     """
-    with _utc(), tempfile.TemporaryDirectory() as scratch:
+    with _utc(), _fixed_case_codes(), tempfile.TemporaryDirectory() as scratch:
         db = await open_database(Path(scratch) / "demo.sqlite3", FakeClock(NOW))
         try:
             await demo.seed(

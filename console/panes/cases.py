@@ -275,7 +275,6 @@ class CasesPane(ReportsFailures, Vertical):
 
     async def _show_notes(self, *, scroll: bool = True) -> None:
         box = self.query_one("#case-notes", VerticalScroll)
-        at_end = box.scroll_y >= box.max_scroll_y
         shown = {w.id for w in box.children}
         wanted = [f"note-{n.id}" for n in self.notes]
         if [w for w in shown if w not in wanted]:
@@ -292,10 +291,10 @@ class CasesPane(ReportsFailures, Vertical):
             await box.mount(Static(Text("No notes yet.", style="dim"), id="no-notes"))
         elif self.notes and box.query("#no-notes"):
             await box.query_one("#no-notes").remove()
-        if scroll or at_end:
-            # Newest last, and in view: a note arriving live is seen without scrolling.
-            # After layout: the notes just mounted have no height yet.
-            box.call_after_refresh(box.scroll_end, animate=False)
+        if scroll:
+            # Newest last and in view, and kept there as notes arrive live, until the
+            # person scrolls up to read (Textual's anchor).
+            box.anchor()
 
     def recipients(self) -> list[CaseContact]:
         """Who the next note or quick action goes to: the pick (p), else every texted contact."""
