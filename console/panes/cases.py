@@ -41,10 +41,11 @@ from console.screens.case_locations import LocationsScreen
 from console.screens.confirm import ConfirmScreen
 from console.text import literal
 from console.widgets.keyed_table import KeyedTable
-from core.cases import case_contacts, cases, locations, notes, texts
+from core.cases import case_contacts, cases, locations, notes, reply_view, texts
 from core.cases.case_contacts import CaseContact
 from core.cases.cases import Case
 from core.cases.notes import Note
+from core.cases.reply_view import SmsOrigin
 from core.people.authz import Action
 from core.sms.phones import display as phone_display
 
@@ -107,14 +108,25 @@ class CaseContactTable(KeyedTable[CaseContact]):
         )
 
 
-def note_text(note: Note) -> Text:
-    """One note: subject, from → to, date and time, then the body as written."""
+def note_text(note: Note, origin: SmsOrigin | None = None) -> Text:
+    """One note: subject, from → to, date and time, then the body as written.
+
+    A reply by SMS says which phone it came from and which of our numbers it
+    was sent to (C3), and when it was received.
+    """
     head = Text()
-    head.append(note.subject, style="bold")
+    head.append("Reply by SMS" if origin is not None else note.subject, style="bold")
     head.append(" · ")
+    if origin is not None:
+        head.append_text(literal(origin.from_name or "unknown contact"))
+        head.append(f" {phone_display(origin.from_phone)} → {phone_display(origin.to_number)}")
+        head.append(f"  {origin.at.astimezone():%Y-%m-%d %H:%M}", style="dim")
+        head.append("\n")
+        head.append_text(literal(note.body, one_line=False))
+        return head
     head.append_text(literal(note.author or "someone"))
-    if note.source in ("sms", "page"):
-        head.append(f" (by {'SMS' if note.source == 'sms' else 'the case page'})", style="dim")
+    if note.source == "page":
+        head.append(" (on the case page)", style="dim")
     head.append(" → ")
     if note.recipients:
         for i, r in enumerate(note.recipients):
@@ -203,6 +215,8 @@ class CasesPane(ReportsFailures, Vertical):
         self.shown_case: Case | None = None
         self.contacts: list[CaseContact] = []
         self.notes: list[Note] = []
+        self.origins: dict[int, SmsOrigin] = {}
+        """Where the notes that came by SMS came from (C3: from, to, when)."""
         self.chosen: dict[int, list[int]] = {}
         """Recipients picked (p) per case; absent: every contact texted on it."""
 
@@ -262,6 +276,9 @@ class CasesPane(ReportsFailures, Vertical):
         self.shown_case = case
         self.contacts = await case_contacts.list_contacts(db, actor, case.id)
         self.notes = list(reversed(await notes.list_notes(db, actor, case.id)))
+        self.origins = await reply_view.sms_origins(
+            db, [n.id for n in self.notes if n.source == "sms"]
+        )
         line = Text.assemble((f"Case {case.code} ", "bold"))
         line.append_text(literal(case.title, style="bold"))
         line.append(f" · {case.status} · ")
@@ -281,7 +298,7 @@ class CasesPane(ReportsFailures, Vertical):
             await box.remove_children()
             shown = set()
         fresh = [
-            Static(note_text(n), id=f"note-{n.id}", classes="case-note")
+            Static(note_text(n, self.origins.get(n.id)), id=f"note-{n.id}", classes="case-note")
             for n in self.notes
             if f"note-{n.id}" not in shown
         ]

@@ -19,6 +19,8 @@ from core.cases import case_contacts, cases, locations, notes
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.people import agents
+from core.sms import receiving
+from core.sms.phones import display as phone_display
 from tests.console.conftest import SIZE, until
 
 SENDER = "+14155550100"
@@ -219,6 +221,19 @@ async def test_a_note_from_another_process_appears_live_and_literally(
             await other.close()
         assert await until(pilot, lambda: "<script>alert(1)</script>" in notes_text(pane))
         assert hostile in notes_text(pane)
+
+
+async def test_an_sms_reply_becomes_a_note_with_from_and_to(app_as, demo_db: Database):
+    seeded = await seed_case(demo_db)
+    _, name, phone = seeded.texted[0]
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_case(app, pilot, seeded.case_id)
+        await receiving.receive(demo_db, phone, SENDER, f"Go ahead [b]now[/b] Case {seeded.code}")
+        assert await until(pilot, lambda: "Reply by SMS" in notes_text(pane))
+        shown = notes_text(pane)
+        assert f"{name} {phone_display(phone)} → {phone_display(SENDER)}" in shown
+        assert f"Go ahead [b]now[/b] Case {seeded.code}" in shown
 
 
 async def test_enabling_sms_sends_the_invitation(app_as, demo_db: Database):
