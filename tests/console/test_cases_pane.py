@@ -166,16 +166,20 @@ async def test_a_free_note_goes_to_the_picked_recipient(app_as, demo_db: Databas
         await pilot.press("ctrl+r")
         assert await until(pilot, lambda: isinstance(app.screen, RecipientPicker))
         picker = app.screen
-        # Search narrows the list; the ticks stay with the contacts.
-        picker.query_one(Input).focus()
-        await pilot.press(*seeded.texted[1][1].split()[0])
-        assert await until(pilot, lambda: len(picker.query_one("#recipient-list").options) >= 1)
-        picker.query_one(Input).value = ""
-        await pilot.pause()
+        # Both texted contacts are ticked; search by the second's name, untick them there.
+        second = seeded.texted[1][1]
         listed = picker.query_one("#recipient-list")
-        listed.deselect_all()
-        picker.chosen = {first_id}
-        listed.select(first_id)
+        picker.query_one(Input).focus()
+        await pilot.press(*second)
+        assert await until(pilot, lambda: listed.option_count == 1)
+        await pilot.press("down")  # from the search to the list
+        assert app.focused is listed
+        await pilot.press("space")
+        assert await until(pilot, lambda: picker.chosen == {first_id})
+        # Clearing the search shows everyone again; the first is still ticked.
+        picker.query_one(Input).value = ""
+        assert await until(pilot, lambda: listed.option_count == 3)
+        assert listed.selected == [first_id]
         await pilot.press("ctrl+s")
         assert await until(pilot, lambda: app.screen is form)
         assert first_name in plain(form.query_one("#note-to", Static))
