@@ -179,3 +179,29 @@ async def set_sms(
             )
         await cases.touch_in(tx, case.id)
         return SmsChange(await _one(tx, case, contact_id), invitation)
+
+
+async def issue_link(db: Database, actor: Actor, ref: str | int, contact_id: int) -> str:
+    """A new link to the case page for a contact on the case (to pass on by hand): its URL."""
+    authorize(actor, Action.WORK_CASE)
+    async with db.transaction() as tx:
+        case = await cases.find(tx, ref)
+        await _one(tx, case, contact_id)
+        return await links.issue_in(tx, case.id, contact_id)
+
+
+async def revoke_links(
+    db: Database, actor: Actor, ref: str | int, contact_id: int, link_id: int | None = None
+) -> int:
+    """Withdraw one link (``link_id``) or all of a contact's links on the case; how many."""
+    authorize(actor, Action.WORK_CASE)
+    async with db.transaction() as tx:
+        case = await cases.find(tx, ref)
+        revoked = await links.revoke_in(
+            tx, case_id=case.id, contact_id=contact_id, link_id=link_id, actor_id=actor.id
+        )
+        if link_id is not None and revoked == 0:
+            raise NotFound(
+                f"link {link_id} is not a live link of contact {contact_id} on case {case.code}"
+            )
+        return revoked
