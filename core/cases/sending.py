@@ -100,8 +100,14 @@ async def text_in(
                 (case.id, r.contact_id),
             )
             sendable.append((r, compose(r, url)))
-    queued = await outbox.queue_many(
-        tx, outbox.CASE, case.sender, [(r.phone or "", text) for r, text in sendable]
+    # Nothing to send, nothing to ask the outbox: a note kept on the case does not depend
+    # on the location's number still being able to text.
+    queued = (
+        await outbox.queue_many(
+            tx, outbox.CASE, case.sender, [(r.phone or "", text) for r, text in sendable]
+        )
+        if sendable
+        else []
     )
     message_ids: dict[int, int] = {}
     for (r, _), result in zip(sendable, queued, strict=True):
