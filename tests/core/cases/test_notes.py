@@ -105,3 +105,16 @@ async def test_bodies_are_checked_and_a_closed_case_refuses_notes(
     await cases.close(db, alice, scene.case.code)
     with pytest.raises(WrongStatus, match="closed"):
         await notes.quick(db, alice, scene.case.code, texts.CHECKED_IN)
+
+
+async def test_a_reply_to_a_case_text_becomes_a_note_of_that_case(
+    db: Database, scene: Scene
+) -> None:
+    # The contract with the reply hook: case texts are marked with their case.
+    from core.sms import receiving
+
+    await _texted(db, scene)
+    await notes.quick(db, scene.team.alice, scene.case.code, texts.ASSET_READY)
+    await receiving.receive(db, CARL_MOBILE, scene.case.sender, "On my way")
+    [note, *_] = await notes.list_notes(db, scene.team.alice, scene.case.code)
+    assert (note.source, note.author, note.body) == ("sms", "Carl Mensah", "On my way")
