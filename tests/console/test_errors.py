@@ -66,6 +66,7 @@ REACT_DIFFERENTLY = {
     # (reminders chosen before a frequency) says why where the preview would be
     "panes/alert_settings.py": 2,
     "screens/my_alerts.py": 1,  # My alerts: under the form, what was typed kept
+    "screens/campaign_start.py": 1,  # a start time refused under its input, typed text kept
 }
 
 
