@@ -1,0 +1,24 @@
+"""C4: the mobile case page, served by the worker's HTTP server under /c/.
+
+A customer contact opens the signed link of a case text (core.cases.links) on
+a phone: the notes they sent or received, and forms to write a note, choose
+its recipients and give an email address. Plain HTML and one stylesheet: no
+JavaScript, no build step. Every rule (who sees what, who may be written to,
+what a note may hold) is core.cases.page's; this package only shows and asks.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from core.db import Database
+from providers.case_page.routes import CasePage
+
+PREFIX = "/c"
+
+
+def mount(app: web.Application, db: Database) -> CasePage:
+    """Serve the page under ``/c/`` of ``app`` (before ``app`` starts)."""
+    page = CasePage(db)
+    app.add_subapp(PREFIX, page.app)
+    return page
