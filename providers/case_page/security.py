@@ -33,10 +33,17 @@ def origin_of(url: str) -> str:
 
 
 def same_origin(request: web.Request, page_url: str) -> bool:
-    """A browser's Origin, when it sends one, must be this server as the client reached it
-    (Host) or as the links name it (setting case_page_url, e.g. behind a proxy)."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True  # not a browser's cross-site post; the form token still has to match
+    """Whether a post may come from our own page, as far as the browser says.
+
+    An Origin, when one is named, must be this server as the client reached it
+    (Host) or as the links name it (setting case_page_url, e.g. behind a
+    proxy). "null" is what Chromium sends for our own forms, because of our
+    Referrer-Policy no-referrer; it passes here, and Sec-Fetch-Site, which
+    browsers send whatever the policy, must then say the post is ours. Without
+    either header (not a browser), the form token alone decides.
+    """
+    origin = request.headers.get("Origin", "").strip().lower()
     ours = {f"{request.scheme}://{request.host}".lower(), origin_of(page_url)}
-    return origin.strip().lower() in ours
+    if origin and origin != "null" and origin not in ours:
+        return False
+    return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")

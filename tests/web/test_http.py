@@ -107,7 +107,8 @@ async def test_a_post_needs_the_form_token_of_this_link_and_our_origin(
         ({"body": "wrong token", "csrf": "abc"}, {}),
         ({"body": "Dora's token", "csrf": _csrf(dora_html)}, {}),
         ({"body": "another site", "csrf": good}, {"Origin": "https://evil.example"}),
-        ({"body": "null origin", "csrf": good}, {"Origin": "null"}),
+        ({"body": "cross-site", "csrf": good}, {"Origin": "null", "Sec-Fetch-Site": "cross-site"}),
+        ({"body": "same-site", "csrf": good}, {"Sec-Fetch-Site": "same-site"}),
     ]
     for data, headers in refusals:
         async with http.post(
@@ -125,7 +126,8 @@ async def test_a_post_needs_the_form_token_of_this_link_and_our_origin(
     async with http.post(
         f"{base}/note",
         data={"body": "From my phone", "csrf": good, "to": str(scene.dora)},
-        headers={"Origin": server.url},
+        # Chromium's own post from the page: Origin null (Referrer-Policy no-referrer).
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
         allow_redirects=False,
     ) as answer:
         assert answer.status == 303
@@ -135,6 +137,13 @@ async def test_a_post_needs_the_form_token_of_this_link_and_our_origin(
         " JOIN case_note_recipients r ON r.note_id = n.id WHERE n.source = 'page'"
     )
     assert (row[0], row[1]) == (scene.carl, scene.dora)
+    async with http.post(
+        f"{base}/note",
+        data={"body": "From our own origin", "csrf": good},
+        headers={"Origin": server.url},
+        allow_redirects=False,
+    ) as answer:
+        assert answer.status == 303
 
 
 async def _dora_token(db: Database, scene: Scene) -> str:
