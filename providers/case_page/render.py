@@ -30,9 +30,16 @@ def stylesheet() -> bytes:
     return (resources.files("providers.case_page") / "static" / "page.css").read_bytes()
 
 
+def html(template: str, **values: Any) -> str:
+    return _env().get_template(template).render(**values)
+
+
+def answer(text: str, status: int = 200) -> web.Response:
+    return web.Response(status=status, text=text, content_type="text/html", charset="utf-8")
+
+
 def page(template: str, status: int = 200, **values: Any) -> web.Response:
-    html = _env().get_template(template).render(**values)
-    return web.Response(status=status, text=html, content_type="text/html", charset="utf-8")
+    return answer(html(template, **values), status)
 
 
 def plain(status: int, title: str, message: str) -> web.Response:

@@ -14,17 +14,19 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from core import settings
+from core import events, settings
 from core.cases import links, notes, page
 from core.cases.links import Grant, LinkInvalid
 from core.db import Database
 from core.errors import SwitchboardError
 from providers.case_page import forms, render, security
+from providers.case_page.cache import PageCache
 
 log = logging.getLogger("switchboard.case_page")
 
 FORM_MAX_AGE_S: Final = 86_400
 """A form left open this long must be reloaded before it is sent (a day of reading)."""
+FLASH: Final = {"sent": "Your note was sent.", "email": "Your email address was saved."}
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Handler = Callable[[web.Request, Grant], Awaitable[web.StreamResponse]]
@@ -32,8 +34,9 @@ PostHandler = Callable[[web.Request, Grant, forms.Form], Awaitable[web.StreamRes
 
 
 class CasePage:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, cache: PageCache | None = None) -> None:
         self.db = db
+        self.cache = cache if cache is not None else PageCache()
         self.app = web.Application()
         self.app.on_response_prepare.append(security.add_headers)
         self.app.router.add_get("/static/page.css", self._css)
@@ -89,6 +92,17 @@ class CasePage:
         return web.Response(body=render.stylesheet(), content_type="text/css")
 
     async def _case(self, request: web.Request, grant: Grant) -> web.Response:
+        done = request.query.get("done", "")
+        key = (request.match_info["token"], done if done in FLASH else "")
+        # Read before the page: a write landing meanwhile moves the feed past it.
+        feed_id = await events.last_id(self.db)
+        html = self.cache.get(key, feed_id)
+        if html is None:
+            html = await self._case_html(request, grant, FLASH.get(done, ""))
+            self.cache.put(key, feed_id, html)
+        return render.answer(html)
+
+    async def _case_html(self, request: web.Request, grant: Grant, flash: str) -> str:
         view = await page.view(self.db, grant)
         zone = (await settings.load(self.db)).time_zone
         by_id = {n.id: n for n in view.notes}
@@ -105,14 +119,7 @@ class CasePage:
             }
             for n in view.notes
         ]
-        flash = {"sent": "Your note was sent.", "email": "Your email address was saved."}
-        return render.page(
-            "case.html",
-            view=view,
-            notes=shown,
-            base=_base(request),
-            flash=flash.get(request.query.get("done", ""), ""),
-        )
+        return render.html("case.html", view=view, notes=shown, base=_base(request), flash=flash)
 
     async def _compose(self, request: web.Request, grant: Grant) -> web.Response:
         form = forms.query_form(request)

@@ -18,7 +18,7 @@ from core.db import Database
 from core.people.authz import SYSTEM
 from providers.case_page import forms, security
 from providers.webhooks import WebhookServer
-from tests.web.conftest import Scene
+from tests.web.conftest import Scene, link_of
 
 NOT_VALID = "This link is not valid or has expired"
 
@@ -147,8 +147,6 @@ async def test_a_post_needs_the_form_token_of_this_link_and_our_origin(
 
 
 async def _dora_token(db: Database, scene: Scene) -> str:
-    from tests.web.conftest import link_of
-
     return await link_of(db, scene.note_id, scene.dora)
 
 
@@ -239,3 +237,25 @@ async def test_a_form_token_is_good_behind_the_configured_page_url(
         allow_redirects=False,
     ) as answer:
         assert answer.status == 303
+
+
+async def test_a_kept_page_follows_every_change_and_never_outlives_its_link(
+    db: Database, scene: Scene, server: WebhookServer, http: aiohttp.ClientSession
+) -> None:
+    url = f"{server.url}/c/{scene.token}"
+    _, before, _ = await _get(http, url)
+    _, again, _ = await _get(http, url)
+    assert again == before
+    dora = await links.verify(db, await link_of(db, scene.note_id, scene.dora))
+    await page.add_note(db, dora, "Invoice attached", [scene.carl])
+    _, after, _ = await _get(http, url)
+    assert "Invoice attached" in after
+    await cases.edit(db, scene.alice, scene.code, title="Brake pads and discs")
+    _, renamed, _ = await _get(http, url)
+    assert "Brake pads and discs" in renamed
+    async with db.transaction() as tx:
+        case = await cases.find(tx, scene.code)
+        await links.revoke_in(tx, case_id=case.id, contact_id=scene.carl)
+    status, revoked, _ = await _get(http, url)
+    assert status == 404
+    assert "Brake pads" not in revoked
