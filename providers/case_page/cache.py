@@ -19,8 +19,8 @@ from typing import Final
 TTL_SECONDS: Final = 5.0
 MAX_PAGES: Final = 512
 
-Key = tuple[int, str]
-"""(link id, what the page says after a form: "", "sent", "email")."""
+Key = tuple[str, str]
+"""(the link's token, what the page says after a form: "", "sent", "email")."""
 
 
 class PageCache:
