@@ -22,3 +22,29 @@ def mount(app: web.Application, db: Database) -> CasePage:
     page = CasePage(db)
     app.add_subapp(PREFIX, page.app)
     return page
+
+
+class PageServer:
+    """The page alone on ``host:port`` (the demo's, where no webhook server runs)."""
+
+    def __init__(self, db: Database, host: str, port: int) -> None:
+        self.app = web.Application()
+        self.page = mount(self.app, db)
+        self.host, self.port = host, port
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Listen; OSError when the port is taken (another worker or demo serves it)."""
+        runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
