@@ -179,5 +179,5 @@ def screenshots_command(out: Path) -> None:
     from console.screenshots import take
 
     out.mkdir(parents=True, exist_ok=True)
-    for path in run(take(out)):
+    for path in run(take(out, on_skip=lambda why: click.echo(f"skipped: {why}", err=True))):
         click.echo(f"wrote {path}")

@@ -43,6 +43,12 @@ class PageServer:
             await runner.cleanup()
             raise
         self._runner = runner
+        self.port = runner.addresses[0][1]
+
+    @property
+    def url(self) -> str:
+        """Where it listens, e.g. ``http://127.0.0.1:8780`` (after ``start``)."""
+        return f"http://{self.host}:{self.port}"
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None

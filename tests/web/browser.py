@@ -8,72 +8,20 @@ server, on the test's event loop, answers meanwhile. Waits are on conditions
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-WAIT_SECONDS = 60.0
+from console import chromium
+
 T = TypeVar("T")
+WAIT_SECONDS = chromium.WAIT_SECONDS
+start, stop = chromium.start, chromium.stop
 
 needs_chromium = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason=f"the browser tests need Debian's chromium ({CHROMIUM}) and chromedriver"
-    f" ({CHROMEDRIVER}); `make browser` installs them",
+    chromium.missing() is not None, reason=f"the browser tests need {chromium.missing()}"
 )
-
-
-def options(user_data: str, size: tuple[int, int] = (390, 844)) -> Any:
-    from selenium import webdriver
-
-    chosen = webdriver.ChromeOptions()
-    chosen.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",
-        f"--window-size={size[0]},{size[1]}",
-        f"--user-data-dir={user_data}",
-    ):
-        chosen.add_argument(flag)
-    return chosen
-
-
-def start(size: tuple[int, int] = (390, 844)) -> tuple[Any, str]:
-    """A new headless Chromium (blocking) and its scratch profile folder."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    user_data = tempfile.mkdtemp(prefix="switchboard-chromium-")
-    try:
-        driver = webdriver.Chrome(
-            options=options(user_data, size), service=Service(str(CHROMEDRIVER))
-        )
-    except BaseException:
-        shutil.rmtree(user_data, ignore_errors=True)
-        raise
-    driver.set_page_load_timeout(WAIT_SECONDS)
-    return driver, user_data
-
-
-def stop(driver: Any, user_data: str) -> None:
-    try:
-        driver.quit()
-    finally:
-        shutil.rmtree(user_data, ignore_errors=True)
 
 
 class Browser:
@@ -135,12 +83,3 @@ class Browser:
 
     async def source(self) -> str:
         return str(await self.run(lambda: self.driver.page_source))
-
-
-@asynccontextmanager
-async def browser(size: tuple[int, int] = (390, 844)) -> AsyncIterator[Browser]:
-    driver, user_data = await asyncio.to_thread(start, size)
-    try:
-        yield Browser(driver)
-    finally:
-        await asyncio.to_thread(stop, driver, user_data)
