@@ -58,7 +58,17 @@ def start(size: tuple[int, int] = PHONE) -> tuple[Any, str]:
     except BaseException:
         shutil.rmtree(user_data, ignore_errors=True)
         raise
-    driver.set_page_load_timeout(WAIT_SECONDS)
+    try:
+        # The window has a minimum width (500) and its own chrome: the viewport is set
+        # exactly, as a phone's, through the DevTools protocol.
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": True},
+        )
+        driver.set_page_load_timeout(WAIT_SECONDS)
+    except BaseException:
+        stop(driver, user_data)
+        raise
     return driver, user_data
 
 
