@@ -73,6 +73,9 @@ class Action(StrEnum):
     PROGRAM_TARGETS = "program this SMS campaign's targets"
     REPROGRAM_TARGETS = "reprogram this SMS campaign's targets"
     REMOVE_TARGETS = "remove this SMS campaign's targets"
+    VIEW_CASES = "see cases"
+    WORK_CASE = "add notes, quick actions and contacts to this case"
+    MANAGE_LOCATIONS = "manage case locations"
 
 
 @record
@@ -352,6 +355,10 @@ RULES: dict[Action, Rule] = {
     Action.PROGRAM_TARGETS: Rule(needs="campaign_program", check=_campaign),
     Action.REPROGRAM_TARGETS: Rule(needs="campaign_reprogram", check=_campaign),
     Action.REMOVE_TARGETS: Rule(needs="campaign_remove", check=_campaign),
+    # C1-C4: any signed-in agent works cases; where they are sent from is configuration.
+    Action.VIEW_CASES: Rule(),
+    Action.WORK_CASE: Rule(),
+    Action.MANAGE_LOCATIONS: Rule(needs="manage_settings"),
 }
 
 

@@ -8,6 +8,7 @@ browser names an Origin, come from this server; then post/redirect/get.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
@@ -40,7 +41,7 @@ class CasePage:
         self.app = web.Application()
         self.app.on_response_prepare.append(security.add_headers)
         self.app.router.add_get("/static/page.css", self._css)
-        self.app.router.add_get("/{token}", self._granted(self._case))
+        self.app.router.add_get("/{token}", self._case)
         self.app.router.add_get("/{token}/note", self._granted(self._compose))
         self.app.router.add_post("/{token}/note", self._posted(self._send))
         self.app.router.add_get("/{token}/recipients", self._granted(self._recipients))
@@ -91,11 +92,17 @@ class CasePage:
     async def _css(self, request: web.Request) -> web.Response:
         return web.Response(body=render.stylesheet(), content_type="text/css")
 
-    async def _case(self, request: web.Request, grant: Grant) -> web.Response:
-        done = request.query.get("done", "")
-        key = (request.match_info["token"], done if done in FLASH else "")
-        # Read before the page: a write landing meanwhile moves the feed past it.
-        feed_id = await events.last_id(self.db)
+    async def _case(self, request: web.Request) -> web.Response:
+        token, done = request.match_info["token"], request.query.get("done", "")
+        key = (token, done if done in FLASH else "")
+        # The feed is read before the page (a write landing meanwhile moves it past
+        # what is kept), alongside the link's check: the page's most frequent request.
+        try:
+            grant, feed_id = await asyncio.gather(
+                links.verify(self.db, token), events.last_id(self.db)
+            )
+        except LinkInvalid:
+            return await self._no_such_link(request)
         html = self.cache.get(key, feed_id)
         if html is None:
             html = await self._case_html(request, grant, FLASH.get(done, ""))
