@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -329,6 +329,11 @@ async def _campaign_sending(db: Database) -> None:
     ids = [r["id"] for r in await db.fetchall("SELECT id FROM contacts ORDER BY id LIMIT 20")]
     await targets.add_contacts(db, dana, made.id, ids)
     await campaigns.create(db, dana, "Renewals", "+14155550100", "Your plan renews soon.")
+    later = await campaigns.create(db, dana, "Open day", "+14155550100", "See you {{name}}!")
+    five = [r["id"] for r in await db.fetchall("SELECT id FROM contacts ORDER BY id LIMIT 5")]
+    await targets.add_contacts(db, dana, later.id, five)
+    tomorrow = db.clock.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+    await lifecycle.start(db, dana, later.id, at=tomorrow, confirm=True)  # scheduled
     await lifecycle.start(db, dana, made.id, confirm=True)
     worker = Worker(db, SandboxGateway(db), holder="screenshots")
     clock = db.clock
@@ -346,7 +351,7 @@ async def _campaigns(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _tab(app, pilot, "campaigns")
     await app.workers.wait_for_complete()
     pane = app.query_one(CampaignsPane)
-    while pane.table.row_count < 2:  # the tab was just added: its first read
+    while pane.table.row_count < 3:  # the tab was just added: its first read
         await pilot.pause()
     running = await app.context.db.scalar("SELECT id FROM campaigns WHERE status = 'running'")
     pane.table.select(running)

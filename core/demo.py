@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import random
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from core import settings
@@ -21,7 +22,7 @@ from core.notify import groups, oncall, outcomes
 from core.notify import profiles as notify_profiles
 from core.notify.profiles import ProfileDraft
 from core.people import agents, contacts
-from core.people.authz import SYSTEM
+from core.people.authz import SYSTEM, Actor
 from core.permissions import configuration, profiles
 from core.scheduling.options import WorkerOptions
 from core.scheduling.worker import Worker
@@ -278,6 +279,8 @@ async def _seed(
         await receiving.receive(db, _phone(i), "+14155550100", "Hello? Is anyone there?")
         await tick(5)
     await tick(30)
+    # A case (C1-C2), still hours ago: what follows is timed from now.
+    await _cases(db, alice, tick)
     # Recent and waiting, not yet public.
     clock.set(max(clock.now(), real_clock.now() - timedelta(minutes=12)))
     for i in range(50, 55):
@@ -297,6 +300,39 @@ async def _seed(
     )
     await worker.run_once()
     await conversations.make_due_public(db)
+
+
+async def _cases(db: Database, alice: Actor, tick: Callable[[float], Awaitable[None]]) -> None:
+    """C1-C2: location Main workshop (SMS replies become notes) and one open case with two
+    contacts texted: their invitations, a quick action, a note, and a contact's answer."""
+    from core.cases import case_contacts, cases, locations, notes, page
+    from core.cases.links import Grant
+
+    await locations.create(db, SYSTEM, "Main workshop", "+14155550100")
+    case = await cases.create(db, alice, "Van 14: brake pads and discs", "Main workshop")
+    # Demo contacts 3 and 4 have mobiles (contacts i with i % 50 == 48 have none).
+    for contact_id in (3, 4):
+        await case_contacts.add(db, alice, case.code, contact_id)
+        await case_contacts.set_sms(db, alice, case.code, contact_id, True)
+    await tick(5)
+    await notes.quick(db, alice, case.code, "checked_in")
+    await tick(20)
+    quote = await notes.add(
+        db,
+        alice,
+        case.code,
+        "The front discs are worn too. Replacing pads and discs is $420; shall we go ahead?",
+        [3, 4],
+        kind="request_approval",
+    )
+    await tick(10)
+    link = await db.fetchone(
+        "SELECT link_id FROM case_note_recipients WHERE note_id = ? AND contact_id = 3",
+        (quote.note_id,),
+    )
+    assert link is not None
+    grant = Grant(link["link_id"], case.id, 3, quote.note_id)
+    await page.add_note(db, grant, "Yes, please go ahead with both.", [4], reply_to=quote.note_id)
 
 
 # Area code 646 is not one of AREAS: the client's people are not demo contacts.

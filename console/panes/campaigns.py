@@ -1,22 +1,25 @@
 """The Campaigns tab (S1): the campaigns this profile sees, and the selected one's progress.
 
-The list (name, status, sender, targets, sent/delivered/failed/skipped, the
-rate over the last minute) is a KeyedTable brought up to date in place;
-under it the selected campaign's progress bar and counts (``core.campaigns
-.progress``). The feed says when they may have moved (``campaign.*``,
+The list (name, status with a scheduled start, targets, sent/delivered/
+failed/skipped, the rate over the last minute) is a KeyedTable brought up
+to date in place; under it the selected campaign's progress bar and counts
+(``core.campaigns.progress``). The feed says when they may have moved (``campaign.*``,
 ``message.*``): they are read again at most once a second however busy the
 feed, and every second while a campaign runs (its rate and time left follow
 the clock).
 
-Keys: n new, e edit, s start (the estimate in a dialog; Yes is the CLI's
---yes), p pause, r resume, c cancel (asks), t add targets, o the waiting
-pool, R results per target. Each is shown only when the profile has its
-right; core checks again, per campaign.
+Keys: n new, e edit, s start (now or at a time in the account's zone, then
+the estimate in a dialog; Yes is the CLI's --yes), p pause, r resume, c
+cancel (asks), t add targets, o the waiting pool, R results per target.
+Each is shown only when the profile has its right; core checks again, per
+campaign.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import on, work
@@ -31,10 +34,12 @@ from console.live import Changes
 from console.screens.campaign_form import CampaignForm
 from console.screens.campaign_pool import PoolScreen
 from console.screens.campaign_results import ResultsScreen
+from console.screens.campaign_start import StartScreen, StartWhen
 from console.screens.campaign_targets import TargetsForm, TargetsReport
 from console.screens.confirm import ConfirmScreen
 from console.text import literal
 from console.widgets.keyed_table import KeyedTable
+from core import settings
 from core.campaigns import campaigns, estimate, lifecycle, progress
 from core.campaigns.campaigns import Campaign
 from core.campaigns.progress import Progress
@@ -73,6 +78,8 @@ _RIGHTS: dict[str, Action] = {
 class Row:
     campaign: Campaign
     progress: Progress
+    zone: ZoneInfo
+    """The account's: a scheduled start is shown in it."""
 
     @property
     def id(self) -> int:
@@ -98,12 +105,22 @@ def left_text(seconds: float | None) -> str:
     return f"about {max(minutes, 1)} min left"
 
 
+def local(at: datetime, zone: ZoneInfo) -> str:
+    return f"{at.astimezone(zone):%Y-%m-%d %H:%M}"
+
+
+def status_text(c: Campaign, zone: ZoneInfo) -> str:
+    """The status; a scheduled one with its start (month-day and time: the list is narrow)."""
+    if c.status == campaigns.SCHEDULED and c.starts_at is not None:
+        return f"scheduled {c.starts_at.astimezone(zone):%m-%d %H:%M}"
+    return c.status
+
+
 def _cells(row: Row) -> dict[str, Text]:
     c, p = row.campaign, row.progress
     return {
         "name": literal(c.name),
-        "status": Text(c.status),
-        "sender": literal(c.sender),
+        "status": Text(status_text(c, row.zone)),
         "targets": Text(str(p.total - p.removed), justify="right"),
         "sent": Text(str(p.sent + p.delivered), justify="right"),
         "delivered": Text(str(p.delivered), justify="right"),
@@ -117,10 +134,10 @@ class CampaignTable(KeyedTable[Row]):
     def __init__(self) -> None:
         super().__init__(
             (
-                # 76 columns with the cells' padding: the list fits 80 without scrolling.
+                # 74 columns with the cells' padding: the list fits 80 without scrolling.
+                # The sender is on the detail line, so a scheduled start fits in Status.
                 ("Name", "name", 12),
-                ("Status", "status", 9),
-                ("Sender", "sender", 12),
+                ("Status", "status", 21),
                 ("Tgts", "targets", 4),
                 ("Sent", "sent", 4),
                 ("Dlvd", "delivered", 4),
@@ -158,7 +175,7 @@ class CampaignsPane(ReportsFailures, Vertical):
     CampaignsPane #campaigns-status.-error { color: $error; }
     CampaignsPane #campaign-list { height: 1fr; min-height: 4; }
     CampaignsPane #campaign-detail { height: auto; padding: 0 1; border-top: solid $primary; }
-    CampaignsPane #campaign-title { height: 1; }
+    CampaignsPane #campaign-title { height: auto; max-height: 2; }
     CampaignsPane #campaign-counts { height: 2; color: $text-muted; }
     CampaignsPane ProgressBar { height: 1; }
     """
@@ -170,7 +187,8 @@ class CampaignsPane(ReportsFailures, Vertical):
             "start",
             "Start",
             id="campaigns.start",
-            tooltip="Start the selected draft now: its estimate is shown first, Yes starts it",
+            tooltip="Start the selected draft now or at a time: its estimate is shown first,"
+            " Yes starts it",
         ),
         Binding("p", "pause", "Pause", id="campaigns.pause", tooltip="Pause sending"),
         Binding("r", "resume", "Resume", id="campaigns.resume", tooltip="Resume sending"),
@@ -209,6 +227,8 @@ class CampaignsPane(ReportsFailures, Vertical):
         self.context = context
         self.due = True
         """The feed moved something since the list was last read."""
+        self.zone = ZoneInfo("UTC")
+        """The account's time zone: starts are shown and typed in it."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="campaigns-status")
@@ -242,7 +262,8 @@ class CampaignsPane(ReportsFailures, Vertical):
         db, actor = self.context.db, self.context.actor
         self.due = False
         found = await campaigns.list_campaigns(db, actor)
-        rows = [Row(c, await progress.progress(db, actor, c.id)) for c in found]
+        self.zone = ZoneInfo((await settings.load(db)).time_zone)
+        rows = [Row(c, await progress.progress(db, actor, c.id), self.zone) for c in found]
         self.table.show(rows)
         self._show_detail()
         self.refresh_bindings()
@@ -261,8 +282,9 @@ class CampaignsPane(ReportsFailures, Vertical):
         title.update(
             Text.assemble(
                 literal(c.name, style="bold"),
-                f" · {c.status} · {p.total - p.removed} targets · {c.rate:g} segments/s"
-                f" · {c.window}",
+                f" · {status_text(c, self.zone)} · from ",
+                literal(c.sender),
+                f" · {p.total - p.removed} targets · {c.rate:g} segments/s · {c.window}",
             )
         )
         bar.update(total=max(p.total - p.removed, 1), progress=done(p))
@@ -341,8 +363,14 @@ class CampaignsPane(ReportsFailures, Vertical):
         c = self.selected
         if c is None:
             return
-        found = await estimate.estimate(self.context.db, self.context.actor, c.id)
-        question = Text.assemble("Start campaign ", literal(c.name, style="bold"), " now?\n\n")
+        db = self.context.db
+        when = await self.app.push_screen_wait(StartScreen(db, c.name, self.zone.key))
+        if not isinstance(when, StartWhen):
+            self.say(f"Campaign {c.name} not started")
+            return
+        found = await estimate.estimate(db, self.context.actor, c.id, when.at)
+        at = "now" if when.at is None else f"at {local(when.at, self.zone)} ({self.zone.key})"
+        question = Text.assemble("Start campaign ", literal(c.name, style="bold"), f" {at}?\n\n")
         question.append_text(literal("\n".join(estimate.describe(found)), one_line=False))
         if found.warnings:
             question.append("\n\nThe warnings above need your confirmation.", style="bold")
@@ -351,9 +379,14 @@ class CampaignsPane(ReportsFailures, Vertical):
             self.say(f"Campaign {c.name} not started")
             return
         # The person saw the estimate and its warnings: Yes is the CLI's --yes.
-        started = await lifecycle.start(self.context.db, self.context.actor, c.id, confirm=True)
+        started = await lifecycle.start(db, self.context.actor, c.id, when.at, confirm=True)
         await self.reload()
-        self.say(f"Started campaign {started.campaign.name} ({started.campaign.status})")
+        done_ = started.campaign
+        if done_.status == campaigns.SCHEDULED and done_.starts_at is not None:
+            at = f"{local(done_.starts_at, self.zone)} ({self.zone.key})"
+            self.say(f"Scheduled campaign {done_.name} for {at}")
+        else:
+            self.say(f"Started campaign {done_.name} ({done_.status})")
 
     @work(
         exclusive=True, group="campaigns-act", exit_on_error=False, description="pause a campaign"

@@ -1,7 +1,10 @@
-"""A campaign's waiting pool (o): the waiting targets, then the programmed ones.
+"""A campaign's waiting pool (o): its waiting and programmed targets, by id.
 
-Space marks rows; a move applies to the marked rows, or to the row under the
-cursor when none is marked: p program (asks when, in the account's time
+Pages of ``SHOWN`` rows (PgDn next, PgUp previous, "rows 501-1,000 of
+12,345" above the list), read by id from core (keyset), so any number of
+targets is reachable. Space marks rows; marks stay while paging, so a move
+can gather rows of several pages. A move applies to the marked rows, or to
+the row under the cursor when none is marked: p program (asks when, in the account's time
 zone), m reprogram (asks when), b back to the pool, x remove (asks first).
 Each key is shown only with its right of the profile (campaign_program,
 campaign_reprogram, campaign_remove); core checks again, and refuses a move
@@ -24,6 +27,7 @@ from textual.widgets import Static
 
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
+from console.paging import Pages
 from console.screens.confirm import ConfirmScreen
 from console.screens.prompt import PromptScreen
 from console.text import literal
@@ -35,7 +39,7 @@ from core.campaigns.pool import Target
 from core.people.authz import Action, CampaignAccess, allows
 
 SHOWN = 500
-"""Rows read per state: the pool screen is for picking, the CLI pages through more."""
+"""Rows per page: enough to pick from, few enough to draw at once."""
 _RIGHTS: dict[str, Action] = {
     "program": Action.PROGRAM_TARGETS,
     "reprogram": Action.REPROGRAM_TARGETS,
@@ -85,11 +89,29 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
     PoolScreen #pool-title { height: auto; }
     PoolScreen #pool-status { height: auto; max-height: 3; color: $text-muted; }
     PoolScreen #pool-status.-error { color: $error; }
+    PoolScreen #pool-page { height: 1; color: $text-muted; }
     PoolScreen #pool-list { height: 1fr; }
     """
     BINDINGS = [
         Binding("escape", "close", "Close", id="pool.close", tooltip="Back to the campaigns"),
         Binding("space", "mark", "Mark", id="pool.mark", tooltip="Mark or unmark the row"),
+        # Priority: the table would scroll within the page instead.
+        Binding(
+            "pagedown",
+            "page(1)",
+            "Next page",
+            id="pool.next_page",
+            tooltip="The next rows",
+            priority=True,
+        ),
+        Binding(
+            "pageup",
+            "page(-1)",
+            "Previous page",
+            id="pool.previous_page",
+            tooltip="The rows before",
+            priority=True,
+        ),
         Binding(
             "p",
             "program",
@@ -120,6 +142,9 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
         self.campaign = campaign
         self.marked: set[int] = set()
         self.zone = ZoneInfo("UTC")
+        self.pages = Pages(SHOWN)
+        self.total = 0
+        """Waiting and programmed targets, every page."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -128,6 +153,7 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
                 id="pool-title",
             )
             yield Static(id="pool-status")
+            yield Static(id="pool-page")
             yield PoolTable(self.marked, lambda: self.zone)
 
     async def on_mount(self) -> None:
@@ -142,11 +168,41 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
 
     async def reload(self) -> None:
         db, actor, c = self.context.db, self.context.actor, self.campaign.id
-        waiting = await pool.pool(db, actor, c, limit=SHOWN)
-        programmed = await pool.targets(db, actor, c, "programmed", limit=SHOWN)
-        found = waiting + programmed
-        self.marked &= {t.id for t in found}
+        found = await pool.movable(db, actor, c, after_id=self.pages.after_id, limit=SHOWN)
+        while not found and self.pages.previous():
+            # The page's rows all moved away: the one before is where the rows are.
+            found = await pool.movable(db, actor, c, after_id=self.pages.after_id, limit=SHOWN)
+        counts = await pool.counts(db, actor, c)
+        self.total = counts["waiting"] + counts["programmed"]
         self.table.show(found, recheck=True)
+        self._show_page()
+
+    def _show_page(self) -> None:
+        text = self.pages.describe(self.table.row_count, self.total)
+        if self.marked:
+            here = {t.id for t in self.table.shown}
+            elsewhere = len(self.marked - here)
+            text += f" · {len(self.marked)} marked" + (
+                f" ({elsewhere} on other pages)" if elsewhere else ""
+            )
+        if self.pages.has_next(self.table.row_count, self.total) or self.pages.first_row > 1:
+            text += " · PgDn/PgUp pages"
+        self.query_one("#pool-page", Static).update(Text(text))
+
+    @work(exclusive=True, group="pool-page", exit_on_error=False, description="turn the page")
+    async def action_page(self, step: int) -> None:
+        if step > 0:
+            shown = self.table.shown
+            if not self.pages.has_next(len(shown), self.total):
+                self.say("This is the last page.")
+                return
+            self.pages.next(shown[-1].id)
+        elif not self.pages.previous():
+            self.say("This is the first page.")
+            return
+        await self.reload()
+        self.table.move_cursor(row=0)
+        self.say(None)
 
     def say(self, message: str | None, *, error: bool = False) -> None:
         status = self.query_one("#pool-status", Static)
@@ -191,6 +247,7 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
             return
         self.marked.symmetric_difference_update({row.id})
         self.table.show(self.table.shown, recheck=True)
+        self._show_page()
         self.table.action_cursor_down()
 
     def _ask_when(self, verb: str, move: Callable[[list[int], datetime], Awaitable[int]]) -> None:

@@ -2,8 +2,9 @@
 
 The result is the message's status and error for a target handed to the
 outbox, the reason for a skipped one, and whether it replied or opted out.
-The first ``SHOWN`` targets, in the order they were added; the CLI's
-``campaigns targets list`` pages through any number.
+Pages of ``SHOWN`` targets in the order they were added (PgDn next, PgUp
+previous; "rows 1,001-2,000 of 12,345" under the list), read by id from core
+(keyset), so the last page costs what the first does.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -18,6 +20,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from console.context import ConsoleContext
+from console.failures import ReportsFailures
+from console.paging import Pages
 from console.screens.campaign_pool import when
 from console.text import literal
 from console.widgets.keyed_table import KeyedTable
@@ -42,7 +46,7 @@ def result(t: Target) -> str:
     return ", ".join(p for p in parts if p)
 
 
-class ResultsScreen(ModalScreen[None]):
+class ResultsScreen(ReportsFailures, ModalScreen[None]):
     DEFAULT_CSS = """
     ResultsScreen { align: center middle; }
     ResultsScreen > Vertical {
@@ -55,12 +59,32 @@ class ResultsScreen(ModalScreen[None]):
     """
     BINDINGS = [
         Binding("escape", "close", "Close", id="results.close", tooltip="Back to the campaigns"),
+        # Priority: the table would scroll within the page instead.
+        Binding(
+            "pagedown",
+            "page(1)",
+            "Next page",
+            id="results.next_page",
+            tooltip="The next targets",
+            priority=True,
+        ),
+        Binding(
+            "pageup",
+            "page(-1)",
+            "Previous page",
+            id="results.previous_page",
+            tooltip="The targets before",
+            priority=True,
+        ),
     ]
 
     def __init__(self, context: ConsoleContext, campaign: Campaign) -> None:
         super().__init__(id="campaign-results")
         self.context = context
         self.campaign = campaign
+        self.zone = ZoneInfo("UTC")
+        self.pages = Pages(SHOWN)
+        self.total = 0
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -81,15 +105,38 @@ class ResultsScreen(ModalScreen[None]):
                 lambda t: t.id,
                 id="results-list",
             )
-            yield Static(f"The first {SHOWN} targets · Esc close", id="results-hint")
+            yield Static(id="results-hint")
+
+    @property
+    def table(self) -> KeyedTable[Target]:
+        return self.query_one("#results-list", KeyedTable)
 
     async def on_mount(self) -> None:
-        db, actor = self.context.db, self.context.actor
-        self.zone = ZoneInfo((await settings.load(db)).time_zone)
-        found = await pool.targets(db, actor, self.campaign.id, limit=SHOWN)
-        table = self.query_one("#results-list", KeyedTable)
-        table.show(found)
-        table.focus()
+        self.zone = ZoneInfo((await settings.load(self.context.db)).time_zone)
+        await self.reload()
+        self.table.focus()
+
+    async def reload(self) -> None:
+        db, actor, c = self.context.db, self.context.actor, self.campaign.id
+        found = await pool.targets(db, actor, c, after_id=self.pages.after_id, limit=SHOWN)
+        self.total = sum((await pool.counts(db, actor, c)).values())
+        self.table.show(found)
+        hint = self.pages.describe(len(found), self.total)
+        if self.pages.has_next(len(found), self.total) or self.pages.first_row > 1:
+            hint += " · PgDn/PgUp pages"
+        self.query_one("#results-hint", Static).update(Text(f"{hint} · Esc close"))
+
+    @work(exclusive=True, group="results-page", exit_on_error=False, description="turn the page")
+    async def action_page(self, step: int) -> None:
+        if step > 0:
+            shown = self.table.shown
+            if not self.pages.has_next(len(shown), self.total):
+                return
+            self.pages.next(shown[-1].id)
+        elif not self.pages.previous():
+            return
+        await self.reload()
+        self.table.move_cursor(row=0)
 
     def _cells(self, t: Target) -> dict[str, Text]:
         return {

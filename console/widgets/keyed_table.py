@@ -50,7 +50,8 @@ class KeyedTable(DataTable[Text], Generic[T]):
         new = [self._row_key(i) for i in found]
         present = set(new)
         kept = [k for k in old if k in present]
-        if new[: len(kept)] != kept:
+        # Nothing kept (another page): one clear beats removing every row.
+        if new[: len(kept)] != kept or (old and not kept):
             chosen = self.selected()
             self.clear()
             self.shown = []

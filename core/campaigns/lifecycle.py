@@ -64,11 +64,7 @@ async def start(
         ensure_status(row, (DRAFT,), "started")
         now = tx.now_ms
         start_ms = now if at is None else to_ms(at)
-        if start_ms < now:
-            raise InvalidInput(
-                f"the start {from_ms(start_ms):%Y-%m-%d %H:%M} UTC is in the past (it is now"
-                f" {from_ms(now):%Y-%m-%d %H:%M} UTC); give a later time, or none to start now"
-            )
+        _ensure_ahead(start_ms, now)
         await targets.materialise_in(tx, row["id"])
         found = await estimate.estimate_in(tx, row, start_ms)
         if found.eligible == 0:
@@ -91,6 +87,22 @@ async def start(
             "campaign.started", "campaign", row["id"], actor_id=actor.id, programmed=programmed
         )
         return Started(from_row(await row_in(tx, row["id"])), found)
+
+
+def check_start(db: Database, at: datetime) -> None:
+    """Refuse a start in the past before anything is asked (the console's time prompt);
+    ``start`` checks again, in its transaction, when it happens."""
+    if at.tzinfo is None:
+        raise InvalidInput("the start needs a time zone (or UTC offset)")
+    _ensure_ahead(to_ms(at), to_ms(db.clock.now()))
+
+
+def _ensure_ahead(start_ms: int, now: int) -> None:
+    if start_ms < now:
+        raise InvalidInput(
+            f"the start {from_ms(start_ms):%Y-%m-%d %H:%M} UTC is in the past (it is now"
+            f" {from_ms(now):%Y-%m-%d %H:%M} UTC); give a later time, or none to start now"
+        )
 
 
 def _why_nobody(name: str, found: Estimate) -> str:

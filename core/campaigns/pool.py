@@ -106,14 +106,34 @@ def _page(limit: int) -> int:
 
 
 async def pool(
-    db: Database, actor: Actor, campaign: CampaignName, limit: int = 100, offset: int = 0
+    db: Database,
+    actor: Actor,
+    campaign: CampaignName,
+    limit: int = 100,
+    offset: int = 0,
+    *,
+    after_id: int = 0,
 ) -> list[Target]:
-    """The campaign's waiting targets, oldest first."""
+    """The campaign's waiting targets, oldest first, after ``after_id``."""
     ref = await authorized_in(db, actor, Action.VIEW_CAMPAIGN_POOL, campaign)
     rows = await db.fetchall(
-        f"{_TARGET_SELECT} WHERE t.campaign_id = ? AND t.state = 'waiting'"
+        f"{_TARGET_SELECT} WHERE t.campaign_id = ? AND t.state = 'waiting' AND t.id > ?"
         " ORDER BY t.id LIMIT ? OFFSET ?",
-        (ref.id, _page(limit), max(0, offset)),
+        (ref.id, after_id, _page(limit), max(0, offset)),
+    )
+    return [_target(r) for r in rows]
+
+
+async def movable(
+    db: Database, actor: Actor, campaign: CampaignName, *, after_id: int = 0, limit: int = 100
+) -> list[Target]:
+    """The targets a move may still apply to (waiting or programmed), by id after
+    ``after_id``: keyset pages, so page 100 of 100,000 targets costs what page 1 does."""
+    ref = await authorized_in(db, actor, Action.VIEW_CAMPAIGN_POOL, campaign)
+    rows = await db.fetchall(
+        f"{_TARGET_SELECT} WHERE t.campaign_id = ? AND t.state IN ('waiting', 'programmed')"
+        " AND t.id > ? ORDER BY t.id LIMIT ?",
+        (ref.id, after_id, _page(limit)),
     )
     return [_target(r) for r in rows]
 

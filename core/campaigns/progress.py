@@ -151,8 +151,10 @@ async def results(
     *,
     state: str | None = None,
     limit: int | None = None,
+    after_id: int = 0,
 ) -> list[TargetResult]:
-    """Per target, in the order they were added: state and reason, message status, reply."""
+    """Per target, in the order they were added, after ``after_id`` (keyset pages): state
+    and reason, message status, reply."""
     authorize(actor, Action.VIEW_CAMPAIGN, CampaignAccess(campaign_id))
     if state is not None and state not in STATES:
         raise InvalidInput(f"a target's state is one of {', '.join(STATES)}, not {state!r}")
@@ -160,9 +162,15 @@ async def results(
         "SELECT t.id, t.phone, t.state, t.reason, t.due_at, t.message_id, m.status, m.error,"
         " t.replied_at, t.opted_out_at FROM campaign_targets t"
         " LEFT JOIN messages m ON m.id = t.message_id"
-        " WHERE t.campaign_id = :campaign AND (:state IS NULL OR t.state = :state)"
+        " WHERE t.campaign_id = :campaign AND t.id > :after"
+        " AND (:state IS NULL OR t.state = :state)"
         " ORDER BY t.id LIMIT :limit",
-        {"campaign": campaign_id, "state": state, "limit": -1 if limit is None else limit},
+        {
+            "campaign": campaign_id,
+            "state": state,
+            "after": after_id,
+            "limit": -1 if limit is None else limit,
+        },
     )
     return [
         TargetResult(

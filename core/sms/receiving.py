@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from core import settings
 from core.alerts import hook as alerts_hook
 from core.campaigns import replies as campaign_replies
+from core.cases import replies as case_replies
 from core.db import Database, Tx
 from core.delivery import outbox
 from core.delivery.gateway import Media
@@ -410,6 +411,7 @@ def default_hooks() -> list[inbound.Hook]:
     ``receive(..., hooks=...)``: receive itself does not change."""
     return [
         KEYWORDS,
+        case_replies.CASE_REPLIES,
         CONVERSATION_TIMING,
         alerts_hook.STAFF_ALERTS,
         campaign_replies.CAMPAIGN_REPLIES,

@@ -15,6 +15,7 @@ from console.panes.campaigns import CampaignsPane
 from console.screens.campaign_form import CampaignForm
 from console.screens.campaign_pool import PoolScreen
 from console.screens.campaign_results import ResultsScreen
+from console.screens.campaign_start import StartScreen
 from console.screens.campaign_targets import ProblemsScreen, TargetsForm
 from console.screens.confirm import ConfirmScreen
 from console.screens.prompt import PromptScreen
@@ -96,7 +97,7 @@ async def test_create_through_the_form_refuses_an_unknown_field_keeping_the_text
         await pilot.press("ctrl+s")
         assert await until(pilot, lambda: not isinstance(app.screen, CampaignForm))
         assert await until(pilot, lambda: pane.table.row_count == 1)
-        assert rows(pane)[0][:3] == ("Spring", "draft", SENDER)
+        assert rows(pane)[0][:2] == ("Spring", "draft")
         assert "Saved campaign Spring (draft)" in plain(pane.query_one("#campaigns-status", Static))
         stored = await demo_db.fetchone("SELECT template, status FROM campaigns")
         assert tuple(stored) == ("Hi {{first_name}}", "draft")
@@ -112,8 +113,10 @@ async def test_start_shows_the_estimate_and_progress_follows_the_worker(
         assert await until(pilot, lambda: pane.table.row_count == 1)
         # The name someone typed is shown literally, markup and all.
         assert rows(pane)[0][0] == "Spring [b]sale"
-        assert rows(pane)[0][3] == "3"
+        assert rows(pane)[0][2] == "3"
         await pilot.press("s")
+        assert await until(pilot, lambda: isinstance(app.screen, StartScreen))
+        await pilot.press("ctrl+n")  # now
         assert await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         question = plain(app.screen.query_one("#confirm-question", Static))
         assert "Start campaign Spring [b]sale now?" in question
@@ -126,6 +129,8 @@ async def test_start_shows_the_estimate_and_progress_follows_the_worker(
         assert await demo_db.scalar("SELECT status FROM campaigns") == "draft"
 
         await pilot.press("s")
+        assert await until(pilot, lambda: isinstance(app.screen, StartScreen))
+        await pilot.press("ctrl+n")
         assert await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         assert await until(pilot, lambda: rows(pane) and rows(pane)[0][1] == "running")
@@ -141,7 +146,7 @@ async def test_start_shows_the_estimate_and_progress_follows_the_worker(
         console_clock.advance(seconds=5)
         await demo_worker.run_once()
         assert await until(pilot, lambda: bar.progress == 3)
-        assert await until(pilot, lambda: rows(pane)[0][4] == "3")  # sent (or delivered)
+        assert await until(pilot, lambda: rows(pane)[0][3] == "3")  # sent (or delivered)
         assert "0 failed" in plain(counts)
         sent = await demo_db.scalar(
             "SELECT count(*) FROM messages WHERE campaign_id = ?", (campaign_id,)
@@ -281,7 +286,7 @@ async def test_targets_from_a_csv_report_the_bad_rows_literally(
         shown = plain(app.screen.query_one("#problems-list", Static))
         assert shown.startswith("row 3, column phone:")
         await pilot.press("escape")
-        assert await until(pilot, lambda: rows(pane)[0][3] == "2")
+        assert await until(pilot, lambda: rows(pane)[0][2] == "2")
         status = plain(pane.query_one("#campaigns-status", Static))
         assert "Added 1 target(s) from the CSV; refused 1 row(s), listed" in status
 

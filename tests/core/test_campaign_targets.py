@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from core.campaigns import filters, pool, targets, targets_csv
+from core.campaigns import filters, pool, progress, targets, targets_csv
 from core.clock import FakeClock
 from core.db import Database
 from core.errors import InvalidInput, NotAllowed, NotFound
@@ -330,6 +330,24 @@ async def test_every_move_needs_its_right_and_is_recorded(
     assert await pool.counts(db, only_access, cid) == {
         "waiting": 0, "programmed": 2, "queued": 0, "skipped": 0, "removed": 1,
     }  # fmt: skip
+
+
+async def test_the_pool_pages_by_id_over_waiting_and_programmed_targets(
+    db: Database, team: Team, clock: FakeClock
+) -> None:
+    cid, (t1, t2, t3) = await _three_targets(db, team)
+    only_access = await _person(db, "sam", cid)
+    with pytest.raises(NotAllowed, match="does not have campaign_pool"):
+        await pool.movable(db, only_access, cid)
+    await pool.program(db, SYSTEM, cid, [t2], clock.now() + timedelta(hours=1))
+    await pool.remove(db, SYSTEM, cid, [t3])
+    first = await pool.movable(db, SYSTEM, cid, limit=1)
+    assert [(t.id, t.state) for t in first] == [(t1, "waiting")]
+    rest = await pool.movable(db, SYSTEM, cid, after_id=first[-1].id, limit=2)
+    assert [(t.id, t.state) for t in rest] == [(t2, "programmed")]  # removed ones not listed
+    assert [t.id for t in await pool.pool(db, SYSTEM, cid, after_id=t1)] == []
+    paged = await progress.results(db, SYSTEM, cid, after_id=t1, limit=1)
+    assert [r.target_id for r in paged] == [t2]
 
 
 async def test_a_move_in_the_past_or_of_targets_in_another_state_moves_nothing(

@@ -290,6 +290,11 @@ async def test_start_later_schedules_and_a_start_in_the_past_is_refused(
         "the start 2026-01-05 08:55 UTC is in the past (it is now 2026-01-05 09:00 UTC);"
         " give a later time, or none to start now"
     )
+    # The console's time prompt asks core the same before the estimate is shown.
+    with pytest.raises(InvalidInput) as asked:
+        lifecycle.check_start(db, clock.now() - timedelta(minutes=5))
+    assert str(asked.value) == str(caught.value)
+    lifecycle.check_start(db, clock.now())
     assert (await campaigns.get(db, team.dana, made.id)).status == "draft"
     at = clock.now() + timedelta(days=1)
     started = await lifecycle.start(db, team.dana, made.id, at=at)

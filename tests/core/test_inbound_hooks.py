@@ -113,6 +113,7 @@ async def test_a_capability_adds_a_hook_without_editing_receiving(db: Database, 
     # And the default list is untouched for everyone else.
     assert [hook.name for hook in receiving.default_hooks()] == [
         "keywords",
+        "case_replies",
         "conversation_timing",
         "staff_alerts",
         "campaign_replies",

@@ -28,6 +28,10 @@ from core.campaigns import campaigns, estimate, lifecycle
 from core.campaigns import pool as campaign_pool
 from core.campaigns import progress as campaign_progress
 from core.campaigns import targets as campaign_targets
+from core.cases import case_contacts
+from core.cases import cases as case_records
+from core.cases import locations as case_locations
+from core.cases import notes as case_notes
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.errors import NotAllowed
@@ -271,6 +275,12 @@ async def _campaign_results(db: Database, actor: Actor, team: Team) -> object:
     return await campaign_progress.results(db, actor, cid)
 
 
+async def _case_scene(db: Database) -> None:
+    """k-core: location Depot and case 1 on it, made by the operator."""
+    await case_locations.create(db, SYSTEM, "Depot", DEFAULT_NUMBER)
+    await case_records.create(db, SYSTEM, "Brakes", "Depot")
+
+
 CASES = [
     Case(
         "settings",
@@ -427,6 +437,16 @@ CASES = [
     # c-dispatch: a campaign's progress and per-target results
     Case("see a campaign's progress", {"campaigns": True}, _campaign_progress),
     Case("see a campaign's results", {"campaigns": True}, _campaign_results),
+    # k-core: case locations, cases, their contacts and notes (C1, C2)
+    Case(
+        "add a case location",
+        {"manage_settings": True},
+        lambda db, a, t: case_locations.create(db, a, "North", DEFAULT_NUMBER),
+    ),
+    Case("open a case", {}, lambda db, a, t: case_records.create(db, a, "Tyres", "Depot")),
+    Case("see cases", {}, lambda db, a, t: case_records.list_cases(db, a)),
+    Case("put a contact on a case", {}, lambda db, a, t: case_contacts.add(db, a, 1, t.carl.id)),
+    Case("add a case note", {}, lambda db, a, t: case_notes.add(db, a, 1, "Fitted")),
 ]
 
 
@@ -457,6 +477,7 @@ async def scene(db: Database, team: Team) -> Team:
     await _notification_profiles(db)
     await _campaign_targets(db, team)
     await _spring(db)
+    await _case_scene(db)
     return team
 
 
