@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.notify_email
 	$(BIN)/python -m bench.alerts
 	$(BIN)/python -m bench.campaigns
+	$(BIN)/python -m bench.cases
 	$(BIN)/python -m bench.startup
 
 clean:

@@ -19,6 +19,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static, TabbedContent, TextArea
 
+from console import case_page_shot
 from console.app import SwitchboardApp, make_app
 from console.context import ConsoleContext
 from console.panes.alert_settings import AlertSettingsTab
@@ -485,8 +486,9 @@ def _utc() -> Iterator[None]:
         time.tzset()
 
 
-async def take(out: Path) -> list[Path]:
-    """Seed a demo database in a temporary folder and save every scene to ``out``.
+async def take(out: Path, on_skip: Callable[[str], None] | None = None) -> list[Path]:
+    """Seed a demo database in a temporary folder and save every scene to ``out``, and the
+    mobile case page's picture when Chromium is here (else ``on_skip`` is told why).
 
     ``out`` must exist.
     """
@@ -496,6 +498,12 @@ async def take(out: Path) -> list[Path]:
             await demo.seed(
                 db, SandboxGateway(db), contacts_count=120, login="you", notifications=False
             )
-            return [await _shoot(db, out, *scene) for scene in SCENES]
+            shots = [await _shoot(db, out, *scene) for scene in SCENES]
+            page = await case_page_shot.shoot(db, out)
+            if isinstance(page, Path):
+                shots.append(page)
+            elif on_skip is not None:
+                on_skip(f"{case_page_shot.NAME} was not made: {page}")
+            return shots
         finally:
             await db.close()

@@ -7,7 +7,8 @@ Routes:
 * ``GET /healthz``: 200 "ok" when the database answers, else 503;
 * ``GET /media/{message_id}/{index}/{sig}``: the index-th file (from 0, in
   the order attached) of an outbound MMS, for Sinch to fetch; 404 unless the
-  signature (providers.media_links) is right.
+  signature (providers.media_links) is right;
+* ``/c/…``: the mobile case page (providers.case_page), behind signed links.
 
 How a callback is answered. Sinch sends it again on 5xx and 429, never on
 4xx, so a 4xx means "retrying cannot help" and a 5xx "nothing was kept, send
@@ -73,7 +74,7 @@ from core.errors import (
 )
 from core.scheduling.worker import Worker
 from core.sms import receiving
-from providers import media_links, sinch_events
+from providers import case_page, media_links, sinch_events
 from providers.config import EVENTS_PATH, WebhookConfig
 from providers.metrics import WebhookMetrics
 from providers.replay import Accepted, CallbackVerifier, Refused
@@ -144,6 +145,7 @@ class WebhookServer:
         self.app.router.add_get("/metrics", self._metrics)
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get(media_links.MEDIA_PATH + "/{message_id}/{index}/{sig}", self._media)
+        case_page.mount(self.app, db)
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 

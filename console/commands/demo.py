@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from console.options import as_option, given_db_path, open_db, resolve_actor, run
-from core.db import is_demo
+from core.db import Database, is_demo
 from core.paths import DB_ENV, console_log_path, demo_db_path
 from providers.config import Config
 from providers.wiring import sms_gateway
+
+if TYPE_CHECKING:
+    from providers.case_page import PageServer
 
 
 @click.command("demo")
@@ -69,22 +73,27 @@ def demo_command(
             if seed_only:
                 click.echo(f"demo data is in {path}")
                 return
-            if headless:
+            pages = await _case_pages(db)
+            try:
+                if headless:
+                    click.echo(_how_to_talk(path), err=True)
+                    await serve(db, WorkerOptions(), Config(), webhooks=False)
+                    return
+                actor = await resolve_actor(db, as_user)
+                # Printed before the console takes the screen, so it is in the
+                # terminal once the console closes; the console shows the gist.
                 click.echo(_how_to_talk(path), err=True)
-                await serve(db, WorkerOptions(), Config(), webhooks=False)
-                return
-            actor = await resolve_actor(db, as_user)
-            # Printed before the console takes the screen, so it is in the
-            # terminal once the console closes; the console shows the gist.
-            click.echo(_how_to_talk(path), err=True)
-            context = ConsoleContext(
-                db,
-                actor,
-                await sms_gateway(db, Config()),
-                log_path=logs.setup_console(console_log_path()),
-            )
-            context.welcome = _welcome(path)
-            await make_app(context).run_async()
+                context = ConsoleContext(
+                    db,
+                    actor,
+                    await sms_gateway(db, Config()),
+                    log_path=logs.setup_console(console_log_path()),
+                )
+                context.welcome = _welcome(path)
+                await make_app(context).run_async()
+            finally:
+                if pages is not None:
+                    await pages.stop()
         finally:
             await db.close()
 
@@ -114,6 +123,26 @@ async def _create(path: Path, contacts_count: int) -> None:
         switchboard_log.setLevel(level)
     await db.close()  # closing checkpoints the WAL into the file
     scratch.replace(path)
+
+
+async def _case_pages(db: Database) -> PageServer | None:
+    """The mobile case page on the address the demo's case links name (the setting
+    case_page_url's default, the worker's default port); None when it is taken."""
+    from providers.case_page import PageServer  # aiohttp and Jinja2: not for `--help`
+
+    config = Config().webhooks
+    pages = PageServer(db, config.host, config.port)
+    try:
+        await pages.start()
+    except OSError as exc:
+        click.echo(
+            f"the mobile case page is not served: {config.host}:{config.port} is in use"
+            f" ({exc.strerror or exc})",
+            err=True,
+        )
+        return None
+    click.echo(f"the mobile case page: http://{config.host}:{config.port}/c/…", err=True)
+    return pages
 
 
 def _how_to_talk(path: Path) -> str:
@@ -150,5 +179,5 @@ def screenshots_command(out: Path) -> None:
     from console.screenshots import take
 
     out.mkdir(parents=True, exist_ok=True)
-    for path in run(take(out)):
+    for path in run(take(out, on_skip=lambda why: click.echo(f"skipped: {why}", err=True))):
         click.echo(f"wrote {path}")

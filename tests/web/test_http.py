@@ -1,0 +1,261 @@
+"""The mobile case page over real HTTP (aiohttp on 127.0.0.1, a real SQLite file): the
+security headers, the form token and Origin checks, bad links showing nothing, text shown
+literally, post/redirect/get."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import aiohttp
+import pytest
+
+from core import settings
+from core.cases import case_contacts, cases, links, page
+from core.clock import FakeClock
+from core.db import Database
+from core.people.authz import SYSTEM
+from providers.case_page import forms, security
+from providers.webhooks import WebhookServer
+from tests.web.conftest import Scene, link_of
+
+NOT_VALID = "This link is not valid or has expired"
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, str, aiohttp.ClientResponse]:
+    async with http.get(url, allow_redirects=False) as answer:
+        return answer.status, await answer.text(), answer
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None
+    return found[1]
+
+
+async def test_the_case_shows_the_notes_with_every_security_header(
+    db: Database, scene: Scene, server: WebhookServer, http: aiohttp.ClientSession
+) -> None:
+    status, html, answer = await _get(http, f"{server.url}/c/{scene.token}")
+    assert status == 200
+    assert "Brake pads" in html
+    assert scene.code in html
+    assert "Pads fitted, ready at 5pm" in html
+    assert 'From <b class="from">Alice Moreau</b>' in html
+    for name, value in security.HEADERS.items():
+        assert answer.headers[name] == value
+    status, css, answer = await _get(http, f"{server.url}/c/static/page.css")
+    assert status == 200
+    assert answer.content_type == "text/css"
+    assert "body" in css
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("how", ["forged", "expired", "revoked", "removed", "garbage"])
+async def test_a_bad_link_shows_no_case_data(
+    db: Database,
+    clock: FakeClock,
+    scene: Scene,
+    server: WebhookServer,
+    http: aiohttp.ClientSession,
+    how: str,
+) -> None:
+    token = scene.token
+    if how == "forged":
+        token = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    elif how == "expired":
+        clock.advance(timedelta(days=15))  # case_link_days is 14
+    elif how == "revoked":
+        async with db.transaction() as tx:
+            case = await cases.find(tx, scene.code)
+            await links.revoke_in(tx, case_id=case.id, contact_id=scene.carl)
+    elif how == "removed":
+        await case_contacts.remove(db, scene.alice, scene.code, scene.carl)
+    else:
+        token = "<script>alert(1)</script>"
+    for path in ("", "/note", "/recipients", "/email"):
+        status, html, answer = await _get(http, f"{server.url}/c/{token}{path}")
+        assert status == 404
+        assert NOT_VALID in html
+        assert "Brake pads" not in html
+        assert scene.code not in html
+        assert "<script>" not in html
+        assert answer.headers["Cache-Control"] == "no-store"
+        assert answer.headers["Referrer-Policy"] == "no-referrer"
+    async with http.post(f"{server.url}/c/{token}/note", data={"body": "x"}) as answer:
+        assert answer.status == 404
+        assert "Brake pads" not in await answer.text()
+
+
+async def test_a_post_needs_the_form_token_of_this_link_and_our_origin(
+    db: Database, scene: Scene, server: WebhookServer, http: aiohttp.ClientSession
+) -> None:
+    base = f"{server.url}/c/{scene.token}"
+    _, html, _ = await _get(http, f"{base}/note")
+    good = _csrf(html)
+    dora_token = await _dora_token(db, scene)
+    _, dora_html, _ = await _get(http, f"{server.url}/c/{dora_token}/note")
+    refusals = [
+        ({"body": "no token"}, {}),
+        ({"body": "wrong token", "csrf": "abc"}, {}),
+        ({"body": "Dora's token", "csrf": _csrf(dora_html)}, {}),
+        ({"body": "another site", "csrf": good}, {"Origin": "https://evil.example"}),
+        ({"body": "cross-site", "csrf": good}, {"Origin": "null", "Sec-Fetch-Site": "cross-site"}),
+        ({"body": "same-site", "csrf": good}, {"Sec-Fetch-Site": "same-site"}),
+    ]
+    for data, headers in refusals:
+        async with http.post(
+            f"{base}/note", data=data, headers=headers, allow_redirects=False
+        ) as answer:
+            assert answer.status == 403, data
+            text = await answer.text()
+            assert "Not sent" in text
+            assert "Brake pads" not in text
+            assert (
+                answer.headers["Content-Security-Policy"]
+                == security.HEADERS["Content-Security-Policy"]
+            )
+    assert await db.scalar("SELECT count(*) FROM case_notes WHERE source = 'page'") == 0
+    async with http.post(
+        f"{base}/note",
+        data={"body": "From my phone", "csrf": good, "to": str(scene.dora)},
+        # Chromium's own post from the page: Origin null (Referrer-Policy no-referrer).
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+        allow_redirects=False,
+    ) as answer:
+        assert answer.status == 303
+        assert answer.headers["Location"] == f"/c/{scene.token}?done=sent"
+    row = await db.fetchone(
+        "SELECT n.author_contact_id, r.contact_id FROM case_notes n"
+        " JOIN case_note_recipients r ON r.note_id = n.id WHERE n.source = 'page'"
+    )
+    assert (row[0], row[1]) == (scene.carl, scene.dora)
+    async with http.post(
+        f"{base}/note",
+        data={"body": "From our own origin", "csrf": good},
+        headers={"Origin": server.url},
+        allow_redirects=False,
+    ) as answer:
+        assert answer.status == 303
+
+
+async def _dora_token(db: Database, scene: Scene) -> str:
+    return await link_of(db, scene.note_id, scene.dora)
+
+
+async def test_a_script_laden_note_is_shown_as_text(
+    db: Database, scene: Scene, server: WebhookServer, http: aiohttp.ClientSession
+) -> None:
+    grant = await links.verify(db, scene.token)
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)> {{ 7*7 }} &amp;'
+    await page.add_note(db, grant, hostile, [scene.dora])
+    _, html, _ = await _get(http, f"{server.url}/c/{scene.token}")
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html
+    assert (
+        "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in html
+    )
+    assert "{{ 7*7 }} &amp;amp;" in html
+
+
+async def test_a_note_over_2000_characters_is_refused_and_kept(
+    db: Database, scene: Scene, server: WebhookServer, http: aiohttp.ClientSession
+) -> None:
+    base = f"{server.url}/c/{scene.token}"
+    _, html, _ = await _get(http, f"{base}/note")
+    long_note = "é" * 2001
+    async with http.post(
+        f"{base}/note", data={"body": long_note, "csrf": _csrf(html)}, allow_redirects=False
+    ) as answer:
+        assert answer.status == 400
+        text = await answer.text()
+    assert "Not sent: a note is at most 2000 characters, not 2001" in text
+    assert f">{long_note}</textarea>" in text
+    assert await db.scalar("SELECT count(*) FROM case_notes WHERE source = 'page'") == 0
+
+
+async def test_an_oversized_body_is_refused_with_a_clear_page(
+    scene: Scene, server: WebhookServer, http: aiohttp.ClientSession
+) -> None:
+    body = "body=" + "a" * (forms.MAX_FORM_BYTES + 10)
+    for headers in ({}, {"Transfer-Encoding": "chunked"}):
+
+        async def chunks(data: bytes = body.encode()) -> AsyncIterator[bytes]:
+            yield data
+
+        async with http.post(
+            f"{server.url}/c/{scene.token}/note",
+            data=chunks() if headers else body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            allow_redirects=False,
+        ) as answer:
+            assert answer.status == 413
+            assert "a note may be at most 2,000 characters" in await answer.text()
+
+
+async def test_email_is_saved_then_redirected(
+    db: Database, scene: Scene, server: WebhookServer, http: aiohttp.ClientSession
+) -> None:
+    base = f"{server.url}/c/{scene.token}"
+    _, html, _ = await _get(http, f"{base}/email")
+    async with http.post(
+        f"{base}/email", data={"email": "not an address", "csrf": _csrf(html)}
+    ) as answer:
+        assert answer.status == 400
+        text = await answer.text()
+        assert "Not saved:" in text
+        assert 'value="not an address"' in text
+    async with http.post(
+        f"{base}/email",
+        data={"email": "carl@example.org", "csrf": _csrf(html)},
+        allow_redirects=False,
+    ) as answer:
+        assert answer.status == 303
+    assert (
+        await db.scalar("SELECT email FROM contacts WHERE id = ?", (scene.carl,))
+        == "carl@example.org"
+    )
+
+
+async def test_a_form_token_is_good_behind_the_configured_page_url(
+    db: Database, scene: Scene, server: WebhookServer, http: aiohttp.ClientSession
+) -> None:
+    await settings.update(db, SYSTEM, case_page_url="https://cases.example.org")
+    base = f"{server.url}/c/{scene.token}"
+    _, html, _ = await _get(http, f"{base}/note")
+    async with http.post(
+        f"{base}/note",
+        data={"body": "via the proxy", "csrf": _csrf(html)},
+        headers={"Origin": "https://cases.example.org"},
+        allow_redirects=False,
+    ) as answer:
+        assert answer.status == 303
+
+
+async def test_a_kept_page_follows_every_change_and_never_outlives_its_link(
+    db: Database, scene: Scene, server: WebhookServer, http: aiohttp.ClientSession
+) -> None:
+    url = f"{server.url}/c/{scene.token}"
+    _, before, _ = await _get(http, url)
+    _, again, _ = await _get(http, url)
+    assert again == before
+    dora = await links.verify(db, await link_of(db, scene.note_id, scene.dora))
+    await page.add_note(db, dora, "Invoice attached", [scene.carl])
+    _, after, _ = await _get(http, url)
+    assert "Invoice attached" in after
+    await cases.edit(db, scene.alice, scene.code, title="Brake pads and discs")
+    _, renamed, _ = await _get(http, url)
+    assert "Brake pads and discs" in renamed
+    async with db.transaction() as tx:
+        case = await cases.find(tx, scene.code)
+        await links.revoke_in(tx, case_id=case.id, contact_id=scene.carl)
+    status, revoked, _ = await _get(http, url)
+    assert status == 404
+    assert "Brake pads" not in revoked
