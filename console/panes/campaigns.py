@@ -39,6 +39,7 @@ from core.campaigns import campaigns, estimate, lifecycle, progress
 from core.campaigns.campaigns import Campaign
 from core.campaigns.progress import Progress
 from core.people.authz import Action, CampaignAccess, allows
+from core.text import segment_rate
 
 _FEED_KINDS = ("campaign.", "message.")
 EVERY_SECONDS = 1.0
@@ -261,7 +262,7 @@ class CampaignsPane(ReportsFailures, Vertical):
         title.update(
             Text.assemble(
                 literal(c.name, style="bold"),
-                f" · {c.status} · {p.total - p.removed} targets · {c.rate:g} segments/s"
+                f" · {c.status} · {p.total - p.removed} targets · {segment_rate(c.rate)}"
                 f" · {c.window}",
             )
         )
