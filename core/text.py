@@ -30,3 +30,8 @@ def has_control_characters(text: str, allowed: str = "") -> bool:
     if not allowed:
         return _CONTROL.search(text) is not None
     return any(ch not in allowed for ch in _CONTROL.findall(text))
+
+
+def segment_rate(per_second: float) -> str:
+    """A rate as people read it: "1 segment/s", "0.5 segments/s", "50 segments/s"."""
+    return f"{per_second:g} {'segment' if per_second == 1 else 'segments'}/s"

@@ -15,6 +15,7 @@ import click
 from console.options import db_option, emit_json, json_option, with_db
 from console.safe_text import printable
 from core.people.authz import SYSTEM
+from core.text import segment_rate
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -57,7 +58,7 @@ def _show(c: Campaign, as_json: bool) -> None:
     click.echo(f"{printable(c.name)} (id {c.id}): {c.status}")
     click.echo(f"  from        {c.sender}")
     click.echo(f"  text        {printable(c.template)}")
-    click.echo(f"  rate        {c.rate:g} segments/s")
+    click.echo(f"  rate        {segment_rate(c.rate)}")
     click.echo(f"  window      {c.window} (recipient's time; unknown zone: {c.unknown_zone})")
     if c.filter is not None:
         click.echo(f"  filter      {printable(c.filter)}")

@@ -44,6 +44,7 @@ from core.campaigns import campaigns, estimate, lifecycle, progress
 from core.campaigns.campaigns import Campaign
 from core.campaigns.progress import Progress
 from core.people.authz import Action, CampaignAccess, allows
+from core.text import segment_rate
 
 _FEED_KINDS = ("campaign.", "message.")
 EVERY_SECONDS = 1.0
@@ -284,7 +285,7 @@ class CampaignsPane(ReportsFailures, Vertical):
                 literal(c.name, style="bold"),
                 f" · {status_text(c, self.zone)} · from ",
                 literal(c.sender),
-                f" · {p.total - p.removed} targets · {c.rate:g} segments/s · {c.window}",
+                f" · {p.total - p.removed} targets · {segment_rate(c.rate)} · {c.window}",
             )
         )
         bar.update(total=max(p.total - p.removed, 1), progress=done(p))

@@ -19,7 +19,7 @@ from core.delivery import bundle
 from core.delivery.bundle import Usage
 
 EVERY_SECONDS = 1.0
-MOVES = ("message.sent", "settings.changed")
+MOVES = ("message.sent", "campaign.sent", "settings.changed")
 
 
 def bundle_text(usage: Usage) -> Text:

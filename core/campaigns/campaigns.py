@@ -40,6 +40,7 @@ from core.permissions import profiles, values
 from core.records import record
 from core.sms import numbers, phones
 from core.templates import Field, Fields, Template, compile_template, longest_count
+from core.text import segment_rate
 from core.weektime import occurrences, parse_at
 
 MAX_NAME: Final = 100
@@ -171,8 +172,8 @@ def check_rate(rate: object, sender_limit: float) -> float:
         raise InvalidInput(f"the rate must be above 0 segments per second, not {rate!r}")
     if value > sender_limit:
         raise LimitExceeded(
-            f"the rate {value:g} segments/s is above the sender's rate limit of"
-            f" {sender_limit:g} segments/s (setting rate_segments_per_second);"
+            f"the rate {segment_rate(value)} is above the sender's rate limit of"
+            f" {segment_rate(sender_limit)} (setting rate_segments_per_second);"
             " a campaign runs inside it"
         )
     return value

@@ -18,9 +18,10 @@ transaction each (as ``core.alerts.sweep`` does). Per target, at send time:
 
 The throttle itself is the outbox's (a campaign's budget in its claim). This
 job only keeps the outbox short: it moves in about ``LOOKAHEAD_SECONDS`` of
-the campaign's rate, at least one message, so a pause takes effect within
-that time. A campaign row still queued when its campaign stops running stays
-queued; the claim leaves it until the campaign runs again.
+the campaign's rate (never more than ``MAX_AHEAD`` segments, however fast the
+rate), at least one message, so a pause takes effect within that time. A
+campaign row still queued when its campaign stops running stays queued; the
+claim leaves it until the campaign runs again.
 
 Crash safety: a chunk's target states and outbox rows commit together, and a
 target leaves 'programmed' in the transaction that queues it, so a run killed
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
 from datetime import datetime
 from typing import Final
@@ -55,15 +57,20 @@ log = logging.getLogger("switchboard.campaigns")
 EVERY_SECONDS: Final = 1.0
 LOOKAHEAD_SECONDS: Final = 5.0
 """How much of a campaign's rate may wait in the outbox: a pause holds back the rest."""
-ROWS_PER_CHUNK: Final = 500
+MAX_AHEAD: Final = 20_000
+"""Segments of one campaign in the outbox at most, whatever its rate: with the throttle
+off a pause still holds back all but this, and the room is read from this many rows."""
+ROWS_PER_CHUNK: Final = 1_000
 """Targets read per transaction, at most."""
 
 NO_LONGER_MATCHES: Final = "no longer matches the campaign's filter"
 OPTED_OUT: Final = "opted out"
 
+# Every row costs at least one segment, so past :ahead rows there is no room whatever
+# the rest: the read is bounded by the room, not by the campaign's size.
 _NEEDS_ROOM = (
-    "SELECT coalesce(sum(segments), 0) FROM messages"
-    " WHERE campaign_id = ? AND status IN ('queued', 'sending')"
+    "SELECT coalesce(sum(segments), 0) FROM (SELECT segments FROM messages"
+    " WHERE campaign_id = :campaign AND status IN ('queued', 'sending') LIMIT :ahead)"
 )
 # The due index walked in due order; "+" keeps SQLite from the per-campaign state
 # index, which would read every programmed target to find the due ones.
@@ -222,7 +229,9 @@ async def _chunk(tx: Tx, campaign: Campaign, compiled: Compiled, zone: str) -> t
     if status != "running":  # paused or cancelled since the run began
         return 0, False
     # Every row in the outbox holds its place in the campaign's few seconds of room.
-    room = campaign.rate * LOOKAHEAD_SECONDS - await tx.scalar(_NEEDS_ROOM, (campaign.id,))
+    ahead = min(campaign.rate * LOOKAHEAD_SECONDS, MAX_AHEAD)
+    queued = await tx.scalar(_NEEDS_ROOM, {"campaign": campaign.id, "ahead": math.ceil(ahead)})
+    room = ahead - queued
     if room <= 0:
         return 0, False
     # Read a full chunk whatever the room: quiet hours may move most of it on.

@@ -41,6 +41,7 @@ from core.people.authz import Action, Actor, CampaignAccess, authorize
 from core.records import record
 from core.sms import outgoing, segments
 from core.templates import Template, longest_count
+from core.text import segment_rate
 from core.weektime import occurrences
 
 MAX_DAYS: Final = 3660
@@ -136,6 +137,8 @@ _TARGETS: Final = """
 """
 # 1: one of the contact's (or, for a CSV row, anyone's) phones with this number
 # is a mobile; 0: known and not a mobile; NULL: no contact has it (checked at import).
+_PAGE: Final = 2_000
+"""Targets read at a time to count their segments."""
 MOBILE_SQL: Final = """(SELECT max(cp.kind = 'mobile') FROM contact_phones cp
     WHERE cp.e164 = t.phone AND (t.contact_id IS NULL OR cp.contact_id = t.contact_id))"""
 
@@ -204,16 +207,28 @@ async def _segments_in(
 ) -> Counter[int]:
     """How many eligible targets take each number of segments."""
     used = [f.name for f in template.fields_used]
-    rows = await q.fetchall(
-        "SELECT t.phone, t.merge_values, c.name, c.job_title, c.email, c.custom,"
-        " c.id IS NOT NULL AS has_contact, coalesce(pc.notice_sent_at IS NULL, 1) AS notice_due"
-        f" {_TARGETS} AND NOT coalesce(pc.opted_out, 0) AND coalesce({MOBILE_SQL}, 1)",
-        {"campaign": campaign_id},
-    )
     groups: Counter[tuple[object, ...]] = Counter()
-    for r in rows:
-        values = fields.values_for(r if r["has_contact"] else None, r["phone"], r["merge_values"])
-        groups[(bool(r["notice_due"]), *(_key(values.get(name, "")) for name in used))] += 1
+    # A page at a time, by target id, one state at a time (so the state index walks
+    # in id order and a page reads only its rows): only the groups are kept, so
+    # memory stays one page whatever the number of targets.
+    for state, after in (("waiting", 0), ("programmed", 0)):
+        while True:
+            rows = await q.fetchall(
+                "SELECT t.id, t.phone, t.merge_values, c.name, c.job_title, c.email, c.custom,"
+                " c.id IS NOT NULL AS has_contact,"
+                " coalesce(pc.notice_sent_at IS NULL, 1) AS notice_due"
+                f" {_TARGETS} AND NOT coalesce(pc.opted_out, 0) AND coalesce({MOBILE_SQL}, 1)"
+                " AND t.state = :state AND t.id > :after ORDER BY t.id LIMIT :page",
+                {"campaign": campaign_id, "state": state, "after": after, "page": _PAGE},
+            )
+            for r in rows:
+                values = fields.values_for(
+                    r if r["has_contact"] else None, r["phone"], r["merge_values"]
+                )
+                groups[(bool(r["notice_due"]), *(_key(values.get(name, "")) for name in used))] += 1
+            if len(rows) < _PAGE:
+                break
+            after = rows[-1]["id"]
     counts: Counter[int] = Counter()
     for key, n in groups.items():
         sample = {name: _sample(part) for name, part in zip(used, key[1:], strict=True)}
@@ -291,7 +306,7 @@ def describe(e: Estimate) -> list[str]:
         f" (up to {e.segments_worst_case} with the longest values the fields allow),"
         f" {e.total_segments} in all",
         f"cost: about {e.cost:.2f} {e.currency}",
-        f"time: {_duration(e.sending_seconds)} of sending at {e.rate:g} segments/s;"
+        f"time: {_duration(e.sending_seconds)} of sending at {segment_rate(e.rate)};"
         f" inside {e.window} ({e.time_zone}, the account's zone: each recipient's own at"
         " send time)"
         + (

@@ -11,6 +11,7 @@ file was made for this campaign.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
@@ -38,6 +39,7 @@ _NOT_NAME: Final = re.compile(r"[^a-z0-9]+")
 Querier = Database | Tx
 
 
+@functools.lru_cache(maxsize=4096)  # a few keys, met once per target at send time
 def field_name(key: str) -> str | None:
     """The field a custom key or CSV column is merged as ("Account manager" ->
     account_manager); None when nothing of it can name a field."""
@@ -87,7 +89,7 @@ def values_for(
             named = field_name(key)
             if named is not None and named not in _BUILT_IN_NAMES:
                 values.setdefault(named, str(value))
-    if merge_values:
+    if merge_values and merge_values != "{}":  # a contact's target has none to parse
         for key, value in json.loads(merge_values).items():
             values[key] = str(value)
     return values

@@ -24,14 +24,23 @@ _FIND = """SELECT j.value ->> 0 AS message_id, (
  FROM json_each(:messages) AS j"""
 
 
+# Only a campaign that has run has texted anyone. Asked of the few campaign rows, not
+# the targets: until one has, the lookup below (bench.webhooks' MO messages went from
+# 0.43 to 0.38 of bare aiohttp with it) is skipped.
+_ANY_SENT = "SELECT EXISTS (SELECT 1 FROM campaigns WHERE started_at IS NOT NULL)"
+
+
 async def _mark(message: inbound.Inbound) -> None:
     await _mark_many([message])
 
 
 async def _mark_many(messages: Sequence[inbound.Inbound]) -> list[inbound.HookResult | None]:
-    """Two statements for a group, whatever its size."""
+    """At most three statements for a group, whatever its size; one before any
+    campaign has started."""
     if messages:
         tx = messages[0].tx
+        if not await tx.scalar(_ANY_SENT):
+            return [None] * len(messages)
         found = await tx.fetchall(
             _FIND,
             {"messages": json.dumps([[m.message_id, m.phone, m.number.e164] for m in messages])},

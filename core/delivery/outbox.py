@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import sqlite3
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -724,7 +725,8 @@ async def _sent(tx: Tx, sent: list[Sent], now: int) -> None:
         " FROM batch WHERE messages.id = batch.id AND (messages.status = 'sending'"
         "   OR (messages.status IN ('delivered', 'failed') AND messages.provider_id IS NULL"
         "       AND messages.lease_until IS NOT NULL))"
-        " RETURNING messages.id, conversation_id, purpose, messages.status, messages.segments",
+        " RETURNING messages.id, conversation_id, purpose, messages.status, messages.segments,"
+        " messages.campaign_id",
         (batch, now, now),
     )
     # Every row here the provider has just accepted (whatever its status since): A4's count.
@@ -740,14 +742,21 @@ async def _sent(tx: Tx, sent: list[Sent], now: int) -> None:
         " delivery_reports.outcome, delivery_reports.reason",
         (json.dumps([r["id"] for r in rows if r["status"] == "sent"]),),
     )
+    now_sent = [r for r in rows if r["status"] == "sent"]
     await tx.emit_many(
         "message.sent",
         "message",
         [
             (r["id"], {"conversation_id": r["conversation_id"], "purpose": r["purpose"]})
-            for r in rows
-            if r["status"] == "sent"
+            for r in now_sent
+            if r["campaign_id"] is None
         ],
+    )
+    # A campaign's rows: one event per campaign and batch, not one per message (a
+    # 100,000-target campaign would write 100,000 feed rows nobody reads one by one).
+    by_campaign = Counter(r["campaign_id"] for r in now_sent if r["campaign_id"] is not None)
+    await tx.emit_many(
+        "campaign.sent", "campaign", [(c, {"sent": n}) for c, n in sorted(by_campaign.items())]
     )
     await _settle(tx, [r for r in early if r["outcome"] != "pending"])
 

@@ -355,3 +355,40 @@ async def test_progress_counts_every_state_and_the_rate(
     assert (await progress.progress(db, SYSTEM, cid)).sent_last_minute == 0
     only_skipped = await progress.results(db, SYSTEM, cid, state="removed")
     assert [r.phone for r in only_skipped] == ["+12125550178"]
+
+
+async def test_a_campaign_with_no_throttle_keeps_at_most_max_ahead_in_the_outbox(
+    db: Database, team: Team, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At a rate of a million a second the lookahead alone would queue every target:
+    # the ceiling keeps a pause effective and the room's read short.
+    monkeypatch.setattr(dispatch, "MAX_AHEAD", 4)
+    cid = await cs.campaign(db, rate=1e6)
+    for n in range(10):
+        await cs.target(db, cid, f"+1212557{n:04d}", merge_values={"first_name": "P"})
+    assert await dispatch.Dispatcher(db).run() == 4
+    assert sorted(s for s, _ in (await cs.targets(db, cid)).values()).count("programmed") == 6
+    await worker.run_once()  # sends those 4, then the next run queues 4 more
+    await worker.run_once()
+    await worker.run_once()
+    assert {s for s, _ in (await cs.targets(db, cid)).values()} == {"queued"}
+    assert len(await _campaign_messages(db, cid)) == 10
+
+
+async def test_a_campaign_batch_sent_writes_one_event_not_one_per_message(
+    db: Database, team: Team, worker: Worker
+) -> None:
+    cid = await cs.campaign(db)
+    for n in range(5):
+        await cs.target(db, cid, f"+1212558{n:04d}", merge_values={"first_name": "P"})
+    await worker.run_once()
+    ids = [m["id"] for m in await _campaign_messages(db, cid)]
+    assert len(ids) == 5
+    per_message = await db.scalar(
+        "SELECT count(*) FROM events WHERE kind = 'message.sent' AND entity_id IN"
+        " (SELECT value FROM json_each(?))",
+        (json.dumps(ids),),
+    )
+    assert per_message == 0
+    sent = await db.fetchall("SELECT entity_id, data FROM events WHERE kind = 'campaign.sent'")
+    assert [(r["entity_id"], json.loads(r["data"])) for r in sent] == [(cid, {"sent": 5})]

@@ -199,3 +199,23 @@ async def test_a_drafts_live_filter_is_counted_and_made_into_targets_only_at_sta
     await lifecycle.start(db, team.dana, made.id)
     rows = await db.fetchall("SELECT phone, state FROM campaign_targets")
     assert [tuple(r) for r in rows] == [(DORA_MOBILE, "programmed")]
+
+
+async def test_targets_are_counted_a_page_at_a_time_in_either_state(
+    db: Database, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(estimate, "_PAGE", 7)
+    made = await campaigns.create(db, team.dana, "Spring", DEFAULT_NUMBER, "Hi {{first_name}}")
+    async with db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO campaign_targets (campaign_id, phone, merge_values, state, due_at,"
+            " created_at, updated_at) VALUES (?, ?, json_object('first_name', ?), ?, ?, 0, 0)",
+            [
+                (made.id, f"+1212559{n:04d}", "N" * (200 if n == 49 else 3), *state)
+                for n in range(50)
+                for state in [("programmed", 1) if n % 3 else ("waiting", None)]
+            ],
+        )
+    found = await estimate.estimate(db, team.dana, made.id)
+    # Every target once, whichever page and state it is in; the last one needs 2 parts.
+    assert (found.eligible, found.segments_per_message, found.total_segments) == (50, 2, 51)
