@@ -71,7 +71,7 @@ SUMMARIES: dict[str, str] = {
     "offers": "Conversations offered to you: list them, accept or refuse one.",
     "permissions": "Permission profiles: what each user may do, and what they reach.",
     "sandbox": "Play the contact's phone against the built-in sandbox provider.",
-    "screenshots": "Regenerate the SVG screenshots of the main screens from demo data.",
+    "screenshots": "Regenerate screenshots of the main screens and the case page from demo data.",
     "segments": "Count the SMS segments TEXT needs, and suggest a cheaper GSM-7 rewrite.",
     "send": "Queue TEXT to a contact; the worker delivers it.",
     "settings": "Account settings (public minutes, opt-out keywords and texts...).",

@@ -172,10 +172,10 @@ def _welcome(path: Path) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("screenshots"),
     show_default=True,
-    help="Folder for the SVG files.",
+    help="Folder for the SVG files (and case-page.png when Chromium is here).",
 )
 def screenshots_command(out: Path) -> None:
-    """Regenerate the SVG screenshots of the main screens from demo data."""
+    """Regenerate screenshots of the main screens and the case page from demo data."""
     from console.screenshots import take
 
     out.mkdir(parents=True, exist_ok=True)
