@@ -49,7 +49,7 @@ from core.delivery import outbox, placeholders
 from core.errors import InvalidInput, OptedOut
 from core.records import record
 from core.scheduling.jobs import Job
-from core.sms import segments
+from core.sms import outgoing, segments
 from core.templates import Template, compile_template
 
 log = logging.getLogger("switchboard.campaigns")
@@ -138,12 +138,12 @@ class Dispatcher:
         db = self.db
         await start_due(db)
         self._attributed_upto = await optouts.attribute(db, self._attributed_upto)
-        account_zone = (await settings.load(db)).time_zone
+        config = await settings.load(db)
         handled = 0
         for campaign in await _running_with_due(db):
             compiled = await _compile(db, campaign)
             if compiled is not None:
-                handled += await _dispatch(db, campaign, compiled, account_zone)
+                handled += await _dispatch(db, campaign, compiled, config)
         await finish_done(db)
         return handled
 
@@ -212,17 +212,21 @@ async def _compile(db: Database, campaign: Campaign) -> Compiled | None:
     return Compiled(template, batch_form(template))
 
 
-async def _dispatch(db: Database, campaign: Campaign, compiled: Compiled, zone: str) -> int:
+async def _dispatch(
+    db: Database, campaign: Campaign, compiled: Compiled, config: settings.Settings
+) -> int:
     handled = 0
     while True:
         async with db.transaction() as tx:
-            done, more = await _chunk(tx, campaign, compiled, zone)
+            done, more = await _chunk(tx, campaign, compiled, config)
         handled += done
         if not more:
             return handled
 
 
-async def _chunk(tx: Tx, campaign: Campaign, compiled: Compiled, zone: str) -> tuple[int, bool]:
+async def _chunk(
+    tx: Tx, campaign: Campaign, compiled: Compiled, config: settings.Settings
+) -> tuple[int, bool]:
     """One chunk: (targets handled, whether more may be due)."""
     now = tx.now_ms
     status = await tx.scalar("SELECT status FROM campaigns WHERE id = ?", (campaign.id,))
@@ -246,15 +250,22 @@ async def _chunk(tx: Tx, campaign: Campaign, compiled: Compiled, zone: str) -> t
         # A campaign with a live filter: every contact target must still match it when
         # due, however it was added (a CSV row without a contact has nothing to check).
         matching = await filters.matches_in(tx, filters.from_json(campaign.filter), ids)
-    opted = {
-        r[0]
-        for r in await tx.fetchall(
-            "SELECT phone FROM phone_consent WHERE opted_out = 1"
-            " AND phone IN (SELECT value FROM json_each(?))",
-            (json.dumps([r["phone"] for r in rows]),),
-        )
-    }
-    planner = quiet_hours.Planner(campaign.window, campaign.unknown_zone, zone, from_ms(now))
+    consented = await tx.fetchall(
+        "SELECT phone, opted_out FROM phone_consent WHERE (opted_out = 1"
+        " OR notice_sent_at IS NOT NULL) AND phone IN (SELECT value FROM json_each(?))",
+        (json.dumps([r["phone"] for r in rows]),),
+    )
+    opted = {r[0] for r in consented if r[1]}
+    # A number not yet told how to opt out gets the line with this text (the
+    # outbox adds it): counted here with it, so the room is what will be queued
+    # and the outbox need not count the text again.
+    noticed = {r[0] for r in consented if not r[1]}
+    counted: dict[str, segments.SegmentCount] = {}
+    planner = quiet_hours.Planner(
+        campaign.window, campaign.unknown_zone, config.time_zone, from_ms(now)
+    )
+    # Read once a chunk: the property walks the template each time it is asked.
+    used_names = [f.name for f in compiled.template.fields_used]
     sendable: list[tuple[sqlite3.Row, str, dict[str, str]]] = []
     spent = 0
     throttled = False
@@ -283,15 +294,18 @@ async def _chunk(tx: Tx, campaign: Campaign, compiled: Compiled, zone: str) -> t
             moves.append((r["id"], "skipped", None, str(refused), None))
             continue
         # Rendered length decides: up to the campaign's room, but at least one.
-        cost = _segments(text)
+        line = None if r["phone"] in noticed else config.optout_notice
+        sent_as = outgoing.with_notice(text, line)
+        count = counted[sent_as] = segments.count(sent_as)
+        cost = max(count.segments, 1)
         if sendable and spent + cost > room:
             throttled = True
             continue
         spent += cost
-        used = {f.name: values.get(f.name, "") for f in compiled.template.fields_used}
+        used = {name: values.get(name, "") for name in used_names}
         sendable.append((r, text, used))
     if sendable:
-        moves.extend(await _queue(tx, campaign, compiled, sendable))
+        moves.extend(await _queue(tx, campaign, compiled, sendable, counted))
     if moves:
         await tx.execute(_MOVE, {"rows": json.dumps(moves), "now": now})
         counts = {"queued": 0, "skipped": 0, "deferred": 0}
@@ -301,15 +315,12 @@ async def _chunk(tx: Tx, campaign: Campaign, compiled: Compiled, zone: str) -> t
     return len(moves), len(rows) == limit and not throttled
 
 
-def _segments(text: str) -> int:
-    return max(segments.count(text).segments, 1)
-
-
 async def _queue(
     tx: Tx,
     campaign: Campaign,
     compiled: Compiled,
     sendable: list[tuple[sqlite3.Row, str, dict[str, str]]],
+    counted: dict[str, segments.SegmentCount],
 ) -> list[tuple[int, str, int | None, str | None, int | None]]:
     """Queue ``sendable`` (target row, text, the values its fields used); each target's
     move. Rows sharing the campaign's template go to the provider as one batch with
@@ -325,6 +336,7 @@ async def _queue(
         announce=False,
         campaign_id=campaign.id,
         batch=batch,
+        counted=counted,
     )
     moves: list[tuple[int, str, int | None, str | None, int | None]] = []
     for (target, _, _), result in zip(sendable, results, strict=True):

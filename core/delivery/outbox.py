@@ -141,6 +141,7 @@ async def queue_many(
     announce: bool = True,
     campaign_id: int | None = None,
     batch: tuple[str, Sequence[Mapping[str, str]]] | None = None,
+    counted: Mapping[str, segments.SegmentCount] | None = None,
 ) -> list[int | SwitchboardError]:
     """``queue`` for many (recipient, body) messages from one sender, in a few statements.
 
@@ -160,6 +161,9 @@ async def queue_many(
     line is added to a body it is added to that row's template too. A row
     whose template and values do not give its body is still queued, and is
     sent alone, as its body (``core.delivery.batching``).
+
+    ``counted``: segment counts the caller made already, by body as sent (the
+    opt-out line included); a body not in it is counted here.
     """
     if batch is not None and len(batch[1]) != len(items):
         raise ValueError(f"{len(batch[1])} sets of values for {len(items)} messages")
@@ -224,12 +228,12 @@ async def queue_many(
                     given.add(recipient)  # the first message to it, not each
                     sendable[position] = (index, recipient, outgoing.with_notice(body, line))
     values: list[list[object]] = []
-    counted: dict[str, segments.SegmentCount] = {}  # a fan-out sends one text to many
+    counts = dict(counted or {})  # a fan-out sends one text to many
     notice: str | None = None
     for index, recipient, body in sendable:
-        count = counted.get(body)
+        count = counts.get(body)
         if count is None:
-            count = counted[body] = segments.count(body)
+            count = counts[body] = segments.count(body)
         value: list[object] = [recipient, body, count.encoding, max(count.segments, 1)]
         if batch is not None:
             template = batch[0]
