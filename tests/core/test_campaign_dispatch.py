@@ -392,3 +392,18 @@ async def test_a_campaign_batch_sent_writes_one_event_not_one_per_message(
     assert per_message == 0
     sent = await db.fetchall("SELECT entity_id, data FROM events WHERE kind = 'campaign.sent'")
     assert [(r["entity_id"], json.loads(r["data"])) for r in sent] == [(cid, {"sent": 5})]
+
+
+async def test_the_room_counts_the_opt_out_line_a_first_text_will_carry(
+    db: Database, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 150 characters: one segment alone, two with the line a new number gets.
+    template = "Hi {{first_name}}, " + "x" * (150 - len("Hi P, "))
+    monkeypatch.setattr(dispatch, "MAX_AHEAD", 4)
+    cid = await cs.campaign(db, template=template, rate=1e6)
+    for n in range(5):
+        await cs.target(db, cid, f"+1212558{n:04d}", merge_values={"first_name": "P"})
+    assert await dispatch.Dispatcher(db).run() == 2
+    rows = await db.fetchall("SELECT body, segments FROM messages WHERE campaign_id = ?", (cid,))
+    notice = (await settings.load(db)).optout_notice
+    assert [(r["body"].endswith(f"\n{notice}"), r["segments"]) for r in rows] == [(True, 2)] * 2
