@@ -82,17 +82,23 @@ def _page_note(note: Note, grant: Grant) -> PageNote:
 
 async def view(db: Database, grant: Grant) -> PageView:
     """The case as this contact sees it: newest note first."""
-    case = await cases.find(db, grant.case_id)
-    who = await db.fetchone("SELECT name, email FROM contacts WHERE id = ?", (grant.contact_id,))
-    if who is None:
+    head = await db.fetchone(
+        "SELECT c.title, c.code, c.status, l.name AS location, ct.id AS contact_id,"
+        " ct.name, ct.email FROM cases c JOIN locations l ON l.id = c.location_id"
+        " LEFT JOIN contacts ct ON ct.id = ? WHERE c.id = ?",
+        (grant.contact_id, grant.case_id),
+    )
+    if head is None:
+        raise NotFound(f"no case {grant.case_id!r}")
+    if head["contact_id"] is None:
         raise NotFound("this contact no longer exists")
     return PageView(
-        case.title,
-        case.code,
-        case.location,
-        case.status,
-        who["name"],
-        bool(who["email"]),
+        head["title"],
+        head["code"],
+        head["location"],
+        head["status"],
+        head["name"],
+        bool(head["email"]),
         tuple(_page_note(n, grant) for n in await _visible_notes(db, grant)),
     )
 
