@@ -136,6 +136,13 @@ async def add_note(
         if reply_to is not None and reply_to not in {n.id for n in await _visible_notes(tx, grant)}:
             raise NotFound(f"note {reply_to} is not one this contact can answer")
         chosen = [r for r in dict.fromkeys(recipient_ids) if r != grant.contact_id]
+        # Checked here, not left to notes.post_in: its refusal names the contact,
+        # and a link's holder must not learn who else is in the contact book.
+        on_case = {c.contact_id for c in await list_in(tx, grant.case_id)}
+        if any(r not in on_case for r in chosen):
+            raise InvalidInput(
+                "a note goes only to this case's contacts; choose its recipients with Edit"
+            )
         return await notes.post_in(
             tx,
             case,
