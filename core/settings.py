@@ -19,7 +19,8 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields, replace
-from typing import Any
+from functools import lru_cache
+from typing import Any, Final
 
 from core.db import Database, Tx
 from core.delivery import bundle
@@ -527,6 +528,20 @@ def from_stored(pairs: Iterable[Sequence[str]]) -> Settings:
 
 async def load(db: Database | Tx) -> Settings:
     return _from_rows(await db.fetchall("SELECT key, value FROM settings"))
+
+
+STORED_AS_JSON: Final = "(SELECT json_group_object(key, value) FROM settings)"
+"""Every stored setting, as stored (a JSON text each), in one JSON object: a column
+of a larger read (``from_json``). A value that is not JSON stays a string here, and
+is refused one setting at a time as ``load`` refuses it."""
+
+
+@lru_cache(maxsize=8)
+def from_json(stored: str) -> Settings:
+    """Settings from ``STORED_AS_JSON``'s text; the same text is parsed and checked once
+    (Settings are immutable), so a request that reads them costs a lookup."""
+    values = json.loads(stored) if stored else {}
+    return _from_rows([{"key": k, "value": v} for k, v in values.items()])
 
 
 async def load_in(tx: Tx) -> Settings:

@@ -198,40 +198,49 @@ _NOTES: Final = (
 async def read(
     q: Database | Tx, case_id: int, where: str = "", params: tuple[object, ...] = ()
 ) -> list[Note]:
-    """The case's notes (newest first) with their recipients; ``where`` narrows them."""
+    """The case's notes (newest first) with their recipients; ``where`` narrows them.
+
+    One statement, a row per note and recipient: the mobile page reads this on
+    every view, and each statement is a round trip to SQLite's thread.
+    """
     rows = await q.fetchall(
-        _NOTES + " WHERE n.case_id = ?" + where + " ORDER BY n.created_at DESC, n.id DESC",
+        "SELECT v.*, r.contact_id AS r_contact_id, r.message_id AS r_message_id,"
+        " r.skipped AS r_skipped, rc.name AS r_name FROM ("
+        + _NOTES
+        + " WHERE n.case_id = ?"
+        + where
+        + ") v LEFT JOIN case_note_recipients r ON r.note_id = v.id"
+        " LEFT JOIN contacts rc ON rc.id = r.contact_id"
+        " ORDER BY v.created_at DESC, v.id DESC, rc.name COLLATE NOCASE, rc.id",
         (case_id, *params),
     )
-    sent = await q.fetchall(
-        "SELECT r.note_id, r.contact_id, r.message_id, r.skipped, c.name"
-        " FROM case_note_recipients r JOIN case_notes n ON n.id = r.note_id"
-        " JOIN contacts c ON c.id = r.contact_id WHERE n.case_id = ?"
-        " ORDER BY c.name COLLATE NOCASE, c.id",
-        (case_id,),
-    )
-    by_note: dict[int, list[NoteRecipient]] = {}
-    for s in sent:
-        by_note.setdefault(s["note_id"], []).append(
-            NoteRecipient(s["contact_id"], s["name"], s["message_id"], s["skipped"])
+    found: list[Note] = []
+    sent: list[NoteRecipient] = []
+    for index, r in enumerate(rows):
+        if r["r_name"] is not None:  # a recipient, and a contact that still exists
+            sent.append(
+                NoteRecipient(r["r_contact_id"], r["r_name"], r["r_message_id"], r["r_skipped"])
+            )
+        if index + 1 < len(rows) and rows[index + 1]["id"] == r["id"]:
+            continue  # the same note's next recipient
+        found.append(
+            Note(
+                r["id"],
+                r["case_id"],
+                r["kind"],
+                texts.SUBJECTS[r["kind"]],
+                r["source"],
+                r["author_agent_id"],
+                r["author_contact_id"],
+                r["author"],
+                r["body"],
+                r["reply_to"],
+                from_ms(r["created_at"]),
+                tuple(sent),
+            )
         )
-    return [
-        Note(
-            r["id"],
-            r["case_id"],
-            r["kind"],
-            texts.SUBJECTS[r["kind"]],
-            r["source"],
-            r["author_agent_id"],
-            r["author_contact_id"],
-            r["author"],
-            r["body"],
-            r["reply_to"],
-            from_ms(r["created_at"]),
-            tuple(by_note.get(r["id"], ())),
-        )
-        for r in rows
-    ]
+        sent = []
+    return found
 
 
 async def list_notes(db: Database, actor: Actor, ref: str | int) -> list[Note]:

@@ -82,17 +82,23 @@ def _page_note(note: Note, grant: Grant) -> PageNote:
 
 async def view(db: Database, grant: Grant) -> PageView:
     """The case as this contact sees it: newest note first."""
-    case = await cases.find(db, grant.case_id)
-    who = await db.fetchone("SELECT name, email FROM contacts WHERE id = ?", (grant.contact_id,))
-    if who is None:
+    head = await db.fetchone(
+        "SELECT c.title, c.code, c.status, l.name AS location, ct.id AS contact_id,"
+        " ct.name, ct.email FROM cases c JOIN locations l ON l.id = c.location_id"
+        " LEFT JOIN contacts ct ON ct.id = ? WHERE c.id = ?",
+        (grant.contact_id, grant.case_id),
+    )
+    if head is None:
+        raise NotFound(f"no case {grant.case_id!r}")
+    if head["contact_id"] is None:
         raise NotFound("this contact no longer exists")
     return PageView(
-        case.title,
-        case.code,
-        case.location,
-        case.status,
-        who["name"],
-        bool(who["email"]),
+        head["title"],
+        head["code"],
+        head["location"],
+        head["status"],
+        head["name"],
+        bool(head["email"]),
         tuple(_page_note(n, grant) for n in await _visible_notes(db, grant)),
     )
 
@@ -130,6 +136,13 @@ async def add_note(
         if reply_to is not None and reply_to not in {n.id for n in await _visible_notes(tx, grant)}:
             raise NotFound(f"note {reply_to} is not one this contact can answer")
         chosen = [r for r in dict.fromkeys(recipient_ids) if r != grant.contact_id]
+        # Checked here, not left to notes.post_in: its refusal names the contact,
+        # and a link's holder must not learn who else is in the contact book.
+        on_case = {c.contact_id for c in await list_in(tx, grant.case_id)}
+        if any(r not in on_case for r in chosen):
+            raise InvalidInput(
+                "a note goes only to this case's contacts; choose its recipients with Edit"
+            )
         return await notes.post_in(
             tx,
             case,

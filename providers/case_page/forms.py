@@ -45,9 +45,7 @@ async def read(request: web.Request) -> Form:
     length = request.content_length
     if length is not None and length > MAX_FORM_BYTES:
         raise FormRefused(413, _too_large())
-    body = await request.content.read(MAX_FORM_BYTES + 1)
-    if len(body) > MAX_FORM_BYTES:
-        raise FormRefused(413, _too_large())
+    body = await _body(request)
     try:
         pairs = parse_qsl(
             body.decode("utf-8"),
@@ -57,8 +55,23 @@ async def read(request: web.Request) -> Form:
             max_num_fields=MAX_FIELDS,
         )
     except (UnicodeDecodeError, ValueError):
-        raise FormRefused(400, "the form could not be read (not UTF-8 text)") from None
+        raise FormRefused(
+            400, f"the form could not be read (not UTF-8 text, or over {MAX_FIELDS} fields)"
+        ) from None
     return Form(pairs)
+
+
+async def _body(request: web.Request) -> bytes:
+    """The whole body, or FormRefused past ``MAX_FORM_BYTES``. One ``read(n)`` returns
+    what has arrived so far, at most n: a body sent in pieces would be cut short."""
+    body = bytearray()
+    while True:
+        piece = await request.content.read(MAX_FORM_BYTES + 1 - len(body))
+        if not piece:
+            return bytes(body)
+        body += piece
+        if len(body) > MAX_FORM_BYTES:
+            raise FormRefused(413, _too_large())
 
 
 def query_form(request: web.Request) -> Form:

@@ -19,6 +19,9 @@ def _env() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("providers.case_page", "templates"),
         autoescape=True,  # every template, whatever its name
+        # Compiled once: the templates ship with the code, so a request need not
+        # look at the files again to see whether they changed.
+        auto_reload=False,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -47,7 +50,12 @@ def plain(status: int, title: str, message: str) -> web.Response:
     return page("plain.html", status, title=title, message=message)
 
 
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
 def when(moment: datetime, zone: str) -> str:
     """A note's date and time in the account's time zone, e.g. "2 Mar 2026, 14:30"."""
-    local = moment.astimezone(ZoneInfo(zone))
+    local = moment.astimezone(_zone(zone))
     return f"{local.day} {local:%b %Y, %H:%M}"

@@ -8,14 +8,12 @@ browser names an Origin, come from this server; then post/redirect/get.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 from aiohttp import web
 
-from core import events, settings
 from core.cases import links, notes, page
 from core.cases.links import Grant, LinkInvalid
 from core.db import Database
@@ -27,6 +25,8 @@ log = logging.getLogger("switchboard.case_page")
 
 FORM_MAX_AGE_S: Final = 86_400
 """A form left open this long must be reloaded before it is sent (a day of reading)."""
+CHECKED: Final = web.RequestKey("switchboard.case_link", links.Checked)
+"""Where a request keeps its link's check (links.Checked: the grant, the settings read with it)."""
 FLASH: Final = {"sent": "Your note was sent.", "email": "Your email address was saved."}
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -55,10 +55,11 @@ class CasePage:
     def _granted(self, handler: Handler) -> Route:
         async def granted(request: web.Request) -> web.StreamResponse:
             try:
-                grant = await links.verify(self.db, request.match_info["token"])
+                checked = await links.check(self.db, request.match_info["token"])
             except LinkInvalid:
                 return await self._no_such_link(request)
-            return await handler(request, grant)
+            request[CHECKED] = checked
+            return await handler(request, checked.grant)
 
         return granted
 
@@ -66,7 +67,7 @@ class CasePage:
         self, handler: PostHandler
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def posted(request: web.Request, grant: Grant) -> web.StreamResponse:
-            config = await settings.load(self.db)
+            config = _checked(request).settings
             if not security.same_origin(request, config.case_page_url):
                 return _refused("this form was sent from another site")
             try:
@@ -95,23 +96,22 @@ class CasePage:
     async def _case(self, request: web.Request) -> web.Response:
         token, done = request.match_info["token"], request.query.get("done", "")
         key = (token, done if done in FLASH else "")
-        # The feed is read before the page (a write landing meanwhile moves it past
-        # what is kept), alongside the link's check: the page's most frequent request.
+        # One read checks the link and says where the feed was: a page kept from
+        # that position is still right (a write landing after it moves the feed).
         try:
-            grant, feed_id = await asyncio.gather(
-                links.verify(self.db, token), events.last_id(self.db)
-            )
+            checked = await links.check(self.db, token)
         except LinkInvalid:
             return await self._no_such_link(request)
-        html = self.cache.get(key, feed_id)
+        html = self.cache.get(key, checked.feed_id)
         if html is None:
-            html = await self._case_html(request, grant, FLASH.get(done, ""))
-            self.cache.put(key, feed_id, html)
+            html = await self._case_html(
+                request, checked.grant, checked.settings.time_zone, FLASH.get(done, "")
+            )
+            self.cache.put(key, checked.feed_id, html)
         return render.answer(html)
 
-    async def _case_html(self, request: web.Request, grant: Grant, flash: str) -> str:
+    async def _case_html(self, request: web.Request, grant: Grant, zone: str, flash: str) -> str:
         view = await page.view(self.db, grant)
-        zone = (await settings.load(self.db)).time_zone
         by_id = {n.id: n for n in view.notes}
         shown = [
             {
@@ -162,7 +162,7 @@ class CasePage:
         view = await page.view(self.db, grant)
         people = {c.contact_id: c for c in await page.search_recipients(self.db, grant, "")}
         answering = next((n for n in view.notes if n.id == reply_to), None)
-        zone = (await settings.load(self.db)).time_zone
+        zone = _checked(request).settings.time_zone
         return render.page(
             "note.html",
             status,
@@ -244,6 +244,10 @@ class CasePage:
 
     async def _csrf(self, grant: Grant) -> str:
         return links.form_token(await links.form_secret(self.db), self.db.clock, grant)
+
+
+def _checked(request: web.Request) -> links.Checked:
+    return request[CHECKED]
 
 
 def _base(request: web.Request) -> str:

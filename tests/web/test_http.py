@@ -5,8 +5,9 @@ literally, post/redirect/get."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -15,7 +16,9 @@ from core import settings
 from core.cases import case_contacts, cases, links, page
 from core.clock import FakeClock
 from core.db import Database
+from core.people import contacts
 from core.people.authz import SYSTEM
+from core.people.contacts import ContactDraft
 from providers.case_page import forms, security
 from providers.webhooks import WebhookServer
 from tests.web.conftest import Scene, link_of
@@ -259,3 +262,124 @@ async def test_a_kept_page_follows_every_change_and_never_outlives_its_link(
     status, revoked, _ = await _get(http, url)
     assert status == 404
     assert "Brake pads" not in revoked
+
+
+async def test_a_recipient_off_the_case_is_refused_without_naming_them(
+    db: Database, scene: Scene, server: WebhookServer, http: aiohttp.ClientSession
+) -> None:
+    # Someone else's customer, in the same contact book: a link's holder must not
+    # learn their name (nor whether an id exists) by posting to it.
+    stranger = await contacts.create(
+        db, SYSTEM, ContactDraft(name="Zed Outsider", phones=[("+12125550199", "mobile")])
+    )
+    base = f"{server.url}/c/{scene.token}"
+    _, html, _ = await _get(http, f"{base}/note")
+    for target in (stranger.id, stranger.id + 1000):
+        async with http.post(
+            f"{base}/note",
+            data={"body": "Hello there", "csrf": _csrf(html), "to": [str(scene.dora), str(target)]},
+            allow_redirects=False,
+        ) as answer:
+            assert answer.status == 400
+            text = await answer.text()
+        assert "Not sent: a note goes only to this case&#39;s contacts" in text
+        assert "Zed Outsider" not in text
+        assert f"contact {target}" not in text
+        assert ">Hello there</textarea>" in text
+    assert await db.scalar("SELECT count(*) FROM case_notes WHERE source = 'page'") == 0
+
+
+async def test_a_form_sent_in_pieces_is_read_whole_and_held_to_the_limit(
+    db: Database, scene: Scene, server: WebhookServer, http: aiohttp.ClientSession
+) -> None:
+    base = f"{server.url}/c/{scene.token}"
+    _, html, _ = await _get(http, f"{base}/note")
+    note = "x" * 1_500 + "END"
+    whole = f"csrf={_csrf(html)}&body={note}".encode()
+    over = b"body=" + b"a" * (forms.MAX_FORM_BYTES - 10)
+
+    def pieces(data: bytes, size: int) -> Callable[[], AsyncIterator[bytes]]:
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(data), size):
+                yield data[start : start + size]
+
+        return chunks
+
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    async with http.post(
+        f"{base}/note", data=pieces(whole, 100)(), headers=form, allow_redirects=False
+    ) as answer:
+        assert answer.status == 303
+    assert await db.scalar("SELECT body FROM case_notes WHERE source = 'page'") == note
+    async with http.post(
+        f"{base}/note", data=pieces(over * 2, 8_000)(), headers=form, allow_redirects=False
+    ) as answer:
+        assert answer.status == 413
+
+
+async def test_a_forged_and_a_revoked_link_make_the_same_read_and_answer_alike(
+    db: Database,
+    scene: Scene,
+    server: WebhookServer,
+    http: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reads: list[str] = []
+    fetchall = db.fetchall
+
+    async def counted(sql: str, params: Any = ()) -> Any:
+        reads.append(sql)
+        return await fetchall(sql, params)
+
+    assert (await _get(http, f"{server.url}/c/{scene.token}"))[0] == 200  # the key is read
+    monkeypatch.setattr(db, "fetchall", counted)
+    forged = scene.token[:-3] + ("AAA" if not scene.token.endswith("AAA") else "BBB")
+    answers = []
+    for token in (forged, "x" * 300, None):
+        if token is None:
+            async with db.transaction() as tx:
+                case = await cases.find(tx, scene.code)
+                await links.revoke_in(tx, case_id=case.id, contact_id=scene.carl)
+            token = scene.token
+        reads.clear()
+        status, html, answer = await _get(http, f"{server.url}/c/{token}")
+        assert len(reads) == 1, reads
+        headers = {k: v for k, v in answer.headers.items() if k != "Date"}
+        answers.append((status, html, headers))
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0][0] == 404
+
+
+async def test_an_error_inside_the_page_shows_no_data(
+    db: Database,
+    scene: Scene,
+    server: WebhookServer,
+    http: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken(*args: object) -> None:
+        raise RuntimeError("Brake pads: Carl Mensah +12125550101")
+
+    monkeypatch.setattr(page, "view", broken)
+    status, text, answer = await _get(http, f"{server.url}/c/{scene.token}")
+    assert status == 500
+    assert "Brake pads" not in text
+    assert "Carl" not in text
+    assert "Traceback" not in text
+    for name, value in security.HEADERS.items():
+        assert answer.headers[name] == value
+
+
+async def test_a_redirect_after_a_post_goes_to_our_own_route_only(
+    db: Database, scene: Scene, server: WebhookServer, http: aiohttp.ClientSession
+) -> None:
+    base = f"{server.url}/c/{scene.token}"
+    _, html, _ = await _get(http, f"{base}/email")
+    async with http.post(
+        f"{base}/email?next=https://evil.example",
+        data={"email": "carl@example.org", "csrf": _csrf(html), "next": "//evil.example"},
+        headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"},
+        allow_redirects=False,
+    ) as answer:
+        assert answer.status == 303
+        assert answer.headers["Location"] == f"/c/{scene.token}?done=email"

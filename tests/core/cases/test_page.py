@@ -68,8 +68,10 @@ async def test_a_contact_writes_replies_and_replies_to_all(db: Database, scene: 
     )
     assert (await case_messages(db))[-1][0] == DORA_MOBILE
     assert (await page.view(db, grant)).notes[0].mine
-    with pytest.raises(InvalidInput, match="Erin Tanaka is not a contact on case"):
+    # Refused without naming Erin: a link's holder must not learn the contact book.
+    with pytest.raises(InvalidInput, match="a note goes only to this case's contacts") as refused:
         await page.add_note(db, grant, "Hi", [scene.team.erin.id])
+    assert "Erin" not in str(refused.value)
     with pytest.raises(NotFound):
         await page.add_note(db, grant, "Hi", [], reply_to=dora_only)
 
