@@ -145,7 +145,7 @@ class WebhookServer:
         self.app.router.add_get("/metrics", self._metrics)
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get(media_links.MEDIA_PATH + "/{message_id}/{index}/{sig}", self._media)
-        case_page.mount(self.app, db)
+        self.case_page = case_page.mount(self.app, db)
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 

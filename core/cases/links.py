@@ -17,6 +17,7 @@ nothing.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any, Final
 from weakref import WeakKeyDictionary
 
@@ -143,7 +144,8 @@ def _signed(secret: str | None, clock: Clock, token: str) -> tuple[list[int], in
 
 _CHECK: Final = (
     "SELECT " + STORED_AS_JSON + " AS settings,"
-    " (SELECT coalesce(max(id), 0) FROM events) AS feed_id, l.id AS link_id, l.note_id"
+    " (SELECT coalesce(max(id), 0) FROM events) AS feed_id, l.id AS link_id, l.note_id,"
+    " l.expires_at"
     " FROM (SELECT 1) LEFT JOIN case_links l ON l.id = ? AND l.case_id = ? AND l.contact_id = ?"
     " AND l.revoked_at IS NULL AND l.expires_at > ? AND EXISTS (SELECT 1 FROM case_contacts cc"
     " WHERE cc.case_id = l.case_id AND cc.contact_id = l.contact_id)"
@@ -159,6 +161,20 @@ class Checked:
     feed_id: int
     """The change feed's last event as the link was checked (a page read after it is
     at least this fresh)."""
+    expires_ms: int
+    """The row's expiry (``case_links.expires_at``)."""
+    signed_s: int
+    """When the token was signed (its age is held to ``case_link_days``)."""
+
+
+def still_good(checked: Checked, now: datetime) -> bool:
+    """Whether a check made earlier still holds at ``now`` on time alone: the row's
+    expiry and the token's age. Everything else a link needs (not revoked, the
+    contact on the case, the settings) changes only with an event in the feed, so
+    a caller that keeps a check must drop it when the feed moves."""
+    return to_ms(now) < checked.expires_ms and (
+        int(now.timestamp()) - checked.signed_s <= checked.settings.case_link_days * 86_400
+    )
 
 
 async def check(db: Database, token: str) -> Checked:
@@ -174,13 +190,18 @@ async def check(db: Database, token: str) -> Checked:
     row = await db.fetchone(_CHECK, (link_id, case_id, contact_id, to_ms(now)))
     assert row is not None  # (SELECT 1) LEFT JOIN: always one row
     config = settings_from_json(row["settings"])
-    if (
-        signed is None
-        or row["link_id"] is None
-        or int(now.timestamp()) - signed[1] > config.case_link_days * 86_400
-    ):
+    if signed is None or row["link_id"] is None:
         raise LinkInvalid("this link is not valid")
-    return Checked(Grant(link_id, case_id, contact_id, row["note_id"]), config, int(row["feed_id"]))
+    checked = Checked(
+        Grant(link_id, case_id, contact_id, row["note_id"]),
+        config,
+        int(row["feed_id"]),
+        int(row["expires_at"]),
+        signed[1],
+    )
+    if not still_good(checked, now):
+        raise LinkInvalid("this link is not valid")
+    return checked
 
 
 async def verify(db: Database, token: str) -> Grant:
@@ -224,4 +245,8 @@ async def revoke_in(
     if link_id is not None:
         sql += " AND id = ?"
         params.append(link_id)
-    return (await tx.execute(sql, params)).rowcount
+    revoked = (await tx.execute(sql, params)).rowcount
+    if revoked:
+        # A page server keeps link checks until the feed moves: this is what moves it.
+        await tx.emit("case.link_revoked", "case", case_id, case_id=case_id)
+    return revoked

@@ -1,8 +1,10 @@
 """The routes of /c/: the case, the compose form, the recipients search, the email form.
 
-Every request starts from the link's token (core.cases.links.verify): a bad,
+Every request starts from the link's token (core.cases.links.check): a bad,
 expired or revoked one gets the same plain 404, which shows nothing of any
-case. A post must also carry the form token of that same link and, when the
+case. The case itself may answer from a check kept while the change feed has
+not moved (a revocation shows within one watch interval); forms and posts
+always check in full. A post must also carry the form token of that same link and, when the
 browser names an Origin, come from this server; then post/redirect/get.
 """
 
@@ -20,6 +22,8 @@ from core.db import Database
 from core.errors import SwitchboardError
 from providers.case_page import forms, render, security
 from providers.case_page.cache import PageCache
+from providers.case_page.checks import LinkChecks
+from providers.case_page.watch import FeedWatch
 
 log = logging.getLogger("switchboard.case_page")
 
@@ -38,7 +42,10 @@ class CasePage:
     def __init__(self, db: Database, *, cache: PageCache | None = None) -> None:
         self.db = db
         self.cache = cache if cache is not None else PageCache()
+        self.watch = FeedWatch(db)
+        self.checks = LinkChecks()
         self.app = web.Application()
+        self.app.on_cleanup.append(self._stop_watch)
         self.app.on_response_prepare.append(security.add_headers)
         self.app.router.add_get("/static/page.css", self._css)
         self.app.router.add_get("/{token}", self._case)
@@ -90,18 +97,25 @@ class CasePage:
     async def _no_such_link(self, request: web.Request) -> web.Response:
         return render.plain(404, "Link not valid", render.NOT_VALID)
 
+    async def _stop_watch(self, app: web.Application) -> None:
+        await self.watch.stop()
+
     async def _css(self, request: web.Request) -> web.Response:
         return web.Response(body=render.stylesheet(), content_type="text/css")
 
     async def _case(self, request: web.Request) -> web.Response:
         token, done = request.match_info["token"], request.query.get("done", "")
         key = (token, done if done in FLASH else "")
-        # One read checks the link and says where the feed was: a page kept from
-        # that position is still right (a write landing after it moves the feed).
-        try:
-            checked = await links.check(self.db, token)
-        except LinkInvalid:
-            return await self._no_such_link(request)
+        # A check kept while the feed has not moved answers without a read; else one
+        # read checks the link and says where the feed was: a page kept from that
+        # position is still right (a write landing after it moves the feed).
+        checked = self.checks.get(token, self.watch.position(), self.db.clock)
+        if checked is None:
+            try:
+                checked = await links.check(self.db, token)
+            except LinkInvalid:
+                return await self._no_such_link(request)
+            self.checks.put(token, checked)
         html = self.cache.get(key, checked.feed_id)
         if html is None:
             html = await self._case_html(

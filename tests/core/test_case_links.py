@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -129,3 +131,27 @@ async def test_a_form_token_is_bound_to_its_link(db: Database, clock: FakeClock)
     # A link token is not a form token: the salts differ.
     with pytest.raises(LinkInvalid):
         links.check_form_token(secret, clock, one, _token(await _issue(db)), 3600)
+
+
+async def test_a_revocation_moves_the_feed_and_a_kept_check_holds_to_the_clock(
+    db: Database, clock: FakeClock
+) -> None:
+    # A page server keeps checks until the feed moves: a revocation must move it,
+    # and expiry (no event) is held against the clock by still_good.
+    await _case(db)
+    checked = await links.check(db, _token(await _issue(db)))
+    assert links.still_good(checked, clock.now())
+    clock.advance(timedelta(days=15))  # case_link_days is 14
+    assert not links.still_good(checked, clock.now())
+    async with db.transaction() as tx:
+        assert await links.revoke_in(tx, case_id=1, contact_id=1) == 1
+    row = await db.fetchone("SELECT kind, entity_id, data FROM events ORDER BY id DESC LIMIT 1")
+    assert row is not None
+    assert (row["kind"], row["entity_id"], json.loads(row["data"])) == (
+        "case.link_revoked",
+        1,
+        {"case_id": 1},
+    )
+    async with db.transaction() as tx:
+        assert await links.revoke_in(tx, case_id=1, contact_id=1) == 0  # nothing: no event
+    assert await db.scalar("SELECT count(*) FROM events WHERE kind = 'case.link_revoked'") == 1

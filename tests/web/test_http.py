@@ -249,16 +249,20 @@ async def test_a_kept_page_follows_every_change_and_never_outlives_its_link(
     _, before, _ = await _get(http, url)
     _, again, _ = await _get(http, url)
     assert again == before
+    watch = server.case_page.watch
     dora = await links.verify(db, await link_of(db, scene.note_id, scene.dora))
     await page.add_note(db, dora, "Invoice attached", [scene.carl])
+    await watch.tick()  # one watch interval on
     _, after, _ = await _get(http, url)
     assert "Invoice attached" in after
     await cases.edit(db, scene.alice, scene.code, title="Brake pads and discs")
+    await watch.tick()
     _, renamed, _ = await _get(http, url)
     assert "Brake pads and discs" in renamed
     async with db.transaction() as tx:
         case = await cases.find(tx, scene.code)
         await links.revoke_in(tx, case_id=case.id, contact_id=scene.carl)
+    await watch.tick()
     status, revoked, _ = await _get(http, url)
     assert status == 404
     assert "Brake pads" not in revoked
@@ -324,15 +328,8 @@ async def test_a_forged_and_a_revoked_link_make_the_same_read_and_answer_alike(
     http: aiohttp.ClientSession,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    reads: list[str] = []
-    fetchall = db.fetchall
-
-    async def counted(sql: str, params: Any = ()) -> Any:
-        reads.append(sql)
-        return await fetchall(sql, params)
-
+    reads = _count_reads(db, monkeypatch)
     assert (await _get(http, f"{server.url}/c/{scene.token}"))[0] == 200  # the key is read
-    monkeypatch.setattr(db, "fetchall", counted)
     forged = scene.token[:-3] + ("AAA" if not scene.token.endswith("AAA") else "BBB")
     answers = []
     for token in (forged, "x" * 300, None):
@@ -340,6 +337,7 @@ async def test_a_forged_and_a_revoked_link_make_the_same_read_and_answer_alike(
             async with db.transaction() as tx:
                 case = await cases.find(tx, scene.code)
                 await links.revoke_in(tx, case_id=case.id, contact_id=scene.carl)
+            await server.case_page.watch.tick()
             token = scene.token
         reads.clear()
         status, html, answer = await _get(http, f"{server.url}/c/{token}")
@@ -348,6 +346,74 @@ async def test_a_forged_and_a_revoked_link_make_the_same_read_and_answer_alike(
         answers.append((status, html, headers))
     assert answers[0] == answers[1] == answers[2]
     assert answers[0][0] == 404
+
+
+def _count_reads(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement read through ``db`` from now on, but the feed watch's own."""
+    reads: list[str] = []
+    fetchall = db.fetchall
+
+    async def counted(sql: str, params: Any = ()) -> Any:
+        if sql != _WATCH_READ:
+            reads.append(sql)
+        return await fetchall(sql, params)
+
+    monkeypatch.setattr(db, "fetchall", counted)
+    return reads
+
+
+_WATCH_READ = "SELECT coalesce(max(id), 0) FROM events"
+
+
+async def test_a_kept_page_is_answered_without_a_read_until_its_link_expires(
+    db: Database,
+    clock: FakeClock,
+    scene: Scene,
+    server: WebhookServer,
+    http: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = f"{server.url}/c/{scene.token}"
+    reads = _count_reads(db, monkeypatch)
+    assert (await _get(http, url))[0] == 200
+    await server.case_page.watch.tick()
+    reads.clear()
+    status, html, _ = await _get(http, url)
+    assert (status, reads) == (200, [])
+    assert "Brake pads" in html
+    # Expiry needs no event: the clock alone ends a kept check.
+    clock.advance(timedelta(days=15))  # case_link_days is 14
+    status, html, _ = await _get(http, url)
+    assert status == 404
+    assert "Brake pads" not in html
+
+
+@pytest.mark.parametrize("how", ["revoked", "removed", "days"])
+async def test_a_change_to_a_kept_link_shows_after_one_watch_interval(
+    db: Database,
+    clock: FakeClock,
+    scene: Scene,
+    server: WebhookServer,
+    http: aiohttp.ClientSession,
+    how: str,
+) -> None:
+    url = f"{server.url}/c/{scene.token}"
+    assert (await _get(http, url))[0] == 200
+    await server.case_page.watch.tick()
+    assert (await _get(http, url))[0] == 200  # kept
+    clock.advance(timedelta(days=3))
+    if how == "revoked":
+        await case_contacts.revoke_links(db, scene.alice, scene.code, scene.carl)
+    elif how == "removed":
+        await case_contacts.remove(db, scene.alice, scene.code, scene.carl)
+    else:
+        await settings.update(db, SYSTEM, case_link_days=2)
+    await server.case_page.watch.tick()  # the watch's next read
+    status, html, answer = await _get(http, url)
+    assert status == 404
+    assert NOT_VALID in html
+    assert "Brake pads" not in html
+    assert answer.headers["Cache-Control"] == "no-store"
 
 
 async def test_an_error_inside_the_page_shows_no_data(
