@@ -7,9 +7,10 @@ then the case, its 20 notes the contact sees, rendered through Jinja2), served
 by the worker's ``WebhookServer`` in its own process on a fresh SQLite file.
 The baseline is a bare aiohttp handler mounted on that same server answering
 the same page from memory, fetched by the same client. A contact's rendered
-page is kept until the change feed moves (providers.case_page.cache), so the
-same page rendered on every view is measured too ("nothing kept"), on a
-server of its own in the same process. The load runs
+page and its link's check are kept until the change feed moves
+(providers.case_page.cache, .checks and .watch: a kept view makes no read),
+so the same page checked with a read and rendered on every view is measured
+too ("nothing kept"), on a server of its own in the same process. The load runs
 in ROUNDS rounds, each fetching both (the order alternating): "page/bare" is
 the median of the rounds' request-rate ratios, so a machine that gets busier
 part way weighs on both sides alike; p99 is over every round's requests.
@@ -35,6 +36,7 @@ from core.cases import notes
 from core.clock import SystemClock
 from core.db import open_database
 from providers.case_page.cache import PageCache
+from providers.case_page.checks import LinkChecks
 from providers.case_page.routes import CasePage
 from providers.config import WebhookConfig
 from providers.webhooks import WebhookServer
@@ -88,7 +90,9 @@ async def _serve_async(db_path: str, ready: Any, stop: Any) -> None:
         # The same page with nothing kept (every view read and rendered), on a
         # server of its own in this process.
         app = web.Application()
-        app.add_subapp("/c", CasePage(db, cache=PageCache(max_pages=0)).app)
+        app.add_subapp(
+            "/c", CasePage(db, cache=PageCache(max_pages=0), checks=LinkChecks(max_checks=0)).app
+        )
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()

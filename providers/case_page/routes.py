@@ -39,11 +39,13 @@ PostHandler = Callable[[web.Request, Grant, forms.Form], Awaitable[web.StreamRes
 
 
 class CasePage:
-    def __init__(self, db: Database, *, cache: PageCache | None = None) -> None:
+    def __init__(
+        self, db: Database, *, cache: PageCache | None = None, checks: LinkChecks | None = None
+    ) -> None:
         self.db = db
         self.cache = cache if cache is not None else PageCache()
         self.watch = FeedWatch(db)
-        self.checks = LinkChecks()
+        self.checks = checks if checks is not None else LinkChecks()
         self.app = web.Application()
         self.app.on_cleanup.append(self._stop_watch)
         self.app.on_response_prepare.append(security.add_headers)
