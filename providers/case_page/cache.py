@@ -6,8 +6,9 @@ shows (a note, a contact's name or email, a case's title or status, the
 settings) emits an event in the same transaction, so a page rendered when the
 feed's last event was N is still right while it is N. A write that emits
 nothing (none is known to) is shown within ``TTL_SECONDS`` anyway. The link
-itself is verified on every request before the cache is asked: a revoked or
-expired link never gets a kept page.
+is checked on every request before the cache is asked, from a check kept while
+the feed stands still (providers.case_page.checks): an expired link never gets
+a kept page, a revoked one not after the feed watch's next read.
 """
 
 from __future__ import annotations
