@@ -61,16 +61,24 @@ class Posted:
     deliveries: tuple[Delivery, ...]
 
 
+LAYOUT: Final = "\n\t"
+"""The control characters a note keeps: people write notes (and texts) in lines."""
+
+
 def check_body(body: object) -> str:
+    """The one rule for a note's text, however it comes (console, CLI, page, SMS reply)."""
     if not isinstance(body, str) or not is_utf8(body):
         raise InvalidInput("a note must be text")
-    text = body.strip()
+    # A browser's textarea sends CR LF, a phone may send CR: both are a line break.
+    text = body.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         raise InvalidInput("a note cannot be empty")
     if len(text) > MAX_BODY:
         raise InvalidInput(f"a note is at most {MAX_BODY} characters, not {len(text)}")
-    if has_control_characters(text):
-        raise InvalidInput("a note cannot contain control characters")
+    if has_control_characters(text, LAYOUT):
+        raise InvalidInput(
+            "a note cannot contain control characters other than line breaks and tabs"
+        )
     return text
 
 

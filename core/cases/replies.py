@@ -26,21 +26,16 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-from core.cases import links
+from core.cases import links, notes
 from core.db import Tx
 from core.delivery import outbox
-from core.errors import SwitchboardError
+from core.errors import InvalidInput, SwitchboardError
 from core.records import record
 from core.sms import inbound
 from core.sms.optout import Intent
-from core.text import has_control_characters
 
 log = logging.getLogger(__name__)
 
-MAX_NOTE = 2_000
-"""The longest note body (the notes' own rule); a longer reply stays a conversation message."""
-_NOTE_ALLOWED: Final = "\n\r\t"
-"""Control characters a phone puts in a text and a note may keep (line breaks, tabs)."""
 
 # Per message: the open cases its phone is texted on as an SMS-enabled contact, with
 # the latest case text of each to that phone from the number the message went to.
@@ -95,13 +90,13 @@ def choose(body: str, candidates: Sequence[_Candidate]) -> _Candidate | None:
     return max(texted, key=lambda c: c.last_text or 0) if texted else None
 
 
-def _fits_a_note(body: str) -> bool:
-    # A reply a note cannot hold stays a conversation message: agents read it, nothing is lost.
-    return (
-        bool(body.strip())
-        and len(body) <= MAX_NOTE
-        and not has_control_characters(body, _NOTE_ALLOWED)
-    )
+def _note_text(body: str) -> str | None:
+    """The reply as a note holds it (the notes' one rule), or None: a text a note cannot
+    hold stays a conversation message, which agents read, so nothing is lost."""
+    try:
+        return notes.check_body(body)
+    except InvalidInput:
+        return None
 
 
 async def _reply(message: inbound.Inbound) -> inbound.HookResult | None:
@@ -149,12 +144,14 @@ async def _reply_many(
         " WHERE messages.id = j.value ->> 0",
         (json.dumps([[m.message.message_id, m.case.case_id] for m in matched.values()]),),
     )
-    notes = {
-        i: m for i, m in matched.items() if m.case.direct_reply and _fits_a_note(m.message.body)
+    texts = {
+        i: text
+        for i, m in matched.items()
+        if m.case.direct_reply and (text := _note_text(m.message.body)) is not None
     }
-    await _note_many(tx, list(notes.values()))
+    await _note_many(tx, [(matched[i], text) for i, text in texts.items()])
     for i, m in matched.items():
-        if i in notes:
+        if i in texts:
             # A text that may ask to stop goes on to the agents too, who confirm or dismiss it.
             results[i] = inbound.HookResult(stop=m.message.intent is not Intent.POSSIBLE_OPT_OUT)
         elif not m.case.direct_reply:
@@ -163,7 +160,7 @@ async def _reply_many(
     return results
 
 
-async def _note_many(tx: Tx, matches: Sequence[_Match]) -> None:
+async def _note_many(tx: Tx, matches: Sequence[tuple[_Match, str]]) -> None:
     """The replies as notes by their contacts, in arrival order, in one statement."""
     if not matches:
         return
@@ -176,8 +173,8 @@ async def _note_many(tx: Tx, matches: Sequence[_Match]) -> None:
             "now": now,
             "notes": json.dumps(
                 [
-                    [m.case.case_id, m.case.contact_id, m.message.body, m.message.message_id]
-                    for m in matches
+                    [m.case.case_id, m.case.contact_id, text, m.message.message_id]
+                    for m, text in matches
                 ]
             ),
         },

@@ -107,6 +107,14 @@ async def test_bodies_are_checked_and_a_closed_case_refuses_notes(
         await notes.quick(db, alice, scene.case.code, texts.CHECKED_IN)
 
 
+async def test_a_note_keeps_its_lines_whoever_writes_it(db: Database, scene: Scene) -> None:
+    """A browser's textarea sends CR LF: the note keeps its line breaks and tabs, as an SMS does."""
+    written = "Parts:\r\n\tpads\r\n\tdiscs\rTotal $420"
+    await notes.add(db, scene.team.alice, scene.case.code, written)
+    [note, *_] = await notes.list_notes(db, scene.team.alice, scene.case.code)
+    assert note.body == "Parts:\n\tpads\n\tdiscs\nTotal $420"
+
+
 async def test_a_reply_to_a_case_text_becomes_a_note_of_that_case(
     db: Database, scene: Scene
 ) -> None:
