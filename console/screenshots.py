@@ -290,8 +290,12 @@ async def _alert_settings(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _tab(app, pilot, "manager")
     await pilot.press("6")
     await app.workers.wait_for_complete()
-    app.query_one("#alert-setting-alert_every_minutes", Select).value = 10
     tab = app.query_one(AlertSettingsTab)
+    # The tab may have read the settings before the scene changed them, and the feed
+    # that tells it may not have come round yet on a busy machine: read them now.
+    await tab.reload()
+    await _bundle_shown(app, pilot)
+    app.query_one("#alert-setting-alert_every_minutes", Select).value = 10
     # The preview follows the change through the message loop and core: wait for it.
     for _ in range(600):
         await pilot.pause(0.05)
@@ -308,6 +312,7 @@ async def _alert_staff(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await app.workers.wait_for_complete()
     app.query_one("#alerts-tabs", TabbedContent).active = "alerts-staff"
     await app.workers.wait_for_complete()
+    await _bundle_shown(app, pilot)
     await pilot.pause()
 
 
@@ -315,6 +320,7 @@ async def _my_alerts(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _alerting_staff(app.context.db)
     await pilot.press("ctrl+y")
     await app.workers.wait_for_complete()
+    await _bundle_shown(app, pilot)
     await pilot.pause()
 
 
@@ -366,14 +372,18 @@ async def _campaigns(app: SwitchboardApp, pilot: Pilot[None]) -> None:
             app.query_one("#campaign-title", Static).render()
         ):
             break
-    # The status bar reads the bundle at most once a second: wait for this month's use.
+    await _bundle_shown(app, pilot)
+    await pilot.pause()
+
+
+async def _bundle_shown(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    """The status bar reads the bundle at most once a second: wait for this month's use."""
     used = (await bundle.usage(app.context.db)).used
     bar = app.query_one(StatusBar)
     for _ in range(600):
         if f"{used}/" in bar.bundle.plain:
             break
         await pilot.pause(0.05)
-    await pilot.pause()
 
 
 async def _cases(app: SwitchboardApp, pilot: Pilot[None]) -> None:
