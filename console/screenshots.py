@@ -457,8 +457,12 @@ async def _shoot(
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await scene(app, pilot)
-        # Background work (a debounced search, a page load) must finish, or
-        # the picture would depend on how busy the machine is.
+        # A pane mounted before the scene wrote its data learns of it from the
+        # change feed, whose timer comes round late on a busy machine: read the
+        # feed now. Then background work (a debounced search, a page load) must
+        # finish, or the picture would depend on how busy the machine is.
+        await app.poll_feed()
+        await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
         path = out / f"{name}.svg"
