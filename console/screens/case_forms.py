@@ -66,16 +66,6 @@ def names(chosen: Sequence[CaseContact]) -> Text:
     return text
 
 
-def _matches(c: CaseContact, needle: str) -> bool:
-    if not needle:
-        return True
-    digits = "".join(ch for ch in needle if ch.isdigit())
-    words = (c.name, c.job_title, c.email)
-    if any(needle in w.casefold() for w in words):
-        return True
-    return bool(digits) and len(digits) >= 3 and digits in (c.phone or "")
-
-
 class RecipientPicker(ModalScreen[list[int] | None]):
     """The case's contacts with a tick each, searchable by name, job title, email or phone.
 
@@ -123,7 +113,7 @@ class RecipientPicker(ModalScreen[list[int] | None]):
             [
                 Selection(contact_label(c), c.contact_id, c.contact_id in self.chosen)
                 for c in self.contacts
-                if _matches(c, needle.strip().casefold())
+                if c.matches(needle.strip().casefold())
             ]
         )
 

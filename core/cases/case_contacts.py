@@ -36,6 +36,18 @@ class CaseContact:
     phone: str | None
     invited_at: datetime | None
 
+    def matches(self, needle: str) -> bool:
+        """C4's recipient search, for the page and the console alike: ``needle`` (casefolded)
+        in the name, job title, email or phone, or its digits (three or more) in the phone,
+        so "(212) 555" finds +1212555…."""
+        if not needle:
+            return True
+        if any(needle in v.casefold() for v in (self.name, self.job_title, self.email)):
+            return True
+        phone = self.phone or ""
+        digits = "".join(ch for ch in needle if ch.isdigit())
+        return needle in phone or (len(digits) >= 3 and digits in phone)
+
 
 @record
 class SmsChange:

@@ -103,17 +103,13 @@ async def view(db: Database, grant: Grant) -> PageView:
     )
 
 
-def _matches(c: CaseContact, needle: str) -> bool:
-    return any(needle in (v or "").casefold() for v in (c.name, c.job_title, c.email, c.phone))
-
-
 async def search_recipients(db: Database, grant: Grant, query: str = "") -> list[CaseContact]:
     """The case's other contacts whose name, job title, email or phone holds ``query``."""
     needle = values.text("the search", query, longest=MAX_QUERY).casefold()
     return [
         c
         for c in await list_in(db, grant.case_id)
-        if c.contact_id != grant.contact_id and (not needle or _matches(c, needle))
+        if c.contact_id != grant.contact_id and c.matches(needle)
     ]
 
 
