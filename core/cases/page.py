@@ -154,12 +154,24 @@ async def add_note(
 async def reply_all_recipients(db: Database, grant: Grant, note_id: int) -> list[int]:
     """Who "reply all" to ``note_id`` sends to: its author and recipients still on the
     case, other than the contact replying (staff read every note in the console)."""
+    return await _answering(db, grant, note_id, everyone=True)
+
+
+async def reply_recipients(db: Database, grant: Grant, note_id: int) -> list[int]:
+    """Who "reply" to ``note_id`` sends to: its author when a contact still on the case
+    (none for a staff note: the service team reads every note in the console)."""
+    return await _answering(db, grant, note_id, everyone=False)
+
+
+async def _answering(db: Database, grant: Grant, note_id: int, *, everyone: bool) -> list[int]:
     visible = {n.id: n for n in await _visible_notes(db, grant)}
     note = visible.get(note_id)
     if note is None:
         raise NotFound(f"note {note_id} is not one this contact can answer")
     on_case = {c.contact_id for c in await list_in(db, grant.case_id)}
-    wanted = [note.author_contact_id, *(r.contact_id for r in note.recipients)]
+    wanted = [note.author_contact_id]
+    if everyone:
+        wanted += [r.contact_id for r in note.recipients]
     return [
         c for c in dict.fromkeys(wanted) if c is not None and c != grant.contact_id and c in on_case
     ]

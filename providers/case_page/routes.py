@@ -151,15 +151,11 @@ class CasePage:
         mode = form.get("mode")
         error = ""
         if reply_to is not None and mode in ("reply", "all"):
+            answer = page.reply_all_recipients if mode == "all" else page.reply_recipients
             try:
-                everyone = await page.reply_all_recipients(self.db, grant, reply_to)
+                chosen_ids = await answer(self.db, grant, reply_to)
             except SwitchboardError as exc:
-                everyone, reply_to, error = [], None, str(exc)
-            if mode == "all":
-                chosen_ids = everyone
-            else:
-                author = await _author(self.db, reply_to) if reply_to is not None else None
-                chosen_ids = [author] if author in everyone else []
+                chosen_ids, reply_to, error = [], None, str(exc)
         return await self._compose_page(
             request, grant, form.get("body"), chosen_ids, reply_to, error=error
         )
@@ -286,10 +282,3 @@ def _brief(note: page.PageNote | None, zone: str) -> dict[str, Any] | None:
     if note is None:
         return None
     return {"author": note.author, "body": note.body, "when": render.when(note.created_at, zone)}
-
-
-async def _author(db: Database, note_id: int) -> int | None:
-    """The contact who wrote ``note_id`` (None: staff). Only asked once core has said the
-    note is one this contact may answer (page.reply_all_recipients)."""
-    value = await db.scalar("SELECT author_contact_id FROM case_notes WHERE id = ?", (note_id,))
-    return None if value is None else int(value)
