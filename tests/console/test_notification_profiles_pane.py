@@ -286,7 +286,10 @@ async def test_delete_is_refused_with_every_link_and_a_link_opens_its_place(
         shown = [str(o.prompt) for o in links.query_one(OptionList).options]
         assert shown == ["group 'Doctors'", "outcome 'Urgent'"]
         assert "used in 2 places" in _text(links.query_one("#links-title"))
-        # The outcome's link opens the Outcomes sub-tab on Urgent.
+        # The outcome's link opens the Outcomes sub-tab on Urgent. The list takes focus
+        # and its first row when mounted: on a busy machine, wait for that before "down".
+        listed = links.query_one(OptionList)
+        assert await until(pilot, lambda: listed.has_focus and listed.highlighted == 0)
         await pilot.press("down", "enter")
         tabs = app.query_one("#notify-tabs", TabbedContent)
         assert await until(pilot, lambda: tabs.active == "notify-outcomes")
