@@ -257,7 +257,11 @@ class ConversationList(DataTable[Text]):
         # which the agent's next key waits for). Only this row's renders are stale.
         self._data[key][ColumnKey(column)] = value
         self._stale_rows.add(key)
-        self.refresh()
+        # That row's lines only: the whole table would draw every visible row
+        # again, none of them cached once the cursor has moved.
+        index = self._row_locations.get(key)
+        if index is not None:
+            self.refresh_row(index)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         if self._stale_rows:
