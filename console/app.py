@@ -21,6 +21,7 @@ from textual.widgets import Header, TabbedContent, TabPane
 from textual.worker import Worker as TextualWorker
 from textual.worker import WorkerState
 
+from console import gc_pauses
 from console.context import ConsoleContext
 from console.failures import what_failed
 from console.live import Changes
@@ -216,6 +217,8 @@ class SwitchboardApp(App[None]):
             await self._start_worker()
         else:
             self._show_worker_state(self.worker_state)
+        # Once the first screen is drawn: start-up's objects are then made.
+        self.call_after_refresh(gc_pauses.settle)
 
     def _show_who(self) -> None:
         actor = self.context.actor
@@ -281,6 +284,7 @@ class SwitchboardApp(App[None]):
             bar.worker_state = state
 
     async def on_unmount(self) -> None:
+        gc_pauses.release()
         if self._worker is not None:
             await self._worker.stop()
 

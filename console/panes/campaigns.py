@@ -38,6 +38,7 @@ from console.screens.campaign_start import StartScreen, StartWhen
 from console.screens.campaign_targets import TargetsForm, TargetsReport
 from console.screens.confirm import ConfirmScreen
 from console.text import literal
+from console.widgets import steady
 from console.widgets.keyed_table import KeyedTable
 from core import settings
 from core.campaigns import campaigns, estimate, lifecycle, progress
@@ -275,21 +276,24 @@ class CampaignsPane(ReportsFailures, Vertical):
         bar = self.query_one(ProgressBar)
         counts = self.query_one("#campaign-counts", Static)
         if row is None:
-            title.update(Text("No campaign yet" + (": n makes one." if self._may("new") else ".")))
+            steady.update(
+                title, Text("No campaign yet" + (": n makes one." if self._may("new") else "."))
+            )
             bar.update(total=None, progress=0)
-            counts.update("")
+            steady.update(counts, "")
             return
         c, p = row.campaign, row.progress
-        title.update(
+        steady.update(
+            title,
             Text.assemble(
                 literal(c.name, style="bold"),
                 f" · {status_text(c, self.zone)} · from ",
                 literal(c.sender),
                 f" · {p.total - p.removed} targets · {segment_rate(c.rate)} · {c.window}",
-            )
+            ),
         )
         bar.update(total=max(p.total - p.removed, 1), progress=done(p))
-        counts.update(counts_text(p))
+        steady.update(counts, counts_text(p))
 
     def _tick(self) -> None:
         running = any(r.campaign.status == "running" for r in self.table.shown)

@@ -27,6 +27,7 @@ from console.screens.my_alerts import MyAlertsScreen
 from console.text import literal
 from console.widgets.alert_line import AlertReadinessLine
 from console.widgets.formatting import wait_text
+from console.widgets.steady_table import SteadyTable
 from core.sms import conversations
 from core.sms.conversations import Conversation, Filter
 
@@ -84,7 +85,7 @@ def named_conversations(changes: Changes, shown: list[Conversation]) -> set[int]
     return ids
 
 
-class ConversationList(DataTable[Text]):
+class ConversationList(SteadyTable):
     """Conversations, oldest-waiting first, in pages, refreshed in place from the change feed.
 
     The list holds what it has loaded (``shown``, in order) and loads the next
@@ -234,13 +235,13 @@ class ConversationList(DataTable[Text]):
         now = self.now()
         for conversation in found:
             cells = self.cells(conversation, self.me, now)
-            self.add_row(*(cells[key] for _, key, _ in self.COLUMNS), key=str(conversation.id))
+            self.append_row([cells[key] for _, key, _ in self.COLUMNS], key=str(conversation.id))
         self.shown = [*self.shown, *found]
 
     def _put(self, conversation: Conversation, present: bool) -> None:
         cells = self.cells(conversation, self.me, self.now())
         if not present:
-            self.add_row(*(cells[key] for _, key, _ in self.COLUMNS), key=str(conversation.id))
+            self.append_row([cells[key] for _, key, _ in self.COLUMNS], key=str(conversation.id))
             return
         for column, value in cells.items():
             self._update(conversation.id, column, value)
@@ -257,36 +258,21 @@ class ConversationList(DataTable[Text]):
         # which the agent's next key waits for). Only this row's renders are stale.
         self._data[key][ColumnKey(column)] = value
         self._stale_rows.add(key)
-        self.refresh()
+        # That row's lines only: the whole table would draw every visible row
+        # again, none of them cached once the cursor has moved.
+        index = self._row_locations.get(key)
+        if index is not None:
+            self.refresh_row(index)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         if self._stale_rows:
-            self._forget_renders(self._stale_rows)
+            indexes = {self._row_locations.get(key) for key in self._stale_rows}
+            self._forget(self._stale_rows, {i for i in indexes if i is not None})
             self._stale_rows = set()
         return super().render_lines(crop)
 
-    def _forget_renders(self, rows: set[RowKey]) -> None:
-        """Drop the cached renders of ``rows`` (DataTable internals, textual==8.2.8)."""
-        indexes = {self._row_locations.get(key) for key in rows}
-        # LRUCache is not iterable: its keys() is the way to read them.
-        cells, lines, renderables = (
-            self._cell_render_cache,
-            self._row_render_cache,
-            self._row_renderable_cache,
-        )
-        for cell in [k for k in cells.keys() if k[0] in rows]:  # noqa: SIM118
-            cells.discard(cell)
-        for line in [k for k in lines.keys() if k[0] in rows]:  # noqa: SIM118
-            lines.discard(line)
-        for renderable in [k for k in renderables.keys() if k[1] in indexes]:  # noqa: SIM118
-            renderables.discard(renderable)
-        self._line_cache.clear()  # keyed by screen line: cheap to build again from the rows
-
     def _reorder(self, ordered: list[Conversation]) -> None:
-        # DataTable sorts by cell values only: each row's first cell is its own
-        # object, which says which conversation the row is.
-        rank = {id(self.get_cell(str(c.id), "unread")): index for index, c in enumerate(ordered)}
-        self.sort("unread", key=lambda cell: rank[id(cell)])
+        self.reorder([str(c.id) for c in ordered])
 
     def select_conversation(self, conversation_id: int | None) -> None:
         keys = [c.id for c in self.shown]

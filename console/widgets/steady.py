@@ -59,10 +59,25 @@ class SteadyFooter(Footer):
 
 
 def update(static: Static, content: Text | Content | str) -> None:
-    """``static.update(content)``, unless it already shows exactly that."""
+    """``static.update(content)``, unless it already shows exactly that.
+
+    Laid out again only when its height changes: a layout of any widget, even
+    one on a hidden tab, reflows the screen and draws every widget anew (20-50
+    ms under a busy feed, which the agent's next key waits for).
+    """
     if _same(static.content, content):
         return
-    static.update(content)
+    if not all(node.display for node in static.ancestors_with_self):
+        # Hidden (a tab not shown): the layout that shows it measures it.
+        static.update(content, layout=False)
+        return
+    size, width = static.size, static.styles.width
+    if not size or (width is not None and width.is_auto):
+        static.update(content)
+        return
+    static.update(content, layout=False)
+    if static.get_content_height(static.container_size, static.app.size, size.width) != size.height:
+        static.refresh(layout=True)
 
 
 def _same(shown: object, content: Text | Content | str) -> bool:

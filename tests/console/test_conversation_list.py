@@ -151,3 +151,43 @@ async def test_a_changed_row_is_drawn_anew_while_the_others_keep_their_renders(
         assert {i: line for i, line in after.items() if i != target.id} == {
             i: line for i, line in before.items() if i != target.id
         }
+
+
+def _drawn(table: ConversationList) -> list[list[tuple[str, object]]]:
+    """The visible lines as the table draws them: text and style of every segment."""
+    height = table.size.height
+    return [
+        [(segment.text, segment.style) for segment in table.render_line(y)] for y in range(height)
+    ]
+
+
+async def test_rows_kept_drawn_across_moves_and_new_rows_match_a_fresh_drawing(
+    app_as, demo_db: Database
+):
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one("#conversation-list", ConversationList)
+        assert await until(pilot, lambda: len(table.shown) > 4)
+        table.focus()
+        for row in (1, 2, 3):  # renders kept for a cursor in several places
+            table.move_cursor(row=row)
+            await pilot.pause()
+        _drawn(table)
+        before = len(table.shown)
+        # New numbers (rows added among the waiting ones: others move), and a message
+        # on a row already shown.
+        await receiving.receive(demo_db, "+12125550177", "+14155550100", "hello?")
+        await receiving.receive(
+            demo_db, "+12125550178", "+14155550100", "a much longer message " * 10
+        )
+        known = table.shown[2]
+        await receiving.receive(demo_db, known.phone, known.number, "moved to 3pm?")
+        await app.poll_feed()  # type: ignore[attr-defined]
+        table.move_cursor(row=0)
+        assert await until(pilot, lambda: len(table.shown) == before + 2)
+        await pilot.pause()
+        kept = _drawn(table)
+        # Forget every render: what DataTable itself would draw.
+        table._update_count += 1
+        table._line_cache.clear()
+        assert _drawn(table) == kept
