@@ -22,7 +22,10 @@ test: $(STAMP) browser
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo  # the layering contracts in pyproject.toml
 	$(BIN)/mypy  # core and providers, as [tool.mypy] in pyproject.toml says
-	$(BIN)/pytest -n auto  # one process per core: the console tests wait on screens
+	# One process per core (the console tests wait on screens). A module's tests share
+	# a worker (loadscope), so a module-wide fixture (the screenshot scenes, Chromium)
+	# is made once, not once per worker. The slowest tests are listed.
+	$(BIN)/pytest -n auto --dist loadscope --durations=15
 
 # The mobile case page's tests drive Debian's chromium through chromedriver.
 # Installed when missing and we may (root with apt-get); otherwise those tests

@@ -270,6 +270,8 @@ async def _closed_thread(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _close_form(app, pilot)
     await pilot.press("ctrl+s")
     await pilot.pause()
+    # The close is written by a background worker: the notices exist once it is done.
+    await app.workers.wait_for_complete()
     db = app.context.db
     await Worker(db, SandboxGateway(db), holder="screenshots").run_once()
     await app.poll_feed()
@@ -359,8 +361,9 @@ async def _campaigns(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _tab(app, pilot, "campaigns")
     await app.workers.wait_for_complete()
     pane = app.query_one(CampaignsPane)
-    while pane.table.row_count < 3:  # the tab was just added: its first read
-        await pilot.pause()
+    # The pane may have mounted, and read, while the campaigns were being made; it
+    # reads again on its next one-second tick after the feed. Read now instead.
+    await pane.reload()
     running = await app.context.db.scalar("SELECT id FROM campaigns WHERE status = 'running'")
     pane.table.select(running)
     # The detail follows the selection through the message loop and core: wait for it.
@@ -368,9 +371,8 @@ async def _campaigns(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     for _ in range(600):
         await pilot.pause(0.05)
         await app.workers.wait_for_complete()
-        if "sent" in str(counts.render()) and "Spring" in str(
-            app.query_one("#campaign-title", Static).render()
-        ):
+        title = str(app.query_one("#campaign-title", Static).render())
+        if "sent" in str(counts.render()) and "Spring check-in · running" in title:
             break
     await _bundle_shown(app, pilot)
     await pilot.pause()
