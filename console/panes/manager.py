@@ -141,7 +141,8 @@ class ManagerConversations(ReportsFailures, Horizontal):
 
     def watch_view(self, view: Filter) -> None:
         line = filter_line([(FILTER_KEYS[name], name) for name in MANAGER_FILTERS], view)
-        self.query_one("#manager-filter-line", Static).update(line)
+        for shown in self.query("#manager-filter-line").results(Static):
+            shown.update(line)  # none when a principal reload took the tab away mid-mount
 
     async def fetch(self, **page: Any) -> list[Conversation]:
         return await conversations.list_for(self.context.db, self.context.actor, self.view, **page)
