@@ -36,17 +36,41 @@ class CaseContact:
     phone: str | None
     invited_at: datetime | None
 
-    def matches(self, needle: str) -> bool:
+    def matches(self, needle: str, *, whole_only: bool = False) -> bool:
         """C4's recipient search, for the page and the console alike: ``needle`` (casefolded)
         in the name, job title, email or phone, or its digits (three or more) in the phone,
-        so "(212) 555" finds +1212555…."""
+        so "(212) 555" finds +1212555….
+
+        ``whole_only`` (the page: a link's holder is shown the others' names and job
+        titles, never their email or phone): the email and the phone match only when
+        typed whole, the number with or without its country code. A part would let
+        the holder read them a few characters at a time.
+        """
         if not needle:
             return True
-        if any(needle in v.casefold() for v in (self.name, self.job_title, self.email)):
+        if any(needle in v.casefold() for v in (self.name, self.job_title)):
             return True
         phone = self.phone or ""
         digits = "".join(ch for ch in needle if ch.isdigit())
-        return needle in phone or (len(digits) >= 3 and digits in phone)
+        if whole_only:
+            number = phone.lstrip("+")
+            whole_number = (
+                len(digits) >= MIN_WHOLE_DIGITS
+                and number.endswith(digits)
+                and len(number) - len(digits) <= MAX_COUNTRY_CODE_DIGITS
+            )
+            return needle == self.email.casefold() or whole_number
+        return (
+            needle in self.email.casefold()
+            or needle in phone
+            or (len(digits) >= 3 and digits in phone)
+        )
+
+
+MIN_WHOLE_DIGITS = 7
+"""The shortest national number a whole-number search takes."""
+MAX_COUNTRY_CODE_DIGITS = 3
+"""E.164 country codes have one to three digits."""
 
 
 @record

@@ -104,12 +104,13 @@ async def view(db: Database, grant: Grant) -> PageView:
 
 
 async def search_recipients(db: Database, grant: Grant, query: str = "") -> list[CaseContact]:
-    """The case's other contacts whose name, job title, email or phone holds ``query``."""
-    needle = values.text("the search", query, longest=MAX_QUERY).casefold()
+    """The case's other contacts whose name or job title holds ``query``, or whose email
+    or phone it is, typed whole (``CaseContact.matches``: the page never shows them)."""
+    needle = values.text("the search", query, longest=MAX_QUERY).strip().casefold()
     return [
         c
         for c in await list_in(db, grant.case_id)
-        if c.contact_id != grant.contact_id and c.matches(needle)
+        if c.contact_id != grant.contact_id and c.matches(needle, whole_only=True)
     ]
 
 

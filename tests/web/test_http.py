@@ -449,3 +449,20 @@ async def test_a_redirect_after_a_post_goes_to_our_own_route_only(
     ) as answer:
         assert answer.status == 303
         assert answer.headers["Location"] == f"/c/{scene.token}?done=email"
+
+
+async def test_the_recipient_search_finds_a_phone_typed_whole_never_a_part(
+    db: Database, scene: Scene, server: WebhookServer, http: aiohttp.ClientSession
+) -> None:
+    """Dora's number (+12125550102) is never on the page: a search by part of it finds
+    no one, or a link's holder could read it digit by digit; typed whole, it finds her."""
+    base = f"{server.url}/c/{scene.token}/recipients?body=Hi&q="
+    for part in ("555", "5550102", "212555010", "%2B1212"):
+        status, html, _ = await _get(http, base + part)
+        assert status == 200
+        assert "No contact of this case matches." in html, part
+        assert "Dora" not in html, part
+    status, html, _ = await _get(http, base + "%28212%29%20555-0102")
+    assert status == 200
+    assert '<span class="name">Dora Lindqvist</span>' in html
+    assert "+12125550102" not in html

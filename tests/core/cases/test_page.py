@@ -80,13 +80,41 @@ async def test_search_finds_the_case_contacts_by_name_job_email_or_phone(
     db: Database, scene: Scene
 ) -> None:
     grant, _, _ = await _scene_with_notes(db, scene)
+    await _give_dora_an_email(db, scene)
     found = await page.search_recipients(db, grant, "lindq")
     assert [c.name for c in found] == ["Dora Lindqvist"]
-    assert [c.name for c in await page.search_recipients(db, grant, "5550120")] == [
+    # The number (+12125550120) typed whole, with or without its country code.
+    for whole in ("(212) 555-0120", "+1 212 555 0120", "12125550120"):
+        assert [c.name for c in await page.search_recipients(db, grant, whole)] == [
+            "Dora Lindqvist"
+        ], whole
+    assert [c.name for c in await page.search_recipients(db, grant, " Dora@Fleet.example")] == [
         "Dora Lindqvist"
     ]
     assert await page.search_recipients(db, grant, "erin") == []
     assert await page.search_recipients(db, grant, "carl") == []  # not oneself
+
+
+async def _give_dora_an_email(db: Database, scene: Scene) -> None:
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE contacts SET email = 'dora@fleet.example' WHERE id = ?", (scene.team.dora.id,)
+        )
+
+
+async def test_search_never_matches_part_of_an_email_or_a_phone(db: Database, scene: Scene) -> None:
+    """The page shows the others' names and job titles only: a search that matched part of
+    a number or an address would let a link's holder read it a few characters at a time."""
+    grant, _, _ = await _scene_with_notes(db, scene)
+    await _give_dora_an_email(db, scene)
+    for part in ("5550120", "212555012", "2125550", "+1212", "dora@", "fleet.example", "@"):
+        assert await page.search_recipients(db, grant, part) == [], part
+    # The console's picker (staff, who see the numbers) still finds a part.
+    dora = next(
+        c for c in await case_contacts.list_in(db, grant.case_id) if c.name.startswith("Dora")
+    )
+    assert dora.matches("5550120")
+    assert dora.matches("fleet.example")
 
 
 async def test_add_email_checks_the_address(db: Database, scene: Scene) -> None:
