@@ -54,6 +54,8 @@ class CasePage:
         self.app.router.add_get("/{token}/note", self._granted(self._compose))
         self.app.router.add_post("/{token}/note", self._posted(self._send))
         self.app.router.add_get("/{token}/recipients", self._granted(self._recipients))
+        # The compose form and the search post here: the note's text never goes in a URL.
+        self.app.router.add_post("/{token}/recipients", self._posted(self._recipients_posted))
         self.app.router.add_get("/{token}/email", self._granted(self._email_form))
         self.app.router.add_post("/{token}/email", self._posted(self._save_email))
         # Any other path under /c/ (a token cut or pasted with more) gets the same page.
@@ -194,6 +196,8 @@ class CasePage:
     ) -> web.StreamResponse:
         body, chosen = form.get("body"), forms.ids(form.getall("to"))
         reply_to = _one_id(form.get("reply_to"))
+        if form.get("back"):  # "Save recipients": the form again, with them, nothing sent
+            return await self._compose_page(request, grant, body, chosen, reply_to)
         try:
             await page.add_note(self.db, grant, body, chosen, reply_to)
         except SwitchboardError as exc:
@@ -203,7 +207,16 @@ class CasePage:
         raise web.HTTPSeeOther(f"{_base(request)}?done=sent")
 
     async def _recipients(self, request: web.Request, grant: Grant) -> web.Response:
-        form = forms.query_form(request)
+        return await self._recipients_page(request, grant, forms.query_form(request))
+
+    async def _recipients_posted(
+        self, request: web.Request, grant: Grant, form: forms.Form
+    ) -> web.StreamResponse:
+        return await self._recipients_page(request, grant, form)
+
+    async def _recipients_page(
+        self, request: web.Request, grant: Grant, form: forms.Form
+    ) -> web.Response:
         chosen_ids = forms.ids(form.getall("to"))
         q = form.get("q")
         error = ""
@@ -217,6 +230,7 @@ class CasePage:
             "recipients.html",
             view=await page.view(self.db, grant),
             base=_base(request),
+            csrf=await self._csrf(grant),
             q=q,
             body=form.get("body"),
             reply_to=_one_id(form.get("reply_to")),

@@ -98,9 +98,17 @@ async def test_edit_recipients_by_job_title_keeps_the_note(
     await browser.type("#q", "ACCOUNT")
     await browser.click_and_wait("#search", "#people")
     assert await browser.texts("#people .name") == ["Erin Tanaka"]
+    # Posted, never in a URL (history, proxies' logs): the note's text and the search.
+    assert await browser.run(lambda: browser.driver.current_url) == (
+        f"{server.url}/c/{scene.token}/recipients"
+    )
     await browser.click("#people input[type=checkbox]")
     await browser.click_and_wait("#save-recipients", "#send-to")
     assert await browser.texts("#send-to li") == ["Erin Tanaka · Accountant"]
+    assert await browser.run(lambda: browser.driver.current_url) == (
+        f"{server.url}/c/{scene.token}/note"
+    )
+    assert await _page_notes(db) == []  # saving the recipients sent nothing
     body = await browser.wait_for("#body")
     assert await browser.run(body.get_attribute, "value") == "Who pays the pads?"
     await browser.click_and_wait("#send", "#flash")

@@ -466,3 +466,33 @@ async def test_the_recipient_search_finds_a_phone_typed_whole_never_a_part(
     assert status == 200
     assert '<span class="name">Dora Lindqvist</span>' in html
     assert "+12125550102" not in html
+
+
+async def test_the_recipients_form_is_posted_with_the_form_token(
+    db: Database, scene: Scene, server: WebhookServer, http: aiohttp.ClientSession
+) -> None:
+    """Edit and Search post the note's text (never in a URL), so they are held to the same
+    checks as every form: this link's token and our own origin."""
+    url = f"{server.url}/c/{scene.token}"
+    _, compose, _ = await _get(http, f"{url}/note")
+    assert f'formaction="/c/{scene.token}/recipients" name="edit"' in compose
+    assert 'formmethod="get"' not in compose
+    headers = {"Origin": server.url}
+    fields = {"body": "Who pays?", "q": "account", "edit": "1"}
+    async with http.post(f"{url}/recipients", data=fields, headers=headers) as answer:
+        assert answer.status == 403  # no form token
+    fields["csrf"] = _csrf(compose)
+    async with http.post(f"{url}/recipients", data=fields, headers=headers) as answer:
+        html = await answer.text()
+        assert answer.status == 200
+    assert '<span class="name">Erin Tanaka</span>' in html
+    assert "Dora" not in html
+    assert 'value="Who pays?"' in html  # carried in the form, not the URL
+    fields |= {"csrf": _csrf(html), "to": str(scene.erin), "back": "1"}
+    async with http.post(f"{url}/note", data=fields, headers=headers) as answer:
+        html = await answer.text()
+        assert answer.status == 200
+    assert "Erin Tanaka · Accountant" in html
+    assert "Who pays?</textarea>" in html
+    count = await db.scalar("SELECT count(*) FROM case_notes WHERE source = 'page'")
+    assert count == 0  # Save recipients sends nothing
