@@ -195,6 +195,14 @@ class CasesPane(ReportsFailures, Vertical):
         Binding(
             "k", "link", "Link", id="cases.link", tooltip="The selected contact's case page link"
         ),
+        Binding(
+            "K",
+            "revoke_links",
+            "Revoke links",
+            id="cases.revoke",
+            tooltip="Withdraw every case page link the selected contact holds (asks first)",
+            show=False,
+        ),
         Binding("c", "new_case", "New case", id="cases.new", tooltip="A new case"),
         Binding(
             "x", "close_case", "Close/reopen", id="cases.close", tooltip="Close or reopen the case"
@@ -494,6 +502,28 @@ class CasesPane(ReportsFailures, Vertical):
         )
         title = Text.assemble("Case page link for ", literal(contact.name), f" on case {case.code}")
         self.app.push_screen(LinkScreen(title, url))
+
+    @work(exclusive=True, group="cases-act", exit_on_error=False, description="revoke links")
+    async def action_revoke_links(self) -> None:
+        case, contact = self.shown_case, self.selected_contact
+        if case is None or contact is None:
+            return
+        question = Text.assemble(
+            "Withdraw every link to case ",
+            case.code,
+            "'s page that ",
+            literal(contact.name),
+            " holds?",
+        )
+        question.append("\n\nTheir page stops at once; k makes them a new link.")
+        if not await self.app.push_screen_wait(ConfirmScreen(question, yes_label="Revoke")):
+            return
+        revoked = await case_contacts.revoke_links(
+            self.context.db, self.context.actor, case.id, contact.contact_id
+        )
+        self.say(
+            f"{revoked} link(s) of {contact.name} revoked" if revoked else "No live link to revoke"
+        )
 
     # --- cases and locations ----------------------------------------------------------
 

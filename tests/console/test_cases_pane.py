@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 from textual.widgets import Input, Static, TextArea
 
 from console.panes.cases import CasesPane
 from console.screens.case_forms import ContactPicker, LinkScreen, NoteForm, RecipientPicker
 from console.screens.case_locations import LocationsScreen
 from console.screens.confirm import ConfirmScreen
-from core.cases import case_contacts, cases, locations, notes
+from core.cases import case_contacts, cases, links, locations, notes
+from core.cases.links import LinkInvalid
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.people import agents
@@ -290,6 +292,33 @@ async def test_add_a_contact_and_show_their_link(app_as, demo_db: Database):
         await pilot.press("k")
         assert await until(pilot, lambda: isinstance(app.screen, LinkScreen))
         assert "http://127.0.0.1:8780/c/" in plain(app.screen.query_one("#link-url", Static))
+
+
+async def test_revoke_a_contacts_links_after_asking(app_as, demo_db: Database):
+    seeded = await seed_case(demo_db)
+    contact_id, name, _ = seeded.texted[0]
+    dana = (await agents.by_username(demo_db, "dana")).as_actor()
+    url = await case_contacts.issue_link(demo_db, dana, seeded.case_id, contact_id)
+    token = url.rsplit("/c/", 1)[1]
+    assert (await links.check(demo_db, token)).grant.contact_id == contact_id
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_case(app, pilot, seeded.case_id)
+        pane.contact_table.select(contact_id)
+        pane.contact_table.focus()
+        await pilot.press("K")
+        assert await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")  # asked first: nothing is revoked on No
+        assert await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert (await links.check(demo_db, token)).grant.contact_id == contact_id
+        await pilot.press("K")
+        assert await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        status = pane.query_one("#cases-status", Static)
+        assert await until(pilot, lambda: "revoked" in plain(status))
+    assert f"link(s) of {name} revoked" in plain(status)
+    with pytest.raises(LinkInvalid):
+        await links.check(demo_db, token)
 
 
 async def test_locations_direct_reply_toggles(app_as, demo_db: Database):
