@@ -176,7 +176,10 @@ class SettingsForm(VerticalScroll):
         error.update(literal(message, one_line=False) if message else Text())
 
     async def reload(self) -> None:
-        self.show(await settings.load(self.context.db))
+        current = await settings.load(self.context.db)
+        if not self.query(f"#setting-{FIELDS[0][0]}"):
+            return  # removed meanwhile: a principal reload took the tab away, or the app closes
+        self.show(current)
 
     async def on_changes(self, changes: Changes) -> None:
         # Another manager (or the CLI) changed settings: follow, unless we are editing.

@@ -41,3 +41,7 @@ async def test_an_edit_to_the_profile_itself_reaches_the_console(app_as, demo_db
         await profiles.edit(demo_db, SYSTEM, "Agent", supervision=True)
         assert await until(pilot, lambda: app.context.actor.settings.supervision)
         assert await until(pilot, lambda: app.query("#manager-pane"))
+        # The new tab's panes read from the database as they mount; closing meanwhile is
+        # allowed (they stop), but this test is about what they show.
+        await app.workers.wait_for_complete()
+        await pilot.pause()
