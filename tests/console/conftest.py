@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input, TextArea
 
 from console.app import SwitchboardApp, make_app
 from console.context import ConsoleContext
@@ -39,6 +40,33 @@ async def until(pilot, condition: Callable[[], object], tries: int = PATIENCE) -
             return True
         await pilot.pause(0.05)
     return bool(condition())
+
+
+TYPED_KEY_BY_KEY = 20
+"""Longer texts (a file's path, a template's body) are set at once: typed key by key
+they made a test take 20 s and proved nothing a short one does not."""
+
+
+async def replace_text(pilot, field: Input | TextArea, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Focus ``field`` and make it hold ``text``: key by key as a person types, or at once
+    when the text or what it replaces is long (a TextArea's lines with Enter between)."""
+    field.focus()
+    await pilot.pause()
+    held = field.value if isinstance(field, Input) else field.text
+    if max(len(text), len(held)) > TYPED_KEY_BY_KEY:
+        if isinstance(field, Input):
+            field.value = text
+        else:
+            field.load_text(text)
+    elif isinstance(field, Input):
+        await pilot.press("end", *["backspace"] * len(held), *text)
+    else:
+        field.clear()
+        for i, line in enumerate(text.split("\n")):
+            if i:
+                await pilot.press("enter")
+            await pilot.press(*line)
+    await pilot.pause()
 
 
 @pytest.fixture(scope="session")

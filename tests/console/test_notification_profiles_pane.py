@@ -26,7 +26,7 @@ from core.errors import NotFound
 from core.notify import groups, profiles
 from core.notify.profiles import ProfileDraft
 from core.people import agents
-from tests.console.conftest import SIZE, until
+from tests.console.conftest import SIZE, replace_text, until
 
 SMALL = (80, 24)
 
@@ -68,20 +68,8 @@ async def _open_form(app, pilot) -> NotificationProfileForm:  # type: ignore[no-
 
 
 async def _type(pilot, form, name: str, text: str) -> None:  # type: ignore[no-untyped-def]
-    """Replace what a field holds: an Input key by key, a TextArea as typed lines."""
-    field = form.query_one(f"#np-{name}")
-    field.focus()
-    await pilot.pause()
-    if isinstance(field, Input):
-        await pilot.press("end", *["backspace"] * len(field.value), *text)
-    else:
-        assert isinstance(field, TextArea)
-        field.clear()
-        for i, line in enumerate(text.split("\n")):
-            if i:
-                await pilot.press("enter")
-            await pilot.press(*line)
-    await pilot.pause()
+    """Replace what a field (an Input or a TextArea) holds."""
+    await replace_text(pilot, form.query_one(f"#np-{name}"), text)
 
 
 async def _save(pilot, form) -> None:  # type: ignore[no-untyped-def]

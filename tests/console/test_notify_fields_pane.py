@@ -17,7 +17,7 @@ from core.db import Database
 from core.notify import fields, profiles
 from core.notify.profiles import ProfileDraft
 from core.people.authz import SYSTEM
-from tests.console.conftest import SIZE, until
+from tests.console.conftest import SIZE, replace_text, until
 
 SMALL = (80, 24)
 
@@ -72,10 +72,7 @@ async def _save(app, pilot) -> None:
 
 
 async def _type(pilot, form, widget_id: str, text: str) -> None:
-    field = form.query_one(f"#{widget_id}", Input)
-    field.focus()
-    await pilot.pause()
-    await pilot.press("end", *["backspace"] * len(field.value), *text)
+    await replace_text(pilot, form.query_one(f"#{widget_id}", Input), text)
 
 
 async def test_the_list_shows_every_field_as_a_template_names_it(app_as):

@@ -24,7 +24,7 @@ from core.db import Database, open_database
 from core.notify import groups, oncall, profiles
 from core.notify.profiles import ProfileDraft
 from core.people.authz import SYSTEM
-from tests.console.conftest import SIZE, until
+from tests.console.conftest import SIZE, replace_text, until
 
 LEE = "+12125550101"
 LEE_2 = "+12125550102"
@@ -84,10 +84,7 @@ def grid_cells(grid: WeekGrid) -> dict[tuple[str, str], str]:
 
 
 async def fill(pilot, form, widget_id: str, text: str) -> None:  # type: ignore[no-untyped-def]
-    field = form.query_one(f"#{widget_id}", Input)
-    field.focus()
-    await pilot.pause()
-    await pilot.press("ctrl+a", "ctrl+k", *text)
+    await replace_text(pilot, form.query_one(f"#{widget_id}", Input), text)
 
 
 async def choose_who(pilot, form: SlotForm, label: str) -> None:  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ from core.people.authz import SYSTEM
 from core.permissions import configuration, profiles
 from core.sms import numbers
 from providers.sandbox import SandboxGateway
-from tests.console.conftest import SIZE, until
+from tests.console.conftest import SIZE, replace_text, until
 
 SMALL = (80, 24)
 
@@ -66,16 +66,8 @@ async def _open(app, pilot, name: str | None) -> PermissionProfileForm:
 
 
 async def _type(pilot, form, widget_id: str, text: str) -> None:
-    """Replace what a field holds, key by key (a long text at once: a template's body
-    typed and erased key by key made most of a test's 20 s)."""
-    field = form.query_one(f"#{widget_id}", Input)
-    field.focus()
-    await pilot.pause()
-    if max(len(text), len(field.value)) > 20:
-        field.value = text
-        await pilot.pause()
-        return
-    await pilot.press("end", *["backspace"] * len(field.value), *text)
+    """Replace what a field holds."""
+    await replace_text(pilot, form.query_one(f"#{widget_id}", Input), text)
 
 
 async def _tick(pilot, form, widget_id: str) -> None:

@@ -21,7 +21,7 @@ from core.people import agents
 from core.people.authz import SYSTEM
 from core.permissions import profiles
 from core.shifts import shifts
-from tests.console.conftest import SIZE, until
+from tests.console.conftest import SIZE, replace_text, until
 
 GOOD_ICS = """BEGIN:VCALENDAR
 VERSION:2.0
@@ -107,15 +107,7 @@ def binding_ids(app) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 async def fill(pilot, form, widget_id: str, text: str) -> None:  # type: ignore[no-untyped-def]
-    field = form.query_one(f"#{widget_id}", Input)
-    field.focus()
-    await pilot.pause()
-    if len(text) > 20:
-        # A file's path: typed key by key it took most of a test's 20 s.
-        field.value = text
-        await pilot.pause()
-        return
-    await pilot.press("ctrl+a", "ctrl+k", *text)
+    await replace_text(pilot, form.query_one(f"#{widget_id}", Input), text)
 
 
 async def choose(pilot, form, select_id: str, label: str) -> None:  # type: ignore[no-untyped-def]
