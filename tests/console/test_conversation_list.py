@@ -45,8 +45,10 @@ async def test_an_inbound_message_updates_its_row_in_place(app_as, demo_db: Data
         assert await until(
             pilot, lambda: table.get_cell(str(target.id), "last").plain == "moved to 3pm?"
         )
-        assert calls
-        assert all(call.get("ids") == {target.id} for call in calls), calls
+        # Only named rows are read: the target's, and the selected one's when its thread,
+        # opening after the cursor rested on it, marks it read (late on a busy machine).
+        assert {target.id} in [call.get("ids") for call in calls], calls
+        assert all(call.get("ids") in ({target.id}, {selected}) for call in calls), calls
         # Every other row is the very cell it was, in the same order; the cursor stayed.
         assert all(table.get_cell(str(i), "last") is cell for i, cell in others.items())
         assert [c.id for c in table.shown] == order
