@@ -78,7 +78,11 @@ def _case(row: sqlite3.Row) -> Case:
 
 
 def new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    """A random code with at least one letter: all digits, it would be read as a case's id."""
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if not code.isdigit():
+            return code
 
 
 def check_title(title: object) -> str:

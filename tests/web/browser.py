@@ -58,12 +58,11 @@ class Browser:
 
     async def click_and_wait(self, css: str, then: str) -> Any:
         """Click ``css`` and wait for the next page to show ``then`` (the old page gone)."""
-        from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
 
         old = await self.wait_for("html")
         await self.click(css)
-        await self.run(WebDriverWait(self.driver, WAIT_SECONDS).until, ec.staleness_of(old))
+        await self.run(WebDriverWait(self.driver, WAIT_SECONDS).until, _gone(old))
         return await self.wait_for(then)
 
     async def type(self, css: str, text: str) -> None:
@@ -83,3 +82,22 @@ class Browser:
 
     async def source(self) -> str:
         return str(await self.run(lambda: self.driver.page_source))
+
+
+def _gone(old: Any) -> Callable[[Any], bool]:
+    """Whether ``old`` has left the document: selenium's ``staleness_of``, also taking the
+    error Chromium sometimes gives mid-navigation ("does not belong to the document")."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def check(_driver: Any) -> bool:
+        try:
+            old.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    return check

@@ -54,6 +54,13 @@ async def test_codes_are_unique_even_when_a_draw_repeats(
     assert again.code == "ABCDE"
 
 
+def test_a_code_is_never_all_digits(monkeypatch) -> None:
+    """All digits, a code would be read as a case's id (``cases.find``): drawn again."""
+    draws = iter("23456" + "7A8B9")
+    monkeypatch.setattr(cases.secrets, "choice", lambda _alphabet: next(draws))
+    assert cases.new_code() == "7A8B9"
+
+
 async def test_title_is_checked_and_a_closed_case_refuses_changes(
     db: Database, scene: Scene
 ) -> None:
