@@ -91,9 +91,11 @@ def check_title(title: object) -> str:
 
 async def find(q: Querier, ref: str | int) -> Case:
     """A case by id or by code (case-insensitive); NotFound names it."""
+    row = None
     if isinstance(ref, int) or ref.strip().isdigit():
         row = await q.fetchone(_SELECT + " WHERE c.id = ?", (int(ref),))
-    else:
+    if row is None and isinstance(ref, str):
+        # Also digits: a code drawn before codes had to hold a letter.
         row = await q.fetchone(_SELECT + " WHERE c.code = ?", (ref.strip(),))
     if row is None:
         raise NotFound(f"no case {ref!r}")

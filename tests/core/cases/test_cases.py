@@ -61,6 +61,14 @@ def test_a_code_is_never_all_digits(monkeypatch) -> None:
     assert cases.new_code() == "7A8B9"
 
 
+async def test_an_all_digit_code_from_before_is_still_found(db: Database, scene: Scene) -> None:
+    made = scene.case
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE cases SET code = '62423' WHERE id = ?", (made.id,))
+    assert (await cases.find(db, "62423")).id == made.id
+    assert (await cases.find(db, str(made.id))).id == made.id  # an id still wins
+
+
 async def test_title_is_checked_and_a_closed_case_refuses_changes(
     db: Database, scene: Scene
 ) -> None:
