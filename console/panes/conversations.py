@@ -11,13 +11,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.geometry import Region
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
-from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import ColumnKey, RowKey
 
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
@@ -135,7 +132,6 @@ class ConversationList(SteadyTable):
         self.page_size = conversations.PAGE
         self.me: int | None = None
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
-        self._stale_rows: set[RowKey] = set()
 
     def on_mount(self) -> None:
         for label, key, width in self.COLUMNS:
@@ -249,27 +245,11 @@ class ConversationList(SteadyTable):
     def _update(self, conversation_id: int, column: str, value: Text) -> None:
         # A busy feed names many conversations whose rows look the same (a message
         # sent, delivered): those are left alone.
-        key = RowKey(str(conversation_id))
+        key = str(conversation_id)
         old = self.get_cell(key, column)
         if (old.plain, old.style, old.spans) == (value.plain, value.style, value.spans):
             return
-        # Not update_cell(): it bumps the one counter every DataTable cache is keyed
-        # on, so the next frame renders every visible cell again (about 20 ms,
-        # which the agent's next key waits for). Only this row's renders are stale.
-        self._data[key][ColumnKey(column)] = value
-        self._stale_rows.add(key)
-        # That row's lines only: the whole table would draw every visible row
-        # again, none of them cached once the cursor has moved.
-        index = self._row_locations.get(key)
-        if index is not None:
-            self.refresh_row(index)
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        if self._stale_rows:
-            indexes = {self._row_locations.get(key) for key in self._stale_rows}
-            self._forget(self._stale_rows, {i for i in indexes if i is not None})
-            self._stale_rows = set()
-        return super().render_lines(crop)
+        self.update_in_place(key, column, value)
 
     def _reorder(self, ordered: list[Conversation]) -> None:
         self.reorder([str(c.id) for c in ordered])

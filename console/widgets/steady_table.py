@@ -5,27 +5,55 @@ on one counter that adding a row or sorting bumps. Under a busy feed the
 conversation list adds and moves rows several times a second, so the frame
 after each drew every visible cell anew (20-40 ms, which the agent's next key
 waited for). Here a row's render depends on the cursor only when the cursor
-is on it, a row added at the end or moved forgets only its own renders, and
-everything is forgotten only when a column's width changes.
+is on it, a row added at the end, moved or updated in place forgets only its
+own renders, and everything is forgotten only when a column's width changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.coordinate import Coordinate
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellKey, RowKey
+from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 
 _NOWHERE = Coordinate(-2, -2)
 """Not a row (the header is -1): the cursor as seen from a row it is not on."""
 
 
 class SteadyTable(DataTable[Text]):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stale_rows: set[RowKey] = set()
+
+    def update_in_place(self, key: str, column: str, value: Text) -> None:
+        """``update_cell``, redrawing only this row.
+
+        Not update_cell(): it bumps the one counter every DataTable cache is keyed
+        on, so the next frame renders every visible cell again (about 20 ms, which
+        the agent's next key waits for). Only this row's renders are stale.
+        """
+        row = RowKey(key)
+        self._data[row][ColumnKey(column)] = value
+        self._stale_rows.add(row)
+        index = self._row_locations.get(row)
+        if index is not None:
+            self.refresh_row(index)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if self._stale_rows:
+            indexes = {self._row_locations.get(key) for key in self._stale_rows}
+            self._forget(self._stale_rows, {i for i in indexes if i is not None})
+            self._stale_rows = set()
+        return super().render_lines(crop)
+
     def _render_line_in_row(
         self,
         row_key: RowKey,
