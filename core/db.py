@@ -25,7 +25,7 @@ import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -65,32 +65,71 @@ def schema_version() -> int:
 
 
 class Tx:
-    """An open write transaction."""
+    """An open write transaction.
+
+    Each statement is a trip to the database thread, and under load those trips,
+    not SQLite, are most of what a transaction costs (each waits its turn on the
+    loop and for the GIL). So statements whose result nobody reads travel with
+    the next one: ``BEGIN IMMEDIATE`` goes with the first statement, ``defer``
+    holds a write until the next trip, and the change-feed events and ``COMMIT``
+    go together. They still run in the order they were given, in the
+    transaction, and a deferred statement that fails fails the trip it went
+    with, so the transaction rolls back as before.
+    """
 
     def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
         self._conn = conn
         self.clock = clock
+        # Read once the process's write lock is held (transactions here are in
+        # order); SQLite's own lock is taken with the first statement.
         self.now_ms = to_ms(clock.now())
+        self._pending: list[_Deferred] = [("BEGIN IMMEDIATE", (), False)]
+        self.began: float | None = None
+        """perf_counter() when SQLite's write lock was taken (None: not yet)."""
         # Change-feed events wait here and are written in one statement before
         # COMMIT: each emit was a trip to the database thread (a close with its
         # notices made four), and nobody reads the feed inside the transaction.
         self._events: list[tuple[int, str, str, int | None, int | None, str]] = []
 
+    async def _trip(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run ``fn(connection, *args)`` on the database thread, after what waits."""
+        pending, self._pending = self._pending, []
+        # aiosqlite has no public way to run a function on its thread; its private
+        # (untyped) _execute is why aiosqlite is held below 0.23 in pyproject.toml.
+        result: _T = await self._conn._execute(  # type: ignore[no-untyped-call]
+            self._run, pending, fn, args
+        )
+        return result
+
+    def _run(self, pending: list[_Deferred], fn: Callable[..., _T], args: tuple[Any, ...]) -> _T:
+        raw = self._conn._conn
+        for sql, params, many in pending:
+            if many:
+                raw.executemany(sql, params)
+            else:
+                raw.execute(sql, params)
+                if self.began is None:
+                    self.began = time.perf_counter()
+        return fn(raw, *args)
+
+    def defer(self, sql: str, params: Params = ()) -> None:
+        """Run a writing statement whose result nobody reads with the next trip."""
+        self._pending.append((sql, params, False))
+
     async def execute(self, sql: str, params: Params = ()) -> aiosqlite.Cursor:
-        return await self._conn.execute(sql, params)
+        cursor = await self._trip(_execute, sql, params)
+        return aiosqlite.Cursor(self._conn, cursor)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
+        await self._trip(_executemany, sql, list(rows))
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        # execute_fetchall is one trip to aiosqlite's thread; execute + fetch +
-        # close would be three, and these trips are most of a statement's cost.
         try:
-            return list(await self._conn.execute_fetchall(sql, params))
+            return await self._trip(_fetchall, sql, params)
         except Exception as exc:
             _drop_cursor(exc)
             raise
@@ -100,9 +139,9 @@ class Tx:
         return None if row is None else row[0]
 
     async def insert(self, sql: str, params: Params = ()) -> int:
-        cur = await self._conn.execute(sql, params)
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+        cursor = await self._trip(_execute, sql, params)
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
 
     async def emit(
         self,
@@ -126,12 +165,33 @@ class Tx:
         )
 
     async def flush_events(self) -> None:
-        """Write the events emitted so far. The transaction does it before COMMIT; a
-        statement that inserts events itself calls it first, so ids keep their order."""
-        if not self._events:
-            return
-        rows, self._events = self._events, []
-        await self._conn.executemany(_INSERT_EVENTS, rows)
+        """Write the events emitted so far (with the next trip). The transaction does it
+        before COMMIT; a statement that inserts events itself calls it first, so ids
+        keep their order."""
+        if self._events:
+            rows, self._events = self._events, []
+            self._pending.append((_INSERT_EVENTS, rows, True))
+
+    async def _commit(self) -> None:
+        await self.flush_events()
+        await self._trip(_execute, "COMMIT", ())
+
+
+_T = TypeVar("_T")
+_Deferred = tuple[str, Any, bool]
+"""A statement waiting for the next trip: SQL, parameters, whether executemany."""
+
+
+def _execute(raw: sqlite3.Connection, sql: str, params: Params) -> sqlite3.Cursor:
+    return raw.execute(sql, params)
+
+
+def _executemany(raw: sqlite3.Connection, sql: str, rows: list[Params]) -> sqlite3.Cursor:
+    return raw.executemany(sql, rows)
+
+
+def _fetchall(raw: sqlite3.Connection, sql: str, params: Params) -> list[sqlite3.Row]:
+    return raw.execute(sql, params).fetchall()
 
 
 def _drop_cursor(exc: BaseException) -> None:
@@ -178,14 +238,11 @@ class Database:
         self._ensure_writable()
         async with self._write_lock:
             try:
-                await self._writer.execute("BEGIN IMMEDIATE")
-                began = time.perf_counter()
                 tx = Tx(self._writer, self.clock)
                 yield tx
-                await tx.flush_events()
-                await self._writer.execute("COMMIT")
-                if self.on_transaction is not None:
-                    self.on_transaction(time.perf_counter() - began)
+                await tx._commit()
+                if self.on_transaction is not None and tx.began is not None:
+                    self.on_transaction(time.perf_counter() - tx.began)
             except BaseException as exc:
                 # Shielded: a task cancelled mid-transaction (an app closing)
                 # must not leave the connection inside a transaction, or every

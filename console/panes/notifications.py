@@ -44,8 +44,7 @@ class NotificationsPane(SubTabs):
         if not tabs.query(f"#{event.tab}"):
             self.notify(f"{event.link.text}: this place has no sub-tab here", markup=False)
             return
-        tabs.active = event.tab
+        self.show(event.tab)
         select = getattr(self.tab_widget(event.tab), "select_place", None)
         if select is not None:
             select(event.place_id)
-        self.focus_default()

@@ -76,14 +76,25 @@ class SubTabs(Vertical):
         focus = getattr(widget, "focus_default", widget.focus)
         focus()
 
+    def show(self, tab_id: str) -> None:
+        """Show sub-tab ``tab_id`` and focus it.
+
+        Focus leaves first: a focused widget in a tab being hidden hands focus to the
+        next widget of that same tab (Textual's reset on hide), and focus inside a tab
+        shows it again, so on a busy machine the two tabs took turns and either could
+        end up shown.
+        """
+        self.screen.set_focus(None)
+        self.tabs.active = tab_id
+        self.focus_default()
+
     def action_subtab(self, step: int) -> None:
         ids = [tab_id for tab_id, _, _ in self.subtabs]
         if not ids:
             return
         tabs = self.tabs
         at = ids.index(tabs.active) if tabs.active in ids else 0
-        tabs.active = ids[(at + step) % len(ids)]
-        self.focus_default()
+        self.show(ids[(at + step) % len(ids)])
 
     @on(TabbedContent.TabActivated)
     def _subtab_shown(self, event: TabbedContent.TabActivated) -> None:

@@ -33,7 +33,7 @@ async def _start_many(messages: Sequence[inbound.Inbound]) -> list[inbound.HookR
     waiting = [m for m in messages if m.keyword is None]
     if waiting and config.alert_settings(waiting[0].settings).on:
         tx = waiting[0].tx
-        await tx.execute(
+        tx.defer(
             _START, {"now": tx.now_ms, "ids": json.dumps([m.conversation_id for m in waiting])}
         )
     return [None] * len(messages)

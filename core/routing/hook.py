@@ -38,7 +38,7 @@ async def _route_many(messages: Sequence[inbound.Inbound]) -> list[inbound.HookR
     if waiting:
         first = waiting[0]
         now = first.tx.now_ms
-        await first.tx.execute(
+        first.tx.defer(
             _ROUTE,
             {
                 "now": now,

@@ -336,7 +336,7 @@ async def _insert_many(
         for c, message_id in zip(fresh, message_ids, strict=True)
     ]
     latest = {conversation_id: message_id for message_id, conversation_id, _ in stored}
-    await tx.execute(
+    tx.defer(
         "UPDATE conversations SET last_inbound_at = :now, last_message_at = :now,"
         " last_inbound_id = j.value ->> 1 FROM json_each(:latest) AS j"
         " WHERE conversations.id = j.value ->> 0",
@@ -387,7 +387,7 @@ async def _conversation_timing_many(
     if waiting:
         first = waiting[0]
         now = first.tx.now_ms
-        await first.tx.execute(
+        first.tx.defer(
             _START_WAIT,
             {
                 "now": now,

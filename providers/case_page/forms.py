@@ -37,6 +37,9 @@ class Form:
     def getall(self, name: str) -> list[str]:
         return [value for key, value in self._pairs if key == name]
 
+    def without(self, name: str) -> Form:
+        return Form([(key, value) for key, value in self._pairs if key != name])
+
 
 async def read(request: web.Request) -> Form:
     """The posted form, or FormRefused (413 too large, 415 not a form, 400 unreadable)."""
@@ -75,7 +78,7 @@ async def _body(request: web.Request) -> bytes:
 
 
 def query_form(request: web.Request) -> Form:
-    """A GET form's fields (the recipients search, the compose form carried back)."""
+    """A GET form's fields (the recipients search)."""
     return Form([(key, value) for key, value in request.query.items()])
 
 

@@ -207,7 +207,10 @@ class CasePage:
         raise web.HTTPSeeOther(f"{_base(request)}?done=sent")
 
     async def _recipients(self, request: web.Request, grant: Grant) -> web.Response:
-        return await self._recipients_page(request, grant, forms.query_form(request))
+        # A note's text never travels in a URL (browser history, proxies' logs keep
+        # those): our pages post it, and one typed by hand into the query is dropped.
+        asked = forms.query_form(request)
+        return await self._recipients_page(request, grant, asked.without("body"))
 
     async def _recipients_posted(
         self, request: web.Request, grant: Grant, form: forms.Form

@@ -42,6 +42,21 @@ async def until(pilot, condition: Callable[[], object], tries: int = PATIENCE) -
     return bool(condition())
 
 
+async def choose(pilot, index: int) -> None:  # type: ignore[no-untyped-def]
+    """Pick option ``index`` of the choice list on screen, as a user would: down, enter.
+
+    The list takes focus and its first option when mounted; keys pressed before that
+    (a busy machine) go elsewhere, so wait for it first.
+    """
+    from textual.widgets import OptionList
+
+    app = pilot.app
+    assert await until(pilot, lambda: bool(app.screen.query(OptionList)))
+    listed = app.screen.query_one(OptionList)
+    assert await until(pilot, lambda: listed.has_focus and listed.highlighted == 0)
+    await pilot.press(*["down"] * index, "enter")
+
+
 TYPED_KEY_BY_KEY = 20
 """Longer texts (a file's path, a template's body) are set at once: typed key by key
 they made a test take 20 s and proved nothing a short one does not."""

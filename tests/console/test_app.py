@@ -214,7 +214,8 @@ async def test_the_palette_lists_each_action_once_and_send_and_ready_where_they_
 async def test_at_80x24_the_filters_and_the_footer_keys_are_all_visible(app_as):
     app = await app_as("alice")
     async with app.run_test(size=SMALL) as pilot:
-        await pilot.pause()
+        # The footer is drawn after the first frame: wait for it, not for a fixed pause.
+        assert await until(pilot, lambda: "a All" in screen_lines(app)[-1])
         lines = screen_lines(app)
         filters = next(line for line in lines if "a all" in line)
         for label in ("a all", "m mine", "p public", "u unanswered"):

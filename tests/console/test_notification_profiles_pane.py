@@ -26,7 +26,7 @@ from core.errors import NotFound
 from core.notify import groups, profiles
 from core.notify.profiles import ProfileDraft
 from core.people import agents
-from tests.console.conftest import SIZE, replace_text, until
+from tests.console.conftest import SIZE, choose, replace_text, until
 
 SMALL = (80, 24)
 
@@ -274,11 +274,8 @@ async def test_delete_is_refused_with_every_link_and_a_link_opens_its_place(
         shown = [str(o.prompt) for o in links.query_one(OptionList).options]
         assert shown == ["group 'Doctors'", "outcome 'Urgent'"]
         assert "used in 2 places" in _text(links.query_one("#links-title"))
-        # The outcome's link opens the Outcomes sub-tab on Urgent. The list takes focus
-        # and its first row when mounted: on a busy machine, wait for that before "down".
-        listed = links.query_one(OptionList)
-        assert await until(pilot, lambda: listed.has_focus and listed.highlighted == 0)
-        await pilot.press("down", "enter")
+        # The outcome's link opens the Outcomes sub-tab on Urgent.
+        await choose(pilot, 1)
         tabs = app.query_one("#notify-tabs", TabbedContent)
         assert await until(pilot, lambda: tabs.active == "notify-outcomes")
         outcomes_table = app.query_one(OutcomeTable)
@@ -293,8 +290,8 @@ async def test_delete_is_refused_with_every_link_and_a_link_opens_its_place(
         profile_table = app.query_one(NotifyProfileTable)
         profile_table.focus()
         profile_table.move_cursor(row=1)
-        links = await _delete_selected(app, pilot)
-        await pilot.press("enter")  # group 'Doctors'
+        await _delete_selected(app, pilot)
+        await choose(pilot, 0)  # group 'Doctors'
 
         assert await until(pilot, lambda: tabs.active == "notify-groups")
         group_table = app.query_one(GroupTable)
@@ -355,7 +352,7 @@ async def test_groups_add_rename_members(app_as, demo_db: Database):
         members = app.screen
         await pilot.press("a")
         assert await until(pilot, lambda: isinstance(app.screen, ChoiceScreen))
-        await pilot.press("down", "enter")  # Dr. Roux
+        await choose(pilot, 1)  # Dr. Roux
         assert await until(pilot, lambda: app.screen is members)
         listed = members.query_one(OptionList)
         assert await until(pilot, lambda: listed.option_count == 1)

@@ -24,7 +24,7 @@ from core.db import Database, open_database
 from core.notify import groups, oncall, profiles
 from core.notify.profiles import ProfileDraft
 from core.people.authz import SYSTEM
-from tests.console.conftest import SIZE, replace_text, until
+from tests.console.conftest import SIZE, choose, replace_text, until
 
 LEE = "+12125550101"
 LEE_2 = "+12125550102"
@@ -256,10 +256,15 @@ async def test_delete_refused_with_every_link_and_a_link_opens_its_place(
         title = plain(app.screen.query_one("#choice-title", Static))
         assert "on-call schedule 'Nights' is used in 2 places" in title
         assert "take it off those outcomes first" in title
-        await pilot.press("down", "enter")
+        await choose(pilot, 1)
         assert await until(pilot, lambda: not isinstance(app.screen, ChoiceScreen))
-        notes = [str(n.message) for n in app._notifications]
-        assert any("Outcome 'Urgent' notifies this schedule" in n for n in notes)
+        assert await until(
+            pilot,
+            lambda: any(
+                "Outcome 'Urgent' notifies this schedule" in str(n.message)
+                for n in app._notifications
+            ),
+        )
         # The link opened its place: the Outcomes sub-tab, on Urgent.
         tabs = app.query_one("#notify-tabs", TabbedContent)
         assert await until(pilot, lambda: tabs.active == "notify-outcomes")

@@ -117,6 +117,68 @@ async def test_events_that_cannot_be_written_stop_the_commit(db):
     assert await db.scalar("SELECT count(*) FROM events") == 1
 
 
+def _count_trips(db, monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each trip the writer makes to its thread, named by its last statement."""
+    trips: list[str] = []
+    conn = db._writer
+    real = conn._execute
+
+    async def counted(fn, *args):  # type: ignore[no-untyped-def]
+        trips.append(args[2][0] if len(args) == 3 and args[2] else getattr(fn, "__name__", ""))
+        return await real(fn, *args)
+
+    monkeypatch.setattr(conn, "_execute", counted)
+    return trips
+
+
+async def test_deferred_writes_run_in_order_with_the_next_statement(db, monkeypatch):
+    """BEGIN goes with the first statement, a deferred write with the next, the events
+    with the COMMIT: three trips for what took six; what runs, and its order, is the same."""
+    trips = _count_trips(db, monkeypatch)
+    async with db.transaction() as tx:
+        tx.defer("INSERT INTO settings (key, value) VALUES ('a', '1')")
+        tx.defer("UPDATE settings SET value = value || '2' WHERE key = 'a'")
+        # The read comes after both writes, in the same transaction: it sees them.
+        assert await tx.scalar("SELECT value FROM settings WHERE key = 'a'") == "12"
+        tx.defer("UPDATE settings SET value = value || '3' WHERE key = 'a'")
+        await tx.emit("settings.changed", "settings")
+    assert trips == ["SELECT value FROM settings WHERE key = 'a'", "COMMIT"]
+    assert await db.scalar("SELECT value FROM settings WHERE key = 'a'") == "123"
+    assert await db.scalar("SELECT count(*) FROM events") == 1
+
+
+async def test_a_deferred_write_that_fails_rolls_the_transaction_back(db):
+    async def broken() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO settings (key, value) VALUES ('x', '1')")
+            tx.defer("INSERT INTO settings (key, value) VALUES ('x', '2')")  # same key
+            await tx.emit("settings.changed", "settings")
+
+    with pytest.raises(sqlite3.IntegrityError):
+        await broken()
+    assert await db.scalar("SELECT count(*) FROM settings") == 0
+    assert await db.scalar("SELECT count(*) FROM events") == 0
+    async with db.transaction() as tx:  # no transaction was left open
+        tx.defer("INSERT INTO settings (key, value) VALUES ('y', '1')")
+    assert await db.scalar("SELECT count(*) FROM settings") == 1
+
+
+async def test_a_transaction_that_fails_before_its_first_statement_opens_nothing(db):
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        async with db.transaction() as tx:
+            tx.defer("INSERT INTO settings (key, value) VALUES ('x', '1')")
+            raise Boom
+    held: list[float] = []
+    db.on_transaction = held.append
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO settings (key, value) VALUES ('y', '1')")
+    assert [r[0] for r in await db.fetchall("SELECT key FROM settings")] == ["y"]
+    assert len(held) == 1 and held[0] >= 0  # the lock's time, from BEGIN to COMMIT
+
+
 async def test_reader_never_sees_an_uncommitted_change(db):
     async with db.transaction() as tx:
         await tx.execute("INSERT INTO settings (key, value) VALUES ('x', '1')")

@@ -468,6 +468,19 @@ async def test_the_recipient_search_finds_a_phone_typed_whole_never_a_part(
     assert "+12125550102" not in html
 
 
+async def test_a_note_typed_into_the_recipients_url_is_not_carried(
+    scene: Scene, server: WebhookServer, http: aiohttp.ClientSession
+) -> None:
+    """A note's text is posted, never put in a URL; one typed into the query by hand is
+    dropped, so the page does not carry it on into its form (or a browser's history)."""
+    status, html, _ = await _get(
+        http, f"{server.url}/c/{scene.token}/recipients?body=Secret+words&q="
+    )
+    assert status == 200
+    assert "Secret words" not in html
+    assert 'name="q"' in html  # the search itself still works from the URL
+
+
 async def test_the_recipients_form_is_posted_with_the_form_token(
     db: Database, scene: Scene, server: WebhookServer, http: aiohttp.ClientSession
 ) -> None:
