@@ -23,6 +23,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static, TabbedConten
 
 from console.context import ConsoleContext
 from console.live import Changes
+from console.removal import gone
 from console.screens.form_fields import Tick
 from console.text import literal
 from console.widgets import alert_preview
@@ -164,8 +165,8 @@ class AlertSettingsTab(VerticalScroll):
         return Input(id=field_id, type="integer", compact=True, tooltip=tooltip, disabled=disabled)
 
     async def on_mount(self) -> None:
-        if self.gone:
-            return  # removed while mounting: a principal reload took the section away
+        if gone(self):
+            return  # taken away before it composed: it has no fields
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         await self.reload()
 
@@ -224,16 +225,14 @@ class AlertSettingsTab(VerticalScroll):
         error.display = bool(message)
 
     async def reload(self) -> None:
-        self.show(await settings.load(self.context.db))
+        current = await settings.load(self.context.db)
+        if gone(self):
+            return  # taken away while reading (see console/removal.py)
+        self.show(current)
         await self.update_preview()
 
-    @property
-    def gone(self) -> bool:
-        """Being removed (a principal reload took the section away): nothing to show."""
-        return not self.is_attached or not self.query("#alert-setting-staff_sms")
-
     async def on_changes(self, changes: Changes) -> None:
-        if self.gone:
+        if gone(self):
             return
         if "settings.changed" in changes.kinds() and not self.is_dirty:
             await self.reload()
@@ -245,7 +244,7 @@ class AlertSettingsTab(VerticalScroll):
     @on(Select.Changed)
     @on(Input.Changed)
     async def _changed(self) -> None:
-        if not self.gone:
+        if not gone(self):
             await self.update_preview()
 
     def _count(self, widget_id: str) -> int | None:
@@ -281,11 +280,15 @@ class AlertSettingsTab(VerticalScroll):
             )
         except SwitchboardError as exc:
             # Reminders chosen before a frequency: say so where the preview would be.
+            if gone(self):
+                return
             self.report = None
             timeline.update(literal(f"No preview: {exc}", one_line=False))
             self.query_one("#alert-summary", Static).update("")
             self.query_one("#alert-chart", Static).update("")
             return
+        if gone(self):
+            return  # taken away while core computed the preview
         self.report = report
         if self._count("alert-normal-staff") is None and self._count("alert-oncall-staff") is None:
             self.query_one("#alert-staff-now", Static).update(

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Static
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
+from console.removal import gone
 from console.screens.prompt import PromptScreen
 from console.text import literal
 from console.widgets.alert_line import SHORT
@@ -91,8 +92,8 @@ class StaffAlertsTab(ReportsFailures, Vertical):
         return self.query_one("#alert-staff-table", DataTable)
 
     async def on_mount(self) -> None:
-        if not self.query("#alert-staff-table"):
-            return  # removed while mounting: a principal reload took the section away
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         for label, key, width in COLUMNS:
             self.table.add_column(label, key=key, width=width)
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
@@ -121,6 +122,8 @@ class StaffAlertsTab(ReportsFailures, Vertical):
                     await readiness.readiness(db, actor, agent_id),
                 )
             )
+        if gone(self):
+            return  # taken away while reading (see console/removal.py)
         table = self.table
         keep = table.cursor_row
         table.clear()
@@ -142,7 +145,7 @@ class StaffAlertsTab(ReportsFailures, Vertical):
             table.move_cursor(row=min(keep, table.row_count - 1))
 
     async def on_changes(self, changes: Changes) -> None:
-        if not self.is_attached or not self.query("#alert-staff-table"):
+        if gone(self):
             return  # being removed: a principal reload took the section away
         if changes.about("staff.", "agent.", "shift.", "settings.changed"):
             await self.reload()

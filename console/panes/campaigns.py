@@ -31,6 +31,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
+from console.removal import gone
 from console.screens.campaign_form import CampaignForm
 from console.screens.campaign_pool import PoolScreen
 from console.screens.campaign_results import ResultsScreen
@@ -241,8 +242,8 @@ class CampaignsPane(ReportsFailures, Vertical):
             yield Static(id="campaign-counts")
 
     async def on_mount(self) -> None:
-        if not self.query("#campaigns-status"):
-            return  # removed while mounting: a principal reload took the tab away
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         self.set_interval(EVERY_SECONDS, self._tick, name="campaigns")
         self.say(None)
@@ -266,6 +267,8 @@ class CampaignsPane(ReportsFailures, Vertical):
         found = await campaigns.list_campaigns(db, actor)
         self.zone = ZoneInfo((await settings.load(db)).time_zone)
         rows = [Row(c, await progress.progress(db, actor, c.id), self.zone) for c in found]
+        if gone(self):
+            return  # taken away while reading (see console/removal.py)
         self.table.show(rows)
         self._show_detail()
         self.refresh_bindings()

@@ -29,6 +29,7 @@ from textual.widgets import DataTable, Input, Static
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
+from console.removal import gone
 from console.screens.case_forms import (
     CaseForm,
     ContactPicker,
@@ -237,8 +238,8 @@ class CasesPane(ReportsFailures, Vertical):
         yield VerticalScroll(id="case-notes")
 
     async def on_mount(self) -> None:
-        if not self.query("#cases-status"):
-            return  # removed while mounting: a principal reload took the tab away
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         self.say(None)
         await self.reload()
@@ -266,12 +267,16 @@ class CasesPane(ReportsFailures, Vertical):
 
     async def reload(self) -> None:
         found = await cases.list_cases(self.context.db, self.context.actor, self.search)
+        if gone(self):
+            return  # taken away while reading (see console/removal.py)
         self.table.show(found)
         await self.show_case(self.selected)
 
     async def show_case(self, case: Case | None) -> None:
         """The case's title line, contacts and notes (oldest first), read again."""
         db, actor = self.context.db, self.context.actor
+        if gone(self):
+            return  # its worker started as the pane went
         title = self.query_one("#case-title", Static)
         if case is None:
             self.shown_case, self.contacts, self.notes = None, [], []
@@ -287,6 +292,8 @@ class CasesPane(ReportsFailures, Vertical):
         self.origins = await reply_view.sms_origins(
             db, [n.id for n in self.notes if n.source == "sms"]
         )
+        if gone(self):
+            return  # taken away while reading (see console/removal.py)
         line = Text.assemble((f"Case {case.code} ", "bold"))
         line.append_text(literal(case.title, style="bold"))
         line.append(f" · {case.status} · ")

@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Input, Static
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
+from console.removal import gone
 from console.screens.contact_form import ContactForm
 from console.text import literal
 from core.errors import NotFound
@@ -240,6 +241,8 @@ class ContactsPane(ReportsFailures, Vertical):
         yield ContactTable()
 
     async def on_mount(self) -> None:
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         self.run_search("", delay=0)
 
@@ -270,6 +273,8 @@ class ContactsPane(ReportsFailures, Vertical):
         self._generation += 1
         self.workers.cancel_group(self, "contact-page")
         found = await contacts.search_page(self.context.db, self.context.actor, text, limit=PAGE)
+        if gone(self):
+            return  # the app closed while searching (see console/removal.py)
         self.query_text = text.strip()
         self.more_above = False
         self.more_below = len(found) == PAGE
@@ -297,8 +302,8 @@ class ContactsPane(ReportsFailures, Vertical):
             found = await contacts.search_page(
                 db, actor, self.query_text, before_id=table.window[0].id, limit=PAGE
             )
-        if generation != self._generation:
-            return  # a new search replaced the list meanwhile
+        if generation != self._generation or gone(self):
+            return  # a new search replaced the list meanwhile, or the app closed
         if below:
             self.more_below = len(found) == PAGE
             if found and table.append(found):

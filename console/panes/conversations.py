@@ -20,6 +20,7 @@ from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
 from console.panes.thread import ThreadPane
+from console.removal import gone
 from console.screens.my_alerts import MyAlertsScreen
 from console.text import literal
 from console.widgets.alert_line import AlertReadinessLine
@@ -358,17 +359,22 @@ class ConversationsPane(ReportsFailures, Horizontal):
         yield ThreadPane(self.context, id="agent-thread")
 
     async def on_mount(self) -> None:
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         table = self.query_one(ConversationList)
         table.me, table.now = self.context.actor.id, self.context.clock.now
         self.set_interval(20, table.retime, name="wait-times")
         await self.reload()
-        self.focus_default()
+        if not gone(self):
+            self.focus_default()
 
     def focus_default(self) -> None:
         self.query_one(ConversationList).focus()
 
     def watch_view(self, view: Filter) -> None:
+        if gone(self):
+            return  # a watcher runs on mount, also for a pane taken away before it composed
         names = ("all", "mine", "public", "unanswered")
         line = filter_line([(name[0], name) for name in names], view)
         self.query_one("#filter-line", Static).update(line)

@@ -35,6 +35,7 @@ from console.panes.notifications import NotificationsPane
 from console.panes.permission_profiles import PermissionProfiles
 from console.panes.settings_form import SettingsForm
 from console.panes.thread import ThreadPane
+from console.removal import gone
 from console.screens.agent_form import AgentForm
 from console.screens.confirm import ConfirmScreen
 from console.text import literal
@@ -126,11 +127,10 @@ class ManagerConversations(ReportsFailures, Horizontal):
         yield ThreadPane(self.context, read_only=True, id="manager-thread")
 
     async def on_mount(self) -> None:
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
-        found = self.query(ManagerConversationList)
-        if not found:
-            return  # removed while mounting: a principal reload took the Manager tab away
-        table = found.first()
+        table = self.query_one(ManagerConversationList)
         table.me, table.now = self.context.actor.id, self.context.clock.now
         # Wait times grow with nobody touching anything.
         self.set_interval(20, table.retime, name="manager-wait-times")
@@ -140,9 +140,10 @@ class ManagerConversations(ReportsFailures, Horizontal):
         self.query_one(ManagerConversationList).focus()
 
     def watch_view(self, view: Filter) -> None:
+        if gone(self):
+            return  # a watcher runs on mount, also for a section taken away before it composed
         line = filter_line([(FILTER_KEYS[name], name) for name in MANAGER_FILTERS], view)
-        for shown in self.query("#manager-filter-line").results(Static):
-            shown.update(line)  # none when a principal reload took the tab away mid-mount
+        self.query_one("#manager-filter-line", Static).update(line)
 
     async def fetch(self, **page: Any) -> list[Conversation]:
         return await conversations.list_for(self.context.db, self.context.actor, self.view, **page)
@@ -152,6 +153,8 @@ class ManagerConversations(ReportsFailures, Horizontal):
         thread = self.query_one(ThreadPane)
         rows = len(table.shown) if keep_loaded else 0
         await table.load(self.fetch, rows=rows)
+        if gone(self):
+            return  # taken away while reading (see console/removal.py)
         if thread.conversation_id is None and table.shown:
             await thread.show(table.selected_id())
 
@@ -295,6 +298,8 @@ class ManagerAgents(ReportsFailures, Vertical):
         yield AgentTable()
 
     async def on_mount(self) -> None:
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         await self.reload()
 
@@ -302,7 +307,9 @@ class ManagerAgents(ReportsFailures, Vertical):
         self.query_one(AgentTable).focus()
 
     async def reload(self) -> None:
-        self.query_one(AgentTable).show(await agents.list_agents(self.context.db))
+        found = await agents.list_agents(self.context.db)
+        if not gone(self):
+            self.query_one(AgentTable).show(found)
 
     async def on_changes(self, changes: Changes) -> None:
         if changes.about("agent."):
@@ -469,12 +476,16 @@ class ManagerPane(Vertical):
         return TabPane(label, NotificationsPane(self.context), id=section)
 
     async def on_mount(self) -> None:
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         # Should the tab list have mounted after its own mount (see compose),
         # nothing would be shown: show the first section once everything is in.
         self.call_after_refresh(self._show_a_section)
 
     def _show_a_section(self) -> None:
+        if gone(self):
+            return  # taken away before the refresh this waited for
         sections = self.query_one("#manager-sections", TabbedContent)
         if not sections.active:
             sections.active = SECTIONS[0][0]
@@ -482,10 +493,9 @@ class ManagerPane(Vertical):
     async def on_changes(self, changes: Changes) -> None:
         # The app publishes a reloaded principal as missed=True: the optional
         # sections follow the rights they need.
-        found = self.query("#manager-sections").results(TabbedContent)
-        tabs = next(found, None)
-        if not changes.missed or tabs is None or not self.is_attached:
+        if not changes.missed or gone(self):
             return  # nothing new about the principal, or the pane is going (a tab removed)
+        tabs = self.query_one("#manager-sections", TabbedContent)
         for section, action in OPTIONAL.items():
             shown = bool(tabs.query(f"#{section}"))
             if self.context.may(action) and not shown:

@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Static
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
+from console.removal import gone
 from console.screens.collected_field_form import TYPE_LABELS, CollectedFieldForm
 from console.screens.confirm import ConfirmScreen
 from console.text import literal
@@ -116,6 +117,8 @@ class NotifyFields(ReportsFailures, Vertical):
         yield FieldTable()
 
     async def on_mount(self) -> None:
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         await self.reload()
         await self.reload_hipaa()
@@ -125,11 +128,14 @@ class NotifyFields(ReportsFailures, Vertical):
 
     async def reload(self) -> None:
         found = await fields.list_fields(self.context.db, self.context.actor)
+        if gone(self):
+            return  # taken away while reading (see console/removal.py)
         self.query_one(FieldTable).show(found)
 
     async def reload_hipaa(self) -> None:
         on = (await settings.load(self.context.db)).hipaa_mode
-        self.query_one("#field-hipaa", Static).display = on
+        if not gone(self):
+            self.query_one("#field-hipaa", Static).display = on
 
     async def on_changes(self, changes: Changes) -> None:
         if changes.about("collected_field."):

@@ -22,6 +22,7 @@ from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
 from console.panes.notify_places import OpenPlace
+from console.removal import gone
 from console.screens.confirm import ConfirmScreen
 from console.screens.notification_group_members import GroupMembersScreen
 from console.screens.notification_links import LinksScreen
@@ -100,6 +101,8 @@ class NotificationGroupsTab(ReportsFailures, Vertical):
         yield GroupTable()
 
     async def on_mount(self) -> None:
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         await self.reload()
 
@@ -107,8 +110,11 @@ class NotificationGroupsTab(ReportsFailures, Vertical):
         self.query_one(GroupTable).focus()
 
     async def reload(self) -> None:
+        found = await groups.list_groups(self.context.db, self.context.actor)
+        if gone(self):
+            return  # taken away while reading (see console/removal.py)
         table = self.query_one(GroupTable)
-        table.show(await groups.list_groups(self.context.db, self.context.actor))
+        table.show(found)
         if self._wanted is not None:
             table.select(self._wanted)
             self._wanted = None

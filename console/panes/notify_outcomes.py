@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Static
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
+from console.removal import gone
 from console.screens.outcome_form import KIND_LABELS, OutcomeForm
 from console.screens.outcome_recipients import OutcomeRecipients
 from console.text import literal
@@ -106,6 +107,8 @@ class NotifyOutcomes(ReportsFailures, Vertical):
         yield OutcomeTable()
 
     async def on_mount(self) -> None:
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         await self.reload()
 
@@ -125,6 +128,8 @@ class NotifyOutcomes(ReportsFailures, Vertical):
                     # Renamed by another process since the list was read: the
                     # rename's event brings it back here with its new name.
                     self.counts.setdefault(o.id, 0)
+        if gone(self):
+            return  # taken away while reading (see console/removal.py)
         self.query_one(OutcomeTable).show([OutcomeRow(o, self.counts[o.id]) for o in found])
 
     async def on_changes(self, changes: Changes) -> None:

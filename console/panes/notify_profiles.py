@@ -27,6 +27,7 @@ from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
 from console.panes.notify_places import OpenPlace
+from console.removal import gone
 from console.screens.choice import ChoiceScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.notification_links import REPLACE, LinksScreen
@@ -184,6 +185,8 @@ class NotificationProfilesTab(ReportsFailures, Vertical):
         yield NotifyProfileTable()
 
     async def on_mount(self) -> None:
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         await self.reload()
 
@@ -196,6 +199,8 @@ class NotificationProfilesTab(ReportsFailures, Vertical):
 
     async def reload(self) -> None:
         found = await profiles.list_profiles(self.context.db, self.context.actor, self.search)
+        if gone(self):
+            return  # taken away while reading (see console/removal.py)
         self.query_one(NotifyProfileTable).show_at(found, self.context.clock.now())
 
     async def on_changes(self, changes: Changes) -> None:

@@ -28,6 +28,7 @@ from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
 from console.panes.notify_places import OpenPlace
+from console.removal import gone
 from console.screens.choice import ChoiceScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.oncall_forms import ScheduleForm, SlotForm
@@ -154,6 +155,8 @@ class OnCallSection(ReportsFailures, Vertical):
         yield Static(id="oncall-slot")
 
     async def on_mount(self) -> None:
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         self.set_interval(REFRESH_SECONDS, self._refresh)
         await self.reload()
@@ -177,6 +180,8 @@ class OnCallSection(ReportsFailures, Vertical):
                 found.append((schedule, await oncall.on_call_now(db, actor, schedule.id)))
             except NotFound:
                 continue  # deleted since it was listed: the event that says so follows
+        if gone(self):
+            return  # taken away while reading (see console/removal.py)
         self.schedules.show(found)
         await self.show_week()
 
@@ -196,6 +201,8 @@ class OnCallSection(ReportsFailures, Vertical):
                 self.now = await oncall.on_call_now(db, actor, schedule.id)
             except NotFound:
                 slots = []  # deleted meanwhile: the feed's event reloads the list
+        if gone(self):
+            return  # taken away while reading (see console/removal.py)
         current = None if self.now is None or self.now.slot is None else self.now.slot.id
         self.grid.show(slots, current)
         shown = self.query_one("#oncall-now", Static)

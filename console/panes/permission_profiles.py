@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Input, Static
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
+from console.removal import gone
 from console.screens.centre_setup import CentreSetup
 from console.screens.confirm import ConfirmScreen
 from console.screens.permission_profile_form import PermissionProfileForm
@@ -74,8 +75,8 @@ class ProfileTable(DataTable[Text]):
             if chosen is not None and chosen.id in new:
                 self.move_cursor(row=self.get_row_index(str(chosen.id)))
             return
-        for gone in set(old) - set(new):
-            self.remove_row(str(gone))
+        for dropped in set(old) - set(new):
+            self.remove_row(str(dropped))
         for profile in found:
             cells = self.cells(profile)
             if profile.id in kept:
@@ -163,6 +164,8 @@ class PermissionProfiles(ReportsFailures, Vertical):
         yield ProfileTable()
 
     async def on_mount(self) -> None:
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         await self.reload()
 
@@ -174,9 +177,10 @@ class PermissionProfiles(ReportsFailures, Vertical):
         return self.query_one("#profile-search", Input).value
 
     async def reload(self) -> None:
-        self.query_one(ProfileTable).show(
-            await profiles.list_profiles(self.context.db, self.search)
-        )
+        found = await profiles.list_profiles(self.context.db, self.search)
+        if gone(self):
+            return  # taken away while reading (see console/removal.py)
+        self.query_one(ProfileTable).show(found)
 
     async def on_changes(self, changes: Changes) -> None:
         if changes.about(*_FEED_KINDS):

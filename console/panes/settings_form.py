@@ -23,6 +23,7 @@ from textual.widgets import Button, Input, Label, Static, TabbedContent, Tabs
 
 from console.context import ConsoleContext
 from console.live import Changes
+from console.removal import gone
 from console.screens.form_fields import Tick
 from console.screens.hipaa_problems import HipaaProblems
 from console.text import literal
@@ -122,6 +123,8 @@ class SettingsForm(VerticalScroll):
             yield Button("Save", variant="primary", id="settings-save")
 
     async def on_mount(self) -> None:
+        if gone(self):
+            return  # taken away before it composed: it has no fields
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         await self.reload()
 
@@ -177,9 +180,8 @@ class SettingsForm(VerticalScroll):
 
     async def reload(self) -> None:
         current = await settings.load(self.context.db)
-        if not self.query(f"#setting-{FIELDS[0][0]}"):
-            return  # removed meanwhile: a principal reload took the tab away, or the app closes
-        self.show(current)
+        if not gone(self):  # a principal reload took the tab away meanwhile, or the app closes
+            self.show(current)
 
     async def on_changes(self, changes: Changes) -> None:
         # Another manager (or the CLI) changed settings: follow, unless we are editing.

@@ -29,6 +29,7 @@ from textual.widgets import DataTable, Static
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
+from console.removal import gone
 from console.screens.confirm import ConfirmScreen
 from console.screens.shift_forms import ImportForm, ShiftForm
 from console.text import literal
@@ -137,8 +138,8 @@ class ShiftsTab(ReportsFailures, Vertical):
         yield Static(id="shifts-cell")
 
     async def on_mount(self) -> None:
-        if not self.query("#shifts-status"):
-            return  # removed while mounting: a principal reload took the section away
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         self.set_interval(TICK_SECONDS, self._tick)
         self.say(None)
@@ -161,13 +162,18 @@ class ShiftsTab(ReportsFailures, Vertical):
 
     async def reload(self) -> None:
         db, actor = self.context.db, self.context.actor
-        self.zone = ZoneInfo(await shifts.default_zone(db))
+        zone = ZoneInfo(await shifts.default_zone(db))
         now = self.context.clock.now()
         self.minute = now.replace(second=0, microsecond=0)
-        self.table.show(await shifts.list_shifts(db, actor))
+        found = await shifts.list_shifts(db, actor)
         board = await on_shift.now_and_next(db, actor, now)
+        week = await on_shift.week(db, actor, zone.key, now)
+        if gone(self):
+            return  # taken away while reading (see console/removal.py)
+        self.zone = zone
+        self.table.show(found)
         self.query_one("#shifts-board", Static).update(board_text(board, self.zone))
-        self._show_week(await on_shift.week(db, actor, self.zone.key, now))
+        self._show_week(week)
 
     def _show_week(self, slots: list[on_shift.ShiftSlot]) -> None:
         chosen = self.table.selected()

@@ -24,6 +24,7 @@ from textual_plotext import PlotextPlot
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.figures import COLUMNS, cell, days_ending
+from console.removal import gone
 from console.safe_text import clipped
 from console.text import literal
 from core import statistics
@@ -98,6 +99,8 @@ class StatisticsPane(ReportsFailures, Vertical):
         yield PlotextPlot(id="statistics-chart")
 
     async def on_mount(self) -> None:
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         table = self.query_one(StatisticsTable)
         table.add_column("Agent", key="name", width=18)
         for heading, attribute in COLUMNS:
@@ -126,7 +129,8 @@ class StatisticsPane(ReportsFailures, Vertical):
         today = self.context.clock.now().astimezone().date()
         start, end = days_ending(today, chosen.days)
         report = await statistics.report(self.context.db, self.context.actor, start, end, self.by)
-        self.show(report, chosen)
+        if not gone(self):  # the tab taken away while reading (see console/removal.py)
+            self.show(report, chosen)
 
     def show(self, report: Report, chosen: Period) -> None:
         self.report = report

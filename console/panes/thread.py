@@ -23,6 +23,7 @@ from textual.widgets import Input, Select, Static, TextArea
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
+from console.removal import gone
 from console.screens.canned_replies import canned_reply_picker, no_replies
 from console.screens.close_form import close_form
 from console.text import literal
@@ -146,14 +147,15 @@ class ThreadPane(ReportsFailures, Vertical):
             yield Composer(id="thread-composer")
 
     async def on_mount(self) -> None:
-        if not self.query("#thread-placeholder"):
-            return  # removed while mounting: a principal reload took its tab away
+        if gone(self):
+            return  # taken away before it composed: it has no parts
         self._set_visible(placeholder=True)
         self.query_one("#thread-banner").display = False
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
         if not self.read_only:
             config = await settings.load(self.context.db)
-            self.composer.set_price(config.cost_per_segment, config.currency)
+            if not gone(self):
+                self.composer.set_price(config.cost_per_segment, config.currency)
 
     # --- parts ------------------------------------------------------------
 
@@ -188,6 +190,8 @@ class ThreadPane(ReportsFailures, Vertical):
 
     async def _follow_closure(self, conversation: Conversation | None) -> None:
         """The last closure under the messages, and whether Close… is offered (core's rule)."""
+        if gone(self):
+            return  # taken away while reading (see console/removal.py)
         closed = conversation is not None and conversation.closed_at is not None
         self.query_one(ClosureNotices).follow(
             None if conversation is None else conversation.id, closed=closed
@@ -229,7 +233,7 @@ class ThreadPane(ReportsFailures, Vertical):
         except SwitchboardError as exc:
             # Kept here, not in the app's handler: the refusal (not visible, not
             # found) replaces the thread itself, where the person is looking.
-            if generation == self._generation:
+            if generation == self._generation and not gone(self):
                 self.conversation_id = None
                 self.conversation = None
                 self.query_one("#thread-placeholder", Static).update(literal(str(exc)))
@@ -237,8 +241,8 @@ class ThreadPane(ReportsFailures, Vertical):
                 await self._follow_closure(None)
                 self._refresh_keys()
             return
-        if generation != self._generation:
-            return
+        if generation != self._generation or gone(self):
+            return  # another thread opened meanwhile, or the pane taken away
         self.conversation_id = conversation_id
         self.conversation = conversation
         self.has_earlier = len(page) == PAGE
@@ -262,7 +266,7 @@ class ThreadPane(ReportsFailures, Vertical):
         generation = self._generation
         # Raises NotFound (deleted meanwhile) to the caller's worker, which reports it.
         contact = await contacts.get(self.context.db, contact_id)
-        if generation != self._generation:
+        if generation != self._generation or gone(self):
             return
         self._keep_draft()
         self.conversation_id = None
@@ -339,6 +343,8 @@ class ThreadPane(ReportsFailures, Vertical):
         reason = None
         if opted_out:
             history = await consent.history(self.context.db, phone)
+            if gone(self):
+                return
             last = next((change for change in history if change.opted_out), None)
             if last is None:
                 reason = "Opted out — nothing can be sent until they text START"
@@ -353,7 +359,8 @@ class ThreadPane(ReportsFailures, Vertical):
         if not self.read_only:
             self.composer.block(reason)
             notice = None if opted_out else await outgoing.notice_for(self.context.db, phone)
-            self.composer.set_notice(notice)
+            if not gone(self):
+                self.composer.set_notice(notice)
 
     async def _check_recipient(self, phone: str) -> None:
         opted_out = await consent.is_opted_out(self.context.db, phone)
@@ -369,6 +376,8 @@ class ThreadPane(ReportsFailures, Vertical):
     async def on_changes(self, changes: Changes) -> None:
         if not self.read_only and changes.about("settings."):
             config = await settings.load(self.context.db)
+            if gone(self):
+                return
             self.composer.set_price(config.cost_per_segment, config.currency)
         # The opt-out line the counter counts changes with the notice setting, and
         # once any SMS (another conversation's, another console's, a close's notice,
@@ -398,7 +407,7 @@ class ThreadPane(ReportsFailures, Vertical):
         except SwitchboardError:
             # Kept here: a refresh nobody asked for (live changes) must stay quiet.
             return  # e.g. no longer visible to this agent; the list will move on
-        if generation != self._generation:
+        if generation != self._generation or gone(self):
             return
         self.conversation = conversation
         self._show_header()
@@ -472,7 +481,7 @@ class ThreadPane(ReportsFailures, Vertical):
             before_id=shown[0].id,
             limit=PAGE,
         )
-        if generation != self._generation:
+        if generation != self._generation or gone(self):
             return
         self.has_earlier = len(page) == PAGE
         self.messages.prepend(page)
@@ -623,6 +632,8 @@ class ThreadPane(ReportsFailures, Vertical):
         finally:
             composer.sending = False
             composer.refresh_bindings()
+        if gone(self):
+            return  # sent; the app closed meanwhile (see console/removal.py)
         composer.clear()
         if result.ready_changed:
             self.notify(

@@ -28,6 +28,7 @@ from textual.widgets import Static
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.paging import Pages
+from console.removal import gone
 from console.screens.confirm import ConfirmScreen
 from console.screens.prompt import PromptScreen
 from console.text import literal
@@ -173,6 +174,8 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
             # The page's rows all moved away: the one before is where the rows are.
             found = await pool.movable(db, actor, c, after_id=self.pages.after_id, limit=SHOWN)
         counts = await pool.counts(db, actor, c)
+        if gone(self):
+            return  # closed while reading (see console/removal.py)
         self.total = counts["waiting"] + counts["programmed"]
         self.table.show(found, recheck=True)
         self._show_page()
@@ -201,6 +204,8 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
             self.say("This is the first page.")
             return
         await self.reload()
+        if gone(self):
+            return
         self.table.move_cursor(row=0)
         self.say(None)
 

@@ -22,6 +22,7 @@ from textual.widgets import Static
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.paging import Pages
+from console.removal import gone
 from console.screens.campaign_pool import when
 from console.text import literal
 from console.widgets.keyed_table import KeyedTable
@@ -120,6 +121,8 @@ class ResultsScreen(ReportsFailures, ModalScreen[None]):
         db, actor, c = self.context.db, self.context.actor, self.campaign.id
         found = await pool.targets(db, actor, c, after_id=self.pages.after_id, limit=SHOWN)
         self.total = sum((await pool.counts(db, actor, c)).values())
+        if gone(self):
+            return  # closed while reading (see console/removal.py)
         self.table.show(found)
         hint = self.pages.describe(len(found), self.total)
         if self.pages.has_next(len(found), self.total) or self.pages.first_row > 1:
@@ -136,7 +139,8 @@ class ResultsScreen(ReportsFailures, ModalScreen[None]):
         elif not self.pages.previous():
             return
         await self.reload()
-        self.table.move_cursor(row=0)
+        if not gone(self):
+            self.table.move_cursor(row=0)
 
     def _cells(self, t: Target) -> dict[str, Text]:
         return {

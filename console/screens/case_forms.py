@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
 from console.context import ConsoleContext
+from console.removal import gone
 from console.screens.small_form import SmallForm, bindings
 from console.text import literal
 from core.cases.case_contacts import CaseContact
@@ -303,6 +304,8 @@ class ContactPicker(ModalScreen[int | None]):
         found = await contacts.search_page(
             self.context.db, self.context.actor, text, limit=self.LIMIT
         )
+        if gone(self):
+            return  # closed while searching (see console/removal.py)
         options = self.query_one(OptionList)
         options.clear_options()
         for c in found:

@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Select, Static, TextArea
 
+from console.removal import gone
 from console.text import literal
 from console.widgets import steady
 from console.widgets.segment_counter import SegmentCounter
@@ -133,6 +134,8 @@ class Composer(Vertical):
         yield SegmentCounter(id="composer-counter")
 
     def on_mount(self) -> None:
+        if gone(self):
+            return  # taken away before it composed (with its thread): it has no parts
         self.query_one("#composer-to-line").display = False
         self.query_one("#composer-attachment").display = False
         self.query_one("#composer-attach-path").display = False
