@@ -134,6 +134,14 @@ class Tx:
             _drop_cursor(exc)
             raise
 
+    async def fetchall_each(self, *statements: tuple[str, Params]) -> list[list[sqlite3.Row]]:
+        """The rows of each of several reads that need nothing of each other, in one trip."""
+        try:
+            return await self._trip(_fetchall_each, statements)
+        except Exception as exc:
+            _drop_cursor(exc)
+            raise
+
     async def scalar(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
@@ -192,6 +200,12 @@ def _executemany(raw: sqlite3.Connection, sql: str, rows: list[Params]) -> sqlit
 
 def _fetchall(raw: sqlite3.Connection, sql: str, params: Params) -> list[sqlite3.Row]:
     return raw.execute(sql, params).fetchall()
+
+
+def _fetchall_each(
+    raw: sqlite3.Connection, statements: tuple[tuple[str, Params], ...]
+) -> list[list[sqlite3.Row]]:
+    return [raw.execute(sql, params).fetchall() for sql, params in statements]
 
 
 def _drop_cursor(exc: BaseException) -> None:

@@ -89,10 +89,19 @@ async def by_e164(db: Database | Tx, e164: str) -> Number:
 
 async def by_e164_many(db: Database | Tx, e164s: Iterable[str]) -> dict[str, Number]:
     """Those of ``e164s`` that are our numbers, by E.164 (one query: a group of inbound SMS)."""
-    rows = await db.fetchall(
+    return by_e164_found(await db.fetchall(*by_e164_read(e164s)))
+
+
+def by_e164_read(e164s: Iterable[str]) -> tuple[str, tuple[str]]:
+    """``by_e164_many``'s read, to go with others in one trip (``Tx.fetchall_each``)."""
+    return (
         "SELECT n.* FROM json_each(?) AS j JOIN numbers n ON n.e164 = j.value",
         (json.dumps(sorted(set(e164s))),),
     )
+
+
+def by_e164_found(rows: Iterable[sqlite3.Row]) -> dict[str, Number]:
+    """The numbers ``by_e164_read`` found, by E.164."""
     return {row["e164"]: _number(row) for row in rows}
 
 

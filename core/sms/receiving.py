@@ -14,6 +14,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 
 from core import settings
 from core.alerts import hook as alerts_hook
@@ -173,8 +174,7 @@ async def _store_many(
 ) -> None:
     """Store ``checked`` (contact, conversation, message, attachments, last-inbound
     times), run the hooks, announce each message; fill in ``results``."""
-    ours = await numbers.by_e164_many(tx, {c.ours for c in checked})
-    known = await _look_up(tx, checked, ours)
+    ours, known = await _look_up(tx, checked)
     seen = known.messages
     fresh: list[_Checked] = []
     first_copy: dict[str, _Checked] = {}
@@ -237,6 +237,8 @@ class _Known:
     """The contact each sender's number belongs to (the oldest), by E.164."""
     conversations: dict[tuple[int, str], int]
     """The conversation of each (our number's ID, sender), when there is one."""
+    last_message_id: int
+    """The highest message ID: the group's messages take the IDs after it."""
 
 
 _LOOK_UP = (
@@ -247,31 +249,40 @@ _LOOK_UP = (
     " JOIN contact_phones p ON p.e164 = j.value GROUP BY p.e164"
     " UNION ALL"
     " SELECT 'conversation', c.phone, c.id, c.number_id FROM json_each(:pairs) AS j"
-    " JOIN conversations c ON c.number_id = j.value ->> 0 AND c.phone = j.value ->> 1"
+    " JOIN numbers n ON n.e164 = j.value ->> 0"
+    " JOIN conversations c ON c.number_id = n.id AND c.phone = j.value ->> 1"
+    " UNION ALL"
+    " SELECT 'last', NULL, coalesce(max(id), 0), NULL FROM messages"
 )
 
 
-async def _look_up(tx: Tx, checked: Sequence[_Checked], ours: dict[str, numbers.Number]) -> _Known:
-    """Retries, senders' contacts and conversations for the whole group, in one trip to
-    the database (three lookups were three trips, each waiting its turn on a busy loop)."""
+async def _look_up(tx: Tx, checked: Sequence[_Checked]) -> tuple[dict[str, numbers.Number], _Known]:
+    """Our numbers, retries, senders' contacts and conversations for the whole group, in
+    one trip to the database (four were four trips, each waiting its turn on a busy loop)."""
     refs = sorted({c.message.provider_ref for c in checked if c.message.provider_ref is not None})
-    pairs = sorted({(ours[c.ours].id, c.phone) for c in checked if c.ours in ours})
-    known = _Known({}, {}, {})
-    for kind, key, first, second in await tx.fetchall(
-        _LOOK_UP,
-        {
-            "refs": json.dumps(refs),
-            "phones": json.dumps(sorted({c.phone for c in checked})),
-            "pairs": json.dumps(pairs),
-        },
-    ):
+    pairs = sorted({(c.ours, c.phone) for c in checked})
+    ours_rows, rows = await tx.fetchall_each(
+        numbers.by_e164_read(c.ours for c in checked),
+        (
+            _LOOK_UP,
+            {
+                "refs": json.dumps(refs),
+                "phones": json.dumps(sorted({c.phone for c in checked})),
+                "pairs": json.dumps(pairs),
+            },
+        ),
+    )
+    found: _Known = _Known({}, {}, {}, 0)
+    for kind, key, first, second in rows:
         if kind == "message":
-            known.messages[key] = (first, second)
+            found.messages[key] = (first, second)
         elif kind == "contact":
-            known.contacts[key] = first
+            found.contacts[key] = first
+        elif kind == "conversation":
+            found.conversations[(second, key)] = first
         else:
-            known.conversations[(second, key)] = first
-    return known
+            found = replace(found, last_message_id=first)
+    return numbers.by_e164_found(ours_rows), found
 
 
 async def _insert_many(
@@ -281,21 +292,33 @@ async def _insert_many(
     (message ID, conversation ID, contact ID) of each, in order."""
     contact_of = known.contacts
     conversation_of = known.conversations
+    last_id = known.last_message_id
+    created = False
     for c in fresh:  # a sender or a conversation seen for the first time: rare, one by one
         number = ours[c.ours]
         if c.phone not in contact_of:
             contact_of[c.phone] = await contacts.create_for_phone_in(tx, c.phone, agent_id=None)
+            created = True
         if (number.id, c.phone) not in conversation_of:
             row = await conversations.get_or_create_in(
                 tx, number.id, c.phone, contact_of[c.phone], number.agent_id
             )
             conversation_of[(number.id, c.phone)] = row["id"]
+            created = True
+    if created:  # whatever that wrote, the highest message ID is read again
+        last_id = await tx.scalar("SELECT coalesce(max(id), 0) FROM messages")
     now = tx.now_ms
+    # The IDs SQLite would give them (the write lock is held since the look-up, and
+    # messages has no AUTOINCREMENT: the next rowid is the highest plus one), given
+    # outright so the insert needs no trip of its own to say them: it goes with the
+    # next statement. An ID taken after all would fail the insert, not reuse a row.
+    message_ids = list(range(last_id + 1, last_id + 1 + len(fresh)))
     rows = []
-    for c in fresh:
+    for c, message_id in zip(fresh, message_ids, strict=True):
         count = segments.count(c.message.body)
         rows.append(
             (
+                message_id,
                 conversation_of[(ours[c.ours].id, c.phone)],
                 "keyword" if c.keyword else "chat",
                 c.message.body,
@@ -307,19 +330,14 @@ async def _insert_many(
                 now,
             )
         )
-    message_ids: list[int] = []
     for start in range(0, len(rows), _INSERT_CHUNK):
         chunk = rows[start : start + _INSERT_CHUNK]
-        inserted = await tx.fetchall(
-            "INSERT INTO messages (conversation_id, direction, kind, body, encoding, segments,"
-            " status, provider_ref, optout_flag, created_at, updated_at) VALUES "
-            + ", ".join(["(?, 'in', ?, ?, ?, ?, 'received', ?, ?, ?, ?)"] * len(chunk))
-            + " RETURNING id",
+        tx.defer(
+            "INSERT INTO messages (id, conversation_id, direction, kind, body, encoding,"
+            " segments, status, provider_ref, optout_flag, created_at, updated_at) VALUES "
+            + ", ".join(["(?, ?, 'in', ?, ?, ?, ?, 'received', ?, ?, ?, ?)"] * len(chunk)),
             [value for row in chunk for value in row],
         )
-        # RETURNING gives no order, but the rows are given their ids in the order of
-        # VALUES, each one above every id before it: sorted, they line up with ``chunk``.
-        message_ids.extend(sorted(r[0] for r in inserted))
     attachments = [
         (message_id, item.filename, item.mime, len(item.content), item.content, item.url)
         for c, message_id in zip(fresh, message_ids, strict=True)
@@ -346,7 +364,7 @@ async def _insert_many(
 
 
 _INSERT_CHUNK = 500
-"""Messages per INSERT: 9 values each, well under SQLite's 32,766 bound parameters."""
+"""Messages per INSERT: 10 values each, well under SQLite's 32,766 bound parameters."""
 
 
 async def _keywords(message: inbound.Inbound) -> inbound.HookResult:

@@ -167,16 +167,20 @@ async def test_a_transaction_that_fails_before_its_first_statement_opens_nothing
     class Boom(Exception):
         pass
 
-    with pytest.raises(Boom):
+    async def fail_first() -> None:
         async with db.transaction() as tx:
             tx.defer("INSERT INTO settings (key, value) VALUES ('x', '1')")
             raise Boom
+
+    with pytest.raises(Boom):
+        await fail_first()
     held: list[float] = []
     db.on_transaction = held.append
     async with db.transaction() as tx:
         await tx.execute("INSERT INTO settings (key, value) VALUES ('y', '1')")
     assert [r[0] for r in await db.fetchall("SELECT key FROM settings")] == ["y"]
-    assert len(held) == 1 and held[0] >= 0  # the lock's time, from BEGIN to COMMIT
+    assert len(held) == 1  # the lock's time, from BEGIN to COMMIT
+    assert held[0] >= 0
 
 
 async def test_reader_never_sees_an_uncommitted_change(db):
