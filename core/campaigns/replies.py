@@ -35,11 +35,12 @@ async def _mark(message: inbound.Inbound) -> None:
 
 
 async def _mark_many(messages: Sequence[inbound.Inbound]) -> list[inbound.HookResult | None]:
-    """At most three statements for a group, whatever its size; one before any
-    campaign has started."""
+    """At most three statements for a group, whatever its size; none before any
+    campaign has started (its one read goes ahead, with receiving's look-up)."""
     if messages:
         tx = messages[0].tx
-        if not await tx.scalar(_ANY_SENT):
+        [[any_sent]] = messages[0].ahead[CAMPAIGN_REPLIES.name]
+        if not any_sent:
             return [None] * len(messages)
         found = await tx.fetchall(
             _FIND,
@@ -67,4 +68,8 @@ async def _mark_many(messages: Sequence[inbound.Inbound]) -> list[inbound.HookRe
     return [None] * len(messages)
 
 
-CAMPAIGN_REPLIES = inbound.Hook("campaign_replies", _mark, _mark_many)
+def _ahead(arriving: Sequence[inbound.Arriving]) -> inbound.Read:
+    return _ANY_SENT, ()
+
+
+CAMPAIGN_REPLIES = inbound.Hook("campaign_replies", _mark, _mark_many, _ahead)

@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 # the latest case text of each to that phone from the number the message went to.
 # No such case for any phone of a group (nearly all traffic): one indexed lookup
 # of case_contacts per message, and no row.
-_CANDIDATES = """SELECT j.key AS i, c.id AS case_id, c.code, min(cc.contact_id) AS contact_id,
+_CANDIDATES = """SELECT j.value ->> 0 AS phone, j.value ->> 1 AS number,
+    c.id AS case_id, c.code, min(cc.contact_id) AS contact_id,
     l.direct_reply, l.sender, l.name AS location,
     (SELECT max(m.id) FROM messages m WHERE m.recipient = j.value ->> 0
        AND m.sender = j.value ->> 1 AND m.case_id = c.id AND m.purpose = 'case') AS last_text
@@ -99,6 +100,13 @@ def _note_text(body: str) -> str | None:
         return None
 
 
+def _ahead(arriving: Sequence[inbound.Arriving]) -> inbound.Read:
+    """The open cases of each (phone, our number) of the group, read with its look-up."""
+    # Keywords are the keyword hook's: START and HELP are not case replies.
+    pairs = sorted({(a.phone, a.number) for a in arriving if a.keyword is None})
+    return _CANDIDATES, {"messages": json.dumps(pairs)}
+
+
 async def _reply(message: inbound.Inbound) -> inbound.HookResult | None:
     return (await _reply_many([message]))[0]
 
@@ -114,14 +122,12 @@ async def _reply_many(
     if not asked:
         return results
     tx = messages[0].tx
-    rows = await tx.fetchall(
-        _CANDIDATES, {"messages": json.dumps([[m.phone, m.number.e164] for _, m in asked])}
-    )
+    rows = messages[0].ahead[CASE_REPLIES.name]
     if not rows:
         return results
-    candidates: dict[int, list[_Candidate]] = {}
+    candidates: dict[tuple[str, str], list[_Candidate]] = {}
     for r in rows:
-        candidates.setdefault(r["i"], []).append(
+        candidates.setdefault((r["phone"], r["number"]), []).append(
             _Candidate(
                 r["case_id"],
                 r["code"],
@@ -133,8 +139,8 @@ async def _reply_many(
             )
         )
     matched: dict[int, _Match] = {}
-    for k, (i, message) in enumerate(asked):
-        case = choose(message.body, candidates.get(k, ()))
+    for i, message in asked:
+        case = choose(message.body, candidates.get((message.phone, message.number.e164), ()))
         if case is not None:
             matched[i] = _Match(message, case)
     if not matched:
@@ -223,5 +229,5 @@ async def _tell_once(tx: Tx, match: _Match) -> int | None:
     return notice
 
 
-CASE_REPLIES = inbound.Hook("case_replies", _reply, _reply_many)
+CASE_REPLIES = inbound.Hook("case_replies", _reply, _reply_many, _ahead)
 """C3: right after the keywords, so a reply that becomes a note starts no wait."""

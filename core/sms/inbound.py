@@ -21,6 +21,14 @@ still in the chain, in arrival order, before the next hook runs. A hook may
 give ``run_many`` to do that in a few statements instead of a few per
 message; without it, ``run`` is called once per message.
 
+A hook may also give ``ahead``: one read for the whole group that needs
+nothing the group writes (neither its messages nor an earlier hook's
+changes), made from what is known before anything is stored
+(``Arriving``). It goes to the database with receiving's own look-up, in
+the same trip, and its rows reach the hook as ``Inbound.ahead[hook name]``:
+under load each trip waits for the event loop, and a group's transaction
+was mostly its trips.
+
 A hook that raises rolls back the whole inbound message (the whole group:
 the caller then stores each message alone), so a provider's retry delivers
 it again. The keyword hook contains its own reply failures
@@ -29,7 +37,8 @@ it again. The keyword hook contains its own reply failures
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from core.db import Tx
 from core.errors import InvalidInput
@@ -56,6 +65,24 @@ class Inbound:
     keyword: str | None
     """The normalised keyword (STOP, START, HELP…) when the whole message is one."""
     settings: Settings
+    ahead: Mapping[str, Sequence[Any]]
+    """The rows of each hook's read ahead (``Hook.ahead``), by the hook's name."""
+
+
+@record
+class Arriving:
+    """An inbound message as known before it is stored: what a read ahead may use."""
+
+    phone: str
+    """The sender, E.164."""
+    number: str
+    """Our number it was sent to, E.164."""
+    body: str
+    keyword: str | None
+
+
+Read = tuple[str, Sequence[Any] | dict[str, Any]]
+"""A statement and its parameters."""
 
 
 @record
@@ -74,6 +101,8 @@ class Hook:
     run_many: Callable[[Sequence[Inbound]], Awaitable[Sequence[HookResult | None]]] | None = None
     """Optional: ``run`` for several messages at once, one result each, in order. Each
     statement is a trip to the database thread, so a group's cost stays flat with it."""
+    ahead: Callable[[Sequence[Arriving]], Read] | None = None
+    """Optional: the group's read that needs nothing the group writes (see above)."""
 
     def __post_init__(self) -> None:
         if not self.name:

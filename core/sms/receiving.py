@@ -174,7 +174,7 @@ async def _store_many(
 ) -> None:
     """Store ``checked`` (contact, conversation, message, attachments, last-inbound
     times), run the hooks, announce each message; fill in ``results``."""
-    ours, known = await _look_up(tx, checked)
+    ours, known, ahead = await _look_up(tx, checked, chain)
     seen = known.messages
     fresh: list[_Checked] = []
     first_copy: dict[str, _Checked] = {}
@@ -210,6 +210,7 @@ async def _store_many(
                     intent=c.intent,
                     keyword=c.keyword,
                     settings=config,
+                    ahead=ahead,
                 )
                 for c, (message_id, conversation_id, contact_id) in zip(fresh, stored, strict=True)
             ],
@@ -256,12 +257,17 @@ _LOOK_UP = (
 )
 
 
-async def _look_up(tx: Tx, checked: Sequence[_Checked]) -> tuple[dict[str, numbers.Number], _Known]:
-    """Our numbers, retries, senders' contacts and conversations for the whole group, in
-    one trip to the database (four were four trips, each waiting its turn on a busy loop)."""
+async def _look_up(
+    tx: Tx, checked: Sequence[_Checked], chain: Sequence[inbound.Hook]
+) -> tuple[dict[str, numbers.Number], _Known, dict[str, list[sqlite3.Row]]]:
+    """Our numbers, retries, senders' contacts and conversations for the whole group,
+    and the hooks' reads ahead, in one trip to the database (each trip waits its turn on
+    a busy loop)."""
     refs = sorted({c.message.provider_ref for c in checked if c.message.provider_ref is not None})
     pairs = sorted({(c.ours, c.phone) for c in checked})
-    ours_rows, rows = await tx.fetchall_each(
+    arriving = [inbound.Arriving(c.phone, c.ours, c.message.body, c.keyword) for c in checked]
+    reads = [(hook.name, hook.ahead(arriving)) for hook in chain if hook.ahead is not None]
+    ours_rows, rows, *read_ahead = await tx.fetchall_each(
         numbers.by_e164_read(c.ours for c in checked),
         (
             _LOOK_UP,
@@ -271,6 +277,7 @@ async def _look_up(tx: Tx, checked: Sequence[_Checked]) -> tuple[dict[str, numbe
                 "pairs": json.dumps(pairs),
             },
         ),
+        *(read for _, read in reads),
     )
     found: _Known = _Known({}, {}, {}, 0)
     for kind, key, first, second in rows:
@@ -282,7 +289,8 @@ async def _look_up(tx: Tx, checked: Sequence[_Checked]) -> tuple[dict[str, numbe
             found.conversations[(second, key)] = first
         else:
             found = replace(found, last_message_id=first)
-    return numbers.by_e164_found(ours_rows), found
+    ahead = {name: rows for (name, _), rows in zip(reads, read_ahead, strict=True)}
+    return numbers.by_e164_found(ours_rows), found, ahead
 
 
 async def _insert_many(

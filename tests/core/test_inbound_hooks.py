@@ -7,13 +7,15 @@ raises rolls the whole inbound message back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from core.db import Database
 from core.delivery import outbox
 from core.errors import InvalidInput
 from core.sms import consent, receiving
-from core.sms.inbound import Hook, HookResult, Inbound
+from core.sms.inbound import Arriving, Hook, HookResult, Inbound, Read
 from core.sms.optout import Intent
 from tests.core.conftest import DEFAULT_NUMBER, STRANGER, Team
 
@@ -119,6 +121,39 @@ async def test_a_capability_adds_a_hook_without_editing_receiving(db: Database, 
         "campaign_replies",
         "routing",
     ]
+
+
+async def test_a_hooks_read_ahead_goes_with_the_look_up_and_its_rows_reach_the_hook(
+    db: Database, team: Team
+) -> None:
+    """A read that needs nothing the group writes travels with receiving's look-up (no
+    trip of its own); it is made from what arrived, and sees the database as it was
+    before the group: here, no inbound message yet."""
+    asked: list[list[Arriving]] = []
+    seen: list[object] = []
+
+    def ahead(arriving: Sequence[Arriving]) -> Read:
+        asked.append(list(arriving))
+        return "SELECT count(*) FROM messages WHERE direction = 'in'", ()
+
+    async def run(message: Inbound) -> None:
+        seen.append([tuple(row) for row in message.ahead["counting"]])
+
+    hooks = [*receiving.default_hooks(), Hook("counting", run, None, ahead)]
+    await receiving.receive_many(
+        db,
+        [
+            receiving.Incoming(STRANGER, DEFAULT_NUMBER, "first", "MO-1"),
+            receiving.Incoming(STRANGER, DEFAULT_NUMBER, "HELP", "MO-2"),
+        ],
+        hooks=hooks,
+    )
+    assert [(a.phone, a.number, a.body, a.keyword) for a in asked[0]] == [
+        (STRANGER, DEFAULT_NUMBER, "first", None),
+        (STRANGER, DEFAULT_NUMBER, "HELP", "HELP"),
+    ]
+    assert seen == [[(0,)], [(0,)]]  # both messages, one read, before either was stored
+    assert await _count(db, "SELECT count(*) FROM messages WHERE direction = 'in'") == 2
 
 
 async def test_a_stop_skips_the_later_hooks(db: Database, team: Team) -> None:
