@@ -452,10 +452,7 @@ async def announce_many(tx: Tx, kind: str, messages: Sequence[tuple[int, int]]) 
     """``announce`` for (conversation ID, message ID) pairs with no actor, in one statement
     (reading the audiences, then writing the events, was two trips to the database thread)."""
     await tx.flush_events()  # the feed's order is the order things happened
-    await tx.execute(
-        _ANNOUNCE,
-        {"at": tx.now_ms, "kind": kind, "messages": json.dumps(list(messages))},
-    )
+    tx.defer(_ANNOUNCE, {"at": tx.now_ms, "kind": kind, "messages": json.dumps(list(messages))})
 
 
 # Each event's data is what ``announce`` writes: the message and the audience
