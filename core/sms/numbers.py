@@ -87,13 +87,9 @@ async def by_e164(db: Database | Tx, e164: str) -> Number:
     return _number(row)
 
 
-async def by_e164_many(db: Database | Tx, e164s: Iterable[str]) -> dict[str, Number]:
-    """Those of ``e164s`` that are our numbers, by E.164 (one query: a group of inbound SMS)."""
-    return by_e164_found(await db.fetchall(*by_e164_read(e164s)))
-
-
 def by_e164_read(e164s: Iterable[str]) -> tuple[str, tuple[str]]:
-    """``by_e164_many``'s read, to go with others in one trip (``Tx.fetchall_each``)."""
+    """The read of those of ``e164s`` that are our numbers (a group of inbound SMS), to go
+    with others in one trip (``Tx.fetchall_each``); ``by_e164_found`` makes its rows."""
     return (
         "SELECT n.* FROM json_each(?) AS j JOIN numbers n ON n.e164 = j.value",
         (json.dumps(sorted(set(e164s))),),

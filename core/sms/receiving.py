@@ -14,7 +14,6 @@ import json
 import logging
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import replace
 
 from core import settings
 from core.alerts import hook as alerts_hook
@@ -252,9 +251,8 @@ _LOOK_UP = (
     " SELECT 'conversation', c.phone, c.id, c.number_id FROM json_each(:pairs) AS j"
     " JOIN numbers n ON n.e164 = j.value ->> 0"
     " JOIN conversations c ON c.number_id = n.id AND c.phone = j.value ->> 1"
-    " UNION ALL"
-    " SELECT 'last', NULL, coalesce(max(id), 0), NULL FROM messages"
 )
+_LAST_MESSAGE = "SELECT coalesce(max(id), 0) FROM messages"
 
 
 async def _look_up(
@@ -267,7 +265,8 @@ async def _look_up(
     pairs = sorted({(c.ours, c.phone) for c in checked})
     arriving = [inbound.Arriving(c.phone, c.ours, c.message.body, c.keyword) for c in checked]
     reads = [(hook.name, hook.ahead(arriving)) for hook in chain if hook.ahead is not None]
-    ours_rows, rows, *read_ahead = await tx.fetchall_each(
+    [[last]], ours_rows, rows, *read_ahead = await tx.fetchall_each(
+        (_LAST_MESSAGE, ()),
         numbers.by_e164_read(c.ours for c in checked),
         (
             _LOOK_UP,
@@ -279,18 +278,16 @@ async def _look_up(
         ),
         *(read for _, read in reads),
     )
-    found: _Known = _Known({}, {}, {}, 0)
+    known = _Known({}, {}, {}, last)
     for kind, key, first, second in rows:
         if kind == "message":
-            found.messages[key] = (first, second)
+            known.messages[key] = (first, second)
         elif kind == "contact":
-            found.contacts[key] = first
-        elif kind == "conversation":
-            found.conversations[(second, key)] = first
+            known.contacts[key] = first
         else:
-            found = replace(found, last_message_id=first)
-    ahead = {name: rows for (name, _), rows in zip(reads, read_ahead, strict=True)}
-    return numbers.by_e164_found(ours_rows), found, ahead
+            known.conversations[(second, key)] = first
+    ahead = {name: found for (name, _), found in zip(reads, read_ahead, strict=True)}
+    return numbers.by_e164_found(ours_rows), known, ahead
 
 
 async def _insert_many(
@@ -314,7 +311,7 @@ async def _insert_many(
             conversation_of[(number.id, c.phone)] = row["id"]
             created = True
     if created:  # whatever that wrote, the highest message ID is read again
-        last_id = await tx.scalar("SELECT coalesce(max(id), 0) FROM messages")
+        last_id = await tx.scalar(_LAST_MESSAGE)
     now = tx.now_ms
     # The IDs SQLite would give them (the write lock is held since the look-up, and
     # messages has no AUTOINCREMENT: the next rowid is the highest plus one), given
