@@ -25,6 +25,11 @@ and marked sent, with plain ``sqlite3`` and parameters made before the clock
 starts. Its ratio to the raw insert is the most any per-row design of this
 path could reach; the goal needs fewer writes per target than these five.
 
+Floor, one outbox row per batch: the same, for the design the goal needs (not
+built): per CHUNK one outbox row holding the batch's recipients and values
+(JSON) inserted and its targets pointed at it, the row claimed and marked
+sent; the targets are the per-recipient ledger that delivery reports update.
+
 Provider calls: the fake's batch POSTs. Every target shares the template,
 so the goal is at most one call per 1,000 targets.
 
@@ -51,6 +56,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import sqlite3
 import time
 import tracemalloc
 from datetime import UTC, datetime
@@ -301,14 +307,7 @@ async def sql_floor(path: Path, count: int) -> float:
     conn = raw_connect(path)
     conn.execute("PRAGMA foreign_keys = OFF")  # no campaign or contact rows
     started = time.perf_counter()
-    for first in range(0, count, CHUNK):
-        conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO campaign_targets (campaign_id, contact_id, phone, merge_values, state,"
-            " due_at, created_at, updated_at) VALUES (1, ?, ?, ?, 'programmed', ?, ?, ?)",
-            targets[first : first + CHUNK],
-        )
-        conn.execute("COMMIT")
+    _program(conn, targets)
     for index, first in enumerate(range(0, count, CHUNK)):
         conn.execute("BEGIN")
         conn.executemany(_RAW_INSERT, messages[first : first + CHUNK])
@@ -323,6 +322,62 @@ async def sql_floor(path: Path, count: int) -> float:
     took = time.perf_counter() - started
     conn.close()
     return took
+
+
+async def ledger_floor(path: Path, count: int) -> float:
+    """Seconds for the statements of one outbox row per provider batch, with the
+    targets as the per-recipient ledger (see the module's doc)."""
+    db = await open_database(path, SystemClock())
+    await db.close()
+    now = int(time.time() * 1000)
+    line = settings.Settings().optout_notice
+    targets, batches, moves = [], [], []
+    for n in range(count):  # made before the clock starts: only the writing is timed
+        to, values = _target(n)
+        targets.append((n + 1, to, json.dumps(values), now, now, now))
+    for first in range(0, count, CHUNK):  # a fresh file: row ids are 1, 2, ...
+        ids = range(first + 1, min(first + CHUNK, count) + 1)
+        given = dict(_target(i - 1) for i in ids)
+        body = f"{placeholders.substitute(SINCH_TEMPLATE, next(iter(given.values())))}\n{line}"
+        batches.append(
+            (SENDER, "", f"{SINCH_TEMPLATE}\n{line}", segments.count(body).segments * len(ids),
+             now, now, now, 1, f"{SINCH_TEMPLATE}\n{line}", json.dumps(given))
+        )  # fmt: skip
+        moves.append(json.dumps(list(ids)))
+    conn = raw_connect(path)
+    conn.execute("PRAGMA foreign_keys = OFF")  # no campaign or contact rows
+    started = time.perf_counter()
+    _program(conn, targets)
+    for index in range(len(batches)):
+        conn.execute("BEGIN")
+        batch_id = conn.execute(_RAW_INSERT, batches[index]).lastrowid
+        conn.execute(
+            "UPDATE campaign_targets SET state = 'queued', message_id = ?, updated_at = ?"
+            " WHERE id IN (SELECT value FROM json_each(?)) AND state = 'programmed'",
+            (batch_id, now, moves[index]),
+        )
+        conn.execute("COMMIT")
+        conn.execute("BEGIN")
+        conn.execute(_RAW_CLAIM, (now + 60_000, 1)).fetchall()
+        conn.execute("COMMIT")
+        conn.execute("BEGIN")
+        conn.execute(_RAW_SENT, (now, json.dumps([[batch_id, f"BATCH-{index}"]])))
+        conn.execute("COMMIT")
+    took = time.perf_counter() - started
+    conn.close()
+    return took
+
+
+def _program(conn: sqlite3.Connection, targets: list[tuple[object, ...]]) -> None:
+    """The floors' first step: the targets written as programmed, CHUNK a transaction."""
+    for first in range(0, len(targets), CHUNK):
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO campaign_targets (campaign_id, contact_id, phone, merge_values, state,"
+            " due_at, created_at, updated_at) VALUES (1, ?, ?, ?, 'programmed', ?, ?, ?)",
+            targets[first : first + CHUNK],
+        )
+        conn.execute("COMMIT")
 
 
 _RAW_INSERT = (
@@ -383,6 +438,7 @@ async def main(count: int) -> None:
     with scratch_dir() as folder, Fake() as fake:
         raw = await raw_insert(folder / "raw.sqlite3", count)
         floor = await sql_floor(folder / "floor.sqlite3", count)
+        ledger = await ledger_floor(folder / "ledger.sqlite3", count)
         took, starting, statuses = await dispatch(await built(folder, count), fake)
         calls = fake.take()
         middle_count = min(MEMORY_MIDDLE, count)
@@ -409,6 +465,13 @@ async def main(count: int) -> None:
                 f"{count / floor:,.0f}",
                 f"{raw_per_s:,.0f} raw rows/s",
                 f"{raw / floor:.2f}",
+                "",
+            ],
+            [
+                "SQL floor, one outbox row per batch",
+                f"{count / ledger:,.0f}",
+                f"{raw_per_s:,.0f} raw rows/s",
+                f"{raw / ledger:.2f}",
                 "",
             ],
             [
