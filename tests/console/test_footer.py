@@ -8,12 +8,25 @@ from console.panes.conversations import ConversationList
 from console.panes.thread import ThreadPane
 from console.widgets.steady import SteadyFooter
 from core.db import Database
-from tests.console.conftest import SIZE, until
+from tests.console.conftest import PATIENCE, SIZE, until
 from tests.console.test_thread import ALICE_ANSWERED, open_thread, type_in_composer
 
 
 def footer_text(footer: SteadyFooter) -> str:
     return " ".join(str(key.render()) for key in footer.query(FooterKey))
+
+
+async def settled_keys(pilot, footer: SteadyFooter) -> list[FooterKey]:  # type: ignore[no-untyped-def]
+    """The footer's key widgets once the rebuild a focus change starts has finished: the
+    same widgets twice in a row (on a busy machine one pause can land mid-rebuild)."""
+    before: list[FooterKey] = []
+    for _ in range(PATIENCE):
+        keys = list(footer.query(FooterKey))
+        if keys and keys == before:
+            return keys
+        before = keys
+        await pilot.pause(0.05)
+    raise AssertionError(f"the footer did not settle: {footer_text(footer)!r}")
 
 
 async def test_moving_along_the_list_keeps_the_footer_as_it_is(app_as, demo_db: Database):
@@ -24,9 +37,7 @@ async def test_moving_along_the_list_keeps_the_footer_as_it_is(app_as, demo_db: 
         footer = app.query_one(SteadyFooter)
         assert await until(pilot, lambda: len(table.shown) > 3 and pane.conversation_id)
         table.focus()
-        await pilot.pause()
-        keys = list(footer.query(FooterKey))
-        assert keys
+        keys = await settled_keys(pilot, footer)
         for row in (1, 2, 3):
             table.move_cursor(row=row)
             assert await until(pilot, lambda row=row: pane.conversation_id == table.shown[row].id)

@@ -59,7 +59,8 @@ async def offered_to_bob(app, pilot, db: Database, worker: Worker) -> int:  # ty
         await tx.execute("UPDATE conversations SET route_due_at = NULL")
     received = await receiving.receive(db, CONTACT, FRONT_DESK, "Is my order [b]ready?")
     await worker.run_once()
-    assert await until(pilot, lambda: app.query_one(OfferBar).first is not None)
+    # Drawn, not only held: the bar shows its text on the next refresh.
+    assert await until(pilot, lambda: CONTACT in bar_text(app))
     return received.conversation_id
 
 
