@@ -235,7 +235,10 @@ async def dispatch(path: Path, fake: Fake) -> tuple[float, float, dict[str, int]
         started = time.perf_counter()
         starting = await send_all(db, gateway)
         took = time.perf_counter() - started
-        rows = await db.fetchall("SELECT status, count(*) FROM messages GROUP BY status")
+        # A campaign's batch row (schema 14) stands for each of its recipients.
+        rows = await db.fetchall(
+            "SELECT status, sum(coalesce(recipients, 1)) FROM messages GROUP BY status"
+        )
         return took, starting, {r[0]: r[1] for r in rows}
     finally:
         gateway.close()

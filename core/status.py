@@ -64,10 +64,17 @@ class Status:
 
 
 async def snapshot(db: Database, *, errors: int = 10) -> Status:
+    # Messages, not rows: a campaign's batch row (schema 14) counts each recipient, and
+    # once sent, each of its targets still without a report.
     depths = await db.fetchone(
-        "SELECT (SELECT count(*) FROM messages WHERE status = 'queued') AS queued,"
-        " (SELECT count(*) FROM messages WHERE status = 'sending') AS sending,"
-        " (SELECT count(*) FROM messages WHERE status = 'sent') AS sent"
+        "SELECT (SELECT coalesce(sum(coalesce(recipients, 1)), 0) FROM messages"
+        "   WHERE status = 'queued') AS queued,"
+        " (SELECT coalesce(sum(coalesce(recipients, 1)), 0) FROM messages"
+        "   WHERE status = 'sending') AS sending,"
+        " (SELECT count(*) FROM messages WHERE status = 'sent' AND recipients IS NULL)"
+        " + (SELECT count(*) FROM messages m JOIN campaign_targets t ON t.message_id = m.id"
+        "   WHERE m.status = 'sent' AND m.recipients IS NOT NULL AND t.state = 'queued'"
+        "   AND t.outcome IS NULL) AS sent"
     )
     assert depths is not None  # a SELECT without FROM always has its one row
     # The email outbox (core/delivery/emails.py), through its partial indexes.
@@ -78,7 +85,9 @@ async def snapshot(db: Database, *, errors: int = 10) -> Status:
     )
     assert email is not None
     oldest = await db.fetchone(
-        "SELECT m.id, m.recipient AS phone, m.next_attempt_at, m.attempts, m.error"
+        "SELECT m.id, CASE WHEN m.recipients IS NULL THEN m.recipient"
+        "   ELSE m.recipients || ' recipients of a campaign batch' END AS phone,"
+        " m.next_attempt_at, m.attempts, m.error"
         " FROM messages m WHERE m.status = 'queued' ORDER BY m.next_attempt_at, m.id LIMIT 1"
     )
     # The feed names the message; the error text (which may quote a number)
@@ -93,7 +102,8 @@ async def snapshot(db: Database, *, errors: int = 10) -> Status:
     # Held rows wait for the month's end (bundle.hold_in): found there through the
     # outbox's index, not by reading every queued row.
     held = await db.fetchone(
-        "SELECT count(*) AS n FROM messages WHERE status = 'queued' AND next_attempt_at = ?"
+        "SELECT coalesce(sum(coalesce(recipients, 1)), 0) AS n FROM messages"
+        " WHERE status = 'queued' AND next_attempt_at = ?"
         " AND error LIKE ?",
         (bundle.next_month_ms(to_ms(db.clock.now())), bundle.HELD_PREFIX + "%"),
     )

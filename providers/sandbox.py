@@ -15,6 +15,7 @@ recipient, as Sinch fills it: the phone gets that recipient's text.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ class SandboxGateway:
         rows = await self.db.write(
             "INSERT INTO sandbox_messages (message_id, provider_id, sender, recipient, body,"
             " media, accepted_at, deliver_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(message_id) DO UPDATE SET send_calls = send_calls + 1"
+            " ON CONFLICT(message_id, recipient) DO UPDATE SET send_calls = send_calls + 1"
             " RETURNING provider_id",
             (
                 sms.message_id,
@@ -88,7 +89,7 @@ class SandboxGateway:
         sender sees it); in a batch only that recipient fails, later, by its
         delivery report, as a carrier fails one number of a batch it took.
 
-        Each message is kept once, by our message ID. When every message of
+        Each message is kept once per recipient, by our message ID. When every one of
         the batch is already here under one batch (a retry of a batch that got
         through), that batch is the answer, as Sinch's lookup would find it.
         Otherwise a message already here moves to this batch's ID and is
@@ -97,20 +98,20 @@ class SandboxGateway:
         provider_id = f"sandbox-{batch.reference}"
         now = to_ms(self.db.clock.now())
         deliver_at = now + int(await self._delay() * 1000)
-        ids = batch.message_ids
         async with self.db.transaction() as tx:
+            # By message and recipient: a campaign's batch is one message to many numbers.
             held = await tx.fetchall(
-                "SELECT provider_id FROM sandbox_messages WHERE message_id IN"
-                f" ({', '.join('?' * len(ids))})"
-                " GROUP BY provider_id HAVING count(*) = ?",
-                (*ids, len(ids)),
+                "SELECT s.provider_id FROM json_each(?) AS j JOIN sandbox_messages s"
+                " ON s.message_id = j.value ->> 0 AND s.recipient = j.value ->> 1"
+                " GROUP BY s.provider_id HAVING count(*) = ?",
+                (json.dumps(batch.rows), len(batch.rows)),
             )
             if held:
                 provider_id = held[0]["provider_id"]
             await tx.executemany(
                 "INSERT INTO sandbox_messages (message_id, provider_id, sender, recipient, body,"
                 " accepted_at, deliver_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT(message_id) DO UPDATE SET send_calls = send_calls + 1,"
+                " ON CONFLICT(message_id, recipient) DO UPDATE SET send_calls = send_calls + 1,"
                 " delivered = CASE WHEN provider_id = excluded.provider_id THEN delivered"
                 "   ELSE 0 END,"
                 " provider_id = excluded.provider_id",

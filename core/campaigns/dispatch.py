@@ -64,7 +64,11 @@ ROWS_PER_CHUNK: Final = 1_000
 """Targets read per transaction, at most."""
 
 NO_LONGER_MATCHES: Final = "no longer matches the campaign's filter"
-OPTED_OUT: Final = "opted out"
+OPTED_OUT: Final = outbox.TARGET_OPTED_OUT
+OUR_NUMBER: Final = "{} is one of our own numbers; a message cannot go to it"
+EMPTY: Final = "the message is empty"
+_NONE: Final = (None, None, None)
+"""A move's message, segments and values, for a target that is not queued."""
 
 # Every row costs at least one segment, so past :ahead rows there is no room whatever
 # the rest: the read is bounded by the room, not by the campaign's size.
@@ -83,10 +87,34 @@ _DUE = (
 )
 _MOVE = (
     "UPDATE campaign_targets SET state = j.value ->> 1, due_at = j.value ->> 2,"
-    " reason = j.value ->> 3, message_id = j.value ->> 4, updated_at = :now"
+    " reason = j.value ->> 3, message_id = j.value ->> 4, segments = j.value ->> 5,"
+    " batch_values = nullif(j.value -> 6, 'null'), updated_at = :now"
     " FROM json_each(:rows) AS j"
     " WHERE campaign_targets.id = j.value ->> 0 AND campaign_targets.state = 'programmed'"
 )
+BATCH_RECIPIENTS: Final = 1_000
+"""Targets in one batch row at most: what one Sinch batch (and the sandbox's) takes."""
+BATCH_SECONDS: Final = 0.2
+"""A batch row carries at most this much of the campaign's (and its sender's) rate, at
+least one target: the claim takes a row whole, so a paced campaign goes in small
+steps, and with the throttle off a batch is a full provider batch."""
+
+Move = tuple[int, str, int | None, str | None, int | None, int | None, dict[str, str] | None]
+"""A target's move: (id, state, due_at, reason, message_id, segments, batch values);
+the values are stored as their JSON, made with the move's (one encoding a chunk)."""
+
+
+@record
+class _Sendable:
+    target: sqlite3.Row
+    text: str
+    """Rendered, without the opt-out line."""
+    used: dict[str, str]
+    """The values of the fields the template uses."""
+    count: segments.SegmentCount
+    """Of the text as sent (the opt-out line included)."""
+    line: str | None
+    """The opt-out line this number still needs, or None."""
 
 
 @record
@@ -123,7 +151,9 @@ def batch_form(template: Template) -> str | None:
                 parts.append(placeholders.placeholder(piece.name))
             except ValueError:
                 return None
-    return "".join(parts)
+    form = "".join(parts)
+    # Literal text that reads as a placeholder ("${", or "$" before one) cannot go so.
+    return form if placeholders.safe(form) else None
 
 
 class Dispatcher:
@@ -243,7 +273,7 @@ async def _chunk(
     rows = await tx.fetchall(_DUE, {"now": now, "campaign": campaign.id, "limit": limit})
     if not rows:
         return 0, False
-    moves: list[tuple[int, str, int | None, str | None, int | None]] = []
+    moves: list[Move] = []
     matching: set[int] | None = None
     if campaign.filter is not None:
         ids = [r["contact_id"] for r in rows if r["contact_id"] is not None]
@@ -252,36 +282,39 @@ async def _chunk(
         matching = await filters.matches_in(tx, filters.from_json(campaign.filter), ids)
     consented = await tx.fetchall(
         "SELECT phone, opted_out FROM phone_consent WHERE (opted_out = 1"
-        " OR notice_sent_at IS NOT NULL) AND phone IN (SELECT value FROM json_each(?))",
-        (json.dumps([r["phone"] for r in rows]),),
+        " OR notice_sent_at IS NOT NULL) AND phone IN (SELECT value FROM json_each(:p))"
+        " UNION ALL SELECT e164, 2 FROM numbers WHERE e164 IN (SELECT value FROM json_each(:p))",
+        {"p": json.dumps([r["phone"] for r in rows])},
     )
-    opted = {r[0] for r in consented if r[1]}
-    # A number not yet told how to opt out gets the line with this text (the
-    # outbox adds it): counted here with it, so the room is what will be queued
-    # and the outbox need not count the text again.
-    noticed = {r[0] for r in consented if not r[1]}
-    counted: dict[str, segments.SegmentCount] = {}
+    opted = {r[0] for r in consented if r[1] == 1}
+    ours = {r[0] for r in consented if r[1] == 2}
+    # A number not yet told how to opt out gets the line with this text: counted
+    # here with it, so the room is what will be queued.
+    noticed = {r[0] for r in consented if r[1] == 0}
     planner = quiet_hours.Planner(
         campaign.window, campaign.unknown_zone, config.time_zone, from_ms(now)
     )
     # Read once a chunk: the property walks the template each time it is asked.
     used_names = [f.name for f in compiled.template.fields_used]
-    sendable: list[tuple[sqlite3.Row, str, dict[str, str]]] = []
+    sendable: list[_Sendable] = []
     spent = 0
     throttled = False
     for r in rows:
+        if r["phone"] in ours:
+            moves.append((r["id"], "skipped", None, OUR_NUMBER.format(r["phone"]), *_NONE))
+            continue
         if matching is not None and r["contact_id"] is not None and r["contact_id"] not in matching:
-            moves.append((r["id"], "skipped", None, NO_LONGER_MATCHES, None))
+            moves.append((r["id"], "skipped", None, NO_LONGER_MATCHES, *_NONE))
             continue
         if r["phone"] in opted:
-            moves.append((r["id"], "skipped", None, OPTED_OUT, None))
+            moves.append((r["id"], "skipped", None, OPTED_OUT, *_NONE))
             continue
         when = planner.when(r["phone"])
         if isinstance(when, quiet_hours.Skip):
-            moves.append((r["id"], "skipped", None, when.reason, None))
+            moves.append((r["id"], "skipped", None, when.reason, *_NONE))
             continue
         if to_ms(when) > now:
-            moves.append((r["id"], "programmed", to_ms(when), None, None))
+            moves.append((r["id"], "programmed", to_ms(when), None, *_NONE))
             continue
         if throttled:
             continue  # stays programmed and due: the next run, when there is room
@@ -291,21 +324,24 @@ async def _chunk(
         try:
             text = compiled.template.render(values)
         except InvalidInput as refused:
-            moves.append((r["id"], "skipped", None, str(refused), None))
+            moves.append((r["id"], "skipped", None, str(refused), *_NONE))
+            continue
+        if not text.strip():
+            moves.append((r["id"], "skipped", None, EMPTY, *_NONE))
             continue
         # Rendered length decides: up to the campaign's room, but at least one.
         line = None if r["phone"] in noticed else config.optout_notice
-        sent_as = outgoing.with_notice(text, line)
-        count = counted[sent_as] = segments.count(sent_as)
+        count = segments.count(outgoing.with_notice(text, line))
         cost = max(count.segments, 1)
         if sendable and spent + cost > room:
             throttled = True
             continue
         spent += cost
         used = {name: values.get(name, "") for name in used_names}
-        sendable.append((r, text, used))
+        sendable.append(_Sendable(r, text, used, count, line))
     if sendable:
-        moves.extend(await _queue(tx, campaign, compiled, sendable, counted))
+        cap = max(min(campaign.rate, config.rate_segments_per_second) * BATCH_SECONDS, 1.0)
+        moves.extend(await _queue(tx, campaign, compiled, sendable, cap))
     if moves:
         await tx.execute(_MOVE, {"rows": json.dumps(moves), "now": now})
         counts = {"queued": 0, "skipped": 0, "deferred": 0}
@@ -316,36 +352,94 @@ async def _chunk(
 
 
 async def _queue(
-    tx: Tx,
-    campaign: Campaign,
-    compiled: Compiled,
-    sendable: list[tuple[sqlite3.Row, str, dict[str, str]]],
-    counted: dict[str, segments.SegmentCount],
-) -> list[tuple[int, str, int | None, str | None, int | None]]:
-    """Queue ``sendable`` (target row, text, the values its fields used); each target's
-    move. Rows sharing the campaign's template go to the provider as one batch with
-    per-recipient values (``outbox.queue_many``'s ``batch``)."""
-    batch = None
-    if compiled.batch_form is not None:
-        batch = (compiled.batch_form, [used for _, _, used in sendable])
+    tx: Tx, campaign: Campaign, compiled: Compiled, sendable: list[_Sendable], cap: float
+) -> list[Move]:
+    """Queue ``sendable``; each target's move. Targets whose text the provider can make
+    from the campaign's template and their values go in batch rows (schema 14), the
+    rest (a template or a value the provider's placeholders cannot carry) one outbox
+    row each, as their rendered text."""
+    batched: list[_Sendable] = []
+    alone: list[_Sendable] = []
+    for item in sendable:
+        fits = compiled.batch_form is not None and placeholders.carries(item.used)
+        (batched if fits else alone).append(item)
+    moves = await _queue_batches(tx, campaign, compiled, batched, cap) if batched else []
+    if alone:
+        moves.extend(await _queue_alone(tx, campaign, alone))
+    return moves
+
+
+async def _queue_batches(
+    tx: Tx, campaign: Campaign, compiled: Compiled, items: list[_Sendable], cap: float
+) -> list[Move]:
+    """Batch rows of at most BATCH_RECIPIENTS targets and ``cap`` segments (at least one
+    target), apart for the numbers that still need the opt-out line (their template
+    carries it), each target pointed at its row with its segments and values."""
+    assert compiled.batch_form is not None
+    batches: list[tuple[str, list[_Sendable], int]] = []
+    for line in {item.line: None for item in items}:
+        template = outgoing.with_notice(compiled.batch_form, line)
+        members: list[_Sendable] = []
+        size = 0
+        for item in (i for i in items if i.line == line):
+            cost = max(item.count.segments, 1)
+            if members and (len(members) >= BATCH_RECIPIENTS or size + cost > cap):
+                batches.append((template, members, size))
+                members, size = [], 0
+            members.append(item)
+            size += cost
+        batches.append((template, members, size))
+    rows = [
+        [template, "UCS-2" if any(m.count.encoding != "GSM-7" for m in members) else "GSM-7",
+         size, len(members)]
+        for template, members, size in batches
+    ]  # fmt: skip
+    made = await tx.fetchall(
+        "INSERT INTO messages (conversation_id, direction, purpose, kind, sender, recipient,"
+        " body, encoding, segments, status, next_attempt_at, created_at, updated_at,"
+        " campaign_id, batch_template, recipients)"
+        " SELECT NULL, 'out', :purpose, :kind, :sender, '', value ->> 0, value ->> 1,"
+        " value ->> 2, 'queued', :now, :now, :now, :campaign, value ->> 0, value ->> 3"
+        " FROM json_each(:rows) ORDER BY key RETURNING id",
+        {"purpose": outbox.CAMPAIGN, "kind": outbox.CHAT, "sender": campaign.sender,
+         "now": tx.now_ms, "campaign": campaign.id, "rows": json.dumps(rows)},
+    )  # fmt: skip
+    ids = sorted(r["id"] for r in made)  # numbered in the SELECT's order
+    told = sorted({i.target["phone"] for i in items if i.line is not None})
+    if told:  # the first SMS to each of these carries the line: it has been given now
+        await tx.execute(
+            "INSERT INTO phone_consent (phone, notice_sent_at)"
+            " SELECT value, ? FROM json_each(?) WHERE true"
+            " ON CONFLICT(phone) DO UPDATE SET notice_sent_at = excluded.notice_sent_at"
+            " WHERE phone_consent.notice_sent_at IS NULL",
+            (tx.now_ms, json.dumps(told)),
+        )
+    return [
+        (m.target["id"], "queued", None, None, batch_id, max(m.count.segments, 1), m.used)
+        for batch_id, (_, members, _) in zip(ids, batches, strict=True)
+        for m in members
+    ]  # fmt: skip
+
+
+async def _queue_alone(tx: Tx, campaign: Campaign, items: list[_Sendable]) -> list[Move]:
+    """One outbox row each (``outbox.queue_many``), as the rendered text."""
     results = await outbox.queue_many(
         tx,
         outbox.CAMPAIGN,
         campaign.sender,
-        [(r["phone"], text) for r, text, _ in sendable],
+        [(i.target["phone"], i.text) for i in items],
         announce=False,
         campaign_id=campaign.id,
-        batch=batch,
-        counted=counted,
     )
-    moves: list[tuple[int, str, int | None, str | None, int | None]] = []
-    for (target, _, _), result in zip(sendable, results, strict=True):
+    moves: list[Move] = []
+    for item, result in zip(items, results, strict=True):
+        target = item.target["id"]
         if isinstance(result, OptedOut):
-            moves.append((target["id"], "skipped", None, OPTED_OUT, None))
+            moves.append((target, "skipped", None, OPTED_OUT, *_NONE))
         elif not isinstance(result, int):
-            moves.append((target["id"], "skipped", None, str(result), None))
+            moves.append((target, "skipped", None, str(result), *_NONE))
         else:
-            moves.append((target["id"], "queued", None, None, result))
+            moves.append((target, "queued", None, None, result, None, None))
     return moves
 
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Final, Literal
 
+from core.campaigns import progress
 from core.campaigns.lookup import CampaignName, authorized_in, ensure_open
 from core.clock import from_ms, from_ms_or_none, to_ms
 from core.db import Database, Tx
@@ -92,7 +93,8 @@ class Moved:
 
 _TARGET_SELECT: Final = (
     "SELECT t.id, t.contact_id, coalesce(c.name, '') AS contact_name, t.phone, t.state,"
-    " t.due_at, t.reason, t.message_id, m.status AS message_status, m.error,"
+    f" t.due_at, t.reason, t.message_id, {progress.MESSAGE_STATUS} AS message_status,"
+    f" {progress.MESSAGE_ERROR} AS error,"
     " t.replied_at, t.opted_out_at"
     " FROM campaign_targets t LEFT JOIN contacts c ON c.id = t.contact_id"
     " LEFT JOIN messages m ON m.id = t.message_id"

@@ -19,6 +19,17 @@ from core.people.authz import Action, Actor, CampaignAccess, authorize
 from core.records import record
 
 STATES: Final = ("waiting", "programmed", "queued", "skipped", "removed")
+
+# A queued target's delivery: its own report's outcome when it went in a batch row
+# (schema 14: the row is shared and stays 'sent'), else its outbox row's status;
+# nothing for a target that is not queued (one skipped at the claim keeps the row).
+# Over ``campaign_targets t LEFT JOIN messages m ON m.id = t.message_id``.
+MESSAGE_STATUS: Final = "CASE WHEN t.state = 'queued' THEN coalesce(t.outcome, m.status) END"
+MESSAGE_ERROR: Final = (
+    "CASE WHEN t.state != 'queued' THEN NULL WHEN t.outcome IS NOT NULL"
+    " THEN t.outcome_reason ELSE m.error END"
+)
+MESSAGE_SEGMENTS: Final = "coalesce(t.segments, m.segments, 1)"
 RATE_WINDOW: Final = timedelta(minutes=1)
 
 
@@ -84,15 +95,15 @@ _COUNTS = """SELECT count(*) AS total,
   sum(t.state = 'waiting') AS waiting, sum(t.state = 'programmed') AS programmed,
   sum(t.state = 'queued') AS queued, sum(t.state = 'skipped') AS skipped,
   sum(t.state = 'removed') AS removed,
-  sum(m.status IN ('queued', 'sending')) AS in_outbox, sum(m.status = 'sent') AS sent,
-  sum(m.status = 'delivered') AS delivered, sum(m.status = 'failed') AS failed,
+  sum({st} IN ('queued', 'sending')) AS in_outbox, sum({st} = 'sent') AS sent,
+  sum({st} = 'delivered') AS delivered, sum({st} = 'failed') AS failed,
   count(t.replied_at) AS replied,
   sum(t.opted_out_at IS NOT NULL OR (t.state = 'skipped' AND t.reason = :opted)) AS opted_out,
   max(CASE WHEN t.state = 'programmed' THEN t.due_at END) AS last_due,
-  sum(CASE WHEN t.state = 'programmed' OR m.status IN ('queued', 'sending')
-      THEN coalesce(m.segments, 1) END) AS segments_left
+  sum(CASE WHEN t.state = 'programmed' OR {st} IN ('queued', 'sending')
+      THEN {segments} END) AS segments_left
  FROM campaign_targets t LEFT JOIN messages m ON m.id = t.message_id
- WHERE t.campaign_id = :campaign"""
+ WHERE t.campaign_id = :campaign""".format(st=f"({MESSAGE_STATUS})", segments=MESSAGE_SEGMENTS)
 
 
 async def progress(db: Database, actor: Actor, campaign_id: int) -> Progress:
@@ -100,7 +111,8 @@ async def progress(db: Database, actor: Actor, campaign_id: int) -> Progress:
     now = db.clock.now()
     campaign = await db.fetchone(
         "SELECT c.name, c.status, c.started_at, c.finished_at, c.rate_segments_per_second,"
-        " (SELECT count(*) FROM messages m WHERE m.campaign_id = c.id AND m.direction = 'out'"
+        " (SELECT coalesce(sum(coalesce(m.recipients, 1)), 0) FROM messages m"
+        "   WHERE m.campaign_id = c.id AND m.direction = 'out'"
         "   AND m.sent_at >= :since) AS sent_recently,"
         " (SELECT coalesce(sum(segments), 0) FROM messages m WHERE m.campaign_id = c.id"
         "   AND m.direction = 'out' AND m.sent_at >= :since) AS segments_recently"
@@ -159,7 +171,8 @@ async def results(
     if state is not None and state not in STATES:
         raise InvalidInput(f"a target's state is one of {', '.join(STATES)}, not {state!r}")
     rows = await db.fetchall(
-        "SELECT t.id, t.phone, t.state, t.reason, t.due_at, t.message_id, m.status, m.error,"
+        f"SELECT t.id, t.phone, t.state, t.reason, t.due_at, t.message_id,"
+        f" {MESSAGE_STATUS} AS status, {MESSAGE_ERROR} AS error,"
         " t.replied_at, t.opted_out_at FROM campaign_targets t"
         " LEFT JOIN messages m ON m.id = t.message_id"
         " WHERE t.campaign_id = :campaign AND t.id > :after"

@@ -66,6 +66,9 @@ def plan(rows: Sequence[OutboundSms], max_recipients: int) -> list[OutboundSms |
         return planned
     groups: dict[Hashable, _Group] = {}
     for sms in ordered:
+        if sms.recipients:  # a campaign's batch: made whole by the campaign
+            planned.append(campaign_batch(sms))
+            continue
         if sms.media:
             planned.append(sms)
             continue
@@ -139,6 +142,29 @@ def _batch(members: list[OutboundSms]) -> OutboundBatch:
         max_parts=first.max_parts,
         attempt=first.attempt,
         purpose=first.purpose,
+        parameters=parameters,
+    )
+
+
+def campaign_batch(sms: OutboundSms) -> OutboundBatch:
+    """A campaign's batch row as the provider batch it is: its template, and each
+    recipient's values for the names the template uses."""
+    parameters: dict[str, dict[str, str]] = {
+        name: {} for name in sorted(placeholders.names_in(sms.template))
+    }
+    for recipient, values in sms.recipients:
+        given = dict(values)
+        for name, per_recipient in parameters.items():
+            per_recipient[recipient] = given.get(name, "")
+    return OutboundBatch(
+        reference=reference(sms.message_id),
+        sender=sms.sender,
+        body=sms.template,
+        segments=sms.segments,
+        rows=tuple((sms.message_id, recipient) for recipient, _ in sms.recipients),
+        max_parts=sms.max_parts,
+        attempt=sms.attempt,
+        purpose=sms.purpose,
         parameters=parameters,
     )
 

@@ -49,6 +49,10 @@ class OutboundSms:
     when it was queued with one; empty otherwise. ``body`` is always the text sent."""
     values: tuple[tuple[str, str], ...] = ()
     """This recipient's (name, value) for the template's placeholders."""
+    recipients: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    """A campaign's batch, one outbox row for many targets (``recipient`` is then ''):
+    each recipient, in order, with its (name, value) for ``template``. It goes as one
+    provider batch (``core.delivery.batching``)."""
 
 
 @record
@@ -87,7 +91,8 @@ class OutboundBatch:
 
     @property
     def message_ids(self) -> tuple[int, ...]:
-        return tuple(message_id for message_id, _ in self.rows)
+        """Each message once: a campaign's batch is one message to all its recipients."""
+        return tuple(dict.fromkeys(message_id for message_id, _ in self.rows))
 
     @property
     def recipients(self) -> tuple[str, ...]:

@@ -54,6 +54,9 @@ log = logging.getLogger("switchboard.outbox")
 OPTED_OUT_REASON = "not sent: the recipient opted out (STOP) before it went"
 OPTED_IN_REASON = "not sent: the recipient opted back in (START) before it went"
 RATE_WAIT_REASON = "waiting for the sender's rate limit"
+NOBODY_LEFT_REASON = "not sent: none of the campaign batch's targets is left"
+TARGET_OPTED_OUT = "opted out"
+"""Why a campaign target was skipped because its number opted out (core.campaigns)."""
 
 
 async def queue_in(
@@ -431,6 +434,11 @@ async def claim(
             },
         )
         await _emit_failed(tx, refused)
+        await _emit_failed(
+            tx,
+            [r for r in await _skip_opted_out_recipients(tx, per_sender, now)
+             if r["status"] == "failed"],
+        )  # fmt: skip
         before = await budgets.levels(tx, budgets.SENDER, rate, now)
         paced = await budgets.levels_of(
             tx, budgets.CAMPAIGN, {str(c): r for c, r in paces.items()}, now
@@ -466,6 +474,24 @@ async def claim(
         # for a missing bucket is never used.
         await budgets.spend(tx, budgets.CAMPAIGN, spent_by_campaign, paced, 1.0)
         media = await _media_for(tx, [r["id"] for r in claimed])
+        batched = await _recipients_of(
+            tx, [r["id"] for r in claimed if r["recipients"] is not None]
+        )
+        emptied = [
+            r["id"] for r in claimed if r["recipients"] is not None and r["id"] not in batched
+        ]
+        if emptied:  # every target left it (removed, cancelled): nothing to send
+            claimed = [r for r in claimed if r["id"] not in emptied]
+            await _emit_failed(
+                tx,
+                await tx.fetchall(
+                    "UPDATE messages SET status = 'failed', error = ?, lease_until = NULL,"
+                    " next_attempt_at = NULL, updated_at = ?"
+                    " WHERE id IN (SELECT value FROM json_each(?))"
+                    " RETURNING id, conversation_id, purpose",
+                    (NOBODY_LEFT_REASON, now, json.dumps(emptied)),
+                ),
+            )
     return [
         OutboundSms(
             r["id"],
@@ -479,9 +505,71 @@ async def claim(
             purpose=r["purpose"],
             template=r["batch_template"] or "",
             values=_values(r["batch_values"]),
+            recipients=batched.get(r["id"], ()),
         )
         for r in claimed
     ]
+
+
+# A campaign's batch row (schema 14): its targets whose number opted out since it
+# was queued leave it, skipped as dispatch skips them, and the row carries fewer
+# segments; a batch left with nobody fails as an opted-out row does. Set-based over
+# the claim's candidates, so it costs one statement when nobody opted out.
+_SKIP_OPTED_OUT = """WITH {candidates}
+ UPDATE campaign_targets SET state = 'skipped', reason = :reason, updated_at = :now
+ WHERE message_id IN (SELECT c.id FROM candidate c JOIN messages m ON m.id = c.id
+   WHERE m.recipients IS NOT NULL)
+ AND state = 'queued' AND phone IN (SELECT phone FROM phone_consent WHERE opted_out = 1)
+ RETURNING message_id, segments"""
+
+
+async def _skip_opted_out_recipients(tx: Tx, per_sender: int, now: int) -> list[sqlite3.Row]:
+    """Take opted-out numbers out of the candidate campaign batches; the rows failed."""
+    left = await tx.fetchall(
+        _SKIP_OPTED_OUT.format(candidates=_CANDIDATES),
+        {"reason": TARGET_OPTED_OUT, "now": now, "per_sender": per_sender},
+    )
+    if not left:
+        return []
+    fewer: dict[int, list[int]] = {}
+    for r in left:
+        counts = fewer.setdefault(r["message_id"], [0, 0])
+        counts[0] += 1
+        counts[1] += max(r["segments"] or 1, 1)
+    return await tx.fetchall(
+        "WITH j(id, n, s) AS (SELECT key, value ->> 0, value ->> 1 FROM json_each(:fewer))"
+        " UPDATE messages SET recipients = recipients - j.n,"
+        " segments = max(messages.segments - j.s, 0),"
+        " status = CASE WHEN recipients = j.n THEN 'failed' ELSE status END,"
+        " error = CASE WHEN recipients = j.n THEN :reason ELSE error END,"
+        " next_attempt_at = CASE WHEN recipients = j.n THEN NULL ELSE next_attempt_at END,"
+        " updated_at = :now FROM j WHERE messages.id = j.id"
+        " RETURNING id, conversation_id, purpose, status",
+        {"fewer": json.dumps({str(k): v for k, v in fewer.items()}), "reason": OPTED_OUT_REASON,
+         "now": now},
+    )  # fmt: skip
+
+
+async def _recipients_of(
+    tx: Tx, batch_ids: list[int]
+) -> dict[int, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]]:
+    """Each campaign batch row's recipients, in target order, with their values."""
+    if not batch_ids:
+        return {}
+    # One JSON text a batch, not one a target: [[phone, {name: value}], ...].
+    found = await tx.fetchall(
+        "SELECT message_id, json_group_array(json_array(phone, json(batch_values))) AS given"
+        " FROM (SELECT message_id, phone, batch_values FROM campaign_targets"
+        "   WHERE message_id IN (SELECT value FROM json_each(?)) AND state = 'queued'"
+        "   ORDER BY message_id, id) GROUP BY message_id",
+        (json.dumps(batch_ids),),
+    )
+    return {
+        r["message_id"]: tuple(
+            (phone, _text_values(values)) for phone, values in json.loads(r["given"])
+        )
+        for r in found
+    }
 
 
 def _values(stored: str | None) -> tuple[tuple[str, str], ...]:
@@ -493,9 +581,17 @@ def _values(stored: str | None) -> tuple[tuple[str, str], ...]:
         given = json.loads(stored)
     except ValueError:
         return ()
-    if type(given) is not dict or not all(type(v) is str for v in given.values()):
+    return _text_values(given)
+
+
+def _text_values(given: object) -> tuple[tuple[str, str], ...]:
+    # The types as a set, not a generator: a batch row's values are checked 1,000 at a time.
+    if type(given) is not dict or not set(map(type, given.values())) <= _TEXT:
         return ()
     return tuple(given.items())
+
+
+_TEXT = frozenset({str})
 
 
 # Each sender's first due rows of no campaign, and each running campaign's first
@@ -512,7 +608,9 @@ _CANDIDATES = """candidate(id) AS (
           AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT :per_sender)
     WHERE c.status = 'running')"""
 
-# Which candidates go, in one statement. First each campaign's own budget: its
+# Which candidates go, in one statement, at most :limit recipients (a campaign's
+# batch row counts each of its own; the first row goes whatever its size). First
+# each campaign's own budget: its
 # rows in order while their segments fit its bucket (``paid``). Then the
 # sender's: its rows of no campaign first (agents' replies, STOP confirmations,
 # notices, alerts: a campaign never holds them up), then its campaigns' rows
@@ -524,27 +622,30 @@ _CLAIM = f"""WITH {_CANDIDATES},
  pace(campaign, tokens, full) AS (SELECT value ->> 0, value ->> 1, value ->> 2
    FROM json_each(:paces)),
  paced AS (SELECT m.id, m.sender, m.campaign_id, m.segments, m.next_attempt_at,
+   coalesce(m.recipients, 1) AS recipients,
    sum(m.segments) OVER (PARTITION BY m.campaign_id ORDER BY m.next_attempt_at, m.id
      ROWS UNBOUNDED PRECEDING) AS upto, p.tokens, p.full
    FROM messages m LEFT JOIN pace p ON p.campaign = m.campaign_id
    WHERE m.id IN (SELECT id FROM candidate) AND m.status = 'queued'),
- paid AS (SELECT id, sender, campaign_id, segments, next_attempt_at FROM paced
+ paid AS (SELECT id, sender, campaign_id, segments, next_attempt_at, recipients FROM paced
    WHERE campaign_id IS NULL OR upto <= tokens
      OR (upto = segments AND tokens >= min(segments, full))),
  due AS (SELECT d.id, d.segments, d.next_attempt_at, d.campaign_id IS NOT NULL AS later,
-   sum(d.segments) OVER (PARTITION BY d.sender
+   d.recipients, sum(d.segments) OVER (PARTITION BY d.sender
      ORDER BY d.campaign_id IS NOT NULL, d.next_attempt_at, d.id
      ROWS UNBOUNDED PRECEDING) AS upto,
    coalesce(l.tokens, :full) AS tokens
    FROM paid d LEFT JOIN level l ON l.sender = d.sender),
- fits AS (SELECT id FROM due WHERE upto <= tokens
-   OR (upto = segments AND tokens >= min(segments, :full))
+ fitting AS (SELECT id, later, next_attempt_at, recipients,
+   sum(recipients) OVER (ORDER BY later, next_attempt_at, id ROWS UNBOUNDED PRECEDING) AS taken
+   FROM due WHERE upto <= tokens OR (upto = segments AND tokens >= min(segments, :full))),
+ fits AS (SELECT id FROM fitting WHERE taken <= :limit OR taken = recipients
    ORDER BY later, next_attempt_at, id LIMIT :limit)
  UPDATE messages SET status = 'sending', attempts = attempts + 1,
  error = CASE WHEN error LIKE :held THEN NULL ELSE error END,
  lease_until = :lease, updated_at = :now WHERE id IN (SELECT id FROM fits)
  RETURNING id, purpose, kind, body, segments, attempts, sender, recipient,
- next_attempt_at, campaign_id, batch_template, batch_values"""
+ next_attempt_at, campaign_id, batch_template, batch_values, recipients"""
 
 CANCELLED_REASON = "not sent: the campaign was cancelled"
 
@@ -730,20 +831,21 @@ async def _sent(tx: Tx, sent: list[Sent], now: int) -> None:
         "   OR (messages.status IN ('delivered', 'failed') AND messages.provider_id IS NULL"
         "       AND messages.lease_until IS NOT NULL))"
         " RETURNING messages.id, conversation_id, purpose, messages.status, messages.segments,"
-        " messages.campaign_id",
+        " messages.campaign_id, messages.recipients",
         (batch, now, now),
     )
     # Every row here the provider has just accepted (whatever its status since): A4's count.
     await bundle.count_sent(tx, sum(r["segments"] for r in rows))
     # A batch's reports name the batch and a recipient, not our message: one
     # that came before this record was stored unmatched. Now it has its message.
+    # A campaign's batch row names no recipient: its reports are its targets'.
     early = await tx.fetchall(
         "UPDATE delivery_reports SET message_id = m.id FROM messages m"
         " WHERE m.id IN (SELECT value FROM json_each(?)) AND m.status = 'sent'"
         " AND delivery_reports.message_id IS NULL AND delivery_reports.provider_id = m.provider_id"
-        " AND delivery_reports.recipient = m.recipient"
-        " RETURNING delivery_reports.message_id, delivery_reports.provider_id,"
-        " delivery_reports.outcome, delivery_reports.reason",
+        " AND (delivery_reports.recipient = m.recipient"
+        "   OR (m.recipients IS NOT NULL AND delivery_reports.recipient != ''))"
+        f" RETURNING {_REPORT_COLUMNS}",
         (json.dumps([r["id"] for r in rows if r["status"] == "sent"]),),
     )
     now_sent = [r for r in rows if r["status"] == "sent"]
@@ -758,11 +860,14 @@ async def _sent(tx: Tx, sent: list[Sent], now: int) -> None:
     )
     # A campaign's rows: one event per campaign and batch, not one per message (a
     # 100,000-target campaign would write 100,000 feed rows nobody reads one by one).
-    by_campaign = Counter(r["campaign_id"] for r in now_sent if r["campaign_id"] is not None)
+    by_campaign: Counter[int] = Counter()
+    for r in now_sent:
+        if r["campaign_id"] is not None:
+            by_campaign[r["campaign_id"]] += r["recipients"] or 1
     await tx.emit_many(
         "campaign.sent", "campaign", [(c, {"sent": n}) for c, n in sorted(by_campaign.items())]
     )
-    await _settle(tx, [r for r in early if r["outcome"] != "pending"])
+    await _settle_all(tx, early)
 
 
 # A Retry that counts as an attempt and finds the row at max_attempts fails it.
@@ -828,7 +933,8 @@ async def apply_reports(db: Database, reports: Sequence[DeliveryReport]) -> int:
 
 # The message a report is about. By its batch: the message we recorded that
 # provider ID for, to that recipient (one provider batch may carry many of our
-# messages, one per recipient), or, for a report on a whole batch (no
+# messages, one per recipient; a campaign's batch row carries all of them), or,
+# for a report on a whole batch (no
 # recipient), the batch's only message. Else, before we recorded any provider
 # ID for it (the report beat our record, or our request timed out), by our ID
 # echoed back, when the recipient is that message's and the batch is no other
@@ -838,7 +944,8 @@ _MESSAGE_OF_REPORT = """coalesce(
     (SELECT m.id FROM messages m
       WHERE m.provider_id = batch.pid AND (m.recipient = batch.recipient
         OR (batch.recipient = '' AND NOT EXISTS (SELECT 1 FROM messages o
-              WHERE o.provider_id = batch.pid AND o.id != m.id)))),
+              WHERE o.provider_id = batch.pid AND o.id != m.id))
+        OR (m.recipients IS NOT NULL AND batch.recipient != ''))),
     (SELECT m.id FROM messages m
       WHERE m.id = batch.mid AND m.direction = 'out' AND m.provider_id IS NULL
         AND batch.pid != '' AND m.recipient = batch.recipient
@@ -884,10 +991,12 @@ async def apply_reports_in(tx: Tx, reports: Sequence[DeliveryReport]) -> int:
         f" SELECT pid, recipient, status, outcome, {_MESSAGE_OF_REPORT}, reason, :now"
         " FROM batch WHERE true"
         " ON CONFLICT (provider_id, recipient, status) DO NOTHING"
-        " RETURNING message_id, provider_id, recipient, status, outcome, reason",
+        f" RETURNING {_REPORT_COLUMNS}",
         {"batch": batch, "now": now},
     )
     _log_unmatched(reports, [r for r in new if r["message_id"] is None])
+    targets = await _settle_targets(tx, [r for r in new if r["batched"] is not None])
+    new = [r for r in new if r["batched"] is None]
     recorded = {
         r["provider_id"]
         for r in await tx.fetchall(
@@ -896,9 +1005,69 @@ async def apply_reports_in(tx: Tx, reports: Sequence[DeliveryReport]) -> int:
             (json.dumps(sorted({r["provider_id"] for r in new if r["message_id"] is not None})),),
         )
     }
-    return await _settle(
+    return targets + await _settle(
         tx, [r for r in _one_message_per_batch(new, recorded) if r["outcome"] != "pending"]
     )
+
+
+# What a stored report says, and whether its message is a campaign's batch row.
+_REPORT_COLUMNS = (
+    "delivery_reports.message_id, delivery_reports.provider_id, delivery_reports.recipient,"
+    " delivery_reports.status, delivery_reports.outcome, delivery_reports.reason,"
+    " (SELECT b.recipients FROM messages b WHERE b.id = delivery_reports.message_id) AS batched"
+)
+
+
+async def _settle_all(tx: Tx, reports: Sequence[sqlite3.Row]) -> int:
+    """Apply final reports, each to its message or, for a campaign's batch, its target."""
+    final = [r for r in reports if r["outcome"] != "pending"]
+    batched = [r for r in final if r["batched"] is not None]
+    return await _settle_targets(tx, batched) + await _settle(
+        tx, [r for r in final if r["batched"] is None]
+    )
+
+
+async def _settle_targets(tx: Tx, reports: Sequence[sqlite3.Row]) -> int:
+    """Apply final reports on a campaign's batch rows to their targets (schema 14).
+
+    The batch row stays 'sent': it is the one call, and each recipient's outcome is
+    its target's. A report without a recipient names no target and changes nothing.
+    As for a message, 'delivered' is final, and overrides an earlier 'failed'.
+    """
+    final = [r for r in reports if r["outcome"] != "pending" and r["recipient"]]
+    if not final:
+        return 0
+    now = tx.now_ms
+    rows = await tx.fetchall(
+        "WITH r(mid, phone, status, reason) AS (SELECT value ->> 0, value ->> 1, value ->> 2,"
+        "   value ->> 3 FROM json_each(:final))"
+        " UPDATE campaign_targets SET outcome = r.status,"
+        " outcome_reason = CASE WHEN r.status = 'failed' THEN r.reason END,"
+        " outcome_at = :now, updated_at = :now"
+        " FROM r WHERE campaign_targets.message_id = r.mid AND campaign_targets.phone = r.phone"
+        " AND (campaign_targets.outcome IS NULL"
+        "   OR (campaign_targets.outcome = 'failed' AND r.status = 'delivered'))"
+        " RETURNING campaign_targets.campaign_id, campaign_targets.outcome",
+        {
+            "final": json.dumps(
+                [[r["message_id"], r["recipient"], r["outcome"], r["reason"]] for r in final]
+            ),
+            "now": now,
+        },
+    )
+    # One event per campaign and call, as for its sends.
+    told: dict[int, Counter[str]] = {}
+    for r in rows:
+        told.setdefault(r["campaign_id"], Counter())[r["outcome"]] += 1
+    await tx.emit_many(
+        "campaign.reported",
+        "campaign",
+        [
+            (c, {"delivered": n["delivered"], "failed": n["failed"]})
+            for c, n in sorted(told.items())
+        ],
+    )
+    return len(rows)
 
 
 async def _settle(tx: Tx, reports: Sequence[sqlite3.Row]) -> int:

@@ -43,6 +43,16 @@ def substitute(template: str, values: Mapping[str, str], default: str = "") -> s
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), default), template)
 
 
+def safe(template: str) -> bool:
+    """Whether the provider would read no placeholder in ``template`` but ours."""
+    return not _parsed(template)[2]
+
+
+def carries(values: Mapping[str, str]) -> bool:
+    """Whether these values can go as parameters: none would read as a placeholder."""
+    return not any(OPENER in value for value in values.values())
+
+
 def fills_to(template: str, values: Mapping[str, str], body: str) -> bool:
     """Whether sending ``template`` with ``values`` gives exactly ``body``, safely."""
     pieces, named, literal_opener = _parsed(template)

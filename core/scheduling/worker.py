@@ -232,6 +232,10 @@ class Worker:
                     # Stopping waits only for the sends already under way.
                     reason = "the worker stopped before sending it"
                     return [outbox.Retry(i, reason, 0, counts_as_attempt=False) for i in ids]
+                if isinstance(item, OutboundSms) and item.recipients:
+                    # A campaign's batch row; both real gateways take batches.
+                    reason = "this SMS gateway cannot send a campaign's batch"
+                    return [outbox.Failed(item.message_id, reason)]
                 try:
                     if isinstance(item, OutboundBatch):
                         assert isinstance(self.gateway, SendsBatches)

@@ -16,11 +16,12 @@ from core.campaigns import dispatch, filters, progress
 from core.campaigns.quiet_hours import NEVER_OPEN, UNKNOWN_SKIPPED
 from core.clock import FakeClock, to_ms
 from core.db import Database, open_database
-from core.delivery import outbox
+from core.delivery import outbox, placeholders
 from core.people import contacts
 from core.people.authz import SYSTEM
 from core.scheduling.worker import Worker
 from core.sms import receiving, sending
+from providers.sandbox import SandboxGateway
 from tests.core import campaign_setup as cs
 from tests.core.conftest import (
     ALICE_NUMBER,
@@ -43,12 +44,22 @@ def clock() -> FakeClock:
 
 
 async def _campaign_messages(db: Database, campaign_id: int) -> list[dict[str, object]]:
+    """What the campaign sent, one entry per recipient: a batch row (schema 14) stands
+    for each of its targets, with the text the provider makes for that target."""
     rows = await db.fetchall(
-        "SELECT id, recipient, body, status, purpose, batch_template, batch_values"
-        " FROM messages WHERE campaign_id = ? AND direction = 'out' ORDER BY id",
+        "SELECT m.id, coalesce(t.phone, m.recipient) AS recipient, m.body,"
+        " coalesce(t.outcome, m.status) AS status, m.purpose, m.batch_template,"
+        " coalesce(t.batch_values, m.batch_values) AS batch_values, m.recipients"
+        " FROM messages m LEFT JOIN campaign_targets t ON t.message_id = m.id"
+        "   AND m.recipients IS NOT NULL AND t.state = 'queued'"
+        " WHERE m.campaign_id = ? AND m.direction = 'out' ORDER BY m.id, t.id",
         (campaign_id,),
     )
-    return [dict(r) for r in rows]
+    sent = [dict(r) for r in rows]
+    for m in sent:
+        if m.pop("recipients") is not None:
+            m["body"] = placeholders.substitute(str(m["body"]), json.loads(str(m["batch_values"])))
+    return sent
 
 
 async def test_programmed_targets_go_at_their_time(
@@ -224,7 +235,7 @@ async def test_a_crash_between_chunks_sends_nothing_twice(
     for n, phone in enumerate(phones):
         await cs.target(db, cid, phone, merge_values={"first_name": f"P{n}"})
     monkeypatch.setattr(dispatch, "ROWS_PER_CHUNK", 3)
-    real = outbox.queue_many
+    real = dispatch._queue
     calls = 0
 
     async def dies_on_the_second_chunk(*args: object, **kwargs: object) -> object:
@@ -234,11 +245,11 @@ async def test_a_crash_between_chunks_sends_nothing_twice(
             raise RuntimeError("the process died")
         return await real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(outbox, "queue_many", dies_on_the_second_chunk)
+    monkeypatch.setattr(dispatch, "_queue", dies_on_the_second_chunk)
     with pytest.raises(RuntimeError, match="died"):
         await dispatch.Dispatcher(db).run()
     assert len(await _campaign_messages(db, cid)) == 3
-    monkeypatch.setattr(outbox, "queue_many", real)
+    monkeypatch.setattr(dispatch, "_queue", real)
 
     again = await open_database(db_path, clock)
     try:
@@ -246,9 +257,13 @@ async def test_a_crash_between_chunks_sends_nothing_twice(
         sent = await _campaign_messages(again, cid)
         assert sorted(str(m["recipient"]) for m in sent) == phones  # each once
         linked = await again.scalar(
-            "SELECT count(DISTINCT message_id) FROM campaign_targets WHERE state = 'queued'"
+            "SELECT count(*) FROM campaign_targets t JOIN messages m ON m.id = t.message_id"
+            " WHERE t.state = 'queued'"
         )
         assert linked == 7
+        # In batch rows, each target in one only.
+        rows = await again.fetchall("SELECT recipients FROM messages WHERE campaign_id = ?", (cid,))
+        assert sum(r["recipients"] for r in rows) == 7
     finally:
         await again.close()
 
@@ -407,3 +422,53 @@ async def test_the_room_counts_the_opt_out_line_a_first_text_will_carry(
     rows = await db.fetchall("SELECT body, segments FROM messages WHERE campaign_id = ?", (cid,))
     notice = (await settings.load(db)).optout_notice
     assert [(r["body"].endswith(f"\n{notice}"), r["segments"]) for r in rows] == [(True, 2)] * 2
+
+
+async def test_a_value_the_provider_would_read_as_a_placeholder_goes_alone(
+    db: Database, team: Team, worker: Worker
+) -> None:
+    cid = await cs.campaign(db, template="Hi {{first_name}}")
+    await cs.target(db, cid, "+12125559001", merge_values={"first_name": "Ann"})
+    await cs.target(db, cid, "+12125559002", merge_values={"first_name": "Bo"})
+    await cs.target(db, cid, "+12125559003", merge_values={"first_name": "${first_name}"})
+    await dispatch.Dispatcher(db).run()
+    rows = await db.fetchall(
+        "SELECT recipient, recipients, body FROM messages WHERE campaign_id = ? ORDER BY id",
+        (cid,),
+    )
+    notice = (await settings.load(db)).optout_notice
+    assert [tuple(r) for r in rows] == [
+        ("", 2, f"Hi ${{first_name}}\n{notice}"),  # one batch row for two targets
+        ("+12125559003", None, f"Hi ${{first_name}}\n{notice}"),  # its own text, literally
+    ]
+    await worker.run_once()
+    assert {m["status"] for m in await _campaign_messages(db, cid)} == {"sent"}
+
+
+async def test_a_gateway_that_cannot_send_batches_fails_a_campaign_batch_saying_so(
+    db: Database, team: Team
+) -> None:
+    class OneByOne:
+        """A gateway without send_batch (neither real one is)."""
+
+        def __init__(self, inner: SandboxGateway) -> None:
+            self.inner = inner
+
+        @property
+        def mms_limits(self) -> object:
+            return self.inner.mms_limits
+
+        async def send(self, sms: object) -> object:
+            return await self.inner.send(sms)  # type: ignore[arg-type]
+
+        async def due_reports(self) -> list[object]:
+            return []
+
+    cid = await cs.campaign(db)
+    await cs.target(db, cid, CARL_MOBILE, contact_id=team.carl.id)
+    worker = Worker(db, OneByOne(SandboxGateway(db)), holder="test")  # type: ignore[arg-type]
+    await worker.run_once()
+    [sent] = await _campaign_messages(db, cid)
+    assert sent["status"] == "failed"
+    error = await db.scalar("SELECT error FROM messages WHERE campaign_id = ?", (cid,))
+    assert error == "this SMS gateway cannot send a campaign's batch"

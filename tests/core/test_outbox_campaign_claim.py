@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from core import settings
-from core.campaigns import lifecycle
+from core.campaigns import dispatch, lifecycle
 from core.clock import FakeClock
 from core.db import Database
 from core.delivery import budgets, outbox
 from core.people.authz import SYSTEM
 from core.scheduling.options import WorkerOptions
 from core.sms import sending
+from tests.core import campaign_setup as cs
 from tests.core.conftest import ALICE_NUMBER, DEFAULT_NUMBER, STRANGER, Team
 
 LEASE = WorkerOptions().send_lease_seconds
@@ -187,3 +190,28 @@ async def test_rows_of_no_campaign_from_another_number_are_unaffected(
     assert sorted(_ids(await outbox.claim(db, 100, LEASE))) == sorted(
         [reply.message_id, *campaign_ids[:2]]
     )
+
+
+async def test_a_claim_counts_each_recipient_of_a_campaign_batch_row(
+    db: Database, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Schema 14: the claim's limit is in recipients, so one claim holds at most one
+    # provider batch's worth of targets in memory; a first row goes whatever its size.
+    await settings.update(db, team.dana, rate_segments_per_second=1000)
+    monkeypatch.setattr(dispatch, "BATCH_RECIPIENTS", 2)
+    cid = await cs.campaign(db, rate=1000, window=(0, 1440))
+    for n in range(5):
+        await cs.target(db, cid, f"+1202555{n:04d}", merge_values={"first_name": f"P{n}"})
+    await dispatch.Dispatcher(db).run()
+    rows = await db.fetchall("SELECT id, recipients FROM messages WHERE campaign_id = ?", (cid,))
+    assert [r["recipients"] for r in rows] == [2, 2, 1]
+
+    (first,) = await outbox.claim(db, 3, LEASE)
+    assert (first.message_id, len(first.recipients)) == (rows[0]["id"], 2)
+    (second,) = await outbox.claim(db, 1, LEASE)
+    assert (second.message_id, [phone for phone, _ in second.recipients]) == (
+        rows[1]["id"],
+        ["+12025550002", "+12025550003"],
+    )
+    assert dict(second.recipients[0][1]) == {"first_name": "P2"}
+    assert _ids(await outbox.claim(db, 10, LEASE)) == [rows[2]["id"]]

@@ -5,11 +5,18 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from core import settings
+from core.campaigns import progress
 from core.clock import FakeClock
 from core.db import Database, migrations, open_database
+from core.delivery import batching
 from core.delivery.gateway import OutboundBatch, OutboundSms, SendsBatches
+from core.people.authz import SYSTEM
+from core.scheduling.worker import Worker
+from core.sms import numbers
 from providers import sandbox
 from providers.sandbox import SandboxGateway
+from tests.core import campaign_setup as cs
 
 SENDER = "+14155550100"
 BODY = "The clinic is closed on Monday."
@@ -137,3 +144,42 @@ async def test_a_database_from_schema_4_keeps_its_sandbox_messages(tmp_path: Pat
         assert tuple(row) == ("sandbox-9", 1, "delivered")
     finally:
         await db.close()
+
+
+async def test_a_campaign_batch_is_one_message_to_many_and_each_target_gets_its_report(
+    db: Database, clock: FakeClock
+):
+    # Schema 14: one outbox row for the campaign's batch; the sandbox keeps it per
+    # recipient, recognises its resend, and reports each recipient on its own.
+    await settings.update(db, SYSTEM, rate_segments_per_second=1000, sandbox_delivery_seconds=1)
+    await numbers.add(db, SYSTEM, SENDER, default=True)
+    cid = await cs.campaign(db, template="Hi {{first_name}}", sender=SENDER, window=(0, 1440))
+    for n, phone in enumerate((*REACHABLE[:2], UNREACHABLE)):
+        await cs.target(db, cid, phone, merge_values={"first_name": f"P{n}"})
+    gateway = SandboxGateway(db)
+    worker = Worker(db, gateway, holder="test")
+    assert await worker.tick_lease()
+    await worker.run_once()  # dispatched and sent
+    rows = await db.fetchall(
+        "SELECT message_id, recipient, body, send_calls FROM sandbox_messages ORDER BY recipient"
+    )
+    (batch_id,) = {r["message_id"] for r in rows}
+    assert [(r["recipient"], r["body"].split("\n")[0]) for r in rows] == [
+        (REACHABLE[0], "Hi P0"),
+        (REACHABLE[1], "Hi P1"),
+        (UNREACHABLE, "Hi P2"),
+    ]
+    (claimed,) = [
+        OutboundSms(batch_id, SENDER, "", "Hi ${first_name}", 3, template="Hi ${first_name}",
+                    attempt=2, recipients=tuple((r["recipient"], ()) for r in rows))
+    ]  # fmt: skip
+    again = await gateway.send_batch(batching.campaign_batch(claimed))  # a resend: the same
+    assert again.provider_id == await db.scalar(
+        "SELECT provider_id FROM messages WHERE id = ?", (batch_id,)
+    )
+    assert {r[0] for r in await db.fetchall("SELECT send_calls FROM sandbox_messages")} == {2}
+
+    clock.advance(seconds=2)
+    await worker.run_once()  # the reports, one per recipient
+    counted = await progress.progress(db, SYSTEM, cid)
+    assert (counted.delivered, counted.failed) == (2, 1)
