@@ -113,7 +113,11 @@ async def receive_many(
     per message. Each statement is a trip to the database thread, and those
     trips, not SQLite, are what an inbound message costs; that is also why a
     failure is not contained with a SAVEPOINT per message (two more trips
-    each) but by checking every refusal before anything is written.
+    each) but by checking every refusal before anything is written. For the
+    same reason the settings are not read first: the group is checked with
+    those the last group's transaction found, its look-up reads them, and if
+    they changed it is checked and looked up again with them, so a change
+    applies to the very next group.
     """
     chain = default_hooks() if hooks is None else list(hooks)
     inbound.check_hooks(chain, first=KEYWORDS)
