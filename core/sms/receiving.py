@@ -14,6 +14,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Sequence
+from weakref import WeakKeyDictionary
 
 from core import settings
 from core.alerts import hook as alerts_hook
@@ -112,23 +113,66 @@ async def receive_many(
     per message. Each statement is a trip to the database thread, and those
     trips, not SQLite, are what an inbound message costs; that is also why a
     failure is not contained with a SAVEPOINT per message (two more trips
-    each) but by checking every refusal before anything is written.
+    each) but by checking every refusal before anything is written. For the
+    same reason the settings are not read first: the group is checked with
+    those the last group's transaction found, its look-up reads them, and if
+    they changed it is checked and looked up again with them, so a change
+    applies to the very next group.
     """
     chain = default_hooks() if hooks is None else list(hooks)
     inbound.check_hooks(chain, first=KEYWORDS)
+    stored = _SETTINGS_SEEN.get(db)
+    cached = stored is not None
+    if stored is None:
+        stored = await _stored_settings(db)
+    results, checked = _check_all(messages, settings.from_json(stored))
+    if not checked and cached:
+        # No transaction will say whether those settings still hold, and a refusal
+        # (a sender's number read in the default region) depends on them too.
+        stored = await _stored_settings(db)
+        results, checked = _check_all(messages, settings.from_json(stored))
+    if checked:
+        async with db.transaction() as tx:
+            ours, known, ahead = await _look_up(tx, checked, chain)
+            if known.settings != stored:
+                # Changed since the last group: this group follows the new ones, which
+                # the write lock (taken with the look-up) keeps until the COMMIT.
+                stored = known.settings
+                results, checked = _check_all(messages, settings.from_json(stored))
+                if checked:
+                    ours, known, ahead = await _look_up(tx, checked, chain)
+            _SETTINGS_SEEN[db] = stored
+            if checked:
+                await _store_many(
+                    tx, checked, chain, settings.from_json(stored), results, ours, known, ahead
+                )
+    assert all(r is not None for r in results)
+    return results  # type: ignore[return-value]
+
+
+_SETTINGS_SEEN: WeakKeyDictionary[Database, str] = WeakKeyDictionary()
+"""Per database, the settings (``settings.STORED_AS_JSON``) the last group's transaction
+found. The next group is checked with them before its transaction, and its look-up reads
+them again in the same trip: reading them first was a trip of its own per group."""
+
+
+async def _stored_settings(db: Database) -> str:
+    text: str = await db.scalar("SELECT " + settings.STORED_AS_JSON)
+    return text
+
+
+def _check_all(
+    messages: Sequence[Incoming], config: settings.Settings
+) -> tuple[list[ReceiveResult | SwitchboardError | None], list[_Checked]]:
+    """Each message's refusal (in its place) or what it means, with ``config``."""
     results: list[ReceiveResult | SwitchboardError | None] = [None] * len(messages)
-    config = await settings.load(db)
     checked: list[_Checked] = []
     for index, message in enumerate(messages):
         try:
             checked.append(_check(index, message, config))
         except InvalidInput as refused:  # InvalidPhoneNumber is one
             results[index] = refused
-    if checked:
-        async with db.transaction() as tx:
-            await _store_many(tx, checked, chain, config, results)
-    assert all(r is not None for r in results)
-    return results  # type: ignore[return-value]
+    return results, checked
 
 
 @record
@@ -170,10 +214,13 @@ async def _store_many(
     chain: Sequence[inbound.Hook],
     config: settings.Settings,
     results: list[ReceiveResult | SwitchboardError | None],
+    ours: dict[str, numbers.Number],
+    known: _Known,
+    ahead: dict[str, list[sqlite3.Row]],
 ) -> None:
     """Store ``checked`` (contact, conversation, message, attachments, last-inbound
-    times), run the hooks, announce each message; fill in ``results``."""
-    ours, known, ahead = await _look_up(tx, checked, chain)
+    times) with what ``_look_up`` found, run the hooks, announce each message; fill in
+    ``results``."""
     seen = known.messages
     fresh: list[_Checked] = []
     first_copy: dict[str, _Checked] = {}
@@ -239,6 +286,8 @@ class _Known:
     """The conversation of each (our number's ID, sender), when there is one."""
     last_message_id: int
     """The highest message ID: the group's messages take the IDs after it."""
+    settings: str
+    """The stored settings, as ``settings.STORED_AS_JSON`` gives them."""
 
 
 _LOOK_UP = (
@@ -253,20 +302,23 @@ _LOOK_UP = (
     " JOIN conversations c ON c.number_id = n.id AND c.phone = j.value ->> 1"
 )
 _LAST_MESSAGE = "SELECT coalesce(max(id), 0) FROM messages"
+_LAST_MESSAGE_AND_SETTINGS = (
+    "SELECT coalesce(max(id), 0), " + settings.STORED_AS_JSON + " FROM messages"
+)
 
 
 async def _look_up(
     tx: Tx, checked: Sequence[_Checked], chain: Sequence[inbound.Hook]
 ) -> tuple[dict[str, numbers.Number], _Known, dict[str, list[sqlite3.Row]]]:
     """Our numbers, retries, senders' contacts and conversations for the whole group,
-    and the hooks' reads ahead, in one trip to the database (each trip waits its turn on
-    a busy loop)."""
+    the settings, and the hooks' reads ahead, in one trip to the database (each trip
+    waits its turn on a busy loop)."""
     refs = sorted({c.message.provider_ref for c in checked if c.message.provider_ref is not None})
     pairs = sorted({(c.ours, c.phone) for c in checked})
     arriving = [inbound.Arriving(c.phone, c.ours, c.message.body, c.keyword) for c in checked]
     reads = [(hook.name, hook.ahead(arriving)) for hook in chain if hook.ahead is not None]
-    [[last]], ours_rows, rows, *read_ahead = await tx.fetchall_each(
-        (_LAST_MESSAGE, ()),
+    [[last, stored]], ours_rows, rows, *read_ahead = await tx.fetchall_each(
+        (_LAST_MESSAGE_AND_SETTINGS, ()),
         numbers.by_e164_read(c.ours for c in checked),
         (
             _LOOK_UP,
@@ -278,7 +330,7 @@ async def _look_up(
         ),
         *(read for _, read in reads),
     )
-    known = _Known({}, {}, {}, last)
+    known = _Known({}, {}, {}, last, stored)
     for kind, key, first, second in rows:
         if kind == "message":
             known.messages[key] = (first, second)
