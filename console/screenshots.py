@@ -276,6 +276,8 @@ async def _closed_thread(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await Worker(db, SandboxGateway(db), holder="screenshots").run_once()
     await app.poll_feed()
     await app.workers.wait_for_complete()
+    # The notices just sent count against the bundle; the bar reads it once a second.
+    await _bundle_shown(app, pilot)
     await pilot.pause()
 
 
