@@ -434,11 +434,9 @@ async def claim(
             },
         )
         await _emit_failed(tx, refused)
-        await _emit_failed(
-            tx,
-            [r for r in await _skip_opted_out_recipients(tx, per_sender, now)
-             if r["status"] == "failed"],
-        )  # fmt: skip
+        if paces:  # only a running campaign's batch rows are claimed
+            left = await _skip_opted_out_recipients(tx, per_sender, now)
+            await _emit_failed(tx, [r for r in left if r["status"] == "failed"])
         before = await budgets.levels(tx, budgets.SENDER, rate, now)
         paced = await budgets.levels_of(
             tx, budgets.CAMPAIGN, {str(c): r for c, r in paces.items()}, now
