@@ -15,7 +15,7 @@ import functools
 import json
 import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 from core.db import Database, Tx
@@ -67,6 +67,28 @@ async def fields_in(q: Querier, campaign_id: int | None = None) -> Fields:
             continue
         extra[name] = Field(name, r[0], MAX_CUSTOM_VALUE)
     return Fields((*BUILT_IN, *sorted(extra.values(), key=lambda f: f.name)))
+
+
+async def still_found(q: Querier, campaign_id: int, used: Iterable[Field]) -> bool:
+    """Whether each custom field or CSV column in ``used`` still has a value somewhere,
+    under the key ``fields_in`` found it by (its label). Each look stops at its first
+    hit: a campaign's dispatch asks this every run instead of reading every contact's
+    keys again. False may still be a field kept under another spelling of its key."""
+    labels = [f.label for f in used if f.name not in _BUILT_IN_NAMES]
+    if not labels:
+        return True
+    found = await q.fetchone(
+        "SELECT "
+        + ", ".join(
+            # CASE, not OR: the targets are read only when no contact has the key.
+            "CASE WHEN EXISTS (SELECT 1 FROM contacts c, json_each(c.custom) j"
+            " WHERE j.key = ?) THEN 1 ELSE EXISTS (SELECT 1 FROM campaign_targets t,"
+            " json_each(t.merge_values) j WHERE t.campaign_id = ? AND j.key = ?) END"
+            for _ in labels
+        ),
+        [value for label in labels for value in (label, campaign_id, label)],
+    )
+    return found is not None and all(found)
 
 
 def values_for(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core import settings
-from core.campaigns import dispatch, filters, progress
+from core.campaigns import dispatch, fields, filters, progress
 from core.campaigns.quiet_hours import NEVER_OPEN, UNKNOWN_SKIPPED
 from core.clock import FakeClock, to_ms
 from core.db import Database, open_database
@@ -472,3 +472,41 @@ async def test_a_gateway_that_cannot_send_batches_fails_a_campaign_batch_saying_
     assert sent["status"] == "failed"
     error = await db.scalar("SELECT error FROM messages WHERE campaign_id = ?", (cid,))
     assert error == "this SMS gateway cannot send a campaign's batch"
+
+
+async def test_a_template_is_compiled_once_and_checked_again_while_its_fields_remain(
+    db: Database, team: Team, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with db.transaction() as tx:
+        await tx.execute(
+            'UPDATE contacts SET custom = \'{"Plan code": "A1"}\' WHERE id IN (?, ?)',
+            (team.carl.id, team.dora.id),
+        )
+    cid = await cs.campaign(db, template="Your plan: {{plan_code}}")
+    await cs.target(db, cid, CARL_MOBILE, contact_id=team.carl.id)
+    later = clock.now() + timedelta(minutes=1)
+    await cs.target(db, cid, DORA_MOBILE, contact_id=team.dora.id, due=later)
+    compiles = 0
+    real = fields.fields_in
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        nonlocal compiles
+        compiles += 1
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fields, "fields_in", counted)
+    job = dispatch.Dispatcher(db)
+    assert await job.run() == 1
+    clock.set(later)
+    assert await job.run() == 1
+    assert compiles == 1  # the second run found "Plan code" still there
+
+    # Once no contact has the field any more, the next run compiles again and refuses.
+    third = later + timedelta(minutes=1)
+    await cs.target(db, cid, "+12125559100", contact_id=team.erin.id, due=third)
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE contacts SET custom = '{}'")
+    clock.set(third)
+    assert await job.run() == 0
+    assert compiles == 2
+    assert (await cs.targets(db, cid))["+12125559100"] == ("programmed", None)
