@@ -25,10 +25,10 @@ and marked sent, with plain ``sqlite3`` and parameters made before the clock
 starts. Its ratio to the raw insert is the most any per-row design of this
 path could reach; the goal needs fewer writes per target than these five.
 
-Floor, one outbox row per batch: the same, for the design the goal needs (not
-built): per CHUNK one outbox row holding the batch's recipients and values
-(JSON) inserted and its targets pointed at it, the row claimed and marked
-sent; the targets are the per-recipient ledger that delivery reports update.
+Floor, one outbox row per batch: the same, for the design built since (schema
+14): per CHUNK one outbox row for the batch inserted and its targets pointed
+at it, the row claimed and marked sent; the targets are the per-recipient
+ledger that delivery reports update.
 
 Provider calls: the fake's batch POSTs. Every target shares the template,
 so the goal is at most one call per 1,000 targets.
