@@ -362,3 +362,19 @@ def test_a_surrogate_pair_escaped_in_json_is_one_character() -> None:
     event = parse(_body(**{**MO_TEXT, "body": "ok \U0001f600"}))  # sent as \ud83d\ude00
     assert isinstance(event, InboundSms)
     assert event.body == "ok \U0001f600"
+
+
+def test_a_lone_surrogate_in_the_raw_bytes_is_refused_too() -> None:
+    # U+D800 written as UTF-8 (ED A0 80) is not UTF-8, but json.loads decodes bytes
+    # with surrogatepass: no \u escape in the body, and still refused.
+    body = _body(**{**MO_TEXT, "body": "hi X"}).replace(b"X", b"\xed\xa0\x80")
+    assert b"\\u" not in body
+    with pytest.raises(MalformedEvent, match="half of a UTF-16 surrogate pair"):
+        parse(body)
+
+
+def test_text_that_shares_the_first_byte_of_a_surrogate_is_taken() -> None:
+    # Hangul from U+D000 on starts with 0xED in UTF-8 too: walked, and taken.
+    event = parse(json.dumps({**MO_TEXT, "body": "힘내"}, ensure_ascii=False).encode())
+    assert isinstance(event, InboundSms)
+    assert event.body == "힘내"
