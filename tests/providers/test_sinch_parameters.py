@@ -5,6 +5,12 @@ per recipient without the ``+``, an empty default, our batch reference as
 ``client_reference``), what each recipient's phone gets (the fake substitutes
 as Sinch does), and each per-recipient report settling its own row through
 the real outbox and SQLite file, with the worker sending.
+
+With schema 14, through the real dispatcher: a campaign's provider batch is
+one outbox row, and each per-recipient report lands on its own target
+(progress, results and status count them), also when it comes before the
+send is recorded. A number that opts out after dispatch is taken out of its
+batch at the claim, and a batch left with nobody fails without a call.
 """
 
 from __future__ import annotations
@@ -17,15 +23,18 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from sinch.core.exceptions import SinchException
 
-from core import settings
+from core import settings, status
+from core.campaigns import dispatch, progress
 from core.db import Database
-from core.delivery import outbox, placeholders
+from core.delivery import batching, outbox, placeholders
+from core.delivery.gateway import OutboundBatch
 from core.people.authz import SYSTEM
 from core.scheduling.worker import Worker
-from core.sms import numbers
+from core.sms import consent, numbers
 from providers import sinch_events
 from providers.config import WebhookConfig
 from providers.sinch_sms import SinchGateway
+from tests.core import campaign_setup as cs
 from tests.fakes.sinch_server import FakeSinch
 
 WEBHOOKS = WebhookConfig(public_url="https://switchboard.example.org")
@@ -156,6 +165,143 @@ async def test_the_fake_refuses_what_sinch_refuses(fake: FakeSinch, gateway: Sin
         ("12125550110", "Delivered"),
         ("12125550111", "Failed"),
     ]
+
+
+# --- schema 14: a campaign's provider batch is one outbox row, its targets the ledger
+
+
+@pytest.fixture
+async def targeted(db: Database) -> int:
+    await settings.update(db, SYSTEM, rate_segments_per_second=1000)
+    await numbers.add(db, SYSTEM, SENDER, default=True)
+    cid = await cs.campaign(
+        db,
+        template="Hi {{first_name}}, your code is {{code}}.",
+        sender=SENDER,
+        rate=1000,
+        window=(0, 1440),
+    )
+    for phone, (name, code) in {**PEOPLE, UNREACHABLE: ("Zed", "C999")}.items():
+        await cs.target(db, cid, phone, merge_values={"first_name": name, "code": code})
+    return cid
+
+
+async def test_a_campaign_batch_is_one_outbox_row_and_one_parameterised_call(
+    db: Database, fake: FakeSinch, gateway: SinchGateway, targeted: int
+) -> None:
+    assert await dispatch.Dispatcher(db).run() == 6
+    (row,) = await db.fetchall("SELECT * FROM messages WHERE campaign_id = ?", (targeted,))
+    notice = (await settings.load(db)).optout_notice
+    template = f"Hi ${{first_name}}, your code is ${{code}}.\n{notice}"
+    assert (row["recipient"], row["recipients"], row["body"], row["status"]) == (
+        "",
+        6,
+        template,
+        "queued",
+    )
+    targets = await db.fetchall(
+        "SELECT phone, message_id, segments, batch_values FROM campaign_targets ORDER BY id"
+    )
+    assert {t["message_id"] for t in targets} == {row["id"]}
+    assert row["segments"] == sum(t["segments"] for t in targets)
+    assert json.loads(targets[0]["batch_values"]) == {"first_name": "Person 0", "code": "C000"}
+
+    queued = await status.snapshot(db)
+    assert queued.queued == 6  # messages, not rows
+    assert queued.oldest_queued is not None
+    assert queued.oldest_queued.recipient == "6 recipients of a campaign batch"
+
+    await _pump(db, gateway)
+    (call,) = fake.calls_to("POST")
+    assert call.body["body"] == template
+    assert call.body["client_reference"] == batching.reference(row["id"])
+    (batch,) = fake.batches
+    texts = fake.texts(batch)
+    assert texts["12125550110"] == f"Hi Person 0, your code is C000.\n{notice}"
+    assert len(texts) == 6
+    sent = await db.fetchone("SELECT status, provider_id FROM messages WHERE id = ?", (row["id"],))
+    assert sent is not None
+    assert (sent["status"], sent["provider_id"]) == ("sent", batch["id"])
+    counted = await progress.progress(db, SYSTEM, targeted)
+    assert (counted.sent, counted.delivered, counted.failed) == (6, 0, 0)
+    assert (await status.snapshot(db)).sent_awaiting_report == 6
+
+    # Each report lands on its target; the shared row stays 'sent'.
+    reports = [report for _, payload in fake.pending_reports for report in _parsed(payload).reports]
+    assert await outbox.apply_reports(db, reports) == 6
+    assert await outbox.apply_reports(db, reports) == 0  # stored once, applied once
+    assert (await status.snapshot(db)).sent_awaiting_report == 0
+    counted = await progress.progress(db, SYSTEM, targeted)
+    assert (counted.sent, counted.delivered, counted.failed) == (0, 5, 1)
+    by_phone = {r.phone: r for r in await progress.results(db, SYSTEM, targeted)}
+    assert by_phone[UNREACHABLE].message_status == "failed"
+    assert by_phone[UNREACHABLE].error
+    assert by_phone["+12125550110"].message_status == "delivered"
+    assert by_phone["+12125550110"].error is None
+    still = await db.scalar("SELECT status FROM messages WHERE id = ?", (row["id"],))
+    assert still == "sent"
+
+
+async def test_a_report_that_beats_the_record_of_the_send_still_lands_on_its_target(
+    db: Database, fake: FakeSinch, gateway: SinchGateway, targeted: int
+) -> None:
+    await dispatch.Dispatcher(db).run()
+    (claimed,) = await outbox.claim(db, 1000, 60)
+    (planned,) = batching.plan([claimed], gateway.max_batch_recipients)
+    assert isinstance(planned, OutboundBatch)
+    accepted = await gateway.send_batch(planned)
+    # The reports come in before the worker records what the provider accepted.
+    reports = [report for _, payload in fake.pending_reports for report in _parsed(payload).reports]
+    assert await outbox.apply_reports(db, reports) == 0
+    await outbox.record(db, [outbox.Sent(claimed.message_id, accepted.provider_id)])
+    counted = await progress.progress(db, SYSTEM, targeted)
+    assert (counted.sent, counted.delivered, counted.failed) == (0, 5, 1)
+
+
+async def test_a_number_that_opts_out_after_dispatch_leaves_its_batch(
+    db: Database, fake: FakeSinch, gateway: SinchGateway, targeted: int
+) -> None:
+    await dispatch.Dispatcher(db).run()
+    gone = "+12125550110"
+    async with db.transaction() as tx:
+        await consent.opt_out_in(tx, gone, keyword="STOP")
+    await _pump(db, gateway)
+    (call,) = fake.calls_to("POST")
+    assert "12125550110" not in call.body["to"]
+    assert len(call.body["to"]) == 5
+    row = await db.fetchone(
+        "SELECT recipients, segments FROM messages WHERE campaign_id = ?", (targeted,)
+    )
+    left = await db.scalar(
+        "SELECT sum(segments) FROM campaign_targets WHERE state = 'queued' AND campaign_id = ?",
+        (targeted,),
+    )
+    assert row is not None
+    assert (row["recipients"], row["segments"]) == (5, left)
+    assert (await cs.targets(db, targeted))[gone] == ("skipped", dispatch.OPTED_OUT)
+    counted = await progress.progress(db, SYSTEM, targeted)
+    assert (counted.sent, counted.skipped, counted.opted_out) == (5, 1, 1)
+
+
+async def test_a_batch_left_with_nobody_fails_without_a_call(
+    db: Database, fake: FakeSinch, gateway: SinchGateway, targeted: int
+) -> None:
+    await dispatch.Dispatcher(db).run()
+    async with db.transaction() as tx:
+        for phone in (*PEOPLE, UNREACHABLE):
+            await consent.opt_out_in(tx, phone, keyword="STOP")
+    await _pump(db, gateway)
+    assert fake.calls_to("POST") == []
+    row = await db.fetchone(
+        "SELECT status, error, recipients FROM messages WHERE campaign_id = ?", (targeted,)
+    )
+    assert row is not None
+    assert (row["status"], row["error"], row["recipients"]) == (
+        "failed",
+        outbox.OPTED_OUT_REASON,
+        0,
+    )
+    assert {state for state, _ in (await cs.targets(db, targeted)).values()} == {"skipped"}
 
 
 async def _pump(db: Database, gateway: SinchGateway) -> None:
