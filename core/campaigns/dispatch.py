@@ -11,10 +11,14 @@ transaction each (as ``core.alerts.sweep`` does). Per target, at send time:
 - outside quiet hours its due time moves to the window's next opening in
   every zone the number may be in (one statement for the chunk), or it is
   skipped (zone unknown and the campaign skips those, or no common window);
-- else its text is rendered (the one renderer, the template compiled once per
-  run) and queued in the outbox, purpose CAMPAIGN, with ``campaign_id`` and,
-  for provider batches, the template in Sinch's ``${name}`` form and this
-  recipient's values.
+- a number that is one of ours, or a text that renders empty, is skipped;
+- else its text is rendered (the one renderer; the template compiled once and
+  kept while the fields it uses are still found) and its segments counted,
+  and it is queued: targets the campaign's template can reach through the
+  provider's ``${name}`` placeholders go in batch rows (schema 14: one outbox
+  row, purpose CAMPAIGN, for up to BATCH_RECIPIENTS of them, each target
+  keeping its segments and values, the ledger its delivery reports land
+  on); any other goes in an outbox row of its own, as its rendered text.
 
 The throttle itself is the outbox's (a campaign's budget in its claim). This
 job only keeps the outbox short: it moves in about ``LOOKAHEAD_SECONDS`` of

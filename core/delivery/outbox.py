@@ -7,6 +7,10 @@
 A worker that dies while a row is ``sending`` loses nothing: when the lease
 lapses the row is queued again. Providers get our message ID with every send,
 so one that can recognise a resend (the sandbox does) never delivers twice.
+
+A campaign's batch row (schema 14) is one row for many of the campaign's
+targets: the claim reads them as its recipients, and each recipient's
+delivery report lands on its target, while the row stays 'sent'.
 """
 
 from __future__ import annotations
