@@ -1191,9 +1191,12 @@ class QueueDepths:
 
 
 async def depths(db: Database) -> QueueDepths:
+    # Messages, not rows: a campaign's batch row counts each of its recipients.
     row: sqlite3.Row | None = await db.fetchone(
-        "SELECT (SELECT count(*) FROM messages WHERE status = 'queued') AS queued,"
-        " (SELECT count(*) FROM messages WHERE status = 'sending') AS sending,"
+        "SELECT (SELECT coalesce(sum(coalesce(recipients, 1)), 0) FROM messages"
+        "   WHERE status = 'queued') AS queued,"
+        " (SELECT coalesce(sum(coalesce(recipients, 1)), 0) FROM messages"
+        "   WHERE status = 'sending') AS sending,"
         " (SELECT min(next_attempt_at) FROM messages WHERE status = 'queued') AS oldest"
     )
     assert row is not None

@@ -208,6 +208,7 @@ async def test_a_campaign_batch_is_one_outbox_row_and_one_parameterised_call(
 
     queued = await status.snapshot(db)
     assert queued.queued == 6  # messages, not rows
+    assert (await outbox.depths(db)).queued == 6  # /metrics too
     assert queued.oldest_queued is not None
     assert queued.oldest_queued.recipient == "6 recipients of a campaign batch"
 
