@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -33,6 +34,7 @@ from console.panes.manager import ManagerPane
 from console.panes.offers import OfferBar
 from console.panes.statistics import StatisticsPane, may_view
 from console.panes.thread import ThreadPane
+from console.removal import gone
 from console.safe_text import printable
 from console.screens.error import ErrorScreen
 from console.screens.help import HelpScreen
@@ -387,6 +389,10 @@ class SwitchboardApp(App[None]):
             return
         error = event.worker.error
         what = what_failed(event.worker)
+        if isinstance(error, NoMatches) and gone(event.worker.node):
+            # A pane taken away mid-work finds its own parts gone: nothing failed.
+            log.debug("stopped %s: the pane went", what)
+            return
         if isinstance(error, SwitchboardError):
             # A refusal names the rule that refused: the person can act on it.
             self.notify(str(error), title=f"Could not {what}", severity="error")
