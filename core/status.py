@@ -7,7 +7,7 @@ from datetime import datetime
 
 from core.clock import from_ms, from_ms_or_none, to_ms
 from core.db import Database
-from core.delivery import bundle
+from core.delivery import bundle, outbox
 from core.records import record
 
 # Not core.delivery.outbox: its depths query is repeated below so that `switchboard
@@ -64,19 +64,15 @@ class Status:
 
 
 async def snapshot(db: Database, *, errors: int = 10) -> Status:
-    # Messages, not rows: a campaign's batch row (schema 14) counts each recipient, and
-    # once sent, each of its targets still without a report.
-    depths = await db.fetchone(
-        "SELECT (SELECT coalesce(sum(coalesce(recipients, 1)), 0) FROM messages"
-        "   WHERE status = 'queued') AS queued,"
-        " (SELECT coalesce(sum(coalesce(recipients, 1)), 0) FROM messages"
-        "   WHERE status = 'sending') AS sending,"
-        " (SELECT count(*) FROM messages WHERE status = 'sent' AND recipients IS NULL)"
+    depths = await outbox.depths(db)
+    # Messages, not rows: once a campaign's batch row (schema 14) is sent, each of its
+    # targets still without a report.
+    awaiting = await db.scalar(
+        "SELECT (SELECT count(*) FROM messages WHERE status = 'sent' AND recipients IS NULL)"
         " + (SELECT count(*) FROM messages m JOIN campaign_targets t ON t.message_id = m.id"
         "   WHERE m.status = 'sent' AND m.recipients IS NOT NULL AND t.state = 'queued'"
-        "   AND t.outcome IS NULL) AS sent"
+        "   AND t.outcome IS NULL)"
     )
-    assert depths is not None  # a SELECT without FROM always has its one row
     # The email outbox (core/delivery/emails.py), through its partial indexes.
     email = await db.fetchone(
         "SELECT (SELECT count(*) FROM emails WHERE status = 'queued') AS queued,"
@@ -102,7 +98,7 @@ async def snapshot(db: Database, *, errors: int = 10) -> Status:
     # Held rows wait for the month's end (bundle.hold_in): found there through the
     # outbox's index, not by reading every queued row.
     held = await db.fetchone(
-        "SELECT coalesce(sum(coalesce(recipients, 1)), 0) AS n FROM messages"
+        f"SELECT {outbox.MESSAGES_IN_ROWS} AS n FROM messages"
         " WHERE status = 'queued' AND next_attempt_at = ?"
         " AND error LIKE ?",
         (bundle.next_month_ms(to_ms(db.clock.now())), bundle.HELD_PREFIX + "%"),
@@ -113,9 +109,9 @@ async def snapshot(db: Database, *, errors: int = 10) -> Status:
         bundle=await bundle.usage(db),
         held=held["n"],
         holder=await lease.current(db),
-        queued=depths["queued"],
-        sending=depths["sending"],
-        sent_awaiting_report=depths["sent"],
+        queued=depths.queued,
+        sending=depths.sending,
+        sent_awaiting_report=awaiting,
         oldest_queued=None
         if oldest is None
         else OldestQueued(

@@ -148,7 +148,6 @@ async def queue_many(
     announce: bool = True,
     campaign_id: int | None = None,
     batch: tuple[str, Sequence[Mapping[str, str]]] | None = None,
-    counted: Mapping[str, segments.SegmentCount] | None = None,
 ) -> list[int | SwitchboardError]:
     """``queue`` for many (recipient, body) messages from one sender, in a few statements.
 
@@ -168,9 +167,6 @@ async def queue_many(
     line is added to a body it is added to that row's template too. A row
     whose template and values do not give its body is still queued, and is
     sent alone, as its body (``core.delivery.batching``).
-
-    ``counted``: segment counts the caller made already, by body as sent (the
-    opt-out line included); a body not in it is counted here.
     """
     if batch is not None and len(batch[1]) != len(items):
         raise ValueError(f"{len(batch[1])} sets of values for {len(items)} messages")
@@ -235,7 +231,7 @@ async def queue_many(
                     given.add(recipient)  # the first message to it, not each
                     sendable[position] = (index, recipient, outgoing.with_notice(body, line))
     values: list[list[object]] = []
-    counts = dict(counted or {})  # a fan-out sends one text to many
+    counts: dict[str, segments.SegmentCount] = {}  # a fan-out sends one text to many
     notice: str | None = None
     for index, recipient, body in sendable:
         count = counts.get(body)
@@ -1022,11 +1018,9 @@ _REPORT_COLUMNS = (
 
 async def _settle_all(tx: Tx, reports: Sequence[sqlite3.Row]) -> int:
     """Apply final reports, each to its message or, for a campaign's batch, its target."""
-    final = [r for r in reports if r["outcome"] != "pending"]
-    batched = [r for r in final if r["batched"] is not None]
-    return await _settle_targets(tx, batched) + await _settle(
-        tx, [r for r in final if r["batched"] is None]
-    )
+    batched = [r for r in reports if r["batched"] is not None]
+    alone = [r for r in reports if r["batched"] is None and r["outcome"] != "pending"]
+    return await _settle_targets(tx, batched) + await _settle(tx, alone)
 
 
 async def _settle_targets(tx: Tx, reports: Sequence[sqlite3.Row]) -> int:
@@ -1190,13 +1184,16 @@ class QueueDepths:
     oldest_queued_at: int | None
 
 
+MESSAGES_IN_ROWS = "coalesce(sum(coalesce(recipients, 1)), 0)"
+"""How many messages some ``messages`` rows hold: a campaign's batch row (schema 14)
+holds one for each of its recipients."""
+
+
 async def depths(db: Database) -> QueueDepths:
-    # Messages, not rows: a campaign's batch row counts each of its recipients.
+    """Queued and sending messages (not rows), and the oldest queued one's due time."""
     row: sqlite3.Row | None = await db.fetchone(
-        "SELECT (SELECT coalesce(sum(coalesce(recipients, 1)), 0) FROM messages"
-        "   WHERE status = 'queued') AS queued,"
-        " (SELECT coalesce(sum(coalesce(recipients, 1)), 0) FROM messages"
-        "   WHERE status = 'sending') AS sending,"
+        f"SELECT (SELECT {MESSAGES_IN_ROWS} FROM messages WHERE status = 'queued') AS queued,"
+        f" (SELECT {MESSAGES_IN_ROWS} FROM messages WHERE status = 'sending') AS sending,"
         " (SELECT min(next_attempt_at) FROM messages WHERE status = 'queued') AS oldest"
     )
     assert row is not None
