@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -24,7 +23,7 @@ from textual.worker import WorkerState
 
 from console import gc_pauses
 from console.context import ConsoleContext
-from console.failures import what_failed
+from console.failures import parts_gone, what_failed
 from console.live import Changes
 from console.panes.campaigns import CampaignsPane
 from console.panes.cases import CasesPane
@@ -34,7 +33,6 @@ from console.panes.manager import ManagerPane
 from console.panes.offers import OfferBar
 from console.panes.statistics import StatisticsPane, may_view
 from console.panes.thread import ThreadPane
-from console.removal import gone
 from console.safe_text import printable
 from console.screens.error import ErrorScreen
 from console.screens.help import HelpScreen
@@ -389,8 +387,7 @@ class SwitchboardApp(App[None]):
             return
         error = event.worker.error
         what = what_failed(event.worker)
-        if isinstance(error, NoMatches) and gone(event.worker.node):
-            # A pane taken away mid-work finds its own parts gone: nothing failed.
+        if parts_gone(event.worker):  # a pane taken away mid-work: nothing failed
             log.debug("stopped %s: the pane went", what)
             return
         if isinstance(error, SwitchboardError):

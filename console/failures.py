@@ -49,8 +49,13 @@ class ReportsFailures:
         return super().post_message(message)  # type: ignore[misc, no-any-return]
 
 
+def parts_gone(worker: Worker[object]) -> bool:
+    """Whether ``worker`` failed only because its pane went: its own parts not found."""
+    return isinstance(worker.error, NoMatches) and gone(worker.node)
+
+
 def _log_lost(worker: Worker[object]) -> None:
-    if not isinstance(worker.error, NoMatches):  # its own parts gone: nothing failed
+    if not parts_gone(worker):
         log.error("failed to %s", what_failed(worker), exc_info=worker.error)
 
 
