@@ -127,12 +127,7 @@ def _batch(members: list[OutboundSms]) -> OutboundBatch:
     template = _template_of(first)
     parameters: dict[str, dict[str, str]] = {}
     if template is not None:
-        # Only the names the template uses: a value it does not show is not sent.
-        parameters = {name: {} for name in sorted(placeholders.names_in(template))}
-        for m in members:
-            values = dict(m.values)
-            for name, given in parameters.items():
-                given[m.recipient] = values[name]
+        parameters = _parameters(template, [(m.recipient, m.values) for m in members])
     return OutboundBatch(
         reference=reference(first.message_id),
         sender=first.sender,
@@ -149,13 +144,6 @@ def _batch(members: list[OutboundSms]) -> OutboundBatch:
 def campaign_batch(sms: OutboundSms) -> OutboundBatch:
     """A campaign's batch row as the provider batch it is: its template, and each
     recipient's values for the names the template uses."""
-    parameters: dict[str, dict[str, str]] = {
-        name: {} for name in sorted(placeholders.names_in(sms.template))
-    }
-    for recipient, values in sms.recipients:
-        given = dict(values)
-        for name, per_recipient in parameters.items():
-            per_recipient[recipient] = given.get(name, "")
     return OutboundBatch(
         reference=reference(sms.message_id),
         sender=sms.sender,
@@ -165,8 +153,23 @@ def campaign_batch(sms: OutboundSms) -> OutboundBatch:
         max_parts=sms.max_parts,
         attempt=sms.attempt,
         purpose=sms.purpose,
-        parameters=parameters,
+        parameters=_parameters(sms.template, sms.recipients),
     )
+
+
+def _parameters(
+    template: str, recipients: Sequence[tuple[str, tuple[tuple[str, str], ...]]]
+) -> dict[str, dict[str, str]]:
+    """Per name the template uses, each recipient's value (a value it does not show is
+    not sent; one missing is empty, as the provider's default)."""
+    parameters: dict[str, dict[str, str]] = {
+        name: {} for name in sorted(placeholders.names_in(template))
+    }
+    for recipient, values in recipients:
+        given = dict(values)
+        for name, per_recipient in parameters.items():
+            per_recipient[recipient] = given.get(name, "")
+    return parameters
 
 
 def _by_id(sms: OutboundSms) -> int:
