@@ -7,7 +7,7 @@ from datetime import datetime
 
 from core.clock import from_ms, from_ms_or_none, to_ms
 from core.db import Database
-from core.delivery import bundle, outbox
+from core.delivery import MESSAGES_IN_ROWS, bundle
 from core.records import record
 
 # Not core.delivery.outbox: its depths query is repeated below so that `switchboard
@@ -64,15 +64,17 @@ class Status:
 
 
 async def snapshot(db: Database, *, errors: int = 10) -> Status:
-    depths = await outbox.depths(db)
-    # Messages, not rows: once a campaign's batch row (schema 14) is sent, each of its
-    # targets still without a report.
-    awaiting = await db.scalar(
-        "SELECT (SELECT count(*) FROM messages WHERE status = 'sent' AND recipients IS NULL)"
+    # Messages, not rows (as outbox.depths, which status must not load): once a
+    # campaign's batch row is sent, each of its targets still without a report.
+    depths = await db.fetchone(
+        f"SELECT (SELECT {MESSAGES_IN_ROWS} FROM messages WHERE status = 'queued') AS queued,"
+        f" (SELECT {MESSAGES_IN_ROWS} FROM messages WHERE status = 'sending') AS sending,"
+        " (SELECT count(*) FROM messages WHERE status = 'sent' AND recipients IS NULL)"
         " + (SELECT count(*) FROM messages m JOIN campaign_targets t ON t.message_id = m.id"
         "   WHERE m.status = 'sent' AND m.recipients IS NOT NULL AND t.state = 'queued'"
-        "   AND t.outcome IS NULL)"
+        "   AND t.outcome IS NULL) AS sent"
     )
+    assert depths is not None  # a SELECT without FROM always has its one row
     # The email outbox (core/delivery/emails.py), through its partial indexes.
     email = await db.fetchone(
         "SELECT (SELECT count(*) FROM emails WHERE status = 'queued') AS queued,"
@@ -98,7 +100,7 @@ async def snapshot(db: Database, *, errors: int = 10) -> Status:
     # Held rows wait for the month's end (bundle.hold_in): found there through the
     # outbox's index, not by reading every queued row.
     held = await db.fetchone(
-        f"SELECT {outbox.MESSAGES_IN_ROWS} AS n FROM messages"
+        f"SELECT {MESSAGES_IN_ROWS} AS n FROM messages"
         " WHERE status = 'queued' AND next_attempt_at = ?"
         " AND error LIKE ?",
         (bundle.next_month_ms(to_ms(db.clock.now())), bundle.HELD_PREFIX + "%"),
@@ -109,9 +111,9 @@ async def snapshot(db: Database, *, errors: int = 10) -> Status:
         bundle=await bundle.usage(db),
         held=held["n"],
         holder=await lease.current(db),
-        queued=depths.queued,
-        sending=depths.sending,
-        sent_awaiting_report=awaiting,
+        queued=depths["queued"],
+        sending=depths["sending"],
+        sent_awaiting_report=depths["sent"],
         oldest_queued=None
         if oldest is None
         else OldestQueued(

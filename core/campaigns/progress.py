@@ -14,7 +14,7 @@ from typing import Final
 from core.campaigns.dispatch import OPTED_OUT
 from core.clock import from_ms_or_none, to_ms
 from core.db import Database
-from core.delivery import outbox
+from core.delivery import MESSAGES_IN_ROWS
 from core.errors import InvalidInput, NotFound
 from core.people.authz import Action, Actor, CampaignAccess, authorize
 from core.records import record
@@ -112,7 +112,7 @@ async def progress(db: Database, actor: Actor, campaign_id: int) -> Progress:
     now = db.clock.now()
     campaign = await db.fetchone(
         "SELECT c.name, c.status, c.started_at, c.finished_at, c.rate_segments_per_second,"
-        f" (SELECT {outbox.MESSAGES_IN_ROWS} FROM messages m"
+        f" (SELECT {MESSAGES_IN_ROWS} FROM messages m"
         "   WHERE m.campaign_id = c.id AND m.direction = 'out'"
         "   AND m.sent_at >= :since) AS sent_recently,"
         " (SELECT coalesce(sum(segments), 0) FROM messages m WHERE m.campaign_id = c.id"

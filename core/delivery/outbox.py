@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from core import records, settings
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
-from core.delivery import budgets, bundle
+from core.delivery import MESSAGES_IN_ROWS, budgets, bundle
 from core.errors import InvalidInput, OptedOut, SwitchboardError
 from core.scheduling import WORKER_LEASE
 from core.sms import consent, outgoing, segments
@@ -1182,11 +1182,6 @@ class QueueDepths:
     queued: int
     sending: int
     oldest_queued_at: int | None
-
-
-MESSAGES_IN_ROWS = "coalesce(sum(coalesce(recipients, 1)), 0)"
-"""How many messages some ``messages`` rows hold: a campaign's batch row (schema 14)
-holds one for each of its recipients."""
 
 
 async def depths(db: Database) -> QueueDepths:
