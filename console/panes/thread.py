@@ -255,6 +255,8 @@ class ThreadPane(ReportsFailures, Vertical):
         await self._show_consent(conversation.phone, opted_out)
         await self._follow_closure(conversation)
         await conversations.mark_read(self.context.db, self.context.actor, conversation_id)
+        if gone(self):  # the console closed while the read was marked
+            return
         self._refresh_keys()
         self.post_message(self.Opened(self, conversation_id))
 
