@@ -65,7 +65,9 @@ async def start(
         now = tx.now_ms
         start_ms = now if at is None else to_ms(at)
         _ensure_ahead(start_ms, now)
-        await targets.materialise_in(tx, row["id"])
+        # The filter's new targets are programmed as they are made: one write each.
+        newest = await tx.scalar("SELECT coalesce(max(id), 0) FROM campaign_targets")
+        await targets.materialise_in(tx, row["id"], programmed_for=start_ms)
         found = await estimate.estimate_in(tx, row, start_ms)
         if found.eligible == 0:
             raise NoEligibleTargets(_why_nobody(row["name"], found))
@@ -76,7 +78,7 @@ async def start(
                 found,
             )
         await _skip_at_start(tx, row["id"])
-        programmed = await _program_waiting(tx, row["id"], start_ms, actor.id)
+        programmed = await _program_waiting(tx, row["id"], start_ms, actor.id, newest)
         status = SCHEDULED if start_ms > now else RUNNING
         await tx.execute(
             "UPDATE campaigns SET status = ?, starts_at = ?, started_at = ?, updated_at = ?"
@@ -137,15 +139,18 @@ async def _skip_at_start(tx: Tx, campaign_id: int) -> None:
     )
 
 
-async def _program_waiting(tx: Tx, campaign_id: int, due_ms: int, agent_id: int | None) -> int:
-    """Every waiting target programmed for ``due_ms``, each move recorded; how many."""
-    await tx.execute(
+async def _program_waiting(
+    tx: Tx, campaign_id: int, due_ms: int, agent_id: int | None, made_after: int
+) -> int:
+    """Every waiting target programmed for ``due_ms``, and each move recorded, with those
+    of the targets made programmed since id ``made_after``; how many."""
+    cursor = await tx.execute(
         "INSERT INTO campaign_moves (campaign_id, target_id, action, due_at, agent_id, at)"
         " SELECT campaign_id, id, 'program', ?, ?, ? FROM campaign_targets"
-        " WHERE campaign_id = ? AND state = 'waiting'",
-        (due_ms, agent_id, tx.now_ms, campaign_id),
+        " WHERE campaign_id = ? AND (state = 'waiting' OR (state = 'programmed' AND id > ?))",
+        (due_ms, agent_id, tx.now_ms, campaign_id, made_after),
     )
-    cursor = await tx.execute(
+    await tx.execute(
         "UPDATE campaign_targets SET state = 'programmed', due_at = ?, updated_at = ?"
         " WHERE campaign_id = ? AND state = 'waiting'",
         (due_ms, tx.now_ms, campaign_id),

@@ -131,30 +131,44 @@ async def add_filter(
     return FilterAdded(parsed.written(), added, no_mobile)
 
 
-async def materialise_in(tx: Tx, campaign_id: int) -> tuple[int, int]:
+async def materialise_in(
+    tx: Tx, campaign_id: int, programmed_for: int | None = None
+) -> tuple[int, int]:
     """Target every contact the campaign's filter matches now and is not a target yet:
-    (targets added, matching contacts without a mobile). No filter: (0, 0)."""
+    (targets added, matching contacts without a mobile). No filter: (0, 0). The new
+    targets wait in the pool, or with ``programmed_for`` (ms) are programmed for then:
+    the start writes each target once, and records the moves itself."""
     text = await tx.scalar("SELECT filter FROM campaigns WHERE id = ?", (campaign_id,))
     if not text:
         return 0, 0
-    added, no_mobile = await _materialise(tx, campaign_id, filters.from_json(text))
+    added, no_mobile = await _materialise(tx, campaign_id, filters.from_json(text), programmed_for)
     if added:
         await tx.emit("campaign.targets_added", "campaign", campaign_id, added=added)
     return added, no_mobile
 
 
-async def _materialise(tx: Tx, campaign_id: int, flt: Filter) -> tuple[int, int]:
+async def _materialise(
+    tx: Tx, campaign_id: int, flt: Filter, programmed_for: int | None = None
+) -> tuple[int, int]:
     where, params = filters.to_sql(flt)
     before = await tx.scalar("SELECT total_changes()")
     # One statement for any number of contacts: 100,000 take well under a second.
     await tx.execute(
         "INSERT OR IGNORE INTO campaign_targets"
-        " (campaign_id, contact_id, phone, created_at, updated_at)"
-        " SELECT ?, m.id, m.phone, ?, ? FROM"
+        " (campaign_id, contact_id, phone, state, due_at, created_at, updated_at)"
+        " SELECT ?, m.id, m.phone, ?, ?, ?, ? FROM"
         f" (SELECT c.id, {FIRST_MOBILE} AS phone FROM contacts c WHERE {where}) m"
         " WHERE m.phone IS NOT NULL AND NOT EXISTS (SELECT 1 FROM campaign_targets t"
         "       WHERE t.campaign_id = ? AND t.contact_id = m.id)",
-        (campaign_id, tx.now_ms, tx.now_ms, *params, campaign_id),
+        (
+            campaign_id,
+            "waiting" if programmed_for is None else "programmed",
+            programmed_for,
+            tx.now_ms,
+            tx.now_ms,
+            *params,
+            campaign_id,
+        ),
     )
     added = int(await tx.scalar("SELECT total_changes()")) - int(before)
     no_mobile = await tx.scalar(

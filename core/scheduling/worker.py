@@ -196,7 +196,7 @@ class Worker:
             )
 
     async def pump(self) -> int:
-        """Send what is due, batch by batch; returns how many were handled."""
+        """Send what is due, claim by claim; returns how many messages were handled."""
         if not self.active:
             return 0
         handled = 0
@@ -212,8 +212,11 @@ class Worker:
             if not claimed:
                 break
             await self._send_batch(claimed)
-            handled += len(claimed)
-            if len(claimed) < self.options.batch_size:
+            # A campaign's batch row is one row of many messages, and the claim's
+            # limit counts messages: short of it, nothing more may go now.
+            messages = sum(len(m.recipients) or 1 for m in claimed)
+            handled += messages
+            if messages < self.options.batch_size:
                 break
         return handled
 

@@ -280,6 +280,43 @@ async def test_start_now_programs_every_waiting_target_and_records_the_moves(
     )
 
 
+async def test_start_programs_the_filters_new_matches_and_records_only_the_moves_it_makes(
+    db: Database, team: Team, clock: FakeClock
+) -> None:
+    """The filter's matches are programmed as they are made (one write each), and each
+    gets its move, as a waiting target does; a target programmed before keeps its time."""
+    made = await campaigns.create(db, team.dana, "Spring", DEFAULT_NUMBER, SPRING,
+                                  filter="ready=true")  # fmt: skip
+    later = to_ms(clock.now() + timedelta(hours=1))
+    dora = await add_target(db, made.id, team.dora.id, DORA_MOBILE)
+    await db.write(
+        "UPDATE campaign_targets SET state = 'programmed', due_at = ? WHERE id = ?", (later, dora)
+    )
+    erin = await add_target(db, made.id, team.erin.id, ERIN_MOBILE)
+    fay = await contacts.create(
+        db, SYSTEM, ContactDraft(name="Fay Okafor", phones=[("+12125550140", "mobile")])
+    )
+    await lifecycle.start(db, team.dana, made.id)
+    rows = await db.fetchall(
+        "SELECT id, contact_id, state, due_at FROM campaign_targets WHERE campaign_id = ?",
+        (made.id,),
+    )
+    now = to_ms(clock.now())
+    by_contact = {r["contact_id"]: (r["state"], r["due_at"]) for r in rows}
+    assert by_contact == {
+        team.carl.id: ("programmed", now),  # the filter's, made at start
+        fay.id: ("programmed", now),
+        team.dora.id: ("programmed", later),
+        team.erin.id: ("programmed", now),
+    }
+    moves = await db.fetchall("SELECT target_id, action, agent_id, due_at FROM campaign_moves")
+    made_now = {r["id"] for r in rows if r["contact_id"] in (team.carl.id, fay.id)}
+    assert {m["target_id"] for m in moves} == {erin, *made_now}
+    assert {(m["action"], m["agent_id"], m["due_at"]) for m in moves} == {
+        ("program", team.dana.id, now)
+    }
+
+
 async def test_start_later_schedules_and_a_start_in_the_past_is_refused(
     db: Database, team: Team, clock: FakeClock
 ) -> None:

@@ -29,6 +29,7 @@ from core.db import Database
 from core.delivery import batching, outbox, placeholders
 from core.delivery.gateway import OutboundBatch
 from core.people.authz import SYSTEM
+from core.scheduling.options import WorkerOptions
 from core.scheduling.worker import Worker
 from core.sms import consent, numbers
 from providers import sinch_events
@@ -303,6 +304,29 @@ async def test_a_batch_left_with_nobody_fails_without_a_call(
         0,
     )
     assert {state for state, _ in (await cs.targets(db, targeted)).values()} == {"skipped"}
+
+
+async def test_one_pump_run_sends_every_campaign_batch_the_budgets_allow(
+    db: Database, fake: FakeSinch, gateway: SinchGateway
+) -> None:
+    """A batch row is one row of many messages: the pump goes on while its claims come
+    back full of messages, not of rows (it stopped after the first batch row, and a
+    throttle-off campaign went out one batch per wake)."""
+    await settings.update(db, SYSTEM, rate_segments_per_second=10)
+    await numbers.add(db, SYSTEM, SENDER, default=True)
+    # 0.2 s of 10 segments/s: batch rows of two one-segment texts.
+    cid = await cs.campaign(db, template="Hi {{first_name}}.", sender=SENDER, rate=10,
+                            window=(0, 1440))  # fmt: skip
+    for phone, (name, _) in PEOPLE.items():
+        await cs.target(db, cid, phone, merge_values={"first_name": name})
+    assert await dispatch.Dispatcher(db).run() == 5
+    rows = await db.fetchall("SELECT recipients FROM messages ORDER BY id")
+    assert [r["recipients"] for r in rows] == [2, 2, 1]
+
+    worker = Worker(db, gateway, WorkerOptions(batch_size=2), holder="test")
+    assert await worker.tick_lease()
+    assert await worker.pump() == 5  # messages, in three claims of one row each
+    assert [len(c.body["to"]) for c in fake.calls_to("POST")] == [2, 2, 1]
 
 
 async def _pump(db: Database, gateway: SinchGateway) -> None:
