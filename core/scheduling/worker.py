@@ -54,6 +54,18 @@ from core.sms import conversations
 log = logging.getLogger("switchboard.worker")
 
 
+class _SkippedTicks(logging.Filter):
+    """Drops APScheduler's warning for a tick that met its job still running. That skip
+    is the design (max_instances=1, coalesce: the run under way covers the tick), and
+    a pump busy with a campaign logged it every 0.2 s."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "skipped: maximum number of running instances" not in str(record.msg)
+
+
+logging.getLogger("apscheduler.scheduler").addFilter(_SkippedTicks())
+
+
 @dataclass(slots=True)
 class WorkerStats:
     """Counters since this process started, for metrics (the database holds the truth)."""

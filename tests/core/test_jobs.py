@@ -189,3 +189,38 @@ def test_a_job_runs_every_finite_positive_interval(every):
 
     with pytest.raises(InvalidInput, match="finite, positive"):
         Job("bad", every, run)
+
+
+async def test_a_tick_that_meets_its_job_still_running_is_skipped_without_a_warning(
+    db, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The skip is the design (one run at a time covers the ticks it meets); APScheduler
+    warned of each one, so a pump busy with a campaign logged a warning every 0.2 s."""
+    from apscheduler.events import EVENT_JOB_MAX_INSTANCES
+
+    release = asyncio.Event()
+    skipped: list[object] = []
+    calls = 0
+
+    async def busy() -> int:
+        nonlocal calls
+        calls += 1
+        if calls > 1:  # the first run is the lease's wake; the next ones are ticks
+            await release.wait()
+        return 1
+
+    worker = Worker(
+        db,
+        SandboxGateway(db),
+        holder="w",
+        jobs=lambda w: [*default_jobs(w), Job("busy", 0.01, busy)],
+    )
+    worker.start()
+    try:
+        assert worker._scheduler is not None
+        worker._scheduler.add_listener(skipped.append, EVENT_JOB_MAX_INSTANCES)
+        assert await _until(lambda: bool(skipped))  # a tick met the run under way
+    finally:
+        release.set()
+        await worker.stop()
+    assert not [r for r in caplog.records if "running instances" in r.getMessage()]
