@@ -65,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import count_from_argv, print_table, raw_connect, scratch_dir
+from console import heap
 from core import settings
 from core.campaigns import campaigns, lifecycle
 from core.clock import FakeClock, SystemClock
@@ -207,24 +208,30 @@ async def built(folder: Path, count: int, rate: float = 1e9, window: str = "08:0
 
 async def send_all(db: Database, gateway: SinchGateway) -> float:
     """Start the campaign and run the worker's jobs until it is finished; the seconds
-    the start took (its filter made into targets, the estimate, every target programmed)."""
-    began = time.perf_counter()
-    await lifecycle.start(db, SYSTEM, NAME, confirm=True)
-    starting = time.perf_counter() - began
+    the start took (its filter made into targets, the estimate, every target programmed).
+    Start-up's heap is frozen first, as the headless worker and the console freeze theirs
+    (console/heap.py)."""
     worker = Worker(db, gateway, WorkerOptions(batch_size=BATCH, batches_per_tick=50))
-    if not await worker.tick_lease():
-        raise RuntimeError("the benchmark worker did not get the lease")
-    idle = 0
-    while True:
-        sent = worker.stats.sent
-        await worker.run_once()
-        status = await db.scalar("SELECT status FROM campaigns WHERE name = ?", (NAME,))
-        if status == "finished":
-            return starting
-        idle = idle + 1 if worker.stats.sent == sent else 0
-        if idle > 3:
-            left = await outbox.depths(db)
-            raise RuntimeError(f"the campaign stalled ({status}) with {left} in the outbox")
+    heap.settle()  # as `switchboard worker` (and the console) do once started
+    try:
+        began = time.perf_counter()
+        await lifecycle.start(db, SYSTEM, NAME, confirm=True)
+        starting = time.perf_counter() - began
+        if not await worker.tick_lease():
+            raise RuntimeError("the benchmark worker did not get the lease")
+        idle = 0
+        while True:
+            sent = worker.stats.sent
+            await worker.run_once()
+            status = await db.scalar("SELECT status FROM campaigns WHERE name = ?", (NAME,))
+            if status == "finished":
+                return starting
+            idle = idle + 1 if worker.stats.sent == sent else 0
+            if idle > 3:
+                left = await outbox.depths(db)
+                raise RuntimeError(f"the campaign stalled ({status}) with {left} in the outbox")
+    finally:
+        heap.release()
 
 
 async def dispatch(path: Path, fake: Fake) -> tuple[float, float, dict[str, int]]:

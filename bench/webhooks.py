@@ -43,6 +43,7 @@ import aiohttp
 from aiohttp import web
 
 from bench.common import count_from_argv, print_table, scratch_dir
+from console import heap
 from core.clock import SystemClock
 from core.db import open_database
 from core.delivery import outbox
@@ -97,6 +98,7 @@ async def _serve_async(kind: str, db_path: str, ready: Any, stop: Any) -> None:
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
+        heap.settle()  # both servers as `switchboard worker` runs its own
         ready.put(runner.addresses[0][1])
         await loop.run_in_executor(None, stop.wait)
         await runner.cleanup()
@@ -105,6 +107,7 @@ async def _serve_async(kind: str, db_path: str, ready: Any, stop: Any) -> None:
     try:
         server = WebhookServer(db, WebhookConfig(port=0), secret=SECRET)
         await server.start()
+        heap.settle()
         ready.put(server.port)
         await loop.run_in_executor(None, stop.wait)
         await server.stop()

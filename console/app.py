@@ -21,7 +21,7 @@ from textual.widgets import Header, TabbedContent, TabPane
 from textual.worker import Worker as TextualWorker
 from textual.worker import WorkerState
 
-from console import gc_pauses
+from console import heap
 from console.context import ConsoleContext
 from console.failures import parts_gone, what_failed
 from console.live import Changes
@@ -218,7 +218,7 @@ class SwitchboardApp(App[None]):
         else:
             self._show_worker_state(self.worker_state)
         # Once the first screen is drawn: start-up's objects are then made.
-        self.call_after_refresh(gc_pauses.settle)
+        self.call_after_refresh(heap.settle)
 
     def _show_who(self) -> None:
         actor = self.context.actor
@@ -284,7 +284,7 @@ class SwitchboardApp(App[None]):
             bar.worker_state = state
 
     async def on_unmount(self) -> None:
-        gc_pauses.release()
+        heap.release()
         if self._worker is not None:
             await self._worker.stop()
 

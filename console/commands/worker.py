@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import click
 
-from console import logs
+from console import heap, logs
 from console.options import db_option, with_db
 from core.db import Database
 from core.errors import ConfigProblem, InvalidInput
@@ -26,12 +26,20 @@ from providers.config import Config
 log = logging.getLogger("switchboard.worker")
 
 
-async def serve(db: Database, options: WorkerOptions, config: Config, *, webhooks: bool) -> None:
-    """Run the worker (and the webhook server) until SIGTERM or SIGINT."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+async def serve(
+    db: Database,
+    options: WorkerOptions,
+    config: Config,
+    *,
+    webhooks: bool,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run the worker (and the webhook server) until SIGTERM or SIGINT (or ``stop`` is set)."""
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
 
     def lease_changed(held: bool) -> None:
         if held:
@@ -74,6 +82,7 @@ async def serve(db: Database, options: WorkerOptions, config: Config, *, webhook
             " this one takes over if it stops",
             err=True,
         )
+    heap.settle()  # start-up is done: the collector's passes leave what it made
     worker.start()
     try:
         await stop.wait()
@@ -82,6 +91,7 @@ async def serve(db: Database, options: WorkerOptions, config: Config, *, webhook
         await worker.stop()
         if server is not None:
             await server.stop()
+        heap.release()
         click.echo("worker: stopped", err=True)
 
 
