@@ -443,12 +443,17 @@ async def _conversation_timing(message: inbound.Inbound) -> None:
     await _conversation_timing_many([message])
 
 
+_PUBLIC_DUE = (
+    "CASE WHEN is_public = 0 AND owner_id IS NOT NULL THEN coalesce(public_due_at, :due) END"
+)
 _START_WAIT = (
     # A closed conversation opens again (P4): the contact wrote after the close.
     "UPDATE conversations SET waiting_since = coalesce(waiting_since, :now), closed_at = NULL,"
-    " public_due_at = CASE WHEN is_public = 0 AND owner_id IS NOT NULL"
-    "   THEN coalesce(public_due_at, :due) ELSE NULL END"
+    f" public_due_at = {_PUBLIC_DUE}"
     " WHERE id IN (SELECT value FROM json_each(:ids))"
+    # One already waiting, open and due is left alone: rewritten unchanged, it still
+    # moved its entries in the waiting and public-due indexes (a page written each).
+    f" AND (waiting_since IS NULL OR closed_at IS NOT NULL OR public_due_at IS NOT {_PUBLIC_DUE})"
 )
 
 
