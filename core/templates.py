@@ -182,17 +182,7 @@ class Template:
         A missing value renders as empty; a field in ``withhold`` renders as
         :data:`WITHHELD`, whatever ``values`` holds for it.
         """
-        hidden = frozenset(withhold)
-        # A loop, not _join's generator and callback: a campaign renders every target.
-        parts: list[str] = []
-        for piece in self.pieces:
-            if isinstance(piece, str):
-                parts.append(piece)
-            elif piece.name in hidden:
-                parts.append(WITHHELD)
-            else:
-                parts.append(_checked_value(piece, values.get(piece.name, "")))
-        return "".join(parts)
+        return _join(self, frozenset(withhold), lambda f: _checked_value(f, values.get(f.name, "")))
 
 
 def _checked_value(field: Field, value: str) -> str:
