@@ -46,7 +46,7 @@ from datetime import datetime
 from typing import Final
 
 from core import settings
-from core.campaigns import fields, filters, optouts, quiet_hours
+from core.campaigns import counting, fields, filters, optouts, quiet_hours
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
 from core.delivery import outbox, placeholders
@@ -111,8 +111,6 @@ the values are stored as their JSON, made with the move's (one encoding a chunk)
 @record
 class _Sendable:
     target: sqlite3.Row
-    text: str
-    """Rendered, without the opt-out line."""
     used: dict[str, str]
     """The values of the fields the template uses."""
     count: segments.SegmentCount
@@ -139,6 +137,10 @@ class Compiled:
     template: Template
     batch_form: str | None
     """The template in Sinch's ``${name}`` form; None when its text cannot be put so."""
+    reader: fields.Reader
+    """The values of the fields it uses, per target."""
+    counter: counting.Counter
+    """Its texts' segments, counted once per shape of their values."""
 
 
 def batch_form(template: Template) -> str | None:
@@ -263,7 +265,16 @@ async def _compile(db: Database, campaign: Campaign) -> Compiled | None:
         # has gone since. Nothing is sent until the template is fixed.
         log.warning("campaign %d not dispatched: its template: %s", campaign.id, refused)
         return None
-    return Compiled(template, batch_form(template))
+    return compiled_from(template)
+
+
+def compiled_from(template: Template) -> Compiled:
+    return Compiled(
+        template,
+        batch_form(template),
+        fields.Reader(f.name for f in template.fields_used),
+        counting.Counter(template),
+    )
 
 
 async def _dispatch(
@@ -318,8 +329,6 @@ async def _chunk(
     planner = quiet_hours.Planner(
         campaign.window, campaign.unknown_zone, config.time_zone, from_ms(now)
     )
-    # Read once a chunk: the property walks the template each time it is asked.
-    used_names = [f.name for f in compiled.template.fields_used]
     sendable: list[_Sendable] = []
     spent = 0
     throttled = False
@@ -342,27 +351,25 @@ async def _chunk(
             continue
         if throttled:
             continue  # stays programmed and due: the next run, when there is room
-        values = fields.values_for(
+        used = compiled.reader.values(
             r if r["contact_id"] is not None else None, r["phone"], r["merge_values"]
         )
+        line = None if r["phone"] in noticed else config.optout_notice
         try:
-            text = compiled.template.render(values)
+            count = compiled.counter.count(used, line)
         except InvalidInput as refused:
             moves.append((r["id"], "skipped", None, str(refused), *_NONE))
             continue
-        if not text.strip():
+        if count is None:
             moves.append((r["id"], "skipped", None, EMPTY, *_NONE))
             continue
         # Rendered length decides: up to the campaign's room, but at least one.
-        line = None if r["phone"] in noticed else config.optout_notice
-        count = segments.count(outgoing.with_notice(text, line))
         cost = max(count.segments, 1)
         if sendable and spent + cost > room:
             throttled = True
             continue
         spent += cost
-        used = {name: values.get(name, "") for name in used_names}
-        sendable.append(_Sendable(r, text, used, count, line))
+        sendable.append(_Sendable(r, used, count, line))
     if sendable:
         cap = max(min(campaign.rate, config.rate_segments_per_second) * BATCH_SECONDS, 1.0)
         moves.extend(await _queue(tx, campaign, compiled, sendable, cap))
@@ -389,7 +396,7 @@ async def _queue(
         (batched if fits else alone).append(item)
     moves = await _queue_batches(tx, campaign, compiled, batched, cap) if batched else []
     if alone:
-        moves.extend(await _queue_alone(tx, campaign, alone))
+        moves.extend(await _queue_alone(tx, campaign, compiled, alone))
     return moves
 
 
@@ -445,13 +452,15 @@ async def _queue_batches(
     ]  # fmt: skip
 
 
-async def _queue_alone(tx: Tx, campaign: Campaign, items: list[_Sendable]) -> list[Move]:
+async def _queue_alone(
+    tx: Tx, campaign: Campaign, compiled: Compiled, items: list[_Sendable]
+) -> list[Move]:
     """One outbox row each (``outbox.queue_many``), as the rendered text."""
     results = await outbox.queue_many(
         tx,
         outbox.CAMPAIGN,
         campaign.sender,
-        [(i.target["phone"], i.text) for i in items],
+        [(i.target["phone"], compiled.template.render(i.used)) for i in items],
         announce=False,
         campaign_id=campaign.id,
     )

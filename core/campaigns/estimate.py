@@ -12,10 +12,9 @@
   duplicates left to skip.
 - Segments: every target's text is rendered by the one renderer, with the
   opt-out line the first SMS to a number carries, and counted. Targets are
-  grouped first by the values the template uses; a value made only of
-  GSM-7 basic characters (a phone number, most names) counts as its length,
-  because each such character costs one unit in either encoding and cannot
-  change the encoding: 100,000 targets make few distinct texts.
+  grouped first by the shape of the values the template uses
+  (``core.campaigns.counting``: a value of GSM-7 basic characters counts as
+  its length): 100,000 targets make few distinct texts.
 - Duration: total segments at the campaign's rate, inside the sending window
   each day. The estimate reads the window in the account's time zone; at
   send time each recipient's own zone applies, so the finish is an estimate.
@@ -33,7 +32,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from core import settings
-from core.campaigns import campaigns, fields, targets
+from core.campaigns import campaigns, counting, fields, targets
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
 from core.delivery import bundle
@@ -206,7 +205,8 @@ async def _segments_in(
     q: Querier, campaign_id: int, template: Template, notice: str
 ) -> Counter[int]:
     """How many eligible targets take each number of segments."""
-    used = [f.name for f in template.fields_used]
+    reader = fields.Reader(f.name for f in template.fields_used)
+    used = reader.names
     groups: Counter[tuple[object, ...]] = Counter()
     # A page at a time, by target id, one state at a time (so the state index walks
     # in id order and a page reads only its rows): only the groups are kept, so
@@ -222,10 +222,10 @@ async def _segments_in(
                 {"campaign": campaign_id, "state": state, "after": after, "page": _PAGE},
             )
             for r in rows:
-                values = fields.values_for(
+                values = reader.values(
                     r if r["has_contact"] else None, r["phone"], r["merge_values"]
                 )
-                groups[(bool(r["notice_due"]), *(_key(values.get(name, "")) for name in used))] += 1
+                groups[(bool(r["notice_due"]), *map(counting.shape_of, values.values()))] += 1
             if len(rows) < _PAGE:
                 break
             after = rows[-1]["id"]
@@ -235,12 +235,6 @@ async def _segments_in(
         text = outgoing.with_notice(template.render(sample), notice if key[0] else None)
         counts[max(segments.count(text).segments, 1)] += n
     return counts
-
-
-def _key(value: str) -> object:
-    # A GSM-7 basic character costs one unit in either encoding and never changes
-    # the encoding: such a value counts as its length.
-    return len(value) if segments.GSM7_BASIC.issuperset(value) else value
 
 
 def _sample(part: object) -> str:

@@ -1,0 +1,75 @@
+"""S1: a campaign text's segments, counted once per shape of its values.
+
+A GSM-7 basic character costs one unit in either encoding, never changes the
+encoding, and is packed as one unit (only escape pairs and surrogate pairs
+move to the next part whole). So the count of a rendered text depends only on
+the opt-out line it carries, the length of each value made of GSM-7 basic
+characters (a phone number, most names, a code), and each other value itself:
+its :func:`shape`. 100,000 targets make a few dozen shapes, and the estimate
+and dispatch count each shape once instead of rendering and counting every
+target's text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from core.errors import InvalidInput
+from core.sms import outgoing, segments
+from core.templates import Template
+
+MAX_SHAPES: Final = 10_000
+"""Shapes a :class:`Counter` keeps; past it, it starts again (values that are not GSM-7
+basic each make a shape of their own)."""
+
+Shape = tuple[object, ...]
+
+
+def shape_of(value: str) -> object:
+    """What a value's share of the count depends on: its length when it is made of GSM-7
+    basic characters, else the value itself."""
+    return len(value) if segments.GSM7_BASIC.issuperset(value) else value
+
+
+class Counter:
+    """Segments of ``template`` rendered with a target's values, with the opt-out line
+    its number still needs, as ``segments.count`` gives them for the rendered text."""
+
+    def __init__(self, template: Template) -> None:
+        self.template = template
+        self.names = tuple(dict.fromkeys(f.name for f in template.fields_used))
+        # A text with some literal that is not blank is never empty, whatever its values:
+        # only then is a shape's count every such text's count (blank values keep their
+        # length but could make a text that is only blank, which is not sent).
+        self._never_empty = any(isinstance(p, str) and p.strip() for p in template.pieces)
+        self._counted: dict[Shape, segments.SegmentCount | str | None] = {}
+
+    def count(self, values: Mapping[str, str], line: str | None) -> segments.SegmentCount | None:
+        """The count of the text as sent; None when it renders empty (nothing to send).
+        Raises InvalidInput, as rendering does, for a value the field refuses."""
+        if not self._never_empty:
+            found = self._count(values, line)
+        else:
+            key = (line, *[shape_of(values.get(name, "")) for name in self.names])
+            if key not in self._counted:
+                if len(self._counted) >= MAX_SHAPES:
+                    self._counted.clear()
+                self._counted[key] = self._count(values, line)
+            found = self._counted[key]
+        if isinstance(found, str):
+            raise InvalidInput(found)
+        return found
+
+    def _count(
+        self, values: Mapping[str, str], line: str | None
+    ) -> segments.SegmentCount | str | None:
+        try:
+            text = self.template.render(values)
+        except InvalidInput as refused:
+            # Kept as its message: the same shape is refused alike (by length, or a value
+            # that is its own shape), and each refusal raises a fresh error.
+            return str(refused)
+        if not text.strip():
+            return None
+        return segments.count(outgoing.with_notice(text, line))

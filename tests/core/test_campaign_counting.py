@@ -1,0 +1,125 @@
+"""S1: a campaign text's values and segments per target, counted once per shape.
+
+Dispatch and the estimate no longer render and count every target's text:
+``fields.Reader`` makes only the values a template uses, and
+``counting.Counter`` counts each shape of values once. Both must give exactly
+what the full path gives: ``values_for`` and rendering then ``segments.count``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.campaigns import counting
+from core.campaigns.fields import BUILT_IN, Reader, values_for
+from core.errors import InvalidInput
+from core.sms import outgoing, segments
+from core.templates import Field, Fields, compile_template
+
+_FIELDS = Fields((*BUILT_IN, Field("code", "Code", 12), Field("city", "City", 40)))
+_NOTICE = "Reply STOP to opt out"
+
+# Characters that count differently: GSM-7 basic, the escape table, UCS-2 only
+# (accented, CJK, an emoji as a surrogate pair), blanks.
+_chars = st.sampled_from(list("aZ09 .,-é£") + list("[]{}€^~|\\") + list("çł中") + ["😀", "\n"])
+_values = st.lists(_chars, max_size=14).map("".join)
+_short = st.lists(_chars, max_size=3).map("".join)
+"""Short values: rows of one shape with different characters are many."""
+_keys = st.sampled_from(["Code", "code", "CODE ", "City", "job title", "First name", "!!", "Zip"])
+
+
+@st.composite
+def _targets(draw: st.DrawFn) -> tuple[dict[str, object] | None, str, str | None]:
+    contact: dict[str, object] | None = None
+    if draw(st.booleans()):
+        custom = draw(st.dictionaries(_keys, _values, max_size=4))
+        contact = {
+            "name": draw(st.one_of(st.none(), _values)),
+            "job_title": draw(st.one_of(st.none(), _values)),
+            "email": draw(st.one_of(st.none(), _values)),
+            "custom": json.dumps(custom),
+        }
+    csv = draw(st.dictionaries(st.sampled_from(["code", "first_name", "phone", "zip"]), _values))
+    merge = draw(st.sampled_from([None, "{}", json.dumps(csv)]))
+    return contact, "+12025550147", merge
+
+
+_names = st.lists(
+    st.sampled_from(["name", "first_name", "last_name", "job_title", "email", "phone", "code",
+                     "city", "zip"]),
+    max_size=5,
+)  # fmt: skip
+
+
+@settings(deadline=None, max_examples=300)
+@given(_targets(), _names)
+def test_a_reader_gives_what_values_for_gives_for_the_fields_it_reads(target, names) -> None:
+    contact, phone, merge = target
+    everything = values_for(contact, phone, merge)
+    reader = Reader(names)
+    assert reader.values(contact, phone, merge) == {n: everything.get(n, "") for n in names}
+
+
+def test_the_first_custom_key_of_a_field_wins_and_a_csv_value_over_it() -> None:
+    contact = {"name": "Ann Lee", "job_title": None, "email": None,
+               "custom": json.dumps({"Code": "first", "code": "second"})}  # fmt: skip
+    reader = Reader(["code", "first_name"])
+    assert reader.values(contact, "+12025550147", None) == {"code": "first", "first_name": "Ann"}
+    csv = json.dumps({"code": "from the file"})
+    assert reader.values(contact, "+12025550147", csv)["code"] == "from the file"
+
+
+_TEMPLATES = [
+    "Hi {{first_name}}, your code is {{code}}.",
+    "{{code}}{{city}}!",
+    "Tarif: {{city}} — {{code}}",  # UCS-2 whatever the values
+    "{{first_name}} {{code}}",  # blank literals only: a text may render empty
+]
+
+
+@pytest.mark.parametrize("source", _TEMPLATES)
+@settings(deadline=None, max_examples=150)
+@given(st.lists(st.tuples(_short, _short, _short, st.booleans()), min_size=1, max_size=40))
+def test_a_counter_counts_each_text_as_rendering_it_would(source, rows) -> None:
+    template = compile_template(source, _FIELDS)
+    # One counter for every row: a later row of an earlier row's shape is answered
+    # from what the earlier one counted, and must still be its own text's count.
+    counter = counting.Counter(template)
+    for first, code, city, told in rows:
+        values = {"first_name": first, "code": code, "city": city}
+        line = None if told else _NOTICE
+        try:
+            text = template.render(values)
+        except InvalidInput as refused:
+            message = str(refused)
+        else:
+            message = None
+        if message is not None:
+            with pytest.raises(InvalidInput, match=f"^{re.escape(message)}$"):
+                counter.count(values, line)
+            continue
+        expected = segments.count(outgoing.with_notice(text, line)) if text.strip() else None
+        assert counter.count(values, line) == expected
+
+
+def test_values_of_one_shape_share_a_count_and_others_do_not() -> None:
+    counter = counting.Counter(compile_template("Code {{code}}", _FIELDS))
+    # Same length, GSM-7 basic: one shape, one count.
+    assert counting.shape_of("ABC123") == counting.shape_of("xyz789") == 6
+    # An escape-table character costs two units; a UCS-2 one changes the encoding.
+    assert counting.shape_of("AB[123") == "AB[123"
+    assert counter.count({"code": "AB[123"}, None).units == 12
+    assert counter.count({"code": "ABç123"}, None).encoding == "UCS-2"
+    assert counter.count({"code": "ABC123"}, None).encoding == "GSM-7"
+
+
+def test_a_value_too_long_is_refused_by_name_every_time() -> None:
+    counter = counting.Counter(compile_template("Code {{code}}", _FIELDS))
+    for value in ("x" * 13, "y" * 13):  # the second from the first's shape
+        with pytest.raises(InvalidInput, match="code has 13 characters"):
+            counter.count({"code": value}, None)
