@@ -74,7 +74,9 @@ class Tx:
     holds a write until the next trip, and the change-feed events and ``COMMIT``
     go together. They still run in the order they were given, in the
     transaction, and a deferred statement that fails fails the trip it went
-    with, so the transaction rolls back as before.
+    with, so the transaction rolls back as before. ``send_ahead`` starts what
+    was deferred without waiting for it: SQLite writes one part of a long
+    transaction while Python works out the next.
     """
 
     def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
@@ -84,6 +86,8 @@ class Tx:
         # order); SQLite's own lock is taken with the first statement.
         self.now_ms = to_ms(clock.now())
         self._pending: list[_Deferred] = [("BEGIN IMMEDIATE", (), False)]
+        self._ahead: asyncio.Future[None] | None = None
+        """The statements ``send_ahead`` started, until a trip has waited for them."""
         self.began: float | None = None
         """perf_counter() when SQLite's write lock was taken (None: not yet)."""
         # Change-feed events wait here and are written in one statement before
@@ -93,6 +97,7 @@ class Tx:
 
     async def _trip(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run ``fn(connection, *args)`` on the database thread, after what waits."""
+        await self.caught_up()
         pending, self._pending = self._pending, []
         # aiosqlite has no public way to run a function on its thread; its private
         # (untyped) _execute is why aiosqlite is held below 0.23 in pyproject.toml.
@@ -111,6 +116,24 @@ class Tx:
                 if self.began is None:
                     self.began = time.perf_counter()
         return fn(raw, *args)
+
+    def send_ahead(self) -> None:
+        """Start the deferred statements now, without waiting for them: SQLite runs
+        them while the caller goes on in Python (the next part of a chunk). The next
+        trip waits for them first and raises what they raised, so nothing is sent
+        after a statement that failed, and the transaction rolls back."""
+        if not self._pending or self._ahead is not None:
+            return
+        pending, self._pending = self._pending, []
+        self._ahead = asyncio.ensure_future(
+            self._conn._execute(self._run, pending, _nothing, ())  # type: ignore[no-untyped-call]
+        )
+
+    async def caught_up(self) -> None:
+        """Wait for what ``send_ahead`` started; raises what it raised."""
+        if self._ahead is not None:
+            ahead, self._ahead = self._ahead, None
+            await ahead
 
     def defer(self, sql: str, params: Params = ()) -> None:
         """Run a writing statement whose result nobody reads with the next trip."""
@@ -190,6 +213,10 @@ _Deferred = tuple[str, Any, bool]
 """A statement waiting for the next trip: SQL, parameters, whether executemany."""
 
 
+def _nothing(raw: sqlite3.Connection) -> None:
+    return None
+
+
 def _execute(raw: sqlite3.Connection, sql: str, params: Params) -> sqlite3.Cursor:
     return raw.execute(sql, params)
 
@@ -251,6 +278,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[Tx]:
         self._ensure_writable()
         async with self._write_lock:
+            tx: Tx | None = None
             try:
                 tx = Tx(self._writer, self.clock)
                 yield tx
@@ -260,15 +288,19 @@ class Database:
             except BaseException as exc:
                 # Shielded: a task cancelled mid-transaction (an app closing)
                 # must not leave the connection inside a transaction, or every
-                # later BEGIN fails.
-                await asyncio.shield(self._roll_back())
+                # later BEGIN fails. What was sent ahead runs before the ROLLBACK
+                # (the database thread takes work in order).
+                await asyncio.shield(self._roll_back(tx))
                 self._raise_if_damaged(exc)
                 raise
 
-    async def _roll_back(self) -> None:
+    async def _roll_back(self, tx: Tx | None = None) -> None:
         # aiosqlite runs statements in order on its thread, so this comes after
         # a BEGIN or COMMIT that was still in flight when the task was cancelled.
         # OperationalError: nothing open (BEGIN failed, or COMMIT went through).
+        if tx is not None:
+            with contextlib.suppress(Exception):
+                await tx.caught_up()  # retrieved: its error, if any, is not the one raised
         with contextlib.suppress(sqlite3.OperationalError):
             await self._writer.execute("ROLLBACK")
 

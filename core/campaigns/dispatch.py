@@ -2,7 +2,10 @@
 
 A run first makes running the scheduled campaigns whose start has come, then
 takes each running campaign's due programmed targets in chunks of one short
-transaction each (as ``core.alerts.sweep`` does). Per target, at send time:
+transaction each (as ``core.alerts.sweep`` does). A chunk is worked out a
+PIECE at a time, and each piece's writes are sent ahead (``Tx.send_ahead``):
+SQLite writes one piece while Python works out the next, in the same
+transaction. Per target, at send time:
 
 - a target made from the campaign's live filter must still match it (today:
   its contact is still Ready), else it is skipped, saying so;
@@ -42,6 +45,7 @@ import json
 import logging
 import math
 import sqlite3
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
@@ -66,6 +70,9 @@ MAX_AHEAD: Final = 20_000
 off a pause still holds back all but this, and the room is read from this many rows."""
 ROWS_PER_CHUNK: Final = 1_000
 """Targets read per transaction, at most."""
+PIECE: Final = 250
+"""Targets worked out at a time within a chunk: each piece's writes are sent ahead, so
+SQLite writes one piece while Python works out the next."""
 
 NO_LONGER_MATCHES: Final = "no longer matches the campaign's filter"
 OPTED_OUT: Final = outbox.TARGET_OPTED_OUT
@@ -294,9 +301,13 @@ async def _chunk(
 ) -> tuple[int, bool]:
     """One chunk: (targets handled, whether more may be due)."""
     now = tx.now_ms
-    status = await tx.scalar("SELECT status FROM campaigns WHERE id = ?", (campaign.id,))
-    if status != "running":  # paused or cancelled since the run began
+    read = await tx.fetchone(
+        "SELECT status, (SELECT coalesce(max(id), 0) FROM messages) FROM campaigns WHERE id = ?",
+        (campaign.id,),
+    )
+    if read is None or read[0] != "running":  # paused or cancelled since the run began
         return 0, False
+    last_id: int = read[1]
     # Every row in the outbox holds its place in the campaign's few seconds of room.
     ahead = min(campaign.rate * LOOKAHEAD_SECONDS, MAX_AHEAD)
     queued = await tx.scalar(_NEEDS_ROOM, {"campaign": campaign.id, "ahead": math.ceil(ahead)})
@@ -308,7 +319,6 @@ async def _chunk(
     rows = await tx.fetchall(_DUE, {"now": now, "campaign": campaign.id, "limit": limit})
     if not rows:
         return 0, False
-    moves: list[Move] = []
     matching: set[int] | None = None
     if campaign.filter is not None:
         ids = [r["contact_id"] for r in rows if r["contact_id"] is not None]
@@ -329,127 +339,172 @@ async def _chunk(
     planner = quiet_hours.Planner(
         campaign.window, campaign.unknown_zone, config.time_zone, from_ms(now)
     )
-    sendable: list[_Sendable] = []
+    cap = max(min(campaign.rate, config.rate_segments_per_second) * BATCH_SECONDS, 1.0)
+    queue = _Queue(tx, campaign, compiled, cap, last_id)
+    counts = {"queued": 0, "skipped": 0, "deferred": 0}
     spent = 0
     throttled = False
-    for r in rows:
-        if r["phone"] in ours:
-            moves.append((r["id"], "skipped", None, OUR_NUMBER.format(r["phone"]), *_NONE))
-            continue
-        if matching is not None and r["contact_id"] is not None and r["contact_id"] not in matching:
-            moves.append((r["id"], "skipped", None, NO_LONGER_MATCHES, *_NONE))
-            continue
-        if r["phone"] in opted:
-            moves.append((r["id"], "skipped", None, OPTED_OUT, *_NONE))
-            continue
-        when = planner.when(r["phone"])
-        if isinstance(when, quiet_hours.Skip):
-            moves.append((r["id"], "skipped", None, when.reason, *_NONE))
-            continue
-        if to_ms(when) > now:
-            moves.append((r["id"], "programmed", to_ms(when), None, *_NONE))
-            continue
-        if throttled:
-            continue  # stays programmed and due: the next run, when there is room
-        used = compiled.reader.values(
-            r if r["contact_id"] is not None else None, r["phone"], r["merge_values"]
-        )
-        line = None if r["phone"] in noticed else config.optout_notice
-        try:
-            count = compiled.counter.count(used, line)
-        except InvalidInput as refused:
-            moves.append((r["id"], "skipped", None, str(refused), *_NONE))
-            continue
-        if count is None:
-            moves.append((r["id"], "skipped", None, EMPTY, *_NONE))
-            continue
-        # Rendered length decides: up to the campaign's room, but at least one.
-        cost = max(count.segments, 1)
-        if sendable and spent + cost > room:
-            throttled = True
-            continue
-        spent += cost
-        sendable.append(_Sendable(r, used, count, line))
-    if sendable:
-        cap = max(min(campaign.rate, config.rate_segments_per_second) * BATCH_SECONDS, 1.0)
-        moves.extend(await _queue(tx, campaign, compiled, sendable, cap))
-    if moves:
-        await tx.execute(_MOVE, {"rows": json.dumps(moves), "now": now})
-        counts = {"queued": 0, "skipped": 0, "deferred": 0}
-        for m in moves:
-            counts["deferred" if m[1] == "programmed" else m[1]] += 1
+    for first in range(0, len(rows), PIECE):
+        moves: list[Move] = []
+        sendable: list[_Sendable] = []
+        for r in rows[first : first + PIECE]:
+            if r["phone"] in ours:
+                moves.append((r["id"], "skipped", None, OUR_NUMBER.format(r["phone"]), *_NONE))
+                continue
+            if (
+                matching is not None
+                and r["contact_id"] is not None
+                and r["contact_id"] not in matching
+            ):
+                moves.append((r["id"], "skipped", None, NO_LONGER_MATCHES, *_NONE))
+                continue
+            if r["phone"] in opted:
+                moves.append((r["id"], "skipped", None, OPTED_OUT, *_NONE))
+                continue
+            when = planner.when(r["phone"])
+            if isinstance(when, quiet_hours.Skip):
+                moves.append((r["id"], "skipped", None, when.reason, *_NONE))
+                continue
+            if to_ms(when) > now:
+                moves.append((r["id"], "programmed", to_ms(when), None, *_NONE))
+                continue
+            if throttled:
+                continue  # stays programmed and due: the next run, when there is room
+            used = compiled.reader.values(
+                r if r["contact_id"] is not None else None, r["phone"], r["merge_values"]
+            )
+            line = None if r["phone"] in noticed else config.optout_notice
+            try:
+                count = compiled.counter.count(used, line)
+            except InvalidInput as refused:
+                moves.append((r["id"], "skipped", None, str(refused), *_NONE))
+                continue
+            if count is None:
+                moves.append((r["id"], "skipped", None, EMPTY, *_NONE))
+                continue
+            # Rendered length decides: up to the campaign's room, but at least one.
+            cost = max(count.segments, 1)
+            if spent and spent + cost > room:
+                throttled = True
+                continue
+            spent += cost
+            sendable.append(_Sendable(r, used, count, line))
+        if sendable:
+            moves.extend(await queue.queue(sendable))
+        if moves:
+            tx.defer(_MOVE, {"rows": json.dumps(moves), "now": now})
+            for m in moves:
+                counts["deferred" if m[1] == "programmed" else m[1]] += 1
+        # SQLite writes this piece while Python works out the next.
+        tx.send_ahead()
+    queue.finish()
+    handled = sum(counts.values())
+    if handled:
         await tx.emit("campaign.dispatched", "campaign", campaign.id, **counts)
-    return len(moves), len(rows) == limit and not throttled
+    return handled, len(rows) == limit and not throttled
 
 
-async def _queue(
-    tx: Tx, campaign: Campaign, compiled: Compiled, sendable: list[_Sendable], cap: float
-) -> list[Move]:
-    """Queue ``sendable``; each target's move. Targets whose text the provider can make
-    from the campaign's template and their values go in batch rows (schema 14), the
-    rest (a template or a value the provider's placeholders cannot carry) one outbox
-    row each, as their rendered text."""
-    batched: list[_Sendable] = []
-    alone: list[_Sendable] = []
-    for item in sendable:
-        fits = compiled.batch_form is not None and placeholders.carries(item.used)
-        (batched if fits else alone).append(item)
-    moves = await _queue_batches(tx, campaign, compiled, batched, cap) if batched else []
-    if alone:
-        moves.extend(await _queue_alone(tx, campaign, compiled, alone))
-    return moves
+@dataclass(slots=True)
+class _Batch:
+    """A batch row of the chunk: its id is taken when it is opened (the chunk's
+    transaction holds the write lock, so the ids after the highest are ours), and its
+    size and encoding are written once the chunk is done."""
+
+    id: int
+    template: str
+    members: int = 0
+    size: int = 0
+    ucs2: bool = False
 
 
-async def _queue_batches(
-    tx: Tx, campaign: Campaign, compiled: Compiled, items: list[_Sendable], cap: float
-) -> list[Move]:
-    """Batch rows of at most BATCH_RECIPIENTS targets and ``cap`` segments (at least one
-    target), apart for the numbers that still need the opt-out line (their template
-    carries it), each target pointed at its row with its segments and values."""
-    assert compiled.batch_form is not None
-    batches: list[tuple[str, list[_Sendable], int]] = []
-    for line in {item.line: None for item in items}:
-        template = outgoing.with_notice(compiled.batch_form, line)
-        members: list[_Sendable] = []
-        size = 0
-        for item in (i for i in items if i.line == line):
+class _Queue:
+    """Queues a chunk's sendable targets, a piece at a time; each target's move.
+
+    Targets whose text the provider can make from the campaign's template and their
+    values go in batch rows (schema 14) of at most BATCH_RECIPIENTS targets and ``cap``
+    segments (at least one target), apart for the numbers that still need the opt-out
+    line (their template carries it), each target pointed at its row with its segments
+    and values. A batch stays open from one piece to the next, so pieces make no more
+    rows than the chunk would at once. The rest (a template or a value the provider's
+    placeholders cannot carry) go one outbox row each, as their rendered text.
+    """
+
+    def __init__(
+        self, tx: Tx, campaign: Campaign, compiled: Compiled, cap: float, last_id: int
+    ) -> None:
+        self.tx = tx
+        self.campaign = campaign
+        self.compiled = compiled
+        self.cap = cap
+        self._next_id = last_id + 1
+        self._open: dict[str | None, _Batch] = {}
+        self._made: list[_Batch] = []
+
+    async def queue(self, sendable: list[_Sendable]) -> list[Move]:
+        """Write ``sendable`` (deferred, except rows of their own); their moves."""
+        batch_form = self.compiled.batch_form
+        alone: list[_Sendable] = []
+        opened: list[_Batch] = []
+        moves: list[Move] = []
+        for item in sendable:
+            if batch_form is None or not placeholders.carries(item.used):
+                alone.append(item)
+                continue
             cost = max(item.count.segments, 1)
-            if members and (len(members) >= BATCH_RECIPIENTS or size + cost > cap):
-                batches.append((template, members, size))
-                members, size = [], 0
-            members.append(item)
-            size += cost
-        batches.append((template, members, size))
-    rows = [
-        [template, "UCS-2" if any(m.count.encoding != "GSM-7" for m in members) else "GSM-7",
-         size, len(members)]
-        for template, members, size in batches
-    ]  # fmt: skip
-    made = await tx.fetchall(
-        "INSERT INTO messages (conversation_id, direction, purpose, kind, sender, recipient,"
-        " body, encoding, segments, status, next_attempt_at, created_at, updated_at,"
-        " campaign_id, batch_template, recipients)"
-        " SELECT NULL, 'out', :purpose, :kind, :sender, '', value ->> 0, value ->> 1,"
-        " value ->> 2, 'queued', :now, :now, :now, :campaign, value ->> 0, value ->> 3"
-        " FROM json_each(:rows) ORDER BY key RETURNING id",
-        {"purpose": outbox.CAMPAIGN, "kind": outbox.CHAT, "sender": campaign.sender,
-         "now": tx.now_ms, "campaign": campaign.id, "rows": json.dumps(rows)},
-    )  # fmt: skip
-    ids = sorted(r["id"] for r in made)  # numbered in the SELECT's order
-    told = sorted({i.target["phone"] for i in items if i.line is not None})
-    if told:  # the first SMS to each of these carries the line: it has been given now
-        await tx.execute(
-            "INSERT INTO phone_consent (phone, notice_sent_at)"
-            " SELECT value, ? FROM json_each(?) WHERE true"
-            " ON CONFLICT(phone) DO UPDATE SET notice_sent_at = excluded.notice_sent_at"
-            " WHERE phone_consent.notice_sent_at IS NULL",
-            (tx.now_ms, json.dumps(told)),
+            batch = self._open.get(item.line)
+            if batch is None or batch.members >= BATCH_RECIPIENTS or batch.size + cost > self.cap:
+                template = outgoing.with_notice(batch_form, item.line)
+                batch = self._open[item.line] = _Batch(self._next_id, template)
+                self._next_id += 1
+                opened.append(batch)
+            batch.members += 1
+            batch.size += cost
+            batch.ucs2 = batch.ucs2 or item.count.encoding != "GSM-7"
+            moves.append((item.target["id"], "queued", None, None, batch.id, cost, item.used))
+        tx = self.tx
+        if opened:
+            self._made.extend(opened)
+            # Written with their ids, so a wrong guess fails the chunk instead of
+            # pointing targets at another row; sized by finish().
+            tx.defer(
+                "INSERT INTO messages (id, conversation_id, direction, purpose, kind, sender,"
+                " recipient, body, encoding, segments, status, next_attempt_at, created_at,"
+                " updated_at, campaign_id, batch_template, recipients)"
+                " SELECT value ->> 0, NULL, 'out', :purpose, :kind, :sender, '', value ->> 1,"
+                " 'GSM-7', 0, 'queued', :now, :now, :now, :campaign, value ->> 1, 0"
+                " FROM json_each(:rows)",
+                {"purpose": outbox.CAMPAIGN, "kind": outbox.CHAT, "sender": self.campaign.sender,
+                 "now": tx.now_ms, "campaign": self.campaign.id,
+                 "rows": json.dumps([[b.id, b.template] for b in opened])},
+            )  # fmt: skip
+        told = sorted(
+            {m.target["phone"] for m in sendable if m.line is not None}
+            - {m.target["phone"] for m in alone}
         )
-    return [
-        (m.target["id"], "queued", None, None, batch_id, max(m.count.segments, 1), m.used)
-        for batch_id, (_, members, _) in zip(ids, batches, strict=True)
-        for m in members
-    ]  # fmt: skip
+        if told:  # the first SMS to each of these carries the line: it has been given now
+            tx.defer(
+                "INSERT INTO phone_consent (phone, notice_sent_at)"
+                " SELECT value, ? FROM json_each(?) WHERE true"
+                " ON CONFLICT(phone) DO UPDATE SET notice_sent_at = excluded.notice_sent_at"
+                " WHERE phone_consent.notice_sent_at IS NULL",
+                (tx.now_ms, json.dumps(told)),
+            )
+        if alone:
+            moves.extend(await _queue_alone(tx, self.campaign, self.compiled, alone))
+            # Those rows took the next ids: the next batch comes after them.
+            self._next_id = await tx.scalar("SELECT coalesce(max(id), 0) + 1 FROM messages")
+        return moves
+
+    def finish(self) -> None:
+        """Size the batch rows made (deferred): encoding, segments, recipients."""
+        if self._made:
+            self.tx.defer(
+                "UPDATE messages SET encoding = j.value ->> 1, segments = j.value ->> 2,"
+                " recipients = j.value ->> 3 FROM json_each(?) AS j"
+                " WHERE messages.id = j.value ->> 0",
+                (json.dumps([[b.id, "UCS-2" if b.ucs2 else "GSM-7", b.size, b.members]
+                             for b in self._made]),),
+            )  # fmt: skip
 
 
 async def _queue_alone(

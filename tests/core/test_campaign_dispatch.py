@@ -5,7 +5,9 @@ replies and STOPs marked, progress counted."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -227,29 +229,42 @@ async def test_pause_and_resume_keep_every_target_s_state(
     assert len(await _campaign_messages(db, cid)) == 3
 
 
-async def test_a_crash_between_chunks_sends_nothing_twice(
-    db_path: Path, team: Team, db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def _seven_targets(db: Database) -> tuple[int, list[str]]:
     cid = await cs.campaign(db, template="Hello {{first_name}}")
     phones = [f"+1212555{n:04d}" for n in range(150, 157)]
     for n, phone in enumerate(phones):
         await cs.target(db, cid, phone, merge_values={"first_name": f"P{n}"})
-    monkeypatch.setattr(dispatch, "ROWS_PER_CHUNK", 3)
-    real = dispatch._queue
+    return cid, phones
+
+
+@contextlib.contextmanager
+def _queueing_dies_on_its_second_call(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process dies in the second call that queues targets (a chunk's or a piece's)."""
+    real = dispatch._Queue.queue
     calls = 0
 
-    async def dies_on_the_second_chunk(*args: object, **kwargs: object) -> object:
+    async def dies(*args: object, **kwargs: object) -> object:
         nonlocal calls
         calls += 1
         if calls == 2:
             raise RuntimeError("the process died")
         return await real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(dispatch, "_queue", dies_on_the_second_chunk)
-    with pytest.raises(RuntimeError, match="died"):
+    monkeypatch.setattr(dispatch._Queue, "queue", dies)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(dispatch._Queue, "queue", real)
+
+
+async def test_a_crash_between_chunks_sends_nothing_twice(
+    db_path: Path, team: Team, db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid, phones = await _seven_targets(db)
+    monkeypatch.setattr(dispatch, "ROWS_PER_CHUNK", 3)
+    with _queueing_dies_on_its_second_call(monkeypatch), pytest.raises(RuntimeError, match="died"):
         await dispatch.Dispatcher(db).run()
     assert len(await _campaign_messages(db, cid)) == 3
-    monkeypatch.setattr(dispatch, "_queue", real)
 
     again = await open_database(db_path, clock)
     try:
@@ -264,6 +279,41 @@ async def test_a_crash_between_chunks_sends_nothing_twice(
         # In batch rows, each target in one only.
         rows = await again.fetchall("SELECT recipients FROM messages WHERE campaign_id = ?", (cid,))
         assert sum(r["recipients"] for r in rows) == 7
+    finally:
+        await again.close()
+
+
+async def test_a_chunk_that_fails_after_a_piece_was_sent_ahead_keeps_nothing_of_it(
+    db_path: Path, team: Team, db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pieces of 2 in chunks of 4: the first piece's rows and moves are written while
+    # the second is worked out, and the second fails. The chunk is one transaction.
+    cid, _ = await _seven_targets(db)
+    monkeypatch.setattr(dispatch, "ROWS_PER_CHUNK", 4)
+    monkeypatch.setattr(dispatch, "PIECE", 2)
+    monkeypatch.setattr(dispatch, "BATCH_SECONDS", 100.0)  # a batch as big as a chunk
+    with _queueing_dies_on_its_second_call(monkeypatch), pytest.raises(RuntimeError, match="died"):
+        await dispatch.Dispatcher(db).run()
+    assert await _campaign_messages(db, cid) == []
+    assert {s for s, _ in (await cs.targets(db, cid)).values()} == {"programmed"}
+
+    again = await open_database(db_path, clock)
+    try:
+        assert await dispatch.Dispatcher(again).run() == 7
+        rows = await again.fetchall(
+            "SELECT id, recipients, segments FROM messages WHERE campaign_id = ? ORDER BY id",
+            (cid,),
+        )
+        # One batch row a chunk, across its pieces, sized once the chunk was done.
+        assert [(r["recipients"], r["segments"]) for r in rows] == [(4, 4), (3, 3)]
+        members = await again.fetchall(
+            "SELECT message_id, count(*) AS n, sum(segments) AS s FROM campaign_targets"
+            " WHERE campaign_id = ? AND state = 'queued' GROUP BY message_id ORDER BY message_id",
+            (cid,),
+        )
+        assert [(m["message_id"], m["n"], m["s"]) for m in members] == [
+            (r["id"], r["recipients"], r["segments"]) for r in rows
+        ]
     finally:
         await again.close()
 

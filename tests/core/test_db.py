@@ -163,6 +163,47 @@ async def test_a_deferred_write_that_fails_rolls_the_transaction_back(db):
     assert await db.scalar("SELECT count(*) FROM settings") == 1
 
 
+async def test_writes_sent_ahead_run_while_python_goes_on_and_commit_with_the_rest(db):
+    async with db.transaction() as tx:
+        tx.defer("INSERT INTO settings (key, value) VALUES ('a', '1')")
+        tx.send_ahead()
+        # The next trip comes after them, in the same transaction: it sees them.
+        assert await tx.scalar("SELECT value FROM settings WHERE key = 'a'") == "1"
+        tx.defer("UPDATE settings SET value = value || '2' WHERE key = 'a'")
+        tx.send_ahead()
+    assert await db.scalar("SELECT value FROM settings WHERE key = 'a'") == "12"
+
+
+async def test_a_write_sent_ahead_that_fails_stops_what_follows_and_rolls_back(db):
+    async def broken() -> None:
+        async with db.transaction() as tx:
+            tx.defer("INSERT INTO settings (key, value) VALUES ('x', '1')")
+            tx.defer("INSERT INTO settings (key, value) VALUES ('x', '2')")  # same key
+            tx.send_ahead()
+            # Not run: the trip waits for what went ahead, which raises.
+            await tx.execute("INSERT INTO settings (key, value) VALUES ('z', '1')")
+
+    with pytest.raises(sqlite3.IntegrityError):
+        await broken()
+    assert await db.scalar("SELECT count(*) FROM settings") == 0
+
+    class Boom(Exception):
+        pass
+
+    async def fails_in_python() -> None:
+        async with db.transaction() as tx:
+            tx.defer("INSERT INTO settings (key, value) VALUES ('y', '1')")
+            tx.send_ahead()
+            raise Boom  # while the write may still be running: it is rolled back after it
+
+    with pytest.raises(Boom):
+        await fails_in_python()
+    assert await db.scalar("SELECT count(*) FROM settings") == 0
+    async with db.transaction() as tx:  # no transaction was left open
+        tx.defer("INSERT INTO settings (key, value) VALUES ('y', '1')")
+    assert await db.scalar("SELECT count(*) FROM settings") == 1
+
+
 async def test_a_transaction_that_fails_before_its_first_statement_opens_nothing(db):
     class Boom(Exception):
         pass
