@@ -361,12 +361,12 @@ async def _chunk(
             if r["phone"] in opted:
                 moves.append((r["id"], "skipped", None, OPTED_OUT, *_NONE))
                 continue
-            when = planner.when(r["phone"])
+            when = planner.due_ms(r["phone"])
             if isinstance(when, quiet_hours.Skip):
                 moves.append((r["id"], "skipped", None, when.reason, *_NONE))
                 continue
-            if to_ms(when) > now:
-                moves.append((r["id"], "programmed", to_ms(when), None, *_NONE))
+            if when > now:
+                moves.append((r["id"], "programmed", when, None, *_NONE))
                 continue
             if throttled:
                 continue  # stays programmed and due: the next run, when there is room

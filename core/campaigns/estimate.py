@@ -161,13 +161,19 @@ async def skips_in(q: Querier, campaign_id: int) -> Skips:
     return Skips(int(row["opted_out"]), int(row["not_mobile"]), int(row["total"]))
 
 
-async def estimate_in(q: Querier, row: sqlite3.Row, start_ms: int) -> Estimate:
-    """The estimate over the targets as they are in ``q``."""
+async def estimate_in(
+    q: Querier, row: sqlite3.Row, start_ms: int, skipped: Skips | None = None
+) -> Estimate:
+    """The estimate over the targets as they are in ``q``. ``skipped``: those start has
+    just skipped in ``q`` (its transaction), as ``skips_in`` would have counted them
+    before; every target left waiting or programmed is then eligible."""
     config = await settings.load(q)
     campaign = campaigns.from_row(row)
     template = await campaigns.compiled(q, campaign)
-    skips = await skips_in(q, campaign.id)
-    counts = await _segments_in(q, campaign.id, template, config.optout_notice)
+    skips = await skips_in(q, campaign.id) if skipped is None else skipped
+    counts = await _segments_in(
+        q, campaign.id, template, config.optout_notice, eligible_only=skipped is not None
+    )
     total = sum(n * parts for parts, n in counts.items())
     eligible = sum(counts.values())
     seconds = total / campaign.rate
@@ -202,9 +208,14 @@ async def estimate_in(q: Querier, row: sqlite3.Row, start_ms: int) -> Estimate:
 
 
 async def _segments_in(
-    q: Querier, campaign_id: int, template: Template, notice: str
+    q: Querier, campaign_id: int, template: Template, notice: str, eligible_only: bool = False
 ) -> Counter[int]:
-    """How many eligible targets take each number of segments."""
+    """How many eligible targets take each number of segments. ``eligible_only``: the
+    targets left are the eligible ones (start skipped the others), so they are not
+    checked again (a look-up of the number's kind per target)."""
+    eligible = (
+        "" if eligible_only else f" AND NOT coalesce(pc.opted_out, 0) AND coalesce({MOBILE_SQL}, 1)"
+    )
     reader = fields.Reader(f.name for f in template.fields_used)
     used = reader.names
     groups: Counter[tuple[object, ...]] = Counter()
@@ -217,7 +228,7 @@ async def _segments_in(
                 "SELECT t.id, t.phone, t.merge_values, c.name, c.job_title, c.email, c.custom,"
                 " c.id IS NOT NULL AS has_contact,"
                 " coalesce(pc.notice_sent_at IS NULL, 1) AS notice_due"
-                f" {_TARGETS} AND NOT coalesce(pc.opted_out, 0) AND coalesce({MOBILE_SQL}, 1)"
+                f" {_TARGETS}{eligible}"
                 " AND t.state = :state AND t.id > :after ORDER BY t.id LIMIT :page",
                 {"campaign": campaign_id, "state": state, "after": after, "page": _PAGE},
             )

@@ -68,7 +68,10 @@ async def start(
         # The filter's new targets are programmed as they are made: one write each.
         newest = await tx.scalar("SELECT coalesce(max(id), 0) FROM campaign_targets")
         await targets.materialise_in(tx, row["id"], programmed_for=start_ms)
-        found = await estimate.estimate_in(tx, row, start_ms)
+        # Skipped first, in this transaction (a refusal below rolls it back): the
+        # estimate then reads only the targets left, all eligible.
+        skipped = await _skip_at_start(tx, row["id"])
+        found = await estimate.estimate_in(tx, row, start_ms, skipped)
         if found.eligible == 0:
             raise NoEligibleTargets(_why_nobody(row["name"], found))
         if found.warnings and not confirm:
@@ -77,7 +80,6 @@ async def start(
                 + "; ".join(found.warnings),
                 found,
             )
-        await _skip_at_start(tx, row["id"])
         programmed = await _program_waiting(tx, row["id"], start_ms, actor.id, newest)
         status = SCHEDULED if start_ms > now else RUNNING
         await tx.execute(
@@ -122,21 +124,28 @@ def _why_nobody(name: str, found: Estimate) -> str:
     return f"campaign {name!r} has nobody to send to: {every} skipped ({', '.join(reasons)})"
 
 
-async def _skip_at_start(tx: Tx, campaign_id: int) -> None:
-    """Skip, with the reason, the targets no message will go to."""
-    await tx.execute(
+async def _skip_at_start(tx: Tx, campaign_id: int) -> estimate.Skips:
+    """Skip, with the reason, the targets no message will go to; how many of each,
+    among how many targets (as ``estimate.skips_in`` counted them before)."""
+    total = await tx.scalar(
+        "SELECT count(*) FROM campaign_targets WHERE campaign_id = ?"
+        " AND state IN ('waiting', 'programmed')",
+        (campaign_id,),
+    )
+    opted = await tx.execute(
         "UPDATE campaign_targets SET state = 'skipped', reason = :why, due_at = NULL,"
         " updated_at = :now WHERE campaign_id = :campaign"
         " AND state IN ('waiting', 'programmed')"
         " AND phone IN (SELECT phone FROM phone_consent WHERE opted_out = 1)",
         {"why": OPTED_OUT, "now": tx.now_ms, "campaign": campaign_id},
     )
-    await tx.execute(
+    not_mobile = await tx.execute(
         "UPDATE campaign_targets AS t SET state = 'skipped', reason = :why, due_at = NULL,"
         " updated_at = :now WHERE t.campaign_id = :campaign"
         f" AND t.state IN ('waiting', 'programmed') AND {estimate.MOBILE_SQL} = 0",
         {"why": NOT_MOBILE, "now": tx.now_ms, "campaign": campaign_id},
     )
+    return estimate.Skips(opted.rowcount, not_mobile.rowcount, int(total))
 
 
 async def _program_waiting(

@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from core.clock import to_ms
 from core.records import record
 from core.weektime import occurrences
 
@@ -188,6 +189,7 @@ class Planner:
         self.account_zone = account_zone
         self.at = at
         self._by_zones: dict[tuple[str, ...], datetime | Skip] = {}
+        self._by_prefix: dict[str, int | Skip] = {}
 
     def when(self, phone: str) -> datetime | Skip:
         """``self.at`` when it may go now, a later instant when it must wait, or Skip."""
@@ -198,4 +200,14 @@ class Planner:
         if found is None:
             opening = next_opening_in(zones, self.at, self.window)
             found = self._by_zones[zones] = Skip(NEVER_OPEN) if opening is None else opening
+        return found
+
+    def due_ms(self, phone: str) -> int | Skip:
+        """``when``, in ms since the epoch: asked per target, so kept per number prefix
+        (the zones are the prefix's, see ``zones_of``)."""
+        prefix = phone[:_PREFIX]
+        found = self._by_prefix.get(prefix)
+        if found is None:
+            when = self.when(phone)
+            found = self._by_prefix[prefix] = when if isinstance(when, Skip) else to_ms(when)
         return found

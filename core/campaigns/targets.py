@@ -125,31 +125,30 @@ async def add_filter(
             "UPDATE campaigns SET filter = ?, updated_at = ? WHERE id = ?",
             (parsed.to_json(), tx.now_ms, ref.id),
         )
-        added, no_mobile = await _materialise(tx, ref.id, parsed)
+        added = await _materialise(tx, ref.id, parsed)
+        no_mobile = await _no_mobile(tx, parsed)
         await tx.emit("campaign.updated", "campaign", ref.id, actor_id=actor.id)
         await _emit(tx, actor, ref.id, added)
     return FilterAdded(parsed.written(), added, no_mobile)
 
 
-async def materialise_in(
-    tx: Tx, campaign_id: int, programmed_for: int | None = None
-) -> tuple[int, int]:
+async def materialise_in(tx: Tx, campaign_id: int, programmed_for: int | None = None) -> int:
     """Target every contact the campaign's filter matches now and is not a target yet:
-    (targets added, matching contacts without a mobile). No filter: (0, 0). The new
-    targets wait in the pool, or with ``programmed_for`` (ms) are programmed for then:
-    the start writes each target once, and records the moves itself."""
+    the targets added (none without a filter). The new targets wait in the pool, or with
+    ``programmed_for`` (ms) are programmed for then: the start writes each target once,
+    and records the moves itself."""
     text = await tx.scalar("SELECT filter FROM campaigns WHERE id = ?", (campaign_id,))
     if not text:
-        return 0, 0
-    added, no_mobile = await _materialise(tx, campaign_id, filters.from_json(text), programmed_for)
+        return 0
+    added = await _materialise(tx, campaign_id, filters.from_json(text), programmed_for)
     if added:
         await tx.emit("campaign.targets_added", "campaign", campaign_id, added=added)
-    return added, no_mobile
+    return added
 
 
 async def _materialise(
     tx: Tx, campaign_id: int, flt: Filter, programmed_for: int | None = None
-) -> tuple[int, int]:
+) -> int:
     where, params = filters.to_sql(flt)
     before = await tx.scalar("SELECT total_changes()")
     # One statement for any number of contacts: 100,000 take well under a second.
@@ -170,13 +169,18 @@ async def _materialise(
             campaign_id,
         ),
     )
-    added = int(await tx.scalar("SELECT total_changes()")) - int(before)
-    no_mobile = await tx.scalar(
+    return int(await tx.scalar("SELECT total_changes()")) - int(before)
+
+
+async def _no_mobile(tx: Tx, flt: Filter) -> int:
+    """Contacts ``flt`` matches that have no mobile, so are not targeted."""
+    where, params = filters.to_sql(flt)
+    found = await tx.scalar(
         f"SELECT count(*) FROM contacts c WHERE {where} AND NOT EXISTS"
         " (SELECT 1 FROM contact_phones p WHERE p.contact_id = c.id AND p.kind = 'mobile')",
         params,
     )
-    return added, int(no_mobile)
+    return int(found)
 
 
 def merge_json(values: dict[str, str]) -> str:

@@ -95,6 +95,36 @@ async def test_cost_duration_and_skipped_counts(db: Database, team: Team, clock:
     assert found.warnings == ()
 
 
+async def test_start_shows_the_estimate_it_would_have_shown_before(
+    db: Database, team: Team, clock: FakeClock
+) -> None:
+    # Start skips the opted-out and non-mobile targets first and estimates what is
+    # left: its estimate is the one `campaigns estimate` gave just before, and the
+    # skipped targets say why.
+    made = await campaigns.create(db, team.dana, "Spring", DEFAULT_NUMBER, "Hello", rate=0.01)
+    await add_target(db, made.id, team.dora.id, DORA_MOBILE)
+    await add_target(db, made.id, team.erin.id, ERIN_MOBILE)
+    await add_target(db, made.id, team.carl.id, CARL_LANDLINE)
+    await add_target(db, made.id, None, "+12125550150")
+    await _notice_sent(db, DORA_MOBILE)
+    async with db.transaction() as tx:
+        await consent.opt_out_in(tx, ERIN_MOBILE, keyword="STOP")
+    before = await estimate.estimate(db, team.dana, made.id)
+    started = await lifecycle.start(db, team.dana, made.id, confirm=True)
+    assert started.estimate == before
+    assert (before.targets, before.opted_out, before.not_mobile, before.eligible) == (4, 1, 1, 2)
+    rows = await db.fetchall(
+        "SELECT phone, state, reason FROM campaign_targets WHERE campaign_id = ? ORDER BY phone",
+        (made.id,),
+    )
+    assert {r["phone"]: (r["state"], r["reason"]) for r in rows} == {
+        DORA_MOBILE: ("programmed", None),
+        ERIN_MOBILE: ("skipped", lifecycle.OPTED_OUT),
+        CARL_LANDLINE: ("skipped", lifecycle.NOT_MOBILE),
+        "+12125550150": ("programmed", None),
+    }
+
+
 async def test_the_duration_stops_for_the_night_in_the_account_zone(
     db: Database, team: Team, clock: FakeClock
 ) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from core.campaigns import quiet_hours as q
 from core.campaigns.quiet_hours import DEFAULT_WINDOW, Window
+from core.clock import to_ms
 
 NEW_YORK = "+12125550110"
 IDAHO = "+12085550110"  # Boise (Mountain) or Los Angeles (Pacific)
@@ -133,3 +134,19 @@ def test_the_planner_answers_each_zone_set_once() -> None:
     assert planner.when(NEW_YORK) == utc(2026, 1, 5, 13)
     assert planner.when("+12125550199") == utc(2026, 1, 5, 13)
     assert planner.when(LONDON) == utc(2026, 1, 5, 12)
+
+
+def test_the_planner_s_due_times_in_ms_are_its_answers() -> None:
+    at = utc(2026, 1, 5, 12)
+    for unknown in (q.ACCOUNT, q.SKIP):
+        planner = q.Planner(DEFAULT_WINDOW, unknown, "UTC", at)
+        fresh = q.Planner(DEFAULT_WINDOW, unknown, "UTC", at)
+        # Numbers of one prefix share an answer; the others each have their own.
+        for phone in (NEW_YORK, "+12125550199", IDAHO, LONDON, UNPLACED, "+447700900124"):
+            when = fresh.when(phone)
+            expected = when if isinstance(when, q.Skip) else to_ms(when)
+            assert planner.due_ms(phone) == expected
+    planner = q.Planner(DEFAULT_WINDOW, q.SKIP, "UTC", at)
+    assert planner.due_ms(NEW_YORK) == to_ms(utc(2026, 1, 5, 13))  # 8:00 in New York
+    assert planner.due_ms(LONDON) == to_ms(at)  # open now
+    assert planner.due_ms(UNPLACED) == q.Skip(q.UNKNOWN_SKIPPED)
