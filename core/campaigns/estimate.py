@@ -25,8 +25,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from collections import Counter
+from collections.abc import AsyncGenerator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -219,12 +222,32 @@ async def _segments_in(
     reader = fields.Reader(f.name for f in template.fields_used)
     used = reader.names
     groups: Counter[tuple[object, ...]] = Counter()
-    # A page at a time, by target id, one state at a time (so the state index walks
-    # in id order and a page reads only its rows): only the groups are kept, so
-    # memory stays one page whatever the number of targets.
-    for state, after in (("waiting", 0), ("programmed", 0)):
-        while True:
-            rows = await q.fetchall(
+    async with contextlib.aclosing(_pages(q, campaign_id, eligible)) as pages:
+        async for rows in pages:
+            for r in rows:
+                values = reader.values(
+                    r if r["has_contact"] else None, r["phone"], r["merge_values"]
+                )
+                groups[(bool(r["notice_due"]), *map(counting.shape_of, values.values()))] += 1
+    counts: Counter[int] = Counter()
+    for key, n in groups.items():
+        sample = {name: _sample(part) for name, part in zip(used, key[1:], strict=True)}
+        text = outgoing.with_notice(template.render(sample), notice if key[0] else None)
+        counts[max(segments.count(text).segments, 1)] += n
+    return counts
+
+
+async def _pages(
+    q: Querier, campaign_id: int, eligible: str
+) -> AsyncGenerator[list[sqlite3.Row], None]:
+    """The targets a page at a time, by target id, one state at a time (so the state
+    index walks in id order and a page reads only its rows): only the groups are kept,
+    so memory stays two pages whatever the number of targets. The next page is read
+    while the caller counts this one."""
+
+    def read(state: str, after: int) -> asyncio.Future[list[sqlite3.Row]]:
+        return asyncio.ensure_future(
+            q.fetchall(
                 "SELECT t.id, t.phone, t.merge_values, c.name, c.job_title, c.email, c.custom,"
                 " c.id IS NOT NULL AS has_contact,"
                 " coalesce(pc.notice_sent_at IS NULL, 1) AS notice_due"
@@ -232,20 +255,20 @@ async def _segments_in(
                 " AND t.state = :state AND t.id > :after ORDER BY t.id LIMIT :page",
                 {"campaign": campaign_id, "state": state, "after": after, "page": _PAGE},
             )
-            for r in rows:
-                values = reader.values(
-                    r if r["has_contact"] else None, r["phone"], r["merge_values"]
-                )
-                groups[(bool(r["notice_due"]), *map(counting.shape_of, values.values()))] += 1
-            if len(rows) < _PAGE:
-                break
-            after = rows[-1]["id"]
-    counts: Counter[int] = Counter()
-    for key, n in groups.items():
-        sample = {name: _sample(part) for name, part in zip(used, key[1:], strict=True)}
-        text = outgoing.with_notice(template.render(sample), notice if key[0] else None)
-        counts[max(segments.count(text).segments, 1)] += n
-    return counts
+        )
+
+    for state in ("waiting", "programmed"):
+        pending: asyncio.Future[list[sqlite3.Row]] | None = read(state, 0)
+        try:
+            while pending is not None:
+                rows = await pending
+                pending = read(state, rows[-1]["id"]) if len(rows) == _PAGE else None
+                yield rows
+        finally:
+            if pending is not None:  # the caller stopped: the read ahead is not wanted
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
 
 
 def _sample(part: object) -> str:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core import settings
-from core.campaigns import campaigns, estimate, lifecycle
+from core.campaigns import campaigns, estimate, fields, lifecycle
 from core.campaigns.estimate import finish_at
 from core.clock import FakeClock
 from core.db import Database
@@ -249,3 +249,34 @@ async def test_targets_are_counted_a_page_at_a_time_in_either_state(
     found = await estimate.estimate(db, team.dana, made.id)
     # Every target once, whichever page and state it is in; the last one needs 2 parts.
     assert (found.eligible, found.segments_per_message, found.total_segments) == (50, 2, 51)
+
+
+async def test_an_estimate_stopped_part_way_leaves_no_read_behind(
+    db: Database, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The next page is read while one is counted: an error while counting drops the
+    # read ahead, and the database goes on as before (the start's transaction too).
+    monkeypatch.setattr(estimate, "_PAGE", 2)
+    made = await campaigns.create(db, team.dana, "Spring", DEFAULT_NUMBER, "Hi {{first_name}}")
+    for n in range(5):
+        await add_target(db, made.id, None, f"+1212559{n:04d}")
+    real = fields.Reader.values
+    calls = 0
+
+    def breaks_on_the_third(self: fields.Reader, *args: object) -> dict[str, str]:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("broken")
+        return real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fields.Reader, "values", breaks_on_the_third)
+    with pytest.raises(RuntimeError, match="broken"):
+        await estimate.estimate(db, team.dana, made.id)
+    calls = 2
+    with pytest.raises(RuntimeError, match="broken"):
+        await lifecycle.start(db, team.dana, made.id, confirm=True)
+    monkeypatch.setattr(fields.Reader, "values", real)
+    assert (await estimate.estimate(db, team.dana, made.id)).eligible == 5
+    started = await lifecycle.start(db, team.dana, made.id, confirm=True)
+    assert started.estimate.eligible == 5
