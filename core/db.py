@@ -86,7 +86,7 @@ class Tx:
         # order); SQLite's own lock is taken with the first statement.
         self.now_ms = to_ms(clock.now())
         self._pending: list[_Deferred] = [("BEGIN IMMEDIATE", (), False)]
-        self._ahead: asyncio.Future[None] | None = None
+        self._ahead: list[asyncio.Future[None]] = []
         """The statements ``send_ahead`` started, until a trip has waited for them."""
         self.began: float | None = None
         """perf_counter() when SQLite's write lock was taken (None: not yet)."""
@@ -108,6 +108,13 @@ class Tx:
 
     def _run(self, pending: list[_Deferred], fn: Callable[..., _T], args: tuple[Any, ...]) -> _T:
         raw = self._conn._conn
+        if self.began is not None and not raw.in_transaction:
+            # SQLite rolls a transaction back itself on some errors (disk full, I/O);
+            # what was sent ahead after one must not run, and commit, on its own.
+            raise DatabaseProblem(
+                "the transaction ended before its work was done (SQLite rolled it back);"
+                " nothing of it was kept"
+            )
         for sql, params, many in pending:
             if many:
                 raw.executemany(sql, params)
@@ -117,23 +124,37 @@ class Tx:
                     self.began = time.perf_counter()
         return fn(raw, *args)
 
-    def send_ahead(self) -> None:
+    async def send_ahead(self) -> None:
         """Start the deferred statements now, without waiting for them: SQLite runs
         them while the caller goes on in Python (the next part of a chunk). The next
-        trip waits for them first and raises what they raised, so nothing is sent
-        after a statement that failed, and the transaction rolls back."""
-        if not self._pending or self._ahead is not None:
+        trip waits for them first and raises the first error they met, and the
+        transaction rolls back (what was sent after it ran in the transaction, or, if
+        SQLite ended the transaction itself, not at all: see ``_run``)."""
+        if not self._pending:
             return
         pending, self._pending = self._pending, []
-        self._ahead = asyncio.ensure_future(
-            self._conn._execute(self._run, pending, _nothing, ())  # type: ignore[no-untyped-call]
-        )
+        loop = asyncio.get_running_loop()
+        started: asyncio.Future[None] = loop.create_future()
+
+        def run() -> None:
+            loop.call_soon_threadsafe(_set_done, started)
+            self._run(pending, _nothing, ())
+
+        ahead = asyncio.ensure_future(self._conn._execute(run))  # type: ignore[no-untyped-call]
+        self._ahead.append(ahead)
+        # Wait until the database thread has them in hand. Python that goes on without
+        # awaiting holds the GIL, and the thread, which needs it to take the work and
+        # between statements, would get it only when that Python next awaits.
+        await asyncio.wait((started, ahead), return_when=asyncio.FIRST_COMPLETED)
 
     async def caught_up(self) -> None:
-        """Wait for what ``send_ahead`` started; raises what it raised."""
-        if self._ahead is not None:
-            ahead, self._ahead = self._ahead, None
-            await ahead
+        """Wait for what ``send_ahead`` started; raises the first error it met."""
+        if self._ahead:
+            ahead, self._ahead = self._ahead, []
+            results = await asyncio.gather(*ahead, return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
 
     def defer(self, sql: str, params: Params = ()) -> None:
         """Run a writing statement whose result nobody reads with the next trip."""
@@ -215,6 +236,11 @@ _Deferred = tuple[str, Any, bool]
 
 def _nothing(raw: sqlite3.Connection) -> None:
     return None
+
+
+def _set_done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _execute(raw: sqlite3.Connection, sql: str, params: Params) -> sqlite3.Cursor:

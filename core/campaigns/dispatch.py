@@ -3,9 +3,10 @@
 A run first makes running the scheduled campaigns whose start has come, then
 takes each running campaign's due programmed targets in chunks of one short
 transaction each (as ``core.alerts.sweep`` does). A chunk is worked out a
-PIECE at a time, and each piece's writes are sent ahead (``Tx.send_ahead``):
+PIECE at a time, and each piece's moves are sent ahead (``Tx.send_ahead``):
 SQLite writes one piece while Python works out the next, in the same
-transaction. Per target, at send time:
+transaction; the batch rows they point at are written when the chunk is
+done. Per target, at send time:
 
 - a target made from the campaign's live filter must still match it (today:
   its contact is still Ready), else it is skipped, saying so;
@@ -301,6 +302,8 @@ async def _chunk(
 ) -> tuple[int, bool]:
     """One chunk: (targets handled, whether more may be due)."""
     now = tx.now_ms
+    # Targets point at batch rows written when the chunk is done: checked at COMMIT.
+    tx.defer("PRAGMA defer_foreign_keys = ON")
     read = await tx.fetchone(
         "SELECT status, (SELECT coalesce(max(id), 0) FROM messages) FROM campaigns WHERE id = ?",
         (campaign.id,),
@@ -390,14 +393,16 @@ async def _chunk(
             spent += cost
             sendable.append(_Sendable(r, used, count, line))
         if sendable:
-            moves.extend(await queue.queue(sendable))
+            moves.extend(queue.queue(sendable))
         if moves:
             tx.defer(_MOVE, {"rows": json.dumps(moves), "now": now})
-            for m in moves:
-                counts["deferred" if m[1] == "programmed" else m[1]] += 1
-        # SQLite writes this piece while Python works out the next.
-        tx.send_ahead()
-    queue.finish()
+            _tally(counts, moves)
+            # SQLite writes this piece while Python works out the next.
+            await tx.send_ahead()
+    alone = await queue.finish()
+    if alone:
+        tx.defer(_MOVE, {"rows": json.dumps(alone), "now": now})
+        _tally(counts, alone)
     handled = sum(counts.values())
     if handled:
         await tx.emit("campaign.dispatched", "campaign", campaign.id, **counts)
@@ -427,6 +432,10 @@ class _Queue:
     and values. A batch stays open from one piece to the next, so pieces make no more
     rows than the chunk would at once. The rest (a template or a value the provider's
     placeholders cannot carry) go one outbox row each, as their rendered text.
+
+    A piece's moves are its only statement: the batch rows, sized, and the opt-out
+    lines given are written once the chunk is done (``finish``), the chunk's foreign
+    keys checked at its COMMIT (``PRAGMA defer_foreign_keys``, set by ``_chunk``).
     """
 
     def __init__(
@@ -439,72 +448,70 @@ class _Queue:
         self._next_id = last_id + 1
         self._open: dict[str | None, _Batch] = {}
         self._made: list[_Batch] = []
+        self._told: list[str] = []
+        self._alone: list[_Sendable] = []
 
-    async def queue(self, sendable: list[_Sendable]) -> list[Move]:
-        """Write ``sendable`` (deferred, except rows of their own); their moves."""
+    def queue(self, sendable: list[_Sendable]) -> list[Move]:
+        """The moves of ``sendable``'s targets that go in batch rows; the others wait
+        for ``finish``."""
         batch_form = self.compiled.batch_form
-        alone: list[_Sendable] = []
-        opened: list[_Batch] = []
         moves: list[Move] = []
         for item in sendable:
             if batch_form is None or not placeholders.carries(item.used):
-                alone.append(item)
+                self._alone.append(item)
                 continue
             cost = max(item.count.segments, 1)
             batch = self._open.get(item.line)
             if batch is None or batch.members >= BATCH_RECIPIENTS or batch.size + cost > self.cap:
+                # The ids after the highest are ours: the transaction holds the write
+                # lock. The rows are written with them, so a wrong guess fails the chunk
+                # instead of pointing targets at another row.
                 template = outgoing.with_notice(batch_form, item.line)
                 batch = self._open[item.line] = _Batch(self._next_id, template)
                 self._next_id += 1
-                opened.append(batch)
+                self._made.append(batch)
             batch.members += 1
             batch.size += cost
             batch.ucs2 = batch.ucs2 or item.count.encoding != "GSM-7"
+            if item.line is not None:
+                self._told.append(item.target["phone"])
             moves.append((item.target["id"], "queued", None, None, batch.id, cost, item.used))
+        return moves
+
+    async def finish(self) -> list[Move]:
+        """Write the batch rows and the opt-out lines given (deferred), then the rows of
+        their own; the moves of the targets in those."""
         tx = self.tx
-        if opened:
-            self._made.extend(opened)
-            # Written with their ids, so a wrong guess fails the chunk instead of
-            # pointing targets at another row; sized by finish().
+        if self._made:
             tx.defer(
                 "INSERT INTO messages (id, conversation_id, direction, purpose, kind, sender,"
                 " recipient, body, encoding, segments, status, next_attempt_at, created_at,"
                 " updated_at, campaign_id, batch_template, recipients)"
                 " SELECT value ->> 0, NULL, 'out', :purpose, :kind, :sender, '', value ->> 1,"
-                " 'GSM-7', 0, 'queued', :now, :now, :now, :campaign, value ->> 1, 0"
-                " FROM json_each(:rows)",
+                " value ->> 2, value ->> 3, 'queued', :now, :now, :now, :campaign, value ->> 1,"
+                " value ->> 4 FROM json_each(:rows)",
                 {"purpose": outbox.CAMPAIGN, "kind": outbox.CHAT, "sender": self.campaign.sender,
                  "now": tx.now_ms, "campaign": self.campaign.id,
-                 "rows": json.dumps([[b.id, b.template] for b in opened])},
+                 "rows": json.dumps([[b.id, b.template, "UCS-2" if b.ucs2 else "GSM-7", b.size,
+                                      b.members] for b in self._made])},
             )  # fmt: skip
-        told = sorted(
-            {m.target["phone"] for m in sendable if m.line is not None}
-            - {m.target["phone"] for m in alone}
-        )
-        if told:  # the first SMS to each of these carries the line: it has been given now
+        if self._told:  # the first SMS to each of these carries the line: it has been given now
             tx.defer(
                 "INSERT INTO phone_consent (phone, notice_sent_at)"
                 " SELECT value, ? FROM json_each(?) WHERE true"
                 " ON CONFLICT(phone) DO UPDATE SET notice_sent_at = excluded.notice_sent_at"
                 " WHERE phone_consent.notice_sent_at IS NULL",
-                (tx.now_ms, json.dumps(told)),
+                (tx.now_ms, json.dumps(self._told)),
             )
-        if alone:
-            moves.extend(await _queue_alone(tx, self.campaign, self.compiled, alone))
-            # Those rows took the next ids: the next batch comes after them.
-            self._next_id = await tx.scalar("SELECT coalesce(max(id), 0) + 1 FROM messages")
-        return moves
+        if not self._alone:
+            return []
+        # After the batch rows (they went with this trip): these take the ids after them.
+        return await _queue_alone(tx, self.campaign, self.compiled, self._alone)
 
-    def finish(self) -> None:
-        """Size the batch rows made (deferred): encoding, segments, recipients."""
-        if self._made:
-            self.tx.defer(
-                "UPDATE messages SET encoding = j.value ->> 1, segments = j.value ->> 2,"
-                " recipients = j.value ->> 3 FROM json_each(?) AS j"
-                " WHERE messages.id = j.value ->> 0",
-                (json.dumps([[b.id, "UCS-2" if b.ucs2 else "GSM-7", b.size, b.members]
-                             for b in self._made]),),
-            )  # fmt: skip
+
+def _tally(counts: dict[str, int], moves: list[Move]) -> None:
+    for m in moves:
+        counts["deferred" if m[1] == "programmed" else m[1]] += 1
 
 
 async def _queue_alone(

@@ -166,11 +166,11 @@ async def test_a_deferred_write_that_fails_rolls_the_transaction_back(db):
 async def test_writes_sent_ahead_run_while_python_goes_on_and_commit_with_the_rest(db):
     async with db.transaction() as tx:
         tx.defer("INSERT INTO settings (key, value) VALUES ('a', '1')")
-        tx.send_ahead()
+        await tx.send_ahead()
         # The next trip comes after them, in the same transaction: it sees them.
         assert await tx.scalar("SELECT value FROM settings WHERE key = 'a'") == "1"
         tx.defer("UPDATE settings SET value = value || '2' WHERE key = 'a'")
-        tx.send_ahead()
+        await tx.send_ahead()
     assert await db.scalar("SELECT value FROM settings WHERE key = 'a'") == "12"
 
 
@@ -179,7 +179,7 @@ async def test_a_write_sent_ahead_that_fails_stops_what_follows_and_rolls_back(d
         async with db.transaction() as tx:
             tx.defer("INSERT INTO settings (key, value) VALUES ('x', '1')")
             tx.defer("INSERT INTO settings (key, value) VALUES ('x', '2')")  # same key
-            tx.send_ahead()
+            await tx.send_ahead()
             # Not run: the trip waits for what went ahead, which raises.
             await tx.execute("INSERT INTO settings (key, value) VALUES ('z', '1')")
 
@@ -193,7 +193,7 @@ async def test_a_write_sent_ahead_that_fails_stops_what_follows_and_rolls_back(d
     async def fails_in_python() -> None:
         async with db.transaction() as tx:
             tx.defer("INSERT INTO settings (key, value) VALUES ('y', '1')")
-            tx.send_ahead()
+            await tx.send_ahead()
             raise Boom  # while the write may still be running: it is rolled back after it
 
     with pytest.raises(Boom):
@@ -202,6 +202,26 @@ async def test_a_write_sent_ahead_that_fails_stops_what_follows_and_rolls_back(d
     async with db.transaction() as tx:  # no transaction was left open
         tx.defer("INSERT INTO settings (key, value) VALUES ('y', '1')")
     assert await db.scalar("SELECT count(*) FROM settings") == 1
+
+
+async def test_what_was_sent_ahead_after_sqlite_ended_the_transaction_does_not_run(db):
+    # SQLite rolls a transaction back by itself on some errors (disk full, I/O). Here a
+    # ROLLBACK stands for one: what follows must not run on its own, outside it.
+    async def ended_by_sqlite() -> None:
+        async with db.transaction() as tx:
+            tx.defer("INSERT INTO settings (key, value) VALUES ('a', '1')")
+            await tx.send_ahead()
+            tx.defer("ROLLBACK")
+            await tx.send_ahead()
+            tx.defer("INSERT INTO settings (key, value) VALUES ('b', '1')")
+            await tx.send_ahead()
+
+    with pytest.raises(DatabaseProblem, match="ended before its work was done"):
+        await ended_by_sqlite()
+    assert await db.scalar("SELECT count(*) FROM settings") == 0
+    async with db.transaction() as tx:
+        tx.defer("INSERT INTO settings (key, value) VALUES ('c', '1')")
+    assert await db.scalar("SELECT group_concat(key) FROM settings") == "c"
 
 
 async def test_a_transaction_that_fails_before_its_first_statement_opens_nothing(db):
