@@ -290,9 +290,11 @@ class _Known:
     """The stored settings, as ``settings.STORED_AS_JSON`` gives them."""
 
 
-# One row, the found rows as one JSON array: the database thread takes the GIL back
-# after each row it steps through, and while the event loop is busy with HTTP each
-# time was a wait (a group's 30-odd rows cost more than the query).
+# What the database knows of a group, in one statement of one row (the highest message
+# ID, the settings, and the rows found as one JSON array): the database thread takes the
+# GIL back after each statement and each row it steps through, and while the event loop
+# is busy answering HTTP each time was a wait (a group's 30-odd rows cost more than the
+# query).
 _LOOK_UP = (
     "SELECT json_group_array(json_array(kind, key, first, second)) FROM ("
     "SELECT 'message' AS kind, m.provider_ref AS key, m.id AS first,"
@@ -307,8 +309,8 @@ _LOOK_UP = (
     " JOIN conversations c ON c.number_id = n.id AND c.phone = j.value ->> 1)"
 )
 _LAST_MESSAGE = "SELECT coalesce(max(id), 0) FROM messages"
-_LAST_MESSAGE_AND_SETTINGS = (
-    "SELECT coalesce(max(id), 0), " + settings.STORED_AS_JSON + " FROM messages"
+_KNOWN = (
+    "SELECT coalesce(max(id), 0), " + settings.STORED_AS_JSON + ", (" + _LOOK_UP + ") FROM messages"
 )
 
 
@@ -322,17 +324,16 @@ async def _look_up(
     pairs = sorted({(c.ours, c.phone) for c in checked})
     arriving = [inbound.Arriving(c.phone, c.ours, c.message.body, c.keyword) for c in checked]
     reads = [(hook.name, hook.ahead(arriving)) for hook in chain if hook.ahead is not None]
-    [[last, stored]], ours_rows, [[found]], *read_ahead = await tx.fetchall_each(
-        (_LAST_MESSAGE_AND_SETTINGS, ()),
-        numbers.by_e164_read(c.ours for c in checked),
+    [[last, stored, found]], ours_rows, *read_ahead = await tx.fetchall_each(
         (
-            _LOOK_UP,
+            _KNOWN,
             {
                 "refs": json.dumps(refs),
                 "phones": json.dumps(sorted({c.phone for c in checked})),
                 "pairs": json.dumps(pairs),
             },
         ),
+        numbers.by_e164_read(c.ours for c in checked),
         *(read for _, read in reads),
     )
     known = _Known({}, {}, {}, last, stored)
