@@ -273,10 +273,6 @@ async def _compile(db: Database, campaign: Campaign) -> Compiled | None:
         # has gone since. Nothing is sent until the template is fixed.
         log.warning("campaign %d not dispatched: its template: %s", campaign.id, refused)
         return None
-    return compiled_from(template)
-
-
-def compiled_from(template: Template) -> Compiled:
     return Compiled(
         template,
         batch_form(template),
