@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from core.clock import FakeClock
-from core.db import is_demo, migrations, open_database, open_problem, schema_version
+from core.db import is_demo, open_database, open_problem, schema_version
 from core.errors import DatabaseProblem
 from core.people import agents
 from core.people.authz import SYSTEM
+from tests.old_schema import database_at
 
 
 async def test_new_file_is_migrated_to_the_current_schema(db_path: Path, clock: FakeClock):
@@ -400,12 +401,8 @@ async def test_damage_found_after_the_open_is_named(db_path: Path, clock: FakeCl
 
 def _schema_3_database(path: Path, settings_rows: list[tuple[str, str]]) -> None:
     """A database as Switchboard left it before the demo marker existed."""
-    with contextlib.closing(sqlite3.connect(path)) as conn:
-        for version, sql in migrations()[:3]:
-            conn.executescript(sql)
-            conn.execute(f"PRAGMA user_version = {version}")
+    with contextlib.closing(database_at(path, 3)) as conn:
         conn.executemany("INSERT INTO settings (key, value) VALUES (?, ?)", settings_rows)
-        conn.commit()
 
 
 async def test_the_migration_keeps_demo_databases_demo(tmp_path: Path, clock: FakeClock):

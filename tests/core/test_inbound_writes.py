@@ -19,6 +19,7 @@ from core.people.authz import SYSTEM
 from core.sms import conversations, numbers, receiving
 from core.sms.receiving import _START_WAIT
 from tests.core.conftest import CARL_MOBILE, DEFAULT_NUMBER
+from tests.old_schema import database_at
 
 INBOUND_INDEXES = {"messages_conversation", "messages_provider_ref"}
 """A thread's messages (conversations.thread) and a retry's copy (receive_many's look-up)."""
@@ -65,14 +66,8 @@ async def test_no_index_keeps_the_conversations_by_last_message(db: Database) ->
 async def test_an_upgraded_schema_14_database_loses_the_index(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    from core.db import migrations
-
     path = tmp_path / "fourteen.sqlite3"
-    with sqlite3.connect(path) as conn:
-        for version, sql in migrations()[:14]:
-            conn.executescript(sql)
-            conn.execute(f"PRAGMA user_version = {version}")
-    conn.close()
+    database_at(path, 14).close()
     db = await open_database(path, clock)
     try:
         names = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}

@@ -7,8 +7,6 @@ will write them.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import pytest
 
 from core import statistics
 from core.clock import FakeClock, to_ms
-from core.db import Database, migrations, open_database
+from core.db import Database, open_database
 from core.errors import InvalidInput, NotAllowed
 from core.people.authz import SYSTEM, Actor
 from core.scheduling.worker import Worker
@@ -30,6 +28,7 @@ from tests.core.conftest import (
     ERIN_MOBILE,
     Team,
 )
+from tests.old_schema import database_at
 
 SPARE_NUMBER = "+14155550102"
 
@@ -281,11 +280,7 @@ async def test_an_upgraded_schema_7_database_gets_the_period_indexes(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     path = tmp_path / "seven.sqlite3"
-    with contextlib.closing(sqlite3.connect(path)) as conn:
-        for version, sql in migrations()[:7]:
-            conn.executescript(sql)
-            conn.execute(f"PRAGMA user_version = {version}")
-        conn.commit()
+    database_at(path, 7).close()
     db = await open_database(path, clock)
     try:
         names = {

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from core import settings
 from core.campaigns import progress
 from core.clock import FakeClock
-from core.db import Database, migrations, open_database
+from core.db import Database, open_database
 from core.delivery import batching
 from core.delivery.gateway import OutboundBatch, OutboundSms, SendsBatches
 from core.people.authz import SYSTEM
@@ -17,6 +16,7 @@ from core.sms import numbers
 from providers import sandbox
 from providers.sandbox import SandboxGateway
 from tests.core import campaign_setup as cs
+from tests.old_schema import database_at
 
 SENDER = "+14155550100"
 BODY = "The clinic is closed on Monday."
@@ -126,10 +126,7 @@ async def test_a_message_sent_again_in_another_batch_is_reported_under_the_new_o
 
 async def test_a_database_from_schema_4_keeps_its_sandbox_messages(tmp_path: Path):
     path = tmp_path / "old.sqlite3"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for version, sql in migrations()[:4]:
-        conn.executescript(sql)
-        conn.execute(f"PRAGMA user_version = {version}")
+    conn = database_at(path, 4)
     conn.execute(
         "INSERT INTO sandbox_messages (message_id, provider_id, sender, recipient, body,"
         " accepted_at, deliver_at, delivered) VALUES (9, 'sandbox-9', ?, ?, 'hi', 0, 0, 1)",
