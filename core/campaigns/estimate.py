@@ -10,11 +10,10 @@
   phonenumbers takes some 90 µs a number: 9 s for 100,000. A number is
   targeted once per campaign (the schema's unique index), so there are no
   duplicates left to skip.
-- Segments: every target's text is rendered by the one renderer, with the
-  opt-out line the first SMS to a number carries, and counted. Targets are
-  grouped first by the shape of the values the template uses
-  (``core.campaigns.counting``: a value of GSM-7 basic characters counts as
-  its length): 100,000 targets make few distinct texts.
+- Segments: every target's text with the opt-out line the first SMS to a
+  number carries, counted as dispatch counts it (``core.campaigns.counting``:
+  one render per shape of the values, a value of GSM-7 basic characters
+  standing for its length): 100,000 targets make few distinct texts.
 - Duration: total segments at the campaign's rate, inside the sending window
   each day. The estimate reads the window in the account's time zone; at
   send time each recipient's own zone applies, so the finish is an estimate.
@@ -41,7 +40,6 @@ from core.db import Database, Tx
 from core.delivery import bundle
 from core.people.authz import Action, Actor, CampaignAccess, authorize
 from core.records import record
-from core.sms import outgoing, segments
 from core.templates import Template, longest_count
 from core.text import segment_rate
 from core.weektime import occurrences
@@ -219,21 +217,18 @@ async def _segments_in(
     eligible = (
         "" if eligible_only else f" AND NOT coalesce(pc.opted_out, 0) AND coalesce({MOBILE_SQL}, 1)"
     )
-    reader = fields.Reader(f.name for f in template.fields_used)
-    used = reader.names
-    groups: Counter[tuple[object, ...]] = Counter()
+    counter = counting.Counter(template)
+    reader = fields.Reader(counter.names)
+    counts: Counter[int] = Counter()
     async with contextlib.aclosing(_pages(q, campaign_id, eligible)) as pages:
         async for rows in pages:
             for r in rows:
                 values = reader.values(
                     r if r["has_contact"] else None, r["phone"], r["merge_values"]
                 )
-                groups[(bool(r["notice_due"]), *map(counting.shape_of, values.values()))] += 1
-    counts: Counter[int] = Counter()
-    for key, n in groups.items():
-        sample = {name: _sample(part) for name, part in zip(used, key[1:], strict=True)}
-        text = outgoing.with_notice(template.render(sample), notice if key[0] else None)
-        counts[max(segments.count(text).segments, 1)] += n
+                found = counter.count(values, notice if r["notice_due"] else None)
+                # A text that renders empty is skipped when due; counted here as one.
+                counts[1 if found is None else max(found.segments, 1)] += 1
     return counts
 
 
@@ -269,10 +264,6 @@ async def _pages(
                 pending.cancel()
                 with contextlib.suppress(BaseException):
                     await pending
-
-
-def _sample(part: object) -> str:
-    return "a" * part if isinstance(part, int) else str(part)
 
 
 def bundle_warnings(used: int, total: int, limits: bundle.Limits) -> list[str]:
