@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The CPUs this process may use, and half as many again (see `test`).
+TEST_PROCESSES ?= $(shell $(PYTHON) -c "import os; n = len(getattr(os, 'sched_getaffinity', lambda _: range(os.cpu_count() or 1))(0)); print(n + (n + 1) // 2)")
 
 .PHONY: run test browser lint bench clean
 
@@ -22,10 +24,11 @@ test: $(STAMP) browser
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo  # the layering contracts in pyproject.toml
 	$(BIN)/mypy  # core and providers, as [tool.mypy] in pyproject.toml says
-	# One process per core (the console tests wait on screens). A module's tests share
-	# a worker (loadscope), so a module-wide fixture (the screenshot scenes, Chromium)
-	# is made once, not once per worker. The slowest tests are listed.
-	$(BIN)/pytest -n auto --dist loadscope --durations=15
+	# Three processes for two cores: a console test waits on its screen about a third
+	# of its time (805 s with one a core, 688 s so). A module's tests share a worker
+	# (loadscope), so a module-wide fixture (the screenshot scenes, Chromium) is made
+	# once, not once per worker. The slowest tests are listed.
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadscope --durations=15
 
 # The mobile case page's tests drive Debian's chromium through chromedriver.
 # Installed when missing and we may (root with apt-get); otherwise those tests

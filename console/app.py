@@ -218,7 +218,8 @@ class SwitchboardApp(App[None]):
         else:
             self._show_worker_state(self.worker_state)
         # Once the first screen is drawn: start-up's objects are then made.
-        self.call_after_refresh(heap.settle)
+        if self.context.settle_heap:
+            self.call_after_refresh(heap.settle)
 
     def _show_who(self) -> None:
         actor = self.context.actor
@@ -284,7 +285,8 @@ class SwitchboardApp(App[None]):
             bar.worker_state = state
 
     async def on_unmount(self) -> None:
-        heap.release()
+        if self.context.settle_heap:
+            heap.release()
         if self._worker is not None:
             await self._worker.stop()
 

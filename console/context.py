@@ -41,6 +41,10 @@ class ConsoleContext:
     """Shown once when the console opens (the demo's hint about the CLI)."""
     log_path: Path | None = None
     """Where the console's log goes (the terminal is the screen); None: not to a file."""
+    settle_heap: bool = True
+    """Freeze start-up's objects once the first screen is drawn (console/heap.py). Off
+    where one process runs app after app (the tests, the screenshots): each settle's full
+    pass walked that whole process's heap, some 0.3 s an app."""
 
     @property
     def clock(self) -> Clock:

@@ -455,7 +455,9 @@ async def _shoot(
     db: Database, out: Path, name: str, username: str, scene: Scene, size: tuple[int, int]
 ) -> Path:
     actor = (await agents.by_username(db, username)).as_actor()
-    app = make_app(ConsoleContext(db, actor, SandboxGateway(db), embedded_worker=False))
+    app = make_app(
+        ConsoleContext(db, actor, SandboxGateway(db), embedded_worker=False, settle_heap=False)
+    )
     # No animation: a tab underline caught mid-slide would depend on machine load.
     app.animation_level = "none"
     async with app.run_test(size=size) as pilot:

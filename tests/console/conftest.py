@@ -119,12 +119,20 @@ async def demo_db(
 
 @pytest.fixture
 def app_as(demo_db: Database) -> Callable[[str], object]:
-    """Build the app for a demo agent; the test drives the worker itself."""
+    """Build the app for a demo agent; the test drives the worker itself.
 
-    async def build(username: str) -> SwitchboardApp:
+    The heap is not settled (``ConsoleContext.settle_heap``) unless a test asks: hundreds
+    of apps run in one process here."""
+
+    async def build(username: str, *, settle_heap: bool = False) -> SwitchboardApp:
         actor = (await agents.by_username(demo_db, username)).as_actor()
         context = ConsoleContext(
-            demo_db, actor, SandboxGateway(demo_db), embedded_worker=False, feed_poll_seconds=0.05
+            demo_db,
+            actor,
+            SandboxGateway(demo_db),
+            embedded_worker=False,
+            feed_poll_seconds=0.05,
+            settle_heap=settle_heap,
         )
         return make_app(context)
 

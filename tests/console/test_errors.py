@@ -84,6 +84,7 @@ async def quiet_app(db: Database, username: str, log_path: Path | None = None) -
         embedded_worker=False,
         feed_poll_seconds=3600,
         log_path=log_path,
+        settle_heap=False,
     )
     return make_app(context)
 

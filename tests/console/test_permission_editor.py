@@ -408,11 +408,11 @@ async def test_an_edit_in_one_console_reaches_another(demo_db: Database, tmp_pat
         dana = (await agents.by_username(demo_db, "dana")).as_actor()
         alice_app = make_app(
             ConsoleContext(other, alice, SandboxGateway(other), embedded_worker=False,
-                           feed_poll_seconds=0.05)
+                           feed_poll_seconds=0.05, settle_heap=False)
         )  # fmt: skip
         dana_app = make_app(
             ConsoleContext(demo_db, dana, SandboxGateway(demo_db), embedded_worker=False,
-                           feed_poll_seconds=0.05)
+                           feed_poll_seconds=0.05, settle_heap=False)
         )  # fmt: skip
         async with alice_app.run_test(size=SIZE) as alice_pilot:
             async with dana_app.run_test(size=SIZE) as pilot:

@@ -60,7 +60,7 @@ async def test_a_hidden_static_is_measured_when_shown() -> None:
 
 
 async def test_start_up_objects_are_frozen_while_the_console_runs(app_as, demo_db: Database):
-    app = await app_as("alice")
+    app = await app_as("alice", settle_heap=True)
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(ConversationList)
         assert await until(pilot, lambda: table.shown and gc.get_freeze_count() > 0)
