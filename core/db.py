@@ -164,8 +164,10 @@ class Tx:
         cursor = await self._trip(_execute, sql, params)
         return aiosqlite.Cursor(self._conn, cursor)
 
-    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._trip(_executemany, sql, list(rows))
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
+        """Run ``sql`` for each of ``rows``; the rows it changed, in all."""
+        cursor = await self._trip(_executemany, sql, list(rows))
+        return cursor.rowcount
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)

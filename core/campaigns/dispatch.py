@@ -273,12 +273,8 @@ async def _compile(db: Database, campaign: Campaign) -> Compiled | None:
         # has gone since. Nothing is sent until the template is fixed.
         log.warning("campaign %d not dispatched: its template: %s", campaign.id, refused)
         return None
-    return Compiled(
-        template,
-        batch_form(template),
-        fields.Reader(f.name for f in template.fields_used),
-        counting.Counter(template),
-    )
+    counter = counting.Counter(template)
+    return Compiled(template, batch_form(template), fields.Reader(counter.names), counter)
 
 
 async def _dispatch(
