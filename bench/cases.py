@@ -32,6 +32,7 @@ import aiohttp
 from aiohttp import web
 
 from bench.common import count_from_argv, print_table, scratch_dir
+from console import server_loop
 from core.cases import notes
 from core.clock import SystemClock
 from core.db import open_database
@@ -60,7 +61,9 @@ class Run:
 
 
 def _serve(db_path: str, ready: Any, stop: Any) -> None:
-    asyncio.run(_serve_async(db_path, ready, stop))
+    # On the loop `switchboard worker` serves on (uvloop where installed).
+    with asyncio.Runner(loop_factory=server_loop.factory()) as runner:
+        runner.run(_serve_async(db_path, ready, stop))
 
 
 async def _serve_async(db_path: str, ready: Any, stop: Any) -> None:
@@ -164,7 +167,7 @@ async def _bench(count: int, rounds: int) -> None:
     bare_p99 = _p99([x for r in bare_runs for x in r.latencies])
     print_table(
         f"Mobile case page: {count:,} GETs x {rounds} rounds at concurrency {CONCURRENCY}"
-        f" ({NOTES} notes, {size:,} bytes of HTML)",
+        f" ({NOTES} notes, {size:,} bytes of HTML; server on {server_loop.name()})",
         ["server", "requests/s (median)", "p50 ms", "p99 ms"],
         [
             [

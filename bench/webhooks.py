@@ -14,7 +14,8 @@ answered:
   hooks, feed event); the senders' contacts and conversations exist already
   (a warm-up round made them), as they do for most traffic.
 
-The baseline is a bare aiohttp server on the same kind of process that only
+The baseline is a bare aiohttp server on the same kind of process (both on
+the event loop `switchboard worker` serves on, console.server_loop) that only
 reads the body and answers 200, posted the very same bodies with the same
 headers by the same client. Both servers run for the whole bench, and the
 load is posted in ROUNDS rounds, each round to the bare server and to
@@ -43,7 +44,7 @@ import aiohttp
 from aiohttp import web
 
 from bench.common import count_from_argv, print_table, scratch_dir
-from console import heap
+from console import heap, server_loop
 from core.clock import SystemClock
 from core.db import open_database
 from core.delivery import outbox
@@ -82,7 +83,9 @@ class Run:
 
 
 def _serve(kind: str, db_path: str, ready: Any, stop: Any) -> None:
-    asyncio.run(_serve_async(kind, db_path, ready, stop))
+    # On the loop `switchboard worker` serves on (uvloop where installed).
+    with asyncio.Runner(loop_factory=server_loop.factory()) as runner:
+        runner.run(_serve_async(kind, db_path, ready, stop))
 
 
 async def _serve_async(kind: str, db_path: str, ready: Any, stop: Any) -> None:
@@ -325,8 +328,8 @@ async def main() -> None:
             f" expected {expected[0]}, {expected[1]}, {expected[2]}"
         )
     print_table(
-        f"webhooks: signed callbacks at concurrency {CONCURRENCY}, server in its own process,"
-        f" {rounds} rounds (medians)",
+        f"webhooks: signed callbacks at concurrency {CONCURRENCY}, server in its own process"
+        f" on {server_loop.name()}, {rounds} rounds (medians)",
         ["server: load", "posts", "posts/s", "p50 ms", "p99 ms", "server CPU ms/post", "this/bare"],
         [
             _row("bare aiohttp: delivery reports", dr.bare, "1.00"),

@@ -76,12 +76,21 @@ def as_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def run(coro: Awaitable[T]) -> T:
-    """Run ``coro``; a SwitchboardError becomes one line on stderr and exit 1."""
+def run(coro: Awaitable[T], *, server: bool = False) -> T:
+    """Run ``coro``; a SwitchboardError becomes one line on stderr and exit 1.
+
+    ``server``: on the serving processes' loop (console.server_loop), for the worker.
+    """
     import asyncio
 
+    loop_factory = None
+    if server:
+        from console import server_loop
+
+        loop_factory = server_loop.factory()
     try:
-        return asyncio.run(coro)  # type: ignore[arg-type]
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(coro)  # type: ignore[arg-type]
     except SwitchboardError as exc:
         # Messages can quote contact-supplied text (names, numbers).
         click.echo(f"error: {printable(str(exc))}", err=True)
@@ -123,11 +132,17 @@ async def open_db(db_path: Path | None, *, reads_only: bool = False) -> Database
     return await open_database(path, SystemClock(), read_if_not_writable=reads_only)
 
 
-def with_db(func: Callable[..., Awaitable[T]] | None = None, *, reads_only: bool = False) -> Any:
+def with_db(
+    func: Callable[..., Awaitable[T]] | None = None,
+    *,
+    reads_only: bool = False,
+    server: bool = False,
+) -> Any:
     """Open the database for an async command body and close it afterwards.
 
     ``@with_db(reads_only=True)`` for a command that only reads: it opens a
     database this user may not write, read-only, instead of refusing it.
+    ``@with_db(server=True)``: the body runs on the serving loop (``run``).
     """
 
     def decorate(func: Callable[..., Awaitable[T]]) -> Callable[..., T]:
@@ -140,7 +155,7 @@ def with_db(func: Callable[..., Awaitable[T]] | None = None, *, reads_only: bool
                 finally:
                     await db.close()
 
-            return run(body())
+            return run(body(), server=server)
 
         return wrapper
 

@@ -74,7 +74,15 @@ async def serve(
         click.echo("worker: no email is sent ([smtp] is not configured); emails wait", err=True)
     else:
         click.echo(f"worker: email through {email.name}", err=True)
-    log.info("worker started", extra={"event": "worker.started", "provider": gateway.name})
+    log.info(
+        "worker started",
+        extra={
+            "event": "worker.started",
+            "provider": gateway.name,
+            # "uvloop" or "asyncio": which loop serves (console.server_loop).
+            "event_loop": type(asyncio.get_running_loop()).__module__.partition(".")[0],
+        },
+    )
     holder = await lease.current(db)
     if holder is not None:
         click.echo(
@@ -127,7 +135,7 @@ def _lease_seconds(ctx: click.Context, value: float) -> float:
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log what the worker does (INFO).")
 @db_option
-@with_db
+@with_db(server=True)
 async def worker_command(
     db: Database,
     lease_seconds: float,

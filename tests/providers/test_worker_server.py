@@ -85,6 +85,8 @@ def test_the_headless_worker_takes_callbacks_and_reports_on_itself(db: Path, tmp
 
     lines = [json.loads(line) for line in process.output().splitlines() if line.startswith("{")]
     assert any(line.get("event") == "outbox.batch" for line in lines), process.output()
+    started = [line for line in lines if line.get("event") == "worker.started"]
+    assert [line["event_loop"] for line in started] == ["uvloop"]  # console.server_loop
     assert any(line.get("outcome") == "bad_request" for line in lines)
     assert any(line.get("outcome") == "unsigned_accepted" for line in lines)
 
