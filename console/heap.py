@@ -13,20 +13,42 @@ again:
 
 So what start-up made is frozen, once it is made: later passes walk only what
 came after.
+
+And the youngest generation is collected every YOUNG_OBJECTS allocations
+instead of CPython's 700. A callback, a dispatch chunk or a screen refresh
+allocates thousands of short-lived objects; at 700 a pass ran every few of
+them and walked what was still alive, and what it found alive it promoted,
+so the older generations filled and were walked too. Collected less often,
+most of those objects are gone before a pass sees them. Alternated on the
+same machine against 700: the webhook server answered signed MO callbacks
+14 % faster (8 rounds of bench.webhooks' load; 5,000 gave +1 %, 20,000
++10 %), and a 100,000-target campaign dispatched 10-13 % faster (4 rounds).
+A pass over 10,000 young objects takes a few milliseconds, inside a
+keystroke's budget.
 """
 
 from __future__ import annotations
 
 import gc
 
+YOUNG_OBJECTS = 10_000
+_thresholds: list[tuple[int, int, int]] = []
+"""The collector's thresholds before ``settle``, for ``release``."""
+
 
 def settle() -> None:
-    """Freeze what start-up made, after collecting its garbage (frozen garbage stays)."""
+    """Freeze what start-up made, after collecting its garbage (frozen garbage stays),
+    and collect the youngest generation less often (YOUNG_OBJECTS)."""
     gc.collect()
     gc.freeze()
+    before = gc.get_threshold()
+    _thresholds.append(before)
+    gc.set_threshold(max(YOUNG_OBJECTS, before[0]), *before[1:])
 
 
 def release() -> None:
-    """Give the frozen objects back to the collector: the process is done with them
-    (tests run many apps and workers in one process)."""
+    """Give the frozen objects back to the collector, and its thresholds: the process is
+    done with them (tests run many apps and workers in one process)."""
     gc.unfreeze()
+    if _thresholds:
+        gc.set_threshold(*_thresholds.pop())

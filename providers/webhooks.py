@@ -310,7 +310,6 @@ class WebhookServer:
             return _Answer(500, "error", "not stored; please retry")
 
     async def _inbound(self, event: sinch_events.InboundSms, remote: str) -> _Answer:
-        extra = {"event_type": event.type, "mo_id": event.provider_ref, "remote": remote}
         try:
             result = await self._inbound_sms.submit(
                 receiving.Incoming(
@@ -323,33 +322,39 @@ class WebhookServer:
                 "inbound %s not stored: %s",
                 event.type,
                 exc,
-                extra={**extra, "outcome": "ignored", "reason": str(exc)},
+                extra={**_mo_extra(event, remote), "outcome": "ignored", "reason": str(exc)},
             )
             return _Answer(200, "ignored")
         outcome = "duplicate" if result.duplicate else "stored"
-        log.debug(
-            "inbound %s %s as message %d",
-            event.type,
-            outcome,
-            result.message_id,
-            extra={**extra, "outcome": outcome, "message_id": result.message_id},
-        )
+        if log.isEnabledFor(logging.DEBUG):  # most callbacks: its fields are not built
+            log.debug(
+                "inbound %s %s as message %d",
+                event.type,
+                outcome,
+                result.message_id,
+                extra={
+                    **_mo_extra(event, remote),
+                    "outcome": outcome,
+                    "message_id": result.message_id,
+                },
+            )
         return _Answer(200, outcome)
 
     async def _delivery(self, event: sinch_events.Reports, remote: str) -> _Answer:
         new = await self._reports.submit(event.reports)
         outcome = "stored" if new else "duplicate"
-        log.debug(
-            "delivery report for batch %s %s",
-            event.batch_id,
-            outcome,
-            extra={
-                "event_type": event.type,
-                "outcome": outcome,
-                "batch_id": event.batch_id,
-                "remote": remote,
-            },
-        )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "delivery report for batch %s %s",
+                event.batch_id,
+                outcome,
+                extra={
+                    "event_type": event.type,
+                    "outcome": outcome,
+                    "batch_id": event.batch_id,
+                    "remote": remote,
+                },
+            )
         return _Answer(200, outcome)
 
     def _ignored(self, event: sinch_events.Ignored, remote: str) -> _Answer:
@@ -558,6 +563,10 @@ class _InboundBatcher(_GroupCommit[receiving.Incoming, receiving.ReceiveResult])
         self, items: list[receiving.Incoming]
     ) -> list[receiving.ReceiveResult | SwitchboardError]:
         return await receiving.receive_many(self.db, items)
+
+
+def _mo_extra(event: sinch_events.InboundSms, remote: str) -> dict[str, str]:
+    return {"event_type": event.type, "mo_id": event.provider_ref, "remote": remote}
 
 
 def _fail(batch: Sequence[tuple[object, asyncio.Future[Any]]], exc: Exception) -> None:
