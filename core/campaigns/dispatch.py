@@ -84,19 +84,47 @@ _NONE: Final = (None, None, None)
 
 # Every row costs at least one segment, so past :ahead rows there is no room whatever
 # the rest: the read is bounded by the room, not by the campaign's size.
-_NEEDS_ROOM = (
+_QUEUED = (
     "SELECT coalesce(sum(segments), 0) FROM (SELECT segments FROM messages"
     " WHERE campaign_id = :campaign AND status IN ('queued', 'sending') LIMIT :ahead)"
 )
-# The due index walked in due order; "+" keeps SQLite from the per-campaign state
-# index, which would read every programmed target to find the due ones.
-_DUE = (
-    "SELECT t.id, t.contact_id, t.phone, t.merge_values,"
-    " c.name, c.job_title, c.email, c.custom"
-    " FROM campaign_targets t LEFT JOIN contacts c ON c.id = t.contact_id"
-    " WHERE t.state = 'programmed' AND t.due_at <= :now AND +t.campaign_id = :campaign"
-    " ORDER BY t.due_at, t.id LIMIT :limit"
+# What the chunk needs of the campaign, in one row: still running, the highest message
+# ID (the batch rows take the IDs after it), and the room its queued rows leave.
+_STATE = (
+    "SELECT status, (SELECT coalesce(max(id), 0) FROM messages), (" + _QUEUED + ")"
+    " FROM campaigns WHERE id = :campaign"
 )
+
+
+def _due(where: str | None) -> str:
+    """The due targets, each with what decides it at send time: whether its contact
+    still matches the live filter (``where``, over contacts ``c``, its parameters named;
+    None: no filter), its number's consent, and whether the number is one of ours. The
+    due index walked in due order; "+" keeps SQLite from the per-campaign state index,
+    which would read every programmed target to find the due ones."""
+    # A target without a contact (a CSV row) has nothing to check; one whose contact
+    # is gone no longer matches.
+    matches = (
+        "1"
+        if where is None
+        else f"CASE WHEN t.contact_id IS NULL THEN 1 WHEN c.id IS NULL THEN 0"
+        f" ELSE coalesce(({where}), 0) END"
+    )
+    return (
+        "SELECT t.id, t.contact_id, t.phone, t.merge_values,"
+        " c.name, c.job_title, c.email, c.custom,"
+        f" {matches} AS matches, coalesce(pc.opted_out, 0) AS opted_out,"
+        " pc.notice_sent_at IS NOT NULL AS noticed,"
+        " EXISTS (SELECT 1 FROM numbers n WHERE n.e164 = t.phone) AS ours"
+        " FROM campaign_targets t LEFT JOIN contacts c ON c.id = t.contact_id"
+        " LEFT JOIN phone_consent pc ON pc.phone = t.phone"
+        " WHERE t.state = 'programmed' AND t.due_at <= :now AND +t.campaign_id = :campaign"
+        # No room (a paced campaign's few seconds are queued): nothing is read.
+        " AND (" + _QUEUED + ") < :ahead"
+        " ORDER BY t.due_at, t.id LIMIT :limit"
+    )
+
+
 _MOVE = (
     "UPDATE campaign_targets SET state = j.value ->> 1, due_at = j.value ->> 2,"
     " reason = j.value ->> 3, message_id = j.value ->> 4, segments = j.value ->> 5,"
@@ -296,41 +324,24 @@ async def _chunk(
     now = tx.now_ms
     # Targets point at batch rows written when the chunk is done: checked at COMMIT.
     tx.defer("PRAGMA defer_foreign_keys = ON")
-    read = await tx.fetchone(
-        "SELECT status, (SELECT coalesce(max(id), 0) FROM messages) FROM campaigns WHERE id = ?",
-        (campaign.id,),
-    )
-    if read is None or read[0] != "running":  # paused or cancelled since the run began
-        return 0, False
-    last_id: int = read[1]
     # Every row in the outbox holds its place in the campaign's few seconds of room.
     ahead = min(campaign.rate * LOOKAHEAD_SECONDS, MAX_AHEAD)
-    queued = await tx.scalar(_NEEDS_ROOM, {"campaign": campaign.id, "ahead": math.ceil(ahead)})
-    room = ahead - queued
-    if room <= 0:
-        return 0, False
-    # Read a full chunk whatever the room: quiet hours may move most of it on.
-    limit = ROWS_PER_CHUNK
-    rows = await tx.fetchall(_DUE, {"now": now, "campaign": campaign.id, "limit": limit})
-    if not rows:
-        return 0, False
-    matching: set[int] | None = None
-    if campaign.filter is not None:
-        ids = [r["contact_id"] for r in rows if r["contact_id"] is not None]
-        # A campaign with a live filter: every contact target must still match it when
-        # due, however it was added (a CSV row without a contact has nothing to check).
-        matching = await filters.matches_in(tx, filters.from_json(campaign.filter), ids)
-    consented = await tx.fetchall(
-        "SELECT phone, opted_out FROM phone_consent WHERE (opted_out = 1"
-        " OR notice_sent_at IS NOT NULL) AND phone IN (SELECT value FROM json_each(:p))"
-        " UNION ALL SELECT e164, 2 FROM numbers WHERE e164 IN (SELECT value FROM json_each(:p))",
-        {"p": json.dumps([r["phone"] for r in rows])},
+    where, params = (
+        (None, {})
+        if campaign.filter is None
+        else filters.to_sql(filters.from_json(campaign.filter))
     )
-    opted = {r[0] for r in consented if r[1] == 1}
-    ours = {r[0] for r in consented if r[1] == 2}
-    # A number not yet told how to opt out gets the line with this text: counted
-    # here with it, so the room is what will be queued.
-    noticed = {r[0] for r in consented if r[1] == 0}
+    # Read a full chunk whatever the room (quiet hours may move most of it on), in the
+    # trip that reads the campaign's state.
+    limit = ROWS_PER_CHUNK
+    given = {"campaign": campaign.id, "ahead": math.ceil(ahead), "now": now, "limit": limit}
+    state, rows = await tx.fetchall_each((_STATE, given), (_due(where), {**params, **given}))
+    if not state or state[0][0] != "running":  # paused or cancelled since the run began
+        return 0, False
+    last_id: int = state[0][1]
+    room = ahead - state[0][2]
+    if room <= 0 or not rows:
+        return 0, False
     planner = quiet_hours.Planner(
         campaign.window, campaign.unknown_zone, config.time_zone, from_ms(now)
     )
@@ -343,17 +354,13 @@ async def _chunk(
         moves: list[Move] = []
         sendable: list[_Sendable] = []
         for r in rows[first : first + PIECE]:
-            if r["phone"] in ours:
+            if r["ours"]:
                 moves.append((r["id"], "skipped", None, OUR_NUMBER.format(r["phone"]), *_NONE))
                 continue
-            if (
-                matching is not None
-                and r["contact_id"] is not None
-                and r["contact_id"] not in matching
-            ):
+            if not r["matches"]:
                 moves.append((r["id"], "skipped", None, NO_LONGER_MATCHES, *_NONE))
                 continue
-            if r["phone"] in opted:
+            if r["opted_out"]:
                 moves.append((r["id"], "skipped", None, OPTED_OUT, *_NONE))
                 continue
             when = planner.due_ms(r["phone"])
@@ -368,7 +375,9 @@ async def _chunk(
             used = compiled.reader.values(
                 r if r["contact_id"] is not None else None, r["phone"], r["merge_values"]
             )
-            line = None if r["phone"] in noticed else config.optout_notice
+            # A number not yet told how to opt out gets the line with this text: counted
+            # here with it, so the room is what will be queued.
+            line = None if r["noticed"] else config.optout_notice
             try:
                 count = compiled.counter.count(used, line)
             except InvalidInput as refused:

@@ -14,17 +14,16 @@ separated by spaces (quote a word that has spaces, as a shell does):
 It is stored as JSON in ``campaigns.filter`` and turned into SQL over
 ``contacts`` aliased ``c``, with every value a parameter (never spliced into
 the text). The filter is live: dispatch checks it again when a target is due
-(``matches_in``), so a contact whose Ready turned false meanwhile is skipped.
+(in its read of the due targets, core/campaigns/dispatch.py), so a contact
+whose Ready turned false meanwhile is skipped.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Iterable, Sequence
 from typing import Final
 
-from core.db import Database, Tx
 from core.errors import InvalidInput
 from core.people.contacts import MAX_CUSTOM_VALUE, check_custom_key
 from core.people.tags import check_tag
@@ -34,7 +33,6 @@ from core.text import has_control_characters, is_utf8
 FIELDS: Final = ("name", "job_title", "email")
 OPS: Final = ("equals", "contains", "set")
 MAX_CONDITIONS: Final = 20
-_CHUNK: Final = 500
 _SYNTAX: Final = "name, job_title, email, custom.KEY, tag or ready"
 
 
@@ -139,15 +137,19 @@ def from_json(text: str) -> Filter:
     return Filter(conditions)
 
 
-def to_sql(flt: Filter, alias: str = "c") -> tuple[str, tuple[object, ...]]:
-    """A WHERE clause over ``contacts`` aliased ``alias`` and its parameters."""
+def to_sql(flt: Filter, alias: str = "c") -> tuple[str, dict[str, object]]:
+    """A WHERE clause over ``contacts`` aliased ``alias`` and its parameters, named
+    ``filter_1``, ``filter_2``…: a statement may name its own beside them."""
     parts: list[str] = []
-    params: list[object] = []
+    params: dict[str, object] = {}
     for cond in flt.conditions:
-        sql, more = _condition_sql(cond, alias)
+        sql, values = _condition_sql(cond, alias)
+        for value in values:
+            name = f"filter_{len(params) + 1}"
+            sql = sql.replace("?", f":{name}", 1)
+            params[name] = value
         parts.append(sql)
-        params.extend(more)
-    return (" AND ".join(parts) or "1"), tuple(params)
+    return (" AND ".join(parts) or "1"), params
 
 
 def _compare(column: str, op: str, value: str) -> tuple[str, tuple[object, ...]]:
@@ -160,6 +162,8 @@ def _compare(column: str, op: str, value: str) -> tuple[str, tuple[object, ...]]
 
 
 def _condition_sql(cond: Condition, a: str) -> tuple[str, tuple[object, ...]]:
+    """A condition's SQL with a ``?`` for each of its values, in order; no other ``?``
+    (``to_sql`` names them)."""
     if cond.subject == "ready":
         return f"{a}.ready = ?", (1 if cond.value == "true" else 0,)
     if cond.subject == "tag":
@@ -176,19 +180,3 @@ def _condition_sql(cond: Condition, a: str) -> tuple[str, tuple[object, ...]]:
         f"EXISTS (SELECT 1 FROM json_each({a}.custom) j WHERE j.key = ? COLLATE NOCASE AND {test})",
         (key, *params),
     )
-
-
-async def matches_in(q: Database | Tx, flt: Filter, contact_ids: Iterable[int]) -> set[int]:
-    """Which of ``contact_ids`` the filter matches now (dispatch asks when targets are due)."""
-    where, params = to_sql(flt)
-    ids: Sequence[int] = list(contact_ids)
-    found: set[int] = set()
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        rows = await q.fetchall(
-            f"SELECT c.id FROM contacts c WHERE c.id IN ({', '.join('?' * len(chunk))})"
-            f" AND {where}",
-            (*chunk, *params),
-        )
-        found.update(r[0] for r in rows)
-    return found

@@ -152,19 +152,17 @@ async def _materialise(
     inserted = await tx.execute(
         "INSERT OR IGNORE INTO campaign_targets"
         " (campaign_id, contact_id, phone, state, due_at, created_at, updated_at)"
-        " SELECT ?, m.id, m.phone, ?, ?, ?, ? FROM"
+        " SELECT :campaign, m.id, m.phone, :state, :due, :now, :now FROM"
         f" (SELECT c.id, {FIRST_MOBILE} AS phone FROM contacts c WHERE {where}) m"
         " WHERE m.phone IS NOT NULL AND NOT EXISTS (SELECT 1 FROM campaign_targets t"
-        "       WHERE t.campaign_id = ? AND t.contact_id = m.id)",
-        (
-            campaign_id,
-            "waiting" if programmed_for is None else "programmed",
-            programmed_for,
-            tx.now_ms,
-            tx.now_ms,
-            *params,
-            campaign_id,
-        ),
+        "       WHERE t.campaign_id = :campaign AND t.contact_id = m.id)",
+        {
+            **params,
+            "campaign": campaign_id,
+            "state": "waiting" if programmed_for is None else "programmed",
+            "due": programmed_for,
+            "now": tx.now_ms,
+        },
     )
     return inserted.rowcount
 
