@@ -470,6 +470,10 @@ async def _shoot(
         await app.poll_feed()
         await pilot.pause()
         await app.workers.wait_for_complete()
+        # A blinking cursor would be drawn or not by how long the scene took (a
+        # blink is half a second): drawn steadily, as it is right after a key.
+        for field in [*app.query(Input), *app.query(TextArea)]:
+            field.cursor_blink = False
         await pilot.pause()
         path = out / f"{name}.svg"
         app.save_screenshot(str(path))
