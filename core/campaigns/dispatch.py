@@ -20,9 +20,10 @@ done. Per target, at send time:
   kept while the fields it uses are still found) and its segments counted,
   and it is queued: targets the campaign's template can reach through the
   provider's ``${name}`` placeholders go in batch rows (schema 14: one outbox
-  row, purpose CAMPAIGN, for up to BATCH_RECIPIENTS of them, each target
-  keeping its segments and values, the ledger its delivery reports land
-  on); any other goes in an outbox row of its own, as its rendered text.
+  row, purpose CAMPAIGN, for up to BATCH_RECIPIENTS of them, holding each
+  one's values; schema 16), each target keeping its segments, the ledger its
+  delivery reports land on; any other goes in an outbox row of its own, as
+  its rendered text.
 
 The throttle itself is the outbox's (a campaign's budget in its claim). This
 job only keeps the outbox short: it moves in about ``LOOKAHEAD_SECONDS`` of
@@ -46,7 +47,7 @@ import json
 import logging
 import math
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
@@ -79,8 +80,8 @@ NO_LONGER_MATCHES: Final = "no longer matches the campaign's filter"
 OPTED_OUT: Final = outbox.TARGET_OPTED_OUT
 OUR_NUMBER: Final = "{} is one of our own numbers; a message cannot go to it"
 EMPTY: Final = "the message is empty"
-_NONE: Final = (None, None, None)
-"""A move's message, segments and values, for a target that is not queued."""
+_NONE: Final = (None,)
+"""A move's message, for a target that is not queued."""
 
 # Every row costs at least one segment, so past :ahead rows there is no room whatever
 # the rest: the read is bounded by the room, not by the campaign's size.
@@ -127,10 +128,16 @@ def _due(where: str | None) -> str:
 
 _MOVE = (
     "UPDATE campaign_targets SET state = j.value ->> 1, due_at = j.value ->> 2,"
-    " reason = j.value ->> 3, message_id = j.value ->> 4, segments = j.value ->> 5,"
-    " batch_values = nullif(j.value -> 6, 'null'), updated_at = :now"
+    " reason = j.value ->> 3, message_id = j.value ->> 4, updated_at = :now"
     " FROM json_each(:rows) AS j"
     " WHERE campaign_targets.id = j.value ->> 0 AND campaign_targets.state = 'programmed'"
+)
+# Most of a chunk: targets that join one batch row with one segment count, moved by a
+# statement that sets the same columns on each (the values are on the batch row).
+_JOIN = (
+    "UPDATE campaign_targets SET state = 'queued', due_at = NULL, reason = NULL,"
+    " message_id = :batch, segments = :segments, updated_at = :now"
+    " WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'programmed'"
 )
 BATCH_RECIPIENTS: Final = 1_000
 """Targets in one batch row at most: what one Sinch batch (and the sandbox's) takes."""
@@ -139,9 +146,8 @@ BATCH_SECONDS: Final = 0.2
 least one target: the claim takes a row whole, so a paced campaign goes in small
 steps, and with the throttle off a batch is a full provider batch."""
 
-Move = tuple[int, str, int | None, str | None, int | None, int | None, dict[str, str] | None]
-"""A target's move: (id, state, due_at, reason, message_id, segments, batch values);
-the values are stored as their JSON, made with the move's (one encoding a chunk)."""
+Move = tuple[int, str, int | None, str | None, int | None]
+"""A target's move: (id, state, due_at, reason, message_id)."""
 
 
 @record
@@ -393,13 +399,14 @@ async def _chunk(
                 continue
             spent += cost
             sendable.append(_Sendable(r, used, count, line))
-        if sendable:
-            moves.extend(queue.queue(sendable))
+        for batch, cost, ids in queue.queue(sendable):
+            tx.defer(_JOIN, {"batch": batch, "segments": cost, "ids": json.dumps(ids), "now": now})
+            counts["queued"] += len(ids)
         if moves:
             tx.defer(_MOVE, {"rows": json.dumps(moves), "now": now})
             _tally(counts, moves)
-            # SQLite writes this piece while Python works out the next.
-            await tx.send_ahead()
+        # SQLite writes this piece while Python works out the next.
+        await tx.send_ahead()
     alone = await queue.finish()
     if alone:
         tx.defer(_MOVE, {"rows": json.dumps(alone), "now": now})
@@ -421,6 +428,8 @@ class _Batch:
     members: int = 0
     size: int = 0
     ucs2: bool = False
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Each recipient's values, by number (a number is targeted once per campaign)."""
 
 
 class _Queue:
@@ -429,14 +438,16 @@ class _Queue:
     Targets whose text the provider can make from the campaign's template and their
     values go in batch rows (schema 14) of at most BATCH_RECIPIENTS targets and ``cap``
     segments (at least one target), apart for the numbers that still need the opt-out
-    line (their template carries it), each target pointed at its row with its segments
-    and values. A batch stays open from one piece to the next, so pieces make no more
-    rows than the chunk would at once. The rest (a template or a value the provider's
-    placeholders cannot carry) go one outbox row each, as their rendered text.
+    line (their template carries it), each target pointed at its row with its segments,
+    the row holding its values (schema 16). A batch stays open from one piece to the
+    next, so pieces make no more rows than the chunk would at once. The rest (a
+    template or a value the provider's placeholders cannot carry) go one outbox row
+    each, as their rendered text.
 
-    A piece's moves are its only statement: the batch rows, sized, and the opt-out
-    lines given are written once the chunk is done (``finish``), the chunk's foreign
-    keys checked at its COMMIT (``PRAGMA defer_foreign_keys``, set by ``_chunk``).
+    A piece's moves are its only statements: the batch rows, sized and with their
+    values, and the opt-out lines given are written once the chunk is done
+    (``finish``), the chunk's foreign keys checked at its COMMIT (``PRAGMA
+    defer_foreign_keys``, set by ``_chunk``).
     """
 
     def __init__(
@@ -452,11 +463,11 @@ class _Queue:
         self._told: list[str] = []
         self._alone: list[_Sendable] = []
 
-    def queue(self, sendable: list[_Sendable]) -> list[Move]:
-        """The moves of ``sendable``'s targets that go in batch rows; the others wait
-        for ``finish``."""
+    def queue(self, sendable: list[_Sendable]) -> list[tuple[int, int, list[int]]]:
+        """Which of ``sendable``'s targets join which batch row, as (batch ID, segments
+        each, target IDs); the others wait for ``finish``."""
         batch_form = self.compiled.batch_form
-        moves: list[Move] = []
+        joins: dict[tuple[int, int], list[int]] = {}
         for item in sendable:
             if batch_form is None or not placeholders.carries(item.used):
                 self._alone.append(item)
@@ -474,10 +485,11 @@ class _Queue:
             batch.members += 1
             batch.size += cost
             batch.ucs2 = batch.ucs2 or item.count.encoding != "GSM-7"
+            batch.values[item.target["phone"]] = item.used
             if item.line is not None:
                 self._told.append(item.target["phone"])
-            moves.append((item.target["id"], "queued", None, None, batch.id, cost, item.used))
-        return moves
+            joins.setdefault((batch.id, cost), []).append(item.target["id"])
+        return [(batch, cost, ids) for (batch, cost), ids in joins.items()]
 
     async def finish(self) -> list[Move]:
         """Write the batch rows and the opt-out lines given (deferred), then the rows of
@@ -487,14 +499,14 @@ class _Queue:
             tx.defer(
                 "INSERT INTO messages (id, conversation_id, direction, purpose, kind, sender,"
                 " recipient, body, encoding, segments, status, next_attempt_at, created_at,"
-                " updated_at, campaign_id, batch_template, recipients)"
+                " updated_at, campaign_id, batch_template, recipients, recipient_values)"
                 " SELECT value ->> 0, NULL, 'out', :purpose, :kind, :sender, '', value ->> 1,"
                 " value ->> 2, value ->> 3, 'queued', :now, :now, :now, :campaign, value ->> 1,"
-                " value ->> 4 FROM json_each(:rows)",
+                " value ->> 4, value -> 5 FROM json_each(:rows)",
                 {"purpose": outbox.CAMPAIGN, "kind": outbox.CHAT, "sender": self.campaign.sender,
                  "now": tx.now_ms, "campaign": self.campaign.id,
                  "rows": json.dumps([[b.id, b.template, "UCS-2" if b.ucs2 else "GSM-7", b.size,
-                                      b.members] for b in self._made])},
+                                      b.members, b.values] for b in self._made])},
             )  # fmt: skip
         if self._told:  # the first SMS to each of these carries the line: it has been given now
             tx.defer(
@@ -535,7 +547,7 @@ async def _queue_alone(
         elif not isinstance(result, int):
             moves.append((target, "skipped", None, str(result), *_NONE))
         else:
-            moves.append((target, "queued", None, None, result, None, None))
+            moves.append((target, "queued", None, None, result))
     return moves
 
 

@@ -9,8 +9,9 @@ lapses the row is queued again. Providers get our message ID with every send,
 so one that can recognise a resend (the sandbox does) never delivers twice.
 
 A campaign's batch row (schema 14) is one row for many of the campaign's
-targets: the claim reads them as its recipients, and each recipient's
-delivery report lands on its target, while the row stays 'sent'.
+targets: the claim reads them as its recipients, with the values the row
+holds for each (schema 16), and each recipient's delivery report lands on
+its target, while the row stays 'sent'.
 """
 
 from __future__ import annotations
@@ -551,23 +552,26 @@ async def _skip_opted_out_recipients(tx: Tx, per_sender: int, now: int) -> list[
 async def _recipients_of(
     tx: Tx, batch_ids: list[int]
 ) -> dict[int, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]]:
-    """Each campaign batch row's recipients, in target order, with their values."""
+    """Each campaign batch row's recipients, its targets still queued in target order,
+    with their values (on the row, by number: schema 16). A row none is left in is
+    not there."""
     if not batch_ids:
         return {}
-    # One JSON text a batch, not one a target: [[phone, {name: value}], ...].
     found = await tx.fetchall(
-        "SELECT message_id, json_group_array(json_array(phone, json(batch_values))) AS given"
-        " FROM (SELECT message_id, phone, batch_values FROM campaign_targets"
-        "   WHERE message_id IN (SELECT value FROM json_each(?)) AND state = 'queued'"
-        "   ORDER BY message_id, id) GROUP BY message_id",
+        "SELECT m.id, m.recipient_values, (SELECT json_group_array(phone) FROM"
+        "   (SELECT t.phone FROM campaign_targets t"
+        "    WHERE t.message_id = m.id AND t.state = 'queued' ORDER BY t.id)) AS phones"
+        " FROM messages m WHERE m.id IN (SELECT value FROM json_each(?))",
         (json.dumps(batch_ids),),
     )
-    return {
-        r["message_id"]: tuple(
-            (phone, _text_values(values)) for phone, values in json.loads(r["given"])
-        )
-        for r in found
-    }
+    batched: dict[int, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]] = {}
+    for r in found:
+        phones: list[str] = json.loads(r["phones"])
+        if not phones:
+            continue
+        given = json.loads(r["recipient_values"] or "{}")
+        batched[r["id"]] = tuple((phone, _text_values(given.get(phone))) for phone in phones)
+    return batched
 
 
 def _values(stored: str | None) -> tuple[tuple[str, str], ...]:

@@ -51,7 +51,8 @@ async def _campaign_messages(db: Database, campaign_id: int) -> list[dict[str, o
     rows = await db.fetchall(
         "SELECT m.id, coalesce(t.phone, m.recipient) AS recipient, m.body,"
         " coalesce(t.outcome, m.status) AS status, m.purpose, m.batch_template,"
-        " coalesce(t.batch_values, m.batch_values) AS batch_values, m.recipients"
+        " coalesce(m.recipient_values ->> json_quote(t.phone), m.batch_values) AS batch_values,"
+        " m.recipients"
         " FROM messages m LEFT JOIN campaign_targets t ON t.message_id = m.id"
         "   AND m.recipients IS NOT NULL AND t.state = 'queued'"
         " WHERE m.campaign_id = ? AND m.direction = 'out' ORDER BY m.id, t.id",

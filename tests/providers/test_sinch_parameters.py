@@ -16,16 +16,19 @@ batch at the claim, and a batch left with nobody fails without a call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from sinch.core.exceptions import SinchException
 
 from core import settings, status
 from core.campaigns import dispatch, progress
-from core.db import Database
+from core.clock import FakeClock
+from core.db import Database, open_database
 from core.delivery import batching, outbox, placeholders
 from core.delivery.gateway import OutboundBatch
 from core.people.authz import SYSTEM
@@ -37,6 +40,7 @@ from providers.config import WebhookConfig
 from providers.sinch_sms import SinchGateway
 from tests.core import campaign_setup as cs
 from tests.fakes.sinch_server import FakeSinch
+from tests.old_schema import database_at
 
 WEBHOOKS = WebhookConfig(public_url="https://switchboard.example.org")
 SENDER = "+14155550100"
@@ -201,11 +205,14 @@ async def test_a_campaign_batch_is_one_outbox_row_and_one_parameterised_call(
         "queued",
     )
     targets = await db.fetchall(
-        "SELECT phone, message_id, segments, batch_values FROM campaign_targets ORDER BY id"
+        "SELECT phone, message_id, segments FROM campaign_targets ORDER BY id"
     )
     assert {t["message_id"] for t in targets} == {row["id"]}
     assert row["segments"] == sum(t["segments"] for t in targets)
-    assert json.loads(targets[0]["batch_values"]) == {"first_name": "Person 0", "code": "C000"}
+    # Each recipient's values are on the batch row, by number (schema 16).
+    values = json.loads(row["recipient_values"])
+    assert list(values) == [t["phone"] for t in targets]
+    assert values[targets[0]["phone"]] == {"first_name": "Person 0", "code": "C000"}
 
     queued = await status.snapshot(db)
     assert queued.queued == 6  # messages, not rows
@@ -327,6 +334,54 @@ async def test_one_pump_run_sends_every_campaign_batch_the_budgets_allow(
     assert await worker.tick_lease()
     assert await worker.pump() == 5  # messages, in three claims of one row each
     assert [len(c.body["to"]) for c in fake.calls_to("POST")] == [2, 2, 1]
+
+
+async def test_a_batch_queued_before_schema_16_is_sent_with_its_targets_values(
+    db_path: Path, clock: FakeClock, fake: FakeSinch, gateway: SinchGateway
+) -> None:
+    """Schema 14-15 kept each target's values on the target; the upgrade moves them onto
+    the batch row, by number, so a batch waiting in the outbox goes as it would have."""
+    template = "Hi ${first_name}, your code is ${code}."
+    with contextlib.closing(database_at(db_path, 15)) as old:
+        old.execute("PRAGMA foreign_keys = ON")
+        old.execute(
+            "INSERT INTO numbers (e164, is_default, created_at) VALUES (?, 1, 0)",
+            (SENDER,),
+        )
+        old.execute(
+            "INSERT INTO campaigns (id, name, sender, template, status,"
+            " rate_segments_per_second, window_start, window_end, created_at, updated_at)"
+            " VALUES (1, 'Old', ?, 'Hi {{first_name}}, your code is {{code}}.', 'running',"
+            " 1000, 0, 1440, 0, 0)",
+            (SENDER,),
+        )
+        old.execute(
+            "INSERT INTO messages (id, direction, purpose, kind, sender, recipient, body,"
+            " encoding, segments, status, next_attempt_at, created_at, updated_at,"
+            " campaign_id, batch_template, recipients) VALUES (7, 'out', 'campaign', 'chat',"
+            " ?, '', ?, 'GSM-7', 2, 'queued', 0, 0, 0, 1, ?, 2)",
+            (SENDER, template, template),
+        )
+        for phone, (name, code) in list(PEOPLE.items())[:2]:
+            old.execute(
+                "INSERT INTO campaign_targets (campaign_id, phone, state, message_id, segments,"
+                " batch_values, created_at, updated_at) VALUES (1, ?, 'queued', 7, 1, ?, 0, 0)",
+                (phone, json.dumps({"first_name": name, "code": code})),
+            )
+    db = await open_database(db_path, clock)
+    try:
+        columns = {r["name"] for r in await db.fetchall("PRAGMA table_info(campaign_targets)")}
+        assert "batch_values" not in columns
+        await _pump(db, gateway)
+        (call,) = fake.calls_to("POST")
+        assert call.body["to"] == ["12125550110", "12125550111"]
+        (batch,) = fake.batches
+        assert fake.texts(batch) == {
+            "12125550110": "Hi Person 0, your code is C000.",
+            "12125550111": "Hi Person 1, your code is C001.",
+        }
+    finally:
+        await db.close()
 
 
 async def _pump(db: Database, gateway: SinchGateway) -> None:
