@@ -2,8 +2,9 @@
 --
 -- Since schema 14 each target kept the values its text takes (batch_values),
 -- written by the statement that moves it into its batch row: seven fields
--- taken out of one JSON array per target, and a longer row written, about
--- half of that statement's time (issue #13, bench.campaigns). The values
+-- taken out of one JSON array per target, and a longer row written: about
+-- 40 % of that statement's time, measured alone on 100,000 targets (issue
+-- #13, bench.campaigns). The values
 -- now go once on the batch row, {number: {name: value}}, written with it;
 -- the targets of a piece that join one batch with one segment count are
 -- moved by one statement that sets the same columns on each.
