@@ -84,8 +84,7 @@ class Run:
 
 def _serve(kind: str, db_path: str, ready: Any, stop: Any) -> None:
     # On the loop `switchboard worker` serves on (uvloop where installed).
-    with asyncio.Runner(loop_factory=server_loop.factory()) as runner:
-        runner.run(_serve_async(kind, db_path, ready, stop))
+    server_loop.run(_serve_async(kind, db_path, ready, stop))
 
 
 async def _serve_async(kind: str, db_path: str, ready: Any, stop: Any) -> None:

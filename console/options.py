@@ -83,14 +83,12 @@ def run(coro: Awaitable[T], *, server: bool = False) -> T:
     """
     import asyncio
 
-    loop_factory = None
-    if server:
-        from console import server_loop
-
-        loop_factory = server_loop.factory()
     try:
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            return runner.run(coro)  # type: ignore[arg-type]
+        if server:
+            from console import server_loop
+
+            return server_loop.run(coro)  # type: ignore[arg-type]
+        return asyncio.run(coro)  # type: ignore[arg-type]
     except SwitchboardError as exc:
         # Messages can quote contact-supplied text (names, numbers).
         click.echo(f"error: {printable(str(exc))}", err=True)

@@ -12,7 +12,10 @@ asyncio's loop: Textual runs its own, and an agent's screen is not a server.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -22,6 +25,12 @@ def factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     except ImportError:  # Windows, or installed without it: asyncio's loop serves too
         return None
     return uvloop.new_event_loop
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on a new server loop (as ``asyncio.run`` does on its own)."""
+    with asyncio.Runner(loop_factory=factory()) as runner:
+        return runner.run(coro)
 
 
 def name() -> str:
