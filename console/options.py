@@ -97,6 +97,8 @@ def run(coro: Awaitable[T], *, server: bool = False) -> T:
         sys.exit(130)
     except BrokenPipeError:
         raise  # the reader went away (`| head`): click's main ends quietly, see OneLineGroup
+    except click.Abort:
+        raise  # a question went unanswered (no terminal, Ctrl-D): click says "Aborted!"
     except Exception as exc:
         if os.environ.get("SWITCHBOARD_DEBUG"):
             raise

@@ -124,6 +124,18 @@ def test_start_shows_the_estimate_and_asks(sb: Run, db: Path) -> None:
     assert query(db, "SELECT status FROM campaigns")[0][0] == "scheduled"
 
 
+def test_start_not_answered_is_not_started(sb: Run, db: Path) -> None:
+    # No terminal and nothing on stdin (a script without --yes): click aborts the question.
+    ok(sb("create", "Spring", "--from", SENDER, "--text", "Hello"))
+    _targets(db, 1, "+12125550120")
+    args = ["--db", str(db), "campaigns", "start", "Spring", "--at", "2999-01-01T09:00Z"]
+    unanswered = CliRunner().invoke(main, args, input="", prog_name="switchboard")
+    assert unanswered.exit_code == 1, unanswered.output
+    assert unanswered.stdout.endswith("Start campaign Spring? [y/N]: ")
+    assert unanswered.stderr == "Aborted!\n"
+    assert query(db, "SELECT status FROM campaigns")[0][0] == "draft"
+
+
 def test_a_profile_is_given_a_campaign(sb: Run, db: Path, tmp_path: Path) -> None:
     ok(sb("create", "Spring", "--from", SENDER, "--text", "Hello"))
     perms = ("permissions", "campaign")
