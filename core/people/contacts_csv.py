@@ -20,7 +20,10 @@ The format
     default region (setting ``default_region``). Only mobiles can be texted.
 
 * Any other column is a custom field named by its header (as written, trimmed);
-  empty cells are skipped.
+  empty cells are skipped. A header that names a phone without its kind
+  (``phone``, ``number``, ``telephone``, ``cell``…) refuses the file: as a custom
+  field its numbers could never be texted, and which kind they are is the
+  user's to say.
 * Rows are numbered as a spreadsheet shows them: the header is row 1.
   Entirely empty rows are skipped.
 
@@ -71,6 +74,14 @@ KNOWN_COLUMNS = (*TEXT_COLUMNS, "ready", *PHONE_KINDS, "tags")
 BATCH_SIZE = 5_000
 EXPORT_PAGE = 500
 
+# Headers people give a phone column; the kind (mobile or not) decides whether it is texted.
+_PHONE_WITHOUT_KIND = frozenset(
+    {
+        "phone", "phones", "phone number", "phone_number", "phone numbers", "phonenumber",
+        "number", "telephone", "tel", "cell", "cellphone", "cell phone", "mobile phone",
+        "mobile_phone", "mobile number", "mobile_number", "msisdn", "e164",
+    }
+)  # fmt: skip
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 # Characters that make a spreadsheet read a cell as a formula (CSV injection).
@@ -236,6 +247,12 @@ def _header(cells: list[str] | None) -> list[_Column]:
                 "rename or remove one of them"
             )
         seen.add(column.key)
+        if column.key in _PHONE_WITHOUT_KIND:
+            raise InvalidInput(
+                f"the column {column.title!r} does not say which kind of phone it holds:"
+                f" name it {', '.join(PHONE_KINDS[:-1])} or {PHONE_KINDS[-1]} (only mobiles"
+                " can be texted)"
+            )
         if column.key and column.is_custom:
             contacts.check_custom_key(column.title)
     if not seen & {"name", *PHONE_KINDS}:

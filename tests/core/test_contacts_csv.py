@@ -157,6 +157,13 @@ async def test_national_numbers_are_read_in_the_default_region(db: Database, sys
         ("Ann,+14155550101\nBob,+14155550102\n", "must be a header"),
         ("name,Mobile,NAME\n", "names the column 'NAME' twice"),
         ("name,Team,team \n", "twice"),
+        # As a custom field, its numbers could never be texted: the kind is the user's to say.
+        (
+            "name,Phone\nAnn,+14155550101\n",
+            "the column 'Phone' does not say which kind of phone it holds: name it mobile,"
+            " landline, work, home, fax or other",
+        ),
+        ("name, phone number \n", "'phone number' does not say which kind"),
     ],
 )
 async def test_a_file_without_a_usable_header_is_refused(
