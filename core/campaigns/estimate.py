@@ -14,9 +14,12 @@
   number carries, counted as dispatch counts it (``core.campaigns.counting``:
   one render per shape of the values, a value of GSM-7 basic characters
   standing for its length): 100,000 targets make few distinct texts.
-- Duration: total segments at the campaign's rate, inside the sending window
-  each day. The estimate reads the window in the account's time zone; at
-  send time each recipient's own zone applies, so the finish is an estimate.
+- Skipped when due, for their time zone (``core.campaigns.quiet_hours``): a
+  number whose zone is unknown when the campaign skips those, and a number
+  whose zones' windows never meet. They are not counted in what is sent.
+- Duration: total segments at the campaign's rate; the finish follows each
+  recipient's window as dispatch does, per set of zones its number may be
+  in (``quiet_hours.sending_ends``), the sets open at once sharing the rate.
 - Bundle: this month's use plus the campaign's segments against the monthly
   bundle; passing the warning share or the bundle is a warning, and start
   asks for confirmation.
@@ -28,13 +31,13 @@ import asyncio
 import contextlib
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncGenerator
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import AsyncGenerator, Callable
+from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from core import settings
-from core.campaigns import campaigns, counting, fields, targets
+from core.campaigns import campaigns, counting, fields, quiet_hours, targets
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
 from core.delivery import bundle
@@ -42,7 +45,6 @@ from core.people.authz import Action, Actor, CampaignAccess, authorize
 from core.records import record
 from core.templates import Template, longest_count
 from core.text import segment_rate
-from core.weektime import occurrences
 
 MAX_DAYS: Final = 3660
 """How far the duration is followed; a campaign longer than ten years has no finish shown."""
@@ -57,8 +59,11 @@ class Estimate:
     """Waiting and programmed targets (and a draft's live-filter matches)."""
     opted_out: int
     not_mobile: int
+    no_sending_time: int
+    """Targets dispatch will skip for their time zone: unknown (and the campaign skips
+    those), or zones whose windows never meet."""
     eligible: int
-    """What will be sent to: targets less those skipped at start."""
+    """What will be sent to: targets less those skipped at start or for their zone."""
     segments_per_message: int
     """The most segments one of these messages takes, with the longest values present."""
     segments_worst_case: int
@@ -71,8 +76,9 @@ class Estimate:
     """Total segments at the rate, without the nights."""
     starts_at: datetime
     finishes_at: datetime | None
-    """With the nights: the window read in ``time_zone``; None beyond MAX_DAYS."""
+    """With the nights, in each recipient's zones; None beyond MAX_DAYS."""
     time_zone: str
+    """The account's, the one times are shown in (and an unknown zone's, unless skipped)."""
     window: str
     bundle_used: int
     bundle_after: int
@@ -86,6 +92,7 @@ class Estimate:
             "targets": self.targets,
             "opted_out": self.opted_out,
             "not_mobile": self.not_mobile,
+            "no_sending_time": self.no_sending_time,
             "eligible": self.eligible,
             "segments_per_message": self.segments_per_message,
             "segments_worst_case": self.segments_worst_case,
@@ -172,15 +179,34 @@ async def estimate_in(
     campaign = campaigns.from_row(row)
     template = await campaigns.compiled(q, campaign)
     skips = await skips_in(q, campaign.id) if skipped is None else skipped
-    counts = await _segments_in(
-        q, campaign.id, template, config.optout_notice, eligible_only=skipped is not None
+    start = from_ms(start_ms)
+    window = quiet_hours.Window(campaign.window_start, campaign.window_end)
+    by_zones, no_time = await _segments_in(
+        q,
+        campaign.id,
+        template,
+        config.optout_notice,
+        lambda phone: quiet_hours.candidate_zones(phone, campaign.unknown_zone, config.time_zone),
+        eligible_only=skipped is not None,
     )
+    counts: Counter[int] = Counter()
+    for zones in list(by_zones):
+        if quiet_hours.next_opening_in(zones, start, window) is None:
+            no_time += by_zones.pop(zones).total()
+        else:
+            counts.update(by_zones[zones])
     total = sum(n * parts for parts, n in counts.items())
     eligible = sum(counts.values())
     seconds = total / campaign.rate
-    zone = ZoneInfo(config.time_zone)
-    start = from_ms(start_ms)
-    finish = finish_at(start, seconds, (campaign.window_start, campaign.window_end), zone)
+    finish = quiet_hours.sending_ends(
+        start,
+        {
+            zones: sum(n * parts for parts, n in found.items()) / campaign.rate
+            for zones, found in by_zones.items()
+        },
+        window,
+        start + timedelta(days=MAX_DAYS),
+    )
     month = bundle.month_of(start_ms)
     used = await bundle.used_in(q, month)
     limits = await bundle.limits(q)
@@ -189,6 +215,7 @@ async def estimate_in(
         targets=skips.total,
         opted_out=skips.opted_out,
         not_mobile=skips.not_mobile,
+        no_sending_time=no_time,
         eligible=eligible,
         segments_per_message=max(counts, default=0),
         segments_worst_case=longest_count(template).segments,
@@ -209,27 +236,39 @@ async def estimate_in(
 
 
 async def _segments_in(
-    q: Querier, campaign_id: int, template: Template, notice: str, eligible_only: bool = False
-) -> Counter[int]:
-    """How many eligible targets take each number of segments. ``eligible_only``: the
-    targets left are the eligible ones (start skipped the others), so they are not
-    checked again (a look-up of the number's kind per target)."""
+    q: Querier,
+    campaign_id: int,
+    template: Template,
+    notice: str,
+    zones_of: Callable[[str], tuple[str, ...] | None],
+    eligible_only: bool = False,
+) -> tuple[dict[tuple[str, ...], Counter[int]], int]:
+    """Per set of zones (``zones_of`` a number), how many eligible targets take each
+    number of segments; how many targets ``zones_of`` gives None (skipped for their
+    zone). ``eligible_only``: the targets left are the eligible ones (start skipped the
+    others), so they are not checked again (a look-up of the number's kind per target)."""
     eligible = (
         "" if eligible_only else f" AND NOT coalesce(pc.opted_out, 0) AND coalesce({MOBILE_SQL}, 1)"
     )
     counter = counting.Counter(template)
     reader = fields.Reader(counter.names)
-    counts: Counter[int] = Counter()
+    counts: dict[tuple[str, ...], Counter[int]] = {}
+    unplaced = 0
     async with contextlib.aclosing(_pages(q, campaign_id, eligible)) as pages:
         async for rows in pages:
             for r in rows:
+                zones = zones_of(r["phone"])
+                if zones is None:
+                    unplaced += 1
+                    continue
                 values = reader.values(
                     r if r["has_contact"] else None, r["phone"], r["merge_values"]
                 )
                 found = counter.count(values, notice if r["notice_due"] else None)
                 # A text that renders empty is skipped when due; counted here as one.
-                counts[1 if found is None else max(found.segments, 1)] += 1
-    return counts
+                parts = 1 if found is None else max(found.segments, 1)
+                counts.setdefault(zones, Counter())[parts] += 1
+    return counts, unplaced
 
 
 async def _pages(
@@ -288,34 +327,6 @@ def bundle_warnings(used: int, total: int, limits: bundle.Limits) -> list[str]:
     return []
 
 
-def finish_at(
-    start: datetime, seconds: float, window: tuple[int, int], zone: ZoneInfo
-) -> datetime | None:
-    """When ``seconds`` of sending that starts at ``start`` ends, sending only inside
-    ``window`` (minutes of the day, [start, end)) of ``zone``'s clock."""
-    at = start.astimezone(UTC)
-    left = seconds
-    for _ in range(MAX_DAYS):
-        day = at.astimezone(zone).date()
-        opens = _instant(day, window[0], zone)
-        closes = _instant(day, window[1], zone)
-        if at < opens:
-            at = opens
-        if at < closes:
-            room = (closes - at).total_seconds()
-            if left <= room:
-                return at + timedelta(seconds=left)
-            left -= room
-        at = _instant(day + timedelta(days=1), 0, zone)
-    return None
-
-
-def _instant(day: date, minute: int, zone: ZoneInfo) -> datetime:
-    """When ``zone``'s clock first reads ``minute`` of ``day`` (a skipped time: the jump)."""
-    wall = datetime.combine(day, time()) + timedelta(minutes=minute)  # naive: a wall time
-    return occurrences(wall, zone)[0]
-
-
 def describe(e: Estimate) -> list[str]:
     """The estimate as lines for a person (the CLI prints them; warnings last)."""
     lines = [
@@ -326,14 +337,20 @@ def describe(e: Estimate) -> list[str]:
         f" {e.total_segments} in all",
         f"cost: about {e.cost:.2f} {e.currency}",
         f"time: {_duration(e.sending_seconds)} of sending at {segment_rate(e.rate)};"
-        f" inside {e.window} ({e.time_zone}, the account's zone: each recipient's own at"
-        " send time)"
+        f" inside {e.window} in each recipient's time zone"
         + (
             f", done about {e.finishes_at.astimezone(ZoneInfo(e.time_zone)):%Y-%m-%d %H:%M}"
+            f" ({e.time_zone})"
             if e.finishes_at is not None
             else ", not done within ten years"
         ),
     ]
+    if e.no_sending_time:
+        lines.insert(
+            1,
+            f"skipped when due: {e.no_sending_time} whose time zone is unknown (the campaign"
+            " skips those) or never inside the window",
+        )
     if e.bundle_segments:
         lines.append(
             f"bundle: {e.bundle_used} used, {e.bundle_after} after, of {e.bundle_segments}"

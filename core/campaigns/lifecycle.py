@@ -120,6 +120,8 @@ def _why_nobody(name: str, found: Estimate) -> str:
         reasons.append(f"{found.opted_out} opted out")
     if found.not_mobile:
         reasons.append(f"{found.not_mobile} not a mobile number")
+    if found.no_sending_time:
+        reasons.append(f"{found.no_sending_time} with no sending time in their time zone")
     every = "its target is" if found.targets == 1 else f"all {found.targets} targets are"
     return f"campaign {name!r} has nobody to send to: {every} skipped ({', '.join(reasons)})"
 

@@ -15,12 +15,15 @@ passes count.
 
 Pure: no database. A dispatch chunk asks about thousands of numbers at the
 same instant, so zones are cached per number prefix and answers per
-(zones, instant) in a :class:`Planner`.
+(zones, instant) in a :class:`Planner`. The estimate's finish follows the same
+rule per zone set (:func:`sending_ends`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from bisect import bisect_right
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -211,3 +214,65 @@ class Planner:
             when = self.when(phone)
             found = self._by_prefix[prefix] = when if isinstance(when, Skip) else to_ms(when)
         return found
+
+
+def sending_ends(
+    start: datetime, seconds: Mapping[tuple[str, ...], float], window: Window, limit: datetime
+) -> datetime | None:
+    """When sending that starts at ``start`` ends: ``seconds`` of sending for the targets
+    of each zone set, each set's only while the window holds in every one of its zones.
+    Sets open at the same time share the rate, each getting its share of what they have
+    left (the dispatcher takes due targets by id, so the sets interleave). None: not by
+    ``limit``, or a set whose zones' windows never meet."""
+    left = {zones: s for zones, s in seconds.items() if s > 0}
+    at = start.astimezone(UTC)
+    while left:
+        if at > limit:
+            return None
+        sending = [zones for zones in left if allowed_in(zones, at, window)]
+        if not sending:
+            openings = [next_opening_in(zones, at, window) for zones in left]
+            if any(o is None for o in openings):
+                return None
+            at = min(o for o in openings if o is not None)
+            continue
+        # Until a set opens or closes, the sets sending share the time as it is.
+        change = min(_next_change(name, at, window) for zones in left for name in zones)
+        room = (change - at).total_seconds()
+        need = sum(left[zones] for zones in sending)
+        if need <= room:
+            at += timedelta(seconds=need)
+            for zones in sending:
+                del left[zones]
+        else:
+            for zones in sending:
+                left[zones] -= room * left[zones] / need
+            at = change
+    return at
+
+
+def _next_change(name: str, at: datetime, window: Window) -> datetime:
+    """The first instant after ``at`` when ``name``'s clock reads the window's start or
+    end: the window opens or closes there."""
+    zone = _zone(name)
+    day = at.astimezone(zone).date()
+    instants = _changes_from(name, day, window.start, window.end)
+    return instants[bisect_right(instants, at)]
+
+
+@lru_cache(maxsize=4096)
+def _changes_from(name: str, day: date, start: int, end: int) -> tuple[datetime, ...]:
+    """The instants, in order, when ``name``'s clock reads minute ``start`` or ``end`` of
+    ``day`` or of the two days after it (a day's next change is always among them)."""
+    zone = _zone(name)
+    midnight = datetime.combine(day, time())
+    return tuple(
+        sorted(
+            {
+                instant
+                for offset in range(3)
+                for minute in (start, end)
+                for instant in occurrences(midnight + timedelta(days=offset, minutes=minute), zone)
+            }
+        )
+    )

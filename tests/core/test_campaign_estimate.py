@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core import settings
-from core.campaigns import campaigns, estimate, fields, lifecycle
-from core.campaigns.estimate import finish_at
+from core.campaigns import campaigns, estimate, fields, lifecycle, quiet_hours
 from core.clock import FakeClock
 from core.db import Database
 from core.errors import NotAllowed
@@ -91,7 +90,8 @@ async def test_cost_duration_and_skipped_counts(db: Database, team: Team, clock:
     assert found.cost == pytest.approx(0.10)
     assert found.sending_seconds == pytest.approx(200)
     assert found.starts_at == clock.now()
-    assert found.finishes_at == clock.now() + timedelta(seconds=200)
+    # 09:00 UTC is 04:00 in New York, where both are: sending starts at its 08:00.
+    assert found.finishes_at == datetime(2026, 1, 5, 8, 3, 20, tzinfo=NEW_YORK)
     assert found.warnings == ()
 
 
@@ -125,10 +125,11 @@ async def test_start_shows_the_estimate_it_would_have_shown_before(
     }
 
 
-async def test_the_duration_stops_for_the_night_in_the_account_zone(
+async def test_the_duration_stops_for_the_night_in_the_recipients_zone(
     db: Database, team: Team, clock: FakeClock
 ) -> None:
-    await settings.update(db, SYSTEM, time_zone="America/New_York")
+    # The account's zone is UTC; Dora and Erin are in New York, whose window is the one
+    # that holds (08:00-21:00 UTC would be open at 01:00 UTC, and closed at 23:00 NY).
     made = await campaigns.create(
         db, team.dana, "Spring", DEFAULT_NUMBER, "Hello", rate=0.0004, window="08:00-21:00"
     )
@@ -145,16 +146,70 @@ async def test_the_duration_stops_for_the_night_in_the_account_zone(
         db, team.dana, made.id, at=datetime(2026, 1, 6, 23, 0, tzinfo=NEW_YORK)
     )
     assert found.finishes_at == datetime(2026, 1, 7, 9, 23, 20, tzinfo=NEW_YORK)
+    assert "done about 2026-01-07 14:23 (UTC)" in "\n".join(estimate.describe(found))
+
+
+async def test_each_zone_sends_in_its_own_window_and_unplaced_numbers_are_skipped(
+    db: Database, team: Team, clock: FakeClock
+) -> None:
+    # One segment an hour. At 13:00 UTC New York (08:00) is open and Los Angeles (05:00)
+    # is not: New York's two hours end at 15:00, Los Angeles' hour goes from its 08:00
+    # (16:00 UTC) to 17:00 UTC. A number placed in no zone is skipped when the campaign
+    # skips those, and not counted in what is sent.
+    made = await campaigns.create(
+        db, team.dana, "Spring", DEFAULT_NUMBER, "Hello", rate=1 / 3600, unknown_zone="skip"
+    )
+    await add_target(db, made.id, team.dora.id, DORA_MOBILE)
+    await add_target(db, made.id, team.erin.id, ERIN_MOBILE)
+    await add_target(db, made.id, None, "+14155550150")  # San Francisco
+    await add_target(db, made.id, None, "+447700900123")  # placed nowhere
+    await _notice_sent(db, DORA_MOBILE, ERIN_MOBILE, "+14155550150", "+447700900123")
+    clock.set(datetime(2026, 1, 6, 13, 0, tzinfo=UTC))
+    found = await estimate.estimate(db, team.dana, made.id)
+    assert (found.targets, found.no_sending_time, found.eligible) == (4, 1, 3)
+    assert (found.total_segments, found.sending_seconds) == (3, pytest.approx(3 * 3600))
+    assert found.finishes_at == datetime(2026, 1, 6, 17, 0, tzinfo=UTC)
+    assert found.to_dict()["no_sending_time"] == 1
+    assert estimate.describe(found)[1] == (
+        "skipped when due: 1 whose time zone is unknown (the campaign skips those) or never"
+        " inside the window"
+    )
+    # With the account's zone for it instead, it is sent in UTC's window: 13:00-16:00.
+    await campaigns.edit(db, team.dana, made.id, unknown_zone="account")
+    found = await estimate.estimate(db, team.dana, made.id)
+    assert (found.no_sending_time, found.eligible) == (0, 4)
+    # New York and the unplaced number share 13:00-16:00 (three hours for their three
+    # segments), then Los Angeles' hour.
+    assert found.finishes_at == datetime(2026, 1, 6, 17, 0, tzinfo=UTC)
+
+
+def test_sets_open_at_once_share_the_rate_until_one_closes() -> None:
+    # From 00:00 UTC New York (19:00) has two hours of sending, Los Angeles (16:00) one:
+    # sharing until New York closes at 02:00 UTC, each has a third left. Los Angeles ends
+    # at 02:20; New York's last 40 minutes wait for its 08:00 (13:00 UTC).
+    ends = quiet_hours.sending_ends(
+        datetime(2026, 1, 6, 0, 0, tzinfo=UTC),
+        {("America/New_York",): 2 * 3600, ("America/Los_Angeles",): 3600},
+        quiet_hours.DEFAULT_WINDOW,
+        datetime(2027, 1, 1, tzinfo=UTC),
+    )
+    assert ends == datetime(2026, 1, 6, 13, 40, tzinfo=UTC)
 
 
 def test_finish_across_a_daylight_saving_day() -> None:
     # 2026-03-08: New York's clocks jump from 02:00 to 03:00. A window 01:00-04:00 is
     # two hours long that night: four hours of sending end at 03:00 the next night.
     start = datetime(2026, 3, 8, 1, 0, tzinfo=NEW_YORK)
-    assert finish_at(start, 4 * 3600, (60, 240), NEW_YORK) == datetime(
+    window = quiet_hours.Window(60, 240)
+    limit = start + timedelta(days=estimate.MAX_DAYS)
+    zones = ("America/New_York",)
+    assert quiet_hours.sending_ends(start, {zones: 4 * 3600}, window, limit) == datetime(
         2026, 3, 9, 3, 0, tzinfo=NEW_YORK
     )
-    assert finish_at(start, 10**12, (60, 240), NEW_YORK) is None
+    assert quiet_hours.sending_ends(start, {zones: 10**12}, window, limit) is None
+    # Zones whose windows never meet: never.
+    apart = ("America/New_York", "Asia/Tokyo")
+    assert quiet_hours.sending_ends(start, {apart: 60}, window, limit) is None
 
 
 async def test_bundle_warnings(db: Database, team: Team) -> None:
