@@ -118,6 +118,12 @@ def test_start_shows_the_estimate_and_asks(sb: Run, db: Path) -> None:
     assert said_no.output.startswith("targets: 1 (0 opted out")
     assert said_no.output.endswith("Start campaign Spring? [y/N]: n\nnot started\n")
     assert query(db, "SELECT status FROM campaigns")[0][0] == "draft"
+    # A time in the past is refused before the estimate is shown and the question asked.
+    past = ["--db", str(db), "campaigns", "start", "Spring", "--at", "2000-01-01T09:00Z"]
+    refused_at = CliRunner().invoke(main, past, input="y\n", prog_name="switchboard")
+    assert refused_at.exit_code == 1
+    assert refused_at.stdout == ""
+    assert refused_at.stderr.startswith("error: the start 2000-01-01 09:00 UTC is in the past")
     said_yes = CliRunner().invoke(main, args, input="y\n", prog_name="switchboard")
     assert said_yes.exit_code == 0, said_yes.output
     assert said_yes.output.endswith("scheduled campaign Spring for 2999-01-01 09:00 UTC\n")
