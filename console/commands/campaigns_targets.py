@@ -34,7 +34,7 @@ def _ids(ctx: click.Context, param: click.Parameter, value: Any) -> list[int]:
         if not part:
             continue
         if not part.isdigit() or not 0 < int(part) < 2**63:
-            raise click.BadParameter(f"{part!r} is not an id", param_hint=param.name)
+            raise click.BadParameter(f"{part!r} is not an id", ctx=ctx, param=param)
         found.append(int(part))
     return found
 

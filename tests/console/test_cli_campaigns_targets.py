@@ -131,7 +131,16 @@ def test_refusals_are_one_line(
 
 
 def test_bad_ids_and_times_are_usage_errors(sb: Run, scene: Path) -> None:
-    refused(sb("campaigns", "remove", "Spring", "1,x"), "'x' is not an id", code=2)
+    refused(
+        sb("campaigns", "remove", "Spring", "1,x"),
+        "Invalid value for 'IDS': 'x' is not an id",
+        code=2,
+    )
+    refused(
+        sb("campaigns", "targets", "add", "Spring", "--contacts", "1,x"),
+        "Invalid value for '--contacts': 'x' is not an id",
+        code=2,
+    )
     refused(
         sb("campaigns", "program", "Spring", "1", "--at", "soon"), "not a date and time", code=2
     )
