@@ -97,8 +97,10 @@ def run(coro: Awaitable[T], *, server: bool = False) -> T:
         sys.exit(130)
     except BrokenPipeError:
         raise  # the reader went away (`| head`): click's main ends quietly, see OneLineGroup
-    except click.Abort:
-        raise  # a question went unanswered (no terminal, Ctrl-D): click says "Aborted!"
+    except (click.ClickException, click.Abort):
+        # click's own: a usage error raised by the command (exit 2, naming the rule), a
+        # question left unanswered (no terminal, Ctrl-D: "Aborted!", exit 1).
+        raise
     except Exception as exc:
         if os.environ.get("SWITCHBOARD_DEBUG"):
             raise

@@ -223,18 +223,28 @@ async def reply(
 ) -> receiving.ReceiveResult:
     """Text ``body`` from the phone ``sender`` to one of our numbers.
 
-    Without ``to``, the reply goes to the number that last texted ``sender``,
-    else to the account's default number, as a real phone's reply would.
+    Without ``to``, the reply goes to the number that last texted ``sender`` (a
+    conversation's, a campaign's or an alert's: what the phone received), else to the
+    account's default number, else to our only number, as a real phone's reply would.
     """
     region = (await settings.load(db)).default_region
     phone = normalise(sender, region)
     if to is None:
-        row = await db.fetchone(
-            "SELECT n.e164 FROM conversations c JOIN numbers n ON n.id = c.number_id"
-            " WHERE c.phone = ? ORDER BY c.last_outbound_at DESC NULLS LAST LIMIT 1",
-            (phone,),
-        ) or await db.fetchone("SELECT e164 FROM numbers WHERE is_default = 1")
+        row = (
+            await db.fetchone(
+                "SELECT sender FROM sandbox_messages WHERE recipient = ?"
+                " ORDER BY message_id DESC LIMIT 1",
+                (phone,),
+            )
+            or await db.fetchone("SELECT e164 FROM numbers WHERE is_default = 1")
+            or await db.fetchone("SELECT min(e164) FROM numbers HAVING count(*) = 1")
+        )
         if row is None:
-            raise NotFound("there is no number to text: add one with switchboard numbers add")
+            raise NotFound(
+                "which of our numbers does it text? Nothing was sent to it, there is no"
+                " default number and there is not just one: give --to NUMBER"
+                if await db.scalar("SELECT count(*) FROM numbers")
+                else "there is no number to text: add one with switchboard numbers add"
+            )
         to = row[0]
     return await receiving.receive(db, phone, to, body)

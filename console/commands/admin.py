@@ -113,6 +113,28 @@ async def numbers_add(
     click.echo(f"added {added.e164}" + (" (default)" if added.is_default else ""))
 
 
+@numbers_group.command("assign")
+@click.argument("number")
+@click.option("--default", "default", is_flag=True, help="The account's default sender.")
+@click.option("--agent", "username", metavar="USER", help="This agent's caller ID.")
+@click.option("--none", "neither", is_flag=True, help="Neither: no longer either of those.")
+@db_option
+@with_db
+async def numbers_assign(
+    db: Database, number: str, default: bool, username: str | None, neither: bool
+) -> None:
+    """Make NUMBER the account's default sender, an agent's caller ID, or neither."""
+    if default + bool(username) + neither != 1:
+        raise click.UsageError("give one of --default, --agent USER or --none")
+    agent_id = (await agents.by_username(db, username)).id if username else None
+    done = await numbers.assign(db, OPERATOR, number, agent_id=agent_id, default=default)
+    use = "the default sender" if done.is_default else f"{username}'s caller ID"
+    click.echo(
+        f"{done.e164} is now "
+        + (use if default or username else "neither default nor an agent's caller ID")
+    )
+
+
 @numbers_group.command("list")
 @json_option
 @db_option

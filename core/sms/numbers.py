@@ -57,13 +57,7 @@ async def add(
     async with db.transaction() as tx:
         if await tx.fetchone("SELECT 1 FROM numbers WHERE e164 = ?", (e164,)):
             raise InvalidInput(f"{e164} is already one of our numbers")
-        if agent_id is not None:
-            if not await tx.fetchone("SELECT 1 FROM agents WHERE id = ?", (agent_id,)):
-                raise NotFound(f"no agent with id {agent_id}")
-            if await tx.fetchone("SELECT 1 FROM numbers WHERE agent_id = ?", (agent_id,)):
-                raise InvalidInput("this agent already has a caller ID number")
-        if default:
-            await tx.execute("UPDATE numbers SET is_default = 0 WHERE is_default = 1")
+        await _make_room(tx, e164, agent_id, default)
         number_id = await tx.insert(
             "INSERT INTO numbers (e164, sms, mms, agent_id, is_default, created_at)"
             " VALUES (?, 1, ?, ?, ?, ?)",
@@ -71,6 +65,50 @@ async def add(
         )
         await tx.emit("number.added", "number", number_id, actor_id=actor.id)
     return await get(db, number_id)
+
+
+async def assign(
+    db: Database,
+    actor: Actor,
+    raw: str,
+    *,
+    agent_id: int | None = None,
+    default: bool = False,
+) -> Number:
+    """Make one of our numbers the account default (the one before stops being it), one
+    agent's caller ID, or neither (its conversations stay as they are)."""
+    authorize(actor, Action.MANAGE_NUMBERS)
+    if default and agent_id is not None:
+        raise InvalidInput("a number is either the account default or one agent's caller ID")
+    e164 = normalise(raw, (await settings.load(db)).default_region)
+    async with db.transaction() as tx:
+        number = await by_e164(tx, e164)
+        await _make_room(tx, e164, agent_id, default)
+        await tx.execute(
+            "UPDATE numbers SET agent_id = ?, is_default = ? WHERE id = ?",
+            (agent_id, int(default), number.id),
+        )
+        await tx.emit("number.assigned", "number", number.id, actor_id=actor.id)
+    return await get(db, number.id)
+
+
+async def _make_room(tx: Tx, e164: str, agent_id: int | None, default: bool) -> None:
+    """Refuse an agent who has another caller ID; as the new default, unset the old one."""
+    if agent_id is not None:
+        if not await tx.fetchone("SELECT 1 FROM agents WHERE id = ?", (agent_id,)):
+            raise NotFound(f"no agent with id {agent_id}")
+        other = await tx.scalar(
+            "SELECT e164 FROM numbers WHERE agent_id = ? AND e164 != ?", (agent_id, e164)
+        )
+        if other is not None:
+            raise InvalidInput(
+                f"this agent already has a caller ID number, {other}; an agent has one"
+                " (give that one another use first: switchboard numbers assign)"
+            )
+    if default:
+        await tx.execute(
+            "UPDATE numbers SET is_default = 0 WHERE is_default = 1 AND e164 != ?", (e164,)
+        )
 
 
 async def get(db: Database, number_id: int) -> Number:

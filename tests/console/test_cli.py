@@ -175,6 +175,35 @@ def test_set_up_a_fresh_install_and_import_contacts(fresh: Run, tmp_path: Path, 
     assert "Carl García" in text
 
 
+def test_a_number_added_without_a_use_is_given_one_later(sb: Run):
+    ok(sb("agents", "add", ME, "--role", "manager"))
+    ok(sb("numbers", "add", OUR_NUMBER))
+    refused(sb("send", "--to", BEN, "Hello"), "there is no SMS number to send from")
+    refused(
+        sb("numbers", "assign", OUR_NUMBER),
+        "give one of --default, --agent USER or --none",
+        code=2,
+    )
+    assert ok(sb("numbers", "assign", OUR_NUMBER, "--default")).stdout == (
+        f"{OUR_NUMBER} is now the default sender\n"
+    )
+    ok(sb("send", "--to", BEN, "Hello"))
+    assert ok(sb("numbers", "assign", OUR_NUMBER, "--agent", ME)).stdout == (
+        f"{OUR_NUMBER} is now {ME}'s caller ID\n"
+    )
+    numbers = as_json(sb("numbers", "list", "--json"))
+    assert [(n["number"], n["agent"], n["default"]) for n in numbers] == [(OUR_NUMBER, ME, False)]
+    ok(sb("numbers", "assign", OUR_NUMBER, "--none"))
+    assert as_json(sb("numbers", "list", "--json"))[0]["agent"] is None
+
+
+def test_a_usage_error_found_by_a_command_is_a_usage_error(fresh: Run):
+    # Found once the command runs, not by click's parser: still exit 2, in click's words.
+    both = fresh("agents", "add", "newbie", "--permission-profile", "Manager", "--role", "agent")
+    refused(both, "give --permission-profile or --role, not both", code=2)
+    refused(fresh("send", "Hello"), "give --to NUMBER and TEXT, or --batch FILE", code=2)
+
+
 def test_an_import_with_no_good_row_exits_1(fresh: Run, tmp_path: Path, db: Path):
     source = tmp_path / "bad.csv"
     source.write_text("name,mobile\nX,not-a-phone\n", encoding="utf-8")

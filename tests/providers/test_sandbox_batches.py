@@ -180,3 +180,28 @@ async def test_a_campaign_batch_is_one_message_to_many_and_each_target_gets_its_
     await worker.run_once()  # the reports, one per recipient
     counted = await progress.progress(db, SYSTEM, cid)
     assert (counted.delivered, counted.failed) == (2, 1)
+
+
+async def test_a_phone_replies_to_the_number_that_last_texted_it(db: Database):
+    # A campaign's text is no conversation: the phone still answers the number it came
+    # from, not the account's default; a phone never texted answers the default, and
+    # with no default, our only number.
+    campaign_sender = "+14155550109"
+    await numbers.add(db, SYSTEM, campaign_sender)
+    gateway = SandboxGateway(db)
+    await gateway.send_batch(
+        OutboundBatch("b-1", campaign_sender, BODY, 1, ((1, REACHABLE[0]), (2, REACHABLE[1])))
+    )
+    assert await sandbox.reply(db, REACHABLE[0], "who is this?") is not None
+    assert await sandbox.reply(db, REACHABLE[2], "hello") is not None
+    await numbers.add(db, SYSTEM, SENDER, default=True)
+    await sandbox.reply(db, REACHABLE[2], "hello again")
+    rows = await db.fetchall(
+        "SELECT c.phone, n.e164 FROM conversations c JOIN numbers n ON n.id = c.number_id"
+        " ORDER BY c.id"
+    )
+    assert [tuple(r) for r in rows] == [
+        (REACHABLE[0], campaign_sender),
+        (REACHABLE[2], campaign_sender),  # our only number then
+        (REACHABLE[2], SENDER),  # the default since
+    ]
