@@ -145,14 +145,18 @@ class Fields:
             for f in self._by_name.values()
         ]
 
-    def unknown(self, name: str) -> InvalidInput:
+    def unknown(self, name: str) -> UnknownField:
         # Imported here: only a refusal needs it, and the console's start is timed.
         import difflib
 
         known = ", ".join(self._by_name) or "none"
         close = difflib.get_close_matches(name, self._by_name, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
-        return InvalidInput(f"unknown field {name!r}{hint}; the known fields are: {known}")
+        return UnknownField(f"unknown field {name!r}{hint}; the known fields are: {known}")
+
+
+class UnknownField(InvalidInput):
+    """A template names a field its kind does not declare."""
 
 
 @record

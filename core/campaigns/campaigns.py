@@ -39,7 +39,14 @@ from core.people.authz import Action, Actor, CampaignAccess, NumberAccess, allow
 from core.permissions import profiles, values
 from core.records import record
 from core.sms import numbers, phones
-from core.templates import Field, Fields, Template, compile_template, longest_count
+from core.templates import (
+    Field,
+    Fields,
+    Template,
+    UnknownField,
+    compile_template,
+    longest_count,
+)
 from core.text import segment_rate
 from core.weektime import occurrences, parse_at
 
@@ -224,7 +231,16 @@ async def observed_fields(q: Querier, campaign_id: int | None) -> Fields:
 
 
 async def check_template(q: Querier, campaign_id: int | None, source: str, max_parts: int) -> None:
-    template = compile_template(source, await fields.fields_in(q, campaign_id))
+    try:
+        template = compile_template(source, await fields.fields_in(q, campaign_id))
+    except UnknownField as refused:
+        if campaign_id is not None:
+            raise
+        # A new campaign has no CSV yet: the field the user means may be one of its columns.
+        raise UnknownField(
+            f"{refused}. A CSV's columns are fields once its rows are targets: save the"
+            " draft with a text without them, add the CSV, then edit the text"
+        ) from None
     worst = longest_count(compile_template(source, await observed_fields(q, campaign_id)))
     if worst.segments > max_parts:
         raise LimitExceeded(

@@ -117,6 +117,13 @@ async def test_a_sender_not_allowed_to_the_users_profile_is_refused(
 async def test_an_unknown_field_is_refused_by_name(db: Database, team: Team) -> None:
     with pytest.raises(InvalidInput, match=r"unknown field 'frist_name' \(did you mean first_name"):
         await campaigns.create(db, team.dana, "Spring", DEFAULT_NUMBER, "Hi {{frist_name}}")
+    # A new campaign has no CSV yet: the refusal says how a CSV column becomes a field.
+    with pytest.raises(InvalidInput) as caught:
+        await campaigns.create(db, team.dana, "Spring", DEFAULT_NUMBER, "Order {{order}}")
+    assert str(caught.value).endswith(
+        ". A CSV's columns are fields once its rows are targets: save the draft with a text"
+        " without them, add the CSV, then edit the text"
+    )
 
 
 async def test_custom_fields_and_csv_columns_are_fields(db: Database, team: Team) -> None:
@@ -130,8 +137,9 @@ async def test_custom_fields_and_csv_columns_are_fields(db: Database, team: Team
     made = await campaigns.create(
         db, team.dana, "Spring", DEFAULT_NUMBER, "Ask {{account_manager}}"
     )
-    with pytest.raises(InvalidInput, match="unknown field 'store'"):
+    with pytest.raises(InvalidInput, match="unknown field 'store'") as caught:
         await campaigns.edit(db, team.dana, made.id, template="Visit {{store}}")
+    assert "CSV" not in str(caught.value)  # an edit: the columns of CSVs added are fields
     async with db.transaction() as tx:
         await tx.execute(
             "INSERT INTO campaign_targets (campaign_id, phone, merge_values, created_at,"
