@@ -156,6 +156,11 @@ async def sender_for(db: Database | Tx, agent_id: int | None) -> Number:
             return _number(row)
     row = await db.fetchone("SELECT * FROM numbers WHERE is_default = 1 AND sms = 1")
     if row is None:
+        if await db.fetchone("SELECT 1 FROM numbers WHERE sms = 1"):
+            raise NotFound(
+                "there is no SMS number to send from: none of ours is the default sender;"
+                " make one the default with switchboard numbers assign NUMBER --default"
+            )
         raise NotFound(
             "there is no SMS number to send from: add one with "
             "switchboard numbers add +1... --default"

@@ -178,7 +178,11 @@ def test_set_up_a_fresh_install_and_import_contacts(fresh: Run, tmp_path: Path, 
 def test_a_number_added_without_a_use_is_given_one_later(sb: Run):
     ok(sb("agents", "add", ME, "--role", "manager"))
     ok(sb("numbers", "add", OUR_NUMBER))
-    refused(sb("send", "--to", BEN, "Hello"), "there is no SMS number to send from")
+    refused(
+        sb("send", "--to", BEN, "Hello"),
+        "none of ours is the default sender; make one the default with switchboard numbers"
+        " assign NUMBER --default",
+    )
     refused(
         sb("numbers", "assign", OUR_NUMBER),
         "give one of --default, --agent USER or --none",
