@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -181,20 +181,20 @@ async def estimate_in(
     skips = await skips_in(q, campaign.id) if skipped is None else skipped
     start = from_ms(start_ms)
     window = quiet_hours.Window(campaign.window_start, campaign.window_end)
-    by_zones, no_time = await _segments_in(
-        q,
-        campaign.id,
-        template,
-        config.optout_notice,
-        lambda phone: quiet_hours.candidate_zones(phone, campaign.unknown_zone, config.time_zone),
-        eligible_only=skipped is not None,
+    by_number = await _segments_in(
+        q, campaign.id, template, config.optout_notice, eligible_only=skipped is not None
     )
+    # Each number stands for those that share its zones: a few hundred for 100,000.
     counts: Counter[int] = Counter()
-    for zones in list(by_zones):
-        if quiet_hours.next_opening_in(zones, start, window) is None:
-            no_time += by_zones.pop(zones).total()
-        else:
-            counts.update(by_zones[zones])
+    by_zones: dict[tuple[str, ...], Counter[int]] = {}
+    no_time = 0
+    for phone, found in by_number.items():
+        zones = quiet_hours.candidate_zones(phone, campaign.unknown_zone, config.time_zone)
+        if zones is None or quiet_hours.next_opening_in(zones, start, window) is None:
+            no_time += found.total()
+            continue
+        by_zones.setdefault(zones, Counter()).update(found)
+        counts.update(found)
     total = sum(n * parts for parts, n in counts.items())
     eligible = sum(counts.values())
     seconds = total / campaign.rate
@@ -240,35 +240,35 @@ async def _segments_in(
     campaign_id: int,
     template: Template,
     notice: str,
-    zones_of: Callable[[str], tuple[str, ...] | None],
     eligible_only: bool = False,
-) -> tuple[dict[tuple[str, ...], Counter[int]], int]:
-    """Per set of zones (``zones_of`` a number), how many eligible targets take each
-    number of segments; how many targets ``zones_of`` gives None (skipped for their
-    zone). ``eligible_only``: the targets left are the eligible ones (start skipped the
-    others), so they are not checked again (a look-up of the number's kind per target)."""
+) -> dict[str, Counter[int]]:
+    """How many eligible targets take each number of segments, per group of numbers in
+    the same time zones (``quiet_hours.zone_key``), by one number of each group.
+    ``eligible_only``: the targets left are the eligible ones (start skipped the others),
+    so they are not checked again (a look-up of the number's kind per target)."""
     eligible = (
         "" if eligible_only else f" AND NOT coalesce(pc.opted_out, 0) AND coalesce({MOBILE_SQL}, 1)"
     )
     counter = counting.Counter(template)
     reader = fields.Reader(counter.names)
-    counts: dict[tuple[str, ...], Counter[int]] = {}
-    unplaced = 0
+    groups: dict[str, Counter[int]] = {}
+    by_number: dict[str, Counter[int]] = {}
+    zone_key = quiet_hours.zone_key
     async with contextlib.aclosing(_pages(q, campaign_id, eligible)) as pages:
         async for rows in pages:
             for r in rows:
-                zones = zones_of(r["phone"])
-                if zones is None:
-                    unplaced += 1
-                    continue
                 values = reader.values(
                     r if r["has_contact"] else None, r["phone"], r["merge_values"]
                 )
                 found = counter.count(values, notice if r["notice_due"] else None)
                 # A text that renders empty is skipped when due; counted here as one.
                 parts = 1 if found is None else max(found.segments, 1)
-                counts.setdefault(zones, Counter())[parts] += 1
-    return counts, unplaced
+                key = zone_key(r["phone"])
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = by_number[r["phone"]] = Counter()
+                group[parts] += 1
+    return by_number
 
 
 async def _pages(

@@ -83,6 +83,11 @@ _zone_cache: dict[str, tuple[str, ...]] = {}
 _MAX_CACHED: Final = 65_536
 
 
+def zone_key(phone: str) -> str:
+    """Numbers with the same key are in the same zones (see ``zones_of``)."""
+    return phone[:_PREFIX]
+
+
 def zones_of(phone: str) -> tuple[str, ...]:
     """The zones ``phone`` (E.164) may be in, or ``(UNKNOWN_ZONE,)``.
 
