@@ -225,7 +225,8 @@ async def reply(
 
     Without ``to``, the reply goes to the number that last texted ``sender`` (a
     conversation's, a campaign's or an alert's: what the phone received), else to the
-    account's default number, else to our only number, as a real phone's reply would.
+    number of its conversation (it wrote first), else to the account's default number,
+    else to our only number, as a real phone's reply would.
     """
     region = (await settings.load(db)).default_region
     phone = normalise(sender, region)
@@ -234,6 +235,11 @@ async def reply(
             await db.fetchone(
                 "SELECT sender FROM sandbox_messages WHERE recipient = ?"
                 " ORDER BY message_id DESC LIMIT 1",
+                (phone,),
+            )
+            or await db.fetchone(
+                "SELECT n.e164 FROM conversations c JOIN numbers n ON n.id = c.number_id"
+                " WHERE c.phone = ? ORDER BY c.id DESC LIMIT 1",
                 (phone,),
             )
             or await db.fetchone("SELECT e164 FROM numbers WHERE is_default = 1")

@@ -22,6 +22,7 @@ SENDER = "+14155550100"
 BODY = "The clinic is closed on Monday."
 REACHABLE = ("+12125550110", "+12125550120", "+12125550130")
 UNREACHABLE = "+12125550199"
+STRANGER = "+12125550140"
 
 
 def batch(*rows: tuple[int, str], reference: str = "") -> OutboundBatch:
@@ -184,8 +185,8 @@ async def test_a_campaign_batch_is_one_message_to_many_and_each_target_gets_its_
 
 async def test_a_phone_replies_to_the_number_that_last_texted_it(db: Database):
     # A campaign's text is no conversation: the phone still answers the number it came
-    # from, not the account's default; a phone never texted answers the default, and
-    # with no default, our only number.
+    # from, not the account's default. A phone never texted answers its conversation's
+    # number, else the default, and with no default, our only number.
     campaign_sender = "+14155550109"
     await numbers.add(db, SYSTEM, campaign_sender)
     gateway = SandboxGateway(db)
@@ -195,7 +196,9 @@ async def test_a_phone_replies_to_the_number_that_last_texted_it(db: Database):
     assert await sandbox.reply(db, REACHABLE[0], "who is this?") is not None
     assert await sandbox.reply(db, REACHABLE[2], "hello") is not None
     await numbers.add(db, SYSTEM, SENDER, default=True)
-    await sandbox.reply(db, REACHABLE[2], "hello again")
+    await sandbox.reply(db, REACHABLE[2], "hello again")  # its conversation's number
+    await sandbox.reply(db, REACHABLE[2], "hello", to=SENDER)
+    await sandbox.reply(db, STRANGER, "hi")  # neither sent to nor in a conversation
     rows = await db.fetchall(
         "SELECT c.phone, n.e164 FROM conversations c JOIN numbers n ON n.id = c.number_id"
         " ORDER BY c.id"
@@ -203,5 +206,12 @@ async def test_a_phone_replies_to_the_number_that_last_texted_it(db: Database):
     assert [tuple(r) for r in rows] == [
         (REACHABLE[0], campaign_sender),
         (REACHABLE[2], campaign_sender),  # our only number then
-        (REACHABLE[2], SENDER),  # the default since
+        (REACHABLE[2], SENDER),
+        (STRANGER, SENDER),  # the default
     ]
+    counts = await db.fetchall(
+        "SELECT c.phone, n.e164, count(*) FROM messages m JOIN conversations c"
+        " ON c.id = m.conversation_id JOIN numbers n ON n.id = c.number_id"
+        " GROUP BY c.id ORDER BY c.id"
+    )
+    assert [r[2] for r in counts] == [1, 2, 1, 1]
