@@ -118,6 +118,12 @@ def test_start_shows_the_estimate_and_asks(sb: Run, db: Path) -> None:
     assert said_no.output.startswith("targets: 1 (0 opted out")
     assert said_no.output.endswith("Start campaign Spring? [y/N]: n\nnot started\n")
     assert query(db, "SELECT status FROM campaigns")[0][0] == "draft"
+    # No terminal and nothing on stdin (a script without --yes): click aborts the question.
+    unanswered = CliRunner().invoke(main, args, input="", prog_name="switchboard")
+    assert unanswered.exit_code == 1, unanswered.output
+    assert unanswered.stdout.endswith("Start campaign Spring? [y/N]: ")
+    assert unanswered.stderr == "Aborted!\n"
+    assert query(db, "SELECT status FROM campaigns")[0][0] == "draft"
     # A time in the past is refused before the estimate is shown and the question asked.
     past = ["--db", str(db), "campaigns", "start", "Spring", "--at", "2000-01-01T09:00Z"]
     refused_at = CliRunner().invoke(main, past, input="y\n", prog_name="switchboard")
@@ -128,18 +134,6 @@ def test_start_shows_the_estimate_and_asks(sb: Run, db: Path) -> None:
     assert said_yes.exit_code == 0, said_yes.output
     assert said_yes.output.endswith("scheduled campaign Spring for 2999-01-01 09:00 UTC\n")
     assert query(db, "SELECT status FROM campaigns")[0][0] == "scheduled"
-
-
-def test_start_not_answered_is_not_started(sb: Run, db: Path) -> None:
-    # No terminal and nothing on stdin (a script without --yes): click aborts the question.
-    ok(sb("create", "Spring", "--from", SENDER, "--text", "Hello"))
-    _targets(db, 1, "+12125550120")
-    args = ["--db", str(db), "campaigns", "start", "Spring", "--at", "2999-01-01T09:00Z"]
-    unanswered = CliRunner().invoke(main, args, input="", prog_name="switchboard")
-    assert unanswered.exit_code == 1, unanswered.output
-    assert unanswered.stdout.endswith("Start campaign Spring? [y/N]: ")
-    assert unanswered.stderr == "Aborted!\n"
-    assert query(db, "SELECT status FROM campaigns")[0][0] == "draft"
 
 
 def test_a_profile_is_given_a_campaign(sb: Run, db: Path, tmp_path: Path) -> None:
