@@ -46,8 +46,9 @@ from core.records import record
 from core.templates import Template, longest_count
 from core.text import segment_rate
 
-MAX_DAYS: Final = 3660
-"""How far the duration is followed; a campaign longer than ten years has no finish shown."""
+MAX_DAYS: Final = 366
+"""How far the finish is followed (zone by zone, each opening and closing: a year of a
+world-wide campaign is some 30,000 steps, under half a second); past it none is shown."""
 
 Querier = Database | Tx
 
@@ -342,7 +343,7 @@ def describe(e: Estimate) -> list[str]:
             f", done about {e.finishes_at.astimezone(ZoneInfo(e.time_zone)):%Y-%m-%d %H:%M}"
             f" ({e.time_zone})"
             if e.finishes_at is not None
-            else ", not done within ten years"
+            else ", not done within a year"
         ),
     ]
     if e.no_sending_time:

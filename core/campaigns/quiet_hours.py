@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -228,56 +228,70 @@ def sending_ends(
     of each zone set, each set's only while the window holds in every one of its zones.
     Sets open at the same time share the rate, each getting its share of what they have
     left (the dispatcher takes due targets by id, so the sets interleave). None: not by
-    ``limit``, or a set whose zones' windows never meet."""
+    ``limit``, or a set whose zones' windows never meet.
+
+    It steps from one opening or closing to the next (of any zone still sending), in Unix
+    seconds: a world-wide campaign's months are some ten thousand steps."""
     left = {zones: s for zones, s in seconds.items() if s > 0}
-    at = start.astimezone(UTC)
+    if any(next_opening_in(zones, start, window) is None for zones in left):
+        return None
+    clocks = {name: _Clock(name, window, start) for zones in left for name in zones}
+    at, end = start.timestamp(), limit.timestamp()
     while left:
-        if at > limit:
+        if at > end:
             return None
-        sending = [zones for zones in left if allowed_in(zones, at, window)]
+        sending = [z for z in left if all(clocks[name].holds(at) for name in z)]
+        change = min(clocks[name].next_change(at) for zones in left for name in zones)
         if not sending:
-            openings = [next_opening_in(zones, at, window) for zones in left]
-            if any(o is None for o in openings):
-                return None
-            at = min(o for o in openings if o is not None)
+            at = change
             continue
-        # Until a set opens or closes, the sets sending share the time as it is.
-        change = min(_next_change(name, at, window) for zones in left for name in zones)
-        room = (change - at).total_seconds()
+        # Until a zone opens or closes, the sets sending share the time as it is.
         need = sum(left[zones] for zones in sending)
-        if need <= room:
-            at += timedelta(seconds=need)
+        if need <= change - at:
+            at += need
             for zones in sending:
                 del left[zones]
         else:
             for zones in sending:
-                left[zones] -= room * left[zones] / need
+                left[zones] -= (change - at) * left[zones] / need
             at = change
-    return at
+    return datetime.fromtimestamp(at, UTC)
 
 
-def _next_change(name: str, at: datetime, window: Window) -> datetime:
-    """The first instant after ``at`` when ``name``'s clock reads the window's start or
-    end: the window opens or closes there."""
-    zone = _zone(name)
-    day = at.astimezone(zone).date()
-    instants = _changes_from(name, day, window.start, window.end)
-    return instants[bisect_right(instants, at)]
+class _Clock:
+    """One zone's openings and closings of the window, in Unix seconds, from the day
+    before ``start`` on, worked out a few days at a time as they are asked for."""
 
+    def __init__(self, name: str, window: Window, start: datetime) -> None:
+        self.zone = _zone(name)
+        self.window = window
+        self._day = start.astimezone(self.zone).date() - timedelta(days=1)
+        self._times: list[float] = []
+        self._holds: list[bool] = []
+        """Whether the window holds from each of ``_times`` until the next."""
 
-@lru_cache(maxsize=4096)
-def _changes_from(name: str, day: date, start: int, end: int) -> tuple[datetime, ...]:
-    """The instants, in order, when ``name``'s clock reads minute ``start`` or ``end`` of
-    ``day`` or of the two days after it (a day's next change is always among them)."""
-    zone = _zone(name)
-    midnight = datetime.combine(day, time())
-    return tuple(
-        sorted(
-            {
-                instant
-                for offset in range(3)
-                for minute in (start, end)
-                for instant in occurrences(midnight + timedelta(days=offset, minutes=minute), zone)
-            }
-        )
-    )
+    def holds(self, at: float) -> bool:
+        index = bisect_right(self._ensure(at), at) - 1
+        if index < 0:  # before the first change listed: not asked from ``start`` on
+            return self.window.holds(_local_minute(datetime.fromtimestamp(at, UTC), self.zone))
+        return self._holds[index]
+
+    def next_change(self, at: float) -> float:
+        times = self._ensure(at)
+        return times[bisect_right(times, at)]
+
+    def _ensure(self, at: float) -> list[float]:
+        """The changes, reaching past ``at`` by a day at least (so its next is among them)."""
+        while not self._times or self._times[-1] <= at + 86_400:
+            midnight = datetime.combine(self._day, time())
+            for instant in sorted(
+                {
+                    instant
+                    for minute in (self.window.start, self.window.end)
+                    for instant in occurrences(midnight + timedelta(minutes=minute), self.zone)
+                }
+            ):
+                self._times.append(instant.timestamp())
+                self._holds.append(self.window.holds(_local_minute(instant, self.zone)))
+            self._day += timedelta(days=1)
+        return self._times

@@ -147,6 +147,11 @@ async def test_the_duration_stops_for_the_night_in_the_recipients_zone(
     )
     assert found.finishes_at == datetime(2026, 1, 7, 9, 23, 20, tzinfo=NEW_YORK)
     assert "done about 2026-01-07 14:23 (UTC)" in "\n".join(estimate.describe(found))
+    # Two segments at one a year: past how far the finish is followed.
+    await campaigns.edit(db, team.dana, made.id, rate=2 / (366 * 86_400))
+    found = await estimate.estimate(db, team.dana, made.id)
+    assert found.finishes_at is None
+    assert estimate.describe(found)[3].endswith(", not done within a year")
 
 
 async def test_each_zone_sends_in_its_own_window_and_unplaced_numbers_are_skipped(
