@@ -8,10 +8,12 @@ gives it to others. Names, templates and numbers are printed literally.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from console.commands.campaigns_targets import csv_json, read_csv, tell_csv
 from console.options import db_option, emit_json, json_option, with_db
 from console.safe_text import printable
 from core.people.authz import SYSTEM
@@ -89,6 +91,12 @@ def _settings_options(func: Any) -> Any:
 @click.argument("name")
 @click.option("--from", "sender", required=True, metavar="NUMBER", help="One of our numbers.")
 @click.option("--text", "template", required=True, help="The text; fields as {{first_name}}.")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Its first targets from a CSV file, whose columns the text may use.",
+)
 @_settings_options
 @json_option
 @db_option
@@ -98,28 +106,32 @@ async def create_command(
     name: str,
     sender: str,
     template: str,
+    csv_file: Path | None,
     rate: float | None,
     window: str | None,
     unknown_zone: str | None,
     as_json: bool,
 ) -> None:
     """Create campaign NAME, a draft: add targets, look at the estimate, then start it."""
-    from core.campaigns import campaigns
+    from core.campaigns import campaigns, targets_csv
 
-    made = await campaigns.create(
-        db,
-        OPERATOR,
-        name,
-        sender,
-        template,
-        rate=1.0 if rate is None else rate,
-        window=window or campaigns.DEFAULT_WINDOW,
-        unknown_zone=unknown_zone or campaigns.ACCOUNT,
-    )
+    options = {
+        "rate": 1.0 if rate is None else rate,
+        "window": window or campaigns.DEFAULT_WINDOW,
+        "unknown_zone": unknown_zone or campaigns.ACCOUNT,
+    }
+    if csv_file is None:
+        made, report = await campaigns.create(db, OPERATOR, name, sender, template, **options), None
+    else:
+        made, report = await targets_csv.create_with_csv(
+            db, OPERATOR, name, sender, template, await read_csv(csv_file), **options
+        )
     if as_json:
-        emit_json(_json(made))
+        emit_json({**_json(made), **({} if report is None else {"targets": csv_json(report)})})
         return
     click.echo(f"created campaign {printable(made.name)} (id {made.id}), a draft")
+    if report is not None:
+        tell_csv(report)
 
 
 @click.command("list")

@@ -19,6 +19,7 @@ from core.people.authz import SYSTEM
 
 if TYPE_CHECKING:
     from core.campaigns.pool import Target
+    from core.campaigns.targets_csv import CsvAdded
     from core.db import Database
 
 # As the other set-up commands: the local operator, who can write the file anyway.
@@ -129,6 +130,18 @@ async def _add_filter(db: Database, campaign: str, text: str, as_json: bool) -> 
 
 async def _add_csv(db: Database, campaign: str, file: Path, as_json: bool) -> None:
     from core.campaigns import targets_csv
+
+    report = await targets_csv.import_csv(db, OPERATOR, campaign, await read_csv(file))
+    if as_json:
+        emit_json(csv_json(report))
+    else:
+        tell_csv(report)
+    if report.errors and not report.added:
+        sys.exit(1)
+
+
+async def read_csv(file: Path) -> bytes:
+    """The file's bytes: a regular file, at most MAX_CSV_BYTES."""
     from core.errors import InvalidInput
 
     info = os.stat(file)
@@ -137,29 +150,27 @@ async def _add_csv(db: Database, campaign: str, file: Path, as_json: bool) -> No
         raise InvalidInput(f"{file} is not a regular file")
     if info.st_size > MAX_CSV_BYTES:
         raise InvalidInput(f"{file} is larger than {MAX_CSV_BYTES // 2**20} MB; split it")
-    data = await asyncio.to_thread(file.read_bytes)
-    report = await targets_csv.import_csv(db, OPERATOR, campaign, data)
-    if as_json:
-        emit_json(
-            {
-                "added": report.added,
-                "matched_contacts": report.matched_contacts,
-                "rejected_rows": report.rejected_rows,
-                "errors": [
-                    {"row": e.row, "column": e.column, "reason": e.reason} for e in report.errors
-                ],
-            }
-        )
-    else:
-        summary = f"added {report.added} target(s)"
-        if report.errors:
-            summary += f", refused {report.rejected_rows} row(s)"
-        click.echo(summary)
-        for e in report.errors:
-            where = f"row {e.row}, column {printable(e.column)}"
-            click.echo(f"{where}: {printable(e.reason)}", err=True)
-    if report.errors and not report.added:
-        sys.exit(1)
+    return await asyncio.to_thread(file.read_bytes)
+
+
+def csv_json(report: CsvAdded) -> dict[str, Any]:
+    return {
+        "added": report.added,
+        "matched_contacts": report.matched_contacts,
+        "rejected_rows": report.rejected_rows,
+        "errors": [{"row": e.row, "column": e.column, "reason": e.reason} for e in report.errors],
+    }
+
+
+def tell_csv(report: CsvAdded) -> None:
+    """What was added on stdout, each bad row's cell on stderr."""
+    summary = f"added {report.added} target(s)"
+    if report.errors:
+        summary += f", refused {report.rejected_rows} row(s)"
+    click.echo(summary)
+    for e in report.errors:
+        where = f"row {e.row}, column {printable(e.column)}"
+        click.echo(f"{where}: {printable(e.reason)}", err=True)
 
 
 def _when(at: datetime | None) -> str:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -238,8 +239,9 @@ async def check_template(q: Querier, campaign_id: int | None, source: str, max_p
             raise
         # A new campaign has no CSV yet: the field the user means may be one of its columns.
         raise UnknownField(
-            f"{refused}. A CSV's columns are fields once its rows are targets: save the"
-            " draft with a text without them, add the CSV, then edit the text"
+            f"{refused}. A CSV's columns are fields once its rows are targets: create the"
+            " campaign with its CSV (campaigns create --csv FILE), or add the CSV, then"
+            " edit the text"
         ) from None
     worst = longest_count(compile_template(source, await observed_fields(q, campaign_id)))
     if worst.segments > max_parts:
@@ -271,8 +273,11 @@ async def create(
     window: str = DEFAULT_WINDOW,
     unknown_zone: str = ACCOUNT,
     filter: str | None = None,
+    targets: Callable[[Tx, int], Awaitable[object]] | None = None,
 ) -> Campaign:
-    """A new draft campaign; see the module for what is checked."""
+    """A new draft campaign; see the module for what is checked. ``targets`` adds the
+    draft's first targets in its transaction (given the campaign's id), before the text is
+    checked: the text may use their CSV columns, and a text refused leaves nothing."""
     authorize(actor, Action.MANAGE_CAMPAIGN, None)
     name = check_name(name)
     if filter is not None:
@@ -284,7 +289,8 @@ async def create(
         rate = check_rate(rate, config.rate_segments_per_second)
         e164 = await check_sender(tx, actor, sender, config.default_region)
         await _ensure_name_free(tx, name, None)
-        await check_template(tx, None, template, config.max_message_parts)
+        if targets is None:
+            await check_template(tx, None, template, config.max_message_parts)
         campaign_id = await tx.insert(
             "INSERT INTO campaigns (name, sender, template, filter, rate_segments_per_second,"
             " window_start, window_end, unknown_zone, created_by, created_at, updated_at)"
@@ -300,6 +306,9 @@ async def create(
             # The creator's console reloads its principal, and so sees the campaign.
             await profiles.changed(tx, actor, actor.profile_id)
         await tx.emit("campaign.created", "campaign", campaign_id, actor_id=actor.id)
+        if targets is not None:
+            await targets(tx, campaign_id)
+            await check_template(tx, campaign_id, template, config.max_message_parts)
         return from_row(await _row_in(tx, campaign_id))
 
 

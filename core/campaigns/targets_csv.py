@@ -20,6 +20,9 @@ non-mobile number, a number or contact an earlier row or an earlier target
 of the campaign has, a value too long, text that is not UTF-8 or holds
 control characters). Only a file that cannot be read as CSV at all, or whose
 header is unusable, is refused whole.
+
+``create_with_csv`` makes a draft with a file's rows as its first targets, so its
+text may use the columns from the start (``campaigns create --csv``).
 """
 
 from __future__ import annotations
@@ -27,15 +30,17 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from typing import Final
+from typing import Any, Final
 
 from core import settings
+from core.campaigns import campaigns
+from core.campaigns.campaigns import Campaign
 from core.campaigns.fields import MAX_PHONE, field_name
 from core.campaigns.lookup import CampaignName, authorized_in, ensure_open
 from core.campaigns.targets import merge_json
 from core.db import Database, Tx
 from core.errors import InvalidInput
-from core.people.authz import Action, Actor
+from core.people.authz import Action, Actor, authorize
 from core.people.contacts import MAX_CUSTOM_VALUE
 from core.people.contacts_csv import RowError
 from core.records import record
@@ -76,33 +81,66 @@ async def import_csv(db: Database, actor: Actor, campaign: CampaignName, data: b
     region = (await settings.load(db)).default_region
     # Reading numbers costs tens of microseconds each: off the event loop, outside the lock.
     rows, errors, phone_title = await asyncio.to_thread(_parse, data, region)
-    added = matched = 0
     async with db.transaction() as tx:
         ref = await authorized_in(tx, actor, Action.MANAGE_CAMPAIGN, ref.id)
         ensure_open(ref)
-        good, matched, refused = await _against_campaign(tx, ref.id, rows, phone_title)
-        errors.extend(refused)
-        for start in range(0, len(good), _BATCH):
-            await tx.executemany(
-                "INSERT INTO campaign_targets (campaign_id, contact_id, phone, merge_values,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (ref.id, contact, r.phone, merge_json(r.values), tx.now_ms, tx.now_ms)
-                    for r, contact in good[start : start + _BATCH]
-                ],
-            )
-        added = len(good)
-        if added:
-            await tx.emit(
-                "campaign.targets_added",
-                "campaign",
-                ref.id,
-                actor_id=actor.id,
-                added=added,
-                rejected_rows=len({e.row for e in errors}),
-            )
-    errors.sort(key=lambda e: e.row)
-    return CsvAdded(added, tuple(errors), matched)
+        return await _add_in(tx, actor, ref.id, rows, errors, phone_title)
+
+
+async def create_with_csv(
+    db: Database,
+    actor: Actor,
+    name: str,
+    sender: str,
+    template: str,
+    data: bytes,
+    **options: Any,
+) -> tuple[Campaign, CsvAdded]:
+    """A new draft (``campaigns.create``, with its ``options``) with the file's good rows
+    as its targets, whose text may use the file's columns: one transaction, so a text
+    they do not make good leaves neither the draft nor its targets."""
+    authorize(actor, Action.MANAGE_CAMPAIGN, None)
+    region = (await settings.load(db)).default_region
+    rows, errors, phone_title = await asyncio.to_thread(_parse, data, region)
+    added: list[CsvAdded] = []
+
+    async def targets(tx: Tx, campaign_id: int) -> None:
+        added.append(await _add_in(tx, actor, campaign_id, rows, errors, phone_title))
+
+    made = await campaigns.create(db, actor, name, sender, template, targets=targets, **options)
+    return made, added[0]
+
+
+async def _add_in(
+    tx: Tx,
+    actor: Actor,
+    campaign_id: int,
+    rows: list[_Row],
+    errors: list[RowError],
+    phone_title: str,
+) -> CsvAdded:
+    """Add ``rows`` not refused against the campaign; ``errors`` are the file's own."""
+    good, matched, refused = await _against_campaign(tx, campaign_id, rows, phone_title)
+    errors = sorted([*errors, *refused], key=lambda e: e.row)
+    for start in range(0, len(good), _BATCH):
+        await tx.executemany(
+            "INSERT INTO campaign_targets (campaign_id, contact_id, phone, merge_values,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (campaign_id, contact, r.phone, merge_json(r.values), tx.now_ms, tx.now_ms)
+                for r, contact in good[start : start + _BATCH]
+            ],
+        )
+    if good:
+        await tx.emit(
+            "campaign.targets_added",
+            "campaign",
+            campaign_id,
+            actor_id=actor.id,
+            added=len(good),
+            rejected_rows=len({e.row for e in errors}),
+        )
+    return CsvAdded(len(good), tuple(errors), matched)
 
 
 async def _against_campaign(

@@ -136,6 +136,31 @@ def test_start_shows_the_estimate_and_asks(sb: Run, db: Path) -> None:
     assert query(db, "SELECT status FROM campaigns")[0][0] == "scheduled"
 
 
+def test_create_with_a_csv_whose_columns_the_text_uses(sb: Run, db: Path, tmp_path: Path) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("phone,Order\n+12125550180,#12\nnope,#13\n", encoding="utf-8")
+    typo = sb("create", "Typo", "--from", SENDER, "--text", "Order {{ordr}}", "--csv", orders)
+    refused(typo, "unknown field 'ordr' (did you mean order?)")
+    assert query(db, "SELECT count(*) FROM campaigns")[0][0] == 0
+    done = ok(
+        sb("create", "Orders", "--from", SENDER, "--text", "Order {{order}}", "--csv", orders)
+    )
+    assert done.stdout == (
+        "created campaign Orders (id 1), a draft\nadded 1 target(s), refused 1 row(s)\n"
+    )
+    assert done.stderr.startswith("row 3, column phone: 'nope' is not a valid phone number")
+    assert [tuple(r) for r in query(db, "SELECT phone, merge_values FROM campaign_targets")] == [
+        ("+12125550180", '{"order": "#12"}')
+    ]
+    again = ["create", "Again", "--from", SENDER, "--text", "{{order}}", "--csv", orders]
+    made = json.loads(ok(sb(*again, "--json")).stdout)
+    assert (made["name"], made["targets"]["added"], made["targets"]["rejected_rows"]) == (
+        "Again",
+        1,
+        1,
+    )
+
+
 def test_a_profile_is_given_a_campaign(sb: Run, db: Path, tmp_path: Path) -> None:
     ok(sb("create", "Spring", "--from", SENDER, "--text", "Hello"))
     perms = ("permissions", "campaign")

@@ -21,7 +21,14 @@ from core.people.authz import SYSTEM, Actor
 from core.people.contacts import ContactDraft
 from core.permissions import profiles
 from core.sms import sending
-from tests.core.conftest import CARL_LANDLINE, CARL_MOBILE, DORA_MOBILE, ERIN_MOBILE, Team
+from tests.core.conftest import (
+    CARL_LANDLINE,
+    CARL_MOBILE,
+    DEFAULT_NUMBER,
+    DORA_MOBILE,
+    ERIN_MOBILE,
+    Team,
+)
 
 LANDLINE_GB = "+442079460018"  # a London fixed line: not a mobile
 
@@ -270,6 +277,35 @@ async def test_a_csv_that_cannot_be_read_is_refused_whole(
     with pytest.raises(InvalidInput, match=fragment.replace("{", r"\{").replace("}", r"\}")):
         await targets_csv.import_csv(db, SYSTEM, cid, data)
     assert await db.scalar("SELECT count(*) FROM campaign_targets") == 0
+
+
+async def test_a_campaign_made_with_its_csv_may_use_the_columns_at_once(
+    db: Database, team: Team
+) -> None:
+    data = f"Phone,Order\n{DORA_MOBILE},#12\nnot a number,#13\n+12125550180,#14\n".encode()
+    made, report = await targets_csv.create_with_csv(
+        db, team.dana, "Orders", DEFAULT_NUMBER, "Order {{order}} is ready", data, rate=2.0
+    )
+    assert (made.template, made.rate) == ("Order {{order}} is ready", 2.0)
+    assert (report.added, report.matched_contacts) == (2, 1)
+    assert [(e.row, e.column) for e in report.errors] == [(3, "Phone")]
+    rows = await db.fetchall(
+        "SELECT phone, merge_values FROM campaign_targets WHERE campaign_id = ? ORDER BY id",
+        (made.id,),
+    )
+    assert [tuple(r) for r in rows] == [
+        (DORA_MOBILE, '{"order": "#12"}'),
+        ("+12125550180", '{"order": "#14"}'),
+    ]
+    # A text the file's columns do not make good leaves neither a draft nor targets.
+    with pytest.raises(InvalidInput, match=r"unknown field 'ordr' \(did you mean order\?\)"):
+        await targets_csv.create_with_csv(
+            db, team.dana, "Typo", DEFAULT_NUMBER, "Order {{ordr}}", data
+        )
+    assert await db.scalar("SELECT count(*) FROM campaigns") == 1
+    assert await db.scalar("SELECT count(*) FROM campaign_targets") == 2
+    with pytest.raises(NotAllowed):  # checked before the file is read
+        await targets_csv.create_with_csv(db, team.alice, "Mine", DEFAULT_NUMBER, "Hi", b"")
 
 
 # --- the pool and moves -------------------------------------------------------------
