@@ -39,7 +39,7 @@ from core.errors import InvalidInput, LimitExceeded, NotFound, WrongStatus
 from core.people.authz import Action, Actor, CampaignAccess, NumberAccess, allows, authorize
 from core.permissions import profiles, values
 from core.records import record
-from core.sms import numbers, phones
+from core.sms import numbers, outgoing, phones
 from core.templates import (
     Field,
     Fields,
@@ -232,6 +232,7 @@ async def observed_fields(q: Querier, campaign_id: int | None) -> Fields:
 
 
 async def check_template(q: Querier, campaign_id: int | None, source: str, max_parts: int) -> None:
+    outgoing.check_text(source, "the campaign's text")
     try:
         template = compile_template(source, await fields.fields_in(q, campaign_id))
     except UnknownField as refused:

@@ -67,6 +67,7 @@ async def send(
     """
     if not body.strip() and not media:
         raise InvalidInput("the message is empty")
+    outgoing.check_text(body)
     config = await settings.load(db)
     phone = await _recipient(db, to, config.default_region)
     if media:

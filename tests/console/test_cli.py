@@ -415,6 +415,14 @@ def test_an_empty_message_is_refused(fresh: Run):
     refused(fresh("send", "--to", ANN, "   "), "empty")
 
 
+def test_a_message_with_a_control_character_is_refused(fresh: Run, db: Path):
+    # No phone shows one, and in GSM-7 an ESC would start an extension character.
+    said = refused(fresh("send", "--to", ANN, "red\x1b[31m alert"), "control character (U+001B)")
+    assert "\x1b" not in said
+    ok(fresh("send", "--to", ANN, "two\nlines\tand a tab"))
+    assert scalar(db, "SELECT count(*) FROM messages") == 1
+
+
 def _sqlite_file(path: Path, *statements: str) -> Path:
     conn = sqlite3.connect(path)
     for statement in statements:

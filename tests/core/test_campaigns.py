@@ -126,6 +126,17 @@ async def test_an_unknown_field_is_refused_by_name(db: Database, team: Team) -> 
     )
 
 
+async def test_a_text_with_a_control_character_is_refused(db: Database, team: Team) -> None:
+    with pytest.raises(
+        InvalidInput, match=r"the campaign's text holds a control character \(U\+001B\)"
+    ):
+        await campaigns.create(db, team.dana, "Spring", DEFAULT_NUMBER, "Hi\x1b[31m")
+    made = await campaigns.create(db, team.dana, "Spring", DEFAULT_NUMBER, "Hi\n\tthere")
+    with pytest.raises(InvalidInput, match=r"control character \(U\+0007\)"):
+        await campaigns.edit(db, team.dana, made.id, template="Hi\a")
+    assert (await campaigns.row_in(db, made.id))["template"] == "Hi\n\tthere"
+
+
 async def test_custom_fields_and_csv_columns_are_fields(db: Database, team: Team) -> None:
     await contacts.create(
         db,
