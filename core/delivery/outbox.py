@@ -124,7 +124,6 @@ async def queue(
         raise InvalidInput(f"{recipient} is one of our own numbers; a message cannot go to it")
     if not body.strip() and not media:
         raise InvalidInput("the message is empty")
-    outgoing.check_text(body)
     await consent.ensure_may_text(tx, recipient)
     if purpose != ALERT and await consent.take_notice_in(tx, recipient):
         body = outgoing.with_notice(body, (await settings.load_in(tx)).optout_notice)
@@ -201,8 +200,6 @@ async def queue_many(
             )
         elif not body.strip():
             results.append(InvalidInput("the message is empty"))
-        elif (refused := outgoing.refusal(body)) is not None:
-            results.append(refused)
         elif recipient in opted:
             try:
                 await consent.ensure_may_text(tx, recipient)  # its refusal, worded once

@@ -22,22 +22,15 @@ LAYOUT: Final = "\n\r\t"
 
 
 def check_text(text: str, what: str = "the message") -> None:
-    """Raise ``refusal``'s InvalidInput, if any."""
-    refused = refusal(text, what)
-    if refused is not None:
-        raise refused
-
-
-def refusal(text: str, what: str = "the message") -> InvalidInput | None:
-    """Why ``text`` cannot go by SMS: a control character other than a line break or a
-    tab (no phone shows one, and in GSM-7 an ESC starts an extension character)."""
-    if not has_control_characters(text, LAYOUT):
-        return None
-    found = next(ch for ch in text if (ch < " " or ch == "\x7f") and ch not in LAYOUT)
-    return InvalidInput(
-        f"{what} holds a control character (U+{ord(found):04X}); an SMS may hold line"
-        " breaks and tabs, and no other"
-    )
+    """Refuse (InvalidInput) a text someone writes to be sent that holds a control
+    character other than a line break or a tab: no phone shows one, and in GSM-7 an ESC
+    starts an extension character."""
+    if has_control_characters(text, LAYOUT):
+        found = next(ch for ch in text if (ch < " " or ch == "\x7f") and ch not in LAYOUT)
+        raise InvalidInput(
+            f"{what} holds a control character (U+{ord(found):04X}); an SMS may hold line"
+            " breaks and tabs, and no other"
+        )
 
 
 def with_notice(body: str, notice: str | None) -> str:
