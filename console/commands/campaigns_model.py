@@ -8,6 +8,7 @@ gives it to others. Names, templates and numbers are printed literally.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -128,10 +129,12 @@ async def create_command(
         )
     if as_json:
         emit_json({**_json(made), **({} if report is None else {"targets": csv_json(report)})})
-        return
-    click.echo(f"created campaign {printable(made.name)} (id {made.id}), a draft")
-    if report is not None:
-        tell_csv(report)
+    else:
+        click.echo(f"created campaign {printable(made.name)} (id {made.id}), a draft")
+        if report is not None:
+            tell_csv(report)
+    if report is not None and report.errors and not report.added:
+        sys.exit(1)  # as `targets add --csv`: the file gave nothing (the draft is made)
 
 
 @click.command("list")

@@ -159,6 +159,14 @@ def test_create_with_a_csv_whose_columns_the_text_uses(sb: Run, db: Path, tmp_pa
         1,
         1,
     )
+    # No good row: the draft is made, and the exit says the file gave nothing.
+    bad = tmp_path / "bad.csv"
+    bad.write_text("phone,Order\nnope,#1\n", encoding="utf-8")
+    empty = sb("create", "Empty", "--from", SENDER, "--text", "Hello", "--csv", bad)
+    assert (empty.returncode, empty.stdout) == (
+        1,
+        "created campaign Empty (id 3), a draft\nadded 0 target(s), refused 1 row(s)\n",
+    )
 
 
 def test_a_profile_is_given_a_campaign(sb: Run, db: Path, tmp_path: Path) -> None:
