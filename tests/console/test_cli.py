@@ -645,7 +645,10 @@ def test_untrusted_text_never_reaches_the_terminal_raw(
 
     ok(fresh("sandbox", "reply", "--from", ANN, HOSTILE))
     assert scalar(db, "SELECT body FROM messages WHERE direction = 'in'") == HOSTILE, "kept as is"
-    sent = as_json(fresh("send", "--to", BEN, HOSTILE, "--json"))
+    # A text to send with C0 controls is refused, its refusal inert; the rest is sent.
+    refused(fresh("send", "--to", BEN, HOSTILE), "control character (U+001B)")
+    sendable = HOSTILE.replace("\x1b", "").replace("\x07", "")
+    sent = as_json(fresh("send", "--to", BEN, sendable, "--json"))
     worker_on()
     wait_for(
         lambda: scalar(
@@ -667,7 +670,7 @@ def test_untrusted_text_never_reaches_the_terminal_raw(
         _assert_inert(result.stdout)
         _assert_inert(result.stderr)
     inbox = ok(fresh("sandbox", "inbox")).stdout
-    assert "\\x1b[31mred [bold]x" in inbox, "shown literally, as visible escapes"
+    assert "[31mred [bold]x \\x9b2J \\u202eevil" in inbox, "shown literally, escapes visible"
 
     bad = fresh("send", "--to", HOSTILE, "hi")
     assert bad.returncode == 1
