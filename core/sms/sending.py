@@ -60,10 +60,10 @@ async def send(
 
     ``mms_limits`` are the provider's (``SmsGateway.mms_limits``): an
     MMS it cannot send is refused now rather than failing in the outbox.
-    Raises InvalidInput (empty message, bad number, one of our own numbers,
-    an MMS text over MAX_MMS_TEXT), NotMobile, OptedOut, MmsNotSupported,
-    LimitExceeded (too many SMS parts), NotFound (no number to send from) or
-    NotAllowed.
+    Raises InvalidInput (empty message, a control character other than a line
+    break or tab, bad number, one of our own numbers, an MMS text over
+    MAX_MMS_TEXT), NotMobile, OptedOut, MmsNotSupported, LimitExceeded (too
+    many SMS parts), NotFound (no number to send from) or NotAllowed.
     """
     if not body.strip() and not media:
         raise InvalidInput("the message is empty")
