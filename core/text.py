@@ -25,11 +25,14 @@ def is_utf8(text: str) -> bool:
 
 def has_control_characters(text: str, allowed: str = "") -> bool:
     """``text`` holds a C0 control character or DEL, other than those in ``allowed``."""
+    return first_control_character(text, allowed) is not None
+
+
+def first_control_character(text: str, allowed: str = "") -> str | None:
+    """The first C0 control character or DEL in ``text`` not in ``allowed``, or None."""
     # A regular expression: a Python loop over every character of an email body
     # was a noticeable part of a close that queues ten of them.
-    if not allowed:
-        return _CONTROL.search(text) is not None
-    return any(ch not in allowed for ch in _CONTROL.findall(text))
+    return next((m.group() for m in _CONTROL.finditer(text) if m.group() not in allowed), None)
 
 
 def segment_rate(per_second: float) -> str:

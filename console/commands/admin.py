@@ -128,11 +128,13 @@ async def numbers_assign(
         raise click.UsageError("give one of --default, --agent USER or --none")
     agent_id = (await agents.by_username(db, username)).id if username else None
     done = await numbers.assign(db, OPERATOR, number, agent_id=agent_id, default=default)
-    use = "the default sender" if done.is_default else f"{username}'s caller ID"
-    click.echo(
-        f"{done.e164} is now "
-        + (use if default or username else "neither default nor an agent's caller ID")
-    )
+    if done.is_default:
+        use = "the default sender"
+    elif username:
+        use = f"{printable(username)}'s caller ID"
+    else:
+        use = "neither default nor an agent's caller ID"
+    click.echo(f"{done.e164} is now {use}")
 
 
 @numbers_group.command("list")

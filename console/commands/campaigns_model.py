@@ -121,8 +121,9 @@ async def create_command(
         "window": window or campaigns.DEFAULT_WINDOW,
         "unknown_zone": unknown_zone or campaigns.ACCOUNT,
     }
+    report = None
     if csv_file is None:
-        made, report = await campaigns.create(db, OPERATOR, name, sender, template, **options), None
+        made = await campaigns.create(db, OPERATOR, name, sender, template, **options)
     else:
         made, report = await targets_csv.create_with_csv(
             db, OPERATOR, name, sender, template, await read_csv(csv_file), **options

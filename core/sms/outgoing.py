@@ -15,7 +15,7 @@ from core.db import Database, Tx
 from core.errors import InvalidInput
 from core.sms import consent, segments
 from core.sms.segments import SmartEncoding
-from core.text import has_control_characters
+from core.text import first_control_character
 
 LAYOUT: Final = "\n\r\t"
 """The control characters an SMS text may hold: line breaks and tabs."""
@@ -25,8 +25,8 @@ def check_text(text: str, what: str = "the message") -> None:
     """Refuse (InvalidInput) a text someone writes to be sent that holds a control
     character other than a line break or a tab: no phone shows one, and in GSM-7 an ESC
     starts an extension character."""
-    if has_control_characters(text, LAYOUT):
-        found = next(ch for ch in text if (ch < " " or ch == "\x7f") and ch not in LAYOUT)
+    found = first_control_character(text, LAYOUT)
+    if found is not None:
         raise InvalidInput(
             f"{what} holds a control character (U+{ord(found):04X}); an SMS may hold line"
             " breaks and tabs, and no other"
