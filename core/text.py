@@ -10,6 +10,12 @@ reach a terminal or a request line.
 from __future__ import annotations
 
 import re
+from typing import Final
+
+from core.errors import InvalidInput
+
+LAYOUT: Final = "\n\r\t"
+"""The control characters text meant to be read may hold: line breaks and tabs."""
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 
@@ -33,6 +39,15 @@ def first_control_character(text: str, allowed: str = "") -> str | None:
     # A regular expression: a Python loop over every character of an email body
     # was a noticeable part of a close that queues ten of them.
     return next((m.group() for m in _CONTROL.finditer(text) if m.group() not in allowed), None)
+
+
+def refuse_control_characters(what: str, text: str, allowed: str = "") -> None:
+    """InvalidInput naming ``what`` and the character when ``text`` holds a C0 control
+    character or DEL other than those in ``allowed``."""
+    found = first_control_character(text, allowed)
+    if found is not None:
+        may = "; it may hold line breaks and tabs, and no other" if allowed else ""
+        raise InvalidInput(f"{what} holds a control character (U+{ord(found):04X}){may}")
 
 
 def segment_rate(per_second: float) -> str:

@@ -170,6 +170,17 @@ def scalar(db: Path, sql: str, params: tuple[Any, ...] = ()) -> Any:
     return rows[0][0] if rows else None
 
 
+def saved_before_the_rule(db: Path, sql: str, params: tuple[Any, ...] = ()) -> None:
+    """Write into the file what core now refuses at entry (a control character in a
+    name), as a database saved before the rule may hold it."""
+    conn = sqlite3.connect(db, timeout=10)
+    try:
+        with conn:
+            conn.execute(sql, params)
+    finally:
+        conn.close()
+
+
 # --- what a user sees: success, or one clear line ------------------------------
 
 BUG_SIGNS = ("Traceback", "(a bug", "Event loop is closed")

@@ -72,4 +72,10 @@ class Counter:
             return str(refused)
         if not text.strip():
             return None
+        try:
+            # The template was checked when saved: a control character here came with a
+            # value (a contact saved before contacts refused them).
+            outgoing.check_text(text, "the text with this target's values")
+        except InvalidInput as refused:
+            return str(refused)
         return segments.count(outgoing.with_notice(text, line))

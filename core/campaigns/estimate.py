@@ -41,6 +41,7 @@ from core.campaigns import campaigns, counting, fields, quiet_hours, targets
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
 from core.delivery import bundle
+from core.errors import InvalidInput
 from core.people.authz import Action, Actor, CampaignAccess, authorize
 from core.records import record
 from core.templates import Template, longest_count
@@ -261,8 +262,12 @@ async def _segments_in(
                 values = reader.values(
                     r if r["has_contact"] else None, r["phone"], r["merge_values"]
                 )
-                found = counter.count(values, notice if r["notice_due"] else None)
-                # A text that renders empty is skipped when due; counted here as one.
+                try:
+                    found = counter.count(values, notice if r["notice_due"] else None)
+                except InvalidInput:
+                    found = None  # a value refused: skipped when due, saying why
+                # A text that renders empty (or is refused) is skipped when due; counted
+                # here as one.
                 parts = 1 if found is None else max(found.segments, 1)
                 key = zone_key(r["phone"])
                 group = groups.get(key)

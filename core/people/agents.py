@@ -10,6 +10,7 @@ from core.errors import InvalidInput, NotAllowed, NotFound
 from core.people.authz import Action, Actor, authorize
 from core.permissions import principal
 from core.records import record
+from core.text import refuse_control_characters
 
 _USERNAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$", re.IGNORECASE)
 MAX_NAME = 200
@@ -43,10 +44,12 @@ def _agent(row: sqlite3.Row, who: Actor | None = None) -> Agent:
 
 
 def check_name(value: str) -> str:
-    """An agent's full name trimmed; InvalidInput if longer than MAX_NAME (as for contacts)."""
+    """An agent's full name trimmed; InvalidInput if longer than MAX_NAME or holding a
+    control character (as for contacts)."""
     name = value.strip()
     if len(name) > MAX_NAME:
         raise InvalidInput(f"name is too long: {len(name)} characters, the most is {MAX_NAME}")
+    refuse_control_characters("name", name)
     return name
 
 

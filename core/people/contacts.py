@@ -24,6 +24,7 @@ from core.errors import InvalidInput, InvalidPhoneNumber, NotFound
 from core.people.authz import Action, Actor, authorize
 from core.records import record
 from core.sms import phones as phone_numbers
+from core.text import LAYOUT, is_utf8, refuse_control_characters
 
 PHONE_KINDS = ("mobile", "landline", "work", "home", "fax", "other")
 BUILTIN_FIELDS = ("name", "job_title", "email", "ready")
@@ -169,8 +170,10 @@ def check_custom_key(value: str) -> str:
 
 
 def check_custom_value(key: str, value: str) -> str:
-    """A custom field's value trimmed; InvalidInput if longer than MAX_CUSTOM_VALUE."""
-    return _check_length(f"custom field {key!r}", value.strip(), MAX_CUSTOM_VALUE)
+    """A custom field's value trimmed; InvalidInput if longer than MAX_CUSTOM_VALUE or
+    holding a control character other than a line break or a tab."""
+    # A value may run over lines (an address): it is put into texts as it is.
+    return _check_length(f"custom field {key!r}", value.strip(), MAX_CUSTOM_VALUE, LAYOUT)
 
 
 def check_custom(custom: dict[str, str]) -> dict[str, str]:
@@ -258,13 +261,16 @@ def draft_from(contact: Contact) -> ContactDraft:
     )
 
 
-def _check_length(what: str, value: str, most: int) -> str:
+def _check_length(what: str, value: str, most: int, allowed: str = "") -> str:
+    """``value`` if it fits ``most`` characters and is text a person wrote: a control
+    character (other than ``allowed``) is refused, since the value is shown on screens
+    and put into SMS and email (a NUL, which C code reading the text stops at, included);
+    so is text that is not UTF-8, which SQLite could not give back."""
     if len(value) > most:
         raise InvalidInput(f"{what} is too long: {len(value)} characters, the most is {most}")
-    if "\x00" in value:
-        # Nobody types one; it comes from a damaged or binary file, and C code
-        # reading the text (terminals, exports) stops at it.
-        raise InvalidInput(f"{what} contains a NUL character (\\x00), which text may not hold")
+    refuse_control_characters(what, value, allowed)
+    if not is_utf8(value):
+        raise InvalidInput(f"{what} is not valid text (a lone surrogate)")
     return value
 
 

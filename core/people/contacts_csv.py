@@ -41,8 +41,8 @@ after a closing quote, refuses the whole file naming the row (a lenient
 reader would swallow the rows after it into one cell). So does a cell
 longer than ``csv.field_size_limit()`` (131,072 characters) and text that
 is not UTF-8. A name, job title or email spanning lines is refused for the
-row, since it nearly always means a quote lost its pair. NUL characters are
-refused in every text field.
+row, since it nearly always means a quote lost its pair; any other control
+character is refused as a contact refuses it (``contacts.prepare``).
 
 Export writes the same format: the known columns, then one column per custom
 field name in use (sorted). It reads the contacts in keyset pages, never all

@@ -8,29 +8,18 @@ is the count of what is sent.
 
 from __future__ import annotations
 
-from typing import Final
-
 from core import settings
 from core.db import Database, Tx
-from core.errors import InvalidInput
 from core.sms import consent, segments
 from core.sms.segments import SmartEncoding
-from core.text import first_control_character
-
-LAYOUT: Final = "\n\r\t"
-"""The control characters an SMS text may hold: line breaks and tabs."""
+from core.text import LAYOUT, refuse_control_characters
 
 
 def check_text(text: str, what: str = "the message") -> None:
     """Refuse (InvalidInput) a text someone writes to be sent that holds a control
     character other than a line break or a tab: no phone shows one, and in GSM-7 an ESC
     starts an extension character."""
-    found = first_control_character(text, LAYOUT)
-    if found is not None:
-        raise InvalidInput(
-            f"{what} holds a control character (U+{ord(found):04X}); an SMS may hold line"
-            " breaks and tabs, and no other"
-        )
+    refuse_control_characters(what, text, LAYOUT)
 
 
 def with_notice(body: str, notice: str | None) -> str:

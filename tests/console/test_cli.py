@@ -26,7 +26,17 @@ from hypothesis import strategies as st
 
 from console.cli import COMMANDS, main
 from console.safe_text import json_printable
-from tests.processes import ok, query, refused, running, scalar, switchboard, wait_for, worker
+from tests.processes import (
+    ok,
+    query,
+    refused,
+    running,
+    saved_before_the_rule,
+    scalar,
+    switchboard,
+    wait_for,
+    worker,
+)
 
 ME = getpass.getuser()
 OUR_NUMBER = "+14155550100"
@@ -640,7 +650,15 @@ def test_untrusted_text_never_reaches_the_terminal_raw(
 ):
     source = tmp_path / "hostile.csv"
     source.write_text(f'name,mobile\n"{HOSTILE}",{BEN}\n', encoding="utf-8")
+    # A name is refused its controls (the row, inertly); one saved before that is shown.
+    said = fresh("contacts", "import", source)
+    assert (said.returncode, said.stderr) == (
+        1,
+        "row 2, column name: name holds a control character (U+001B)\n",
+    )
+    source.write_text(f"name,mobile\nBen,{BEN}\n", encoding="utf-8")
     ok(fresh("contacts", "import", source))
+    saved_before_the_rule(db, "UPDATE contacts SET name = ?", (HOSTILE,))
     ok(fresh("settings", "set", "sandbox_delivery_seconds", "0"))
 
     ok(fresh("sandbox", "reply", "--from", ANN, HOSTILE))

@@ -40,7 +40,7 @@ def scene(tmp_path: Path, db: Path, sb: Run) -> Path:
         "name,mobile,landline,Region\n"
         "Ada Smith,+12125550170,,north\n"
         "Bo Jones,+12125550171,,south\n"
-        "Cy \x1b[31mRed,,+12125550172,north\n",
+        "Cy Red,,+12125550172,north\n",
         encoding="utf-8",
     )
     ok(sb("contacts", "import", people))

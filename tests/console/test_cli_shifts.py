@@ -11,7 +11,7 @@ from subprocess import CompletedProcess
 
 import pytest
 
-from tests.processes import ok, refused, scalar, switchboard
+from tests.processes import ok, refused, saved_before_the_rule, scalar, switchboard
 
 Run = Callable[..., CompletedProcess[str]]
 
@@ -27,7 +27,8 @@ def sb(tmp_path: Path, db: Path) -> Run:
         return switchboard("shifts", *args, db=db, home=tmp_path)
 
     ok(switchboard("agents", "add", "alice", "--name", "Alice Moreau", db=db, home=tmp_path))
-    ok(switchboard("agents", "add", "bob", "--name", "Bob\x1b[31m", db=db, home=tmp_path))
+    ok(switchboard("agents", "add", "bob", "--name", "Bob", db=db, home=tmp_path))
+    saved_before_the_rule(db, "UPDATE agents SET name = ? WHERE username = 'bob'", ("Bob\x1b[31m",))
     return run
 
 

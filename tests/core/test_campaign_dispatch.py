@@ -173,6 +173,26 @@ async def test_unknown_zones_skipped_when_the_campaign_says_so(db: Database, tea
     }
 
 
+async def test_a_name_with_a_control_character_saved_before_the_rule_is_skipped_not_sent(
+    db: Database, team: Team
+) -> None:
+    # Contacts refuse control characters now; a name saved before that is in the file.
+    await db.write("UPDATE contacts SET name = ? WHERE id = ?", ("Dora\x1b[31m Red", team.dora.id))
+    cid = await cs.campaign(db)
+    await cs.target(db, cid, CARL_MOBILE, contact_id=team.carl.id)
+    await cs.target(db, cid, DORA_MOBILE, contact_id=team.dora.id)
+    await dispatch.Dispatcher(db).run()
+    assert await cs.targets(db, cid) == {
+        CARL_MOBILE: ("queued", None),
+        DORA_MOBILE: (
+            "skipped",
+            "the text with this target's values holds a control character (U+001B); it may"
+            " hold line breaks and tabs, and no other",
+        ),
+    }
+    assert "\x1b" not in "".join(str(m["body"]) for m in await _campaign_messages(db, cid))
+
+
 async def test_an_opt_out_and_a_ready_flip_mid_campaign_are_skipped_and_counted(
     db: Database, team: Team, clock: FakeClock
 ) -> None:

@@ -73,6 +73,22 @@ async def test_a_value_outside_gsm7_is_counted_as_itself(db: Database, team: Tea
     assert (found.segments_per_message, found.total_segments) == (2, 3)
 
 
+async def test_a_value_dispatch_will_refuse_is_counted_as_one_not_refusing_the_estimate(
+    db: Database, team: Team
+) -> None:
+    # A name saved before contacts refused control characters: skipped when due.
+    await db.write("UPDATE contacts SET name = ? WHERE id = ?", ("Dora\x1b[31m", team.dora.id))
+    made = await campaigns.create(
+        db, team.dana, "Spring", DEFAULT_NUMBER, "Hi {{name}}" + "x" * 150
+    )
+    await add_target(db, made.id, team.dora.id, DORA_MOBILE)
+    await add_target(db, made.id, team.erin.id, ERIN_MOBILE)
+    await _notice_sent(db, DORA_MOBILE, ERIN_MOBILE)
+    found = await estimate.estimate(db, team.dana, made.id)
+    # Erin's text is 164 characters, two parts; Dora's counts as one.
+    assert (found.eligible, found.segments_per_message, found.total_segments) == (2, 2, 3)
+
+
 async def test_cost_duration_and_skipped_counts(db: Database, team: Team, clock: FakeClock) -> None:
     await settings.update(db, SYSTEM, cost_per_segment=0.05, currency="EUR")
     made = await campaigns.create(db, team.dana, "Spring", DEFAULT_NUMBER, "Hello", rate=0.01)

@@ -185,6 +185,35 @@ def test_bad_custom_field_names_are_refused(custom: dict[str, str], message: str
         contacts.validate(ContactDraft(name="Ann", custom=custom), "US")
 
 
+@pytest.mark.parametrize(
+    ("draft", "message"),
+    [
+        (ContactDraft(name="Eve\x1b[31m"), r"name holds a control character \(U\+001B\)$"),
+        (ContactDraft(name="Ann", job_title="Boss\x07"), r"job title holds .*\(U\+0007\)$"),
+        (ContactDraft(name="Ann", email="a\x7f@example.com"), r"email holds .*\(U\+007F\)$"),
+        (ContactDraft(name="Ann", custom={"Te\tam": "x"}), r"custom field name .*\(U\+0009\)$"),
+        (
+            ContactDraft(name="Ann", custom={"Note": "see\x1b]52;c;aGk=\x07"}),
+            r"custom field 'Note' holds a control character \(U\+001B\); it may hold line"
+            " breaks and tabs, and no other",
+        ),
+        (ContactDraft(name="Ann\ud800"), "name is not valid text"),
+    ],
+)
+def test_a_control_character_in_a_contact_is_refused_naming_the_field(
+    draft: ContactDraft, message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        contacts.validate(draft, "US")
+
+
+def test_a_custom_value_may_run_over_lines() -> None:
+    new = contacts.prepare(
+        ContactDraft(name="Ann", custom={"Address": "1 Main St\r\n\tApt 2"}), "US"
+    )
+    assert new.custom == {"Address": "1 Main St\r\n\tApt 2"}
+
+
 def test_a_contact_needs_a_name_or_a_phone() -> None:
     with pytest.raises(InvalidInput, match="needs a name or a phone number"):
         contacts.validate(ContactDraft(email="ann@example.com"), "US")

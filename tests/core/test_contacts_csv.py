@@ -418,7 +418,7 @@ async def test_a_bom_is_ignored_and_a_nul_refuses_its_row(db: Database, system: 
     report = await import_csv(db, system, stream)
     assert report.imported == 1
     assert [(e.row, e.column) for e in report.errors] == [(2, "name")]
-    assert "NUL" in report.errors[0].reason
+    assert report.errors[0].reason == "name holds a control character (U+0000)"
     assert [c.name for c in await everyone(db, system)] == ["Bob"]
 
 

@@ -18,7 +18,15 @@ import pytest
 
 from core.sms.sending import MAX_MMS_TEXT
 from tests.hostile.conftest import Run
-from tests.processes import SWITCHBOARD, TIMEOUT, cli_env, dump, refused, switchboard
+from tests.processes import (
+    SWITCHBOARD,
+    TIMEOUT,
+    cli_env,
+    dump,
+    refused,
+    saved_before_the_rule,
+    switchboard,
+)
 
 ME = getpass.getuser()
 OUR_NUMBER = "+14155550100"
@@ -145,11 +153,22 @@ def test_an_mms_the_configured_provider_cannot_send_is_refused_before_queueing(
 # --- terminal output (item 13) -----------------------------------------------------------------
 
 
-def test_contacts_list_cuts_a_long_name_after_escaping_it(installed: Run, tmp_path: Path):
-    source = tmp_path / "long.csv"
-    source.write_text(f'name,mobile\n"{"x" * 25}\x1b[31mred",+12125550107\n', encoding="utf-8")
-    assert installed("contacts", "import", source).returncode == 0
+def test_a_name_with_a_control_character_is_refused_inertly(installed: Run, tmp_path: Path):
+    source = tmp_path / "red.csv"
+    source.write_text('name,mobile\n"Eve\x1b[31mred",+12125550107\n', encoding="utf-8")
+    result = installed("contacts", "import", source)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "row 2, column name: name holds a control character (U+001B)"
+    ), result.stderr
+    assert "\x1b" not in result.stderr
+    refused(installed("agents", "add", "eve", "--name", "Eve\x1b[31m"), "(U+001B)")
 
+
+def test_contacts_list_cuts_a_long_name_after_escaping_it(installed: Run, db_file: Path):
+    saved_before_the_rule(
+        db_file, "UPDATE contacts SET name = ? WHERE name = 'Ann'", ("x" * 25 + "\x1b[31mred",)
+    )
     listed = installed("contacts", "list").stdout
     assert "x" * 25 + "… " in listed, listed
     assert "\\x1 " not in listed, "never half an escape"
@@ -214,9 +233,7 @@ def test_contacts_export_escapes_on_a_terminal_and_is_exact_to_a_file(
     installed: Run, tmp_path: Path, db_file: Path
 ):
     hostile = "Eve \x1b]52;c;aGk=\x07\x9b2J"
-    source = tmp_path / "eve.csv"
-    source.write_text(f'name,mobile\n"{hostile}",+12125550108\n', encoding="utf-8")
-    assert installed("contacts", "import", source).returncode == 0
+    saved_before_the_rule(db_file, "UPDATE contacts SET name = ? WHERE name = 'Ann'", (hostile,))
 
     shown = _on_a_terminal(["contacts", "export", "--db", str(db_file)], tmp_path)
     assert "Eve \\x1b]52;c;aGk=\\x07\\x9b2J" in shown, shown
@@ -238,9 +255,14 @@ def test_a_group_without_a_command_still_shows_its_help(tmp_path: Path):
     assert "\\x0a" not in shown, "the help is not squeezed into one escaped line"
 
 
-def test_stored_agent_names_never_reach_the_terminal_raw(installed: Run):
-    hostile = "\x1b]52;c;aGk=\x07\x9b2J\u202e"
-    added = installed("agents", "add", "eve", "--name", f"Eve {hostile}")
+def test_stored_agent_names_never_reach_the_terminal_raw(installed: Run, db_file: Path):
+    # C1 controls and bidirectional overrides are not refused; C0 ones were, once, not.
+    added = installed("agents", "add", "eve", "--name", "Eve \x9b2J\u202e")
+    saved_before_the_rule(
+        db_file,
+        "UPDATE agents SET name = ? WHERE username = 'eve'",
+        ("Eve \x1b]52;c;aGk=\x07\x9b2J\u202e",),
+    )
     listed = installed("agents", "list")
     for shown in (added, listed):
         assert shown.returncode == 0, shown.stderr

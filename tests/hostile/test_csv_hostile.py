@@ -103,7 +103,7 @@ def test_a_nul_byte_refuses_its_row_only(sb: Run, write: Callable[[bytes], Path]
     clean(result)
     assert result.returncode == 0, "some rows were imported"
     assert result.stdout.strip() == "imported 1 contact(s), refused 1 row(s)"
-    assert result.stderr.startswith("row 2, column name: name contains a NUL character")
+    assert result.stderr.startswith("row 2, column name: name holds a control character (U+0000)")
     assert contacts(db_file) == [("Ben", BEN)]
 
 
