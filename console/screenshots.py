@@ -408,6 +408,22 @@ async def _light(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def _campaign_form(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    """The new campaign form (n), filled in, with the CSV its text's {{code}} comes from."""
+    await _campaigns(app, pilot)
+    await pilot.press("n")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    form = app.screen
+    form.query_one("#campaign-name", Input).value = "Autumn codes"
+    form.query_one("#campaign-csv", Input).value = "~/autumn.csv"
+    form.query_one(
+        "#campaign-template", TextArea
+    ).text = "Hi {{first_name}}, your autumn code is {{code}}."
+    form.query_one("#campaign-csv", Input).focus()
+    await pilot.pause()
+
+
 SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     ("agent-conversations", "alice", _conversations, SIZE),
     ("agent-composer", "alice", _composer, SIZE),
@@ -446,6 +462,7 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     # Last: the campaign's messages would show in the scenes above.
     ("campaigns", "dana", _campaigns, SIZE),
     ("campaigns-80x24", "dana", _campaigns, SMALL),
+    ("campaign-form-80x24", "dana", _campaign_form, SMALL),
     ("cases", "dana", _cases, SIZE),
     ("cases-80x24", "dana", _cases, SMALL),
 )

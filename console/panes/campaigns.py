@@ -32,7 +32,7 @@ from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
 from console.removal import gone
-from console.screens.campaign_form import CampaignForm
+from console.screens.campaign_form import CampaignForm, SavedCampaign
 from console.screens.campaign_pool import PoolScreen
 from console.screens.campaign_results import ResultsScreen
 from console.screens.campaign_start import StartScreen, StartWhen
@@ -355,13 +355,19 @@ class CampaignsPane(ReportsFailures, Vertical):
             self.app.push_screen(CampaignForm(self.context, self.selected), self._saved)
 
     async def _saved(self, saved: object) -> None:
-        if isinstance(saved, Campaign):
+        if isinstance(saved, SavedCampaign):
+            c = saved.campaign
             # A new campaign is in the creator's profile: the principal reloads first.
             await self.context.reload_principal()
             await self.reload()
-            self.table.select(saved.id)
+            self.table.select(c.id)
             self._show_detail()
-            self.say(f"Saved campaign {saved.name} ({saved.status})")
+            said = f"Saved campaign {c.name} ({c.status})"
+            if saved.targets is not None:
+                said += f". {saved.targets.summary}"
+                if saved.targets.problems:
+                    self.app.push_screen(saved.targets.screen())
+            self.say(said)
         self.focus_default()
 
     @work(

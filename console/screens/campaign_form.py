@@ -6,9 +6,15 @@ longest render fits, the rate is within the sender's); a refusal is shown
 under the form in core's words and what was typed stays. Ctrl+F puts a merge
 field at the text's cursor; under the text the segment counter counts it as
 typed, the opt-out line included (a campaign's first SMS to a number carries it).
+A new campaign may be made with a CSV file (the CLI's ``create --csv``): its good
+rows are the first targets and its columns fields the text may use at once; the
+bad rows are listed after, as the targets form lists them.
 """
 
 from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on
@@ -18,12 +24,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from console.context import ConsoleContext
+from console.screens.campaign_targets import TargetsReport, csv_report, read_csv
 from console.screens.choice import ChoiceScreen
 from console.screens.small_form import SmallForm, bindings
 from console.text import literal
 from console.widgets.segment_counter import SegmentCounter
 from core import settings
-from core.campaigns import campaigns, fields
+from core.campaigns import campaigns, fields, targets_csv
 from core.campaigns.campaigns import Campaign
 from core.people.authz import Action, NumberAccess, allows
 from core.sms import numbers
@@ -38,8 +45,15 @@ def _field(label: str, widget: Input | Select[str]) -> Vertical:
     return Vertical(Label(label), widget)
 
 
+@dataclass(frozen=True, slots=True)
+class SavedCampaign:
+    campaign: Campaign
+    targets: TargetsReport | None = None
+    """What the CSV a new campaign was made with added, and its refused cells."""
+
+
 class CampaignForm(SmallForm):
-    """Closes with the Campaign core stored, or None when cancelled."""
+    """Closes with a SavedCampaign (the Campaign core stored), or None when cancelled."""
 
     BINDINGS = [
         *bindings("campaign_form", "the campaign"),
@@ -56,6 +70,7 @@ class CampaignForm(SmallForm):
     CampaignForm > Vertical {
         width: 76; max-width: 100%; height: auto; max-height: 100%;
         border: round $accent; background: $surface; padding: 0 1;
+        overflow-y: auto;
     }
     CampaignForm .form-row { height: auto; margin-top: 1; }
     CampaignForm .form-row > Vertical { width: 1fr; height: auto; padding-right: 1; }
@@ -84,6 +99,12 @@ class CampaignForm(SmallForm):
                     "Sender",
                     Select[str]([], prompt="Choose…", id="campaign-sender", compact=True),
                 )
+                if c is None:
+                    # Its rows the first targets, its columns fields the text may use.
+                    yield _field(
+                        "CSV file (optional)",
+                        Input(placeholder="~/people.csv", id="campaign-csv", compact=True),
+                    )
             yield Label("Text (Ctrl+F: merge field)")
             yield TextArea("" if c is None else c.template, id="campaign-template")
             yield SegmentCounter(id="campaign-segments")
@@ -168,7 +189,7 @@ class CampaignForm(SmallForm):
 
         self.app.push_screen(ChoiceScreen(Text("Merge field"), choices, chosen), put)
 
-    async def save(self) -> Campaign:
+    async def save(self) -> SavedCampaign:
         db, actor = self.context.db, self.context.actor
         name = self.value("campaign-name")
         sender = self.choice("campaign-sender")
@@ -178,12 +199,17 @@ class CampaignForm(SmallForm):
         window = self.value("campaign-window")
         zone = self.choice("campaign-unknown-zone")
         c = self.campaign
-        if c is None:
-            return await campaigns.create(
-                db, actor, name, sender, text, rate=rate, window=window, unknown_zone=zone
+        options = {"rate": rate, "window": window, "unknown_zone": zone}
+        if c is None and (path := self.value("campaign-csv").strip()):
+            data = await asyncio.to_thread(read_csv, path)
+            made, added = await targets_csv.create_with_csv(
+                db, actor, name, sender, text, data, **options
             )
+            return SavedCampaign(made, csv_report(added))
+        if c is None:
+            return SavedCampaign(await campaigns.create(db, actor, name, sender, text, **options))
         # Only what changed: a running campaign's other settings are not re-checked.
-        return await campaigns.edit(
+        edited = await campaigns.edit(
             db,
             actor,
             c.id,
@@ -194,3 +220,4 @@ class CampaignForm(SmallForm):
             window=window if window != c.window else None,
             unknown_zone=zone if zone != c.unknown_zone else None,
         )
+        return SavedCampaign(edited)

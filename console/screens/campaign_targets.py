@@ -134,12 +134,16 @@ class TargetsForm(SmallForm):
                 summary += f"; {found.no_mobile} matching contact(s) have no mobile"
             return TargetsReport(summary)
         data = await asyncio.to_thread(read_csv, csv)
-        report = await targets_csv.import_csv(db, actor, c, data)
-        summary = f"Added {report.added} target(s) from the CSV"
-        if report.errors:
-            summary += f"; refused {report.rejected_rows} row(s), listed"
-        problems = tuple(f"row {e.row}, column {e.column}: {e.reason}" for e in report.errors)
-        return TargetsReport(summary, problems)
+        return csv_report(await targets_csv.import_csv(db, actor, c, data))
+
+
+def csv_report(added: targets_csv.CsvAdded) -> TargetsReport:
+    """What a CSV added, and each refused cell."""
+    summary = f"Added {added.added} target(s) from the CSV"
+    if added.errors:
+        summary += f"; refused {added.rejected_rows} row(s), listed"
+    problems = tuple(f"row {e.row}, column {e.column}: {e.reason}" for e in added.errors)
+    return TargetsReport(summary, problems)
 
 
 class ProblemsScreen(ModalScreen[None]):

@@ -241,8 +241,8 @@ async def check_template(q: Querier, campaign_id: int | None, source: str, max_p
         # A new campaign has no CSV yet: the field the user means may be one of its columns.
         raise UnknownField(
             f"{refused}. A CSV's columns are fields once its rows are targets: create the"
-            " campaign with its CSV (campaigns create --csv FILE), or add the CSV, then"
-            " edit the text"
+            " campaign with its CSV (the new campaign form's CSV file, or campaigns create"
+            " --csv FILE), or add the CSV, then edit the text"
         ) from None
     worst = longest_count(compile_template(source, await observed_fields(q, campaign_id)))
     if worst.segments > max_parts:

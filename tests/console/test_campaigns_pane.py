@@ -9,6 +9,8 @@ Agent profile (none).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.widgets import Input, ProgressBar, Static, TextArea
 
 from console.panes.campaigns import CampaignsPane
@@ -101,6 +103,40 @@ async def test_create_through_the_form_refuses_an_unknown_field_keeping_the_text
         assert "Saved campaign Spring (draft)" in plain(pane.query_one("#campaigns-status", Static))
         stored = await demo_db.fetchone("SELECT template, status FROM campaigns")
         assert tuple(stored) == ("Hi {{first_name}}", "draft")
+
+
+async def test_a_new_campaign_made_with_its_csv_uses_the_columns_and_lists_bad_rows(
+    app_as, demo_db: Database, tmp_path: Path
+):
+    people = tmp_path / "people.csv"
+    people.write_text("Phone,Code\n+12125550180,A1\nnope,B2\n+12125550181,C3\n", encoding="utf-8")
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_campaigns(app, pilot)
+        await pilot.press("n")
+        assert await until(pilot, lambda: isinstance(app.screen, CampaignForm))
+        form = app.screen
+        assert await until(pilot, lambda: form.choice("campaign-sender") == SENDER)
+        await pilot.press(*"Autumn")
+        form.query_one("#campaign-csv", Input).value = str(people)
+        form.query_one("#campaign-template", TextArea).text = "Your code is {{code}}."
+        await pilot.press("ctrl+s")
+        # The bad row is listed; the campaign is made with the good ones.
+        assert await until(pilot, lambda: isinstance(app.screen, ProblemsScreen))
+        listed = plain(app.screen.query_one("#problems-list", Static))
+        assert listed.startswith("row 3, column Phone: "), listed
+        await pilot.press("escape")
+        said = plain(pane.query_one("#campaigns-status", Static))
+        assert (
+            "Saved campaign Autumn (draft). Added 2 target(s) from the CSV; refused 1 row(s)"
+            in (said)
+        )
+        stored = await demo_db.fetchall(
+            "SELECT t.phone, t.merge_values ->> 'code' FROM campaign_targets t"
+            " JOIN campaigns c ON c.id = t.campaign_id"
+            " WHERE c.name = 'Autumn' AND c.template = 'Your code is {{code}}.' ORDER BY t.id"
+        )
+        assert [tuple(r) for r in stored] == [("+12125550180", "A1"), ("+12125550181", "C3")]
 
 
 async def test_start_shows_the_estimate_and_progress_follows_the_worker(

@@ -122,7 +122,8 @@ async def test_an_unknown_field_is_refused_by_name(db: Database, team: Team) -> 
         await campaigns.create(db, team.dana, "Spring", DEFAULT_NUMBER, "Order {{order}}")
     assert str(caught.value).endswith(
         ". A CSV's columns are fields once its rows are targets: create the campaign with its"
-        " CSV (campaigns create --csv FILE), or add the CSV, then edit the text"
+        " CSV (the new campaign form's CSV file, or campaigns create --csv FILE), or add the"
+        " CSV, then edit the text"
     )
 
 
