@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from core.clock import from_ms_or_none
 from core.records import record
 from core.shifts.spans import Shape
-from core.weektime import week_time
+from core.weektime import WEEK, week_time
 
 NORMAL: Final = "normal"
 """Messaging shifts: the new-chat alert and the reminders."""
@@ -52,6 +52,9 @@ class Shift:
 def describe(shape: Shape) -> str:
     if shape.start_minute is not None and shape.minutes is not None:
         start, end = shape.start_minute, shape.start_minute + shape.minutes
+        if shape.minutes == WEEK:
+            # Written as the same time twice, which reads like an empty shift.
+            return f"weekly, the whole week from {' '.join(week_time(start))}"
         return f"weekly {' '.join(week_time(start))} to {' '.join(week_time(end))}"
     assert shape.starts_at is not None
     assert shape.ends_at is not None

@@ -91,8 +91,16 @@ async def test_bad_kinds_zones_people_and_spans_are_refused(db: Database, team: 
         await shifts.add_weekly(db, SYSTEM, "alice", NORMAL, "mornings")
     with pytest.raises(NotFound, match="no agent with username 'zed'"):
         await shifts.add_weekly(db, SYSTEM, "zed", NORMAL, "mon 09:00 to mon 17:00")
-    assert (await shifts.add_weekly(db, SYSTEM, "alice", "on-call", "mon 09:00 to mon 09:00")).kind
-    assert await db.scalar("SELECT minutes FROM shifts") == 7 * 24 * 60  # the whole week
+    whole = await shifts.add_weekly(db, SYSTEM, "alice", "on-call", "mon 09:00 to mon 09:00")
+    assert await db.scalar("SELECT minutes FROM shifts") == 7 * 24 * 60
+    # Said so, here and when it is why another shift is refused.
+    assert whole.when == "weekly, the whole week from mon 09:00 (UTC)"
+    with pytest.raises(AlreadyTaken) as caught:
+        await shifts.add_weekly(db, SYSTEM, "alice", "on-call", "wed 09:00 to wed 09:00")
+    assert str(caught.value).startswith(
+        "the oncall shift weekly, the whole week from wed 09:00 (UTC) overlaps"
+        f" alice's shift {whole.id}, weekly, the whole week from mon 09:00 (UTC), from "
+    )
 
 
 async def test_only_managers_of_users_change_shifts_and_anyone_reads_them(
