@@ -182,6 +182,12 @@ def emit_json(value: Any) -> None:
     click.echo(json_printable(json.dumps(value, indent=2, default=str, ensure_ascii=False)))
 
 
+def none_listed(what: str, hint: str = "") -> None:
+    """Say a list came out empty, and how to add to it: on stderr, so that what a
+    script reads stays one line per item (none)."""
+    click.echo(printable(f"no {what}" + (f"; {hint}" if hint else "")), err=True)
+
+
 class UsageRefused(click.UsageError):
     """A usage error (bad option value, unknown option) as one line, like every refusal."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from console.options import db_option, emit_json, json_option, with_db
+from console.options import db_option, emit_json, json_option, none_listed, with_db
 from console.safe_text import printable
 from core import settings
 from core.db import Database
@@ -160,6 +160,8 @@ async def numbers_list(db: Database, as_json: bool) -> None:
             ]
         )
         return
+    if not found:
+        none_listed("numbers yet", "switchboard numbers add NUMBER --default adds one")
     for n in found:
         use = "default" if n.is_default else (names.get(n.agent_id, "") if n.agent_id else "")
         click.echo(f"{n.e164:<14} {'SMS+MMS' if n.mms else 'SMS':<8} {use}")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from console.commands.campaigns_targets import csv_json, read_csv, tell_csv
-from console.options import db_option, emit_json, json_option, with_db
+from console.options import db_option, emit_json, json_option, none_listed, with_db
 from console.safe_text import printable
 from core.people.authz import SYSTEM
 from core.text import segment_rate
@@ -150,6 +150,11 @@ async def list_command(db: Database, as_json: bool) -> None:
     if as_json:
         emit_json([_json(c) for c in found])
         return
+    if not found:
+        none_listed(
+            "campaigns you may see",
+            "switchboard campaigns create NAME --from NUMBER --text TEXT makes one",
+        )
     for c in found:
         click.echo(_line(c))
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from console.commands import cases_notes
-from console.options import db_option, emit_json, json_option, with_db
+from console.options import db_option, emit_json, json_option, none_listed, with_db
 from console.safe_text import printable
 from core.people.authz import SYSTEM
 
@@ -168,6 +168,11 @@ async def list_command(db: Database, search: str, as_json: bool) -> None:
     if as_json:
         emit_json([case_json(c) for c in found])
         return
+    if not found:
+        none_listed(
+            f"case matches {search!r}" if search else "cases yet",
+            "" if search else "switchboard cases create TITLE --location NAME opens one",
+        )
     for c in found:
         click.echo(case_line(c))
 

@@ -11,7 +11,7 @@ from typing import TextIO, cast
 
 import click
 
-from console.options import ROW_ID, db_option, emit_json, json_option, with_db
+from console.options import ROW_ID, db_option, emit_json, json_option, none_listed, with_db
 from console.safe_text import clipped, printable
 from core.db import Database
 from core.errors import InvalidInput
@@ -135,6 +135,13 @@ async def contacts_list(
             ]
         )
         return
+    if not page:
+        if search:
+            none_listed(f"contact matches {search!r}")
+        elif after_id:
+            none_listed(f"contacts after {after_id}")
+        else:
+            none_listed("contacts yet", "switchboard contacts import FILE adds them")
     for c in page:
         phones = ", ".join(f"{p.e164} ({p.kind})" for p in c.phones)
         ready = "ready" if c.ready else "not ready"

@@ -10,6 +10,7 @@ from console.options import (
     db_option,
     emit_json,
     json_option,
+    none_listed,
     resolve_actor,
     with_db,
 )
@@ -88,7 +89,7 @@ async def list_conversations(
         )
         return
     if not found:
-        click.echo("no conversations")
+        none_listed("conversations")
     for c in found:
         wait = c.wait(now)
         waited = f"waiting {int(wait.total_seconds() // 60)} min" if wait else "answered"

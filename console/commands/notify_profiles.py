@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from console.options import db_option, emit_json, instant, json_option, with_db
+from console.options import db_option, emit_json, instant, json_option, none_listed, with_db
 from console.safe_text import printable
 from core.db import Database
 from core.notify import groups, links, profiles
@@ -103,6 +103,11 @@ async def profiles_list(db: Database, search: str, as_json: bool) -> None:
     if as_json:
         emit_json([_profile_json(p, now) for p in found])
         return
+    if not found:
+        none_listed(
+            f"notification profile matches {search!r}" if search else "notification profiles yet",
+            "" if search else "switchboard notify profiles add ALIAS adds one",
+        )
     for p in found:
         click.echo(f"{printable(p.alias):<30} {_status_text(p.status(now)):<36} {_methods_line(p)}")
 

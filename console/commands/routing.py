@@ -10,6 +10,7 @@ from console.options import (
     db_option,
     emit_json,
     json_option,
+    none_listed,
     resolve_actor,
     with_db,
 )
@@ -57,7 +58,7 @@ async def offers_list(db: Database, as_user: str | None, as_json: bool) -> None:
         )
         return
     if not found:
-        click.echo("no offers")
+        none_listed("offers")
     for o in found:
         left = max(0, int((o.expires_at - now).total_seconds()))
         auto = " (accepted for you then)" if o.auto_accept_at is not None else ""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from console.options import MAX_LIST, db_option, emit_json, json_option, with_db
+from console.options import MAX_LIST, db_option, emit_json, json_option, none_listed, with_db
 from console.safe_text import printable
 from core.db import Database
+from core.delivery import outbox
 from providers import sandbox
 
 
@@ -75,6 +76,14 @@ async def sandbox_inbox(db: Database, to: str | None, limit: int, as_json: bool)
             ]
         )
         return
+    if not found:
+        waiting = (await outbox.depths(db)).queued
+        none_listed(
+            "texts" + (f" to {to}" if to else "") + " in the sandbox yet",
+            f"{waiting} queued: a worker hands them over (switchboard worker, or the console)"
+            if waiting
+            else "",
+        )
     for m in found:
         state = "delivered" if m.delivered else "on its way"
         click.echo(f"{m.accepted_at:%H:%M:%S} {m.sender} -> {m.recipient} [{state}]")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from console.options import db_option, emit_json, json_option, with_db
+from console.options import db_option, emit_json, json_option, none_listed, with_db
 from console.safe_text import printable
 from core.people.authz import SYSTEM
 
@@ -70,6 +70,10 @@ async def shifts_list(db: Database, user: str | None, as_json: bool) -> None:
     if as_json:
         emit_json([_shift_json(s) for s in found])
         return
+    if not found:
+        none_listed(
+            "shifts", "switchboard shifts add USERNAME KIND DAY HH:MM to DAY HH:MM adds one"
+        )
     for shift in found:
         click.echo(_shift_line(shift))
 

@@ -43,7 +43,10 @@ async def find(q: Querier, ref: str | int) -> Location:
     else:
         row = await q.fetchone("SELECT * FROM locations WHERE name = ?", (ref.strip(),))
     if row is None:
-        raise NotFound(f"no case location {ref!r}; add one with: switchboard cases locations add")
+        raise NotFound(
+            f"no case location {ref!r}; add one with: switchboard cases locations add NAME"
+            " --from NUMBER"
+        )
     return _location(row)
 
 

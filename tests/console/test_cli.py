@@ -76,6 +76,29 @@ def fresh(sb: Run) -> Run:
     return sb
 
 
+def test_an_empty_list_says_so_and_how_to_add_on_stderr_only(fresh: Run):
+    for args, said in (
+        (("contacts", "list"), "no contacts yet; switchboard contacts import FILE adds them"),
+        (("contacts", "list", "--search", "Zoë\u202e"), "no contact matches 'Zoë\\u202e'"),
+        (("campaigns", "list"), "no campaigns you may see; switchboard campaigns create NAME"),
+        (("cases", "list"), "no cases yet; switchboard cases create TITLE --location NAME"),
+        (("shifts", "list"), "no shifts; switchboard shifts add USERNAME KIND"),
+        (("notify", "profiles", "list"), "no notification profiles yet; switchboard notify"),
+        (("conversations", "list"), "no conversations"),
+        (("sandbox", "inbox"), "no texts in the sandbox yet\n"),
+    ):
+        result = ok(fresh(*args))
+        # A script reading the list reads no line; a person reads why.
+        assert result.stdout == "", args
+        assert result.stderr.startswith(said), (args, result.stderr)
+        assert ok(fresh(*args, "--json")).stdout == "[]\n", args
+    ok(fresh("send", "--to", ANN, "hello"))
+    assert ok(fresh("sandbox", "inbox")).stderr == (
+        "no texts in the sandbox yet; 1 queued: a worker hands them over (switchboard worker,"
+        " or the console)\n"
+    )
+
+
 @pytest.fixture
 def worker_on(tmp_path: Path, db: Path) -> Iterator[Callable[[], None]]:
     """Start a background `switchboard worker` on the test database, on demand."""

@@ -62,7 +62,8 @@ def test_offered_accepted_and_transferred(sb: Run, db: Path, tmp_path: Path) -> 
     refused(sb("activity", "Nap"), "no activity called 'Nap'")
 
     ok(sb("sandbox", "reply", "--from", ANN, "--to", SALES_NUMBER, "Hello?"))
-    assert ok(sb("offers")).stdout.strip() == "no offers"  # nothing routes without a worker
+    nothing = ok(sb("offers"))  # nothing routes without a worker
+    assert (nothing.stdout, nothing.stderr) == ("", "no offers\n")
     background = worker(db, tmp_path, "0", "--lease-seconds", "2")
     with running(background):
         wait_for(
