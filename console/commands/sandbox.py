@@ -8,6 +8,7 @@ from console.options import MAX_LIST, db_option, emit_json, json_option, none_li
 from console.safe_text import printable
 from core.db import Database
 from core.delivery import outbox
+from core.sms.optout import Intent
 from providers import sandbox
 
 
@@ -43,9 +44,11 @@ async def sandbox_reply(
             }
         )
         return
+    # A keyword's meaning is worth saying; an ordinary message's "none" is not.
+    meant = "" if result.intent == Intent.NONE else f" (read as {result.intent})"
     click.echo(
-        f"received as message {result.message_id} in conversation "
-        f"{result.conversation_id} ({result.intent})"
+        f"received as message {result.message_id} in conversation {result.conversation_id}"
+        + meant
     )
     if result.replies:
         click.echo(f"{len(result.replies)} automatic reply queued")

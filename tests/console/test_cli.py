@@ -386,8 +386,12 @@ def test_stop_opts_out_and_the_next_send_is_refused_in_one_line(fresh: Run, db: 
 def test_conversations_list_filters(fresh: Run, db: Path):
     ok(fresh("send", "--to", ANN, "your order is ready"))  # answered: nobody is waiting
     ok(fresh("send", "--to", BEN, "your order is ready"))
-    ok(fresh("sandbox", "reply", "--from", BEN, "thanks, when?"))  # unanswered, mine
+    # An ordinary message is received; a keyword says how it was read.
+    said = ok(fresh("sandbox", "reply", "--from", BEN, "thanks, when?")).stdout  # unanswered
+    assert said == "received as message 3 in conversation 2\n"
     ok(fresh("sandbox", "reply", "--from", CARL, "hello?"))  # unanswered, nobody's: public
+    helped = ok(fresh("sandbox", "reply", "--from", CARL, "HELP")).stdout
+    assert helped.startswith("received as message 5 in conversation 3 (read as help)\n")
 
     everything = as_json(fresh("conversations", "list", "--json"))
     assert {c["phone"] for c in everything} == {ANN, BEN, CARL}
