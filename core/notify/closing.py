@@ -111,6 +111,7 @@ async def close_in(
         "UPDATE conversations SET closed_at = :now, waiting_since = NULL,"
         " public_due_at = NULL, route_due_at = NULL WHERE id = :id AND closed_at IS NULL"
         " RETURNING phone, owner_id, is_public, alert_started_at IS NOT NULL AS alerted,"
+        " coalesce((SELECT name FROM contacts WHERE id = contact_id), '') AS contact_name,"
         " (SELECT e164 FROM numbers WHERE id = number_id) AS sender,"
         " EXISTS (SELECT 1 FROM offers WHERE conversation_id = :id AND status = 'pending')"
         "   AS offered",
@@ -139,6 +140,8 @@ async def close_in(
         closure_id=closure_id,
         outcome_id=chosen.id,
     )
+    values = _with_known_caller(values, conversation["contact_name"], conversation["phone"])
+    values = {n: v[: limits[n]] if n in limits else v for n, v in values.items()}
     values |= {
         "caller_id": conversation["phone"],
         "outcome": chosen.name,
@@ -151,6 +154,17 @@ async def close_in(
         tx, conversation_id, closure_id, conversation["sender"], values, reading
     )
     return Closure(closure_id, conversation_id, chosen.name, tuple(notices))
+
+
+def _with_known_caller(values: Mapping[str, str], name: str, phone: str) -> dict[str, str]:
+    """The notices' values: the caller's first and last name and phone, where the agent
+    left them empty, are what the conversation knows (its contact's name, split at the
+    first space as campaigns split it, and the number that texted). A default SMS is
+    otherwise ", : " for a close that collected nothing. The closure keeps what the
+    agent gave."""
+    first, _, last = name.strip().partition(" ")
+    known = {"first_name": first, "last_name": last.strip(), "phone": phone}
+    return {**values, **{n: v for n, v in known.items() if not values.get(n)}}
 
 
 def _comment(comment: str, limit: int) -> str:

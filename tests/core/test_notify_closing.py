@@ -75,6 +75,18 @@ async def test_closing_queues_each_sms_and_email_and_lists_the_notices(
     assert [n.status for n in shown if n.channel == "sms"] == ["delivered", "delivered"]
 
 
+async def test_a_caller_left_empty_is_told_as_the_conversation_knows_them(
+    db: Database, team: Team, hale: int
+) -> None:
+    cid = await _inbound(db, DORA_MOBILE)  # Dora Lindqvist's mobile
+    await closing.close(db, team.dana, cid, "General Message", {"message": "Call me"})
+    body = await db.scalar("SELECT body FROM messages WHERE purpose = 'notice' ORDER BY id")
+    # Not ", : Call me": the contact's name and the number that texted.
+    assert body.startswith(f"Dora Lindqvist, {DORA_MOBILE}: Call me\n"), body
+    stored = json.loads(await db.scalar("SELECT data FROM closures"))
+    assert not stored.get("first_name") and not stored.get("phone"), "kept as the agent gave it"
+
+
 async def test_closing_ends_the_wait_and_a_new_message_opens_it_again(
     db: Database, team: Team
 ) -> None:
