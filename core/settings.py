@@ -29,7 +29,7 @@ from core.people.authz import Action, Actor, authorize
 from core.records import record
 from core.sms import phones
 from core.sms.optout import CTIA_HELP, CTIA_OPTIN, CTIA_OPTOUT, normalise
-from core.text import has_control_characters, is_utf8
+from core.text import has_control_characters, is_utf8, refuse_control_characters
 
 log = logging.getLogger(__name__)
 
@@ -430,8 +430,7 @@ def _shown(value: Any) -> str:
 def _ensure_clean(name: str, text: str) -> None:
     if not is_utf8(text):
         raise InvalidInput(f"{name} must be valid UTF-8 text")
-    if has_control_characters(text, allowed="\n\t"):
-        raise InvalidInput(f"{name} cannot contain control characters")
+    refuse_control_characters(name, text, "\n\t")
 
 
 def check(name: str, value: Any) -> Any:

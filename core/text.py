@@ -41,13 +41,21 @@ def first_control_character(text: str, allowed: str = "") -> str | None:
     return next((m.group() for m in _CONTROL.finditer(text) if m.group() not in allowed), None)
 
 
+_LAYOUT_NAMES: Final = {"\n": "line breaks", "\r": "line breaks", "\t": "tabs"}
+_ONE: Final = {"\n": "a line break", "\r": "a line break", "\t": "a tab"}
+
+
 def refuse_control_characters(what: str, text: str, allowed: str = "") -> None:
-    """InvalidInput naming ``what`` and the character when ``text`` holds a C0 control
-    character or DEL other than those in ``allowed``."""
+    """InvalidInput naming ``what``, the character and what ``what`` may hold, when
+    ``text`` holds a C0 control character or DEL other than those in ``allowed`` (line
+    breaks and tabs, the only ones a person types)."""
     found = first_control_character(text, allowed)
     if found is not None:
-        may = "; it may hold line breaks and tabs, and no other" if allowed else ""
-        raise InvalidInput(f"{what} holds a control character (U+{ord(found):04X}){may}")
+        may = " and ".join(dict.fromkeys(_LAYOUT_NAMES[c] for c in allowed))
+        raise InvalidInput(
+            f"{what} holds {_ONE.get(found, 'a control character')} (U+{ord(found):04X})"
+            + (f"; it may hold {may}, and no other" if may else "")
+        )
 
 
 def segment_rate(per_second: float) -> str:

@@ -47,8 +47,7 @@ async def sandbox_reply(
     # A keyword's meaning is worth saying; an ordinary message's "none" is not.
     meant = "" if result.intent == Intent.NONE else f" (read as {result.intent})"
     click.echo(
-        f"received as message {result.message_id} in conversation {result.conversation_id}"
-        + meant
+        f"received as message {result.message_id} in conversation {result.conversation_id}" + meant
     )
     if result.replies:
         click.echo(f"{len(result.replies)} automatic reply queued")

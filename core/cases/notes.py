@@ -24,7 +24,7 @@ from core.db import Database, Tx
 from core.errors import InvalidInput, NotFound
 from core.people.authz import Action, Actor, authorize
 from core.records import record
-from core.text import has_control_characters, is_utf8
+from core.text import is_utf8, refuse_control_characters
 
 MAX_BODY: Final = 2000
 KINDS: Final = (texts.NOTE, *texts.QUICK_ACTIONS)
@@ -75,10 +75,7 @@ def check_body(body: object) -> str:
         raise InvalidInput("a note cannot be empty")
     if len(text) > MAX_BODY:
         raise InvalidInput(f"a note is at most {MAX_BODY} characters, not {len(text)}")
-    if has_control_characters(text, LAYOUT):
-        raise InvalidInput(
-            "a note cannot contain control characters other than line breaks and tabs"
-        )
+    refuse_control_characters("a note", text, LAYOUT)
     return text
 
 

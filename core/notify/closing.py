@@ -31,7 +31,7 @@ from core.people.authz import Action, Actor, authorize
 from core.records import record
 from core.routing import activities, handover
 from core.sms.conversations import access_in
-from core.text import has_control_characters, is_utf8
+from core.text import is_utf8, refuse_control_characters
 
 SMS: Final = "sms"
 EMAIL: Final = "email"
@@ -170,8 +170,7 @@ def _with_known_caller(values: Mapping[str, str], name: str, phone: str) -> dict
 def _comment(comment: str, limit: int) -> str:
     if not isinstance(comment, str) or not is_utf8(comment):
         raise InvalidInput("the agent comment must be text")
-    if has_control_characters(comment, allowed="\n\t"):
-        raise InvalidInput("the agent comment cannot contain control characters")
+    refuse_control_characters("the agent comment", comment, "\n\t")
     text = comment.strip()
     if len(text) > limit:
         raise InvalidInput(f"the agent comment is at most {limit} characters, not {len(text)}")

@@ -15,7 +15,7 @@ from typing import Final
 
 from core.errors import InvalidInput, LimitExceeded, NotMobile
 from core.sms import phones
-from core.text import has_control_characters, is_utf8
+from core.text import is_utf8, refuse_control_characters
 
 MAX_CONTACT_NUMBERS: Final = 5
 """Numbers for transfers and on-call dispatch; the seed names no limit, a call
@@ -73,12 +73,12 @@ def _text(one: str, raw: object) -> str:
     if not isinstance(raw, str) or not is_utf8(raw):
         raise InvalidInput(f"each {one} must be text")
     raw = raw.strip()
+    a_one = f"{'an' if one[0] in 'aeiou' else 'a'} {one}"
     if len(raw) > _LONGEST_ENTRY:
         raise InvalidInput(
-            f"a {one} is at most {_LONGEST_ENTRY} characters; this one has {len(raw)}"
+            f"{a_one} is at most {_LONGEST_ENTRY} characters; this one has {len(raw)}"
         )
-    if has_control_characters(raw):
-        raise InvalidInput(f"a {one} cannot contain control characters")
+    refuse_control_characters(a_one, raw)
     return raw
 
 

@@ -24,7 +24,7 @@ from core.people.authz import Action, Actor, authorize
 from core.records import record
 from core.sms import phones
 from core.templates import EditorField, Field, Fields
-from core.text import has_control_characters, is_utf8
+from core.text import has_control_characters, is_utf8, refuse_control_characters
 
 TYPES: Final = ("text", "long_text", "phone", "email", "datetime", "number")
 SYSTEM_FIELDS: Final = ("caller_id", "outcome", "agent_comment", "agent", "closed_at")
@@ -280,11 +280,7 @@ def check_value(field: CollectedField, value: str, region: str = "US") -> str:
     if not isinstance(value, str) or not is_utf8(value):
         raise InvalidInput(f"{field.label} ({field.name}) must be text")
     allowed = "\n\t" if field.type == "long_text" else ""
-    if has_control_characters(value, allowed=allowed):
-        raise InvalidInput(
-            f"{field.label} ({field.name}) cannot contain control characters"
-            + (" or line breaks" if not allowed else "")
-        )
+    refuse_control_characters(f"{field.label} ({field.name})", value, allowed)
     text = value.strip()
     if field.type == "phone" and text:
         text = phones.normalise(text, region)

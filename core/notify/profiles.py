@@ -41,7 +41,7 @@ from core.people.authz import Action, Actor, authorize
 from core.permissions import values
 from core.records import record
 from core.scheduling.jobs import Job
-from core.text import has_control_characters
+from core.text import refuse_control_characters
 
 MAX_ALIAS: Final = 100
 MAX_SUBJECT: Final = 200
@@ -235,9 +235,7 @@ def _template_text(label: str, value: object, longest: int, *, one_line: bool) -
     text = value.replace("\r\n", "\n").strip()
     if len(text) > longest:
         raise InvalidInput(f"{label} is at most {longest} characters; this one has {len(text)}")
-    if has_control_characters(text, allowed="" if one_line else "\n\t"):
-        where = "be one line without" if one_line else "contain"
-        raise InvalidInput(f"{label} cannot {where} control characters")
+    refuse_control_characters(label, text, "" if one_line else "\n\t")
     return text
 
 

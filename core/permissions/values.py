@@ -7,7 +7,7 @@ values; each is checked here where it enters, and refused naming the rule.
 from __future__ import annotations
 
 from core.errors import InvalidInput
-from core.text import has_control_characters, is_utf8
+from core.text import is_utf8, refuse_control_characters
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 1000
@@ -26,8 +26,7 @@ def text(label: str, value: object, *, longest: int = MAX_NAME, required: bool =
         raise InvalidInput(f"{label} cannot be empty")
     if len(value) > longest:
         raise InvalidInput(f"{label} is too long: {len(value)} characters, the most is {longest}")
-    if has_control_characters(value, allowed="\n" if longest > MAX_NAME else ""):
-        raise InvalidInput(f"{label} cannot contain control characters")
+    refuse_control_characters(label, value, "\n" if longest > MAX_NAME else "")
     return value
 
 

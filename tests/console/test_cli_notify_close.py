@@ -116,7 +116,7 @@ def test_close_queues_the_notices_and_refuses_bad_data(sb: Run, db: Path) -> Non
     )
     refused(
         sb("notify", "close", str(cid), "--outcome", "Urgent", "--set", "message=red\x1b[31m"),
-        "Message (message) cannot contain control characters",
+        "Message (message) holds a control character",
     )
     assert query(db, "SELECT count(*) FROM closures")[0][0] == 0
     result = ok(

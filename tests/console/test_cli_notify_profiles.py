@@ -139,7 +139,7 @@ def test_groups_add_rename_members_and_the_limit(sb):
 
 
 def test_untrusted_text_is_shown_literally(sb):
-    refused(sb("notify", "profiles", "add", HOSTILE), "control characters")
+    refused(sb("notify", "profiles", "add", HOSTILE), "holds a control character")
     ok(sb("notify", "profiles", "add", "Dr. \u202eevil"))
     for args in (("list",), ("show", "Dr. \u202eevil")):
         out = ok(sb("notify", "profiles", *args)).stdout

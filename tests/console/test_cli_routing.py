@@ -115,7 +115,7 @@ def test_permissions_activities_edit(sb: Run, db: Path) -> None:
     )
     refused(
         sb("permissions", "activities", "edit", "Coaching", "--rename", "a\x1b[31mb"),
-        "control characters",
+        "holds a control character",
     )
     refused(
         sb("permissions", "activities", "edit", "Coaching"),

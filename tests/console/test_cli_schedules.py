@@ -127,7 +127,7 @@ def test_outside_text_is_shown_literally(sb: Run, db: Path) -> None:
     # An alias typed with an escape is refused where it enters; one stored anyhow is shown.
     refused(
         sb("add-slot", "Nights", "mon 00:00 to mon 00:00", "--profile", "\x1b[31mRed"),
-        "cannot contain control characters",
+        "holds a control character",
     )
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute(

@@ -92,7 +92,7 @@ async def test_the_name_is_unique_without_case_and_plain_text(db: Database, team
     await campaigns.create(db, team.dana, "Spring", DEFAULT_NUMBER, SPRING)
     with pytest.raises(InvalidInput, match="already a campaign named 'Spring'"):
         await campaigns.create(db, team.dana, " SPRING ", DEFAULT_NUMBER, SPRING)
-    with pytest.raises(InvalidInput, match="control characters"):
+    with pytest.raises(InvalidInput, match="holds a control character"):
         await campaigns.create(db, team.dana, "Red\x1b[31m", DEFAULT_NUMBER, SPRING)
     with pytest.raises(InvalidInput, match="cannot be empty"):
         await campaigns.create(db, team.dana, "  ", DEFAULT_NUMBER, SPRING)

@@ -84,7 +84,9 @@ async def test_a_caller_left_empty_is_told_as_the_conversation_knows_them(
     # Not ", : Call me": the contact's name and the number that texted.
     assert body.startswith(f"Dora Lindqvist, {DORA_MOBILE}: Call me\n"), body
     stored = json.loads(await db.scalar("SELECT data FROM closures"))
-    assert not stored.get("first_name") and not stored.get("phone"), "kept as the agent gave it"
+    # Kept as the agent gave it.
+    assert not stored.get("first_name")
+    assert not stored.get("phone")
 
 
 async def test_closing_ends_the_wait_and_a_new_message_opens_it_again(
@@ -143,7 +145,7 @@ async def test_only_the_owner_or_a_supervisor_closes(db: Database, team: Team) -
         ("Urgent", {"phone": "12"}, "", "phone"),
         ("Urgent", {"first_name": "x" * 61}, "", "at most 60 characters, not 61"),
         ("Urgent", {}, "x" * 501, "agent comment is at most 500 characters"),
-        ("Urgent", {}, "bell\x07", "control characters"),
+        ("Urgent", {}, "bell\x07", "holds a control character"),
     ],
 )
 async def test_a_bad_close_is_refused_naming_the_rule_and_changes_nothing(

@@ -142,7 +142,7 @@ async def test_values_are_checked_and_kept_per_type(
         ("datetime", "next tuesday", InvalidInput, "ISO-8601"),
         ("number", "nan", InvalidInput, "must be a number"),
         ("number", "twelve", InvalidInput, "must be a number"),
-        ("text", "two\nlines", InvalidInput, "control characters or line breaks"),
+        ("text", "two\nlines", InvalidInput, r"holds a line break \(U\+000A\)"),
         ("text", "x" * 201, InvalidInput, "at most 200 characters, not 201"),
     ],
 )

@@ -55,7 +55,11 @@ async def test_names_are_required_one_line_and_unique_whatever_the_case(db: Data
     with pytest.raises(AlreadyTaken, match="already exists"):
         await groups.rename(db, SYSTEM, other.id, "ÉQUIPE")
     await groups.rename(db, SYSTEM, first.id, "équipe")  # its own name, recased
-    for bad, message in (("", "cannot be empty"), ("a\nb", "control"), ("x" * 101, "too long")):
+    for bad, message in (
+        ("", "cannot be empty"),
+        ("a\nb", r"holds a line break \(U\+000A\)"),
+        ("x" * 101, "too long"),
+    ):
         with pytest.raises(InvalidInput, match=message):
             await groups.add(db, SYSTEM, bad)
 

@@ -52,7 +52,7 @@ async def test_names_are_unique_and_general_fields_are_kept(db: Database) -> Non
         ("supervision", "maybe", "must be yes or no"),
         ("colour", "blue", "unknown permission profile setting 'colour'"),
         ("name", "", "cannot be empty"),
-        ("alias", "a\x1b[31m", "control characters"),
+        ("alias", "a\x1b[31m", "holds a control character"),
     ],
 )
 async def test_bad_settings_are_refused_naming_the_rule(

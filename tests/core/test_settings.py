@@ -48,7 +48,7 @@ async def _stored(db: Database) -> dict[str, str]:
         ("optout_reply", "   ", "optout_reply cannot be empty"),
         ("help_reply", "x" * 641, "help_reply must be at most 640 characters"),
         ("optin_reply", "bad \udcff bytes", "optin_reply must be valid UTF-8"),
-        ("optout_notice", "ring\x07", "optout_notice cannot contain control characters"),
+        ("optout_notice", "ring\x07", "optout_notice holds a control character (U+0007)"),
         ("optout_keywords", "START", "optout_keywords cannot hold 'START'"),
         ("help_keywords", "stop", "help_keywords cannot hold 'stop'"),
         ("optin_keywords", "!!!", "no letters or digits"),
