@@ -62,19 +62,64 @@ def _settings_json(current: Settings) -> dict[str, Any]:
 @alerts_group.command("settings")
 @click.option("--staff-sms", metavar="on|off", help="System SMS to staff.")
 @click.option("--mobile-alerts", metavar="on|off", help="Mobile alerts (needs --staff-sms on).")
-@click.option("--every", metavar="MINUTES|never", help="Minutes between alerts (1-30).")
-@click.option("--reminders", metavar="N|never", help="Reminders after the first (1-5).")
-@click.option("--escalate-after", metavar="N|never", help="Attempts before on-call staff (1-5).")
-@click.option("--message-body", metavar="on|off", help="Quote the message (never in HIPAA mode).")
+@click.option(
+    "--every",
+    "--alert-every-minutes",
+    "every",
+    metavar="MINUTES|never",
+    help="Minutes between alerts (1-30).",
+)
+@click.option(
+    "--reminders",
+    "--alert-reminders",
+    "reminders",
+    metavar="N|never",
+    help="Reminders after the first (1-5).",
+)
+@click.option(
+    "--escalate-after",
+    "--alert-escalate-after",
+    "escalate_after",
+    metavar="N|never",
+    help="Attempts before on-call staff (1-5).",
+)
+@click.option(
+    "--message-body",
+    "--alert-message-body",
+    "message_body",
+    metavar="on|off",
+    help="Quote the message (never in HIPAA mode).",
+)
 @click.option("--time-zone", metavar="ZONE", help="The account's IANA zone, for new shifts.")
-@click.option("--bundle", metavar="SEGMENTS", help="Segments bought per month (0: none).")
-@click.option("--bundle-warn", metavar="PERCENT", help="Warn at this share of the bundle.")
-@click.option("--when-full", metavar="warn|hold", help="At 100 %: keep sending, or hold.")
+@click.option(
+    "--bundle",
+    "--bundle-segments",
+    "bundle",
+    metavar="SEGMENTS",
+    help="Segments bought per month (0: none).",
+)
+@click.option(
+    "--bundle-warn",
+    "--bundle-warn-percent",
+    "bundle_warn",
+    metavar="PERCENT",
+    help="Warn at this share of the bundle.",
+)
+@click.option(
+    "--when-full",
+    "--bundle-when-full",
+    "when_full",
+    metavar="warn|hold",
+    help="At 100 %: keep sending, or hold.",
+)
 @json_option
 @db_option
 @with_db
 async def alerts_settings(db: Database, as_json: bool, **given: str | None) -> None:
-    """Show the mobile-alert and bundle settings; set those given (all at once, or none)."""
+    """Show the mobile-alert and bundle settings; set those given (all at once, or none).
+
+    Each option may also be spelt as the setting it sets (--alert-every-minutes for
+    --every), as the settings are shown and named in refusals."""
     from core import settings
     from core.delivery import bundle
 

@@ -73,6 +73,11 @@ def test_settings_show_set_and_refuse_naming_the_rule(sb: Run, db: Path, team: N
     shown = ok(sb("alerts", "settings")).stdout
     assert "alert_reminders        3\n" in shown
     assert "0 of 1000 segments used" in shown
+    # Each option may be spelt as the setting it shows and refusals name.
+    ok(sb("alerts", "settings", "--alert-every-minutes", "10", "--bundle-when-full", "warn"))
+    shown = ok(sb("alerts", "settings")).stdout
+    assert "alert_every_minutes    10\n" in shown
+    assert "bundle_when_full       warn\n" in shown
 
 
 def test_consent_is_the_persons_own(sb: Run, db: Path, team: None) -> None:
