@@ -82,6 +82,16 @@ async def _manager(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _tab(app, pilot, "manager")
 
 
+async def _agents_and_numbers(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    """Manager › 3: the agents, and our numbers with what each is for (focused)."""
+    await _tab(app, pilot, "manager")
+    await pilot.press("3")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    app.query_one("#number-list").focus()
+    await pilot.pause()
+
+
 async def _permission_profiles(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _tab(app, pilot, "manager")
     await pilot.press("4")
@@ -440,6 +450,7 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     ("canned-reply-picker-80x24", "alice", _canned_reply_picker, SMALL),
     ("contacts-80x24", "alice", _contacts, SMALL),
     ("manager-dashboard-80x24", "dana", _manager, SMALL),
+    ("agents-and-numbers-80x24", "dana", _agents_and_numbers, SMALL),
     ("permission-profile-settings-80x24", "dana", _profile_settings, SMALL),
     ("notification-profiles-80x24", "dana", _notification_profiles, SMALL),
     ("notify-outcomes-80x24", "dana", _notify_outcomes, SMALL),

@@ -32,6 +32,7 @@ from console.live import Changes
 from console.panes.alerts import AlertsPane
 from console.panes.conversations import ConversationList, filter_line, named_conversations
 from console.panes.notifications import NotificationsPane
+from console.panes.numbers import OurNumbers
 from console.panes.permission_profiles import PermissionProfiles
 from console.panes.settings_form import SettingsForm
 from console.panes.thread import ThreadPane
@@ -270,6 +271,7 @@ class ManagerAgents(ReportsFailures, Vertical):
     DEFAULT_CSS = """
     ManagerAgents { height: 1fr; }
     ManagerAgents #agent-hint { height: 1; padding: 0 1; color: $text-muted; }
+    ManagerAgents AgentTable { height: 1fr; }
     """
     BINDINGS = [
         Binding("n", "add", "Add agent", id="manager.add_agent", tooltip="Add an agent or manager"),
@@ -294,8 +296,12 @@ class ManagerAgents(ReportsFailures, Vertical):
         self.context = context
 
     def compose(self) -> ComposeResult:
-        yield Static("n add · d deactivate · e reactivate", id="agent-hint")
+        yield Static(
+            "n add · d deactivate · e reactivate · Tab to our numbers: a add · u use",
+            id="agent-hint",
+        )
         yield AgentTable()
+        yield OurNumbers(self.context)
 
     async def on_mount(self) -> None:
         if gone(self):
@@ -419,7 +425,7 @@ class ManagerPane(Vertical):
             "section('manager-agents')",
             "Manager agents",
             id="manager.section_agents",
-            tooltip="Add, deactivate and reactivate agents",
+            tooltip="Add, deactivate and reactivate agents; our numbers and what each is for",
             show=False,
         ),
         Binding(

@@ -7,17 +7,19 @@ and the database.
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input, Static, TabbedContent, TextArea
+from textual.widgets import Input, Select, Static, TabbedContent, TextArea
 
 from console.panes.manager import AgentTable, ManagerConversationList
+from console.panes.numbers import NumberTable
 from console.panes.thread import ThreadPane
 from console.screens.agent_form import AgentForm
 from console.screens.confirm import ConfirmScreen
+from console.screens.number_form import DEFAULT, NumberForm
 from core import events, settings
 from core.db import Database
 from core.errors import NotAllowed
 from core.people import agents
-from core.sms import conversations
+from core.sms import conversations, numbers
 from core.sms.conversations import Filter
 from tests.console.conftest import SIZE, until
 
@@ -238,6 +240,51 @@ async def test_an_invalid_username_is_refused_in_the_form(app_as, demo_db: Datab
         await pilot.pause()
         assert not isinstance(app.screen, AgentForm)
         assert await agents.list_agents(demo_db) == before
+
+
+async def test_our_numbers_are_listed_added_and_given_a_use(app_as, demo_db: Database):
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        await _dana_on(app, pilot, "agents")
+        table = app.query_one(NumberTable)
+        await _wait_for(pilot, lambda: len(table.shown) == 3)
+        assert [(s.number.e164, s.use) for s in table.shown] == [
+            ("+14155550100", "default"),
+            ("+14155550101", "caller ID of alice"),
+            ("+14155550102", "caller ID of bob"),
+        ]
+        table.focus()
+        await pilot.press("a")
+        await _wait_for(pilot, lambda: isinstance(app.screen, NumberForm))
+        form = app.screen
+        await pilot.press(*"415 555 0133")
+        await pilot.press("ctrl+s")
+        await _wait_for(pilot, lambda: not isinstance(app.screen, NumberForm))
+        added = await numbers.by_e164(demo_db, "+14155550133")
+        assert (added.is_default, added.agent_id) == (False, None), "no use unless chosen"
+        await _wait_for(pilot, lambda: table.selected().number.e164 == "+14155550133")
+
+        # Made the default: the one before stops being it.
+        await pilot.press("u")
+        await _wait_for(pilot, lambda: isinstance(app.screen, NumberForm))
+        form = app.screen
+        form.query_one("#number-use", Select).value = DEFAULT
+        await pilot.press("ctrl+s")
+        await _wait_for(pilot, lambda: not isinstance(app.screen, NumberForm))
+        await _wait_for(pilot, lambda: table.shown[0].use == "none yet")
+        assert (await numbers.by_e164(demo_db, "+14155550133")).is_default
+
+        # Alice keeps one caller ID: core's refusal shows in the form, which stays.
+        await pilot.press("u")
+        await _wait_for(pilot, lambda: isinstance(app.screen, NumberForm))
+        form = app.screen
+        alice = await agents.by_username(demo_db, "alice")
+        form.query_one("#number-use", Select).value = str(alice.id)
+        await pilot.press("ctrl+s")
+        await _wait_for(
+            pilot, lambda: "already has a caller ID number" in _error_text(app, ".form-error")
+        )
+        assert isinstance(app.screen, NumberForm)
 
 
 async def test_deactivating_and_reactivating_an_agent(app_as, demo_db: Database):
