@@ -187,9 +187,10 @@ async def test_two_offers_f10_chooses_which_one_f5_answers(
         await demo_worker.run_once()
         bar = app.query_one(OfferBar)
         assert await until(pilot, lambda: len(bar.offers) == 2)
-        # The oldest is current; the bar says how many and which one.
+        # The oldest is current; the bar says how many and which one (once drawn: the
+        # offers change before the next refresh draws them).
         assert bar.current.conversation_id == first
-        assert "F10 next (1 of 2)" in bar_text(app)
+        assert await until(pilot, lambda: "F10 next (1 of 2)" in bar_text(app))
         assert bar_text(app).splitlines()[0].startswith("▶ Offer ")
         assert app.check_action("next_offer", ()) is True
         await pilot.press("f10")
@@ -204,7 +205,7 @@ async def test_two_offers_f10_chooses_which_one_f5_answers(
         # One left: it is current, and there is nothing to move to.
         assert await until(pilot, lambda: len(bar.offers) == 1)
         assert bar.current.conversation_id == first
-        assert "F10" not in bar_text(app)
+        assert await until(pilot, lambda: "F10" not in bar_text(app))
         assert app.check_action("next_offer", ()) is False
         await pilot.press("f10", "f5")
         assert await until(pilot, lambda: thread.conversation_id == first)
