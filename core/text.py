@@ -51,7 +51,7 @@ def refuse_control_characters(what: str, text: str, allowed: str = "") -> None:
     breaks and tabs, the only ones a person types)."""
     found = first_control_character(text, allowed)
     if found is not None:
-        may = " and ".join(dict.fromkeys(_LAYOUT_NAMES[c] for c in allowed))
+        may = " and ".join(dict.fromkeys(_LAYOUT_NAMES.get(c, f"U+{ord(c):04X}") for c in allowed))
         raise InvalidInput(
             f"{what} holds {_ONE.get(found, 'a control character')} (U+{ord(found):04X})"
             + (f"; it may hold {may}, and no other" if may else "")

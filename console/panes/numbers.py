@@ -43,6 +43,14 @@ def _cells(s: Shown) -> dict[str, Text]:
     }
 
 
+def _use(n: Number, usernames: dict[int, str]) -> str:
+    if n.is_default:
+        return "default"
+    if n.agent_id is not None:
+        return f"caller ID of {usernames.get(n.agent_id, '?')}"
+    return "none yet"
+
+
 class NumberTable(KeyedTable[Shown]):
     def __init__(self) -> None:
         super().__init__(COLUMNS, _cells, lambda s: s.number.id, id="number-list")
@@ -88,17 +96,7 @@ class OurNumbers(ReportsFailures, Vertical):
     async def reload(self) -> None:
         found = await numbers.list_numbers(self.context.db)
         names = {a.id: a.username for a in await agents.list_agents(self.context.db)}
-        shown = [
-            Shown(
-                n,
-                "default"
-                if n.is_default
-                else f"caller ID of {names.get(n.agent_id, '?')}"
-                if n.agent_id
-                else "none yet",
-            )
-            for n in found
-        ]
+        shown = [Shown(n, _use(n, names)) for n in found]
         if not gone(self):
             self.table.show(shown)
             title = "Our numbers" if shown else "Our numbers: none yet (a adds one)"
