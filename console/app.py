@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -33,6 +34,7 @@ from console.panes.manager import ManagerPane
 from console.panes.offers import OfferBar
 from console.panes.statistics import StatisticsPane, may_view
 from console.panes.thread import ThreadPane
+from console.removal import gone
 from console.safe_text import printable
 from console.screens.error import ErrorScreen
 from console.screens.help import HelpScreen
@@ -354,7 +356,13 @@ class SwitchboardApp(App[None]):
         elif has_tab and not shown:
             if tabs.active == tab:
                 tabs.active = "conversations"
-            await tabs.remove_pane(tab)
+            try:
+                await tabs.remove_pane(tab)
+            except NoMatches:
+                # The app closed while the tab went (its tab bar's parts were taken
+                # first, console/removal.py): nothing is left to show it on.
+                if not gone(tabs):
+                    raise
 
     def notify(
         self,

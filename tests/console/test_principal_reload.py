@@ -20,6 +20,9 @@ async def test_a_profile_switch_reaches_a_running_console(app_as, demo_db: Datab
         # Another process (the CLI, a manager's console) gives alice the Manager profile.
         await profiles.assign(demo_db, SYSTEM, "Manager", "alice", activate=True)
         assert await until(pilot, lambda: app.query("#manager-pane"))
+        # The Manager profile brings the statistics and campaigns tabs too.
+        manager_only = ("statistics", "campaigns")
+        assert await until(pilot, lambda: all(app.query(f"#{t}") for t in manager_only))
         assert app.sub_title == "Alice Moreau (Manager)"
         assert app.context.actor.profile_name == "Manager"
         assert app.check_action("show_tab", ("manager",)) is True
@@ -27,9 +30,13 @@ async def test_a_profile_switch_reaches_a_running_console(app_as, demo_db: Datab
         assert await until(
             pilot, lambda: app.query_one("#main-tabs", TabbedContent).active == "manager"
         )
-        # And back: the tab goes, and the rights with it.
+        # And back: the tabs go, and the rights with them. Waited for to the last one:
+        # leaving while they go would close the app under the tab bar's removal.
         await profiles.activate(demo_db, SYSTEM, "alice", "Agent")
-        assert await until(pilot, lambda: not app.query("#manager-pane"))
+        assert await until(
+            pilot,
+            lambda: not any(app.query(f"#{tab}") for tab in ("manager", *manager_only)),
+        )
         assert app.query_one("#main-tabs", TabbedContent).active == "conversations"
         assert app.sub_title == "Alice Moreau (Agent)"
 
