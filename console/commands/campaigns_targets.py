@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
-import stat
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +22,6 @@ if TYPE_CHECKING:
 
 # As the other set-up commands: the local operator, who can write the file anyway.
 OPERATOR = SYSTEM
-MAX_CSV_BYTES = 256 * 1024 * 1024
 
 
 def _ids(ctx: click.Context, param: click.Parameter, value: Any) -> list[int]:
@@ -141,16 +138,10 @@ async def _add_csv(db: Database, campaign: str, file: Path, as_json: bool) -> No
 
 
 async def read_csv(file: Path) -> bytes:
-    """The file's bytes: a regular file, at most MAX_CSV_BYTES."""
-    from core.errors import InvalidInput
+    """The file's bytes (``console.files.read_csv``), read off the event loop."""
+    from console import files
 
-    info = os.stat(file)
-    if not stat.S_ISREG(info.st_mode):
-        # A FIFO or a device would block or never end; a CSV file is a regular file.
-        raise InvalidInput(f"{file} is not a regular file")
-    if info.st_size > MAX_CSV_BYTES:
-        raise InvalidInput(f"{file} is larger than {MAX_CSV_BYTES // 2**20} MB; split it")
-    return await asyncio.to_thread(file.read_bytes)
+    return await asyncio.to_thread(files.read_csv, file)
 
 
 def csv_json(report: CsvAdded) -> dict[str, Any]:

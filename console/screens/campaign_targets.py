@@ -9,8 +9,6 @@ and every bad cell is listed, by row and column, in a report after.
 from __future__ import annotations
 
 import asyncio
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,15 +19,13 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from console import files
 from console.context import ConsoleContext
 from console.screens.small_form import SmallForm, bindings
 from console.text import literal
 from core.campaigns import targets, targets_csv
 from core.campaigns.campaigns import Campaign
 from core.errors import InvalidInput
-
-MAX_CSV_BYTES = 256 * 2**20
-"""As the CLI: a CSV larger than this is split first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,20 +48,8 @@ def _ids(text: str) -> list[int]:
 
 
 def read_csv(raw: str) -> bytes:
-    """The file at ``raw`` (``~`` expanded): a regular file, not too large."""
-    path = Path(raw.strip()).expanduser()
-    try:
-        # O_NONBLOCK: a FIFO at the path returns at once, then is refused as not a file.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        with os.fdopen(fd, "rb") as stream:
-            info = os.fstat(stream.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise InvalidInput(f"{path} is not a regular file")
-            if info.st_size > MAX_CSV_BYTES:
-                raise InvalidInput(f"{path} is larger than {MAX_CSV_BYTES // 2**20} MB; split it")
-            return stream.read()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    """The file at ``raw`` as typed (``~`` expanded)."""
+    return files.read_csv(Path(raw.strip()).expanduser())
 
 
 class TargetsForm(SmallForm):
