@@ -137,6 +137,33 @@ async def numbers_assign(
     click.echo(f"{done.e164} is now {use}")
 
 
+@numbers_group.command("change")
+@click.argument("number")
+@click.option(
+    "--mms/--no-mms",
+    default=None,
+    help="The number can send MMS (the provider enabled it), or no longer can.",
+)
+@db_option
+@with_db
+async def numbers_change(db: Database, number: str, mms: bool | None) -> None:
+    """Change what NUMBER can send."""
+    if mms is None:
+        raise click.UsageError("give --mms or --no-mms")
+    done = await numbers.change(db, OPERATOR, number, mms=mms)
+    click.echo(f"{done.e164} now sends {'SMS and MMS' if done.mms else 'SMS only'}")
+
+
+@numbers_group.command("remove")
+@click.argument("number")
+@db_option
+@with_db
+async def numbers_remove(db: Database, number: str) -> None:
+    """Remove NUMBER when nothing uses it (no conversations, nothing to send)."""
+    gone = await numbers.remove(db, OPERATOR, number)
+    click.echo(f"removed {gone.e164}")
+
+
 @numbers_group.command("list")
 @json_option
 @db_option

@@ -297,7 +297,7 @@ class ManagerAgents(ReportsFailures, Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            "n add · d deactivate · e reactivate · Tab to our numbers: a add · u use",
+            "n add · d deactivate · e reactivate · Tab to our numbers (keys below)",
             id="agent-hint",
         )
         yield AgentTable()

@@ -1,11 +1,13 @@
 """Our numbers (M1), under the agents in the Manager's Agents section: each number,
 what it sends (SMS, MMS) and what it is for (the default sender, an agent's caller
 ID, nothing yet). With ``manage_numbers``: ``a`` adds one, ``u`` changes what the
-selected one is for (``NumberForm``); core checks each."""
+selected one sends and is for (``NumberForm``), ``r`` removes it after asking;
+core checks each, and says what keeps a number in use."""
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -15,6 +17,7 @@ from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.live import Changes
 from console.removal import gone
+from console.screens.confirm import ConfirmScreen
 from console.screens.number_form import NumberForm
 from console.text import literal
 from console.widgets.keyed_table import Column, KeyedTable
@@ -69,9 +72,17 @@ class OurNumbers(ReportsFailures, Vertical):
         Binding(
             "u",
             "use",
-            "Number's use",
+            "Change number",
             id="manager.number_use",
-            tooltip="Make the selected number the default, an agent's caller ID, or neither",
+            tooltip="What the selected number sends, and whether it is the default, an agent's"
+            " caller ID, or neither",
+        ),
+        Binding(
+            "r",
+            "remove",
+            "Remove number",
+            id="manager.number_remove",
+            tooltip="Remove the selected number, when nothing uses it",
         ),
     ]
 
@@ -108,7 +119,7 @@ class OurNumbers(ReportsFailures, Vertical):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Hidden without the right: core refuses anyway, the footer need not offer it.
-        if action in ("add", "use"):
+        if action in ("add", "use", "remove"):
             return allows(self.context.actor, Action.MANAGE_NUMBERS, None)
         return True
 
@@ -119,6 +130,26 @@ class OurNumbers(ReportsFailures, Vertical):
         chosen = self.table.selected()
         if chosen is not None:
             self.app.push_screen(NumberForm(self.context, chosen.number), self._saved)
+
+    @work(exclusive=True, exit_on_error=False, description="remove a number")
+    async def action_remove(self) -> None:
+        chosen = self.table.selected()
+        if chosen is None:
+            return
+        question = Text.assemble(
+            "Remove ",
+            literal(chosen.number.e164, style="bold"),
+            "? It is no longer one of our numbers here; a number with conversations,"
+            " messages to send, a campaign or a case location stays.",
+        )
+        yes = await self.app.push_screen_wait(
+            ConfirmScreen(question, yes_label="Remove", no_label="Keep it")
+        )
+        if yes:
+            gone_ = await numbers.remove(self.context.db, self.context.actor, chosen.number.e164)
+            await self.reload()
+            self.notify(f"Removed {gone_.e164}", markup=False)
+        self.table.focus()
 
     async def _saved(self, saved: object) -> None:
         if isinstance(saved, Number):

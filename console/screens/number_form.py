@@ -1,10 +1,11 @@
-"""Add one of our numbers, or change what one is for (M1): the account default, one
-agent's caller ID, or neither.
+"""Add one of our numbers, or change one (M1): what it sends (SMS, or SMS and MMS) and
+what it is for: the account default, one agent's caller ID, or neither.
 
-As ``switchboard numbers add`` and ``numbers assign``: core checks the number (read
-in the account's region when it has no country code), that it is not ours already,
-and that an agent keeps one caller ID; a refusal is shown under the form in core's
-words and what was typed stays. It closes with the Number core stored.
+As ``switchboard numbers add``, ``numbers change`` and ``numbers assign``: core
+checks the number (read in the account's region when it has no country code), that
+it is not ours already, and that an agent keeps one caller ID; a refusal is shown
+under the form in core's words and what was typed stays. It closes with the Number
+core stored.
 """
 
 from __future__ import annotations
@@ -60,10 +61,11 @@ class NumberForm(SmallForm):
                 yield Static(Text("Add one of our numbers", style="bold"))
                 yield Label("Number (E.164, or national in the account's region)")
                 yield Input(placeholder="+14155550100", id="number-e164", compact=True)
-                yield Label("Sends")
-                yield Select(KINDS, value="sms", allow_blank=False, id="number-kind", compact=True)
             else:
-                yield Static(Text.assemble(("What ", "bold"), literal(n.e164), (" is for", "bold")))
+                yield Static(Text.assemble(("Change ", "bold"), literal(n.e164)))
+            yield Label("Sends")
+            kind = "mms" if n is not None and n.mms else "sms"
+            yield Select(KINDS, value=kind, allow_blank=False, id="number-kind", compact=True)
             yield Label("Use")
             yield Select[str](USES, allow_blank=False, id="number-use", compact=True)
             yield from self.buttons()
@@ -102,8 +104,12 @@ class NumberForm(SmallForm):
     async def save(self) -> Number:
         db, actor = self.context.db, self.context.actor
         default, agent_id = self._use()
+        mms = self.query_one("#number-kind", Select).value == "mms"
         if self.number is None:
             raw = self.query_one("#number-e164", Input).value
-            mms = self.query_one("#number-kind", Select).value == "mms"
             return await numbers.add(db, actor, raw, mms=mms, agent_id=agent_id, default=default)
-        return await numbers.assign(db, actor, self.number.e164, agent_id=agent_id, default=default)
+        e164 = self.number.e164
+        done = await numbers.assign(db, actor, e164, agent_id=agent_id, default=default)
+        if mms != done.mms:
+            done = await numbers.change(db, actor, e164, mms=mms)
+        return done

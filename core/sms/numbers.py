@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from core import settings
 from core.db import Database, Tx
-from core.errors import InvalidInput, NotFound
+from core.errors import InUse, InvalidInput, NotFound
 from core.people.authz import Action, Actor, authorize
 from core.records import record
 from core.sms.phones import normalise
@@ -90,6 +90,122 @@ async def assign(
         )
         await tx.emit("number.assigned", "number", number.id, actor_id=actor.id)
     return await get(db, number.id)
+
+
+async def change(db: Database, actor: Actor, raw: str, *, mms: bool) -> Number:
+    """Say whether one of our numbers can send MMS (the provider enabled it, or took it
+    away). What is already queued from it is sent as it was written."""
+    authorize(actor, Action.MANAGE_NUMBERS)
+    e164 = normalise(raw, (await settings.load(db)).default_region)
+    async with db.transaction() as tx:
+        number = await by_e164(tx, e164)
+        await tx.execute("UPDATE numbers SET mms = ? WHERE id = ?", (int(mms), number.id))
+        await tx.emit("number.changed", "number", number.id, actor_id=actor.id)
+    return await get(db, number.id)
+
+
+async def remove(db: Database, actor: Actor, raw: str) -> Number:
+    """Remove one of our numbers that nothing uses: one added by mistake, or never used.
+
+    A number with conversations stays (they are its history, and their replies go
+    from it); so does one a live campaign or a case location sends from, one with
+    messages still to send, the only number of a queue with messaging on, the only
+    SMS number of a permission profile (a profile that lists none may send from
+    every number), and the default sender while another number could take its
+    place. Each refusal names what holds it. The permission profiles that list it
+    among others lose it.
+    """
+    authorize(actor, Action.MANAGE_NUMBERS)
+    e164 = normalise(raw, (await settings.load(db)).default_region)
+    async with db.transaction() as tx:
+        number = await by_e164(tx, e164)
+        uses = await _uses(tx, number)
+        if uses:
+            raise InUse(f"{e164} cannot be removed: {'; '.join(uses)}")
+        await tx.execute("DELETE FROM numbers WHERE id = ?", (number.id,))
+        await tx.emit("number.removed", "number", number.id, actor_id=actor.id)
+    return number
+
+
+async def _uses(tx: Tx, number: Number) -> list[str]:
+    """What keeps ``number`` from being removed, each in words with what to do."""
+    found: list[str] = []
+    [[conversations, queued, others]] = await tx.fetchall(
+        "SELECT (SELECT count(*) FROM conversations WHERE number_id = :id),"
+        " (SELECT count(*) FROM messages WHERE sender = :e164 AND status IN ('queued', 'sending')),"
+        " (SELECT count(*) FROM numbers WHERE id != :id)",
+        {"id": number.id, "e164": number.e164},
+    )
+    if conversations:
+        found.append(
+            f"{_count(conversations, 'conversation')} on it, kept as history"
+            f" (give it no use instead: switchboard numbers assign {number.e164} --none)"
+        )
+    if queued:
+        found.append(f"{_count(queued, 'message')} still to send from it")
+    campaigns = await tx.fetchall(
+        "SELECT name FROM campaigns WHERE sender = ?"
+        " AND status NOT IN ('finished', 'cancelled') ORDER BY name",
+        (number.e164,),
+    )
+    if campaigns:
+        names = ", ".join(repr(r[0]) for r in campaigns)
+        found.append(
+            (
+                f"campaign {names} sends from it"
+                if len(campaigns) == 1
+                else f"campaigns {names} send from it"
+            )
+            + " (switchboard campaigns edit NAME --from NUMBER changes that while it is not"
+            " running; or cancel it)"
+        )
+    locations = await tx.fetchall(
+        "SELECT name FROM locations WHERE sender = ? ORDER BY name", (number.e164,)
+    )
+    if locations:
+        names = ", ".join(repr(r[0]) for r in locations)
+        found.append(
+            (
+                f"case location {names} sends from it"
+                if len(locations) == 1
+                else f"case locations {names} send from it"
+            )
+            + " (switchboard cases locations set LOCATION --from NUMBER changes that)"
+        )
+    lone = await tx.fetchall(
+        "SELECT p.name FROM permission_profile_numbers g"
+        " JOIN permission_profiles p ON p.id = g.profile_id WHERE g.number_id = ?"
+        " AND NOT EXISTS (SELECT 1 FROM permission_profile_numbers o"
+        "  WHERE o.profile_id = g.profile_id AND o.number_id != g.number_id) ORDER BY p.name",
+        (number.id,),
+    )
+    if lone:
+        names = ", ".join(repr(r[0]) for r in lone)
+        found.append(
+            f"it is the only SMS number of permission profile {names}, and a profile that"
+            " lists none may send from every number (give it another first)"
+        )
+    queue = await tx.scalar(
+        "SELECT q.name FROM numbers own JOIN queues q ON q.id = own.queue_id"
+        " WHERE own.id = :id AND q.messaging = 1"
+        " AND NOT EXISTS (SELECT 1 FROM numbers n WHERE n.queue_id = q.id AND n.id != :id)",
+        {"id": number.id},
+    )
+    if queue is not None:
+        found.append(
+            f"it is the only number of queue {queue!r}, whose messaging is on (give the queue"
+            " another number, or turn its messaging off first)"
+        )
+    if number.is_default and others:
+        found.append(
+            "it is the default sender (make another number the default first:"
+            " switchboard numbers assign NUMBER --default)"
+        )
+    return found
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("s" if n != 1 else "")
 
 
 async def _make_room(tx: Tx, e164: str, agent_id: int | None, default: bool) -> None:

@@ -234,6 +234,26 @@ def test_a_number_added_without_a_use_is_given_one_later(sb: Run):
     assert as_json(sb("numbers", "list", "--json"))[0]["agent"] is None
 
 
+def test_a_number_is_changed_and_removed_only_when_nothing_uses_it(sb: Run):
+    ok(sb("agents", "add", ME, "--role", "manager"))
+    ok(sb("numbers", "add", OUR_NUMBER, "--default"))
+    spare = "+14155550109"
+    ok(sb("numbers", "add", spare))
+    refused(sb("numbers", "change", spare), "give --mms or --no-mms", code=2)
+    assert ok(sb("numbers", "change", spare, "--mms")).stdout == f"{spare} now sends SMS and MMS\n"
+    assert [n["mms"] for n in as_json(sb("numbers", "list", "--json"))] == [False, True]
+    assert ok(sb("numbers", "remove", spare)).stdout == f"removed {spare}\n"
+    assert [n["number"] for n in as_json(sb("numbers", "list", "--json"))] == [OUR_NUMBER]
+    ok(sb("send", "--to", BEN, "Hello"))
+    refused(
+        sb("numbers", "remove", OUR_NUMBER),
+        f"{OUR_NUMBER} cannot be removed: 1 conversation on it, kept as history (give it no use"
+        f" instead: switchboard numbers assign {OUR_NUMBER} --none); 1 message still to send"
+        " from it",
+    )
+    refused(sb("numbers", "remove", spare), f"{spare} is not one of our numbers")
+
+
 def test_a_usage_error_found_by_a_command_is_a_usage_error(fresh: Run):
     # Found once the command runs, not by click's parser: still exit 2, in click's words.
     both = fresh("agents", "add", "newbie", "--permission-profile", "Manager", "--role", "agent")

@@ -19,6 +19,7 @@ from core import events, settings
 from core.db import Database
 from core.errors import NotAllowed
 from core.people import agents
+from core.people.authz import SYSTEM
 from core.sms import conversations, numbers
 from core.sms.conversations import Filter
 from tests.console.conftest import SIZE, until
@@ -285,6 +286,50 @@ async def test_our_numbers_are_listed_added_and_given_a_use(app_as, demo_db: Dat
             pilot, lambda: "already has a caller ID number" in _error_text(app, ".form-error")
         )
         assert isinstance(app.screen, NumberForm)
+
+
+async def test_a_number_is_told_it_sends_mms_and_removed_when_nothing_uses_it(
+    app_as, demo_db: Database
+):
+    await numbers.add(demo_db, SYSTEM, "+14155550133")
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        await _dana_on(app, pilot, "agents")
+        table = app.query_one(NumberTable)
+        await _wait_for(pilot, lambda: len(table.shown) == 4)
+        table.focus()
+        table.select((await numbers.by_e164(demo_db, "+14155550133")).id)
+        await pilot.press("u")
+        await _wait_for(pilot, lambda: isinstance(app.screen, NumberForm))
+        app.screen.query_one("#number-kind", Select).value = "mms"
+        await pilot.press("ctrl+s")
+        await _wait_for(pilot, lambda: not isinstance(app.screen, NumberForm))
+        await _wait_for(pilot, lambda: table.selected().number.mms)
+        assert (await numbers.by_e164(demo_db, "+14155550133")).mms
+
+        # Asked first; no keeps it.
+        await pilot.press("r")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await _wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert await numbers.is_ours(demo_db, "+14155550133")
+        await pilot.press("r")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await _wait_for(pilot, lambda: len(table.shown) == 3)
+        assert not await numbers.is_ours(demo_db, "+14155550133")
+
+        # The demo's default has conversations: the refusal says so, and it stays.
+        table.select((await numbers.by_e164(demo_db, "+14155550100")).id)
+        await pilot.press("r")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await _wait_for(
+            pilot,
+            lambda: any("kept as history" in str(n.message) for n in app._notifications),
+        )
+        assert await numbers.is_ours(demo_db, "+14155550100")
+        assert len(table.shown) == 3
 
 
 async def test_deactivating_and_reactivating_an_agent(app_as, demo_db: Database):

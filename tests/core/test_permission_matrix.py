@@ -48,7 +48,7 @@ from core.permissions import configuration, principal, profiles
 from core.shifts import ics as shifts_ics
 from core.shifts import on_shift, shifts
 from core.sms import conversations, numbers, receiving, sending
-from tests.core.conftest import CARL_MOBILE, DEFAULT_NUMBER, DORA_MOBILE, Team
+from tests.core.conftest import ALICE_NUMBER, CARL_MOBILE, DEFAULT_NUMBER, DORA_MOBILE, Team
 from tests.processes import dump
 
 OTHER_NUMBER = "+14155550103"
@@ -305,6 +305,16 @@ CASES = [
         "add number",
         {"manage_numbers": True},
         lambda db, a, t: numbers.add(db, a, "+14155550104"),
+    ),
+    Case(
+        "say a number sends MMS",
+        {"manage_numbers": True},
+        lambda db, a, t: numbers.change(db, a, ALICE_NUMBER, mms=True),
+    ),
+    Case(
+        "remove a number",
+        {"manage_numbers": True},
+        lambda db, a, t: numbers.remove(db, a, ALICE_NUMBER),
     ),
     Case(
         "import contacts",
