@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import io
-import os
-import stat
 import sys
 from pathlib import Path
 from typing import TextIO, cast
 
 import click
 
+from console import files
 from console.options import ROW_ID, db_option, emit_json, json_option, none_listed, with_db
 from console.safe_text import clipped, printable
 from core.db import Database
-from core.errors import InvalidInput
 from core.people import contacts, contacts_csv
 from core.people.authz import SYSTEM
 
@@ -38,10 +36,7 @@ async def contacts_import(db: Database, file: Path, as_json: bool) -> None:
     (mobile, landline, work, home, fax, other; several numbers separated by ;).
     Any other column becomes a custom field.
     """
-    if not stat.S_ISREG(os.stat(file).st_mode):
-        # A FIFO or a device would block or never end; a CSV file is a regular file.
-        raise InvalidInput(f"{file} is not a regular file")
-    with file.open(encoding="utf-8-sig", newline="") as stream:
+    with files.open_csv_text(file) as stream:
         report = await contacts_csv.import_csv(db, OPERATOR, stream)
     if as_json:
         emit_json(

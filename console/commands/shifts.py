@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from console import files
 from console.options import db_option, emit_json, json_option, none_listed, with_db
 from console.safe_text import printable
 from core.people.authz import SYSTEM
@@ -249,14 +248,9 @@ async def shifts_import(
     reported by event; importing again replaces the shifts of the same UIDs."""
     import dataclasses
 
-    from core.errors import InvalidInput
     from core.shifts.ics import MAX_BYTES, import_ics
 
-    if not stat.S_ISREG(os.stat(file).st_mode):
-        # A FIFO or a device would block or never end; a calendar is a regular file.
-        raise InvalidInput(f"{file} is not a regular file")
-    with file.open("rb") as stream:
-        data = stream.read(MAX_BYTES + 1)
+    data = files.read_at_most(file, MAX_BYTES)
     report = await import_ics(db, OPERATOR, user, data, kind=kind, time_zone=zone)
 
     if as_json:

@@ -9,9 +9,6 @@ they are listed by event in a dialog over the form, which stays open.
 
 from __future__ import annotations
 
-import os
-import stat
-from pathlib import Path
 from zoneinfo import available_timezones
 
 from rich.text import Text
@@ -20,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, Select, Static
 
+from console import files
 from console.context import ConsoleContext
 from console.screens.ics_problems import IcsProblems
 from console.screens.small_form import SmallForm, bindings
@@ -144,18 +142,7 @@ class ShiftForm(PersonForm):
 
 def read_calendar(raw: str) -> bytes:
     """The file at ``raw`` (typed: ``~`` expanded), at most one byte past what core takes."""
-    if not raw.strip():
-        raise InvalidInput("give the path of an .ics file")
-    path = Path(raw.strip()).expanduser()
-    try:
-        # O_NONBLOCK: a FIFO at the path returns at once, then is refused as not a file.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        with os.fdopen(fd, "rb") as stream:
-            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-                raise InvalidInput(f"{path} is not a regular file")
-            return stream.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    return files.read_at_most(files.typed_path(raw, "an .ics file"), MAX_BYTES)
 
 
 class ImportForm(PersonForm):

@@ -105,7 +105,7 @@ def test_a_refused_request_is_one_line_exit_1_before_anything_is_queued(
 # --- attachments (item 11) ---------------------------------------------------------------------
 
 
-def test_an_attachment_that_is_a_fifo_or_too_big_is_refused_unread(
+def test_a_file_that_is_a_fifo_or_too_big_is_refused_unread(
     installed: Run, db_file: Path, tmp_path: Path
 ):
     fifo = tmp_path / "photo.png"
@@ -118,6 +118,17 @@ def test_an_attachment_that_is_a_fifo_or_too_big_is_refused_unread(
     refused(installed("send", "--to", ANN, "hi", "--attach", fifo), "not a regular file")
     refused(installed("send", "--to", ANN, "hi", "--attach", big), "at most 1024 KiB")
     refused(installed("contacts", "import", fifo), "not a regular file")
+    refused(installed("shifts", "import", fifo, "--user", ME), "not a regular file")
+    refused(
+        installed(
+            "campaigns", "create", "Spring", "--from", OUR_NUMBER, "--text", "Hi", "--csv", fifo
+        ),
+        "not a regular file",
+    )
+    # A calendar far past core's limit is refused having read one byte past it.
+    refused(
+        installed("shifts", "import", big, "--user", ME), "calendar file is larger than 1,000,000"
+    )
     assert dump(db_file) == before
 
 
