@@ -36,8 +36,9 @@ from console.screens.campaign_form import CampaignForm, SavedCampaign
 from console.screens.campaign_pool import PoolScreen
 from console.screens.campaign_results import ResultsScreen
 from console.screens.campaign_start import StartScreen, StartWhen
-from console.screens.campaign_targets import TargetsForm, TargetsReport
+from console.screens.campaign_targets import TargetsForm
 from console.screens.confirm import ConfirmScreen
+from console.screens.csv_problems import CsvReport
 from console.text import literal
 from console.widgets import steady
 from console.widgets.keyed_table import KeyedTable
@@ -445,7 +446,7 @@ class CampaignsPane(ReportsFailures, Vertical):
             self.app.push_screen(TargetsForm(self.context, c), self._targets_added)
 
     async def _targets_added(self, report: object) -> None:
-        if isinstance(report, TargetsReport):
+        if isinstance(report, CsvReport):
             self.say(report.summary)
             if report.problems:
                 self.app.push_screen(report.screen())

@@ -24,8 +24,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from console.context import ConsoleContext
-from console.screens.campaign_targets import TargetsReport, csv_report, read_csv
+from console.screens.campaign_targets import csv_report, read_csv
 from console.screens.choice import ChoiceScreen
+from console.screens.csv_problems import CsvReport
 from console.screens.small_form import SmallForm, bindings
 from console.text import literal
 from console.widgets.segment_counter import SegmentCounter
@@ -48,7 +49,7 @@ def _field(label: str, widget: Input | Select[str]) -> Vertical:
 @dataclass(frozen=True, slots=True)
 class SavedCampaign:
     campaign: Campaign
-    targets: TargetsReport | None = None
+    targets: CsvReport | None = None
     """What the CSV a new campaign was made with added, and its refused cells."""
 
 

@@ -3,39 +3,27 @@
 One of the three per save, as the CLI's ``targets add``. Core refuses a
 wrong filter part or an unreadable file whole (shown under the form, what
 was typed kept); a CSV's bad rows do not stop it: the good rows are added
-and every bad cell is listed, by row and column, in a report after.
+and every bad cell is listed, by row and column, after (``csv_problems``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
 from console import files
 from console.context import ConsoleContext
+from console.screens.csv_problems import CsvReport, problem_lines
 from console.screens.small_form import SmallForm, bindings
 from console.text import literal
 from core.campaigns import targets, targets_csv
 from core.campaigns.campaigns import Campaign
 from core.errors import InvalidInput
-
-
-@dataclass(frozen=True, slots=True)
-class TargetsReport:
-    summary: str
-    problems: tuple[str, ...] = ()
-    """The CSV's bad cells, "row 3, column phone: …" (already shown literally)."""
-
-    def screen(self) -> ProblemsScreen:
-        return ProblemsScreen(self)
 
 
 def _ids(text: str) -> list[int]:
@@ -53,7 +41,7 @@ def read_csv(raw: str) -> bytes:
 
 
 class TargetsForm(SmallForm):
-    """Closes with a TargetsReport once core added what it could."""
+    """Closes with a CsvReport once core added what it could."""
 
     BINDINGS = bindings("campaign_targets", "the targets")
     DEFAULT_CSS = """
@@ -96,7 +84,7 @@ class TargetsForm(SmallForm):
     def value(self, widget_id: str) -> str:
         return self.query_one(f"#{widget_id}", Input).value.strip()
 
-    async def save(self) -> TargetsReport:
+    async def save(self) -> CsvReport:
         ids, flt, csv = (self.value(f"targets-{n}") for n in ("contacts", "filter", "csv"))
         if sum(1 for v in (ids, flt, csv) if v) != 1:
             raise InvalidInput("give contacts, a filter or a CSV file: one of the three")
@@ -110,54 +98,20 @@ class TargetsForm(SmallForm):
                 summary += f"; no mobile: contact(s) {', '.join(map(str, added.no_mobile))}"
             if added.unknown:
                 summary += f"; no such contact: {', '.join(map(str, added.unknown))}"
-            return TargetsReport(summary)
+            return CsvReport(summary)
         if flt:
             found = await targets.add_filter(db, actor, c, flt)
             summary = f"Filter {found.filter}: added {found.added} target(s)"
             if found.no_mobile:
                 summary += f"; {found.no_mobile} matching contact(s) have no mobile"
-            return TargetsReport(summary)
+            return CsvReport(summary)
         data = await asyncio.to_thread(read_csv, csv)
         return csv_report(await targets_csv.import_csv(db, actor, c, data))
 
 
-def csv_report(added: targets_csv.CsvAdded) -> TargetsReport:
+def csv_report(added: targets_csv.CsvAdded) -> CsvReport:
     """What a CSV added, and each refused cell."""
     summary = f"Added {added.added} target(s) from the CSV"
     if added.errors:
         summary += f"; refused {added.rejected_rows} row(s), listed"
-    problems = tuple(f"row {e.row}, column {e.column}: {e.reason}" for e in added.errors)
-    return TargetsReport(summary, problems)
-
-
-class ProblemsScreen(ModalScreen[None]):
-    """A CSV's refused cells, one a line, shown literally; Esc closes."""
-
-    DEFAULT_CSS = """
-    ProblemsScreen { align: center middle; }
-    ProblemsScreen > Vertical {
-        width: 76; max-width: 100%; height: auto; max-height: 100%;
-        border: round $warning; background: $surface; padding: 0 1;
-    }
-    ProblemsScreen VerticalScroll { height: auto; max-height: 16; }
-    ProblemsScreen #problems-hint { color: $text-muted; }
-    """
-    BINDINGS = [
-        Binding("escape,enter", "close", "Close", id="campaign_problems.close", tooltip="Close"),
-    ]
-
-    def __init__(self, report: TargetsReport) -> None:
-        super().__init__(id="campaign-problems")
-        self.report = report
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(literal(self.report.summary, style="bold", one_line=False))
-            with VerticalScroll():
-                # Each line literal on its own: a CSV header can hold a line break.
-                lines = Text("\n").join(literal(line) for line in self.report.problems)
-                yield Static(lines, id="problems-list")
-            yield Static("Esc close", id="problems-hint")
-
-    def action_close(self) -> None:
-        self.dismiss(None)
+    return CsvReport(summary, problem_lines(added.errors))

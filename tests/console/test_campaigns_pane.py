@@ -18,8 +18,9 @@ from console.screens.campaign_form import CampaignForm
 from console.screens.campaign_pool import PoolScreen
 from console.screens.campaign_results import ResultsScreen
 from console.screens.campaign_start import StartScreen
-from console.screens.campaign_targets import ProblemsScreen, TargetsForm
+from console.screens.campaign_targets import TargetsForm
 from console.screens.confirm import ConfirmScreen
+from console.screens.csv_problems import ProblemsScreen
 from console.screens.prompt import PromptScreen
 from core.campaigns import campaigns, targets
 from core.clock import FakeClock

@@ -6,6 +6,8 @@ from textual.widgets import Input, Select, Static, TabbedContent
 
 from console.panes.contacts import PAGE, WINDOW, ContactsPane, ContactTable
 from console.screens.contact_form import ContactForm, PhoneRow
+from console.screens.contact_import import ContactImportForm
+from console.screens.csv_problems import ProblemsScreen
 from core.db import Database
 from core.people import agents, contacts
 from core.people.authz import SYSTEM
@@ -296,3 +298,60 @@ async def test_the_palette_in_the_contact_form_offers_the_form_only(
         assert {"Save", "Add phone", "Cancel"} <= set(titles)
         # The tabs and the list behind the dialog are not reachable from it.
         assert not {"Conversations", "Contacts", "Ready", "Take"} & set(titles)
+
+
+async def test_a_csv_is_imported_from_the_contacts_tab_and_its_bad_rows_listed(
+    app_as, demo_db: Database, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    source = tmp_path / "people.csv"
+    source.write_text(
+        f"name,mobile,region\nXavier Quillfeather,{QUILL_MOBILE},north\n"
+        "Bad Row,not-a-phone,south\nEve \x1b[31mRed,,west\n",
+        encoding="utf-8",
+    )
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        _table(app).focus()
+        # A file that is not there: said under the form, which stays with the path.
+        await pilot.press("i")
+        await _settle(pilot, lambda: isinstance(app.screen, ContactImportForm))
+        form = app.screen
+        missing = str(tmp_path / "missing.csv")
+        form.query_one("#import-path", Input).value = missing
+        await pilot.press("ctrl+s")
+        await _settle(
+            pilot, lambda: "cannot read" in str(form.query_one(".form-error", Static).render())
+        )
+        assert app.screen is form
+        assert form.query_one("#import-path", Input).value == missing
+
+        form.query_one("#import-path", Input).value = str(source)
+        await pilot.press("ctrl+s")
+        await _settle(pilot, lambda: isinstance(app.screen, ProblemsScreen))
+        shown = str(app.screen.query_one("#problems-list", Static).render())
+        assert "row 3, column mobile: " in shown
+        assert "row 4, column name: name holds a control character (U+001B)" in shown
+        assert "\x1b" not in shown
+        imported = await contacts.find_by_phone(demo_db, QUILL_MOBILE)
+        assert imported is not None
+        assert imported.name == "Xavier Quillfeather"
+        assert imported.custom == {"region": "north"}
+        await pilot.press("escape")
+        await _settle(pilot, lambda: not isinstance(app.screen, ProblemsScreen))
+        await _search(pilot, app, "quillfeather", [imported.id])
+        assert _shown_ids(app) == [imported.id]
+
+
+async def test_an_agent_without_the_right_is_not_offered_the_import(
+    app_as, demo_db: Database
+) -> None:
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        _table(app).focus()
+        await pilot.press("i")
+        await pilot.pause()
+        assert not isinstance(app.screen, ContactImportForm)
