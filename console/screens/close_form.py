@@ -20,6 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from console.context import ConsoleContext
+from console.safe_text import printable
 from console.text import literal
 from core import settings
 from core.errors import SwitchboardError
@@ -50,6 +51,14 @@ def outcome_options(found: list[Outcome]) -> list[tuple[Text, str]]:
         )
         for o in ordered
     ]
+
+
+def _placeholder(field: CollectedField, known: dict[str, str]) -> str:
+    """What an empty field means: for the caller's name and phone, what the notices will
+    say instead (the conversation's); for others, an example of the type."""
+    if known.get(field.name):
+        return f"empty: {printable(known[field.name])} (from the conversation)"
+    return _PLACEHOLDERS.get(field.type, "")
 
 
 def field_label(field: CollectedField) -> Text:
@@ -147,13 +156,14 @@ class CloseForm(ModalScreen[Closure | None]):
                     ),
                     OUTCOME,
                 )
+                known = closing.known_caller(c.contact_name, c.phone)
                 for field in self.collected:
                     widget: Widget
                     if field.type == "long_text":
                         widget = TextArea(id=f"field-{field.name}", compact=True)
                     else:
                         widget = Input(
-                            placeholder=_PLACEHOLDERS.get(field.type, ""),
+                            placeholder=_placeholder(field, known),
                             max_length=field.max_length,
                             id=f"field-{field.name}",
                             compact=True,

@@ -156,14 +156,19 @@ async def close_in(
     return Closure(closure_id, conversation_id, chosen.name, tuple(notices))
 
 
+def known_caller(name: str | None, phone: str) -> dict[str, str]:
+    """What a conversation knows of its caller, by collected field: the contact's first
+    and last name (the name split at the first space, as campaigns split it) and the
+    number that texted. The notices use these where the agent left a field empty."""
+    first, _, last = (name or "").strip().partition(" ")
+    return {"first_name": first, "last_name": last.strip(), "phone": phone}
+
+
 def _with_known_caller(values: Mapping[str, str], name: str, phone: str) -> dict[str, str]:
-    """The notices' values: the caller's first and last name and phone, where the agent
-    left them empty, are what the conversation knows (its contact's name, split at the
-    first space as campaigns split it, and the number that texted). A default SMS is
-    otherwise ", : " for a close that collected nothing. The closure keeps what the
-    agent gave."""
-    first, _, last = name.strip().partition(" ")
-    known = {"first_name": first, "last_name": last.strip(), "phone": phone}
+    """The notices' values: ``known_caller``'s where the agent left a field empty. A
+    default SMS is otherwise ", : " for a close that collected nothing. The closure
+    keeps what the agent gave."""
+    known = known_caller(name, phone)
     return {**values, **{n: v for n, v in known.items() if not values.get(n)}}
 
 

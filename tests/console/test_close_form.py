@@ -101,6 +101,16 @@ async def test_close_with_an_outcome_shows_the_notices_and_follows_their_status(
         assert "Message" in shown
         assert "PHI" in shown
         assert isinstance(close.query_one("#field-message"), TextArea)  # long_text
+        # Left empty, the caller's name and number are told as the conversation knows them.
+        placeholders = {
+            name: close.query_one(f"#field-{name}", Input).placeholder
+            for name in ("first_name", "last_name", "phone")
+        }
+        assert placeholders == {
+            "first_name": "empty: Dmitri (from the conversation)",
+            "last_name": "empty: Rossi (from the conversation)",
+            "phone": f"empty: {ALICE_ANSWERED} (from the conversation)",
+        }
         close.query_one("#close-outcome", Select).value = "Urgent"
         close.query_one("#field-first_name", Input).value = "Ann"
         close.query_one("#field-message", TextArea).text = "Call me back\nabout the parcel"
