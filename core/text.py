@@ -45,17 +45,24 @@ _LAYOUT_NAMES: Final = {"\n": "line breaks", "\r": "line breaks", "\t": "tabs"}
 _ONE: Final = {"\n": "a line break", "\r": "a line break", "\t": "a tab"}
 
 
-def refuse_control_characters(what: str, text: str, allowed: str = "") -> None:
-    """InvalidInput naming ``what``, the character and what ``what`` may hold, when
+def control_refusal(what: str, text: str, allowed: str = "") -> str | None:
+    """The refusal naming ``what``, the character and what ``what`` may hold, when
     ``text`` holds a C0 control character or DEL other than those in ``allowed`` (line
-    breaks and tabs, the only ones a person types)."""
+    breaks and tabs, the only ones a person types); None when it holds none."""
     found = first_control_character(text, allowed)
-    if found is not None:
-        may = " and ".join(dict.fromkeys(_LAYOUT_NAMES.get(c, f"U+{ord(c):04X}") for c in allowed))
-        raise InvalidInput(
-            f"{what} holds {_ONE.get(found, 'a control character')} (U+{ord(found):04X})"
-            + (f"; it may hold {may}, and no other" if may else "")
-        )
+    if found is None:
+        return None
+    may = " and ".join(dict.fromkeys(_LAYOUT_NAMES.get(c, f"U+{ord(c):04X}") for c in allowed))
+    return f"{what} holds {_ONE.get(found, 'a control character')} (U+{ord(found):04X})" + (
+        f"; it may hold {may}, and no other" if may else ""
+    )
+
+
+def refuse_control_characters(what: str, text: str, allowed: str = "") -> None:
+    """InvalidInput with ``control_refusal``'s words, when there is one."""
+    refusal = control_refusal(what, text, allowed)
+    if refusal is not None:
+        raise InvalidInput(refusal)
 
 
 def segment_rate(per_second: float) -> str:

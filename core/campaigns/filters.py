@@ -28,7 +28,7 @@ from core.errors import InvalidInput
 from core.people.contacts import MAX_CUSTOM_VALUE, check_custom_key
 from core.people.tags import check_tag
 from core.records import record
-from core.text import has_control_characters, is_utf8
+from core.text import is_utf8, refuse_control_characters
 
 FIELDS: Final = ("name", "job_title", "email")
 OPS: Final = ("equals", "contains", "set")
@@ -72,8 +72,9 @@ def _quoted(word: str) -> str:
 
 def parse(text: str) -> Filter:
     """The filter written in ``text``; InvalidInput naming the part that is wrong."""
-    if not is_utf8(text) or has_control_characters(text):
-        raise InvalidInput("the filter holds a control character or text that is not UTF-8")
+    if not is_utf8(text):
+        raise InvalidInput("the filter must be text (it holds a lone surrogate)")
+    refuse_control_characters("the filter", text)
     try:
         words = shlex.split(text)
     except ValueError:

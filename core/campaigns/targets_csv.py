@@ -45,7 +45,7 @@ from core.people.contacts import MAX_CUSTOM_VALUE
 from core.people.contacts_csv import RowError
 from core.records import record
 from core.sms.phones import may_be_mobile, normalise
-from core.text import has_control_characters
+from core.text import control_refusal, has_control_characters
 
 PHONE_COLUMNS: Final = ("phone", "mobile")
 MAX_ROWS: Final = 1_000_000
@@ -308,8 +308,8 @@ def _row(
         value = cells[position].strip() if position < len(cells) else ""
         if any("\udc80" <= ch <= "\udcff" for ch in value):
             errors.append(RowError(row, title, "the text is not UTF-8; save the file as UTF-8 CSV"))
-        elif has_control_characters(value):
-            errors.append(RowError(row, title, "the text holds a line break or control character"))
+        elif (refusal := control_refusal("the text", value)) is not None:
+            errors.append(RowError(row, title, refusal))
         elif position == phone_at:
             try:
                 phone = _mobile(value, region)

@@ -29,7 +29,7 @@ from core.clock import from_ms, to_ms
 from core.db import Database, Tx
 from core.errors import HipaaRefused, InvalidInput
 from core.scheduling import WORKER_LEASE
-from core.text import has_control_characters, is_utf8
+from core.text import is_utf8, refuse_control_characters
 
 if TYPE_CHECKING:
     # The gateway's types are the worker's: queueing an email needs none.
@@ -89,8 +89,11 @@ async def queue_many_in(
 def _check(subject: str, body: str) -> None:
     if not subject.strip():
         raise InvalidInput("an email needs a subject")
-    if len(subject) > MAX_SUBJECT or has_control_characters(subject):
-        raise InvalidInput(f"an email subject is one line of at most {MAX_SUBJECT} characters")
+    if len(subject) > MAX_SUBJECT:
+        raise InvalidInput(
+            f"an email subject is at most {MAX_SUBJECT} characters, not {len(subject)}"
+        )
+    refuse_control_characters("an email subject", subject)
     if len(body) > MAX_BODY:
         raise InvalidInput(f"an email body is at most {MAX_BODY} characters, not {len(body)}")
     if not (is_utf8(subject) and is_utf8(body)):

@@ -24,7 +24,7 @@ from core.people.authz import Action, Actor, authorize
 from core.records import record
 from core.sms import phones
 from core.templates import EditorField, Field, Fields
-from core.text import has_control_characters, is_utf8, refuse_control_characters
+from core.text import is_utf8, refuse_control_characters
 
 TYPES: Final = ("text", "long_text", "phone", "email", "datetime", "number")
 SYSTEM_FIELDS: Final = ("caller_id", "outcome", "agent_comment", "agent", "closed_at")
@@ -121,8 +121,9 @@ def _label(label: str) -> str:
         raise InvalidInput("a collected field needs a label")
     if len(text) > MAX_LABEL:
         raise InvalidInput(f"a field label is at most {MAX_LABEL} characters, not {len(text)}")
-    if not is_utf8(text) or has_control_characters(text):
-        raise InvalidInput("a field label must be plain text, without control characters")
+    if not is_utf8(text):
+        raise InvalidInput("a field label must be text (it holds a lone surrogate)")
+    refuse_control_characters("a field label", text)
     # The built-in "all data" modes write labels into a template's source.
     if "{" in text or "}" in text:
         raise InvalidInput("a field label cannot hold { or }: they mark merge fields")

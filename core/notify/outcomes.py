@@ -16,7 +16,7 @@ from core.db import Database, Tx
 from core.errors import InvalidInput, LimitExceeded, NotFound
 from core.people.authz import Action, Actor, authorize
 from core.records import record
-from core.text import has_control_characters, is_utf8
+from core.text import is_utf8, refuse_control_characters
 
 KINDS: Final = ("message", "non_message")
 MAX_RECIPIENTS: Final = 10
@@ -57,8 +57,9 @@ def _name(name: str) -> str:
         raise InvalidInput("an outcome needs a name")
     if len(text) > MAX_NAME:
         raise InvalidInput(f"an outcome's name is at most {MAX_NAME} characters, not {len(text)}")
-    if not is_utf8(text) or has_control_characters(text):
-        raise InvalidInput("an outcome's name must be plain text, without control characters")
+    if not is_utf8(text):
+        raise InvalidInput("an outcome's name must be text (it holds a lone surrogate)")
+    refuse_control_characters("an outcome's name", text)
     return text
 
 

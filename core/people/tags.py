@@ -15,7 +15,7 @@ from typing import Final
 from core.db import Database, Tx
 from core.errors import InvalidInput, NotFound
 from core.people.authz import Action, Actor, authorize
-from core.text import has_control_characters, is_utf8
+from core.text import is_utf8, refuse_control_characters
 
 MAX_TAG: Final = 40
 MAX_TAGS_AT_ONCE: Final = 100
@@ -28,8 +28,9 @@ def check_tag(value: str) -> str:
         raise InvalidInput("a tag needs at least one character")
     if len(tag) > MAX_TAG:
         raise InvalidInput(f"tag {tag[:20]!r}… is longer than {MAX_TAG} characters")
-    if has_control_characters(tag) or not is_utf8(tag):
-        raise InvalidInput(f"tag {tag!r} holds a control character or text that is not UTF-8")
+    if not is_utf8(tag):
+        raise InvalidInput(f"tag {tag!r} must be text (it holds a lone surrogate)")
+    refuse_control_characters(f"tag {tag!r}", tag)
     if ";" in tag:
         raise InvalidInput(f"tag {tag!r} holds a ';', which separates tags in a CSV file")
     return tag

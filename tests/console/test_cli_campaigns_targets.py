@@ -110,7 +110,7 @@ def test_a_csv_adds_good_rows_and_reports_bad_ones(sb: Run, db: Path, scene: Pat
     lines = done.stderr.splitlines()
     assert lines[0].startswith("row 3, column Phone: 'nope' is not a valid phone number")
     assert lines[1] == "row 4, column Code: the text is not UTF-8; save the file as UTF-8 CSV"
-    assert lines[2] == "row 5, column Code: the text holds a line break or control character"
+    assert lines[2] == "row 5, column Code: the text holds a control character (U+001B)"
     assert "\x1b" not in done.stderr
 
 

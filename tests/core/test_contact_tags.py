@@ -31,9 +31,9 @@ async def test_tags_are_one_whatever_their_case_and_keep_their_first_spelling(
         ("", "at least one character"),
         ("   ", "at least one character"),
         ("x" * 41, "longer than 40"),
-        ("bad\x1b[31m", "control character"),
-        ("line\nbreak", "control character"),
-        ("\udcff", "not UTF-8"),
+        ("bad\x1b[31m", r"holds a control character \(U\+001B\)"),
+        ("line\nbreak", r"holds a line break \(U\+000A\)"),
+        ("\udcff", "must be text"),
     ],
 )
 async def test_bad_tags_are_refused_naming_the_rule(

@@ -89,8 +89,8 @@ async def test_queued_rows_have_a_fixed_unique_message_key_and_are_due_now(db, c
     [
         ("campaign", "Hi", "x", "purpose is one of notice, alert, case"),
         ("notice", "  ", "x", "needs a subject"),
-        ("notice", "a\nBcc: eve@example.net", "x", "one line of at most 200"),
-        ("notice", "s" * 201, "x", "one line of at most 200"),
+        ("notice", "a\nBcc: eve@example.net", "x", r"subject holds a line break \(U\+000A\)"),
+        ("notice", "s" * 201, "x", "an email subject is at most 200 characters, not 201"),
         ("notice", "Hi", "x" * 100_001, "at most 100000 characters"),
     ],
 )

@@ -40,7 +40,7 @@ async def test_add_rename_and_archive(db: Database) -> None:
     [
         ("", "message", "needs a name"),
         ("x" * 61, "message", "at most 60 characters, not 61"),
-        ("bell\x07", "message", "control characters"),
+        ("bell\x07", "message", r"an outcome's name holds a control character \(U\+0007\)"),
         ("urgent", "message", "exists already"),
         ("Later", "maybe", "kind is one of message, non_message"),
     ],

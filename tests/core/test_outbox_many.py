@@ -85,7 +85,7 @@ async def test_emails_are_queued_in_order_with_their_own_message_keys(db: Databa
     assert [r["id"] for r in rows] == ids
     assert [r["recipient"] for r in rows] == [f"p{i}@example.com" for i in range(5)]
     assert len({r["message_key"] for r in rows}) == 5
-    with pytest.raises(InvalidInput, match="one line"):
+    with pytest.raises(InvalidInput, match="an email subject holds a line break"):
         async with db.transaction() as tx:
             await emails.queue_many_in(
                 tx, "notice", [("a@example.com", "ok", "x"), ("b@example.com", "two\nlines", "x")]
