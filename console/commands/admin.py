@@ -59,8 +59,18 @@ async def agents_add(
 @with_db
 async def agents_deactivate(db: Database, username: str) -> None:
     """Stop USERNAME from logging in; their history stays."""
-    await agents.set_active(db, OPERATOR, username, False)
-    click.echo(f"deactivated {username}")
+    done = await agents.set_active(db, OPERATOR, username, False)
+    click.echo(f"deactivated {printable(done.username)}")
+
+
+@agents_group.command("reactivate")
+@click.argument("username")
+@db_option
+@with_db
+async def agents_reactivate(db: Database, username: str) -> None:
+    """Let USERNAME, deactivated before, log in again."""
+    done = await agents.set_active(db, OPERATOR, username, True)
+    click.echo(f"reactivated {printable(done.username)}")
 
 
 @agents_group.command("list")

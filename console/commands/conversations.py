@@ -1,4 +1,4 @@
-"""conversations list: who is waiting, who owns what."""
+"""conversations list and show: who is waiting, who owns what, what was said."""
 
 from __future__ import annotations
 
@@ -97,3 +97,81 @@ async def list_conversations(
         flag = " public" if c.is_public else ""
         name = clipped(c.contact_name, 28) or c.phone
         click.echo(f"{c.id:>5} {name:<28} {c.phone:<14} {who:<10} {waited}{flag}")
+
+
+@conversations_group.command("show")
+@click.argument("conversation", type=click.IntRange(1, 2**63 - 1), metavar="ID")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, MAX_LIST),
+    default=50,
+    show_default=True,
+    help="The latest messages shown.",
+)
+@as_option
+@json_option
+@db_option
+@with_db(reads_only=True)
+async def show_conversation(
+    db: Database, conversation: int, limit: int, as_user: str | None, as_json: bool
+) -> None:
+    """Conversation ID and its latest messages, oldest first (reading it marks nothing read).
+
+    Agents see theirs, those they follow and public ones; managers see all.
+    """
+    actor = await resolve_actor(db, as_user)
+    c = await conversations.get(db, actor, conversation)
+    messages = await conversations.thread(db, actor, conversation, limit=limit)
+    if as_json:
+        emit_json(
+            {
+                "id": c.id,
+                "number": c.number,
+                "phone": c.phone,
+                "contact": c.contact_name,
+                "owner": c.owner,
+                "public": c.is_public,
+                "answered": c.answered,
+                "closed_at": c.closed_at,
+                "messages": [
+                    {
+                        "id": m.id,
+                        "direction": m.direction,
+                        "kind": m.kind,
+                        "author": m.author,
+                        "body": m.body,
+                        "status": m.status,
+                        "segments": m.segments,
+                        "error": m.error,
+                        "attachments": list(m.attachments),
+                        "created_at": m.created_at,
+                        "sent_at": m.sent_at,
+                        "delivered_at": m.delivered_at,
+                    }
+                    for m in messages
+                ],
+            }
+        )
+        return
+    wait = c.wait(db.clock.now())
+    state = (
+        "closed"
+        if c.closed_at is not None
+        else f"waiting {int(wait.total_seconds() // 60)} min"
+        if wait
+        else "answered"
+    )
+    who = f"{printable(c.contact_name)} {c.phone}" if c.contact_name else c.phone
+    click.echo(
+        f"conversation {c.id}: {who} to {c.number}, owner"
+        f" {printable(c.owner or 'nobody')}, {state}" + (", public" if c.is_public else "")
+    )
+    if not messages:
+        none_listed("messages")
+    for m in messages:
+        who = "in" if m.direction == "in" else f"out {printable(m.author or 'system')}, {m.status}"
+        if m.error and m.status == "failed":
+            who += f" ({printable(m.error)})"
+        files = f" [{', '.join(printable(f) for f in m.attachments)}]" if m.attachments else ""
+        body = printable(m.body, keep_newlines=True).replace("\n", "\n      ")
+        click.echo(f"#{m.id} {m.created_at:%Y-%m-%d %H:%M} UTC  {who}{files}\n      {body}")

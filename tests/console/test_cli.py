@@ -234,6 +234,18 @@ def test_a_number_added_without_a_use_is_given_one_later(sb: Run):
     assert as_json(sb("numbers", "list", "--json"))[0]["agent"] is None
 
 
+def test_an_agent_is_deactivated_and_reactivated(sb: Run):
+    ok(sb("agents", "add", ME, "--role", "manager"))
+    ok(sb("agents", "add", "pat", "--role", "agent", "--name", "Pat Quinn"))
+    assert ok(sb("agents", "deactivate", "pat")).stdout == "deactivated pat\n"
+    active = {a["username"]: a["active"] for a in as_json(sb("agents", "list", "--json"))}
+    assert active == {ME: True, "pat": False}
+    assert ok(sb("agents", "reactivate", "pat")).stdout == "reactivated pat\n"
+    assert as_json(sb("agents", "list", "--json"))[1]["active"] is True
+    refused(sb("agents", "deactivate", ME), "would leave no active user who can manage users")
+    refused(sb("agents", "reactivate", "nobody"), "no agent with username 'nobody'")
+
+
 def test_a_number_is_changed_and_removed_only_when_nothing_uses_it(sb: Run):
     ok(sb("agents", "add", ME, "--role", "manager"))
     ok(sb("numbers", "add", OUR_NUMBER, "--default"))
@@ -434,6 +446,28 @@ def test_conversations_list_filters(fresh: Run, db: Path):
     text = ok(fresh("conversations", "list", "--unanswered")).stdout
     assert "waiting 0 min" in text
     assert "public" in text
+
+
+def test_a_conversation_is_shown_with_its_messages_literally(fresh: Run, db: Path):
+    ok(fresh("send", "--to", BEN, "your order is ready"))
+    ok(fresh("sandbox", "reply", "--from", BEN, "thanks,\nwhen? \x1b[31mnow\x1b]0;t\x07"))
+    text = ok(fresh("conversations", "show", "1")).stdout
+    lines = text.splitlines()
+    assert lines[0] == (f"conversation 1: {BEN} to {OUR_NUMBER}, owner {ME}, waiting 0 min")
+    assert lines[1].startswith("#1 ")
+    assert lines[1].endswith(f" UTC  out {ME}, queued")
+    # The first text to a number carries the opt-out line (M5), indented as its body.
+    assert lines[2:4] == ["      your order is ready", "      Reply STOP to unsubscribe."]
+    assert lines[4].endswith(" UTC  in")
+    # The reply's line break is kept, indented; its escape sequences are shown, not run.
+    assert lines[5:7] == ["      thanks,", "      when? \\x1b[31mnow\\x1b]0;t\\x07"]
+    assert "\x1b" not in text
+
+    shown = as_json(fresh("conversations", "show", "1", "--limit", "1", "--json"))
+    assert (shown["phone"], shown["owner"], shown["answered"]) == (BEN, ME, False)
+    [latest] = shown["messages"]
+    assert (latest["direction"], latest["body"]) == ("in", "thanks,\nwhen? \x1b[31mnow\x1b]0;t\x07")
+    refused(fresh("conversations", "show", "9"), "no conversation with id 9")
 
 
 def test_as_is_refused_on_a_real_database(fresh: Run, db: Path):
