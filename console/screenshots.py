@@ -78,6 +78,17 @@ async def _contacts(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await pilot.press("slash", *"ana")
 
 
+async def _contact_import(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+    """F2 › i as a manager: the import form, a path typed."""
+    await _tab(app, pilot, "contacts")
+    await app.workers.wait_for_complete()
+    app.query_one("#contact-list").focus()
+    await pilot.press("i")
+    await pilot.pause()
+    app.screen.query_one("#import-path", Input).value = "~/clients.csv"
+    await pilot.pause()
+
+
 async def _manager(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     await _tab(app, pilot, "manager")
 
@@ -449,8 +460,10 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
     ("agent-composer-80x24", "alice", _composer, SMALL),
     ("canned-reply-picker-80x24", "alice", _canned_reply_picker, SMALL),
     ("contacts-80x24", "alice", _contacts, SMALL),
+    ("contact-import-80x24", "dana", _contact_import, SMALL),
     ("manager-dashboard-80x24", "dana", _manager, SMALL),
     ("agents-and-numbers-80x24", "dana", _agents_and_numbers, SMALL),
+    ("statistics-80x24", "dana", _statistics, SMALL),
     ("permission-profile-settings-80x24", "dana", _profile_settings, SMALL),
     ("notification-profiles-80x24", "dana", _notification_profiles, SMALL),
     ("notify-outcomes-80x24", "dana", _notify_outcomes, SMALL),

@@ -417,9 +417,10 @@ class ContactsPane(ReportsFailures, Vertical):
             return allows(self.context.actor, Action.IMPORT_CONTACTS, None)
         return True
 
-    @work(group="contact-form", exit_on_error=False, description="import contacts")
-    async def action_import_csv(self) -> None:
-        report = await self.app.push_screen_wait(ContactImportForm(self.context))
+    def action_import_csv(self) -> None:
+        self.app.push_screen(ContactImportForm(self.context), self._imported)
+
+    async def _imported(self, report: object) -> None:
         if isinstance(report, CsvReport):
             self.notify(report.summary, title="Contacts", markup=False)
             if report.problems:

@@ -41,8 +41,14 @@ class Period:
 
 PERIODS = (Period("t", "today", 1), Period("w", "7 days", 7), Period("m", "30 days", 30))
 DEFAULT_PERIOD = "w"
-CHART_SERIES = (("Offered", "offered"), ("Accepted", "accepted"), ("Missed", "missed"))
-CHART_SERIES += (("Handled", "handled"),)
+CHART_SERIES = (
+    ("Offered", "offered", "blue"),
+    ("Accepted", "accepted", "green"),
+    ("Missed", "missed", "red"),
+    ("Handled", "handled", "cyan"),
+)
+"""Each series of the chart: its name, the row's figure, its colour (plotext's name for
+an ANSI colour, which Rich reads alike for the legend above the chart)."""
 CHART_LABEL = 10
 """Characters of a name under its bars: the chart must fit 80 columns."""
 
@@ -50,6 +56,15 @@ CHART_LABEL = 10
 def may_view(context: ConsoleContext) -> bool:
     """Whether the pane is shown: the principal's statistics right (core checks it too)."""
     return context.may(Action.VIEW_STATISTICS)
+
+
+def _legend(by: str) -> Text:
+    """The chart's title and what each colour is, on one line."""
+    legend = Text(f"Conversations by {by}: ", style="bold")
+    for label, _, colour in CHART_SERIES:
+        legend.append("■ ", style=colour)
+        legend.append(f"{label}  ")
+    return legend
 
 
 class StatisticsTable(DataTable[Text]):
@@ -63,6 +78,7 @@ class StatisticsPane(ReportsFailures, Vertical):
     StatisticsPane { height: 1fr; }
     StatisticsPane #statistics-period { height: auto; color: $text-muted; padding: 0 1; }
     StatisticsPane StatisticsTable { height: auto; max-height: 45%; }
+    StatisticsPane #statistics-legend { height: 1; padding: 0 1; }
     StatisticsPane PlotextPlot { height: 1fr; min-height: 8; }
     """
     BINDINGS = [
@@ -96,6 +112,9 @@ class StatisticsPane(ReportsFailures, Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="statistics-period")
         yield StatisticsTable(id="statistics-table", cursor_type="row", zebra_stripes=True)
+        # The legend is a line of its own: plotext draws its legend inside the plot,
+        # where at 80 columns it covered the first bars.
+        yield Static(id="statistics-legend")
         yield PlotextPlot(id="statistics-chart")
 
     async def on_mount(self) -> None:
@@ -134,12 +153,12 @@ class StatisticsPane(ReportsFailures, Vertical):
 
     def show(self, report: Report, chosen: Period) -> None:
         self.report = report
-        keys = "  ".join(f"{p.key} {p.label}" for p in PERIODS)
         self.query_one("#statistics-period", Static).update(
             Text.assemble(
                 (f"{chosen.label.capitalize()}", "bold"),
                 f" · {report.start:%Y-%m-%d} to {report.end - timedelta(days=1):%Y-%m-%d}",
-                f" · by {report.by.value} (b) · {keys}",
+                # The keys (t, w, m, b) are in the footer: this fits 80 columns.
+                f" · by {report.by.value}",
             )
         )
         table = self.query_one(StatisticsTable)
@@ -161,12 +180,12 @@ class StatisticsPane(ReportsFailures, Vertical):
         plt.clear_figure()
         # plotext draws text as it is, and the widget reads its output as ANSI.
         names = [clipped(row.name, CHART_LABEL) for row in report.rows]
-        series = [[getattr(row, attr) for row in report.rows] for _, attr in CHART_SERIES]
+        series = [[getattr(row, attr) for row in report.rows] for _, attr, _ in CHART_SERIES]
         if names:
-            plt.multiple_bar(names, series, labels=[label for label, _ in CHART_SERIES])
+            plt.multiple_bar(names, series, color=[colour for _, _, colour in CHART_SERIES])
             # Whole numbers on the axis: these are counts.
             top = max(1, *(max(values) for values in series))
             step = max(1, -(-top // 5))
             plt.yticks(range(0, top + step, step))
-        plt.title(f"Conversations by {report.by.value}")
+        self.query_one("#statistics-legend", Static).update(_legend(report.by.value))
         chart.refresh()

@@ -54,7 +54,7 @@ class ContactImportForm(SmallForm):
             yield Static(COLUMNS_HELP, id="import-help")
             yield Label("CSV file")
             yield Input(placeholder="~/contacts.csv", id="import-path", compact=True)
-            yield from self.buttons()
+            yield from self.buttons("Import")
 
     def on_mount(self) -> None:
         self.query_one("#import-path", Input).focus()

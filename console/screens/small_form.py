@@ -35,11 +35,12 @@ class SmallForm(ModalScreen[object]):
     def show_error(self, message: str) -> None:
         self.query_one(".form-error", Static).update(literal(message, one_line=False))
 
-    def buttons(self) -> ComposeResult:
+    def buttons(self, save: str = "Save") -> ComposeResult:
+        """The refusal line, then Cancel and the button that saves, named ``save``."""
         yield Static(classes="form-error")
         with Horizontal():
             yield Button("Cancel", id="form-cancel")
-            yield Button("Save", variant="primary", id="form-save")
+            yield Button(save, variant="primary", id="form-save")
 
     async def save(self) -> object:
         raise NotImplementedError
