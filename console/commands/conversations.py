@@ -169,9 +169,9 @@ async def show_conversation(
     if not messages:
         none_listed("messages")
     for m in messages:
-        who = "in" if m.direction == "in" else f"out {printable(m.author or 'system')}, {m.status}"
+        way = "in" if m.direction == "in" else f"out {printable(m.author or 'system')}, {m.status}"
         if m.error and m.status == "failed":
-            who += f" ({printable(m.error)})"
-        files = f" [{', '.join(printable(f) for f in m.attachments)}]" if m.attachments else ""
+            way += f" ({printable(m.error)})"
+        attached = f" [{', '.join(map(printable, m.attachments))}]" if m.attachments else ""
         body = printable(m.body, keep_newlines=True).replace("\n", "\n      ")
-        click.echo(f"#{m.id} {m.created_at:%Y-%m-%d %H:%M} UTC  {who}{files}\n      {body}")
+        click.echo(f"#{m.id} {m.created_at:%Y-%m-%d %H:%M} UTC  {way}{attached}\n      {body}")

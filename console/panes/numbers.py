@@ -139,8 +139,8 @@ class OurNumbers(ReportsFailures, Vertical):
         question = Text.assemble(
             "Remove ",
             literal(chosen.number.e164, style="bold"),
-            "? It is no longer one of our numbers here; a number with conversations,"
-            " messages to send, a campaign or a case location stays.",
+            "? It stops being one of ours here. One that conversations, messages still to"
+            " send, a campaign or a case location use is kept, and you are told why.",
         )
         yes = await self.app.push_screen_wait(
             ConfirmScreen(question, yes_label="Remove", no_label="Keep it")
