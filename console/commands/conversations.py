@@ -18,7 +18,7 @@ from console.safe_text import clipped, printable
 from core.db import Database
 from core.errors import InvalidInput
 from core.sms import conversations
-from core.sms.conversations import Filter
+from core.sms.conversations import Conversation, Filter
 
 
 @click.group("conversations")
@@ -71,13 +71,7 @@ async def list_conversations(
         emit_json(
             [
                 {
-                    "id": c.id,
-                    "number": c.number,
-                    "phone": c.phone,
-                    "contact": c.contact_name,
-                    "owner": c.owner,
-                    "public": c.is_public,
-                    "answered": c.answered,
+                    **_about(c),
                     "wait_seconds": None
                     if c.wait(now) is None
                     else int(c.wait(now).total_seconds()),
@@ -97,6 +91,19 @@ async def list_conversations(
         flag = " public" if c.is_public else ""
         name = clipped(c.contact_name, 28) or c.phone
         click.echo(f"{c.id:>5} {name:<28} {c.phone:<14} {who:<10} {waited}{flag}")
+
+
+def _about(c: Conversation) -> dict[str, object]:
+    """A conversation's fields in --json, the same in list and show."""
+    return {
+        "id": c.id,
+        "number": c.number,
+        "phone": c.phone,
+        "contact": c.contact_name,
+        "owner": c.owner,
+        "public": c.is_public,
+        "answered": c.answered,
+    }
 
 
 @conversations_group.command("show")
@@ -125,13 +132,7 @@ async def show_conversation(
     if as_json:
         emit_json(
             {
-                "id": c.id,
-                "number": c.number,
-                "phone": c.phone,
-                "contact": c.contact_name,
-                "owner": c.owner,
-                "public": c.is_public,
-                "answered": c.answered,
+                **_about(c),
                 "closed_at": c.closed_at,
                 "messages": [
                     {

@@ -149,13 +149,8 @@ async def _uses(tx: Tx, number: Number) -> list[str]:
         (number.e164,),
     )
     if campaigns:
-        names = ", ".join(repr(r[0]) for r in campaigns)
         found.append(
-            (
-                f"campaign {names} sends from it"
-                if len(campaigns) == 1
-                else f"campaigns {names} send from it"
-            )
+            _senders("campaign", [r[0] for r in campaigns])
             + " (switchboard campaigns edit NAME --from NUMBER changes that while it is not"
             " running; or cancel it)"
         )
@@ -163,13 +158,8 @@ async def _uses(tx: Tx, number: Number) -> list[str]:
         "SELECT name FROM locations WHERE sender = ? ORDER BY name", (number.e164,)
     )
     if locations:
-        names = ", ".join(repr(r[0]) for r in locations)
         found.append(
-            (
-                f"case location {names} sends from it"
-                if len(locations) == 1
-                else f"case locations {names} send from it"
-            )
+            _senders("case location", [r[0] for r in locations])
             + " (switchboard cases locations set LOCATION --from NUMBER changes that)"
         )
     lone = await tx.fetchall(
@@ -202,6 +192,12 @@ async def _uses(tx: Tx, number: Number) -> list[str]:
             " switchboard numbers assign NUMBER --default)"
         )
     return found
+
+
+def _senders(noun: str, names: list[str]) -> str:
+    """ "campaign 'Spring' sends from it", or "campaigns 'A', 'B' send from it"."""
+    shown = ", ".join(map(repr, names))
+    return f"{noun} {shown} sends from it" if len(names) == 1 else f"{noun}s {shown} send from it"
 
 
 def _count(n: int, noun: str) -> str:
