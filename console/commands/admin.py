@@ -169,7 +169,10 @@ async def numbers_change(db: Database, number: str, mms: bool | None) -> None:
 @db_option
 @with_db
 async def numbers_remove(db: Database, number: str) -> None:
-    """Remove NUMBER when nothing uses it (no conversations, nothing to send)."""
+    """Remove NUMBER when nothing uses it (no conversations, nothing to send).
+
+    Texts to it are then ignored (and logged): release it at the provider too.
+    """
     gone = await numbers.remove(db, OPERATOR, number)
     click.echo(f"removed {gone.e164}")
 

@@ -139,7 +139,8 @@ class OurNumbers(ReportsFailures, Vertical):
         question = Text.assemble(
             "Remove ",
             literal(chosen.number.e164, style="bold"),
-            "? It stops being one of ours here. One that conversations, messages still to"
+            "? It stops being one of ours here: texts to it are then ignored (logged), so"
+            " release it at the provider too. One that conversations, messages still to"
             " send, a campaign or a case location use is kept, and you are told why.",
         )
         yes = await self.app.push_screen_wait(

@@ -113,7 +113,8 @@ async def remove(db: Database, actor: Actor, raw: str) -> Number:
     SMS number of a permission profile (a profile that lists none may send from
     every number), and the default sender while another number could take its
     place. Each refusal names what holds it. The permission profiles that list it
-    among others lose it.
+    among others lose it. An SMS to it afterwards is not ours: the webhook logs and
+    ignores it, as any number's we do not have.
     """
     authorize(actor, Action.MANAGE_NUMBERS)
     e164 = normalise(raw, (await settings.load(db)).default_region)
