@@ -175,6 +175,37 @@ async def contacts_untag(
     _show_tags(contact_id, await tags.untag(db, OPERATOR, contact_id, tag_names), as_json)
 
 
+@contacts_group.command("delete")
+@click.argument("contact_id", metavar="CONTACT", type=ROW_ID)
+@json_option
+@db_option
+@with_db
+async def contacts_delete(db: Database, contact_id: int, as_json: bool) -> None:
+    """Delete contact CONTACT (an ID): its conversations stay under their number, its
+    campaign targets not yet sent are removed, its cases no longer list it."""
+    done = await contacts.delete(db, OPERATOR, contact_id)
+    if as_json:
+        emit_json(
+            {
+                "contact": contact_id,
+                "conversations_kept": done.conversations,
+                "campaign_targets_removed": done.targets_removed,
+                "cases": done.cases,
+            }
+        )
+        return
+    click.echo(
+        f"deleted contact {contact_id} ({printable(done.contact.label)}):"
+        f" {_count(done.conversations, 'conversation')} kept under their number,"
+        f" {_count(done.targets_removed, 'campaign target')} removed,"
+        f" {_count(done.cases, 'case')} no longer listing them"
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _show_tags(contact_id: int, now: list[str], as_json: bool) -> None:
     if as_json:
         emit_json({"contact": contact_id, "tags": now})

@@ -49,6 +49,7 @@ class Action(StrEnum):
     VIEW_CONTACTS = "view contacts"
     EDIT_CONTACTS = "edit contacts"
     IMPORT_CONTACTS = "import or export contacts"
+    DELETE_CONTACTS = "delete contacts"
     MANAGE_NUMBERS = "manage SMS numbers"
     MANAGE_AGENTS = "manage agents"
     MANAGE_PERMISSIONS = "manage permission profiles, activities, queues and SMS templates"
@@ -328,6 +329,7 @@ RULES: dict[Action, Rule] = {
     Action.VIEW_CONTACTS: Rule(),
     Action.EDIT_CONTACTS: Rule(),
     Action.IMPORT_CONTACTS: Rule(needs="manage_contacts"),
+    Action.DELETE_CONTACTS: Rule(needs="manage_contacts"),
     Action.MANAGE_NUMBERS: Rule(needs="manage_numbers"),
     Action.MANAGE_AGENTS: Rule(needs="manage_users"),
     Action.MANAGE_PERMISSIONS: Rule(needs="manage_users"),

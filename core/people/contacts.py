@@ -554,6 +554,54 @@ async def update(db: Database, actor: Actor, contact_id: int, draft: ContactDraf
     )
 
 
+@record
+class Deleted:
+    """A contact deleted, and what that did to what referred to it."""
+
+    contact: Contact
+    conversations: int
+    """Conversations kept (their history), under the number alone."""
+    targets_removed: int
+    """Campaign targets not yet sent, taken out of their campaigns."""
+    cases: int
+    """Cases that listed the contact and no longer do."""
+
+
+DELETED_REASON = "the contact was deleted"
+
+
+async def delete(db: Database, actor: Actor, contact_id: int) -> Deleted:
+    """Delete a contact: its fields, numbers, tags, Ready history and case places.
+
+    Its conversations stay, under the number that texted (a new text from it makes
+    a new contact); consent and opt-outs stay with the numbers. Campaign targets of
+    the contact not yet sent are removed from their campaigns (the move recorded)
+    first: a target without a contact would otherwise be sent as a CSV row is.
+    """
+    authorize(actor, Action.DELETE_CONTACTS)
+    async with db.transaction() as tx:
+        contact = await _get_in(tx, contact_id)
+        [[conversations, cases]] = await tx.fetchall(
+            "SELECT (SELECT count(*) FROM conversations WHERE contact_id = :id),"
+            " (SELECT count(*) FROM case_contacts WHERE contact_id = :id)",
+            {"id": contact_id},
+        )
+        pending = "contact_id = :id AND state IN ('waiting', 'programmed')"
+        await tx.execute(
+            "INSERT INTO campaign_moves (campaign_id, target_id, action, agent_id, at) SELECT"
+            f" campaign_id, id, 'remove', :agent, :now FROM campaign_targets WHERE {pending}",
+            {"id": contact_id, "agent": actor.id, "now": tx.now_ms},
+        )
+        removed = await tx.execute(
+            "UPDATE campaign_targets SET state = 'removed', due_at = NULL, reason = :why,"
+            f" updated_at = :now WHERE {pending}",
+            {"id": contact_id, "why": DELETED_REASON, "now": tx.now_ms},
+        )
+        await tx.execute("DELETE FROM contacts WHERE id = ?", (contact_id,))
+        await tx.emit("contact.deleted", "contact", contact_id, actor_id=actor.id)
+    return Deleted(contact, int(conversations), removed.rowcount, int(cases))
+
+
 async def set_ready(
     db: Database,
     actor: Actor,

@@ -470,6 +470,19 @@ def test_a_conversation_is_shown_with_its_messages_literally(fresh: Run, db: Pat
     refused(fresh("conversations", "show", "9"), "no conversation with id 9")
 
 
+def test_a_contact_is_deleted_and_its_conversation_kept(fresh: Run, db: Path):
+    ok(fresh("send", "--to", BEN, "your order is ready"))
+    ben = scalar(db, "SELECT contact_id FROM contact_phones WHERE e164 = ?", (BEN,))
+    said = ok(fresh("contacts", "delete", str(ben))).stdout
+    assert said == (
+        f"deleted contact {ben} ({BEN}): 1 conversation kept under their number,"
+        " 0 campaign targets removed, 0 cases no longer listing them\n"
+    )
+    assert scalar(db, "SELECT count(*) FROM contacts WHERE id = ?", (ben,)) == 0
+    assert scalar(db, "SELECT count(*) FROM conversations WHERE phone = ?", (BEN,)) == 1
+    refused(fresh("contacts", "delete", str(ben)), f"no contact with id {ben}")
+
+
 def test_as_is_refused_on_a_real_database(fresh: Run, db: Path):
     refused(fresh("send", "--as", "alice", "--to", ANN, "hi"), "demo database")
     refused(fresh("conversations", "list", "--as", "alice"), "demo database")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import Input, Select, Static, TabbedContent
 
 from console.panes.contacts import PAGE, WINDOW, ContactsPane, ContactTable
+from console.screens.confirm import ConfirmScreen
 from console.screens.contact_form import ContactForm, PhoneRow
 from console.screens.contact_import import ContactImportForm
 from console.screens.csv_problems import ProblemsScreen
@@ -355,3 +356,34 @@ async def test_an_agent_without_the_right_is_not_offered_the_import(
         await pilot.press("i")
         await pilot.pause()
         assert not isinstance(app.screen, ContactImportForm)
+
+
+async def test_a_contact_is_deleted_after_asking_and_leaves_the_list(
+    app_as, demo_db: Database
+) -> None:
+    quill = await _add(demo_db, "Xavier Quillfeather", QUILL_MOBILE)
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        await _search(pilot, app, "quillfeather", [quill.id])
+        await pilot.press("delete")
+        await _settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")  # No keeps the contact
+        await _settle(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert await contacts.get(demo_db, quill.id) == quill
+        await pilot.press("delete")
+        await _settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await _settle(pilot, lambda: _shown_ids(app) == [])
+        assert _shown_ids(app) == []
+        assert await contacts.find_by_phone(demo_db, QUILL_MOBILE) is None
+
+
+async def test_an_agent_is_not_offered_deleting_a_contact(app_as, demo_db: Database) -> None:
+    quill = await _add(demo_db, "Xavier Quillfeather", QUILL_MOBILE)
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await _search(pilot, app, "quillfeather", [quill.id])
+        await pilot.press("delete")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert await contacts.get(demo_db, quill.id) == quill

@@ -323,6 +323,11 @@ CASES = [
             db, a, io.StringIO("name,mobile\nGus Novak,+12125550150\n")
         ),
     ),
+    Case(
+        "delete a contact",
+        {"manage_contacts": True},
+        lambda db, a, t: contacts.delete(db, a, t.erin.id),
+    ),
     Case("take a public conversation", {"pool_access": True}, _take),
     Case("take over", {"supervision": True}, _take_over),
     Case("read another agent's thread", {"supervision": True}, _view_private),
