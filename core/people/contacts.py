@@ -576,7 +576,9 @@ async def delete(db: Database, actor: Actor, contact_id: int) -> Deleted:
     Its conversations stay, under the number that texted (a new text from it makes
     a new contact); consent and opt-outs stay with the numbers. Campaign targets of
     the contact not yet sent are removed from their campaigns (the move recorded)
-    first: a target without a contact would otherwise be sent as a CSV row is.
+    first: a target without a contact would otherwise be sent as a CSV row is. A
+    message already queued (to it, in a conversation, a case or a campaign batch)
+    still goes: it was sent as far as the sender knows.
     """
     authorize(actor, Action.DELETE_CONTACTS)
     async with db.transaction() as tx:
