@@ -65,6 +65,11 @@ def refuse_control_characters(what: str, text: str, allowed: str = "") -> None:
         raise InvalidInput(refusal)
 
 
+def counted(n: int, noun: str) -> str:
+    """ "1 conversation", "2 conversations", "1,200 messages": a count and its noun."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def segment_rate(per_second: float) -> str:
     """A rate as people read it: "1 segment/s", "0.5 segments/s", "50 segments/s"."""
     return f"{per_second:g} {'segment' if per_second == 1 else 'segments'}/s"

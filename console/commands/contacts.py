@@ -15,6 +15,7 @@ from console.safe_text import clipped, printable
 from core.db import Database
 from core.people import contacts, contacts_csv
 from core.people.authz import SYSTEM
+from core.text import counted
 
 OPERATOR = SYSTEM  # see console.commands.admin: the file's owner is the operator
 
@@ -196,14 +197,10 @@ async def contacts_delete(db: Database, contact_id: int, as_json: bool) -> None:
         return
     click.echo(
         f"deleted contact {contact_id} ({printable(done.contact.label)}):"
-        f" {_count(done.conversations, 'conversation')} kept under their number,"
-        f" {_count(done.targets_removed, 'campaign target')} removed,"
-        f" {_count(done.cases, 'case')} no longer listing them"
+        f" {counted(done.conversations, 'conversation')} kept under their number,"
+        f" {counted(done.targets_removed, 'campaign target')} removed,"
+        f" {counted(done.cases, 'case')} no longer listing them"
     )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _show_tags(contact_id: int, now: list[str], as_json: bool) -> None:

@@ -9,7 +9,6 @@ and every bad cell is listed, by row and column, after (``csv_problems``).
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -37,7 +36,7 @@ def _ids(text: str) -> list[int]:
 
 def read_csv(raw: str) -> bytes:
     """The file at ``raw`` as typed (``~`` expanded)."""
-    return files.read_csv(Path(raw.strip()).expanduser())
+    return files.read_csv(files.typed_path(raw, "a CSV file"))
 
 
 class TargetsForm(SmallForm):

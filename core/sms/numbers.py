@@ -17,6 +17,7 @@ from core.errors import InUse, InvalidInput, NotFound
 from core.people.authz import Action, Actor, authorize
 from core.records import record
 from core.sms.phones import normalise
+from core.text import counted
 
 
 @record
@@ -139,11 +140,11 @@ async def _uses(tx: Tx, number: Number) -> list[str]:
     )
     if conversations:
         found.append(
-            f"{_count(conversations, 'conversation')} on it, kept as history"
+            f"{counted(conversations, 'conversation')} on it, kept as history"
             f" (give it no use instead: switchboard numbers assign {number.e164} --none)"
         )
     if queued:
-        found.append(f"{_count(queued, 'message')} still to send from it")
+        found.append(f"{counted(queued, 'message')} still to send from it")
     campaigns = await tx.fetchall(
         "SELECT name FROM campaigns WHERE sender = ?"
         " AND status NOT IN ('finished', 'cancelled') ORDER BY name",
@@ -199,10 +200,6 @@ def _senders(noun: str, names: list[str]) -> str:
     """ "campaign 'Spring' sends from it", or "campaigns 'A', 'B' send from it"."""
     shown = ", ".join(map(repr, names))
     return f"{noun} {shown} sends from it" if len(names) == 1 else f"{noun}s {shown} send from it"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("s" if n != 1 else "")
 
 
 async def _make_room(tx: Tx, e164: str, agent_id: int | None, default: bool) -> None:
