@@ -202,6 +202,10 @@ class SwitchboardApp(App[None]):
         yield StatusBar()
         yield SteadyFooter()
 
+    async def on_load(self) -> None:
+        # Before the panes are made: the first times they show are in it.
+        await self.context.reload_zone()
+
     async def on_mount(self) -> None:
         self.theme = "textual-dark"
         self._show_who()
@@ -308,6 +312,10 @@ class SwitchboardApp(App[None]):
             # profile elsewhere): it applies now, without a new login.
             await self._principal_changed()
             missed = True  # every pane reloads what it shows under the new rules
+        if any(e.kind == "settings.changed" for e in batch.events) and (
+            await self.context.reload_zone()
+        ):
+            missed = True  # every pane shows its times again, in the new zone
         me = self.context.actor.id
         if missed or any(
             e.entity == "agent" and e.entity_id == me and e.kind.startswith(_ACTIVITY_KINDS)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from core.account_zone import account_zone
 from core.clock import Clock
 from core.db import Database
 from core.delivery.gateway import EmailGateway, SmsGateway
@@ -41,6 +44,9 @@ class ConsoleContext:
     """Shown once when the console opens (the demo's hint about the CLI)."""
     log_path: Path | None = None
     """Where the console's log goes (the terminal is the screen); None: not to a file."""
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    """The account's time zone, which every time on screen is shown in (and a time typed
+    without one is read in): read when the app loads and when the settings change."""
     settle_heap: bool = True
     """Freeze start-up's objects once the first screen is drawn (console/heap.py). Off
     where one process runs app after app (the tests, the screenshots): each settle's full
@@ -92,4 +98,16 @@ class ConsoleContext:
         if fresh == self.actor:
             return False
         self.actor = fresh
+        return True
+
+    def now(self) -> datetime:
+        """Now, in the account's time zone: what "today" and each time shown are read in."""
+        return self.clock.now().astimezone(self.zone)
+
+    async def reload_zone(self) -> bool:
+        """Read the account's time zone again; True if it changed."""
+        fresh = await account_zone(self.db)
+        if fresh == self.zone:
+            return False
+        self.zone = fresh
         return True

@@ -5,9 +5,11 @@ Plain Python (no Textual, no click): the command loads it without the UI.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from core.statistics import Figures
+from core.weektime import occurrences
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     # (heading, Figures attribute)
@@ -44,11 +46,14 @@ def cell(figures: Figures, attribute: str) -> str:
     return duration(value) if attribute in DURATIONS else str(value)
 
 
-def midnight(day: date) -> datetime:
-    """The start of ``day`` in this machine's time zone (people name their own days)."""
-    return datetime(day.year, day.month, day.day).astimezone()
+def midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The start of ``day`` in the account's time zone (its days are the centre's)."""
+    return occurrences(datetime.combine(day, time()), zone)[0]
 
 
-def days_ending(last: date, days: int) -> tuple[datetime, datetime]:
-    """The ``days`` whole local days ending with ``last`` (included): [start, end)."""
-    return midnight(last - timedelta(days=days - 1)), midnight(last + timedelta(days=1))
+def days_ending(last: date, days: int, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The ``days`` whole days of ``zone`` ending with ``last`` (included): [start, end)."""
+    return (
+        midnight(last - timedelta(days=days - 1), zone),
+        midnight(last + timedelta(days=1), zone),
+    )

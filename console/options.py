@@ -246,5 +246,17 @@ def instant(ctx: click.Context, param: click.Parameter, value: str | None) -> da
         raise click.BadParameter(
             f"{value!r} is not a date and time such as 2026-03-01T17:30", param_hint=hint
         ) from None
-    # Without an offset it is this machine's local time, as the person typing reads a clock.
-    return at if at.tzinfo is not None else at.astimezone()
+    # Without an offset it is a wall time on the account's clock: the command reads it
+    # there (``in_account_zone``), once it has the database.
+    return at
+
+
+async def in_account_zone(db: Database, at: datetime | None) -> datetime | None:
+    """A time typed without an offset, read as the account's time zone's wall time (the
+    zone every time is shown in; a time the clocks skip is the instant of the jump)."""
+    if at is None or at.tzinfo is not None:
+        return at
+    from core.account_zone import account_zone
+    from core.weektime import occurrences
+
+    return occurrences(at, await account_zone(db))[0]

@@ -7,10 +7,9 @@ console does.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-import os
 import tempfile
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static, TabbedContent, TextArea
+from textual.worker import WorkerCancelled
 
 from console import case_page_shot
 from console.app import SwitchboardApp, make_app
@@ -492,6 +492,10 @@ SCENES: tuple[tuple[str, str, Scene, tuple[int, int]], ...] = (
 )
 
 
+SCENE_SECONDS = 120
+"""What one scene may take: about a second on a quiet machine, tens on a busy one."""
+
+
 async def _shoot(
     db: Database, out: Path, name: str, username: str, scene: Scene, size: tuple[int, int]
 ) -> Path:
@@ -503,14 +507,27 @@ async def _shoot(
     app.animation_level = "none"
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
-        await scene(app, pilot)
-        # A pane mounted before the scene wrote its data learns of it from the
-        # change feed, whose timer comes round late on a busy machine: read the
-        # feed now. Then background work (a debounced search, a page load) must
-        # finish, or the picture would depend on how busy the machine is.
-        await app.poll_feed()
-        await pilot.pause()
-        await app.workers.wait_for_complete()
+        deadline = asyncio.timeout(SCENE_SECONDS)
+        try:
+            async with deadline:
+                await scene(app, pilot)
+                # A pane mounted before the scene wrote its data learns of it from the
+                # change feed, whose timer comes round late on a busy machine: read the
+                # feed now. Then background work (a debounced search, a page load) must
+                # finish, or the picture would depend on how busy the machine is.
+                await app.poll_feed()
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+        except (TimeoutError, WorkerCancelled):
+            # Work that waits on a dialog (push_screen_wait) never completes: say which
+            # scene, instead of hanging the command and the tests. (Textual's wait for a
+            # worker reports the deadline's cancellation as the worker's.)
+            if not deadline.expired():
+                raise
+            raise RuntimeError(
+                f"scene {name!r} did not finish in {SCENE_SECONDS} s: does it leave background"
+                " work waiting on a dialog? Open such a dialog with a callback instead"
+            ) from None
         # A blinking cursor would be drawn or not by how long the scene took (a
         # blink is half a second): drawn steadily, as it is right after a key.
         for field in [*app.query(Input), *app.query(TextArea)]:
@@ -535,29 +552,13 @@ def _fixed_case_codes() -> Iterator[None]:
         cases.new_code = before
 
 
-@contextmanager
-def _utc() -> Iterator[None]:
-    """Times on screen are local; the pictures must not depend on whose machine made them."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["TZ"]
-        else:
-            os.environ["TZ"] = before
-        time.tzset()
-
-
 async def take(out: Path, on_skip: Callable[[str], None] | None = None) -> list[Path]:
     """Seed a demo database in a temporary folder and save every scene to ``out``, and the
     mobile case page's picture when Chromium is here (else ``on_skip`` is told why).
 
     ``out`` must exist.
     """
-    with _utc(), _fixed_case_codes(), tempfile.TemporaryDirectory() as scratch:
+    with _fixed_case_codes(), tempfile.TemporaryDirectory() as scratch:
         db = await open_database(Path(scratch) / "demo.sqlite3", FakeClock(NOW))
         try:
             await demo.seed(

@@ -7,12 +7,15 @@ timeline) live in ``alerts_timeline`` and join the group at the foot.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import click
 
 from console.commands.alerts_timeline import preview_command, status_command
 from console.options import as_option, db_option, emit_json, json_option, resolve_actor, with_db
 from console.safe_text import printable
+from console.times import zoned_stamp
+from core.account_zone import account_zone
 from core.people.authz import SYSTEM
 
 if TYPE_CHECKING:
@@ -170,7 +173,7 @@ def _on_off(value: bool) -> str:
     return "on" if value else "off"
 
 
-def _consent_lines(view: StaffView) -> list[str]:
+def _consent_lines(view: StaffView, zone: ZoneInfo) -> list[str]:
     mobile = printable(view.mobile) if view.mobile else "none"
     if view.opted_out:
         mobile += " (replied STOP: nothing is sent to it until it replies START)"
@@ -178,7 +181,7 @@ def _consent_lines(view: StaffView) -> list[str]:
         permitted = "no"
     else:
         by = printable(view.permitted_by) if view.permitted_by else "the local operator"
-        permitted = f"yes, since {view.permitted_at.astimezone():%Y-%m-%d %H:%M} by {by}"
+        permitted = f"yes, since {zoned_stamp(view.permitted_at, zone)} by {by}"
     return [
         f"{printable(view.username)} ({printable(view.name)})",
         f"mobile        {mobile}",
@@ -243,7 +246,7 @@ async def alerts_consent(
     if as_json:
         emit_json(_consent_json(view))
         return
-    for line in _consent_lines(view):
+    for line in _consent_lines(view, await account_zone(db)):
         click.echo(line)
 
 

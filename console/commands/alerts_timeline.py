@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from console.options import db_option, emit_json, json_option, with_db
+from console.times import zoned_stamp
+from core.account_zone import account_zone
 from core.people.authz import SYSTEM
 
 if TYPE_CHECKING:
@@ -128,7 +130,7 @@ async def status_command(db: Database, as_json: bool) -> None:
         return
     due = ""
     if found.next_due is not None:
-        due = f", next due {found.next_due.astimezone():%Y-%m-%d %H:%M:%S}"
+        due = f", next due {zoned_stamp(found.next_due, await account_zone(db))}"
     click.echo(f"Mobile alerts: {'on' if found.on else 'off'}")
     click.echo(f"Timelines running: {found.running}{due}")
     click.echo(

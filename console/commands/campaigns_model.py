@@ -17,6 +17,8 @@ import click
 from console.commands.campaigns_targets import csv_json, read_csv, tell_csv
 from console.options import db_option, emit_json, json_option, none_listed, with_db
 from console.safe_text import printable
+from console.times import zoned_stamp
+from core.account_zone import account_zone
 from core.people.authz import SYSTEM
 from core.text import segment_rate
 
@@ -54,10 +56,11 @@ def _line(c: Campaign) -> str:
     return f"{c.id:>5}  {printable(c.name):<24} {c.status:<10} {c.sender:<16} {c.rate:g}/s"
 
 
-def _show(c: Campaign, as_json: bool) -> None:
+async def _show(db: Database, c: Campaign, as_json: bool) -> None:
     if as_json:
         emit_json(_json(c))
         return
+    zone = await account_zone(db)
     click.echo(f"{printable(c.name)} (id {c.id}): {c.status}")
     click.echo(f"  from        {c.sender}")
     click.echo(f"  text        {printable(c.template)}")
@@ -67,7 +70,7 @@ def _show(c: Campaign, as_json: bool) -> None:
         click.echo(f"  filter      {printable(c.filter)}")
     for label, at in (("starts", c.starts_at), ("started", c.started_at), ("ended", c.finished_at)):
         if at is not None:
-            click.echo(f"  {label:<11} {at:%Y-%m-%d %H:%M} UTC")
+            click.echo(f"  {label:<11} {zoned_stamp(at, zone)}")
 
 
 def _settings_options(func: Any) -> Any:
@@ -168,7 +171,7 @@ async def show_command(db: Database, name: str, as_json: bool) -> None:
     """Campaign NAME (or its id): status, sender, text, rate, window."""
     from core.campaigns import campaigns
 
-    _show(await campaigns.get(db, OPERATOR, name), as_json)
+    await _show(db, await campaigns.get(db, OPERATOR, name), as_json)
 
 
 @click.command("edit")
@@ -205,7 +208,7 @@ async def edit_command(
         window=window,
         unknown_zone=unknown_zone,
     )
-    _show(changed, as_json)
+    await _show(db, changed, as_json)
 
 
 @click.command("delete")
@@ -223,10 +226,9 @@ async def delete_command(db: Database, name: str) -> None:
 async def _start_at(db: Database, at: str | None) -> datetime | None:
     if at is None:
         return None
-    from core import settings
     from core.campaigns import campaigns
 
-    return campaigns.parse_start(at, (await settings.load(db)).time_zone)
+    return campaigns.parse_start(at, (await account_zone(db)).key)
 
 
 _AT_HELP = (
@@ -286,7 +288,8 @@ async def start_command(db: Database, name: str, at: str | None, yes: bool, as_j
             click.echo(printable(line))
     c = started.campaign
     if c.status == "scheduled" and c.starts_at is not None:
-        click.echo(f"scheduled campaign {printable(c.name)} for {c.starts_at:%Y-%m-%d %H:%M} UTC")
+        when = zoned_stamp(c.starts_at, await account_zone(db))
+        click.echo(f"scheduled campaign {printable(c.name)} for {when}")
     else:
         click.echo(f"started campaign {printable(c.name)}")
 

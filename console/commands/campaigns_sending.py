@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
 
 from console.options import MAX_LIST, db_option, emit_json, json_option, with_db
 from console.safe_text import printable
+from console.times import zoned_stamp
+from core.account_zone import account_zone
 from core.people.authz import SYSTEM
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from core.campaigns.progress import Progress
     from core.db import Database
 
@@ -20,10 +23,6 @@ if TYPE_CHECKING:
 OPERATOR = SYSTEM
 
 TARGET_STATES = ("waiting", "programmed", "queued", "skipped", "removed")
-
-
-def _when(at: datetime | None) -> str:
-    return "-" if at is None else f"{at:%Y-%m-%d %H:%M} UTC"
 
 
 def _left(seconds: float | None) -> str:
@@ -37,7 +36,7 @@ def _left(seconds: float | None) -> str:
     )
 
 
-def _lines(p: Progress) -> list[str]:
+def _lines(p: Progress, zone: ZoneInfo) -> list[str]:
     return [
         f"{printable(p.name)}: {p.status}, {p.total} targets",
         f"  waiting {p.waiting}, programmed {p.programmed}, queued {p.queued},"
@@ -47,7 +46,7 @@ def _lines(p: Progress) -> list[str]:
         f"  replied {p.replied}, opted out {p.opted_out}",
         f"  rate {p.sent_last_minute} messages ({p.segments_last_minute} segments)"
         " in the last minute",
-        f"  started {_when(p.started_at)}, finished {_when(p.finished_at)};"
+        f"  started {zoned_stamp(p.started_at, zone)}, finished {zoned_stamp(p.finished_at, zone)};"
         f" left: {_left(p.seconds_left)}",
     ]
 
@@ -66,7 +65,7 @@ async def status_command(db: Database, name: str, as_json: bool) -> None:
     if as_json:
         emit_json({**dataclasses.asdict(found), "rate_per_second": found.rate_per_second})
         return
-    for line in _lines(found):
+    for line in _lines(found, await account_zone(db)):
         click.echo(line)
 
 
@@ -91,18 +90,19 @@ async def results_command(
     if as_json:
         emit_json([dataclasses.asdict(r) for r in found])
         return
+    zone = await account_zone(db)
     for r in found:
         status = r.message_status or "-"
         if r.error:
             status += f" ({r.error})"
         note = f" ({r.reason})" if r.reason else ""
         if r.state == "programmed":
-            note = f" for {_when(r.due_at)}"
+            note = f" for {zoned_stamp(r.due_at, zone)}"
         extra = ""
         if r.replied_at is not None:
-            extra += f"  replied {_when(r.replied_at)}"
+            extra += f"  replied {zoned_stamp(r.replied_at, zone)}"
         if r.opted_out_at is not None:
-            extra += f"  opted out {_when(r.opted_out_at)}"
+            extra += f"  opted out {zoned_stamp(r.opted_out_at, zone)}"
         click.echo(
             f"{printable(r.phone):<16} {r.state}{printable(note)}  message: {printable(status)}"
             + extra

@@ -11,11 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from console.options import db_option, emit_json, instant, json_option, with_db
+from console.options import db_option, emit_json, in_account_zone, instant, json_option, with_db
 from console.safe_text import printable
+from console.times import zoned_stamp
+from core.account_zone import account_zone
 from core.people.authz import SYSTEM
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from core.campaigns.pool import Target
     from core.campaigns.targets_csv import CsvAdded
     from core.db import Database
@@ -44,7 +48,8 @@ def _at_option(func: Any) -> Any:
         metavar="ISO",
         required=True,
         callback=instant,
-        help="When the targets are due (2026-03-01T17:30; local time unless an offset is given).",
+        help="When the targets are due (2026-03-01T17:30; the account's time zone unless an"
+        " offset is given).",
     )(func)
 
 
@@ -164,19 +169,16 @@ def tell_csv(report: CsvAdded) -> None:
         click.echo(f"{where}: {printable(e.reason)}", err=True)
 
 
-def _when(at: datetime | None) -> str:
-    return at.isoformat(timespec="minutes") if at is not None else "-"
-
-
-def _target_line(t: Target) -> str:
+def _target_line(t: Target, zone: ZoneInfo) -> str:
     result = t.message_status or ""
     if t.error:
         result += f" ({t.error})"
     if t.reason:
         result = t.reason
     who = t.contact_name or (f"contact {t.contact_id}" if t.contact_id else "")
+    due = zoned_stamp(t.due_at, zone)
     return printable(
-        f"{t.id:>7}  {t.state:<10} {t.phone:<16} {_when(t.due_at):<22} {who[:24]:<24} {result}"
+        f"{t.id:>7}  {t.state:<10} {t.phone:<16} {due:<22} {who[:24]:<24} {result}"
     ).rstrip()
 
 
@@ -207,8 +209,9 @@ async def targets_list(
     if as_json:
         emit_json([_target_json(t) for t in found])
         return
+    zone = await account_zone(db)
     for t in found:
-        click.echo(_target_line(t))
+        click.echo(_target_line(t, zone))
 
 
 @click.command("pool")
@@ -226,8 +229,9 @@ async def pool_command(db: Database, campaign: str, offset: int, limit: int, as_
     if as_json:
         emit_json([_target_json(t) for t in found])
         return
+    zone = await account_zone(db)
     for t in found:
-        click.echo(_target_line(t))
+        click.echo(_target_line(t, zone))
 
 
 @click.command("program")
@@ -252,8 +256,9 @@ async def program_command(
 
     if everyone == bool(target_ids):
         raise InvalidInput("give the target ids, or --all for every waiting target")
-    done = await pool.program(db, OPERATOR, campaign, "all" if everyone else target_ids, at)
-    _moved(done.moved, "programmed for " + _when(at), as_json)
+    due = await _due(db, at)
+    done = await pool.program(db, OPERATOR, campaign, "all" if everyone else target_ids, due)
+    _moved(done.moved, "programmed for " + zoned_stamp(due, await account_zone(db)), as_json)
 
 
 @click.command("reprogram")
@@ -269,8 +274,9 @@ async def reprogram_command(
     """Give programmed targets IDS of campaign NAME another due time, --at."""
     from core.campaigns import pool
 
-    done = await pool.reprogram(db, OPERATOR, campaign, target_ids, at)
-    _moved(done.moved, "reprogrammed for " + _when(at), as_json)
+    due = await _due(db, at)
+    done = await pool.reprogram(db, OPERATOR, campaign, target_ids, due)
+    _moved(done.moved, "reprogrammed for " + zoned_stamp(due, await account_zone(db)), as_json)
 
 
 @click.command("back-to-pool")
@@ -303,6 +309,13 @@ async def remove_command(db: Database, campaign: str, target_ids: list[int], as_
     _moved(done.moved, "removed", as_json)
 
 
+async def _due(db: Database, at: datetime) -> datetime:
+    """--at as typed; without an offset, on the account's clock."""
+    due = await in_account_zone(db, at)
+    assert due is not None  # --at is required
+    return due
+
+
 def _moved(moved: int, what: str, as_json: bool) -> None:
     if as_json:
         emit_json({"moved": moved})
@@ -333,11 +346,12 @@ async def moves_command(
     if as_json:
         emit_json([dataclasses.asdict(m) for m in found])
         return
+    zone = await account_zone(db)
     for m in found:
         click.echo(
             printable(
-                f"{m.id:>7}  {_when(m.at):<22} target {m.target_id:<7} {m.action:<10}"
-                f" {_when(m.due_at) if m.due_at else '':<22} {m.agent or 'system'}"
+                f"{m.id:>7}  {zoned_stamp(m.at, zone):<22} target {m.target_id:<7} {m.action:<10}"
+                f" {zoned_stamp(m.due_at, zone) if m.due_at else '':<22} {m.agent or 'system'}"
             ).rstrip()
         )
 

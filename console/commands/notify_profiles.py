@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
-from console.options import db_option, emit_json, instant, json_option, none_listed, with_db
+from console.options import (
+    db_option,
+    emit_json,
+    in_account_zone,
+    instant,
+    json_option,
+    none_listed,
+    with_db,
+)
 from console.safe_text import printable
+from console.times import zoned_stamp
+from core.account_zone import account_zone
 from core.db import Database
 from core.notify import groups, links, profiles
 from core.notify.links import Link
@@ -58,14 +69,15 @@ def _profile_json(p: NotificationProfile, now: datetime) -> dict[str, object]:
         "hold_until": _when(p.hold_until),
         "hold_expired_at": _when(p.hold_expired_at),
         "status": status.kind,
-        "status_text": _status_text(status),
+        # As the other --json times: UTC (the line's wording is _status_text's).
+        "status_text": _status_text(status, ZoneInfo("UTC")),
     }
 
 
-def _status_text(status: HoldStatus) -> str:
-    # Core words it in UTC; a person at the terminal reads their own time.
+def _status_text(status: HoldStatus, zone: ZoneInfo) -> str:
+    # Core words it in UTC; the person reads the account's time (console/times.py).
     if status.until is not None and status.kind == "held_until":
-        return f"held until {status.until.astimezone().isoformat(timespec='minutes')}"
+        return f"held until {zoned_stamp(status.until, zone)}"
     return status.text
 
 
@@ -108,8 +120,10 @@ async def profiles_list(db: Database, search: str, as_json: bool) -> None:
             f"notification profile matches {search!r}" if search else "notification profiles yet",
             "" if search else "switchboard notify profiles add ALIAS adds one",
         )
+    zone = await account_zone(db)
     for p in found:
-        click.echo(f"{printable(p.alias):<30} {_status_text(p.status(now)):<36} {_methods_line(p)}")
+        held = _status_text(p.status(now), zone)
+        click.echo(f"{printable(p.alias):<30} {held:<36} {_methods_line(p)}")
 
 
 @profiles_group.command("show")
@@ -286,16 +300,17 @@ async def profiles_replace(
     "--until",
     metavar="WHEN",
     callback=instant,
-    help="Date and time the hold ends (2026-03-01T17:30, local time unless an offset is"
-    " given); without it, until unheld.",
+    help="Date and time the hold ends (2026-03-01T17:30, the account's time zone unless an"
+    " offset is given); without it, until unheld.",
 )
 @db_option
 @with_db
 async def profiles_hold(db: Database, alias: str, until: datetime | None) -> None:
     """Hold my calls: no transfers or on-call dispatch to ALIAS until it ends."""
     p = await profiles.by_alias(db, OPERATOR, alias)
-    held = await profiles.hold(db, OPERATOR, p.id, until)
-    click.echo(f"{printable(held.alias)}: {_status_text(held.status(db.clock.now()))}")
+    held = await profiles.hold(db, OPERATOR, p.id, await in_account_zone(db, until))
+    zone = await account_zone(db)
+    click.echo(f"{printable(held.alias)}: {_status_text(held.status(db.clock.now()), zone)}")
 
 
 @profiles_group.command("unhold")
@@ -306,7 +321,8 @@ async def profiles_unhold(db: Database, alias: str) -> None:
     """Clear the hold: transfers and on-call dispatch reach ALIAS again."""
     p = await profiles.by_alias(db, OPERATOR, alias)
     freed = await profiles.unhold(db, OPERATOR, p.id)
-    click.echo(f"{printable(freed.alias)}: {_status_text(freed.status(db.clock.now()))}")
+    zone = await account_zone(db)
+    click.echo(f"{printable(freed.alias)}: {_status_text(freed.status(db.clock.now()), zone)}")
 
 
 # --- groups -------------------------------------------------------------------------

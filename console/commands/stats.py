@@ -10,6 +10,7 @@ from console.figures import COLUMNS, cell, days_ending, midnight
 from console.options import as_option, db_option, emit_json, json_option, resolve_actor, with_db
 from console.safe_text import clipped
 from core import statistics
+from core.account_zone import account_zone
 from core.db import Database
 from core.statistics import By
 
@@ -22,12 +23,14 @@ def _day(ctx: click.Context, param: click.Parameter, value: datetime | None) -> 
     bad one is a usage error (exit 2) like any other bad option value."""
     if value is None:
         return None
-    try:
-        for days in (-DEFAULT_DAYS, 0, 1):  # the default --from, the day, the day after
-            midnight(value.date() + timedelta(days=days))
-    except (OverflowError, ValueError, OSError):
-        # Year 1 or 9999 is a date click reads but no instant we can compute with.
-        raise click.BadParameter(f"{value.date().isoformat()} is out of range") from None
+    # Year 1 or 9999 is a date click reads but no instant we can compute with: the default
+    # --from, the day after and any zone's offset must stay inside the calendar.
+    if (
+        not date.min + timedelta(days=DEFAULT_DAYS + 2)
+        <= value.date()
+        <= date.max - timedelta(days=2)
+    ):
+        raise click.BadParameter(f"{value.date().isoformat()} is out of range")
     return value.date()
 
 
@@ -74,11 +77,12 @@ async def stats_command(
     Response times are in seconds in --json.
     """
     actor = await resolve_actor(db, as_user)
-    last = end or db.clock.now().astimezone().date()
+    zone = await account_zone(db)  # the centre's days, not the server's
+    last = end or db.clock.now().astimezone(zone).date()
     if start is None:
-        first, after_last = days_ending(last, DEFAULT_DAYS)
+        first, after_last = days_ending(last, DEFAULT_DAYS, zone)
     else:
-        first, after_last = midnight(start), midnight(last + timedelta(days=1))
+        first, after_last = midnight(start, zone), midnight(last + timedelta(days=1), zone)
     found = await statistics.report(db, actor, first, after_last, By(by))
     if as_json:
         emit_json(
@@ -105,8 +109,9 @@ async def stats_command(
             }
         )
         return
-    shown_to = (found.end - timedelta(days=1)).date()
-    click.echo(f"{found.start.date().isoformat()} to {shown_to.isoformat()}, by {found.by.value}")
+    shown_from = found.start.astimezone(zone).date()
+    shown_to = (found.end.astimezone(zone) - timedelta(days=1)).date()
+    click.echo(f"{shown_from.isoformat()} to {shown_to.isoformat()}, by {found.by.value}")
     headings = [found.by.value.capitalize(), *(heading for heading, _ in COLUMNS)]
     widths = [NAME_WIDTH, *(max(len(heading), 6) for heading, _ in COLUMNS)]
     click.echo(_line(headings, widths))

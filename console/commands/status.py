@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import click
 
 from console.options import MAX_LIST, db_option, emit_json, json_option, with_db
 from console.safe_text import printable
 from core import status
+from core.account_zone import account_zone
 from core.db import Database
 from core.delivery.bundle import Usage
 from core.errors import ConfigProblem
@@ -38,8 +40,9 @@ def _span(seconds: int) -> str:
     return f"{seconds // 86400} days"
 
 
-def _clock(at: datetime) -> str:
-    return at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+def _clock(at: datetime, zone: ZoneInfo) -> str:
+    """To the second, in the account's time zone (console/times.py)."""
+    return f"{at.astimezone(zone):%Y-%m-%d %H:%M:%S %Z}"
 
 
 def _mail_server_configured() -> bool | None:
@@ -138,6 +141,7 @@ async def status_command(db: Database, errors: int, as_json: bool) -> None:
             }
         )
         return
+    zone = await account_zone(db)
     holder = found.holder
     if holder is None:
         click.echo("worker   nobody holds the lease: no worker is running, so nothing is sent")
@@ -145,12 +149,13 @@ async def status_command(db: Database, errors: int, as_json: bool) -> None:
         click.echo(
             f"worker   pid {holder.pid} on {holder.host} holds the lease but its process is gone"
             f" (it stopped without giving the lease up); nothing is sent until the lease lapses"
-            f" at {_clock(holder.expires_at)} and another worker takes over"
+            f" at {_clock(holder.expires_at, zone)} and another worker takes over"
         )
     else:
         click.echo(
-            f"worker   pid {holder.pid} on {holder.host} acts (since {_clock(holder.acquired_at)};"
-            f" lease renewed until {_clock(holder.expires_at)})"
+            f"worker   pid {holder.pid} on {holder.host} acts"
+            f" (since {_clock(holder.acquired_at, zone)};"
+            f" lease renewed until {_clock(holder.expires_at, zone)})"
         )
     click.echo(
         f"outbox   {found.queued} queued, {found.sending} sending,"
@@ -183,6 +188,6 @@ async def status_command(db: Database, errors: int, as_json: bool) -> None:
     for error in found.last_errors:
         target = f"message {error.message_id}" if error.message_id is not None else ""
         click.echo(
-            f"  {_clock(error.at)}  {KIND_WORDS.get(error.kind, error.kind):<8}  {target}:"
+            f"  {_clock(error.at, zone)}  {KIND_WORDS.get(error.kind, error.kind):<8}  {target}:"
             f" {printable(error.reason)}"
         )

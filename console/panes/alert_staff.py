@@ -10,6 +10,8 @@ shows. The rows follow the change feed (staff, agents, shifts, settings).
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,6 +25,7 @@ from console.live import Changes
 from console.removal import gone
 from console.screens.prompt import PromptScreen
 from console.text import literal
+from console.times import day_stamp
 from console.widgets.alert_line import SHORT
 from core.alerts import consent, readiness
 from core.alerts.consent import StaffView
@@ -41,10 +44,10 @@ HINT_MANAGER = "m sets or corrects a mobile number (which clears its permission)
 HINT_OWN = "Your own row: change it with Ctrl+Y (My alerts) from Conversations"
 
 
-def permission_text(view: StaffView) -> Text:
+def permission_text(view: StaffView, zone: ZoneInfo) -> Text:
     if view.permitted_at is None:
         return Text("not given", style="dim")
-    when = view.permitted_at.astimezone().strftime("%d %b %H:%M")
+    when = day_stamp(view.permitted_at, zone)
     return Text.assemble(when, " by ", literal(view.permitted_by or "the operator"))
 
 
@@ -135,7 +138,7 @@ class StaffAlertsTab(ReportsFailures, Vertical):
             table.add_row(
                 literal(view.username),
                 mobile,
-                permission_text(view),
+                permission_text(view, self.context.zone),
                 Text("on") if view.new_chat else Text("off", style="dim"),
                 ready_text(ready),
                 key=view.username,

@@ -19,6 +19,9 @@ right to manage them). Every rule is core's; a refusal is told by the app.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -41,6 +44,7 @@ from console.screens.case_forms import (
 from console.screens.case_locations import LocationsScreen
 from console.screens.confirm import ConfirmScreen
 from console.text import literal
+from console.times import day_stamp, stamp
 from console.widgets.keyed_table import KeyedTable
 from core.cases import case_contacts, cases, locations, notes, reply_view, texts
 from core.cases.case_contacts import CaseContact
@@ -56,19 +60,19 @@ QUICK = dict(zip("1234", texts.QUICK_ACTIONS, strict=True))
 HINT = "n note  1-4 quick  p to  a add  s SMS  k link  c new  x close"
 
 
-def _case_cells(case: Case) -> dict[str, Text]:
+def _case_cells(case: Case, zone: ZoneInfo) -> dict[str, Text]:
     return {
         "code": Text(case.code, style="bold"),
         "title": literal(case.title),
         "location": literal(case.location),
         "status": Text(case.status, style="" if case.is_open else "dim"),
         "owner": literal(case.owner),
-        "updated": Text(f"{case.updated_at.astimezone():%b %d %H:%M}"),
+        "updated": Text(day_stamp(case.updated_at, zone)),
     }
 
 
 class CaseTable(KeyedTable[Case]):
-    def __init__(self) -> None:
+    def __init__(self, zone: Callable[[], ZoneInfo]) -> None:
         super().__init__(
             # 76 columns with the cells' padding: the list fits 80 without scrolling.
             (
@@ -79,23 +83,23 @@ class CaseTable(KeyedTable[Case]):
                 ("Owner", "owner", 8),
                 ("Last change", "updated", 12),
             ),
-            _case_cells,
+            lambda case: _case_cells(case, zone()),
             lambda case: case.id,
             id="case-list",
         )
 
 
-def _contact_cells(c: CaseContact) -> dict[str, Text]:
+def _contact_cells(c: CaseContact, zone: ZoneInfo) -> dict[str, Text]:
     return {
         "name": literal(c.name or f"contact {c.contact_id}"),
         "phone": Text(phone_display(c.phone) if c.phone else "-"),
         "sms": Text("on", style="bold green") if c.sms_enabled else Text("off", style="dim"),
-        "invited": Text(f"{c.invited_at.astimezone():%b %d %H:%M}" if c.invited_at else "-"),
+        "invited": Text(day_stamp(c.invited_at, zone) if c.invited_at else "-"),
     }
 
 
 class CaseContactTable(KeyedTable[CaseContact]):
-    def __init__(self) -> None:
+    def __init__(self, zone: Callable[[], ZoneInfo]) -> None:
         super().__init__(
             (
                 ("Contact", "name", 24),
@@ -103,13 +107,13 @@ class CaseContactTable(KeyedTable[CaseContact]):
                 ("SMS", "sms", 3),
                 ("Invited", "invited", 12),
             ),
-            _contact_cells,
+            lambda c: _contact_cells(c, zone()),
             lambda c: c.contact_id,
             id="case-contacts",
         )
 
 
-def note_text(note: Note, origin: SmsOrigin | None = None) -> Text:
+def note_text(note: Note, zone: ZoneInfo, origin: SmsOrigin | None = None) -> Text:
     """One note: subject, from → to, date and time, then the body as written.
 
     A reply by SMS says which phone it came from and which of our numbers it
@@ -121,7 +125,7 @@ def note_text(note: Note, origin: SmsOrigin | None = None) -> Text:
     if origin is not None:
         head.append_text(literal(origin.from_name or "unknown contact"))
         head.append(f" {phone_display(origin.from_phone)} → {phone_display(origin.to_number)}")
-        head.append(f"  {origin.at.astimezone():%Y-%m-%d %H:%M}", style="dim")
+        head.append(f"  {stamp(origin.at, zone)}", style="dim")
         head.append("\n")
         head.append_text(literal(note.body, one_line=False))
         return head
@@ -138,7 +142,7 @@ def note_text(note: Note, origin: SmsOrigin | None = None) -> Text:
                 head.append(" (not texted)", style="dim")
     else:
         head.append("the case", style="dim")
-    head.append(f"  {note.created_at.astimezone():%Y-%m-%d %H:%M}", style="dim")
+    head.append(f"  {stamp(note.created_at, zone)}", style="dim")
     head.append("\n")
     head.append_text(literal(note.body, one_line=False))
     return head
@@ -232,9 +236,9 @@ class CasesPane(ReportsFailures, Vertical):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search title or code  ( / )", id="case-search", compact=True)
         yield Static(id="cases-status")
-        yield CaseTable()
+        yield CaseTable(lambda: self.context.zone)
         yield Static(id="case-title")
-        yield CaseContactTable()
+        yield CaseContactTable(lambda: self.context.zone)
         yield VerticalScroll(id="case-notes")
 
     async def on_mount(self) -> None:
@@ -313,7 +317,11 @@ class CasesPane(ReportsFailures, Vertical):
             await box.remove_children()
             shown = set()
         fresh = [
-            Static(note_text(n, self.origins.get(n.id)), id=f"note-{n.id}", classes="case-note")
+            Static(
+                note_text(n, self.context.zone, self.origins.get(n.id)),
+                id=f"note-{n.id}",
+                classes="case-note",
+            )
             for n in self.notes
             if f"note-{n.id}" not in shown
         ]

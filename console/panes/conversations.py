@@ -23,8 +23,8 @@ from console.panes.thread import ThreadPane
 from console.removal import gone
 from console.screens.my_alerts import MyAlertsScreen
 from console.text import literal
+from console.times import wait_text
 from console.widgets.alert_line import AlertReadinessLine
-from console.widgets.formatting import wait_text
 from console.widgets.steady_table import SteadyTable
 from core.sms import conversations
 from core.sms.conversations import Conversation, Filter

@@ -14,7 +14,9 @@ the list.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import on, work
@@ -34,14 +36,16 @@ from console.screens.notification_links import REPLACE, LinksScreen
 from console.screens.notification_profile_form import NotificationProfileForm
 from console.screens.prompt import PromptScreen
 from console.text import literal
+from console.times import stamp
 from console.widgets.keyed_table import KeyedTable
 from core.errors import InUse, InvalidInput, SwitchboardError
 from core.notify import links, profiles
 from core.notify.links import Link
 from core.notify.profiles import HoldStatus, NotificationProfile
+from core.weektime import occurrences
 
 HOLD_FORMAT = "%Y-%m-%d %H:%M"
-"""How the end of a hold is typed: local wall-clock time, to the minute."""
+"""How the end of a hold is typed: the account's wall-clock time, to the minute."""
 
 
 def channel(on: bool, count: int) -> Text:
@@ -49,27 +53,29 @@ def channel(on: bool, count: int) -> Text:
     return Text(f"{'on' if on else 'off'} · {count}", style="" if on else "dim")
 
 
-def hold_text(status: HoldStatus) -> Text:
-    """The hold column, its end in this machine's local time, as the person reads a clock."""
+def hold_text(status: HoldStatus, zone: ZoneInfo) -> Text:
+    """The hold column, its end in the account's time zone."""
     if status.kind == "held_until" and status.until is not None:
-        until = status.until.astimezone().strftime(HOLD_FORMAT)
+        until = stamp(status.until, zone)
         return Text(f"held until {until}", style="yellow")
     style = {"held": "bold yellow", "hold_expired": "dim"}.get(status.kind, "green")
     return Text(status.text, style=style)
 
 
-def hold_until(typed: str) -> datetime | None:
-    """The end of a hold as typed (``HOLD_FORMAT``, local time); blank: until unheld."""
+def hold_until(typed: str, zone: ZoneInfo) -> datetime | None:
+    """The end of a hold as typed (``HOLD_FORMAT``, the wall time of ``zone``, the
+    account's); blank: until unheld."""
     typed = typed.strip()
     if not typed:
         return None
     try:
-        return datetime.strptime(typed, HOLD_FORMAT).astimezone()
+        wall = datetime.strptime(typed, HOLD_FORMAT)  # noqa: DTZ007 - read in ``zone`` below
     except ValueError:
         raise InvalidInput(
             f"{typed!r} is not a date and time written as YYYY-MM-DD HH:MM"
             " (for example 2026-03-01 17:30)"
         ) from None
+    return occurrences(wall, zone)[0]
 
 
 COLUMNS = (("Alias", "alias", 26), ("Email", "email", 8), ("SMS", "sms", 8), ("Hold", "hold", None))
@@ -78,7 +84,7 @@ COLUMNS = (("Alias", "alias", 26), ("Email", "email", 8), ("SMS", "sms", 8), ("H
 class NotifyProfileTable(KeyedTable[NotificationProfile]):
     """Notification profiles by alias, keyed by id: updated in place, the cursor stays."""
 
-    def __init__(self) -> None:
+    def __init__(self, zone: Callable[[], ZoneInfo]) -> None:
         super().__init__(
             (
                 ("Alias", "alias", 26),
@@ -90,6 +96,8 @@ class NotifyProfileTable(KeyedTable[NotificationProfile]):
             lambda p: p.id,
             id="nprofile-list",
         )
+        self.zone = zone
+        """The account's time zone, which the hold's end is shown in."""
         self.now: datetime | None = None
         """The instant the hold column is read at (``show_at``)."""
 
@@ -99,7 +107,7 @@ class NotifyProfileTable(KeyedTable[NotificationProfile]):
             "alias": literal(profile.alias),
             "email": channel(d.email_on, len(d.emails)),
             "sms": channel(d.sms_on, len(d.sms_numbers)),
-            "hold": hold_text(profile.status(self.now or profile.updated_at)),
+            "hold": hold_text(profile.status(self.now or profile.updated_at), self.zone()),
         }
 
     def show_at(self, found: list[NotificationProfile], now: datetime) -> None:
@@ -182,7 +190,7 @@ class NotificationProfilesTab(ReportsFailures, Vertical):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="/ search by alias", id="nprofile-search", compact=True)
         yield Static(HINT, id="nprofile-status")
-        yield NotifyProfileTable()
+        yield NotifyProfileTable(lambda: self.context.zone)
 
     async def on_mount(self) -> None:
         if gone(self):
@@ -339,14 +347,16 @@ class NotificationProfilesTab(ReportsFailures, Vertical):
             return
 
         async def hold(typed: str) -> str:
-            until = hold_until(typed)
+            until = hold_until(typed, self.context.zone)
             held = await profiles.hold(self.context.db, self.context.actor, profile.id, until)
-            return f"{held.alias}: {hold_text(held.status(self.context.clock.now()))}"
+            status = held.status(self.context.clock.now())
+            return f"{held.alias}: {hold_text(status, self.context.zone)}"
 
         title = Text.assemble(
             "Hold calls for ",
             literal(profile.alias, style="bold"),
-            " until (YYYY-MM-DD HH:MM, local time)? Leave it blank to hold until unheld.",
+            f" until (YYYY-MM-DD HH:MM, {self.context.zone.key})? Leave it blank to hold"
+            " until unheld.",
         )
         self.app.push_screen(PromptScreen(title, hold, placeholder="YYYY-MM-DD HH:MM"), self._held)
 

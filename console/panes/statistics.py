@@ -145,18 +145,20 @@ class StatisticsPane(ReportsFailures, Vertical):
     @work(exclusive=True, group="statistics", exit_on_error=False, description="load statistics")
     async def load(self) -> None:
         chosen = next(p for p in PERIODS if p.key == self.period)
-        today = self.context.clock.now().astimezone().date()
-        start, end = days_ending(today, chosen.days)
+        today = self.context.now().date()
+        start, end = days_ending(today, chosen.days, self.context.zone)
         report = await statistics.report(self.context.db, self.context.actor, start, end, self.by)
         if not gone(self):  # the tab taken away while reading (see console/removal.py)
             self.show(report, chosen)
 
     def show(self, report: Report, chosen: Period) -> None:
         self.report = report
+        zone = self.context.zone
         self.query_one("#statistics-period", Static).update(
             Text.assemble(
                 (f"{chosen.label.capitalize()}", "bold"),
-                f" · {report.start:%Y-%m-%d} to {report.end - timedelta(days=1):%Y-%m-%d}",
+                f" · {report.start.astimezone(zone):%Y-%m-%d}"
+                f" to {report.end.astimezone(zone) - timedelta(days=1):%Y-%m-%d}",
                 # The keys (t, w, m, b) are in the footer: this fits 80 columns.
                 f" · by {report.by.value}",
             )

@@ -27,6 +27,7 @@ from console.removal import gone
 from console.screens.canned_replies import canned_reply_picker, no_replies
 from console.screens.close_form import close_form
 from console.text import literal
+from console.times import stamp
 from console.widgets import steady
 from console.widgets.closure_notices import ClosureNotices
 from console.widgets.composer import Composer
@@ -139,9 +140,7 @@ class ThreadPane(ReportsFailures, Vertical):
         yield Static(id="thread-banner")
         yield TransferHistory(self.context)
         yield Static(NOTHING_OPEN, id="thread-placeholder")
-        yield MessageList(
-            now=self.context.clock.now, can_decide=not self.read_only, id="thread-messages"
-        )
+        yield MessageList(now=self.context.now, can_decide=not self.read_only, id="thread-messages")
         yield ClosureNotices(self.context)
         if not self.read_only:
             yield Composer(id="thread-composer")
@@ -353,7 +352,7 @@ class ThreadPane(ReportsFailures, Vertical):
             else:
                 how = last.keyword or "confirmed by an agent"
                 reason = (
-                    f"Opted out ({how}) on {last.at.astimezone():%Y-%m-%d %H:%M} — nothing"
+                    f"Opted out ({how}) on {stamp(last.at, self.context.zone)} — nothing"
                     " can be sent until they text START"
                 )
         self._show_banner(reason)

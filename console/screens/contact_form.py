@@ -16,6 +16,7 @@ from textual.widgets import Button, Input, Label, Select, Static, Switch, TextAr
 
 from console.context import ConsoleContext
 from console.text import literal
+from console.times import stamp
 from core.errors import InvalidInput, SwitchboardError
 from core.people import contacts
 from core.people.contacts import PHONE_KINDS, Contact, ContactDraft, ReadyChange
@@ -164,7 +165,7 @@ class ContactForm(ModalScreen[Contact | None]):
         for change in self.history[:HISTORY_SHOWN]:
             mark = "✓ ready" if change.ready else "✗ not ready"
             text.append("\n")
-            text.append_text(literal(f"{change.at.astimezone():%Y-%m-%d %H:%M}  {mark}  "))
+            text.append_text(literal(f"{stamp(change.at, self.context.zone)}  {mark}  "))
             text.append_text(literal(change.reason))
         text.no_wrap = False
         return text

@@ -10,6 +10,7 @@ form with what was typed kept. Below, core's readiness says what is missing.
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import on, work
@@ -22,15 +23,16 @@ from textual.widgets import Input, Label, Static
 from console.context import ConsoleContext
 from console.screens.form_fields import Tick
 from console.text import literal
+from console.times import stamp
 from core.alerts import consent, readiness
 from core.alerts.consent import StaffView
 from core.errors import SwitchboardError
 
 
-def given_text(view: StaffView) -> Text:
+def given_text(view: StaffView, zone: ZoneInfo) -> Text:
     if view.permitted_at is None:
         return Text("not given", style="dim")
-    when = view.permitted_at.astimezone().strftime("%Y-%m-%d %H:%M")
+    when = stamp(view.permitted_at, zone)
     if view.permitted_by in (None, view.username):
         return Text(f"given {when}")
     return Text.assemble(f"given {when} by ", literal(view.permitted_by))
@@ -122,7 +124,7 @@ class MyAlertsScreen(ModalScreen[None]):
         self.query_one("#my-alerts-mobile", Input).value = self.loaded["mobile"]
         self.query_one("#my-alerts-permit", Tick).value = self.loaded["permit_sms"]
         self.query_one("#my-alerts-new-chat", Tick).value = self.loaded["new_chat"]
-        self.query_one("#my-alerts-given", Static).update(given_text(view))
+        self.query_one("#my-alerts-given", Static).update(given_text(view, self.context.zone))
 
     async def reload(self) -> None:
         db, actor = self.context.db, self.context.actor

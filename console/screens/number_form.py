@@ -109,7 +109,4 @@ class NumberForm(SmallForm):
             raw = self.query_one("#number-e164", Input).value
             return await numbers.add(db, actor, raw, mms=mms, agent_id=agent_id, default=default)
         e164 = self.number.e164
-        done = await numbers.assign(db, actor, e164, agent_id=agent_id, default=default)
-        if mms != done.mms:
-            done = await numbers.change(db, actor, e164, mms=mms)
-        return done
+        return await numbers.assign(db, actor, e164, agent_id=agent_id, default=default, mms=mms)

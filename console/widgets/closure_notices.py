@@ -22,6 +22,7 @@ from textual.widgets import Static
 from console.context import ConsoleContext
 from console.live import Changes
 from console.text import literal
+from console.times import clock_text
 from console.widgets import steady
 from core.delivery import outbox
 from core.errors import SwitchboardError
@@ -40,20 +41,13 @@ STATUS_STYLES = {
 CHANNELS = {"sms": "SMS", "email": "email"}
 
 
-def when(at: datetime, now: datetime) -> str:
-    local = at.astimezone()
-    return (
-        f"{local:%H:%M}" if local.date() == now.astimezone().date() else f"{local:%Y-%m-%d %H:%M}"
-    )
-
-
 def closure_line(closure: LastClosure, now: datetime, *, open_again: bool) -> Text:
     """'Closed: Urgent by alice at 14:32'."""
     line = Text("Last closed: " if open_again else "Closed: ", style="bold")
     line.append_text(literal(closure.outcome, style="bold"))
     line.append(" by ", style="dim")
     line.append_text(literal(closure.agent or "a deleted agent"))
-    line.append(f" at {when(closure.closed_at, now)}", style="dim")
+    line.append(f" at {clock_text(closure.closed_at, now)}", style="dim")
     return line
 
 
@@ -154,7 +148,7 @@ class ClosureNotices(VerticalScroll):
         self.display = closure is not None
         text = Text()
         if closure is not None:
-            now = self.context.clock.now()
+            now = self.context.now()
             text.append_text(closure_line(closure, now, open_again=self.open_again))
             if self.open_again:
                 text.append(f"  {summary(closure.notices)}", style="dim")

@@ -27,7 +27,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from console.text import literal
-from console.widgets.formatting import clock_text
+from console.times import clock_text
 from core.sms.conversations import Message
 
 STATUS_STYLES = {

@@ -17,6 +17,7 @@ from textual.widgets import Static
 from console.context import ConsoleContext
 from console.live import Changes
 from console.text import literal
+from console.times import clock_text
 from console.widgets import steady
 from core.errors import SwitchboardError
 from core.routing import transfers
@@ -28,9 +29,7 @@ SHOWN = 3
 
 def transfer_line(transfer: Transfer, now: datetime) -> Text:
     """'⇄ 14:02 alice → queue Front desk (by dana)'."""
-    at = transfer.at.astimezone()
-    when = f"{at:%H:%M}" if at.date() == now.astimezone().date() else f"{at:%Y-%m-%d %H:%M}"
-    line = Text(f"⇄ {when} ", style="dim")
+    line = Text(f"⇄ {clock_text(transfer.at, now)} ", style="dim")
     line.append_text(literal(transfer.from_agent or "nobody"))
     line.append(" → ")
     if transfer.to_queue is not None:
@@ -94,7 +93,7 @@ class TransferHistory(Static):
         if not found:
             steady.update(self, "")
             return
-        now = self.context.clock.now()
+        now = self.context.now()
         text = Text()
         if len(found) > SHOWN:
             text.append(f"{len(found) - SHOWN} earlier transfers\n", style="dim")

@@ -11,6 +11,7 @@ from datetime import datetime, time
 from typing import Final
 
 from core import settings
+from core.account_zone import account_zone
 from core.alerts import config, timeline
 from core.alerts.consent import alertable_in
 from core.clock import from_ms, to_ms
@@ -19,6 +20,7 @@ from core.errors import InvalidInput
 from core.people.authz import Action, Actor, authorize
 from core.records import record
 from core.shifts.on_shift import NORMAL, ONCALL, staff_on_shift_in
+from core.weektime import occurrences
 
 MAX_EVERY: Final = 30
 MAX_REMINDERS: Final = 5
@@ -96,14 +98,16 @@ class Status:
     """Timelines with a step still to come."""
     next_due: datetime | None
     today: dict[str, int]
-    """Alerts queued since local midnight, by kind (every kind listed)."""
+    """Alerts queued since midnight in the account's time zone, by kind (every kind listed)."""
 
 
 async def status(db: Database, actor: Actor) -> Status:
     authorize(actor, Action.VIEW_SHIFTS)
     current = config.alert_settings(await settings.load(db))
-    now = db.clock.now().astimezone()
-    midnight = datetime.combine(now.date(), time(), now.tzinfo)
+    # The account's day (core/account_zone.py), not the server's.
+    zone = await account_zone(db)
+    today_there = db.clock.now().astimezone(zone).date()
+    midnight = occurrences(datetime.combine(today_there, time()), zone)[0]
     row = await db.fetchone(
         "SELECT count(*) AS running, min(alert_due_at) AS due FROM conversations"
         " WHERE alert_due_at IS NOT NULL"

@@ -75,9 +75,11 @@ async def assign(
     *,
     agent_id: int | None = None,
     default: bool = False,
+    mms: bool | None = None,
 ) -> Number:
     """Make one of our numbers the account default (the one before stops being it), one
-    agent's caller ID, or neither (its conversations stay as they are)."""
+    agent's caller ID, or neither (its conversations stay as they are); with ``mms``,
+    also say whether it sends MMS (``change``), in the same transaction."""
     authorize(actor, Action.MANAGE_NUMBERS)
     if default and agent_id is not None:
         raise InvalidInput("a number is either the account default or one agent's caller ID")
@@ -90,6 +92,8 @@ async def assign(
             (agent_id, int(default), number.id),
         )
         await tx.emit("number.assigned", "number", number.id, actor_id=actor.id)
+        if mms is not None and mms != number.mms:
+            await _set_mms(tx, actor, number, mms)
     return await get(db, number.id)
 
 
@@ -100,9 +104,13 @@ async def change(db: Database, actor: Actor, raw: str, *, mms: bool) -> Number:
     e164 = normalise(raw, (await settings.load(db)).default_region)
     async with db.transaction() as tx:
         number = await by_e164(tx, e164)
-        await tx.execute("UPDATE numbers SET mms = ? WHERE id = ?", (int(mms), number.id))
-        await tx.emit("number.changed", "number", number.id, actor_id=actor.id)
+        await _set_mms(tx, actor, number, mms)
     return await get(db, number.id)
+
+
+async def _set_mms(tx: Tx, actor: Actor, number: Number, mms: bool) -> None:
+    await tx.execute("UPDATE numbers SET mms = ? WHERE id = ?", (int(mms), number.id))
+    await tx.emit("number.changed", "number", number.id, actor_id=actor.id)
 
 
 async def remove(db: Database, actor: Actor, raw: str) -> Number:

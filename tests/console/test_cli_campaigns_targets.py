@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from subprocess import CompletedProcess
 
 import pytest
 
+from core.clock import to_ms
 from tests.processes import ok, query, refused, switchboard
 
 Run = Callable[..., CompletedProcess[str]]
@@ -75,8 +77,16 @@ def test_tags_then_a_filter_then_the_pool_and_every_move(sb: Run, db: Path, scen
     ]
     assert ok(
         sb("campaigns", "program", "Spring", "--all", "--at", "2099-03-01T17:30Z")
-    ).stdout == ("2 target(s) programmed for 2099-03-01T17:30+00:00\n")
-    ok(sb("campaigns", "reprogram", "Spring", "2", "--at", "2099-03-02T09:00Z"))
+    ).stdout == ("2 target(s) programmed for 2099-03-01 17:30 UTC\n")
+    # Without an offset, --at is the account's wall time, and times are shown in its zone.
+    ok(sb("settings", "set", "time_zone", "America/Chicago"))
+    assert ok(sb("campaigns", "reprogram", "Spring", "2", "--at", "2099-03-02T09:00")).stdout == (
+        "1 target(s) reprogrammed for 2099-03-02 09:00 CST\n"
+    )
+    assert query(db, "SELECT due_at FROM campaign_targets WHERE id = 2")[0][0] == to_ms(
+        datetime(2099, 3, 2, 15, tzinfo=UTC)
+    )
+    assert "2099-03-02 09:00 CST" in ok(sb("campaigns", "targets", "list", "Spring")).stdout
     ok(sb("campaigns", "back-to-pool", "Spring", "1"))
     ok(sb("campaigns", "remove", "Spring", "1"))
     refused(

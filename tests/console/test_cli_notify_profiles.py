@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,22 @@ def test_hold_until_a_time_then_unhold(sb):
     assert ok(sb("notify", "profiles", "unhold", "Dr. Ames")).stdout.strip() == (
         "Dr. Ames: available"
     )
+
+
+def test_a_time_without_an_offset_is_read_and_shown_in_the_account_zone(sb, db_path: Path):
+    ok(sb("settings", "set", "time_zone", "America/New_York"))
+    ok(sb("notify", "profiles", "add", "Dr. Ames"))
+    held = ok(sb("notify", "profiles", "hold", "Dr. Ames", "--until", "2999-01-01T09:00"))
+    # 09:00 on the account's clock (EST, UTC-5), not the machine's (UTC here).
+    assert held.stdout.strip() == "Dr. Ames: held until 2999-01-01 09:00 EST"
+    with sqlite3.connect(db_path) as conn:
+        stored = conn.execute("SELECT hold_until FROM notification_profiles").fetchone()[0]
+    assert stored == int(datetime(2999, 1, 1, 14, 0, tzinfo=UTC).timestamp() * 1000)
+    listed = ok(sb("notify", "profiles", "list")).stdout
+    assert "held until 2999-01-01 09:00 EST" in listed
+    # --json keeps UTC, as every --json time does.
+    (shown,) = json.loads(ok(sb("notify", "profiles", "list", "--json")).stdout)
+    assert shown["status_text"] == "held until 2999-01-01 14:00 UTC"
 
 
 def test_groups_add_rename_members_and_the_limit(sb):

@@ -9,8 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rich.text import Text
+from textual.pilot import Pilot
 
+from console import screenshots
+from console.app import SwitchboardApp
+from console.screens.confirm import ConfirmScreen
 from console.screenshots import SCENES, take
+from core.db import Database
 
 COMMITTED = Path(__file__).resolve().parents[2] / "screenshots"
 
@@ -32,3 +38,22 @@ def test_screen_matches_its_snapshot(fresh: Path, name: str):
         f"{name} differs from screenshots/{name}.svg: run `switchboard screenshots`, "
         "look at the result, and commit it if the change is intended"
     )
+
+
+async def test_a_scene_left_waiting_on_a_dialog_is_named_instead_of_hanging(
+    demo_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """As the contacts' import once did: background work that awaits a dialog never
+    completes, and the screenshots command waited for it forever."""
+
+    async def asks(app: SwitchboardApp, pilot: Pilot[None]) -> None:
+        async def ask() -> None:
+            await app.push_screen_wait(ConfirmScreen(Text("Delete it?")))
+
+        app.run_worker(ask())
+        await pilot.pause()
+
+    monkeypatch.setattr(screenshots, "SCENE_SECONDS", 1)  # the work never completes
+    with pytest.raises(RuntimeError, match="scene 'asks' did not finish in 1 s"):
+        await screenshots._shoot(demo_db, tmp_path, "asks", "alice", asks, (80, 24))
+    assert not (tmp_path / "asks.svg").exists()

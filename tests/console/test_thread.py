@@ -7,6 +7,7 @@ what the screen shows and on what the database holds.
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from textual.widgets import Input
 
@@ -16,14 +17,16 @@ from console.panes.thread import PAGE, ThreadPane
 from console.widgets.composer import Composer, ComposerText
 from console.widgets.message_list import MessageList
 from console.widgets.segment_counter import SegmentCounter
-from core.clock import FakeClock
+from core import settings
+from core.clock import FakeClock, from_ms
 from core.db import Database
 from core.delivery.gateway import MmsLimits
 from core.people import agents
+from core.people.authz import SYSTEM
 from core.scheduling.worker import Worker
 from core.sms import consent, receiving, sending
 from providers.sandbox import SandboxGateway
-from tests.console.conftest import SIZE, until
+from tests.console.conftest import NOW, SIZE, until
 
 ALICE_ANSWERED = "+12125550100"  # alice's SMS-only number, an answered conversation
 OPTED_OUT = "+12125550121"  # texted STOP (carol's)
@@ -97,6 +100,34 @@ async def test_thread_shows_each_message_newest_at_the_bottom(app_as, demo_db: D
         header = str(pane.query_one("#thread-header").render())
         assert ALICE_ANSWERED in header
         assert "owner: alice" in header
+
+
+async def test_times_are_shown_in_the_account_zone_and_follow_its_change(app_as, demo_db: Database):
+    """Not the machine's zone (over SSH, the server's): the account's, read when the
+    console opens and again when a manager changes it."""
+    await settings.update(demo_db, SYSTEM, time_zone="Asia/Tokyo")
+    cid = await conversation_with(demo_db, ALICE_ANSWERED)
+    first = from_ms(
+        await demo_db.scalar(
+            "SELECT max(created_at) FROM messages WHERE conversation_id = ?", (cid,)
+        )
+    )
+
+    def shown(zone: str) -> str:
+        at = first.astimezone(ZoneInfo(zone))
+        today = NOW.astimezone(ZoneInfo(zone)).date()
+        return f"{at:%H:%M}" if at.date() == today else f"{at:%b %d %H:%M}"
+
+    assert shown("Asia/Tokyo") != shown("UTC")  # else this proves nothing
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_thread(app, pilot, demo_db, ALICE_ANSWERED)
+        assert f"· {shown('Asia/Tokyo')} ·" in pane.messages.plain_text()
+        await settings.update(demo_db, SYSTEM, time_zone="America/Los_Angeles")
+        assert await until(
+            pilot, lambda: f"· {shown('America/Los_Angeles')} ·" in pane.messages.plain_text()
+        )
+        assert app.context.zone.key == "America/Los_Angeles"
 
 
 async def test_a_long_thread_loads_200_at_a_time(app_as, demo_db: Database):

@@ -77,6 +77,17 @@ async def test_a_number_is_told_it_can_send_mms_or_no_longer_can(db: Database, t
         await numbers.change(db, team.alice, ALICE_NUMBER, mms=True)
     with pytest.raises(NotFound, match="is not one of our numbers"):
         await numbers.change(db, team.dana, "+14155550177", mms=True)
+    # The console's form says use and MMS at once (one transaction), each its event.
+    before = await db.scalar("SELECT max(id) FROM events")
+    both = await numbers.assign(db, team.dana, ALICE_NUMBER, agent_id=None, mms=True)
+    assert (both.mms, both.agent_id) == (True, None)
+    kinds = await db.fetchall("SELECT kind FROM events WHERE id > ? ORDER BY id", (before,))
+    assert [k["kind"] for k in kinds] == ["number.assigned", "number.changed"]
+    # Unchanged MMS is not a change.
+    before = await db.scalar("SELECT max(id) FROM events")
+    await numbers.assign(db, team.dana, ALICE_NUMBER, agent_id=team.alice.id, mms=True)
+    kinds = await db.fetchall("SELECT kind FROM events WHERE id > ?", (before,))
+    assert [k["kind"] for k in kinds] == ["number.assigned"]
 
 
 async def test_a_number_nothing_uses_is_removed(db: Database, team: Team) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from core import settings
+from core.account_zone import account_zone
 from core.db import Database
 from core.errors import InvalidInput
 from core.people.authz import SYSTEM
@@ -169,3 +170,17 @@ async def test_hipaa_mode_is_a_yes_or_no(db: Database, given: object, kept: bool
 async def test_hipaa_mode_refuses_anything_but_yes_or_no(db: Database) -> None:
     with pytest.raises(InvalidInput, match="hipaa_mode must be yes or no"):
         await settings.update(db, SYSTEM, hipaa_mode="maybe")
+
+
+async def test_the_account_zone_is_the_setting_and_utc_when_the_stored_value_is_not_one(
+    db: Database,
+) -> None:
+    assert (await account_zone(db)).key == "UTC"  # nothing set
+    await settings.update(db, SYSTEM, time_zone="America/New_York")
+    assert (await account_zone(db)).key == "America/New_York"
+    # Read without core.settings (`switchboard status` stays light), yet as leniently: a
+    # value written behind its back counts as the default, as settings.load reads it.
+    for stored in ('"Mars/Olympus"', '"../../etc/passwd"', "not json", "42", '""'):
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE settings SET value = ? WHERE key = 'time_zone'", (stored,))
+        assert (await account_zone(db)).key == "UTC", stored

@@ -474,6 +474,13 @@ async def test_the_preview_counts_the_alertable_staff_on_shift_and_status_counts
     assert found.on
     assert found.running == 0  # the timeline is over
     assert found.today == {"new_chat": 2, "reminder": 2, "escalation": 1}
+    # "Today" is the account's day, not the server's: at 12:00 UTC it is 02:00 in
+    # Honolulu, whose day began at 10:00 UTC, after these alerts (09:00-09:15 UTC).
+    clock.advance(hours=2, minutes=45)
+    assert (await overview.status(db, team.alice)).today["new_chat"] == 2
+    await settings.update(db, SYSTEM, time_zone="Pacific/Honolulu")
+    found = await overview.status(db, team.alice)
+    assert found.today == {"new_chat": 0, "reminder": 0, "escalation": 0}
 
 
 async def test_a_chat_reopened_after_its_close_starts_a_new_timeline(
