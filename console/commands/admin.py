@@ -104,7 +104,7 @@ async def agents_list(db: Database, as_json: bool) -> None:
 
 @click.group("numbers")
 def numbers_group() -> None:
-    """Our SMS-enabled numbers (M1)."""
+    """Our numbers: add, assign, change what one sends, remove."""
 
 
 @numbers_group.command("add")

@@ -22,7 +22,7 @@ OPERATOR = SYSTEM  # see console.commands.admin: the file's owner is the operato
 
 @click.group("contacts")
 def contacts_group() -> None:
-    """Contacts: import, export, list, tag."""
+    """Contacts: import, export, list, tag, delete."""
 
 
 @contacts_group.command("import")

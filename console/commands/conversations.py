@@ -23,7 +23,7 @@ from core.sms.conversations import Conversation, Filter
 
 @click.group("conversations")
 def conversations_group() -> None:
-    """SMS conversations (M7)."""
+    """SMS conversations: list them, or read one with its messages."""
 
 
 @conversations_group.command("list")

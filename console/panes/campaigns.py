@@ -42,7 +42,6 @@ from console.screens.csv_problems import CsvReport
 from console.text import literal
 from console.widgets import steady
 from console.widgets.keyed_table import KeyedTable
-from core import settings
 from core.campaigns import campaigns, estimate, lifecycle, progress
 from core.campaigns.campaigns import Campaign
 from core.campaigns.progress import Progress
@@ -231,8 +230,11 @@ class CampaignsPane(ReportsFailures, Vertical):
         self.context = context
         self.due = True
         """The feed moved something since the list was last read."""
-        self.zone = ZoneInfo("UTC")
-        """The account's time zone: starts are shown and typed in it."""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The account's time zone (``ConsoleContext.zone``): times are shown and typed in it."""
+        return self.context.zone
 
     def compose(self) -> ComposeResult:
         yield Static(id="campaigns-status")
@@ -266,7 +268,6 @@ class CampaignsPane(ReportsFailures, Vertical):
         db, actor = self.context.db, self.context.actor
         self.due = False
         found = await campaigns.list_campaigns(db, actor)
-        self.zone = ZoneInfo((await settings.load(db)).time_zone)
         rows = [Row(c, await progress.progress(db, actor, c.id), self.zone) for c in found]
         if gone(self):
             return  # taken away while reading (see console/removal.py)

@@ -5,7 +5,7 @@ At the top the board: per kind, who is on now and until when, and who is
 next (``core.shifts.on_shift.now_and_next``); then the shifts as a table
 (person, kind, when, zone, source); below, the week as a grid
 (``ShiftGrid``, the on-call grid's bands). Times are on the viewer's clock:
-the account's time zone, else UTC (``core.shifts.shifts.default_zone``).
+the account's time zone, else UTC (``ConsoleContext.zone``).
 
 ``n`` adds a shift, ``d`` removes the selected one (asks first), ``i``
 imports an .ics file; these keys are there only with the right to manage
@@ -125,10 +125,13 @@ class ShiftsTab(ReportsFailures, Vertical):
     def __init__(self, context: ConsoleContext) -> None:
         super().__init__(id="shifts-tab")
         self.context = context
-        self.zone = ZoneInfo("UTC")
-        """The viewer's: the account's time zone, else UTC (read with the shifts)."""
         self.minute: datetime | None = None
         """The clock's minute the board was last read at."""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The account's time zone (``ConsoleContext.zone``): times are shown and typed in it."""
+        return self.context.zone
 
     def compose(self) -> ComposeResult:
         yield Static(id="shifts-status")
@@ -162,7 +165,7 @@ class ShiftsTab(ReportsFailures, Vertical):
 
     async def reload(self) -> None:
         db, actor = self.context.db, self.context.actor
-        zone = ZoneInfo(await shifts.default_zone(db))
+        zone = self.zone
         now = self.context.clock.now()
         self.minute = now.replace(second=0, microsecond=0)
         found = await shifts.list_shifts(db, actor)
@@ -170,7 +173,6 @@ class ShiftsTab(ReportsFailures, Vertical):
         week = await on_shift.week(db, actor, zone.key, now)
         if gone(self):
             return  # taken away while reading (see console/removal.py)
-        self.zone = zone
         self.table.show(found)
         self.query_one("#shifts-board", Static).update(board_text(board, self.zone))
         self._show_week(week)

@@ -33,7 +33,6 @@ from console.screens.confirm import ConfirmScreen
 from console.screens.prompt import PromptScreen
 from console.text import literal
 from console.widgets.keyed_table import KeyedTable
-from core import settings
 from core.campaigns import campaigns, pool
 from core.campaigns.campaigns import Campaign
 from core.campaigns.pool import Target
@@ -142,15 +141,23 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
         self.context = context
         self.campaign = campaign
         self.marked: set[int] = set()
-        self.zone = ZoneInfo("UTC")
         self.pages = Pages(SHOWN)
         self.total = 0
         """Waiting and programmed targets, every page."""
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The account's time zone (``ConsoleContext.zone``): times are shown and typed in it."""
+        return self.context.zone
+
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(
-                Text.assemble(("Waiting pool of ", "bold"), literal(self.campaign.name)),
+                Text.assemble(
+                    ("Waiting pool of ", "bold"),
+                    literal(self.campaign.name),
+                    (f" · times in {self.zone.key}", "dim"),
+                ),
                 id="pool-title",
             )
             yield Static(id="pool-status")
@@ -158,7 +165,6 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
             yield PoolTable(self.marked, lambda: self.zone)
 
     async def on_mount(self) -> None:
-        self.zone = ZoneInfo((await settings.load(self.context.db)).time_zone)
         self.say(None)
         await self.reload()
         self.table.focus()

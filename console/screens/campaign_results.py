@@ -26,7 +26,6 @@ from console.removal import gone
 from console.screens.campaign_pool import when
 from console.text import literal
 from console.widgets.keyed_table import KeyedTable
-from core import settings
 from core.campaigns import pool
 from core.campaigns.campaigns import Campaign
 from core.campaigns.pool import MAX_PAGE, Target
@@ -83,14 +82,22 @@ class ResultsScreen(ReportsFailures, ModalScreen[None]):
         super().__init__(id="campaign-results")
         self.context = context
         self.campaign = campaign
-        self.zone = ZoneInfo("UTC")
         self.pages = Pages(SHOWN)
         self.total = 0
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The account's time zone (``ConsoleContext.zone``): times are shown and typed in it."""
+        return self.context.zone
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(
-                Text.assemble(("Results of ", "bold"), literal(self.campaign.name)),
+                Text.assemble(
+                    ("Results of ", "bold"),
+                    literal(self.campaign.name),
+                    (f" · times in {self.zone.key}", "dim"),
+                ),
                 id="results-title",
             )
             yield KeyedTable[Target](
@@ -113,7 +120,6 @@ class ResultsScreen(ReportsFailures, ModalScreen[None]):
         return self.query_one("#results-list", KeyedTable)
 
     async def on_mount(self) -> None:
-        self.zone = ZoneInfo((await settings.load(self.context.db)).time_zone)
         await self.reload()
         self.table.focus()
 

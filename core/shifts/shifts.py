@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from core import settings
+from core.account_zone import account_zone
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
 from core.errors import AlreadyTaken, InvalidInput, LimitExceeded, NotFound
@@ -53,7 +53,7 @@ def check_kind(kind: str) -> str:
 
 async def default_zone(q: Querier) -> str:
     """The account's time zone setting (UTC unless a manager set one)."""
-    return (await settings.load(q)).time_zone
+    return (await account_zone(q)).key
 
 
 async def agent_in(q: Querier, agent: str | int) -> sqlite3.Row:
