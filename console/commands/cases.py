@@ -15,6 +15,7 @@ import click
 from console.commands import cases_notes
 from console.options import db_option, emit_json, json_option, none_listed, with_db
 from console.safe_text import printable
+from core.account_zone import account_zone
 from core.people.authz import SYSTEM
 
 if TYPE_CHECKING:
@@ -205,8 +206,9 @@ async def show_command(db: Database, case: str, as_json: bool) -> None:
     for p in people:
         click.echo("  " + cases_notes.contact_line(p))
     click.echo("notes:")
+    zone = await account_zone(db)
     for n in written:
-        for line in cases_notes.note_lines(n):
+        for line in cases_notes.note_lines(n, zone):
             click.echo("  " + line)
 
 

@@ -8,11 +8,13 @@ printed literally.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import click
 
 from console.options import db_option, emit_json, json_option, with_db
 from console.safe_text import printable
+from console.times import zoned_stamp
 from core.people.authz import SYSTEM
 
 if TYPE_CHECKING:
@@ -68,11 +70,11 @@ def note_json(n: Note) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def note_lines(n: Note) -> list[str]:
+def note_lines(n: Note, zone: ZoneInfo) -> list[str]:
     author = printable(n.author) or "operator"
     to = ", ".join(printable(r.name) for r in n.recipients) or "nobody"
     lines = [
-        f"#{n.id} {n.created_at:%Y-%m-%d %H:%M} UTC  {n.subject}  {author} -> {to} ({n.source})"
+        f"#{n.id} {zoned_stamp(n.created_at, zone)}  {n.subject}  {author} -> {to} ({n.source})"
     ]
     lines.append("    " + printable(n.body))
     lines += [f"    {printable(r.name)}: {printable(r.skipped)}" for r in n.recipients if r.skipped]

@@ -15,6 +15,8 @@ from console.options import (
     with_db,
 )
 from console.safe_text import clipped, printable
+from console.times import zoned_stamp
+from core.account_zone import account_zone
 from core.db import Database
 from core.errors import InvalidInput
 from core.sms import conversations
@@ -169,10 +171,11 @@ async def show_conversation(
     )
     if not messages:
         none_listed("messages")
+    zone = await account_zone(db)
     for m in messages:
         way = "in" if m.direction == "in" else f"out {printable(m.author or 'system')}, {m.status}"
         if m.error and m.status == "failed":
             way += f" ({printable(m.error)})"
         attached = f" [{', '.join(map(printable, m.attachments))}]" if m.attachments else ""
         body = printable(m.body, keep_newlines=True).replace("\n", "\n      ")
-        click.echo(f"#{m.id} {m.created_at:%Y-%m-%d %H:%M} UTC  {way}{attached}\n      {body}")
+        click.echo(f"#{m.id} {zoned_stamp(m.created_at, zone)}  {way}{attached}\n      {body}")

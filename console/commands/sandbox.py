@@ -6,6 +6,7 @@ import click
 
 from console.options import MAX_LIST, db_option, emit_json, json_option, none_listed, with_db
 from console.safe_text import printable
+from core.account_zone import account_zone
 from core.db import Database
 from core.delivery import outbox
 from core.sms.optout import Intent
@@ -86,7 +87,10 @@ async def sandbox_inbox(db: Database, to: str | None, limit: int, as_json: bool)
             if waiting
             else "",
         )
+    zone = await account_zone(db)
     for m in found:
         state = "delivered" if m.delivered else "on its way"
-        click.echo(f"{m.accepted_at:%H:%M:%S} {m.sender} -> {m.recipient} [{state}]")
+        click.echo(
+            f"{m.accepted_at.astimezone(zone):%H:%M:%S} {m.sender} -> {m.recipient} [{state}]"
+        )
         click.echo("    " + printable(m.body, keep_newlines=True).replace("\n", "\n    "))

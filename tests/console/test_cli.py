@@ -15,8 +15,10 @@ import os
 import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from subprocess import CompletedProcess
+from zoneinfo import ZoneInfo
 
 import click
 import pytest
@@ -468,6 +470,12 @@ def test_a_conversation_is_shown_with_its_messages_literally(fresh: Run, db: Pat
     [latest] = shown["messages"]
     assert (latest["direction"], latest["body"]) == ("in", "thanks,\nwhen? \x1b[31mnow\x1b]0;t\x07")
     refused(fresh("conversations", "show", "9"), "no conversation with id 9")
+    # In the account's time zone once one is set (the messages were written just now).
+    ok(fresh("settings", "set", "time_zone", "Asia/Kolkata"))
+    created = scalar(db, "SELECT created_at FROM messages WHERE id = 1")
+    there = datetime.fromtimestamp(created / 1000, ZoneInfo("Asia/Kolkata"))
+    first = ok(fresh("conversations", "show", "1")).stdout.splitlines()[1]
+    assert first == f"#1 {there:%Y-%m-%d %H:%M} IST  out {ME}, queued"
 
 
 def test_a_contact_is_deleted_and_its_conversation_kept(fresh: Run, db: Path):
