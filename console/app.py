@@ -41,6 +41,7 @@ from console.screens.help import HelpScreen
 from console.screens.routing import activity_picker, profile_picker, transfer_picker
 from console.widgets import bundle_use
 from console.widgets.bundle_use import BundleWatch
+from console.widgets.deferred_tab import DeferredTab, content_of
 from console.widgets.status_bar import StatusBar
 from console.widgets.steady import SteadyFooter
 from core import events
@@ -182,25 +183,36 @@ class SwitchboardApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         yield OfferBar(self.context)
+        # The first tab is made now, the others when first chosen (DeferredTab).
         with TabbedContent(initial="conversations", id="main-tabs"):
             with TabPane("F1 Conversations", id="conversations"):
                 yield ConversationsPane(self.context)
-            with TabPane("F2 Contacts", id="contacts"):
-                yield ContactsPane(self.context)
+            yield self._contacts_tab()
             if self.context.shows_manager:
-                with TabPane("F3 Manager", id="manager"):
-                    yield ManagerPane(self.context)
+                yield self._manager_tab()
             if may_view(self.context):
-                with TabPane("F4 Statistics", id="statistics"):
-                    yield StatisticsPane(self.context)
+                yield self._statistics_tab()
             if self.context.shows_cases:
-                with TabPane("F9 Cases", id="cases"):
-                    yield CasesPane(self.context)
+                yield self._cases_tab()
             if self.context.shows_campaigns:
-                with TabPane("F12 Campaigns", id="campaigns"):
-                    yield CampaignsPane(self.context)
+                yield self._campaigns_tab()
         yield StatusBar()
         yield SteadyFooter()
+
+    def _contacts_tab(self) -> TabPane:
+        return DeferredTab("F2 Contacts", lambda: ContactsPane(self.context), id="contacts")
+
+    def _manager_tab(self) -> TabPane:
+        return DeferredTab("F3 Manager", lambda: ManagerPane(self.context), id="manager")
+
+    def _statistics_tab(self) -> TabPane:
+        return DeferredTab("F4 Statistics", lambda: StatisticsPane(self.context), id="statistics")
+
+    def _cases_tab(self) -> TabPane:
+        return DeferredTab("F9 Cases", lambda: CasesPane(self.context), id="cases")
+
+    def _campaigns_tab(self) -> TabPane:
+        return DeferredTab("F12 Campaigns", lambda: CampaignsPane(self.context), id="campaigns")
 
     async def on_load(self) -> None:
         # Before the panes are made: the first times they show are in it.
@@ -336,22 +348,11 @@ class SwitchboardApp(App[None]):
     async def _principal_changed(self) -> None:
         self._show_who()
         tabs = self.query_one("#main-tabs", TabbedContent)
-        await self._show_tab_if(
-            tabs, "manager", self.context.shows_manager,
-            lambda: TabPane("F3 Manager", ManagerPane(self.context), id="manager"),
-        )  # fmt: skip
-        await self._show_tab_if(
-            tabs, "statistics", may_view(self.context),
-            lambda: TabPane("F4 Statistics", StatisticsPane(self.context), id="statistics"),
-        )  # fmt: skip
-        await self._show_tab_if(
-            tabs, "cases", self.context.shows_cases,
-            lambda: TabPane("F9 Cases", CasesPane(self.context), id="cases"),
-        )  # fmt: skip
-        await self._show_tab_if(
-            tabs, "campaigns", self.context.shows_campaigns,
-            lambda: TabPane("F12 Campaigns", CampaignsPane(self.context), id="campaigns"),
-        )  # fmt: skip
+        context = self.context
+        await self._show_tab_if(tabs, "manager", context.shows_manager, self._manager_tab)
+        await self._show_tab_if(tabs, "statistics", may_view(context), self._statistics_tab)
+        await self._show_tab_if(tabs, "cases", context.shows_cases, self._cases_tab)
+        await self._show_tab_if(tabs, "campaigns", context.shows_campaigns, self._campaigns_tab)
         self.refresh_bindings()
 
     async def _show_tab_if(
@@ -504,9 +505,9 @@ class SwitchboardApp(App[None]):
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
 
     @on(TabbedContent.TabActivated)
-    def _focus_tab(self, event: TabbedContent.TabActivated) -> None:
-        # The pane may already be gone when the app is closing.
-        pane = next(iter(event.pane.query_children()), None)
+    async def _focus_tab(self, event: TabbedContent.TabActivated) -> None:
+        # Made now if it is the tab's first time; gone when the app is closing.
+        pane = await content_of(event.pane)
         if pane is not None and hasattr(pane, "focus_default"):
             pane.focus_default()
 

@@ -15,8 +15,9 @@ do here is checked again in core; the dashboard only shows and asks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from rich.text import Text
 from textual import on, work
@@ -24,6 +25,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from console.context import ConsoleContext
@@ -40,6 +42,7 @@ from console.removal import gone
 from console.screens.agent_form import AgentForm
 from console.screens.confirm import ConfirmScreen
 from console.text import literal
+from console.widgets.deferred_tab import DeferredTab, content_of
 from core.people import agents
 from core.people.agents import Agent
 from core.people.authz import Action
@@ -462,24 +465,29 @@ class ManagerPane(Vertical):
         # No `initial`: the first section is the default anyway, and an initial tab
         # can fail Textual's check when the pane is added to a running app (a
         # principal reload adds the Manager tab) before its tab list is mounted.
+        # The first section is made now, the others when first chosen (DeferredTab).
         with TabbedContent(id="manager-sections"):
             with TabPane(SECTIONS[0][1], id=SECTIONS[0][0]):
                 yield ManagerConversations(self.context)
-            with TabPane(SECTIONS[1][1], id=SECTIONS[1][0]):
-                yield SettingsForm(self.context, id="settings-form")
-            with TabPane(SECTIONS[2][1], id=SECTIONS[2][0]):
-                yield ManagerAgents(self.context)
+            yield DeferredTab(
+                SECTIONS[1][1],
+                lambda: SettingsForm(self.context, id="settings-form"),
+                id=SECTIONS[1][0],
+            )
+            yield DeferredTab(
+                SECTIONS[2][1], lambda: ManagerAgents(self.context), id=SECTIONS[2][0]
+            )
             for section in OPTIONAL:
                 if self.context.may(OPTIONAL[section]):
                     yield self._optional_section(section)
 
     def _optional_section(self, section: str) -> TabPane:
         label = dict(SECTIONS)[section]
-        if section == "manager-profiles":
-            return TabPane(label, PermissionProfiles(self.context), id=section)
-        if section == "manager-alerts":
-            return TabPane(label, AlertsPane(self.context), id=section)
-        return TabPane(label, NotificationsPane(self.context), id=section)
+        make: Callable[[], Widget] = {
+            "manager-profiles": lambda: PermissionProfiles(self.context),
+            "manager-alerts": lambda: AlertsPane(self.context),
+        }.get(section, lambda: NotificationsPane(self.context))
+        return DeferredTab(label, make, id=section)
 
     async def on_mount(self) -> None:
         if gone(self):
@@ -517,20 +525,25 @@ class ManagerPane(Vertical):
             return self.context.may(OPTIONAL[str(parameters[0])])
         return True
 
-    def _section_widget(self, section: str) -> Section:
+    def _section_widget(self, section: str) -> Section | None:
+        """The section's widget; None before its first showing (DeferredTab)."""
         pane = self.query_one(f"#{section}", TabPane)
-        return pane.query_children().first()  # type: ignore[return-value]
+        return next(iter(pane.query_children()), None)  # type: ignore[return-value]
 
     def focus_default(self) -> None:
         active = self.query_one("#manager-sections", TabbedContent).active
-        if active:
-            self._section_widget(active).focus_default()
+        widget = self._section_widget(active) if active else None
+        if widget is not None:
+            widget.focus_default()
 
-    def action_section(self, section: str) -> None:
+    async def action_section(self, section: str) -> None:
         self.query_one("#manager-sections", TabbedContent).active = section
-        self._section_widget(section).focus_default()
+        widget = await content_of(self.query_one(f"#{section}", TabPane))
+        if widget is not None:
+            cast(Section, widget).focus_default()
 
     @on(TabbedContent.TabActivated, "#manager-sections")
-    def _section_shown(self, event: TabbedContent.TabActivated) -> None:
+    async def _section_shown(self, event: TabbedContent.TabActivated) -> None:
         # The app focuses a pane when one of *its* tabs is chosen; ours are not its tabs.
         event.stop()
+        await content_of(event.pane)

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from textual.widgets import Input
+
+from console.panes.campaigns import CampaignsPane
+from console.panes.cases import CasesPane
+from console.panes.contacts import ContactsPane
 from console.panes.conversations import ConversationsPane
+from console.panes.manager import ManagerPane
+from console.panes.settings_form import SettingsForm
 from console.panes.thread import ThreadPane
+from core import settings
 from core.db import Database
+from core.people.authz import SYSTEM
 from core.sms import receiving
 from tests.console.conftest import PATIENCE, SIZE, until
 
@@ -239,3 +248,33 @@ async def test_the_welcome_is_shown_once_with_its_lines_and_without_escapes(app_
         assert await until(pilot, lambda: bool(app._notifications))
         [note] = list(app._notifications)
         assert note.message == "Demo data.\nexport SWITCHBOARD_DB=/tmp/x\\x1b[2J"
+
+
+async def test_a_tab_is_made_when_first_chosen_and_kept(app_as, demo_db: Database):
+    """A manager's console opens on Conversations without making the other tabs, their
+    sections or sub-tabs (each reads its data when made); each is made once, when
+    first chosen, and shows what changed while it was not there."""
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for pane in (ContactsPane, ManagerPane, CampaignsPane, CasesPane, SettingsForm):
+            assert not app.query(pane), pane
+        await settings.update(demo_db, SYSTEM, public_minutes=35)  # no Manager tab yet
+        await pilot.press("f3")
+        assert await until(pilot, lambda: bool(app.query(ManagerPane)))
+        assert not app.query(SettingsForm)  # section 2 is not chosen yet
+        await pilot.press("2")
+        assert await until(pilot, lambda: bool(app.query(SettingsForm)))
+        form = app.query_one(SettingsForm)
+        assert await until(
+            pilot, lambda: form.query_one("#setting-public_minutes", Input).value == "35"
+        )
+        assert app.focused is not None
+        assert form in app.focused.ancestors_with_self
+        # Chosen again: the same pane, not a second one.
+        await pilot.press("f1", "f3", "2")
+        await pilot.pause()
+        assert list(app.query(SettingsForm)) == [form]
+        await pilot.press("f12")
+        assert await until(pilot, lambda: bool(app.query(CampaignsPane)))
+        assert len(app.query(CampaignsPane)) == 1

@@ -427,6 +427,13 @@ async def test_the_sub_tabs_do_not_pull_the_manager_to_their_section(app_as, dem
         await pilot.pause()
         sections = app.query_one("#manager-sections", TabbedContent)
         assert sections.active == "manager-conversations"
+        # The section is made when chosen (DeferredTab), so nothing of it mounts behind 1.
+        assert not app.query(NotifyProfileTable)
+        await pilot.press("5", "1")
+        assert await until(pilot, lambda: sections.active == "manager-conversations")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert sections.active == "manager-conversations"
         assert app.focused is not app.query_one(NotifyProfileTable)
 
 

@@ -134,16 +134,18 @@ async def test_the_section_comes_and_goes_with_the_right(app_as, demo_db: Databa
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3")
         await pilot.pause()
-        assert not app.query(PermissionProfiles)
+        assert not app.query("#manager-profiles")
         await profiles.edit(demo_db, SYSTEM, "Agent", manage_users=True)
-        assert await until(pilot, lambda: app.query(PermissionProfiles))
+        assert await until(pilot, lambda: app.query("#manager-profiles"))
         await pilot.press("4")
         assert await until(
             pilot,
             lambda: app.query_one("#manager-sections", TabbedContent).active == "manager-profiles",
         )
+        assert await until(pilot, lambda: app.query(PermissionProfiles))  # made when chosen
         await profiles.edit(demo_db, SYSTEM, "Agent", manage_users=False)
-        assert await until(pilot, lambda: not app.query(PermissionProfiles))
+        assert await until(pilot, lambda: not app.query("#manager-profiles"))
+        assert not app.query(PermissionProfiles)
         assert app.query_one("#manager-sections", TabbedContent).active == "manager-conversations"
 
 
