@@ -1,6 +1,6 @@
 """How times and waits read, on screen and in the CLI's lines: in the account's time zone
-(``core.settings.zone``; the console's ``ConsoleContext.zone``), not the machine's, which
-over SSH is the server's and not its users'. ``--json`` keeps ISO 8601 with the offset."""
+(``core.account_zone``; the console's ``ConsoleContext.zone``), not the machine's, which
+over SSH is the server's and not its users'. ``--json`` keeps ISO 8601 in UTC."""
 
 from __future__ import annotations
 
