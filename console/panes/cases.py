@@ -231,6 +231,8 @@ class CasesPane(ReportsFailures, Vertical):
         self.origins: dict[int, SmsOrigin] = {}
         """Where the notes that came by SMS came from (C3: from, to, when)."""
         self.chosen: dict[int, list[int]] = {}
+        self.redraw = False
+        """Draw every row and note again at the next read (the account's zone changed)."""
         """Recipients picked (p) per case; absent: every contact texted on it."""
 
     def compose(self) -> ComposeResult:
@@ -273,7 +275,7 @@ class CasesPane(ReportsFailures, Vertical):
         found = await cases.list_cases(self.context.db, self.context.actor, self.search)
         if gone(self):
             return  # taken away while reading (see console/removal.py)
-        self.table.show(found)
+        self.table.show(found, recheck=self.redraw)
         await self.show_case(self.selected)
 
     async def show_case(self, case: Case | None) -> None:
@@ -305,7 +307,7 @@ class CasesPane(ReportsFailures, Vertical):
         line.append(f" · {len(self.notes)} notes · to: ")
         line.append_text(names(self.recipients()))
         title.update(line)
-        self.contact_table.show(self.contacts)
+        self.contact_table.show(self.contacts, recheck=self.redraw)
         await self._show_notes(scroll=moved)
         self.refresh_bindings()
 
@@ -313,7 +315,7 @@ class CasesPane(ReportsFailures, Vertical):
         box = self.query_one("#case-notes", VerticalScroll)
         shown = {w.id for w in box.children}
         wanted = [f"note-{n.id}" for n in self.notes]
-        if [w for w in shown if w not in wanted]:
+        if self.redraw or [w for w in shown if w not in wanted]:
             await box.remove_children()
             shown = set()
         fresh = [
@@ -335,6 +337,7 @@ class CasesPane(ReportsFailures, Vertical):
             # Newest last and in view, and kept there as notes arrive live, until the
             # person scrolls up to read (Textual's anchor).
             box.anchor()
+        self.redraw = False
 
     def recipients(self) -> list[CaseContact]:
         """Who the next note or quick action goes to: the pick (p), else every texted contact."""
@@ -349,9 +352,11 @@ class CasesPane(ReportsFailures, Vertical):
 
     async def on_changes(self, changes: Changes) -> None:
         if changes.missed:
-            # Also how a reloaded principal is published: rights may have changed.
+            # Also how a reloaded principal is published: rights may have changed. And a
+            # new account zone: every time shown is drawn again.
             self.refresh_bindings()
             self.say(None)
+            self.redraw = True
         if changes.about(*_FEED_KINDS):
             self._refresh()
 

@@ -8,6 +8,7 @@ built-in Manager profile (may manage locations); alice the Agent profile.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import pytest
 from textual.widgets import Input, Static, TextArea
@@ -16,11 +17,13 @@ from console.panes.cases import CasesPane
 from console.screens.case_forms import ContactPicker, LinkScreen, NoteForm, RecipientPicker
 from console.screens.case_locations import LocationsScreen
 from console.screens.confirm import ConfirmScreen
+from core import settings
 from core.cases import case_contacts, cases, links, locations, notes
 from core.cases.links import LinkInvalid
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.people import agents
+from core.people.authz import SYSTEM
 from core.sms import receiving
 from core.sms.phones import display as phone_display
 from tests.console.conftest import SIZE, until
@@ -372,3 +375,27 @@ async def test_renders_at_80_by_24(app_as, demo_db: Database):
         assert pane.table.region.width <= 80
         assert pane.query_one("#case-notes").region.height >= 3
         assert seeded.code in plain(pane.query_one("#case-title", Static))
+
+
+async def test_a_change_of_the_account_zone_redraws_the_times_shown(app_as, demo_db: Database):
+    seeded = await seed_case(demo_db)
+    dana = (await agents.by_username(demo_db, "dana")).as_actor()
+    posted = await notes.add(demo_db, dana, seeded.case_id, "Parts ordered")
+    written = (await notes.get_in(demo_db, seeded.case_id, posted.note_id)).created_at
+
+    def stamp_in(zone: str) -> str:
+        return f"{written.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}"
+
+    assert stamp_in("UTC") != stamp_in("Asia/Tokyo")  # else this proves nothing
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_case(app, pilot, seeded.case_id)
+        assert await until(pilot, lambda: stamp_in("UTC") in notes_text(pane))
+        await settings.update(demo_db, SYSTEM, time_zone="Asia/Tokyo")
+        # The notes already shown are drawn again in the new zone, and the list's rows.
+        assert await until(pilot, lambda: stamp_in("Asia/Tokyo") in notes_text(pane))
+        assert stamp_in("UTC") not in notes_text(pane)
+        updated = f"{pane.selected.updated_at.astimezone(ZoneInfo('Asia/Tokyo')):%b %d %H:%M}"
+        assert await until(
+            pilot, lambda: str(pane.table.get_cell(str(seeded.case_id), "updated")) == updated
+        )
