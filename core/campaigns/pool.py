@@ -18,6 +18,7 @@ campaign no longer move.
 
 from __future__ import annotations
 
+import collections
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -304,6 +305,33 @@ async def _move(
                 moved=moved,
             )
     return Moved(moved)
+
+
+async def remove_contacts_in(tx: Tx, contact_id: int, agent_id: int | None, reason: str) -> int:
+    """Take a contact's targets not yet sent out of every campaign (REMOVE, each move
+    recorded, ``reason`` on the target), as its contact is deleted: without a contact,
+    dispatch would send a target as a CSV row. No campaign right is asked: deleting the
+    contact was allowed. How many were removed."""
+    states = ", ".join(f"'{s}'" for s in REMOVE.from_states)  # constants, not input
+    pending = f"contact_id = :contact AND state IN ({states})"
+    params = {"contact": contact_id, "agent": agent_id, "now": tx.now_ms}
+    await tx.execute(
+        "INSERT INTO campaign_moves (campaign_id, target_id, action, agent_id, at)"
+        f" SELECT campaign_id, id, :action, :agent, :now FROM campaign_targets WHERE {pending}",
+        {**params, "action": REMOVE.action},
+    )
+    removed = await tx.fetchall(
+        "UPDATE campaign_targets SET state = :to, due_at = NULL, reason = :why,"
+        f" updated_at = :now WHERE {pending} RETURNING campaign_id",
+        {**params, "to": REMOVE.to_state, "why": reason},
+    )
+    by_campaign = collections.Counter(r[0] for r in removed)
+    for campaign_id, moved in sorted(by_campaign.items()):
+        await tx.emit(
+            f"campaign.targets_{REMOVE.action}", "campaign", campaign_id, actor_id=agent_id,
+            moved=moved,
+        )  # fmt: skip
+    return len(removed)
 
 
 def _due(tx: Tx, at: datetime | None) -> int:

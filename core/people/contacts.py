@@ -588,20 +588,13 @@ async def delete(db: Database, actor: Actor, contact_id: int) -> Deleted:
             " (SELECT count(*) FROM case_contacts WHERE contact_id = :id)",
             {"id": contact_id},
         )
-        pending = "contact_id = :id AND state IN ('waiting', 'programmed')"
-        await tx.execute(
-            "INSERT INTO campaign_moves (campaign_id, target_id, action, agent_id, at) SELECT"
-            f" campaign_id, id, 'remove', :agent, :now FROM campaign_targets WHERE {pending}",
-            {"id": contact_id, "agent": actor.id, "now": tx.now_ms},
-        )
-        removed = await tx.execute(
-            "UPDATE campaign_targets SET state = 'removed', due_at = NULL, reason = :why,"
-            f" updated_at = :now WHERE {pending}",
-            {"id": contact_id, "why": DELETED_REASON, "now": tx.now_ms},
-        )
+        # Here, not at the top: core.campaigns reads contacts' fields from this module.
+        from core.campaigns import pool
+
+        removed = await pool.remove_contacts_in(tx, contact_id, actor.id, DELETED_REASON)
         await tx.execute("DELETE FROM contacts WHERE id = ?", (contact_id,))
         await tx.emit("contact.deleted", "contact", contact_id, actor_id=actor.id)
-    return Deleted(contact, int(conversations), removed.rowcount, int(cases))
+    return Deleted(contact, int(conversations), removed, int(cases))
 
 
 async def set_ready(
