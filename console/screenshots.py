@@ -207,7 +207,11 @@ async def _notifications(app: SwitchboardApp, pilot: Pilot[None], subtab: str) -
     await pilot.press("5")
     await app.workers.wait_for_complete()
     tabs = app.query_one("#notify-tabs", TabbedContent)
-    while tabs.active != subtab:
+    # A bounded number of steps: should the console end meanwhile, its error is shown
+    # at once instead of a press loop running into the scene's deadline.
+    for _ in range(tabs.tab_count):
+        if tabs.active == subtab:
+            break
         await pilot.press("greater_than_sign")
         await app.workers.wait_for_complete()
     await pilot.pause()
