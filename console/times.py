@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from core.account_zone import zoned
+
 
 def wait_text(wait: timedelta | None) -> str:
     """'—' when answered, else 45s, 12m, 3h05, 2d."""
@@ -38,7 +40,7 @@ def stamp(instant: datetime, zone: ZoneInfo) -> str:
 def zoned_stamp(instant: datetime | None, zone: ZoneInfo) -> str:
     """``stamp`` and the zone's abbreviation, where a line stands alone (the CLI): "-" for
     no time."""
-    return "-" if instant is None else f"{instant.astimezone(zone):%Y-%m-%d %H:%M %Z}"
+    return "-" if instant is None else zoned(instant, zone)
 
 
 def day_stamp(instant: datetime, zone: ZoneInfo) -> str:

@@ -9,6 +9,7 @@ users', who reach it over SSH. Read here, not through ``core.settings``, so that
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -27,3 +28,9 @@ async def account_zone(q: Database | Tx) -> ZoneInfo:
         return ZoneInfo(name if isinstance(name, str) else DEFAULT)
     except (ValueError, KeyError, OSError):  # not JSON, not a zone name, no such zone
         return ZoneInfo(DEFAULT)
+
+
+def zoned(instant: datetime, zone: ZoneInfo) -> str:
+    """``instant`` as a line that stands alone shows it (a refusal, the CLI): the wall
+    time in ``zone`` and the zone's abbreviation, "2099-03-02 09:00 CST"."""
+    return f"{instant.astimezone(zone):%Y-%m-%d %H:%M %Z}"

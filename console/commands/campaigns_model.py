@@ -272,7 +272,8 @@ async def start_command(db: Database, name: str, at: str | None, yes: bool, as_j
         raise InvalidInput("start --json cannot ask: give --yes to start without asking")
     when = await _start_at(db, at)
     if when is not None:
-        lifecycle.check_start(db, when)  # a time in the past: refused before it asks
+        # A time in the past: refused before it asks.
+        lifecycle.check_start(db, when, await account_zone(db))
     if not yes:
         for line in estimate.describe(await estimate.estimate(db, OPERATOR, name, when)):
             click.echo(printable(line))

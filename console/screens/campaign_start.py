@@ -10,6 +10,7 @@ before anything is sent: this screen only says when.
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import on
@@ -106,7 +107,7 @@ class StartScreen(ModalScreen[StartWhen | None]):
     def _at(self, text: str) -> None:
         try:
             at = campaigns.parse_start(text, self.zone)
-            lifecycle.check_start(self.db, at)
+            lifecycle.check_start(self.db, at, ZoneInfo(self.zone))
         except SwitchboardError as exc:
             shown = self.query_one("#start-error", Static)
             shown.update(literal(str(exc), one_line=False))

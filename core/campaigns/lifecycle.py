@@ -17,7 +17,9 @@ running. Cancel skips what has not been handed to the outbox yet.
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from core.account_zone import account_zone, zoned
 from core.campaigns import estimate, targets
 from core.campaigns.campaigns import (
     CANCELLED,
@@ -64,7 +66,7 @@ async def start(
         ensure_status(row, (DRAFT,), "started")
         now = tx.now_ms
         start_ms = now if at is None else to_ms(at)
-        _ensure_ahead(start_ms, now)
+        _ensure_ahead(start_ms, now, await account_zone(tx))
         # The filter's new targets are programmed as they are made: one write each.
         newest = await tx.scalar("SELECT coalesce(max(id), 0) FROM campaign_targets")
         await targets.materialise_in(tx, row["id"], programmed_for=start_ms)
@@ -93,19 +95,20 @@ async def start(
         return Started(from_row(await row_in(tx, row["id"])), found)
 
 
-def check_start(db: Database, at: datetime) -> None:
+def check_start(db: Database, at: datetime, zone: ZoneInfo) -> None:
     """Refuse a start in the past before anything is asked (the console's time prompt);
-    ``start`` checks again, in its transaction, when it happens."""
+    ``start`` checks again, in its transaction, when it happens. ``zone``: the account's,
+    that the refusal's times are shown in."""
     if at.tzinfo is None:
         raise InvalidInput("the start needs a time zone (or UTC offset)")
-    _ensure_ahead(to_ms(at), to_ms(db.clock.now()))
+    _ensure_ahead(to_ms(at), to_ms(db.clock.now()), zone)
 
 
-def _ensure_ahead(start_ms: int, now: int) -> None:
+def _ensure_ahead(start_ms: int, now: int, zone: ZoneInfo) -> None:
     if start_ms < now:
         raise InvalidInput(
-            f"the start {from_ms(start_ms):%Y-%m-%d %H:%M} UTC is in the past (it is now"
-            f" {from_ms(now):%Y-%m-%d %H:%M} UTC); give a later time, or none to start now"
+            f"the start {zoned(from_ms(start_ms), zone)} is in the past (it is now"
+            f" {zoned(from_ms(now), zone)}); give a later time, or none to start now"
         )
 
 

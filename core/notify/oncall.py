@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from core.account_zone import account_zone, zoned
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
 from core.errors import AlreadyTaken, InvalidInput, LimitExceeded, NotAllowed, NotFound
@@ -343,7 +344,7 @@ async def transfer_target(db: Database, actor: Actor, profile_id: int) -> OnCall
         if row["hold"] == INDEFINITE:
             why = "held indefinitely"
         else:
-            until = from_ms(row["hold_until"]).strftime("%Y-%m-%d %H:%M UTC")
+            until = zoned(from_ms(row["hold_until"]), await account_zone(db))
             why = f"held until {until}"
         raise NotAllowed(
             f"notification profile {row['alias']!r} is {why} (hold my calls):"

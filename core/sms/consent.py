@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.account_zone import account_zone, zoned
 from core.clock import from_ms
 from core.db import Database, Tx
 from core.errors import OptedOut
@@ -37,11 +38,10 @@ async def ensure_may_text(tx: Tx, phone: str) -> None:
         (phone,),
     )
     if row is not None and await is_opted_out(tx, phone):
-        when = from_ms(row["at"])
+        when = zoned(from_ms(row["at"]), await account_zone(tx))
         how = f"by replying {row['keyword']}" if row["keyword"] else "at an agent's request"
         raise OptedOut(
-            f"{phone} opted out of SMS {how} on {when:%Y-%m-%d %H:%M} UTC; nothing can be "
-            "sent until they text START"
+            f"{phone} opted out of SMS {how} on {when}; nothing can be sent until they text START"
         )
 
 

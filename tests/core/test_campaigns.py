@@ -7,6 +7,7 @@ is another part), with the team's contacts from tests/core/conftest.py.
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -349,9 +350,17 @@ async def test_start_later_schedules_and_a_start_in_the_past_is_refused(
     )
     # The console's time prompt asks core the same before the estimate is shown.
     with pytest.raises(InvalidInput) as asked:
-        lifecycle.check_start(db, clock.now() - timedelta(minutes=5))
+        lifecycle.check_start(db, clock.now() - timedelta(minutes=5), ZoneInfo("UTC"))
     assert str(asked.value) == str(caught.value)
-    lifecycle.check_start(db, clock.now())
+    lifecycle.check_start(db, clock.now(), ZoneInfo("UTC"))
+    # Its times are the account's zone's.
+    await settings.update(db, SYSTEM, time_zone="America/Chicago")
+    with pytest.raises(
+        InvalidInput,
+        match=r"the start 2026-01-05 02:55 CST is in the past \(it is"
+        r" now 2026-01-05 03:00 CST\)",
+    ):
+        await lifecycle.start(db, team.dana, made.id, at=clock.now() - timedelta(minutes=5))
     assert (await campaigns.get(db, team.dana, made.id)).status == "draft"
     at = clock.now() + timedelta(days=1)
     started = await lifecycle.start(db, team.dana, made.id, at=at)

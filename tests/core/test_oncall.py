@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core import settings as core_settings
 from core.clock import FakeClock, to_ms
 from core.db import Database, open_database
 from core.errors import AlreadyTaken, InUse, InvalidInput, NotAllowed, NotFound
@@ -342,6 +343,9 @@ async def test_a_transfer_to_a_held_profile_is_refused(
     )
     with pytest.raises(NotAllowed, match="'Dr Kim' is held indefinitely"):
         await oncall.transfer_target(db, alice, kim)
+    await core_settings.update(db, SYSTEM, time_zone="Asia/Tokyo")  # shown in the account's zone
+    with pytest.raises(NotAllowed, match="'Dr Lee' is held until 2026-01-05 23:30 JST "):
+        await oncall.transfer_target(db, alice, lee)
     clock.set(utc(2026, 1, 5, 14, 30))  # the hold's time: transfers resume
     target = await oncall.transfer_target(db, alice, lee)
     assert (target.alias, target.contact_numbers) == ("Dr Lee", ("+12125550110",))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from core import settings
 from core.db import Database
 from core.delivery import emails, outbox
 from core.errors import InvalidInput, OptedOut
+from core.people.authz import SYSTEM
 from core.sms import consent
 from tests.core.conftest import DEFAULT_NUMBER, DORA_MOBILE, ERIN_MOBILE, STRANGER, Team
 
@@ -16,6 +18,12 @@ async def test_each_refusal_is_in_its_place_and_the_others_are_queued(
 ) -> None:
     async with db.transaction() as tx:
         await consent.opt_out_in(tx, DORA_MOBILE, keyword="STOP")
+    # The refusal's time is the account's zone's.
+    await settings.update(db, SYSTEM, time_zone="Asia/Kolkata")
+    async with db.transaction() as tx:
+        with pytest.raises(OptedOut, match=r"by replying STOP on 2026-01-05 14:30 IST; nothing"):
+            await consent.ensure_may_text(tx, DORA_MOBILE)
+    await settings.update(db, SYSTEM, time_zone="UTC")
     async with db.transaction() as tx:
         results = await outbox.queue_many(
             tx,
@@ -31,7 +39,7 @@ async def test_each_refusal_is_in_its_place_and_the_others_are_queued(
         )
     first, opted, ours, empty, fifth = results
     assert isinstance(opted, OptedOut)
-    assert "opted out of SMS by replying STOP" in str(opted)
+    assert "opted out of SMS by replying STOP on 2026-01-05 09:00 UTC;" in str(opted)
     assert isinstance(ours, InvalidInput)
     assert "one of our own numbers" in str(ours)
     assert str(empty) == "the message is empty"
