@@ -12,6 +12,7 @@ from console.safe_text import printable
 from console.times import zoned_stamp
 from core.account_zone import account_zone
 from core.people.authz import SYSTEM
+from core.text import counted
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -38,13 +39,14 @@ def _left(seconds: float | None) -> str:
 
 def _lines(p: Progress, zone: ZoneInfo) -> list[str]:
     return [
-        f"{printable(p.name)}: {p.status}, {p.total} targets",
+        f"{printable(p.name)}: {p.status}, {counted(p.total, 'target')}",
         f"  waiting {p.waiting}, programmed {p.programmed}, queued {p.queued},"
         f" skipped {p.skipped}, removed {p.removed}",
         f"  of the queued: in the outbox {p.in_outbox}, sent {p.sent},"
         f" delivered {p.delivered}, failed {p.failed}",
         f"  replied {p.replied}, opted out {p.opted_out}",
-        f"  rate {p.sent_last_minute} messages ({p.segments_last_minute} segments)"
+        f"  rate {counted(p.sent_last_minute, 'message')}"
+        f" ({counted(p.segments_last_minute, 'segment')})"
         " in the last minute",
         f"  started {zoned_stamp(p.started_at, zone)}, finished {zoned_stamp(p.finished_at, zone)};"
         f" left: {_left(p.seconds_left)}",

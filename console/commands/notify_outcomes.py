@@ -12,6 +12,7 @@ from console.options import as_option, db_option, emit_json, json_option, resolv
 from console.safe_text import printable
 from core.db import Database
 from core.people.authz import SYSTEM
+from core.text import counted
 
 if TYPE_CHECKING:
     from core.notify.hipaa import Problem
@@ -387,7 +388,7 @@ async def close_command(
         return
     click.echo(
         f"closed conversation {conversation} as {printable(closure.outcome)};"
-        f" {len(closure.notices)} notices"
+        f" {counted(len(closure.notices), 'notice')}"
     )
     for n in closure.notices:
         reason = f" ({printable(n.error)})" if n.error else ""

@@ -15,6 +15,7 @@ from core.db import Database
 from core.delivery.bundle import Usage
 from core.errors import ConfigProblem
 from core.scheduling import lease
+from core.text import counted
 
 KIND_WORDS = {
     "message.failed": "failed",
@@ -58,10 +59,10 @@ def _mail_server_configured() -> bool | None:
 def bundle_line(use: Usage, held: int) -> str:
     """A4's use of the month, as `status` and `alerts settings` show it."""
     if not use.bundle:
-        return f"{use.used} segments sent in {use.month} (no monthly bundle set)"
+        return f"{counted(use.used, 'segment')} sent in {use.month} (no monthly bundle set)"
     line = f"{use.used} of {use.bundle} segments used in {use.month} ({use.percent:g} %)"
     if use.holding:
-        line += f"; full: only alerts and STOP confirmations go, {held} message(s) held"
+        line += f"; full: only alerts and STOP confirmations go, {counted(held, 'message')} held"
     elif use.full:
         line += "; full: sending carries on (bundle_when_full = warn)"
     elif use.warning:

@@ -46,7 +46,7 @@ from core.campaigns import campaigns, estimate, lifecycle, progress
 from core.campaigns.campaigns import Campaign
 from core.campaigns.progress import Progress
 from core.people.authz import Action, CampaignAccess, allows
-from core.text import segment_rate
+from core.text import counted, segment_rate
 
 _FEED_KINDS = ("campaign.", "message.")
 EVERY_SECONDS = 1.0
@@ -294,7 +294,8 @@ class CampaignsPane(ReportsFailures, Vertical):
                 literal(c.name, style="bold"),
                 f" · {status_text(c, self.zone)} · from ",
                 literal(c.sender),
-                f" · {p.total - p.removed} targets · {segment_rate(c.rate)} · {c.window}",
+                f" · {counted(p.total - p.removed, 'target')} · {segment_rate(c.rate)}"
+                f" · {c.window}",
             ),
         )
         bar.update(total=max(p.total - p.removed, 1), progress=done(p))

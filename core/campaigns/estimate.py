@@ -45,7 +45,7 @@ from core.errors import InvalidInput
 from core.people.authz import Action, Actor, CampaignAccess, authorize
 from core.records import record
 from core.templates import Template, longest_count
-from core.text import segment_rate
+from core.text import counted, segment_rate
 
 MAX_DAYS: Final = 366
 """How far the finish is followed (zone by zone, each opening and closing: a year of a
@@ -317,17 +317,18 @@ def bundle_warnings(used: int, total: int, limits: bundle.Limits) -> list[str]:
     after = used + total
     share = 100 * after / limits.segments
     shown = (
-        f"this campaign's {total} segments would take this month's bundle from {used} to"
-        f" {after} of {limits.segments} segments ({share:.0f} %)"
+        f"this campaign's {counted(total, 'segment')} would take this month's bundle from {used:,}"
+        f" to {after:,} of {limits.segments:,} segments ({share:.0f} %)"
     )
     if after > limits.segments:
         over = after - limits.segments
         if limits.when_full == bundle.HOLD:
             return [
-                f"{shown}: {over} over. With bundle_when_full=hold, the rest (about {over}"
-                " segments) would be held until the month turns or the bundle grows"
+                f"{shown}: {over:,} over. With bundle_when_full=hold, the rest (about"
+                f" {counted(over, 'segment')}) would be held until the month turns or the bundle"
+                " grows"
             ]
-        return [f"{shown}: {over} over, sent and billed beyond the bundle"]
+        return [f"{shown}: {over:,} over, sent and billed beyond the bundle"]
     if after * 100 >= limits.segments * limits.warn_percent:
         return [f"{shown}, past the warning at {limits.warn_percent} %"]
     return []
@@ -336,11 +337,11 @@ def bundle_warnings(used: int, total: int, limits: bundle.Limits) -> list[str]:
 def describe(e: Estimate) -> list[str]:
     """The estimate as lines for a person (the CLI prints them; warnings last)."""
     lines = [
-        f"targets: {e.targets} ({e.opted_out} opted out and {e.not_mobile} not mobile"
-        f" will be skipped): {e.eligible} messages",
+        f"targets: {e.targets:,} ({e.opted_out:,} opted out and {e.not_mobile:,} not mobile"
+        f" will be skipped): {counted(e.eligible, 'message')}",
         f"segments: {e.segments_per_message} per message at most"
         f" (up to {e.segments_worst_case} with the longest values the fields allow),"
-        f" {e.total_segments} in all",
+        f" {e.total_segments:,} in all",
         f"cost: about {e.cost:.2f} {e.currency}",
         f"time: {_duration(e.sending_seconds)} of sending at {segment_rate(e.rate)};"
         f" inside {e.window} in each recipient's time zone"
@@ -354,12 +355,12 @@ def describe(e: Estimate) -> list[str]:
     if e.no_sending_time:
         lines.insert(
             1,
-            f"skipped when due: {e.no_sending_time} whose time zone is unknown (the campaign"
+            f"skipped when due: {e.no_sending_time:,} whose time zone is unknown (the campaign"
             " skips those) or never inside the window",
         )
     if e.bundle_segments:
         lines.append(
-            f"bundle: {e.bundle_used} used, {e.bundle_after} after, of {e.bundle_segments}"
+            f"bundle: {e.bundle_used:,} used, {e.bundle_after:,} after, of {e.bundle_segments:,}"
         )
     lines.extend(f"warning: {w}" for w in e.warnings)
     return lines

@@ -259,7 +259,7 @@ async def test_bundle_warnings(db: Database, team: Team) -> None:
     await settings.update(db, SYSTEM, bundle_when_full="hold")
     (warning,) = (await estimate.estimate(db, team.dana, made.id)).warnings
     assert warning.endswith(
-        "1 over. With bundle_when_full=hold, the rest (about 1 segments) would be held until"
+        "1 over. With bundle_when_full=hold, the rest (about 1 segment) would be held until"
         " the month turns or the bundle grows"
     )
 
@@ -280,7 +280,7 @@ async def test_many_targets_make_few_distinct_texts(db: Database, team: Team) ->
     assert (found.total_segments, found.segments_per_message) == (2999, 1)
     lines = estimate.describe(found)
     assert lines[0] == (
-        "targets: 3000 (0 opted out and 1 not mobile will be skipped): 2999 messages"
+        "targets: 3,000 (0 opted out and 1 not mobile will be skipped): 2,999 messages"
     )
 
 
