@@ -15,7 +15,9 @@ _JOINERS = "\u200d\u200c"  # keep emoji sequences and scripts that need them int
 _NON_ASCII = re.compile(r"[^\x00-\x7e]")
 
 
-def _unsafe(ch: str) -> bool:
+def is_unsafe(ch: str) -> bool:
+    """Whether the terminal would act on ``ch`` or not show it (control, format, surrogate,
+    line and paragraph separators), the joiners scripts and emoji need apart."""
     return unicodedata.category(ch) in _UNSAFE and ch not in _JOINERS
 
 
@@ -27,7 +29,7 @@ def _pieces(text: str, keep_newlines: bool) -> list[str]:
             out.append(ch)
         elif ch == "\t":
             out.append(" ")
-        elif _unsafe(ch):
+        elif is_unsafe(ch):
             code = ord(ch)
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
         else:
@@ -60,7 +62,7 @@ def clipped(text: str, width: int) -> str:
 
 def _json_escape(match: re.Match[str]) -> str:
     ch = match.group()
-    if not _unsafe(ch):
+    if not is_unsafe(ch):
         return ch
     code = ord(ch)
     if code > 0xFFFF:  # JSON spells these as a surrogate pair

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import Input, Select, Static, TabbedContent, TextArea
+from textual.widgets import Select, Static, TabbedContent
 from textual.worker import WorkerCancelled
 
 from console import case_page_shot
@@ -26,6 +26,7 @@ from console.panes.alert_settings import AlertSettingsTab
 from console.panes.campaigns import CampaignsPane
 from console.panes.cases import CasesPane
 from console.panes.thread import ThreadPane
+from console.widgets.editing import Input, TextArea
 from console.widgets.status_bar import StatusBar
 from core import demo, settings
 from core.clock import FakeClock

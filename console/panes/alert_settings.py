@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, Label, Select, Static, TabbedContent, Tabs
+from textual.widgets import Checkbox, Label, Select, Static, TabbedContent, Tabs
 
 from console.context import ConsoleContext
 from console.live import Changes
@@ -27,6 +27,7 @@ from console.removal import gone
 from console.screens.form_fields import Tick
 from console.text import literal
 from console.widgets import alert_preview
+from console.widgets.editing import Input
 from core import settings
 from core.alerts import overview
 from core.delivery import bundle

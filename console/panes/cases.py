@@ -27,7 +27,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
@@ -45,6 +45,7 @@ from console.screens.case_locations import LocationsScreen
 from console.screens.confirm import ConfirmScreen
 from console.text import literal
 from console.times import day_stamp, stamp
+from console.widgets.editing import Input
 from console.widgets.keyed_table import KeyedTable
 from core.cases import case_contacts, cases, locations, notes, reply_view, texts
 from core.cases.case_contacts import CaseContact

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
@@ -29,6 +29,7 @@ from console.screens.contact_form import ContactForm
 from console.screens.contact_import import ContactImportForm
 from console.screens.csv_problems import CsvReport
 from console.text import literal
+from console.widgets.editing import Input
 from core.errors import NotFound
 from core.people import contacts
 from core.people.authz import Action, allows

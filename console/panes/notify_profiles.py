@@ -23,7 +23,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
@@ -37,6 +37,7 @@ from console.screens.notification_profile_form import NotificationProfileForm
 from console.screens.prompt import PromptScreen
 from console.text import literal
 from console.times import stamp
+from console.widgets.editing import Input
 from console.widgets.keyed_table import KeyedTable
 from core.errors import InUse, InvalidInput, SwitchboardError
 from core.notify import links, profiles

@@ -17,7 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
@@ -27,6 +27,7 @@ from console.screens.centre_setup import CentreSetup
 from console.screens.confirm import ConfirmScreen
 from console.screens.permission_profile_form import PermissionProfileForm
 from console.text import literal
+from console.widgets.editing import Input
 from core.errors import SwitchboardError
 from core.permissions import profiles
 from core.permissions.profiles import Profile

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.css.query import NoMatches
-from textual.widgets import Button, Input, Label, Static, TabbedContent, Tabs
+from textual.widgets import Button, Label, Static, TabbedContent, Tabs
 
 from console.context import ConsoleContext
 from console.live import Changes
@@ -27,6 +27,7 @@ from console.removal import gone
 from console.screens.form_fields import Tick
 from console.screens.hipaa_problems import HipaaProblems
 from console.text import literal
+from console.widgets.editing import Input
 from core import settings
 from core.errors import SwitchboardError
 from core.notify import hipaa

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message as TextualMessage
-from textual.widgets import Input, Select, Static, TextArea
+from textual.widgets import Select, Static
 
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
@@ -31,6 +31,7 @@ from console.times import stamp
 from console.widgets import steady
 from console.widgets.closure_notices import ClosureNotices
 from console.widgets.composer import Composer
+from console.widgets.editing import Input, TextArea
 from console.widgets.message_list import MessageList
 from console.widgets.transfer_history import TransferHistory
 from core import settings

@@ -12,10 +12,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Label, Select, Static
 
 from console.context import ConsoleContext
 from console.text import literal
+from console.widgets.editing import Input
 from core.errors import SwitchboardError
 from core.people import agents
 from core.people.agents import Agent
@@ -65,7 +66,7 @@ class AgentForm(ModalScreen[Agent | None]):
         names = [p.name for p in await profiles.list_profiles(self.context.db)]
         if names:
             chosen = self.query_one("#agent-role", Select)
-            chosen.set_options([(name, name) for name in names])
+            chosen.set_options([(literal(name), name) for name in names])
             chosen.value = "Agent" if "Agent" in names else names[0]
 
     def show_error(self, message: str) -> None:

@@ -21,7 +21,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label, Select, Static, TextArea
+from textual.widgets import Label, Select, Static
 
 from console.context import ConsoleContext
 from console.screens.campaign_targets import csv_report, read_csv
@@ -29,6 +29,7 @@ from console.screens.choice import ChoiceScreen
 from console.screens.csv_problems import CsvReport
 from console.screens.small_form import SmallForm, bindings
 from console.text import literal
+from console.widgets.editing import Input, TextArea
 from console.widgets.segment_counter import SegmentCounter
 from core import settings
 from core.campaigns import campaigns, fields, targets_csv

@@ -18,9 +18,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Static
 
 from console.text import literal
+from console.widgets.editing import Input
 from core.campaigns import campaigns, lifecycle
 from core.db import Database
 from core.errors import SwitchboardError

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList, Select, SelectionList, Static, TextArea
+from textual.widgets import Label, OptionList, Select, SelectionList, Static
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
@@ -24,6 +24,7 @@ from console.context import ConsoleContext
 from console.removal import gone
 from console.screens.small_form import SmallForm, bindings
 from console.text import literal
+from console.widgets.editing import Input, TextArea
 from core.cases.case_contacts import CaseContact
 from core.cases.locations import Location
 from core.people import contacts

@@ -16,12 +16,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Label, Static
 
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
 from console.screens.small_form import SmallForm, bindings
 from console.text import literal
+from console.widgets.editing import Input
 from console.widgets.keyed_table import KeyedTable
 from core.cases import locations
 from core.cases.locations import Location

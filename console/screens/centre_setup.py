@@ -29,12 +29,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
-from textual.widgets import Input, Label, Static
+from textual.widgets import Label, Static
 
 from console.context import ConsoleContext
 from console.screens.confirm import ConfirmScreen
 from console.screens.form_fields import Remembered, Tick
 from console.text import literal
+from console.widgets.editing import Input
 from console.widgets.steady import SteadyFooter
 from core.errors import SwitchboardError
 from core.permissions import configuration

@@ -17,11 +17,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Label, Select, Static
 
 from console.context import ConsoleContext
 from console.safe_text import printable
 from console.text import literal
+from console.widgets.editing import Input, TextArea
 from core import settings
 from core.errors import SwitchboardError
 from core.notify import closing, fields, outcomes

@@ -14,12 +14,13 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Label, Select, Static
 
 from console.context import ConsoleContext
 from console.screens.form_fields import Remembered, Tick
 from console.screens.small_form import SmallForm, bindings
 from console.text import literal
+from console.widgets.editing import Input
 from core.errors import InvalidInput
 from core.notify import fields
 from core.notify.fields import CollectedField

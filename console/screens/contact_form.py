@@ -12,11 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static, Switch, TextArea
+from textual.widgets import Button, Label, Select, Static, Switch
 
 from console.context import ConsoleContext
 from console.text import literal
 from console.times import stamp
+from console.widgets.editing import Input, TextArea
 from core.errors import InvalidInput, SwitchboardError
 from core.people import contacts
 from core.people.contacts import PHONE_KINDS, Contact, ContactDraft, ReadyChange

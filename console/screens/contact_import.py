@@ -11,12 +11,13 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Label, Static
+from textual.widgets import Label, Static
 
 from console import files
 from console.context import ConsoleContext
 from console.screens.csv_problems import CsvReport, problem_lines
 from console.screens.small_form import SmallForm, bindings
+from console.widgets.editing import Input
 from core.people import contacts_csv
 
 COLUMNS_HELP = (

@@ -4,7 +4,9 @@ remembering what each field showed so that only what was changed is sent to core
 from __future__ import annotations
 
 from textual.dom import DOMNode
-from textual.widgets import Checkbox, Input, Select, TextArea
+from textual.widgets import Checkbox, Select
+
+from console.widgets.editing import Input, TextArea
 
 
 class Tick(Checkbox):

@@ -18,12 +18,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Label, Static
 
 from console.context import ConsoleContext
 from console.screens.form_fields import Tick
 from console.text import literal
 from console.times import stamp
+from console.widgets.editing import Input
 from core.alerts import consent, readiness
 from core.alerts.consent import StaffView
 from core.errors import SwitchboardError

@@ -27,13 +27,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import DescendantFocus
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select, Static, TextArea
+from textual.widgets import Label, Select, Static
 
 from console.context import ConsoleContext
 from console.screens.choice import ChoiceScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.form_fields import Remembered, Tick
 from console.text import literal
+from console.widgets.editing import Input, TextArea
 from console.widgets.steady import SteadyFooter
 from core import settings, templates
 from core.errors import InvalidInput, SwitchboardError

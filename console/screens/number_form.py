@@ -13,11 +13,12 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Label, Select, Static
 
 from console.context import ConsoleContext
 from console.screens.small_form import SmallForm, bindings
 from console.text import literal
+from console.widgets.editing import Input
 from core.people import agents
 from core.sms import numbers
 from core.sms.numbers import Number

@@ -15,11 +15,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.suggester import SuggestFromList
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Label, Select, Static
 
 from console.context import ConsoleContext
 from console.screens.small_form import SmallForm, bindings
 from console.text import literal
+from console.widgets.editing import Input
 from core.notify import groups, oncall, profiles
 from core.notify.oncall import Schedule, SlotView
 

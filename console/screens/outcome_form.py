@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Label, Select, Static
 
 from console.context import ConsoleContext
 from console.screens.small_form import SmallForm, bindings
 from console.text import literal
+from console.widgets.editing import Input
 from core.notify import outcomes
 from core.notify.outcomes import Outcome
 

@@ -42,12 +42,10 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import (
-    Input,
     Label,
     Static,
     TabbedContent,
     TabPane,
-    TextArea,
 )
 
 from console.context import ConsoleContext
@@ -55,6 +53,7 @@ from console.live import Changes
 from console.screens.confirm import ConfirmScreen
 from console.screens.form_fields import Remembered, Tick
 from console.text import literal
+from console.widgets.editing import Input, TextArea
 from console.widgets.steady import SteadyFooter
 from core import events
 from core.errors import SwitchboardError

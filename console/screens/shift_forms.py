@@ -15,13 +15,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.suggester import SuggestFromList
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Label, Select, Static
 
 from console import files
 from console.context import ConsoleContext
 from console.screens.ics_problems import IcsProblems
 from console.screens.small_form import SmallForm, bindings
 from console.text import literal
+from console.widgets.editing import Input
 from core.errors import InvalidInput
 from core.people import agents
 from core.shifts import shifts

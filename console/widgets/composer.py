@@ -17,11 +17,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Input, Select, Static, TextArea
+from textual.widgets import Select, Static
 
 from console.removal import gone
 from console.text import literal
 from console.widgets import steady
+from console.widgets.editing import Input, TextArea
 from console.widgets.segment_counter import SegmentCounter
 
 WRITE_HINT = "Write an SMS… (ctrl+s sends)"

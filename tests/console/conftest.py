@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, TextArea
 
 from console.app import SwitchboardApp, make_app
 from console.context import ConsoleContext
+from console.widgets.editing import Input, TextArea
 from core import demo
 from core.clock import FakeClock
 from core.db import Database, open_database

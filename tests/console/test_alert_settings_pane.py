@@ -8,9 +8,10 @@ from __future__ import annotations
 import io
 
 from rich.console import Console
-from textual.widgets import Checkbox, Input, Select, Static, TabbedContent
+from textual.widgets import Checkbox, Select, Static, TabbedContent
 
 from console.panes.alert_settings import READ_ONLY, AlertSettingsTab
+from console.widgets.editing import Input
 from core import settings
 from core.alerts import consent
 from core.db import Database

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from textual.widgets import Input
-
 from console.panes.campaigns import CampaignsPane
 from console.panes.cases import CasesPane
 from console.panes.contacts import ContactsPane
@@ -11,6 +9,7 @@ from console.panes.conversations import ConversationsPane
 from console.panes.manager import ManagerPane
 from console.panes.settings_form import SettingsForm
 from console.panes.thread import ThreadPane
+from console.widgets.editing import Input
 from core import settings
 from core.db import Database
 from core.people.authz import SYSTEM

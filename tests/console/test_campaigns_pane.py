@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input, ProgressBar, Static, TextArea
+from textual.widgets import ProgressBar, Static
 
 from console.panes.campaigns import CampaignsPane
 from console.screens.campaign_form import CampaignForm
@@ -22,6 +22,7 @@ from console.screens.campaign_targets import TargetsForm
 from console.screens.confirm import ConfirmScreen
 from console.screens.csv_problems import ProblemsScreen
 from console.screens.prompt import PromptScreen
+from console.widgets.editing import Input, TextArea
 from core.campaigns import campaigns, targets
 from core.clock import FakeClock
 from core.db import Database

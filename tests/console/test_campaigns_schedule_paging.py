@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from console.screens.campaign_pool import PoolScreen
 from console.screens.campaign_results import ResultsScreen
 from console.screens.campaign_start import StartScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.prompt import PromptScreen
+from console.widgets.editing import Input
 from core import settings
 from core.campaigns import campaigns, targets_csv
 from core.clock import FakeClock

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pytest
-from textual.widgets import Input, Static, TextArea
+from textual.widgets import Static
 
 from console.panes.cases import CasesPane
 from console.screens.case_forms import ContactPicker, LinkScreen, NoteForm, RecipientPicker
 from console.screens.case_locations import LocationsScreen
 from console.screens.confirm import ConfirmScreen
+from console.widgets.editing import Input, TextArea
 from core import settings
 from core.cases import case_contacts, cases, links, locations, notes
 from core.cases.links import LinkInvalid

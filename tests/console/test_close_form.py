@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 
-from textual.widgets import Input, Label, Select, Static, TextArea
+from textual.widgets import Label, Select, Static
 
 from console.panes.conversations import ConversationList
 from console.screens.close_form import CloseForm
 from console.widgets.closure_notices import ClosureNotices
+from console.widgets.editing import Input, TextArea
 from core.clock import FakeClock
 from core.db import Database
 from core.delivery.gateway import OutboundEmail, PermanentFailure

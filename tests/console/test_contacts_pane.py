@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from textual.widgets import Input, Select, Static, TabbedContent
+from textual.widgets import Select, Static, TabbedContent
 
 from console.panes.contacts import PAGE, WINDOW, ContactsPane, ContactTable
 from console.screens.confirm import ConfirmScreen
 from console.screens.contact_form import ContactForm, PhoneRow
 from console.screens.contact_import import ContactImportForm
 from console.screens.csv_problems import ProblemsScreen
+from console.widgets.editing import Input
 from core.db import Database
 from core.people import agents, contacts
 from core.people.authz import SYSTEM
@@ -387,3 +388,32 @@ async def test_an_agent_is_not_offered_deleting_a_contact(app_as, demo_db: Datab
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
         assert await contacts.get(demo_db, quill.id) == quill
+
+
+async def test_a_name_saved_before_the_rule_is_drawn_visible_and_its_save_refused(
+    app_as, demo_db: Database
+) -> None:
+    quill = await _add(demo_db, "Xavier Quillfeather", QUILL_MOBILE)
+    # Saved before contacts refused control characters (a migration keeps such values).
+    async with demo_db.transaction() as tx:
+        await tx.execute(
+            "UPDATE contacts SET name = ? WHERE id = ?", ("Xavier\x1b[31m Quillfeather", quill.id)
+        )
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await _search(pilot, app, "quillfeather", [quill.id])
+        await pilot.press("e")
+        await _settle(pilot, lambda: isinstance(app.screen, ContactForm))
+        form = app.screen
+        name = form.query_one("#name", Input)
+        drawn = "".join(s.text for s in name.render_line(0))
+        assert "Xavier␛[31m Quillfeather" in drawn
+        assert "\x1b" not in drawn
+        assert name.value == "Xavier\x1b[31m Quillfeather"
+
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is form
+        error = str(form.query_one("#form-error", Static).render())
+        assert "control character (U+001B)" in error
+        assert (await contacts.get(demo_db, quill.id)).name == "Xavier\x1b[31m Quillfeather"

@@ -7,7 +7,8 @@ and the database.
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input, Select, Static, TabbedContent, TextArea
+from textual.widgets import Select, Static, TabbedContent
+from textual.widgets._select import SelectOverlay
 
 from console.panes.manager import AgentTable, ManagerConversationList
 from console.panes.numbers import NumberTable
@@ -15,11 +16,13 @@ from console.panes.thread import ThreadPane
 from console.screens.agent_form import AgentForm
 from console.screens.confirm import ConfirmScreen
 from console.screens.number_form import DEFAULT, NumberForm
+from console.widgets.editing import Input, TextArea
 from core import events, settings
 from core.db import Database
 from core.errors import NotAllowed
 from core.people import agents
 from core.people.authz import SYSTEM
+from core.permissions import profiles
 from core.sms import conversations, numbers
 from core.sms.conversations import Filter
 from tests.console.conftest import SIZE, until
@@ -436,3 +439,29 @@ async def test_the_manager_filters_and_footer_fit_80x24(app_as):
             assert label in filters
         for key in ("a All", "u Unanswered", "r Answered", "T Take over", "? Help"):
             assert key in lines[-1]
+
+
+async def test_the_role_choices_show_profile_names_literally(app_as, demo_db: Database):
+    hostile = "[b]Night[/b] [@click=app.quit]desk"
+    await profiles.add(demo_db, SYSTEM, hostile)
+    app = await app_as("dana")
+    async with app.run_test(size=SIZE) as pilot:
+        await _dana_on(app, pilot, "agents")
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, AgentForm)
+        role = app.screen.query_one("#agent-role", Select)
+        role.expanded = True
+        await pilot.pause()
+        overlay = role.query_one(SelectOverlay)
+        drawn = [
+            "".join(s.text for s in overlay.render_line(y)) for y in range(overlay.size.height)
+        ]
+        # Not read as markup (bold, and a click that quits).
+        assert any(hostile in line for line in drawn)
+        role.expanded = False
+        role.value = hostile
+        app.screen.query_one("#agent-username", Input).focus()
+        await pilot.press(*"nina", "tab", *"Nina Ode", "ctrl+s")
+        await pilot.pause()
+        assert (await agents.by_username(demo_db, "nina")).profile == hostile

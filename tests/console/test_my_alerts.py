@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 from rich.text import Text
-from textual.widgets import DataTable, Input, Static, TabbedContent
+from textual.widgets import DataTable, Static, TabbedContent
 
 from console.panes.alert_staff import StaffAlertsTab
 from console.screens.form_fields import Tick
@@ -19,6 +19,7 @@ from console.screens.my_alerts import MyAlertsScreen
 from console.screens.prompt import PromptScreen
 from console.widgets import alert_line
 from console.widgets.alert_line import AlertReadinessLine, line_for
+from console.widgets.editing import Input
 from console.widgets.status_bar import StatusBar
 from core import settings
 from core.alerts import consent, readiness

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, OptionList, Select, Static, TabbedContent, TextArea
+from textual.widgets import OptionList, Select, Static, TabbedContent
 
 from console.panes.notify_groups import GroupTable
 from console.panes.notify_outcomes import OutcomeTable
@@ -21,6 +21,7 @@ from console.screens.notification_group_members import GroupMembersScreen
 from console.screens.notification_links import LinksScreen
 from console.screens.notification_profile_form import NotificationProfileForm
 from console.screens.prompt import PromptScreen
+from console.widgets.editing import Input, TextArea
 from core.db import Database, open_database
 from core.errors import NotFound
 from core.notify import groups, profiles

@@ -6,12 +6,13 @@ screen and the database. Core decides; its refusals are shown as it words them.
 
 from __future__ import annotations
 
-from textual.widgets import Input, Select, Static, TabbedContent
+from textual.widgets import Select, Static, TabbedContent
 
 from console.panes.notify_fields import HIPAA_NOTE, FieldTable
 from console.screens.collected_field_form import CollectedFieldForm
 from console.screens.confirm import ConfirmScreen
 from console.screens.form_fields import Tick
+from console.widgets.editing import Input
 from core import settings
 from core.db import Database
 from core.notify import fields, profiles

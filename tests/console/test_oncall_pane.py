@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, OptionList, Select, Static, TabbedContent
+from textual.widgets import OptionList, Select, Static, TabbedContent
 
 from console.panes.notify_outcomes import OutcomeTable
 from console.panes.oncall import OnCallSection, ScheduleTable
@@ -19,6 +19,7 @@ from console.panes.thread import ThreadPane
 from console.screens.choice import ChoiceScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.oncall_forms import ScheduleForm, SlotForm
+from console.widgets.editing import Input
 from console.widgets.week_grid import HELD_MARK, WeekGrid
 from core.db import Database, open_database
 from core.notify import groups, oncall, profiles

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Checkbox, Input, Static, TabbedContent
+from textual.widgets import Checkbox, Static, TabbedContent
 
 from console.app import make_app
 from console.context import ConsoleContext
@@ -17,6 +17,7 @@ from console.panes.permission_profiles import PermissionProfiles, ProfileTable
 from console.screens.centre_setup import CentreSetup
 from console.screens.confirm import ConfirmScreen
 from console.screens.permission_profile_form import PermissionProfileForm
+from console.widgets.editing import Input
 from core import events
 from core.db import Database, open_database
 from core.people import agents

@@ -3,11 +3,12 @@ the saved templates that must change are listed in a dialog."""
 
 from __future__ import annotations
 
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from console.panes.settings_form import SettingsForm
 from console.screens.form_fields import Tick
 from console.screens.hipaa_problems import HipaaProblems
+from console.widgets.editing import Input
 from core import settings
 from core.db import Database
 from tests.console.conftest import until

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input, OptionList, Select, Static, TabbedContent
+from textual.widgets import OptionList, Select, Static, TabbedContent
 
 from console.panes.shifts import READ_ONLY, ShiftsTab
 from console.screens.confirm import ConfirmScreen
 from console.screens.ics_problems import IcsProblems
 from console.screens.shift_forms import ImportForm, ShiftForm
+from console.widgets.editing import Input
 from core.clock import FakeClock
 from core.db import Database, open_database
 from core.people import agents

@@ -9,12 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from textual.widgets import Input
-
 from console.app import SwitchboardApp
 from console.panes.conversations import ConversationList
 from console.panes.thread import PAGE, ThreadPane
 from console.widgets.composer import Composer, ComposerText
+from console.widgets.editing import Input
 from console.widgets.message_list import MessageList
 from console.widgets.segment_counter import SegmentCounter
 from core import settings

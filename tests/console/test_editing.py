@@ -1,0 +1,62 @@
+"""Inputs and text areas draw control characters visible, never to the terminal.
+
+Textual's own Input and TextArea put their value in the lines they draw as it is:
+an ESC from a contact saved before contacts refused control characters, or from
+pasted text, went to the terminal, which acts on it.
+"""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.widget import Widget
+
+from console.safe_text import is_unsafe
+from console.widgets.editing import Input, TextArea, visible
+
+HOSTILE = "Eve\x1b]0;owned\x07\x1b[31mRED\u202eabc"
+
+
+def drawn(widget: Widget) -> str:
+    """The characters ``widget`` hands the terminal, line after line."""
+    return "\n".join(
+        "".join(s.text for s in widget.render_line(y)) for y in range(widget.size.height)
+    )
+
+
+class _Form(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Input(HOSTILE, id="one-line")
+        yield TextArea(HOSTILE + "\nsecond\x1b line", id="area")
+
+
+def test_each_unsafe_character_becomes_one_visible_one() -> None:
+    shown = visible(HOSTILE)
+    assert shown == "Eve␛]0;owned␇␛[31mRED\ufffdabc"
+    assert len(shown) == len(HOSTILE)  # the cursor's positions still hold
+    assert visible("plain, \u00e9t\u00e9 👩\u200d💻") == "plain, \u00e9t\u00e9 👩\u200d💻"
+
+
+async def test_an_input_and_a_text_area_draw_no_control_character() -> None:
+    app = _Form()
+    async with app.run_test(size=(60, 10)) as pilot:
+        await pilot.pause()
+        one_line = app.query_one("#one-line", Input)
+        area = app.query_one("#area", TextArea)
+        for widget in (one_line, area):
+            lines = drawn(widget)
+            assert not [ch for ch in lines if ch != "\n" and is_unsafe(ch)]
+            # (Rich drops a BEL itself; an ESC it leaves.)
+            assert "Eve␛]0;owned" in lines
+            assert "␛[31mRED�abc" in lines
+        assert "second␛ line" in drawn(area)
+        # The values are left as they are: saving them is core's to refuse.
+        assert one_line.value == HOSTILE
+        assert area.text == HOSTILE + "\nsecond\x1b line"
+        # Typed or pasted, the same.
+        one_line.value = ""
+        one_line.focus()
+        await pilot.press("x")
+        one_line.insert_text_at_cursor("\x1b[2J")
+        await pilot.pause()
+        assert "x␛[2J" in drawn(one_line)
+        assert "\x1b" not in drawn(one_line)
