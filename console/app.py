@@ -242,8 +242,9 @@ class SwitchboardApp(App[None]):
     def _show_who(self) -> None:
         actor = self.context.actor
         profile = actor.profile_name or "no permission profile"
-        self.sub_title = f"{actor.label} ({profile})"
-        self.query_one(StatusBar).who = f"{actor.label} · {profile}"
+        # A name saved before names refused control characters would reach the terminal.
+        self.sub_title = printable(f"{actor.label} ({profile})")
+        self.query_one(StatusBar).who = printable(f"{actor.label} · {profile}")
 
     async def _show_activity(self, events: Iterable[Event] = ()) -> None:
         """The activity in the status bar; when the missed-offer limit moved the agent, why."""

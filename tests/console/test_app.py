@@ -126,6 +126,21 @@ async def test_hostile_text_in_the_list_is_shown_literally(app_as, demo_db: Data
         assert app.is_running
 
 
+async def test_a_name_saved_before_the_rule_is_shown_escaped_in_the_header(
+    app_as, demo_db: Database
+):
+    # Agents' names refuse control characters now; one saved before keeps its value.
+    async with demo_db.transaction() as tx:
+        await tx.execute(
+            "UPDATE agents SET name = ? WHERE username = 'alice'", ("Al\x1b]0;pwned\x07",)
+        )
+    app = await app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.sub_title.startswith("Al\\x1b]0;pwned\\x07 (")
+        assert "\x1b" not in app.export_screenshot()
+
+
 async def test_the_status_bar_says_when_another_process_holds_the_lease(app_as, demo_db):
     from core.scheduling import lease
 
