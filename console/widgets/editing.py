@@ -8,6 +8,11 @@ or U+FFFD for an invisible format character, so the cursor stays where the
 value has it. The value itself is left as it is: saving it is refused by
 core's rule, which names the character, so nothing is changed unseen.
 
+The Input's text is made from the visible value (Textual's ``_value``; Rich
+would drop a BEL or a CR and leave the cursor off by one), and each line
+drawn is checked once more (``render_line``, Textual's public hook), so a
+Textual that renames ``_value`` still draws nothing unsafe.
+
 The classes keep Textual's names, so messages (``Input.Submitted``), CSS type
 selectors and queries read as before; ruff's banned-api rule (pyproject.toml)
 sends every other import here.
@@ -16,6 +21,7 @@ sends every other import here.
 from __future__ import annotations
 
 from rich.segment import Segment
+from rich.text import Text
 from textual.strip import Strip
 from textual.widgets import Input as _Input
 from textual.widgets import TextArea as _TextArea
@@ -45,7 +51,17 @@ def _visible_strip(strip: Strip) -> Strip:
 
 
 class Input(_Input):
+    @property
+    def _value(self) -> Text:
+        # Textual's own, made from the value with its control characters visible: Rich
+        # drops some (BEL, CR: a CSV's line end) and the cursor would stand off by one.
+        if self.password:
+            return super()._value
+        text = Text(visible(self.value), no_wrap=True, overflow="ignore", end="")
+        return text if self.highlighter is None else self.highlighter(text)
+
     def render_line(self, y: int) -> Strip:
+        # Whatever builds the line: the guarantee that no control character is drawn.
         return _visible_strip(super().render_line(y))
 
 

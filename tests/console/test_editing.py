@@ -60,3 +60,8 @@ async def test_an_input_and_a_text_area_draw_no_control_character() -> None:
         await pilot.pause()
         assert "x␛[2J" in drawn(one_line)
         assert "\x1b" not in drawn(one_line)
+        # Those Rich would drop (a CSV's CR, a BEL) are drawn too: they can be seen and
+        # deleted where they are.
+        one_line.value = "Ann\r\x07"
+        await pilot.pause()
+        assert "Ann␍␇" in drawn(one_line)
