@@ -40,6 +40,15 @@ def test_screen_matches_its_snapshot(fresh: Path, name: str):
     )
 
 
+def test_no_screen_hands_the_terminal_a_control_character(fresh: Path):
+    """The demo's messages, names and forms hold markup and escape sequences (a
+    prize SMS in red, a title-setting OSC): drawn, each is visible text."""
+    for drawn in sorted(fresh.glob("*.svg")):
+        text = drawn.read_text(encoding="utf-8")
+        controls = {ch for ch in text if ch not in "\n\t" and (ord(ch) < 0x20 or ord(ch) == 0x7F)}
+        assert not controls, f"{drawn.name} draws {sorted(map(hex, map(ord, controls)))}"
+
+
 async def test_a_scene_left_waiting_on_a_dialog_is_named_instead_of_hanging(
     demo_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
