@@ -7,11 +7,16 @@ pasted text, went to the terminal, which acts on it.
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.segment import Segment
+from rich.style import Style
 from textual.app import App, ComposeResult
+from textual.strip import Strip
 from textual.widget import Widget
 
 from console.safe_text import is_unsafe
-from console.widgets.editing import Input, TextArea, visible
+from console.widgets.editing import Input, TextArea, _visible_strip, visible
 
 HOSTILE = "Eve\x1b]0;owned\x07\x1b[31mRED\u202eabc"
 
@@ -34,6 +39,24 @@ def test_each_unsafe_character_becomes_one_visible_one() -> None:
     assert shown == "Eve␛]0;owned␇␛[31mRED\ufffdabc"
     assert len(shown) == len(HOSTILE)  # the cursor's positions still hold
     assert visible("plain, \u00e9t\u00e9 👩\u200d💻") == "plain, \u00e9t\u00e9 👩\u200d💻"
+
+
+@given(st.text())
+def test_any_text_is_drawn_with_nothing_unsafe_and_its_length_kept(text: str) -> None:
+    shown = visible(text)
+    assert len(shown) == len(text)
+    assert not [ch for ch in shown if is_unsafe(ch)]
+    assert [a for a, b in zip(text, shown, strict=True) if a != b] == [
+        ch for ch in text if is_unsafe(ch)
+    ]  # only the unsafe ones change
+
+
+@given(st.lists(st.text(), max_size=4), st.integers(min_value=0, max_value=40))
+def test_any_line_is_drawn_with_nothing_unsafe_and_no_wider(texts: list[str], pad: int) -> None:
+    line = Strip([Segment(t, Style(bold=True)) for t in texts] + [Segment(" " * pad)])
+    shown = _visible_strip(line)
+    assert not [ch for s in shown for ch in s.text if is_unsafe(ch)]
+    assert shown.cell_length <= line.cell_length
 
 
 async def test_an_input_and_a_text_area_draw_no_control_character() -> None:
