@@ -16,6 +16,7 @@ from console.safe_text import printable
 from console.times import zoned_stamp
 from core.account_zone import account_zone
 from core.people.authz import SYSTEM
+from core.text import counted
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -108,7 +109,7 @@ async def _add_contacts(db: Database, campaign: str, ids: list[int], as_json: bo
         emit_json(dataclasses.asdict(done))
         return
     already = f", {done.already} already targets" if done.already else ""
-    click.echo(f"added {done.added} target(s){already}")
+    click.echo(f"added {counted(done.added, 'target')}{already}")
     if done.no_mobile:
         click.echo(
             "not added, no mobile number: contact(s) " + ", ".join(map(str, done.no_mobile)),
@@ -125,7 +126,7 @@ async def _add_filter(db: Database, campaign: str, text: str, as_json: bool) -> 
     if as_json:
         emit_json(dataclasses.asdict(done))
         return
-    click.echo(f"filter {printable(done.filter)}: added {done.added} target(s)")
+    click.echo(f"filter {printable(done.filter)}: added {counted(done.added, 'target')}")
     if done.no_mobile:
         click.echo(f"{done.no_mobile} matching contact(s) have no mobile number", err=True)
 
@@ -160,9 +161,9 @@ def csv_json(report: CsvAdded) -> dict[str, Any]:
 
 def tell_csv(report: CsvAdded) -> None:
     """What was added on stdout, each bad row's cell on stderr."""
-    summary = f"added {report.added} target(s)"
+    summary = f"added {counted(report.added, 'target')}"
     if report.errors:
-        summary += f", refused {report.rejected_rows} row(s)"
+        summary += f", refused {counted(report.rejected_rows, 'row')}"
     click.echo(summary)
     for e in report.errors:
         where = f"row {e.row}, column {printable(e.column)}"
@@ -320,7 +321,7 @@ def _moved(moved: int, what: str, as_json: bool) -> None:
     if as_json:
         emit_json({"moved": moved})
     else:
-        click.echo(f"{moved} target(s) {what}")
+        click.echo(f"{counted(moved, 'target')} {what}")
 
 
 @click.command("moves")

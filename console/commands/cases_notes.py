@@ -16,6 +16,7 @@ from console.options import db_option, emit_json, json_option, with_db
 from console.safe_text import printable
 from console.times import zoned_stamp
 from core.people.authz import SYSTEM
+from core.text import counted
 
 if TYPE_CHECKING:
     from core.cases.case_contacts import CaseContact
@@ -152,7 +153,7 @@ async def contacts_remove(db: Database, case: str, contact_id: int, as_json: boo
     if as_json:
         emit_json({"contact_id": contact_id, "links_revoked": revoked})
         return
-    click.echo(f"removed contact {contact_id}; {revoked} link(s) revoked")
+    click.echo(f"removed contact {contact_id}; {counted(revoked, 'link')} revoked")
 
 
 @contacts_group.command("sms")
@@ -255,7 +256,7 @@ async def revoke_command(
     if as_json:
         emit_json({"revoked": revoked})
         return
-    click.echo(f"{revoked} link(s) revoked")
+    click.echo(f"{counted(revoked, 'link')} revoked")
 
 
 COMMANDS = (contacts_group, note_command, quick_command, link_command, revoke_command)

@@ -51,9 +51,9 @@ async def contacts_import(db: Database, file: Path, as_json: bool) -> None:
             }
         )
     else:
-        summary = f"imported {report.imported} contact(s)"
+        summary = f"imported {counted(report.imported, 'contact')}"
         if report.errors:
-            summary += f", refused {report.rejected_rows} row(s)"
+            summary += f", refused {counted(report.rejected_rows, 'row')}"
         if report.already_known:
             summary += (
                 f" ({report.already_known} because a number in them already belongs to a contact)"
@@ -86,7 +86,7 @@ async def contacts_export(db: Database, file: Path) -> None:
     else:
         with file.open("w", encoding="utf-8", newline="") as stream:
             written = await contacts_csv.export_csv(db, OPERATOR, stream)
-        click.echo(f"exported {written} contact(s) to {file}", err=True)
+        click.echo(f"exported {counted(written, 'contact')} to {file}", err=True)
 
 
 class _TerminalSafe(io.TextIOBase):

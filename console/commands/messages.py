@@ -20,6 +20,7 @@ from console.options import (
 from console.safe_text import printable
 from core.errors import SwitchboardError
 from core.sms import segments
+from core.text import counted
 
 if TYPE_CHECKING:
     from core.db import Database
@@ -105,7 +106,7 @@ async def _send_one(
     if as_json:
         emit_json(_queued(result))
         return
-    click.echo(f"queued message {result.message_id} ({result.segments} segment(s))")
+    click.echo(f"queued message {result.message_id} ({counted(result.segments, 'segment')})")
     if result.ready_changed:
         click.echo("the contact was Ready and is now not ready (an SMS was sent to them)")
 
@@ -149,13 +150,15 @@ async def _send_batch(
             results.append({"line": m.line, **_queued(result)})
         else:
             click.echo(
-                f"line {m.line}: queued message {result.message_id} ({result.segments} segment(s))"
+                f"line {m.line}: queued message {result.message_id}"
+                f" ({counted(result.segments, 'segment')})"
             )
     if as_json:
         emit_json(results)
     if refusals:
         click.echo(
-            f"error: {refusals} of {len(messages)} message(s) refused (see the lines above);"
+            f"error: {refusals} of {counted(len(messages), 'message')} refused"
+            " (see the lines above);"
             " the others are queued",
             err=True,
         )
@@ -185,10 +188,10 @@ def segments_command(text: str, as_json: bool) -> None:
         return
     click.echo(
         f"{count.encoding}: {count.characters} characters, {count.units} {count.unit_name}, "
-        f"{count.segments} segment(s), {count.units_left} left in this segment"
+        f"{counted(count.segments, 'segment')}, {count.units_left} left in this segment"
     )
     if offer is not None:
         click.echo(
             f"replacing {offer.replaced} look-alike character(s) makes it GSM-7: "
-            f"{offer.count.segments} segment(s), saving {offer.segments_saved}"
+            f"{counted(offer.count.segments, 'segment')}, saving {offer.segments_saved}"
         )

@@ -13,6 +13,7 @@ from console import files
 from console.options import db_option, emit_json, json_option, none_listed, with_db
 from console.safe_text import printable
 from core.people.authz import SYSTEM
+from core.text import counted
 
 if TYPE_CHECKING:
     from core.db import Database
@@ -265,11 +266,11 @@ async def shifts_import(
         )
     else:
         if report.saved:
-            summary = f"imported {report.added} shift(s)"
+            summary = f"imported {counted(report.added, 'shift')}"
             if report.replaced:
                 summary += f", replacing {report.replaced} from an earlier import"
         else:
-            summary = f"imported nothing: {len(report.problems)} problem(s), listed below"
+            summary = f"imported nothing: {counted(len(report.problems), 'problem')}, listed below"
         click.echo(summary)
         for what, found in (("problem", report.problems), ("skipped", report.skipped)):
             for note in found:

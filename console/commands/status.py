@@ -166,7 +166,7 @@ async def status_command(db: Database, errors: int, as_json: bool) -> None:
     if oldest is not None:
         line = (
             f"oldest   message {oldest.message_id} to {oldest.recipient}, due"
-            f" {ago(found.now - oldest.due_at)}, {oldest.attempts} attempt(s)"
+            f" {ago(found.now - oldest.due_at)}, {counted(oldest.attempts, 'attempt')}"
         )
         if oldest.last_error:
             line += f"; last error: {printable(oldest.last_error)}"

@@ -54,6 +54,7 @@ from core.cases.notes import Note
 from core.cases.reply_view import SmsOrigin
 from core.people.authz import Action
 from core.sms.phones import display as phone_display
+from core.text import counted
 
 _FEED_KINDS = ("case.",)
 QUICK = dict(zip("1234", texts.QUICK_ACTIONS, strict=True))
@@ -543,7 +544,9 @@ class CasesPane(ReportsFailures, Vertical):
             self.context.db, self.context.actor, case.id, contact.contact_id
         )
         self.say(
-            f"{revoked} link(s) of {contact.name} revoked" if revoked else "No live link to revoke"
+            f"{counted(revoked, 'link')} of {contact.name} revoked"
+            if revoked
+            else "No live link to revoke"
         )
 
     # --- cases and locations ----------------------------------------------------------

@@ -33,6 +33,7 @@ from core.errors import InUse, SwitchboardError
 from core.notify import groups
 from core.notify.groups import Group
 from core.notify.links import Link
+from core.text import counted
 
 _FEED_KINDS = ("notification_group.", "notification_profile.deleted")
 """Events that change the list: a group, its members, or a member profile gone."""
@@ -183,7 +184,7 @@ class NotificationGroupsTab(ReportsFailures, Vertical):
         question = Text.assemble(
             "Delete group ",
             literal(group.name, style="bold"),
-            f"? Its {len(group.members)} member(s) stay as profiles.",
+            f"? Its {counted(len(group.members), 'member')} stay as profiles.",
         )
 
         def answered(yes: bool | None) -> None:

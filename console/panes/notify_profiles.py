@@ -43,6 +43,7 @@ from core.errors import InUse, InvalidInput, SwitchboardError
 from core.notify import links, profiles
 from core.notify.links import Link
 from core.notify.profiles import HoldStatus, NotificationProfile
+from core.text import counted
 from core.weektime import occurrences
 
 HOLD_FORMAT = "%Y-%m-%d %H:%M"
@@ -327,7 +328,7 @@ class NotificationProfilesTab(ReportsFailures, Vertical):
             )
             new = next(p.alias for p in others if p.id == new_id)
             moved = sum(done.moved.values()) + sum(done.folded.values())
-            return f"{old.alias} replaced by {new} in {moved} place(s), then deleted"
+            return f"{old.alias} replaced by {new} in {counted(moved, 'place')}, then deleted"
 
         title = Text.assemble("Replace ", literal(old.alias, style="bold"), " with…")
         choices = [(p.id, literal(p.alias)) for p in others]

@@ -40,6 +40,7 @@ from core.errors import InUse, NotFound
 from core.notify import oncall
 from core.notify.links import Link
 from core.notify.oncall import OnCall, Schedule, SlotView
+from core.text import counted
 from core.weektime import week_time
 
 _FEED_KINDS = ("oncall_schedule.", "notification_profile.", "notification_group.")
@@ -288,7 +289,7 @@ class OnCallSection(ReportsFailures, Vertical):
         question = Text.assemble(
             "Delete on-call schedule ",
             literal(schedule.name, style="bold"),
-            f" and its {schedule.slots} slot(s)?",
+            f" and its {counted(schedule.slots, 'slot')}?",
         )
 
         def answered(yes: bool | None) -> None:

@@ -31,6 +31,7 @@ from console.widgets.editing import Input
 from core.errors import SwitchboardError
 from core.permissions import profiles
 from core.permissions.profiles import Profile
+from core.text import counted
 
 _FEED_KINDS = ("permission_profile.", "agent.")
 """Events that change the list: a profile, or who holds one (the Users column)."""
@@ -249,7 +250,7 @@ class PermissionProfiles(ReportsFailures, Vertical):
         question = Text.assemble(
             "Delete permission profile ",
             literal(profile.name, style="bold"),
-            f"? {profile.users} user(s) hold it.",
+            f"? {counted(profile.users, 'user')} hold it.",
         )
 
         def answered(yes: bool | None) -> None:

@@ -40,6 +40,7 @@ from core.people.authz import Action
 from core.shifts import on_shift, shifts
 from core.shifts.ics import IcsReport
 from core.shifts.model import ONCALL, Shift
+from core.text import counted
 from core.weektime import week_time
 
 _FEED_KINDS = ("shift.", "agent.", "settings.")
@@ -265,11 +266,11 @@ class ShiftsTab(ReportsFailures, Vertical):
             self.table.select(saved.id)
             self.say(f"Added {saved.name or saved.username}'s {saved.kind} shift {saved.when}")
         elif isinstance(saved, IcsReport):
-            said = f"Imported {saved.added} shift(s)"
+            said = f"Imported {counted(saved.added, 'shift')}"
             if saved.replaced:
                 said += f", replacing {saved.replaced} from an earlier import"
             if saved.skipped:
-                said += f"; {len(saved.skipped)} event(s) skipped (over or cancelled)"
+                said += f"; {counted(len(saved.skipped), 'event')} skipped (over or cancelled)"
             self.say(said)
         self.focus_default()
 

@@ -37,6 +37,7 @@ from core.campaigns import campaigns, pool
 from core.campaigns.campaigns import Campaign
 from core.campaigns.pool import Target
 from core.people.authz import Action, CampaignAccess, allows
+from core.text import counted
 
 SHOWN = 500
 """Rows per page: enough to pick from, few enough to draw at once."""
@@ -272,11 +273,13 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
             moved = await move(ids, at)
             self.marked.clear()
             await self.reload()
-            said = f"{verb} {moved} target(s) for {when(at, self.zone)} ({self.zone.key})"
+            said = f"{verb} {counted(moved, 'target')} for {when(at, self.zone)} ({self.zone.key})"
             self.say(said)
             return said
 
-        title = Text(f"{verb} {len(ids)} target(s): when? (YYYY-MM-DD HH:MM, {self.zone.key})")
+        title = Text(
+            f"{verb} {counted(len(ids), 'target')}: when? (YYYY-MM-DD HH:MM, {self.zone.key})"
+        )
         self.app.push_screen(PromptScreen(title, submit, placeholder="2026-03-02T09:00"))
 
     def action_program(self) -> None:
@@ -301,18 +304,18 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
             moved = await pool.back_to_pool(db, actor, self.campaign.id, ids)
             self.marked.clear()
             await self.reload()
-            self.say(f"{moved.moved} target(s) back in the pool")
+            self.say(f"{counted(moved.moved, 'target')} back in the pool")
 
     @work(exclusive=True, group="pool", exit_on_error=False, description="remove targets")
     async def action_remove(self) -> None:
         ids = self.chosen()
         if not ids:
             return
-        question = Text(f"Remove {len(ids)} target(s) from the campaign?")
+        question = Text(f"Remove {counted(len(ids), 'target')} from the campaign?")
         if not await self.app.push_screen_wait(ConfirmScreen(question, yes_label="Remove")):
             return
         db, actor = self.context.db, self.context.actor
         moved = await pool.remove(db, actor, self.campaign.id, ids)
         self.marked.clear()
         await self.reload()
-        self.say(f"Removed {moved.moved} target(s)")
+        self.say(f"Removed {counted(moved.moved, 'target')}")

@@ -24,6 +24,7 @@ from console.widgets.editing import Input
 from core.campaigns import targets, targets_csv
 from core.campaigns.campaigns import Campaign
 from core.errors import InvalidInput
+from core.text import counted
 
 
 def _ids(text: str) -> list[int]:
@@ -91,7 +92,7 @@ class TargetsForm(SmallForm):
         db, actor, c = self.context.db, self.context.actor, self.campaign.id
         if ids:
             added = await targets.add_contacts(db, actor, c, _ids(ids))
-            summary = f"Added {added.added} target(s)"
+            summary = f"Added {counted(added.added, 'target')}"
             if added.already:
                 summary += f"; {added.already} already targeted"
             if added.no_mobile:
@@ -101,7 +102,7 @@ class TargetsForm(SmallForm):
             return CsvReport(summary)
         if flt:
             found = await targets.add_filter(db, actor, c, flt)
-            summary = f"Filter {found.filter}: added {found.added} target(s)"
+            summary = f"Filter {found.filter}: added {counted(found.added, 'target')}"
             if found.no_mobile:
                 summary += f"; {found.no_mobile} matching contact(s) have no mobile"
             return CsvReport(summary)
@@ -111,7 +112,7 @@ class TargetsForm(SmallForm):
 
 def csv_report(added: targets_csv.CsvAdded) -> CsvReport:
     """What a CSV added, and each refused cell."""
-    summary = f"Added {added.added} target(s) from the CSV"
+    summary = f"Added {counted(added.added, 'target')} from the CSV"
     if added.errors:
-        summary += f"; refused {added.rejected_rows} row(s), listed"
+        summary += f"; refused {counted(added.rejected_rows, 'row')}, listed"
     return CsvReport(summary, problem_lines(added.errors))

@@ -40,6 +40,7 @@ from console.widgets.steady import SteadyFooter
 from core.errors import SwitchboardError
 from core.permissions import configuration
 from core.sms import numbers
+from core.text import counted
 
 Call = Callable[[], Awaitable[object]]
 
@@ -304,7 +305,7 @@ class CentreSetup(Remembered, ModalScreen[None]):
             except SwitchboardError as exc:
                 text = str(exc)
                 if done:
-                    text += f" (the {done} change(s) before it were saved)"
+                    text += f" (the {counted(done, 'change')} before it were saved)"
                     # Names may have changed: the next save starts from what is stored.
                     self.activities = await configuration.list_activities(self.context.db)
                     self.queues = await configuration.list_queues(self.context.db)
@@ -313,7 +314,7 @@ class CentreSetup(Remembered, ModalScreen[None]):
             self._stored(widget_id)
         await self.load()
         self.query_one("#setup-scroll").focus()
-        message.update(Text(f"Saved {len(calls)} change(s).", style="green"))
+        message.update(Text(f"Saved {counted(len(calls), 'change')}.", style="green"))
 
     def action_close(self) -> None:
         if not self.is_dirty:

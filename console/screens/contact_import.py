@@ -19,6 +19,7 @@ from console.screens.csv_problems import CsvReport, problem_lines
 from console.screens.small_form import SmallForm, bindings
 from console.widgets.editing import Input
 from core.people import contacts_csv
+from core.text import counted
 
 COLUMNS_HELP = (
     "Columns: name, job_title, email, ready, tags, one per phone kind (mobile, landline,"
@@ -64,7 +65,7 @@ class ContactImportForm(SmallForm):
         path = files.typed_path(self.query_one("#import-path", Input).value, "a CSV file")
         with files.open_csv_text(path) as stream:
             report = await contacts_csv.import_csv(self.context.db, self.context.actor, stream)
-        summary = f"Imported {report.imported} contact(s)"
+        summary = f"Imported {counted(report.imported, 'contact')}"
         if report.errors:
-            summary += f"; refused {report.rejected_rows} row(s), listed"
+            summary += f"; refused {counted(report.rejected_rows, 'row')}, listed"
         return CsvReport(summary, problem_lines(report.errors))

@@ -24,6 +24,7 @@ from console.text import literal
 from core.errors import SwitchboardError
 from core.notify import groups, profiles
 from core.notify.groups import Group
+from core.text import counted
 
 
 class GroupMembersScreen(ReportsFailures, ModalScreen[None]):
@@ -77,7 +78,7 @@ class GroupMembersScreen(ReportsFailures, ModalScreen[None]):
         self.group = group
         count = len(group.members)
         self.query_one("#members-title", Static).update(
-            Text.assemble("Group ", literal(group.name), f": {count} member(s)")
+            Text.assemble("Group ", literal(group.name), f": {counted(count, 'member')}")
         )
         options = self.query_one(OptionList)
         at = options.highlighted

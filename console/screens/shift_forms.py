@@ -28,6 +28,7 @@ from core.people import agents
 from core.shifts import shifts
 from core.shifts.ics import MAX_BYTES, IcsReport, import_ics
 from core.shifts.model import KINDS, NORMAL, Shift
+from core.text import counted
 
 KIND_LABELS = {NORMAL: "normal (messaging)", "oncall": "on call (support)"}
 
@@ -184,6 +185,8 @@ class ImportForm(PersonForm):
         if not isinstance(saved, IcsReport) or saved.saved:
             return True
         # Nothing saved: the form stays, with what was typed, under the list.
-        self.show_error(f"Nothing imported: {len(saved.problems)} problem(s), listed by event.")
+        self.show_error(
+            f"Nothing imported: {counted(len(saved.problems), 'problem')}, listed by event."
+        )
         self.app.push_screen(IcsProblems(saved))
         return False

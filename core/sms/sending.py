@@ -28,6 +28,7 @@ from core.people import contacts
 from core.people.authz import Action, Actor, NumberAccess, authorize
 from core.records import record
 from core.sms import consent, conversations, numbers, outgoing, phones, segments
+from core.text import counted
 
 if TYPE_CHECKING:
     from core.delivery.gateway import Media, MmsLimits
@@ -162,8 +163,8 @@ def _ensure_mms_possible(body: str, media: Sequence[Media], limits: MmsLimits | 
         raise MmsNotSupported(f"cannot send attachments: {limits.unavailable}")
     if limits.max_attachments is not None and len(media) > limits.max_attachments:
         raise MmsNotSupported(
-            f"the SMS provider sends at most {limits.max_attachments} file(s) per MMS and this"
-            f" message has {len(media)}; send them one message each"
+            f"the SMS provider sends at most {counted(limits.max_attachments, 'file')} per MMS"
+            f" and this message has {len(media)}; send them one message each"
         )
 
 

@@ -145,7 +145,7 @@ async def test_the_pool_pages_and_marks_survive_paging(
         # Program acts on the marks of both pages.
         await pilot.press("p")
         assert await until(pilot, lambda: isinstance(app.screen, PromptScreen))
-        assert "2 target(s)" in plain(app.screen.query_one("#prompt-title", Static))
+        assert "2 targets" in plain(app.screen.query_one("#prompt-title", Static))
         at = (console_clock.now() + timedelta(days=1)).astimezone(await zone_of(demo_db))
         await pilot.press(*f"{at:%Y-%m-%dT%H:%M}", "enter")
         assert await until(pilot, lambda: app.screen is screen)

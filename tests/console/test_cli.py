@@ -180,7 +180,7 @@ def test_set_up_a_fresh_install_and_import_contacts(fresh: Run, tmp_path: Path, 
     source = tmp_path / "contacts.csv"
     source.write_text(CONTACTS_CSV, encoding="utf-8")
     result = ok(fresh("contacts", "import", source))
-    assert result.stdout.strip() == "imported 3 contact(s), refused 3 row(s)"
+    assert result.stdout.strip() == "imported 3 contacts, refused 3 rows"
     errors = result.stderr.strip().splitlines()
     assert len(errors) == 3, result.stderr
     assert errors[0].startswith("row 4, column mobile: ")
@@ -280,7 +280,7 @@ def test_an_import_with_no_good_row_exits_1(fresh: Run, tmp_path: Path, db: Path
     source.write_text("name,mobile\nX,not-a-phone\n", encoding="utf-8")
     result = fresh("contacts", "import", source)
     assert result.returncode == 1
-    assert result.stdout.strip() == "imported 0 contact(s), refused 1 row(s)"
+    assert result.stdout.strip() == "imported 0 contacts, refused 1 row"
     assert result.stderr.startswith("row 2, column mobile: ")
     assert "Traceback" not in result.stderr
     assert scalar(db, "SELECT count(*) FROM contacts") == 0
@@ -292,7 +292,7 @@ def test_contacts_export_then_import_gives_the_same_contacts(fresh: Run, sb: Run
     ok(fresh("contacts", "import", source))
     exported = tmp_path / "exported.csv"
     result = ok(fresh("contacts", "export", exported))
-    assert "exported 3 contact(s)" in result.stderr
+    assert "exported 3 contacts" in result.stderr
     to_stdout = ok(fresh("contacts", "export")).stdout
     assert to_stdout == exported.read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(to_stdout)))
@@ -373,7 +373,7 @@ def test_send_batch_sends_every_line_and_names_the_one_refused(fresh: Run, db: P
     refusals = result.stderr.splitlines()
     assert refusals[0].startswith("error: line 2: '+1 099 555 0100' is not a valid phone number")
     assert refusals[1] == (
-        "error: 1 of 4 message(s) refused (see the lines above); the others are queued"
+        "error: 1 of 4 messages refused (see the lines above); the others are queued"
     )
     assert _outbound(db) == [(ANN, "one"), (BEN, lines[2]["text"]), (CARL, "three")]
 

@@ -146,7 +146,7 @@ def test_create_with_a_csv_whose_columns_the_text_uses(sb: Run, db: Path, tmp_pa
         sb("create", "Orders", "--from", SENDER, "--text", "Order {{order}}", "--csv", orders)
     )
     assert done.stdout == (
-        "created campaign Orders (id 1), a draft\nadded 1 target(s), refused 1 row(s)\n"
+        "created campaign Orders (id 1), a draft\nadded 1 target, refused 1 row\n"
     )
     assert done.stderr.startswith("row 3, column phone: 'nope' is not a valid phone number")
     assert [tuple(r) for r in query(db, "SELECT phone, merge_values FROM campaign_targets")] == [
@@ -165,7 +165,7 @@ def test_create_with_a_csv_whose_columns_the_text_uses(sb: Run, db: Path, tmp_pa
     empty = sb("create", "Empty", "--from", SENDER, "--text", "Hello", "--csv", bad)
     assert (empty.returncode, empty.stdout) == (
         1,
-        "created campaign Empty (id 3), a draft\nadded 0 target(s), refused 1 row(s)\n",
+        "created campaign Empty (id 3), a draft\nadded 0 targets, refused 1 row\n",
     )
 
 

@@ -64,10 +64,10 @@ def test_tags_then_a_filter_then_the_pool_and_every_move(sb: Run, db: Path, scen
         "tags": ["VIP"],
     }
     added = ok(sb("campaigns", "targets", "add", "Spring", "--filter", "custom.region=north"))
-    assert added.stdout == "filter custom.region=north: added 1 target(s)\n"
+    assert added.stdout == "filter custom.region=north: added 1 target\n"
     assert added.stderr == "1 matching contact(s) have no mobile number\n"
     assert (
-        "added 1 target(s), 1 already targets"
+        "added 1 target, 1 already targets"
         in ok(sb("campaigns", "targets", "add", "spring", "--contacts", "1,2")).stdout
     )
     pool = json.loads(ok(sb("campaigns", "pool", "Spring", "--json")).stdout)
@@ -77,11 +77,11 @@ def test_tags_then_a_filter_then_the_pool_and_every_move(sb: Run, db: Path, scen
     ]
     assert ok(
         sb("campaigns", "program", "Spring", "--all", "--at", "2099-03-01T17:30Z")
-    ).stdout == ("2 target(s) programmed for 2099-03-01 17:30 UTC\n")
+    ).stdout == ("2 targets programmed for 2099-03-01 17:30 UTC\n")
     # Without an offset, --at is the account's wall time, and times are shown in its zone.
     ok(sb("settings", "set", "time_zone", "America/Chicago"))
     assert ok(sb("campaigns", "reprogram", "Spring", "2", "--at", "2099-03-02T09:00")).stdout == (
-        "1 target(s) reprogrammed for 2099-03-02 09:00 CST\n"
+        "1 target reprogrammed for 2099-03-02 09:00 CST\n"
     )
     assert query(db, "SELECT due_at FROM campaign_targets WHERE id = 2")[0][0] == to_ms(
         datetime(2099, 3, 2, 15, tzinfo=UTC)
@@ -116,7 +116,7 @@ def test_a_csv_adds_good_rows_and_reports_bad_ones(sb: Run, db: Path, scene: Pat
         b"Phone,Code\n+12125550180,A1\nnope,B2\n+12125550181,\xff\n+12125550170,\x1b[31mC\n"
     )
     done = ok(sb("campaigns", "targets", "add", "Spring", "--csv", targets))
-    assert done.stdout == "added 1 target(s), refused 3 row(s)\n"
+    assert done.stdout == "added 1 target, refused 3 rows\n"
     lines = done.stderr.splitlines()
     assert lines[0].startswith("row 3, column Phone: 'nope' is not a valid phone number")
     assert lines[1] == "row 4, column Code: the text is not UTF-8; save the file as UTF-8 CSV"

@@ -119,9 +119,9 @@ END:VCALENDAR
 def test_import_all_or_nothing_and_again(sb: Run, db: Path, tmp_path: Path) -> None:
     ics = tmp_path / "alice.ics"
     ics.write_text(CALENDAR)
-    assert ok(sb("import", ics, "--user", "alice")).stdout == "imported 2 shift(s)\n"
+    assert ok(sb("import", ics, "--user", "alice")).stdout == "imported 2 shifts\n"
     again = ok(sb("import", ics, "--user", "alice"))
-    assert again.stdout == "imported 2 shift(s), replacing 2 from an earlier import\n"
+    assert again.stdout == "imported 2 shifts, replacing 2 from an earlier import\n"
     assert scalar(db, "SELECT group_concat(kind || ':' || ics_uid) FROM shifts") == (
         "normal:nights,oncall:cover"
     )
@@ -133,7 +133,7 @@ def test_import_all_or_nothing_and_again(sb: Run, db: Path, tmp_path: Path) -> N
     )
     result = sb("import", bad, "--user", "bob")
     assert result.returncode == 1
-    assert result.stdout == "imported nothing: 2 problem(s), listed below\n"
+    assert result.stdout == "imported nothing: 2 problems, listed below\n"
     assert result.stderr.splitlines() == [
         "line 4 (UID nights, Nights): problem: its repeat rule is FREQ=MONTHLY:"
         " only weekly rules (FREQ=WEEKLY) are",

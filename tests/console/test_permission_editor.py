@@ -459,7 +459,7 @@ async def test_setup_renames_an_activity_adds_one_and_a_queue_and_a_template(
         await _type(pilot, screen, "setup-new-template", "Closed")
         await _type(pilot, screen, "setup-new-template-body", "We are closed, {{contact_name}}.")
         await _save(pilot, screen)
-        assert "Saved 4 change(s)" in _text(screen.query_one("#setup-message", Static))
+        assert "Saved 4 changes" in _text(screen.query_one("#setup-message", Static))
         listed = {a.name: a.available for a in await configuration.list_activities(demo_db)}
         assert listed["Coaching"] is True
         assert listed["Meeting"] is False

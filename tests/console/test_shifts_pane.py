@@ -290,7 +290,7 @@ async def test_an_ics_file_imported_all_or_nothing(app_as, demo_db: Database, tm
         await pilot.press("escape")
         assert await until(pilot, lambda: app.screen is form)
         assert form.query_one("#shift-path", Input).value == str(bad)
-        assert "Nothing imported: 2 problem(s)" in plain(form.query_one(".form-error", Static))
+        assert "Nothing imported: 2 problems" in plain(form.query_one(".form-error", Static))
 
         await fill(pilot, form, "shift-path", str(tmp_path / "missing.ics"))
         await pilot.press("ctrl+s")
@@ -302,7 +302,7 @@ async def test_an_ics_file_imported_all_or_nothing(app_as, demo_db: Database, tm
         await pilot.press("ctrl+s")
         assert await until(pilot, lambda: not isinstance(app.screen, ImportForm))
         assert await until(pilot, lambda: tab.table.row_count == 3)
-        assert "Imported 3 shift(s)" in plain(tab.query_one("#shifts-status", Static))
+        assert "Imported 3 shifts" in plain(tab.query_one("#shifts-status", Static))
         assert sorted((r[1], r[2], r[3], r[4]) for r in rows(tab)) == [
             ("normal", "thu 09:00 → thu 12:00", "Europe/Paris", "ics"),
             ("normal", "tue 09:00 → tue 12:00", "Europe/Paris", "ics"),

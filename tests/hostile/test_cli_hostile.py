@@ -152,7 +152,7 @@ def test_an_mms_the_configured_provider_cannot_send_is_refused_before_queueing(
     env["SWITCHBOARD_SINCH_WEBHOOK_SECRET"] = "s" * 32
     refused(
         installed("send", "--to", ANN, "maps", "--attach", png, "--attach", png, env=env),
-        "at most 1 file(s) per MMS",
+        "at most 1 file per MMS",
     )
     refused(
         installed("send", "--to", ANN, "x" * (MAX_MMS_TEXT + 1), "--attach", png, env=env),

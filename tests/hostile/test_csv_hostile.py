@@ -102,7 +102,7 @@ def test_a_nul_byte_refuses_its_row_only(sb: Run, write: Callable[[bytes], Path]
     result = sb("contacts", "import", write(f"name,mobile\nA\0nn,{ANN}\nBen,{BEN}\n".encode()))
     clean(result)
     assert result.returncode == 0, "some rows were imported"
-    assert result.stdout.strip() == "imported 1 contact(s), refused 1 row(s)"
+    assert result.stdout.strip() == "imported 1 contact, refused 1 row"
     assert result.stderr.startswith("row 2, column name: name holds a control character (U+0000)")
     assert contacts(db_file) == [("Ben", BEN)]
 
@@ -110,7 +110,7 @@ def test_a_nul_byte_refuses_its_row_only(sb: Run, write: Callable[[bytes], Path]
 def test_a_bom_is_read_as_excel_writes_it(sb: Run, write: Callable[[bytes], Path], db_file: Path):
     result = sb("contacts", "import", write(f"\ufeffname,mobile\nAnn,{ANN}\n".encode()))
     clean(result)
-    assert result.stdout.strip() == "imported 1 contact(s)"
+    assert result.stdout.strip() == "imported 1 contact"
     assert contacts(db_file) == [("Ann", ANN)]
 
 
@@ -120,7 +120,7 @@ def test_a_number_twice_in_the_file_goes_to_the_first_row_only(
     content = f"name,mobile\nAnn,{ANN}\nImpostor,(212) 555-0105\nBen,{BEN}\n".encode()
     result = sb("contacts", "import", write(content))
     clean(result)
-    assert result.stdout.strip() == "imported 2 contact(s), refused 1 row(s)"
+    assert result.stdout.strip() == "imported 2 contacts, refused 1 row"
     assert result.stderr.strip() == (
         f"row 3, column mobile: {ANN} is already in row 2; a number belongs to one contact"
     )
@@ -138,7 +138,7 @@ def test_importing_the_same_file_twice_adds_nobody_and_says_how_many(
     clean(again)
     assert again.returncode == 1, "nothing imported"
     assert again.stdout.strip() == (
-        "imported 0 contact(s), refused 2 row(s)"
+        "imported 0 contacts, refused 2 rows"
         " (2 because a number in them already belongs to a contact)"
     )
     errors = again.stderr.strip().splitlines()
