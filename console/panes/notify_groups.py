@@ -184,7 +184,8 @@ class NotificationGroupsTab(ReportsFailures, Vertical):
         question = Text.assemble(
             "Delete group ",
             literal(group.name, style="bold"),
-            f"? Its {counted(len(group.members), 'member')} stay as profiles.",
+            f"? Its {counted(len(group.members), 'member')}"
+            f" {'stays a profile' if len(group.members) == 1 else 'stay as profiles'}.",
         )
 
         def answered(yes: bool | None) -> None:

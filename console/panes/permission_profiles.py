@@ -250,7 +250,7 @@ class PermissionProfiles(ReportsFailures, Vertical):
         question = Text.assemble(
             "Delete permission profile ",
             literal(profile.name, style="bold"),
-            f"? {counted(profile.users, 'user')} hold it.",
+            f"? {counted(profile.users, 'user')} {'holds' if profile.users == 1 else 'hold'} it.",
         )
 
         def answered(yes: bool | None) -> None:

@@ -305,7 +305,10 @@ class CentreSetup(Remembered, ModalScreen[None]):
             except SwitchboardError as exc:
                 text = str(exc)
                 if done:
-                    text += f" (the {counted(done, 'change')} before it were saved)"
+                    text += (
+                        f" (the {counted(done, 'change')} before it"
+                        f" {'was' if done == 1 else 'were'} saved)"
+                    )
                     # Names may have changed: the next save starts from what is stored.
                     self.activities = await configuration.list_activities(self.context.db)
                     self.queues = await configuration.list_queues(self.context.db)
