@@ -177,12 +177,17 @@ class SwitchboardApp(App[None]):
         self._feed_cursor = 0
         self._worker: Worker | None = None
         self._bundle = BundleWatch()
+        self._offer_bar: OfferBar | None = None
 
     # --- layout -------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
-        yield OfferBar(self.context)
+        # Kept: check_action asks it about the offer keys for every binding, at every
+        # key and focus change; a query of the whole app each time was 1 ms a key
+        # binding for a manager, a third of the footer's bindings check.
+        self._offer_bar = OfferBar(self.context)
+        yield self._offer_bar
         # The first tab is made now, the others when first chosen (DeferredTab).
         with TabbedContent(initial="conversations", id="main-tabs"):
             with TabPane("F1 Conversations", id="conversations"):
@@ -435,8 +440,7 @@ class SwitchboardApp(App[None]):
             return self.context.shows_campaigns
         if action in ("accept_offer", "refuse_offer", "next_offer"):
             # Shown (footer, palette) while an offer waits; core decides the answer.
-            bars = self.query(OfferBar)
-            bar = bars.first() if bars else None
+            bar = self._offer_bar if self._offer_bar and self._offer_bar.is_attached else None
             offer = bar.current if bar is not None else None
             if bar is None or offer is None:
                 return False
