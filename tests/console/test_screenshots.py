@@ -41,8 +41,8 @@ def test_screen_matches_its_snapshot(fresh: Path, name: str):
 
 
 def test_no_screen_hands_the_terminal_a_control_character(fresh: Path):
-    """The demo's messages, names and forms hold markup and escape sequences (a
-    prize SMS in red, a title-setting OSC): drawn, each is visible text."""
+    """The demo holds an SMS with markup and an escape sequence (a prize offer in
+    red): in every scene that shows it, it is drawn as visible text."""
     for drawn in sorted(fresh.glob("*.svg")):
         text = drawn.read_text(encoding="utf-8")
         controls = {ch for ch in text if ch not in "\n\t" and (ord(ch) < 0x20 or ord(ch) == 0x7F)}
