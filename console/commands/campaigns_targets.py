@@ -112,7 +112,8 @@ async def _add_contacts(db: Database, campaign: str, ids: list[int], as_json: bo
     click.echo(f"added {counted(done.added, 'target')}{already}")
     if done.no_mobile:
         click.echo(
-            "not added, no mobile number: contact(s) " + ", ".join(map(str, done.no_mobile)),
+            f"not added, no mobile number: {'contact' if len(done.no_mobile) == 1 else 'contacts'} "
+            + ", ".join(map(str, done.no_mobile)),
             err=True,
         )
     if done.unknown:
@@ -128,7 +129,11 @@ async def _add_filter(db: Database, campaign: str, text: str, as_json: bool) -> 
         return
     click.echo(f"filter {printable(done.filter)}: added {counted(done.added, 'target')}")
     if done.no_mobile:
-        click.echo(f"{done.no_mobile} matching contact(s) have no mobile number", err=True)
+        click.echo(
+            f"{counted(done.no_mobile, 'matching contact')}"
+            f" {'has' if done.no_mobile == 1 else 'have'} no mobile number",
+            err=True,
+        )
 
 
 async def _add_csv(db: Database, campaign: str, file: Path, as_json: bool) -> None:

@@ -192,6 +192,6 @@ def segments_command(text: str, as_json: bool) -> None:
     )
     if offer is not None:
         click.echo(
-            f"replacing {offer.replaced} look-alike character(s) makes it GSM-7: "
+            f"replacing {counted(offer.replaced, 'look-alike character')} makes it GSM-7: "
             f"{counted(offer.count.segments, 'segment')}, saving {offer.segments_saved}"
         )

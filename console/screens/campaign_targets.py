@@ -96,7 +96,10 @@ class TargetsForm(SmallForm):
             if added.already:
                 summary += f"; {added.already} already targeted"
             if added.no_mobile:
-                summary += f"; no mobile: contact(s) {', '.join(map(str, added.no_mobile))}"
+                summary += (
+                    f"; no mobile: {'contact' if len(added.no_mobile) == 1 else 'contacts'}"
+                    f" {', '.join(map(str, added.no_mobile))}"
+                )
             if added.unknown:
                 summary += f"; no such contact: {', '.join(map(str, added.unknown))}"
             return CsvReport(summary)
@@ -104,7 +107,10 @@ class TargetsForm(SmallForm):
             found = await targets.add_filter(db, actor, c, flt)
             summary = f"Filter {found.filter}: added {counted(found.added, 'target')}"
             if found.no_mobile:
-                summary += f"; {found.no_mobile} matching contact(s) have no mobile"
+                summary += (
+                    f"; {counted(found.no_mobile, 'matching contact')}"
+                    f" {'has' if found.no_mobile == 1 else 'have'} no mobile"
+                )
             return CsvReport(summary)
         data = await asyncio.to_thread(read_csv, csv)
         return csv_report(await targets_csv.import_csv(db, actor, c, data))

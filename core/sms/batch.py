@@ -71,7 +71,8 @@ def _message(number: int, raw: bytes) -> BatchMessage:
     unknown = sorted(set(value) - _KEYS)
     if unknown:
         raise InvalidInput(
-            f"line {number} has unknown key(s) {', '.join(map(repr, unknown))};"
+            f"line {number} has unknown {'key' if len(unknown) == 1 else 'keys'}"
+            f" {', '.join(map(repr, unknown))};"
             ' the keys are "to", "text" and "from"'
         )
     to, text, sender = value.get("to"), value.get("text"), value.get("from")

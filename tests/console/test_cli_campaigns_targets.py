@@ -65,11 +65,14 @@ def test_tags_then_a_filter_then_the_pool_and_every_move(sb: Run, db: Path, scen
     }
     added = ok(sb("campaigns", "targets", "add", "Spring", "--filter", "custom.region=north"))
     assert added.stdout == "filter custom.region=north: added 1 target\n"
-    assert added.stderr == "1 matching contact(s) have no mobile number\n"
+    assert added.stderr == "1 matching contact has no mobile number\n"
     assert (
         "added 1 target, 1 already targets"
         in ok(sb("campaigns", "targets", "add", "spring", "--contacts", "1,2")).stdout
     )
+    # Cy Red (contact 3) has only a landline.
+    landline = sb("campaigns", "targets", "add", "spring", "--contacts", "3")
+    assert "not added, no mobile number: contact 3" in landline.stdout + landline.stderr
     pool = json.loads(ok(sb("campaigns", "pool", "Spring", "--json")).stdout)
     assert [(t["id"], t["contact_name"], t["state"]) for t in pool] == [
         (1, "Ada Smith", "waiting"),

@@ -29,7 +29,7 @@ def test_every_message_is_read_in_order_with_its_line_and_blank_lines_are_skippe
         (b'{"to": "+12125550105"}', 'line 2 needs "to" and "text"'),
         (b'{"to": 12125550105, "text": "hi"}', 'line 2 needs "to" and "text"'),
         (b'{"to": "+12125550105", "text": "hi", "from": 1}', 'line 2: "from" must be a string'),
-        (b'{"to": "+12125550105", "text": "hi", "at": "noon"}', "unknown key(s) 'at'"),
+        (b'{"to": "+12125550105", "text": "hi", "at": "noon"}', "unknown key 'at'"),
         (b'{"to": "+12125550105", "text": "\\ud800"}', "line 2 holds a string that is not valid"),
         (b'{"to": "+12125550105", "text": "\xff"}', "line 2 is not UTF-8 text"),
     ],
