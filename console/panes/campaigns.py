@@ -381,7 +381,7 @@ class CampaignsPane(ReportsFailures, Vertical):
         if c is None:
             return
         db = self.context.db
-        when = await self.app.push_screen_wait(StartScreen(db, c.name, self.zone.key))
+        when = await self.app.push_screen_wait(StartScreen(db, c.name, self.zone))
         if not isinstance(when, StartWhen):
             self.say(f"Campaign {c.name} not started")
             return

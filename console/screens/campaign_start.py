@@ -54,7 +54,7 @@ class StartScreen(ModalScreen[StartWhen | None]):
         Binding("ctrl+n", "now", "Start now", id="start.now", tooltip="Start as soon as confirmed"),
     ]
 
-    def __init__(self, db: Database, name: str, zone: str) -> None:
+    def __init__(self, db: Database, name: str, zone: ZoneInfo) -> None:
         super().__init__(id="campaign-start")
         self.db = db
         self.campaign_name = name
@@ -74,7 +74,7 @@ class StartScreen(ModalScreen[StartWhen | None]):
                 yield Button("Start now", id="start-now")
                 yield Button("Start at", variant="primary", id="start-later")
             yield Static(
-                f"Enter: start at the time typed (YYYY-MM-DD HH:MM, {self.zone}) ·"
+                f"Enter: start at the time typed (YYYY-MM-DD HH:MM, {self.zone.key}) ·"
                 " Ctrl+N: start now · Esc close",
                 id="start-hint",
             )
@@ -107,8 +107,8 @@ class StartScreen(ModalScreen[StartWhen | None]):
 
     def _at(self, text: str) -> None:
         try:
-            at = campaigns.parse_start(text, self.zone)
-            lifecycle.check_start(self.db, at, ZoneInfo(self.zone))
+            at = campaigns.parse_start(text, self.zone.key)
+            lifecycle.check_start(self.db, at, self.zone)
         except SwitchboardError as exc:
             shown = self.query_one("#start-error", Static)
             shown.update(literal(str(exc), one_line=False))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from core import settings
-from core.account_zone import account_zone
 from core.alerts import config, timeline
 from core.alerts.consent import alertable_in
 from core.clock import from_ms, to_ms
@@ -103,9 +103,10 @@ class Status:
 
 async def status(db: Database, actor: Actor) -> Status:
     authorize(actor, Action.VIEW_SHIFTS)
-    current = config.alert_settings(await settings.load(db))
-    # The account's day (core/account_zone.py), not the server's.
-    zone = await account_zone(db)
+    loaded = await settings.load(db)
+    current = config.alert_settings(loaded)
+    # The account's day, not the server's (its time_zone, as core/account_zone.py reads it).
+    zone = ZoneInfo(loaded.time_zone)
     today_there = db.clock.now().astimezone(zone).date()
     midnight = occurrences(datetime.combine(today_there, time()), zone)[0]
     row = await db.fetchone(
