@@ -25,12 +25,13 @@ import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import aiosqlite
 
 from core.clock import Clock, to_ms
 from core.errors import DatabaseProblem
+from core.templates import field_name
 
 BUSY_TIMEOUT_MS = 10_000
 Params = Sequence[Any] | dict[str, Any]
@@ -388,6 +389,13 @@ def _is_damage(exc: sqlite3.Error) -> bool:
     return code.startswith("SQLITE_CORRUPT") or code == "SQLITE_NOTADB"
 
 
+SQL_FUNCTIONS: Final[tuple[tuple[str, int, Callable[..., Any]], ...]] = (
+    # Campaigns read their merge values in SQL, a custom key merged as its field.
+    ("field_name", 1, field_name),
+)
+"""(name, arguments, function): Python that every connection's SQL may call."""
+
+
 async def _connect(path: Path | str, *, uri: bool = False) -> aiosqlite.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves.
     conn = aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, uri=uri)
@@ -396,6 +404,8 @@ async def _connect(path: Path | str, *, uri: bool = False) -> aiosqlite.Connecti
         conn.row_factory = sqlite3.Row
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA foreign_keys = ON")
+        for name, arguments, function in SQL_FUNCTIONS:
+            await conn.create_function(name, arguments, function, deterministic=True)
     except BaseException:
         # Stop its thread now: left running, it reports to an event loop that
         # asyncio.run has closed ("Event loop is closed" after the real error).

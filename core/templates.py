@@ -30,6 +30,7 @@ into a form gets exactly those characters in the message.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final
@@ -48,9 +49,27 @@ MAX_TEMPLATE: Final = 20_000
 """Characters in a template: an email body with room to spare."""
 MAX_FIELD_LENGTH: Final = 100_000
 
-_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
+FIELD_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
+"""What a field's name may be."""
 # What a person might have meant as a name: used only to word the refusal.
 _LOOKS_LIKE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+_NOT_NAME: Final = re.compile(r"[^a-z0-9]+")
+
+
+# A few keys, met per target: SQLite calls it for each key of each contact a campaign
+# reads (core.db registers it; core.campaigns.fields uses it).
+@functools.lru_cache(maxsize=4096)
+def field_name(key: str) -> str | None:
+    """The field a custom key or CSV column is merged as ("Account manager" ->
+    account_manager); None when nothing of it can name a field."""
+    name = _NOT_NAME.sub("_", key.strip().lower()).strip("_")[:64]
+    if not name:
+        return None
+    if not name[0].isalpha():
+        name = ("f_" + name)[:64]
+    return name
+
 
 # Fillers for the longest render. A GSM-7 extension character costs two
 # septets and an astral character two UTF-16 units: the most a character can
@@ -79,7 +98,7 @@ class Field:
     gsm7_only: bool = False
 
     def __post_init__(self) -> None:
-        if not _NAME.fullmatch(self.name):
+        if not FIELD_NAME.fullmatch(self.name):
             raise InvalidInput(
                 f"field name {self.name!r} must be 1-64 lowercase letters, digits or _,"
                 " starting with a letter"
@@ -242,7 +261,7 @@ def compile_template(source: str, fields: Fields) -> Template:
             )
         inner = source[start + len(OPEN) : end]
         name = inner.strip()
-        if not _NAME.fullmatch(name):
+        if not FIELD_NAME.fullmatch(name):
             raise InvalidInput(_malformed(inner, start))
         if name not in fields:
             raise fields.unknown(name)

@@ -46,6 +46,7 @@ from core.templates import (
     Template,
     UnknownField,
     compile_template,
+    field_name,
     longest_count,
 )
 from core.text import segment_rate
@@ -216,7 +217,7 @@ async def observed_fields(q: Querier, campaign_id: int | None) -> Fields:
         " json_each(t.merge_values) j WHERE t.campaign_id = ? GROUP BY j.key",
         (campaign_id,),
     ):
-        name = fields.field_name(str(r["key"]))
+        name = field_name(str(r["key"]))
         if name is not None:
             longest[name] = max(longest.get(name, 0), int(r["n"] or 0))
     return Fields(

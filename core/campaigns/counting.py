@@ -12,7 +12,7 @@ target's text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from core.errors import InvalidInput
@@ -32,6 +32,20 @@ def shape_of(value: str) -> object:
     return len(value) if segments.GSM7_BASIC.issuperset(value) else value
 
 
+_GSM7_BASIC_SQL: Final = f"char({', '.join(str(ord(ch)) for ch in sorted(segments.GSM7_BASIC))})"
+
+
+def shape_sql(value: str) -> str:
+    """:func:`shape_of` in SQL, for the SQL expression ``value``: trim() takes off every
+    GSM-7 basic character, so nothing is left only of a value made of them; length()
+    counts characters, as len() does. Letters, digits and spaces (most values) are
+    told by GLOB first: trim() compares each character with the whole set."""
+    return (
+        f"CASE WHEN {value} NOT GLOB '*[^A-Za-z0-9 ]*' THEN length({value})"
+        f" WHEN trim({value}, {_GSM7_BASIC_SQL}) = '' THEN length({value}) ELSE {value} END"
+    )
+
+
 class Counter:
     """Segments of ``template`` rendered with a target's values, with the opt-out line
     its number still needs, as ``segments.count`` gives them for the rendered text."""
@@ -44,6 +58,12 @@ class Counter:
         # length but could make a text that is only blank, which is not sent).
         self._never_empty = any(isinstance(p, str) and p.strip() for p in template.pieces)
         self._counted: dict[Shape, segments.SegmentCount | str | None] = {}
+
+    def group_sql(self, values: Sequence[str]) -> list[str]:
+        """What to group targets by in SQL so that each group's texts share one count,
+        ``values`` being the SQL expressions of ``names``' values: their shapes, or the
+        values themselves for a template whose text may render empty."""
+        return [shape_sql(v) if self._never_empty else v for v in values]
 
     def count(self, values: Mapping[str, str], line: str | None) -> segments.SegmentCount | None:
         """The count of the text as sent; None when it renders empty (nothing to send).

@@ -97,8 +97,9 @@ _STATE = (
 )
 
 
-def _due(where: str | None) -> str:
-    """The due targets, each with what decides it at send time: whether its contact
+def _due(where: str | None, values: str) -> str:
+    """The due targets, each with its values (``fields.Reader.columns``) and what
+    decides it at send time: whether its contact
     still matches the live filter (``where``, over contacts ``c``, its parameters named;
     None: no filter), its number's consent, and whether the number is one of ours. The
     due index walked in due order; "+" keeps SQLite from the per-campaign state index,
@@ -112,8 +113,7 @@ def _due(where: str | None) -> str:
         f" ELSE coalesce(({where}), 0) END"
     )
     return (
-        "SELECT t.id, t.contact_id, t.phone, t.merge_values,"
-        " c.name, c.job_title, c.email, c.custom,"
+        f"SELECT t.id, t.contact_id, t.phone{values},"
         f" {matches} AS matches, coalesce(pc.opted_out, 0) AS opted_out,"
         " pc.notice_sent_at IS NOT NULL AS noticed,"
         " EXISTS (SELECT 1 FROM numbers n WHERE n.e164 = t.phone) AS ours"
@@ -341,7 +341,8 @@ async def _chunk(
     # trip that reads the campaign's state.
     limit = ROWS_PER_CHUNK
     given = {"campaign": campaign.id, "ahead": math.ceil(ahead), "now": now, "limit": limit}
-    state, rows = await tx.fetchall_each((_STATE, given), (_due(where), {**params, **given}))
+    due = _due(where, compiled.reader.columns)
+    state, rows = await tx.fetchall_each((_STATE, given), (due, {**params, **given}))
     if not state or state[0][0] != "running":  # paused or cancelled since the run began
         return 0, False
     last_id: int = state[0][1]
@@ -378,9 +379,7 @@ async def _chunk(
                 continue
             if throttled:
                 continue  # stays programmed and due: the next run, when there is room
-            used = compiled.reader.values(
-                r if r["contact_id"] is not None else None, r["phone"], r["merge_values"]
-            )
+            used = compiled.reader.values(r)
             # A number not yet told how to opt out gets the line with this text: counted
             # here with it, so the room is what will be queued.
             line = None if r["noticed"] else config.optout_notice

@@ -13,7 +13,10 @@
 - Segments: every target's text with the opt-out line the first SMS to a
   number carries, counted as dispatch counts it (``core.campaigns.counting``:
   one render per shape of the values, a value of GSM-7 basic characters
-  standing for its length): 100,000 targets make few distinct texts.
+  standing for its length): 100,000 targets make few distinct texts. SQLite
+  reads the values (``fields.Reader``) and groups each page of targets by
+  zone key, opt-out line and shape, so Python counts a few dozen groups a
+  page instead of every target.
 - Skipped when due, for their time zone (``core.campaigns.quiet_hours``): a
   number whose zone is unknown when the campaign skips those, and a number
   whose zones' windows never meet. They are not counted in what is sent.
@@ -144,10 +147,10 @@ _TARGETS: Final = """
     LEFT JOIN phone_consent pc ON pc.phone = t.phone
     WHERE t.campaign_id = :campaign AND t.state IN ('waiting', 'programmed')
 """
+_PAGE: Final = 5_000
+"""Targets read at a time to count their segments (SQLite groups them)."""
 # 1: one of the contact's (or, for a CSV row, anyone's) phones with this number
 # is a mobile; 0: known and not a mobile; NULL: no contact has it (checked at import).
-_PAGE: Final = 2_000
-"""Targets read at a time to count their segments."""
 MOBILE_SQL: Final = """(SELECT max(cp.kind = 'mobile') FROM contact_phones cp
     WHERE cp.e164 = t.phone AND (t.contact_id IS NULL OR cp.contact_id = t.contact_id))"""
 
@@ -256,14 +259,13 @@ async def _segments_in(
     groups: dict[str, Counter[int]] = {}
     by_number: dict[str, Counter[int]] = {}
     zone_key = quiet_hours.zone_key
-    async with contextlib.aclosing(_pages(q, campaign_id, eligible)) as pages:
+    async with contextlib.aclosing(_pages(q, campaign_id, eligible, reader, counter)) as pages:
         async for rows in pages:
+            # A row stands for the page's targets of one zone key, opt-out line and shape
+            # of values: its values (each the least of its group's) are counted for all.
             for r in rows:
-                values = reader.values(
-                    r if r["has_contact"] else None, r["phone"], r["merge_values"]
-                )
                 try:
-                    found = counter.count(values, notice if r["notice_due"] else None)
+                    found = counter.count(reader.values(r), notice if r["notice_due"] else None)
                 except InvalidInput:
                     found = None  # a value refused: skipped when due, saying why
                 # A text that renders empty (or is refused) is skipped when due; counted
@@ -273,27 +275,34 @@ async def _segments_in(
                 group = groups.get(key)
                 if group is None:
                     group = groups[key] = by_number[r["phone"]] = Counter()
-                group[parts] += 1
+                group[parts] += r["targets"]
     return by_number
 
 
 async def _pages(
-    q: Querier, campaign_id: int, eligible: str
+    q: Querier, campaign_id: int, eligible: str, reader: fields.Reader, counter: counting.Counter
 ) -> AsyncGenerator[list[sqlite3.Row], None]:
     """The targets a page at a time, by target id, one state at a time (so the state
-    index walks in id order and a page reads only its rows): only the groups are kept,
-    so memory stays two pages whatever the number of targets. The next page is read
-    while the caller counts this one."""
+    index walks in id order and a page reads only its rows), each page grouped by SQLite
+    into its targets of one zone key, opt-out line and shape of values (a few dozen rows
+    for _PAGE targets, whatever their number): memory stays two pages' groups. The next
+    page is read while the caller counts this one."""
+    values = [f"v{i}" for i in range(len(reader.names))]
+    keys = ", ".join([quiet_hours.zone_key_sql("phone"), "notice_due", *counter.group_sql(values)])
+    sql = (
+        "WITH page AS MATERIALIZED (SELECT t.id, t.phone,"
+        f" coalesce(pc.notice_sent_at IS NULL, 1) AS notice_due{reader.columns}"
+        f" {_TARGETS}{eligible}"
+        " AND t.state = :state AND t.id > :after ORDER BY t.id LIMIT :page)"
+        " SELECT max(id) AS last, count(*) AS targets, min(phone) AS phone, notice_due"
+        + "".join(f", min({v}) AS {v}" for v in values)
+        + f" FROM page GROUP BY {keys}"
+    )
 
     def read(state: str, after: int) -> asyncio.Future[list[sqlite3.Row]]:
         return asyncio.ensure_future(
             q.fetchall(
-                "SELECT t.id, t.phone, t.merge_values, c.name, c.job_title, c.email, c.custom,"
-                " c.id IS NOT NULL AS has_contact,"
-                " coalesce(pc.notice_sent_at IS NULL, 1) AS notice_due"
-                f" {_TARGETS}{eligible}"
-                " AND t.state = :state AND t.id > :after ORDER BY t.id LIMIT :page",
-                {"campaign": campaign_id, "state": state, "after": after, "page": _PAGE},
+                sql, {"campaign": campaign_id, "state": state, "after": after, "page": _PAGE}
             )
         )
 
@@ -302,7 +311,8 @@ async def _pages(
         try:
             while pending is not None:
                 rows = await pending
-                pending = read(state, rows[-1]["id"]) if len(rows) == _PAGE else None
+                full = sum(r["targets"] for r in rows) == _PAGE
+                pending = read(state, max(r["last"] for r in rows)) if full else None
                 yield rows
         finally:
             if pending is not None:  # the caller stopped: the read ahead is not wanted

@@ -11,16 +11,14 @@ file was made for this campaign.
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 import sqlite3
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Final
 
 from core.db import Database, Tx
 from core.people.contacts import MAX_CUSTOM_VALUE, MAX_EMAIL, MAX_JOB_TITLE, MAX_NAME
-from core.templates import Field, Fields
+from core.templates import FIELD_NAME, Field, Fields, field_name
 
 MAX_PHONE: Final = 16
 """E.164: a plus and at most 15 digits."""
@@ -34,21 +32,8 @@ BUILT_IN: Final = (
     Field("phone", "Phone number", MAX_PHONE, gsm7_only=True),
 )
 _BUILT_IN_NAMES: Final = frozenset(f.name for f in BUILT_IN)
-_NOT_NAME: Final = re.compile(r"[^a-z0-9]+")
 
 Querier = Database | Tx
-
-
-@functools.lru_cache(maxsize=4096)  # a few keys, met once per target at send time
-def field_name(key: str) -> str | None:
-    """The field a custom key or CSV column is merged as ("Account manager" ->
-    account_manager); None when nothing of it can name a field."""
-    name = _NOT_NAME.sub("_", key.strip().lower()).strip("_")[:64]
-    if not name:
-        return None
-    if not name[0].isalpha():
-        name = ("f_" + name)[:64]
-    return name
 
 
 async def fields_in(q: Querier, campaign_id: int | None = None) -> Fields:
@@ -92,64 +77,59 @@ async def still_found(q: Querier, campaign_id: int, used: Iterable[Field]) -> bo
 
 
 class Reader:
-    """The values of the fields one template uses, for a target at a time: what
-    ``values_for`` gives for them ("" for a value it has not), without making the
-    others. A dispatch chunk asks this of every target, so it reads no more than the
-    template needs: a contact's custom fields are decoded only when it uses one."""
+    """The values of the fields one template uses, read by SQL with each target: the
+    rules of ``values_for``, for those fields only, as expressions over a target ``t``
+    (``campaign_targets``) and its contact ``c`` (``contacts``, LEFT JOINed: NULLs for a
+    CSV row or a contact gone). A dispatch chunk or an estimate page asks this of every
+    target, so SQLite makes the values in C instead of Python decoding each contact's
+    custom fields: at 100,000 targets that was a tenth of a campaign's start and send."""
 
     def __init__(self, used: Iterable[str]) -> None:
         self.names = tuple(dict.fromkeys(used))
-        wanted = frozenset(self.names)
-        self._phone = "phone" in wanted
-        self._name_parts = tuple(n for n in ("name", "first_name", "last_name") if n in wanted)
-        self._columns = tuple(n for n in ("job_title", "email") if n in wanted)
-        self._custom = wanted - _BUILT_IN_NAMES
-        self._wanted = wanted
+        for name in self.names:
+            # Written into the SQL, not bound: a field name's characters are all it may hold.
+            if not FIELD_NAME.fullmatch(name):
+                raise ValueError(f"not a merge field name: {name!r}")
+        self.expressions = tuple(_value_sql(name) for name in self.names)
+        """Each field's value, "" when the target has none."""
+        self.columns = "".join(f", {e} AS v{i}" for i, e in enumerate(self.expressions))
+        """To follow the other columns of a SELECT: ", <value> AS v0, ..."."""
 
-    def values(
-        self,
-        contact: sqlite3.Row | Mapping[str, object] | None,
-        phone: str,
-        merge_values: str | None,
-    ) -> dict[str, str]:
-        found = dict.fromkeys(self.names, "")
-        if self._phone:
-            found["phone"] = phone
-        if contact is not None:
-            if self._name_parts:
-                name = str(contact["name"] or "")
-                first, _, last = name.partition(" ")
-                parts = {"name": name, "first_name": first, "last_name": last.strip()}
-                for part in self._name_parts:
-                    found[part] = parts[part]
-            for column in self._columns:
-                found[column] = str(contact[column] or "")
-            if self._custom:
-                custom = _decoded(str(contact["custom"] or "{}"))
-                # Last to first: the first key of a field in the object's order is
-                # the one left, as values_for's setdefault keeps it.
-                for key in reversed(custom):
-                    named = field_name(key)
-                    if named in self._custom:
-                        found[named] = str(custom[key])
-        if merge_values and merge_values != "{}":
-            for key, value in _decoded(merge_values).items():
-                if key in self._wanted:
-                    found[key] = str(value)
-        return found
+    def values(self, row: sqlite3.Row) -> dict[str, str]:
+        """A row's values (selected with ``columns``), by field name."""
+        return {name: row[f"v{i}"] for i, name in enumerate(self.names)}
 
 
-_raw_decode = json.JSONDecoder().raw_decode
+_NAME: Final = "coalesce(c.name, '')"
+_SPACE: Final = f"instr({_NAME}, ' ')"
+_WHITESPACE: Final = "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace())
+"""What Python's str.strip() takes off, for SQL's trim() to take off the same."""
+_BY_CONTACT: Final = {
+    "name": _NAME,
+    # The name split at its first space, as str.partition(" ") splits it.
+    "first_name": f"CASE WHEN {_SPACE} THEN substr({_NAME}, 1, {_SPACE} - 1) ELSE {_NAME} END",
+    "last_name": f"CASE WHEN {_SPACE} THEN trim(substr({_NAME}, {_SPACE} + 1),"
+    f" char({', '.join(str(ord(ch)) for ch in _WHITESPACE)})) ELSE '' END",
+    "job_title": "c.job_title",
+    "email": "c.email",
+}
 
 
-def _decoded(text: str) -> Any:
-    """``json.loads(text)``, a third of its time for text as SQLite and json.dumps write
-    it (nothing before or after the value); anything else goes through json.loads."""
-    try:
-        value, end = _raw_decode(text)
-    except ValueError:
-        return json.loads(text)
-    return value if end == len(text) else json.loads(text)
+def _value_sql(name: str) -> str:
+    """One field's value for target ``t``: its CSV row's (the file was made for this
+    campaign; its keys are field names), else its contact's. For a custom field, the
+    first key in the object's order that is merged as this field (``field_name``,
+    which core.db registers in SQLite)."""
+    if name == "phone":
+        by_contact = "t.phone"
+    elif name in _BY_CONTACT:
+        by_contact = _BY_CONTACT[name]
+    else:
+        by_contact = (
+            "(SELECT j.value FROM json_each(c.custom) j"
+            f" WHERE field_name(j.key) = '{name}' ORDER BY j.id LIMIT 1)"
+        )
+    return f"coalesce(t.merge_values ->> '$.{name}', {by_contact}, '')"
 
 
 def values_for(

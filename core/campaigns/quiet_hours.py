@@ -88,6 +88,11 @@ def zone_key(phone: str) -> str:
     return phone[:_PREFIX]
 
 
+def zone_key_sql(phone: str) -> str:
+    """:func:`zone_key` in SQL, for the SQL expression ``phone`` (E.164: ASCII)."""
+    return f"substr({phone}, 1, {_PREFIX})"
+
+
 def zones_of(phone: str) -> tuple[str, ...]:
     """The zones ``phone`` (E.164) may be in, or ``(UNKNOWN_ZONE,)``.
 

@@ -8,7 +8,7 @@ The format
 * One phone column, named ``phone`` or ``mobile``: the number texted. Numbers
   without a country code are read in the account's default region.
 * Every other column is a merge field of the campaign's template, named by
-  ``fields.field_name`` of its header ("Account manager" is
+  ``templates.field_name`` of its header ("Account manager" is
   ``{{account_manager}}``); its values are stored per target. A row's value
   wins over the contact's field of the same name.
 * A number that belongs to a contact makes that contact the target (its
@@ -35,7 +35,7 @@ from typing import Any, Final
 from core import settings
 from core.campaigns import campaigns
 from core.campaigns.campaigns import Campaign
-from core.campaigns.fields import MAX_PHONE, field_name
+from core.campaigns.fields import MAX_PHONE
 from core.campaigns.lookup import CampaignName, authorized_in, ensure_open
 from core.campaigns.targets import merge_json
 from core.db import Database, Tx
@@ -45,6 +45,7 @@ from core.people.contacts import MAX_CUSTOM_VALUE
 from core.people.contacts_csv import RowError
 from core.records import record
 from core.sms.phones import may_be_mobile, normalise
+from core.templates import field_name
 from core.text import control_refusal, has_control_characters
 
 PHONE_COLUMNS: Final = ("phone", "mobile")

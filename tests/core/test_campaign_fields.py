@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from core.campaigns.fields import field_name, fields_in, values_for
+from core.campaigns.fields import fields_in, values_for
 from core.db import Database
 from core.people import contacts
 from core.people.authz import SYSTEM
 from core.people.contacts import ContactDraft
-from core.templates import compile_template
+from core.templates import compile_template, field_name
 
 
 def test_keys_become_field_names():
