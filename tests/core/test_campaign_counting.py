@@ -20,8 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.campaigns import counting
-from core.campaigns.fields import BUILT_IN, Reader, values_for
+from core.campaigns import counting, quiet_hours
+from core.campaigns.fields import BUILT_IN, WHITESPACE, Reader, values_for
 from core.clock import FakeClock
 from core.db import SQL_FUNCTIONS, open_database
 from core.errors import InvalidInput
@@ -138,6 +138,16 @@ def test_a_name_split_is_python_s_whitespace_and_all(sqlite) -> None:
         "first_name": "Ann\u3000Marie",
         "last_name": "Lee",
     }
+
+
+def test_the_whitespace_trimmed_is_all_that_python_strips() -> None:
+    assert set(WHITESPACE) == {ch for ch in map(chr, range(0x110000)) if ch.isspace()}
+
+
+def test_sqlite_tells_a_number_s_zone_key_as_python_does(sqlite) -> None:
+    for phone in ("+12025550147", "+442071838750", "+8613800138000", "+1"):
+        found = sqlite.execute(f"SELECT {quiet_hours.zone_key_sql('?1')}", (phone,)).fetchone()[0]
+        assert found == quiet_hours.zone_key(phone)
 
 
 def test_a_name_that_is_not_a_field_name_never_reaches_the_sql() -> None:
