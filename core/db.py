@@ -31,7 +31,7 @@ import aiosqlite
 
 from core.clock import Clock, to_ms
 from core.errors import DatabaseProblem
-from core.templates import field_name
+from core.merging import field_name, merged_value, name_part
 
 BUSY_TIMEOUT_MS = 10_000
 Params = Sequence[Any] | dict[str, Any]
@@ -392,6 +392,8 @@ def _is_damage(exc: sqlite3.Error) -> bool:
 SQL_FUNCTIONS: Final[tuple[tuple[str, int, Callable[..., Any]], ...]] = (
     # Campaigns read their merge values in SQL, a custom key merged as its field.
     ("field_name", 1, field_name),
+    ("merged_value", 2, merged_value),
+    ("name_part", 2, name_part),
 )
 """(name, arguments, function): Python that every connection's SQL may call."""
 

@@ -30,7 +30,6 @@ into a form gets exactly those characters in the message.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final
@@ -53,23 +52,6 @@ FIELD_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 """What a field's name may be."""
 # What a person might have meant as a name: used only to word the refusal.
 _LOOKS_LIKE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-_NOT_NAME: Final = re.compile(r"[^a-z0-9]+")
-
-
-# A few keys, met per target: SQLite calls it for each key of each contact a campaign
-# reads (core.db registers it; core.campaigns.fields uses it).
-@functools.lru_cache(maxsize=4096)
-def field_name(key: str) -> str | None:
-    """The field a custom key or CSV column is merged as ("Account manager" ->
-    account_manager); None when nothing of it can name a field."""
-    name = _NOT_NAME.sub("_", key.strip().lower()).strip("_")[:64]
-    if not name:
-        return None
-    if not name[0].isalpha():
-        name = ("f_" + name)[:64]
-    return name
-
 
 # Fillers for the longest render. A GSM-7 extension character costs two
 # septets and an astral character two UTF-16 units: the most a character can

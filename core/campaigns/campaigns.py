@@ -36,6 +36,7 @@ from core.campaigns import fields, filters
 from core.clock import from_ms_or_none
 from core.db import Database, Tx
 from core.errors import InvalidInput, LimitExceeded, NotFound, WrongStatus
+from core.merging import field_name
 from core.people.authz import Action, Actor, CampaignAccess, NumberAccess, allows, authorize
 from core.permissions import profiles, values
 from core.records import record
@@ -46,7 +47,6 @@ from core.templates import (
     Template,
     UnknownField,
     compile_template,
-    field_name,
     longest_count,
 )
 from core.text import segment_rate

@@ -39,9 +39,11 @@ def shape_sql(value: str) -> str:
     """:func:`shape_of` in SQL, for the SQL expression ``value``: trim() takes off every
     GSM-7 basic character, so nothing is left only of a value made of them; length()
     counts characters, as len() does. Letters, digits and spaces (most values) are
-    told by GLOB first: trim() compares each character with the whole set."""
+    told by GLOB first: trim() compares each character with the whole set. A NUL
+    (not GSM-7) is looked for in the bytes first: SQL's text functions stop at one."""
     return (
-        f"CASE WHEN {value} NOT GLOB '*[^A-Za-z0-9 ]*' THEN length({value})"
+        f"CASE WHEN instr(CAST({value} AS BLOB), x'00') THEN {value}"
+        f" WHEN {value} NOT GLOB '*[^A-Za-z0-9 ]*' THEN length({value})"
         f" WHEN trim({value}, {_GSM7_BASIC_SQL}) = '' THEN length({value}) ELSE {value} END"
     )
 

@@ -17,8 +17,9 @@ from collections.abc import Iterable, Mapping
 from typing import Final
 
 from core.db import Database, Tx
+from core.merging import field_name, name_part
 from core.people.contacts import MAX_CUSTOM_VALUE, MAX_EMAIL, MAX_JOB_TITLE, MAX_NAME
-from core.templates import FIELD_NAME, Field, Fields, field_name
+from core.templates import FIELD_NAME, Field, Fields
 
 MAX_PHONE: Final = 16
 """E.164: a plus and at most 15 digits."""
@@ -102,20 +103,28 @@ class Reader:
 
 _NAME: Final = "coalesce(c.name, '')"
 _SPACE: Final = f"instr({_NAME}, ' ')"
+_NUL: Final = "x'00'"
 WHITESPACE: Final = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
     "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 """What Python's str.strip() takes off (str.isspace()), for SQL's trim() to take off the
 same; written out, as finding them among every code point takes 70 ms."""
+_WHITESPACE_SQL: Final = f"char({', '.join(str(ord(ch)) for ch in WHITESPACE)})"
 _BY_CONTACT: Final = {
     "name": _NAME,
-    # The name split at its first space, as str.partition(" ") splits it.
-    "first_name": f"CASE WHEN {_SPACE} THEN substr({_NAME}, 1, {_SPACE} - 1) ELSE {_NAME} END",
-    "last_name": f"CASE WHEN {_SPACE} THEN trim(substr({_NAME}, {_SPACE} + 1),"
-    f" char({', '.join(str(ord(ch)) for ch in WHITESPACE)})) ELSE '' END",
     "job_title": "c.job_title",
     "email": "c.email",
+    # The name split at its first space, as ``name_part`` splits it: in SQL, but by the
+    # function itself for a name holding a NUL (SQLite's text functions stop at one).
+    **{
+        part: f"CASE WHEN instr(CAST({_NAME} AS BLOB), {_NUL}) THEN name_part({_NAME}, '{part}')"
+        f" WHEN {_SPACE} THEN {split} ELSE {whole} END"
+        for part, split, whole in (
+            ("first_name", f"substr({_NAME}, 1, {_SPACE} - 1)", _NAME),
+            ("last_name", f"trim(substr({_NAME}, {_SPACE} + 1), {_WHITESPACE_SQL})", "''"),
+        )
+    },
 }
 
 
@@ -129,11 +138,21 @@ def _value_sql(name: str) -> str:
     elif name in _BY_CONTACT:
         by_contact = _BY_CONTACT[name]
     else:
-        by_contact = (
+        by_contact = _json_value(
+            "c.custom",
+            name,
             "(SELECT j.value FROM json_each(c.custom) j"
-            f" WHERE field_name(j.key) = '{name}' ORDER BY j.id LIMIT 1)"
+            f" WHERE field_name(j.key) = '{name}' ORDER BY j.id LIMIT 1)",
         )
-    return f"coalesce(t.merge_values ->> '$.{name}', {by_contact}, '')"
+    by_csv = _json_value("t.merge_values", name, f"t.merge_values ->> '$.{name}'")
+    return f"coalesce({by_csv}, {by_contact}, '')"
+
+
+def _json_value(column: str, name: str, read: str) -> str:
+    """``read`` (SQLite's JSON functions on ``column``), or, for an object holding an
+    escaped NUL, where they would end the string, ``merged_value`` (Python) instead."""
+    nul = f"instr({column}, '\\u0000')"
+    return f"CASE WHEN {nul} THEN merged_value({column}, '{name}') ELSE {read} END"
 
 
 def values_for(
@@ -144,11 +163,10 @@ def values_for(
     values: dict[str, str] = {"phone": phone}
     if contact is not None:
         name = str(contact["name"] or "")
-        first, _, last = name.partition(" ")
         values.update(
             name=name,
-            first_name=first,
-            last_name=last.strip(),
+            first_name=name_part(name, "first_name"),
+            last_name=name_part(name, "last_name"),
             job_title=str(contact["job_title"] or ""),
             email=str(contact["email"] or ""),
         )

@@ -40,12 +40,12 @@ from core.campaigns.lookup import CampaignName, authorized_in, ensure_open
 from core.campaigns.targets import merge_json
 from core.db import Database, Tx
 from core.errors import InvalidInput
+from core.merging import field_name
 from core.people.authz import Action, Actor, authorize
 from core.people.contacts import MAX_CUSTOM_VALUE
 from core.people.contacts_csv import RowError
 from core.records import record
 from core.sms.phones import may_be_mobile, normalise
-from core.templates import field_name
 from core.text import control_refusal, has_control_characters
 
 PHONE_COLUMNS: Final = ("phone", "mobile")

@@ -37,6 +37,11 @@ _chars = st.sampled_from(list("aZ09 .,-é£") + list("[]{}€^~|\\") + list("ç�
 _values = st.lists(_chars, max_size=14).map("".join)
 _short = st.lists(_chars, max_size=3).map("".join)
 """Short values: rows of one shape with different characters are many."""
+_stored = st.lists(_chars | st.sampled_from(["\x00", "\t", "\u3000", "\xa0"]), max_size=14).map(
+    "".join
+)
+"""What a contact or CSV row may hold, saved before contacts refused control characters:
+a NUL ends a string in SQLite's JSON and text functions; Python strips more blanks."""
 _keys = st.sampled_from(["Code", "code", "CODE ", "City", "job title", "First name", "!!", "Zip"])
 
 
@@ -44,14 +49,14 @@ _keys = st.sampled_from(["Code", "code", "CODE ", "City", "job title", "First na
 def _targets(draw: st.DrawFn) -> tuple[dict[str, object] | None, str, str | None]:
     contact: dict[str, object] | None = None
     if draw(st.booleans()):
-        custom = draw(st.dictionaries(_keys, _values, max_size=4))
+        custom = draw(st.dictionaries(_keys, _stored, max_size=4))
         contact = {
-            "name": draw(st.one_of(st.none(), _values)),
-            "job_title": draw(st.one_of(st.none(), _values)),
-            "email": draw(st.one_of(st.none(), _values)),
+            "name": draw(st.one_of(st.none(), _stored)),
+            "job_title": draw(st.one_of(st.none(), _stored)),
+            "email": draw(st.one_of(st.none(), _stored)),
             "custom": json.dumps(custom),
         }
-    csv = draw(st.dictionaries(st.sampled_from(["code", "first_name", "phone", "zip"]), _values))
+    csv = draw(st.dictionaries(st.sampled_from(["code", "first_name", "phone", "zip"]), _stored))
     merge = draw(st.sampled_from([None, "{}", json.dumps(csv)]))
     return contact, "+12025550147", merge
 
@@ -189,7 +194,7 @@ def test_a_counter_counts_each_text_as_rendering_it_would(source, rows) -> None:
 
 
 @settings(deadline=None, max_examples=300)
-@given(st.lists(_chars | st.characters(), max_size=8).map("".join))
+@given(st.lists(_chars | st.characters(codec="utf-8"), max_size=8).map("".join))
 def test_sqlite_tells_a_value_s_shape_as_python_does(sqlite, value) -> None:
     # The estimate groups a page's targets by shape in SQL.
     found = sqlite.execute(f"SELECT {counting.shape_sql('?1')}", (value,)).fetchone()[0]

@@ -6,10 +6,11 @@ import json
 
 from core.campaigns.fields import fields_in, values_for
 from core.db import Database
+from core.merging import field_name
 from core.people import contacts
 from core.people.authz import SYSTEM
 from core.people.contacts import ContactDraft
-from core.templates import compile_template, field_name
+from core.templates import compile_template
 
 
 def test_keys_become_field_names():
