@@ -83,7 +83,8 @@ class Reader:
     (``campaign_targets``) and its contact ``c`` (``contacts``, LEFT JOINed: NULLs for a
     CSV row or a contact gone). A dispatch chunk or an estimate page asks this of every
     target, so SQLite makes the values in C instead of Python decoding each contact's
-    custom fields (the start of a 100,000-target campaign, 1.9 s, is 1.6 s so)."""
+    custom fields (bench.campaigns: a 100,000-target start, about 2.0 s, is 1.6-1.9 s so,
+    and the event loop's p99 lag while it dispatches 3.5 ms instead of 8.5)."""
 
     def __init__(self, used: Iterable[str]) -> None:
         self.names = tuple(dict.fromkeys(used))
