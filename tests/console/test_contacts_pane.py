@@ -53,6 +53,16 @@ async def _search(pilot, app, text: str, expect) -> None:  # type: ignore[no-unt
     assert isinstance(app.focused, ContactTable)
 
 
+async def _edit(pilot, app, contact_id: int) -> ContactForm:  # type: ignore[no-untyped-def]
+    """Find Quillfeather, then open its edit form (e)."""
+    await _search(pilot, app, "quillfeather", [contact_id])
+    await pilot.press("e")
+    await _settle(pilot, lambda: isinstance(app.screen, ContactForm))
+    form = app.screen
+    assert isinstance(form, ContactForm)
+    return form
+
+
 async def test_typing_a_search_shows_only_matches(app_as, demo_db: Database) -> None:
     quill = await _add(demo_db, "Xavier Quillfeather", QUILL_MOBILE, job_title="Scribe")
     quillon = await _add(demo_db, "Xena Quillon", QUILLON_MOBILE)
@@ -120,11 +130,7 @@ async def test_edit_form_saves_a_new_name_and_mobile(app_as, demo_db: Database) 
     quill = await _add(demo_db, "Xavier Quillfeather", QUILL_MOBILE)
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
-        await _search(pilot, app, "quillfeather", [quill.id])
-        await pilot.press("e")
-        await _settle(pilot, lambda: isinstance(app.screen, ContactForm))
-        form = app.screen
-        assert isinstance(form, ContactForm)
+        form = await _edit(pilot, app, quill.id)
 
         form.query_one("#name", Input).value = "Xavier Q. Feather"
         await pilot.press("ctrl+n")  # add a phone row, focused on its number
@@ -292,9 +298,7 @@ async def test_the_palette_in_the_contact_form_offers_the_form_only(
     quill = await _add(demo_db, "Xavier Quillfeather", QUILL_MOBILE)
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
-        await _search(pilot, app, "quillfeather", [quill.id])
-        await pilot.press("e")
-        await _settle(pilot, lambda: isinstance(app.screen, ContactForm))
+        await _edit(pilot, app, quill.id)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert len(titles) == len(set(titles)), titles
         assert {"Save", "Add phone", "Cancel"} <= set(titles)
@@ -401,10 +405,7 @@ async def test_a_name_saved_before_the_rule_is_drawn_visible_and_its_save_refuse
         )
     app = await app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
-        await _search(pilot, app, "quillfeather", [quill.id])
-        await pilot.press("e")
-        await _settle(pilot, lambda: isinstance(app.screen, ContactForm))
-        form = app.screen
+        form = await _edit(pilot, app, quill.id)
         name = form.query_one("#name", Input)
         drawn = "".join(s.text for s in name.render_line(0))
         assert "Xavier␛[31m Quillfeather" in drawn

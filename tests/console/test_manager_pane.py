@@ -38,6 +38,15 @@ async def _dana_on(app, pilot, section: str) -> None:
     assert app.query_one("#manager-sections", TabbedContent).active == f"manager-{section}"
 
 
+async def _new_agent(app, pilot) -> AgentForm:
+    """The agents section's new-agent form (n)."""
+    await _dana_on(app, pilot, "agents")
+    await pilot.press("n")
+    await pilot.pause()
+    assert isinstance(app.screen, AgentForm)
+    return app.screen
+
+
 async def _wait_for(pilot, condition) -> None:
     assert await until(pilot, condition)
 
@@ -208,10 +217,7 @@ async def test_settings_changed_elsewhere_refresh_the_form(app_as, demo_db: Data
 async def test_adding_an_agent(app_as, demo_db: Database):
     app = await app_as("dana")
     async with app.run_test(size=SIZE) as pilot:
-        await _dana_on(app, pilot, "agents")
-        await pilot.press("n")
-        await pilot.pause()
-        assert isinstance(app.screen, AgentForm)
+        await _new_agent(app, pilot)
         await pilot.press(*"erin", "tab", *"Erin Cho")
         await pilot.press("ctrl+s")
         await pilot.pause()
@@ -446,10 +452,7 @@ async def test_the_role_choices_show_profile_names_literally(app_as, demo_db: Da
     await profiles.add(demo_db, SYSTEM, hostile)
     app = await app_as("dana")
     async with app.run_test(size=SIZE) as pilot:
-        await _dana_on(app, pilot, "agents")
-        await pilot.press("n")
-        await pilot.pause()
-        assert isinstance(app.screen, AgentForm)
+        await _new_agent(app, pilot)
         role = app.screen.query_one("#agent-role", Select)
         role.expanded = True
         await pilot.pause()
