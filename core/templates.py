@@ -215,13 +215,41 @@ def compile_template(source: str, fields: Fields) -> Template:
     name (spaces around it are allowed): no attributes (``a.b``), filters
     (``a|b``), calls, expressions or nested braces.
     """
+    pieces: list[str | Field] = []
+    for piece in _pieces(source):
+        if isinstance(piece, str):
+            pieces.append(piece)
+        elif piece.name in fields:
+            pieces.append(fields[piece.name])
+        else:
+            raise fields.unknown(piece.name)
+    return Template(source, tuple(pieces))
+
+
+def names_in(source: str) -> tuple[str, ...]:
+    """The field names ``source``'s placeholders hold, once each, in order; InvalidInput
+    as :func:`compile_template` for a malformed template. For a kind whose fields are
+    costly to find: only these need looking for before compiling."""
+    return tuple(
+        dict.fromkeys(piece.name for piece in _pieces(source) if isinstance(piece, _Named))
+    )
+
+
+@record
+class _Named:
+    """A well-formed placeholder, before its field is looked up."""
+
+    name: str
+
+
+def _pieces(source: str) -> Iterator[str | _Named]:
+    """``source`` as literal text and placeholders, checked as compile_template says."""
     if not isinstance(source, str) or not source.strip():
         raise InvalidInput("a template cannot be empty")
     if len(source) > MAX_TEMPLATE:
         raise InvalidInput(f"a template is at most {MAX_TEMPLATE} characters, not {len(source)}")
     if not is_utf8(source):
         raise InvalidInput("a template must be valid UTF-8 text")
-    pieces: list[str | Field] = []
     pos = 0
     while True:
         start = source.find(OPEN, pos)
@@ -233,9 +261,9 @@ def compile_template(source: str, fields: Fields) -> Template:
                 " a placeholder is {{field}}"
             )
         if literal:
-            pieces.append(literal)
+            yield literal
         if start < 0:
-            break
+            return
         end = source.find(CLOSE, start + len(OPEN))
         if end < 0:
             raise InvalidInput(
@@ -245,11 +273,8 @@ def compile_template(source: str, fields: Fields) -> Template:
         name = inner.strip()
         if not FIELD_NAME.fullmatch(name):
             raise InvalidInput(_malformed(inner, start))
-        if name not in fields:
-            raise fields.unknown(name)
-        pieces.append(fields[name])
+        yield _Named(name)
         pos = end + len(CLOSE)
-    return Template(source, tuple(pieces))
 
 
 def _malformed(inner: str, start: int) -> str:

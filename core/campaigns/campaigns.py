@@ -261,7 +261,7 @@ async def check_template(q: Querier, campaign_id: int | None, source: str, max_p
 
 async def compiled(q: Querier, campaign: Campaign) -> Template:
     """The campaign's template, compiled for rendering."""
-    return compile_template(campaign.template, await fields.fields_in(q, campaign.id))
+    return await fields.compiled(q, campaign.id, campaign.template)
 
 
 async def create(

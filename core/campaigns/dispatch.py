@@ -60,7 +60,7 @@ from core.errors import InvalidInput, OptedOut
 from core.records import record
 from core.scheduling.jobs import Job
 from core.sms import outgoing, segments
-from core.templates import Template, compile_template
+from core.templates import Template
 
 log = logging.getLogger("switchboard.campaigns")
 
@@ -301,7 +301,7 @@ async def _running_with_due(db: Database) -> list[Campaign]:
 
 async def _compile(db: Database, campaign: Campaign) -> Compiled | None:
     try:
-        template = compile_template(campaign.template, await fields.fields_in(db, campaign.id))
+        template = await fields.compiled(db, campaign.id, campaign.template)
     except InvalidInput as refused:
         # Checked when the campaign was saved; a CSV column or custom field it used
         # has gone since. Nothing is sent until the template is fixed.

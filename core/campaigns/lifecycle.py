@@ -72,7 +72,7 @@ async def start(
         await targets.materialise_in(tx, row["id"], programmed_for=start_ms)
         # Skipped first, in this transaction (a refusal below rolls it back): the
         # estimate then reads only the targets left, all eligible.
-        skipped = await _skip_at_start(tx, row["id"])
+        skipped = await _skip_at_start(tx, row["id"], newest)
         found = await estimate.estimate_in(tx, row, start_ms, skipped)
         if found.eligible == 0:
             raise NoEligibleTargets(_why_nobody(row["name"], found))
@@ -129,9 +129,11 @@ def _why_nobody(name: str, found: Estimate) -> str:
     return f"campaign {name!r} has nobody to send to: {every} skipped ({', '.join(reasons)})"
 
 
-async def _skip_at_start(tx: Tx, campaign_id: int) -> estimate.Skips:
+async def _skip_at_start(tx: Tx, campaign_id: int, made_after: int) -> estimate.Skips:
     """Skip, with the reason, the targets no message will go to; how many of each,
-    among how many targets (as ``estimate.skips_in`` counted them before)."""
+    among how many targets (as ``estimate.skips_in`` counted them before). The targets
+    made since id ``made_after`` are contacts' first mobiles, just read: only the
+    others' numbers are looked up again (0.1 s at 100,000 targets)."""
     total = await tx.scalar(
         "SELECT count(*) FROM campaign_targets WHERE campaign_id = ?"
         " AND state IN ('waiting', 'programmed')",
@@ -147,8 +149,9 @@ async def _skip_at_start(tx: Tx, campaign_id: int) -> estimate.Skips:
     not_mobile = await tx.execute(
         "UPDATE campaign_targets AS t SET state = 'skipped', reason = :why, due_at = NULL,"
         " updated_at = :now WHERE t.campaign_id = :campaign"
-        f" AND t.state IN ('waiting', 'programmed') AND {estimate.MOBILE_SQL} = 0",
-        {"why": NOT_MOBILE, "now": tx.now_ms, "campaign": campaign_id},
+        f" AND t.state IN ('waiting', 'programmed') AND t.id <= :made_after"
+        f" AND {estimate.MOBILE_SQL} = 0",
+        {"why": NOT_MOBILE, "now": tx.now_ms, "campaign": campaign_id, "made_after": made_after},
     )
     return estimate.Skips(opted.rowcount, not_mobile.rowcount, int(total))
 

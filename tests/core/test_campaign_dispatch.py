@@ -571,14 +571,14 @@ async def test_a_template_is_compiled_once_and_checked_again_while_its_fields_re
     later = clock.now() + timedelta(minutes=1)
     await cs.target(db, cid, DORA_MOBILE, contact_id=team.dora.id, due=later)
     compiles = 0
-    real = fields.fields_in
+    real = fields.fields_for
 
     async def counted(*args: object, **kwargs: object) -> object:
         nonlocal compiles
         compiles += 1
         return await real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(fields, "fields_in", counted)
+    monkeypatch.setattr(fields, "fields_for", counted)
     job = dispatch.Dispatcher(db)
     assert await job.run() == 1
     clock.set(later)

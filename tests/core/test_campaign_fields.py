@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from core.campaigns import fields as campaign_fields
 from core.campaigns.fields import fields_in, values_for
 from core.db import Database
+from core.errors import InvalidInput
 from core.merging import field_name
 from core.people import contacts
 from core.people.authz import SYSTEM
 from core.people.contacts import ContactDraft
 from core.templates import compile_template
+from tests.core import campaign_setup as cs
 
 
 def test_keys_become_field_names():
@@ -35,3 +40,34 @@ async def test_fields_are_built_ins_custom_fields_and_the_campaigns_csv_columns(
     # The CSV row's value wins over the contact's own custom field.
     assert template.render(values) == "Hi Ada, Cleo here"
     assert values_for(None, "+12125550140", None) == {"phone": "+12125550140"}
+
+
+async def test_a_template_s_fields_are_found_as_fields_in_finds_them(db: Database):
+    """fields_for looks for the names a template uses, each until its first key: the
+    same fields as fields_in declares, for those names; a refusal names them all."""
+    for name, phone, custom in (
+        ("Ada Lovelace", "+12125550140", {"Account manager": "Bob"}),
+        ("Cleo Park", "+12125550142", {"Plan code": "A1", "account_manager": "Dan"}),
+    ):
+        await contacts.create(
+            db, SYSTEM, ContactDraft(name=name, phones=[(phone, "mobile")], custom=custom)
+        )
+    cid = await cs.campaign(db, template="Hi")
+    await cs.target(db, cid, "+12125550141", merge_values={"voucher": "V-1"})
+    every = await fields_in(db, cid)
+    asked = ("first_name", "plan_code", "voucher", "account_manager", "nowhere")
+    found = await campaign_fields.fields_for(db, cid, asked)
+    built_in = {f.name for f in campaign_fields.BUILT_IN}
+    # The built-ins, then those asked that some key is merged as, in fields_in's order.
+    assert found.names == tuple(n for n in every.names if n in asked or n in built_in)
+    assert {"plan_code", "voucher", "account_manager"} <= set(found.names)
+    assert "nowhere" not in found
+    assert {f.name: f.max_length for f in found} == {
+        f.name: f.max_length for f in every if f.name in found
+    }
+    template = await campaign_fields.compiled(db, cid, "{{plan_code}} {{voucher}} {{phone}}")
+    assert template.render({"plan_code": "A1", "voucher": "V", "phone": "+1"}) == "A1 V +1"
+    with pytest.raises(InvalidInput) as refused:
+        await campaign_fields.compiled(db, cid, "{{plan_cod}}")
+    # The refusal lists every field the campaign could use, not only those looked for.
+    assert str(refused.value) == str(every.unknown("plan_cod"))

@@ -16,6 +16,7 @@ from core.templates import (
     compile_template,
     longest_count,
     longest_segments,
+    names_in,
 )
 
 FIELDS = Fields(
@@ -53,6 +54,8 @@ def test_compile_accepts_declared_fields(source: str, names: list[str]) -> None:
     template = compiled(source)
     assert [f.name for f in template.fields_used] == names
     assert template.source == source
+    # What a kind whose fields are costly to find looks for before compiling.
+    assert names_in(source) == tuple(names)
 
 
 @pytest.mark.parametrize(
@@ -85,6 +88,14 @@ def test_compile_refuses_what_is_not_a_field_name(source: str, refusal: str) -> 
     with pytest.raises(InvalidInput) as caught:
         compiled(source)
     assert refusal in str(caught.value)
+    if not refusal.startswith("unknown field"):  # names_in knows no fields to refuse
+        with pytest.raises(InvalidInput) as listed:
+            names_in(source)
+        assert str(listed.value) == str(caught.value)
+
+
+def test_names_in_gives_each_placeholder_s_name_once_whatever_its_field() -> None:
+    assert names_in("{{ zip }}, {{first_name}} {{zip}}") == ("zip", "first_name")
 
 
 def test_unknown_field_is_refused_by_name_with_the_known_ones() -> None:
