@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from core.statistics import Figures
-from core.weektime import occurrences
+from core.weektime import wall_instant
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     # (heading, Figures attribute)
@@ -48,7 +48,7 @@ def cell(figures: Figures, attribute: str) -> str:
 
 def midnight(day: date, zone: ZoneInfo) -> datetime:
     """The start of ``day`` in the account's time zone (its days are the centre's)."""
-    return occurrences(datetime.combine(day, time()), zone)[0]
+    return wall_instant(datetime.combine(day, time()), zone)
 
 
 def days_ending(last: date, days: int, zone: ZoneInfo) -> tuple[datetime, datetime]:

@@ -27,6 +27,8 @@ from console.safe_text import json_printable, printable
 from core.errors import NotAllowed, SwitchboardError
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from core.db import Database
     from core.people.authz import Actor
 
@@ -247,16 +249,16 @@ def instant(ctx: click.Context, param: click.Parameter, value: str | None) -> da
             f"{value!r} is not a date and time such as 2026-03-01T17:30", param_hint=hint
         ) from None
     # Without an offset it is a wall time on the account's clock: the command reads it
-    # there (``in_account_zone``), once it has the database.
+    # there (``in_zone``), once it has the database.
     return at
 
 
-async def in_account_zone(db: Database, at: datetime | None) -> datetime | None:
-    """A time typed without an offset, read as the account's time zone's wall time (the
-    zone every time is shown in; a time the clocks skip is the instant of the jump)."""
+def in_zone(at: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """A time typed without an offset, read as a wall time in ``zone``: the account's,
+    which the command then shows times in, so it reads the zone once for both (a time
+    the clocks skip is the instant of the jump)."""
     if at is None or at.tzinfo is not None:
         return at
-    from core.account_zone import account_zone
-    from core.weektime import occurrences
+    from core.weektime import wall_instant
 
-    return occurrences(at, await account_zone(db))[0]
+    return wall_instant(at, zone)

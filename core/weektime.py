@@ -125,6 +125,12 @@ def occurrences(wall: datetime, zone: ZoneInfo) -> list[datetime]:
     return [high]
 
 
+def wall_instant(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The instant the clock of ``zone`` first reads ``wall`` (naive): the earlier of an
+    hour the clocks repeat; for a time they jump over, the instant of the jump."""
+    return occurrences(wall, zone)[0]
+
+
 AT_FORM: Final = "an ISO date and time such as '2026-03-08T01:30' or '2026-03-08T06:30Z'"
 
 

@@ -24,6 +24,7 @@ from core.text import segment_rate
 
 if TYPE_CHECKING:
     from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     from core.campaigns.campaigns import Campaign
     from core.db import Database
@@ -223,12 +224,12 @@ async def delete_command(db: Database, name: str) -> None:
     click.echo(f"deleted campaign {printable(name)}")
 
 
-async def _start_at(db: Database, at: str | None) -> datetime | None:
+def _start_at(at: str | None, zone: ZoneInfo) -> datetime | None:
     if at is None:
         return None
     from core.campaigns import campaigns
 
-    return campaigns.parse_start(at, (await account_zone(db)).key)
+    return campaigns.parse_start(at, zone.key)
 
 
 _AT_HELP = (
@@ -247,7 +248,7 @@ async def estimate_command(db: Database, name: str, at: str | None, as_json: boo
     """What campaign NAME would send: targets and skips, segments, cost, time, bundle."""
     from core.campaigns import estimate
 
-    found = await estimate.estimate(db, OPERATOR, name, await _start_at(db, at))
+    found = await estimate.estimate(db, OPERATOR, name, _start_at(at, await account_zone(db)))
     if as_json:
         emit_json(found.to_dict())
         return
@@ -270,10 +271,11 @@ async def start_command(db: Database, name: str, at: str | None, yes: bool, as_j
         from core.errors import InvalidInput
 
         raise InvalidInput("start --json cannot ask: give --yes to start without asking")
-    when = await _start_at(db, at)
+    zone = await account_zone(db)
+    when = _start_at(at, zone)
     if when is not None:
         # A time in the past: refused before it asks.
-        lifecycle.check_start(db, when, await account_zone(db))
+        lifecycle.check_start(db, when, zone)
     if not yes:
         for line in estimate.describe(await estimate.estimate(db, OPERATOR, name, when)):
             click.echo(printable(line))
@@ -289,7 +291,7 @@ async def start_command(db: Database, name: str, at: str | None, yes: bool, as_j
             click.echo(printable(line))
     c = started.campaign
     if c.status == "scheduled" and c.starts_at is not None:
-        when = zoned_stamp(c.starts_at, await account_zone(db))
+        when = zoned_stamp(c.starts_at, zone)
         click.echo(f"scheduled campaign {printable(c.name)} for {when}")
     else:
         click.echo(f"started campaign {printable(c.name)}")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from console.options import db_option, emit_json, in_account_zone, instant, json_option, with_db
+from console.options import db_option, emit_json, in_zone, instant, json_option, with_db
 from console.safe_text import printable
 from console.times import zoned_stamp
 from core.account_zone import account_zone
@@ -262,9 +262,9 @@ async def program_command(
 
     if everyone == bool(target_ids):
         raise InvalidInput("give the target ids, or --all for every waiting target")
-    due = await _due(db, at)
+    due, zone = await _due(db, at)
     done = await pool.program(db, OPERATOR, campaign, "all" if everyone else target_ids, due)
-    _moved(done.moved, "programmed for " + zoned_stamp(due, await account_zone(db)), as_json)
+    _moved(done.moved, "programmed for " + zoned_stamp(due, zone), as_json)
 
 
 @click.command("reprogram")
@@ -280,9 +280,9 @@ async def reprogram_command(
     """Give programmed targets IDS of campaign NAME another due time, --at."""
     from core.campaigns import pool
 
-    due = await _due(db, at)
+    due, zone = await _due(db, at)
     done = await pool.reprogram(db, OPERATOR, campaign, target_ids, due)
-    _moved(done.moved, "reprogrammed for " + zoned_stamp(due, await account_zone(db)), as_json)
+    _moved(done.moved, "reprogrammed for " + zoned_stamp(due, zone), as_json)
 
 
 @click.command("back-to-pool")
@@ -315,11 +315,13 @@ async def remove_command(db: Database, campaign: str, target_ids: list[int], as_
     _moved(done.moved, "removed", as_json)
 
 
-async def _due(db: Database, at: datetime) -> datetime:
-    """--at as typed; without an offset, on the account's clock."""
-    due = await in_account_zone(db, at)
+async def _due(db: Database, at: datetime) -> tuple[datetime, ZoneInfo]:
+    """--at as typed (without an offset, on the account's clock), and the account's zone,
+    which the answer is shown in."""
+    zone = await account_zone(db)
+    due = in_zone(at, zone)
     assert due is not None  # --at is required
-    return due
+    return due, zone
 
 
 def _moved(moved: int, what: str, as_json: bool) -> None:

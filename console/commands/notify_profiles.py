@@ -11,7 +11,7 @@ import click
 from console.options import (
     db_option,
     emit_json,
-    in_account_zone,
+    in_zone,
     instant,
     json_option,
     none_listed,
@@ -308,8 +308,8 @@ async def profiles_replace(
 async def profiles_hold(db: Database, alias: str, until: datetime | None) -> None:
     """Hold my calls: no transfers or on-call dispatch to ALIAS until it ends."""
     p = await profiles.by_alias(db, OPERATOR, alias)
-    held = await profiles.hold(db, OPERATOR, p.id, await in_account_zone(db, until))
     zone = await account_zone(db)
+    held = await profiles.hold(db, OPERATOR, p.id, in_zone(until, zone))
     click.echo(f"{printable(held.alias)}: {_status_text(held.status(db.clock.now()), zone)}")
 
 

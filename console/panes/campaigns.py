@@ -231,11 +231,6 @@ class CampaignsPane(ReportsFailures, Vertical):
         self.due = True
         """The feed moved something since the list was last read."""
 
-    @property
-    def zone(self) -> ZoneInfo:
-        """The account's time zone (``ConsoleContext.zone``): times are shown and typed in it."""
-        return self.context.zone
-
     def compose(self) -> ComposeResult:
         yield Static(id="campaigns-status")
         yield CampaignTable()
@@ -268,7 +263,7 @@ class CampaignsPane(ReportsFailures, Vertical):
         db, actor = self.context.db, self.context.actor
         self.due = False
         found = await campaigns.list_campaigns(db, actor)
-        rows = [Row(c, await progress.progress(db, actor, c.id), self.zone) for c in found]
+        rows = [Row(c, await progress.progress(db, actor, c.id), self.context.zone) for c in found]
         if gone(self):
             return  # taken away while reading (see console/removal.py)
         self.table.show(rows)
@@ -292,7 +287,7 @@ class CampaignsPane(ReportsFailures, Vertical):
             title,
             Text.assemble(
                 literal(c.name, style="bold"),
-                f" · {status_text(c, self.zone)} · from ",
+                f" · {status_text(c, self.context.zone)} · from ",
                 literal(c.sender),
                 f" · {counted(p.total - p.removed, 'target')} · {segment_rate(c.rate)}"
                 f" · {c.window}",
@@ -380,13 +375,13 @@ class CampaignsPane(ReportsFailures, Vertical):
         c = self.selected
         if c is None:
             return
-        db = self.context.db
-        when = await self.app.push_screen_wait(StartScreen(db, c.name, self.zone))
+        db, zone = self.context.db, self.context.zone
+        when = await self.app.push_screen_wait(StartScreen(db, c.name, zone))
         if not isinstance(when, StartWhen):
             self.say(f"Campaign {c.name} not started")
             return
         found = await estimate.estimate(db, self.context.actor, c.id, when.at)
-        at = "now" if when.at is None else f"at {local(when.at, self.zone)} ({self.zone.key})"
+        at = "now" if when.at is None else f"at {local(when.at, zone)} ({zone.key})"
         question = Text.assemble("Start campaign ", literal(c.name, style="bold"), f" {at}?\n\n")
         question.append_text(literal("\n".join(estimate.describe(found)), one_line=False))
         if found.warnings:
@@ -400,7 +395,7 @@ class CampaignsPane(ReportsFailures, Vertical):
         await self.reload()
         done_ = started.campaign
         if done_.status == campaigns.SCHEDULED and done_.starts_at is not None:
-            at = f"{local(done_.starts_at, self.zone)} ({self.zone.key})"
+            at = f"{local(done_.starts_at, self.context.zone)} ({self.context.zone.key})"
             self.say(f"Scheduled campaign {done_.name} for {at}")
         else:
             self.say(f"Started campaign {done_.name} ({done_.status})")

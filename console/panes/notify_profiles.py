@@ -44,7 +44,7 @@ from core.notify import links, profiles
 from core.notify.links import Link
 from core.notify.profiles import HoldStatus, NotificationProfile
 from core.text import counted
-from core.weektime import occurrences
+from core.weektime import wall_instant
 
 HOLD_FORMAT = "%Y-%m-%d %H:%M"
 """How the end of a hold is typed: the account's wall-clock time, to the minute."""
@@ -77,7 +77,7 @@ def hold_until(typed: str, zone: ZoneInfo) -> datetime | None:
             f"{typed!r} is not a date and time written as YYYY-MM-DD HH:MM"
             " (for example 2026-03-01 17:30)"
         ) from None
-    return occurrences(wall, zone)[0]
+    return wall_instant(wall, zone)
 
 
 COLUMNS = (("Alias", "alias", 26), ("Email", "email", 8), ("SMS", "sms", 8), ("Hold", "hold", None))

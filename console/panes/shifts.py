@@ -129,11 +129,6 @@ class ShiftsTab(ReportsFailures, Vertical):
         self.minute: datetime | None = None
         """The clock's minute the board was last read at."""
 
-    @property
-    def zone(self) -> ZoneInfo:
-        """The account's time zone (``ConsoleContext.zone``): times are shown and typed in it."""
-        return self.context.zone
-
     def compose(self) -> ComposeResult:
         yield Static(id="shifts-status")
         yield Static(id="shifts-board")
@@ -166,7 +161,7 @@ class ShiftsTab(ReportsFailures, Vertical):
 
     async def reload(self) -> None:
         db, actor = self.context.db, self.context.actor
-        zone = self.zone
+        zone = self.context.zone
         now = self.context.clock.now()
         self.minute = now.replace(second=0, microsecond=0)
         found = await shifts.list_shifts(db, actor)
@@ -175,7 +170,7 @@ class ShiftsTab(ReportsFailures, Vertical):
         if gone(self):
             return  # taken away while reading (see console/removal.py)
         self.table.show(found)
-        self.query_one("#shifts-board", Static).update(board_text(board, self.zone))
+        self.query_one("#shifts-board", Static).update(board_text(board, self.context.zone))
         self._show_week(week)
 
     def _show_week(self, slots: list[on_shift.ShiftSlot]) -> None:
@@ -190,14 +185,15 @@ class ShiftsTab(ReportsFailures, Vertical):
             line.update(Text("No shift yet" + (": n adds one." if self.may_change else ".")))
             return
         if not found:
-            line.update(Text(f"{ONCALL_MARK} on call · bold: the selected shift · {self.zone.key}"))
+            legend = f"{ONCALL_MARK} on call · bold: the selected shift · {self.context.zone.key}"
+            line.update(Text(legend))
             return
         # The cell's band, not a shift's span: the people listed share this much.
         start, end = self.grid.minute_at_cursor(), self.grid.band_end_at_cursor()
         assert start is not None
         assert end is not None
         band = f"{' '.join(week_time(start))} to {' '.join(week_time(end))}"
-        text = Text(f"{band} ({self.zone.key}): ")
+        text = Text(f"{band} ({self.context.zone.key}): ")
         text.append_text(Text(", ").join(name(s) for s in found))
         text.no_wrap, text.overflow = True, "ellipsis"
         line.update(text)
@@ -255,10 +251,10 @@ class ShiftsTab(ReportsFailures, Vertical):
     # --- changes ----------------------------------------------------------------------
 
     def action_add(self) -> None:
-        self.app.push_screen(ShiftForm(self.context, self.zone.key), self._saved)
+        self.app.push_screen(ShiftForm(self.context, self.context.zone.key), self._saved)
 
     def action_import_ics(self) -> None:
-        self.app.push_screen(ImportForm(self.context, self.zone.key), self._saved)
+        self.app.push_screen(ImportForm(self.context, self.context.zone.key), self._saved)
 
     async def _saved(self, saved: object) -> None:
         await self.reload()

@@ -146,24 +146,19 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
         self.total = 0
         """Waiting and programmed targets, every page."""
 
-    @property
-    def zone(self) -> ZoneInfo:
-        """The account's time zone (``ConsoleContext.zone``): times are shown and typed in it."""
-        return self.context.zone
-
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(
                 Text.assemble(
                     ("Waiting pool of ", "bold"),
                     literal(self.campaign.name),
-                    (f" · times in {self.zone.key}", "dim"),
+                    (f" · times in {self.context.zone.key}", "dim"),
                 ),
                 id="pool-title",
             )
             yield Static(id="pool-status")
             yield Static(id="pool-page")
-            yield PoolTable(self.marked, lambda: self.zone)
+            yield PoolTable(self.marked, lambda: self.context.zone)
 
     async def on_mount(self) -> None:
         self.say(None)
@@ -267,19 +262,18 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
         if not ids:
             self.say("No target selected.", error=True)
             return
+        zone = self.context.zone
 
         async def submit(text: str) -> str:
-            at = campaigns.parse_start(text, self.zone.key)
+            at = campaigns.parse_start(text, zone.key)
             moved = await move(ids, at)
             self.marked.clear()
             await self.reload()
-            said = f"{verb} {counted(moved, 'target')} for {when(at, self.zone)} ({self.zone.key})"
+            said = f"{verb} {counted(moved, 'target')} for {when(at, zone)} ({zone.key})"
             self.say(said)
             return said
 
-        title = Text(
-            f"{verb} {counted(len(ids), 'target')}: when? (YYYY-MM-DD HH:MM, {self.zone.key})"
-        )
+        title = Text(f"{verb} {counted(len(ids), 'target')}: when? (YYYY-MM-DD HH:MM, {zone.key})")
         self.app.push_screen(PromptScreen(title, submit, placeholder="2026-03-02T09:00"))
 
     def action_program(self) -> None:

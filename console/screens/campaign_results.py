@@ -9,8 +9,6 @@ previous; "rows 1,001-2,000 of 12,345" under the list), read by id from core
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -85,18 +83,13 @@ class ResultsScreen(ReportsFailures, ModalScreen[None]):
         self.pages = Pages(SHOWN)
         self.total = 0
 
-    @property
-    def zone(self) -> ZoneInfo:
-        """The account's time zone (``ConsoleContext.zone``): times are shown and typed in it."""
-        return self.context.zone
-
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(
                 Text.assemble(
                     ("Results of ", "bold"),
                     literal(self.campaign.name),
-                    (f" · times in {self.zone.key}", "dim"),
+                    (f" · times in {self.context.zone.key}", "dim"),
                 ),
                 id="results-title",
             )
@@ -152,7 +145,7 @@ class ResultsScreen(ReportsFailures, ModalScreen[None]):
         return {
             "id": Text(str(t.id), justify="right"),
             "state": Text(t.state),
-            "due": Text(when(t.due_at, self.zone)),
+            "due": Text(when(t.due_at, self.context.zone)),
             "contact": literal(t.contact_name),
             "phone": literal(t.phone),
             "result": literal(result(t)),

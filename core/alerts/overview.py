@@ -20,7 +20,7 @@ from core.errors import InvalidInput
 from core.people.authz import Action, Actor, authorize
 from core.records import record
 from core.shifts.on_shift import NORMAL, ONCALL, staff_on_shift_in
-from core.weektime import occurrences
+from core.weektime import wall_instant
 
 MAX_EVERY: Final = 30
 MAX_REMINDERS: Final = 5
@@ -108,7 +108,7 @@ async def status(db: Database, actor: Actor) -> Status:
     # The account's day, not the server's (its time_zone, as core/account_zone.py reads it).
     zone = ZoneInfo(loaded.time_zone)
     today_there = db.clock.now().astimezone(zone).date()
-    midnight = occurrences(datetime.combine(today_there, time()), zone)[0]
+    midnight = wall_instant(datetime.combine(today_there, time()), zone)
     row = await db.fetchone(
         "SELECT count(*) AS running, min(alert_due_at) AS due FROM conversations"
         " WHERE alert_due_at IS NOT NULL"

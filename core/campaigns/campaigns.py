@@ -50,7 +50,7 @@ from core.templates import (
     longest_count,
 )
 from core.text import segment_rate
-from core.weektime import occurrences, parse_at
+from core.weektime import parse_at, wall_instant
 
 MAX_NAME: Final = 100
 DEFAULT_WINDOW: Final = "08:00-21:00"
@@ -144,7 +144,7 @@ def parse_start(text: str, zone_name: str) -> datetime:
     at = parse_at(text)
     if at.tzinfo is not None:
         return at
-    return occurrences(at, ZoneInfo(zone_name))[0]
+    return wall_instant(at, ZoneInfo(zone_name))
 
 
 def check_name(name: object) -> str:

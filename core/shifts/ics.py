@@ -55,7 +55,7 @@ from core.shifts.shifts import (
     one_off_shape,
 )
 from core.shifts.spans import Shape, first_overlap
-from core.weektime import WEEK, check_zone, minute_of_week, occurrences
+from core.weektime import WEEK, check_zone, minute_of_week, wall_instant
 
 MAX_BYTES: Final = 1_000_000
 MAX_EVENTS: Final = 500
@@ -179,7 +179,7 @@ def _wall(prop: Any, what: str) -> datetime:
 
 
 def _instant(wall: datetime, zone: str) -> datetime:
-    return occurrences(wall, ZoneInfo(zone))[0]
+    return wall_instant(wall, ZoneInfo(zone))
 
 
 def _kind(event: Component, default: str) -> str:

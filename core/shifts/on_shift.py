@@ -19,7 +19,7 @@ from core.people.authz import Action, Actor, authorize
 from core.records import record
 from core.shifts.model import KINDS, NORMAL, ONCALL, SELECT, Shift, shift_from
 from core.shifts.spans import Interval, intervals
-from core.weektime import WEEK, check_zone, minute_of_week, occurrences, week_time
+from core.weektime import WEEK, check_zone, minute_of_week, wall_instant, week_time
 
 __all__ = ["KINDS", "NORMAL", "ONCALL", "ShiftBoard", "now_and_next", "staff_on_shift_in", "week"]
 
@@ -167,8 +167,8 @@ async def week(
     viewer = ZoneInfo(check_zone(zone))
     at = (db.clock.now() if at is None else at).astimezone(viewer)
     monday = datetime.combine(at.date(), datetime.min.time()) - timedelta(days=at.weekday())
-    lo = occurrences(monday, viewer)[0]
-    hi = occurrences(monday + timedelta(weeks=1), viewer)[0]
+    lo = wall_instant(monday, viewer)
+    hi = wall_instant(monday + timedelta(weeks=1), viewer)
     rows = await db.fetchall(
         SELECT + " WHERE s.ends_at IS NULL OR (s.ends_at > ? AND s.starts_at < ?)"
         " ORDER BY a.username, s.id",

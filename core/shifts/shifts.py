@@ -28,7 +28,7 @@ from core.people.authz import Action, Actor, authorize
 from core.permissions import values
 from core.shifts.model import KINDS, ONCALL, SELECT, Shift, describe, shift_from
 from core.shifts.spans import Shape, first_overlap
-from core.weektime import WEEK, check_zone, length_of, occurrences, parse_at, parse_span
+from core.weektime import WEEK, check_zone, length_of, parse_at, parse_span, wall_instant
 
 MAX_ONE_OFF: Final = timedelta(days=7)
 """The longest one-off shift: longer is a weekly shift, or a typing mistake."""
@@ -75,7 +75,7 @@ def instant(value: str | datetime, zone: ZoneInfo) -> datetime:
     (in the hour skipped when the clocks go forward: the instant of the jump)."""
     at = parse_at(value) if isinstance(value, str) else value
     if at.tzinfo is None:
-        return occurrences(at.replace(second=0, microsecond=0), zone)[0]
+        return wall_instant(at.replace(second=0, microsecond=0), zone)
     return at.astimezone(UTC)
 
 

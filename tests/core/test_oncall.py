@@ -24,7 +24,7 @@ from core.errors import AlreadyTaken, InUse, InvalidInput, NotAllowed, NotFound
 from core.notify import oncall
 from core.notify.oncall import on_call_profiles_in
 from core.people.authz import SYSTEM, Actor
-from core.weektime import WEEK, occurrences, overlaps, parse_span, parse_when
+from core.weektime import WEEK, occurrences, overlaps, parse_span, parse_when, wall_instant
 
 NY = "America/New_York"
 LONDON = "Europe/London"
@@ -450,6 +450,9 @@ def test_the_instants_of_a_wall_time() -> None:
         utc(2026, 11, 1, 5, 30),
         utc(2026, 11, 1, 6, 30),
     ]
+    # One instant for a typed time: the earlier pass, or the jump.
+    assert wall_instant(datetime(2026, 11, 1, 1, 30), zone) == utc(2026, 11, 1, 5, 30)
+    assert wall_instant(datetime(2026, 3, 8, 2, 30), zone) == utc(2026, 3, 8, 7)
 
 
 # --- against a minute-by-minute check ----------------------------------------------------
