@@ -10,10 +10,12 @@ within each pair (REV first, then this checkout; then this checkout first...),
 each run a fresh process with its own tree first on ``sys.path``: REV in a
 temporary git worktree, this checkout where it stands, uncommitted changes
 included. Each run's tables (``bench.common.print_table``) are read back, and
-for every figure both sides printed it shows the median of the first number in
-its measured column on each side and their ratio, with how many pairs this
-checkout's figure was the higher in. The module and its arguments are each
-tree's own: a benchmark REV does not have cannot be compared.
+for every figure both sides printed, in each column that holds a number (the
+measured value, its baseline, their ratio; not the goal), it shows the median
+on each side and their ratio, with how many pairs this checkout's was the
+higher in: the baseline's own medians show how fast the machine was for each.
+The module and its arguments are each tree's own: a benchmark REV does not
+have cannot be compared.
 """
 
 from __future__ import annotations
@@ -27,19 +29,23 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Final
 
 from bench.common import print_table
 
 HERE = Path(__file__).resolve().parent.parent
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
-Figures = dict[tuple[str, str], float]
-"""(table title, figure) -> the first number of its measured column."""
+Figures = dict[tuple[str, str, str], float]
+"""(table title, figure, column) -> the first number in that cell."""
+SKIPPED: Final = frozenset({"goal"})
+"""Columns that are the same on both sides by design."""
 
 
 def figures(output: str) -> Figures:
     """The figures of every table ``print_table`` wrote in ``output``: the rows under
-    a line of dashes, each exactly as wide, up to the first line that is not one."""
+    a line of dashes, each exactly as wide, up to the first line that is not one; in
+    each, every column but the first (the figure's name) and a goal, that holds a number."""
     lines = output.splitlines()
     found: Figures = {}
     for at, rule in enumerate(lines):
@@ -48,16 +54,27 @@ def figures(output: str) -> Figures:
         columns = [m.span() for m in re.finditer(r"-+", rule)]
         if len(columns) < 2:
             continue
-        title = lines[at - 2].strip()
+        title, header = lines[at - 2].strip(), lines[at - 1]
+        names = _column_names([header[start:end].strip() for start, end in columns])
         for row in lines[at + 1 :]:
             # A row is exactly as wide as the rule, its columns two spaces apart.
             if len(row) != len(rule) or any(row[end : end + 2] != "  " for _, end in columns[:-1]):
                 break
             name = row[: columns[0][1]].strip()
-            value = _NUMBER.search(row[columns[1][0] : columns[1][1]])
-            if name and value:
-                found[(title, name)] = float(value.group().replace(",", ""))
+            for (start, end), column in zip(columns[1:], names[1:], strict=True):
+                value = _NUMBER.search(row[start:end])
+                if name and value and column not in SKIPPED:
+                    found[(title, name, column)] = float(value.group().replace(",", ""))
     return found
+
+
+def _column_names(headers: list[str]) -> list[str]:
+    """Each column's header, made unique: a repeated one (bench.templates prints "µs"
+    for its figure and for the baseline's) is told apart by its place."""
+    return [
+        h if h and headers.count(h) == 1 else f"{h or 'column'} {i + 1}"
+        for i, h in enumerate(headers)
+    ]
 
 
 def run(tree: Path, module: str, args: Sequence[str]) -> Figures:
@@ -81,6 +98,8 @@ def run(tree: Path, module: str, args: Sequence[str]) -> Figures:
 def compare(old: Sequence[Figures], new: Sequence[Figures]) -> list[list[str]]:
     """One row per figure both sides printed in every run: medians, ratio, pairs higher."""
     rows = []
+    # The table a figure is from, named only when there are several (its title's start).
+    several = len({key[0] for key in old[0]}) > 1 if old else False
     for key in old[0] if old else {}:
         if not all(key in f for f in (*old, *new)):
             continue
@@ -90,14 +109,18 @@ def compare(old: Sequence[Figures], new: Sequence[Figures]) -> list[list[str]]:
         higher = sum(a > b for a, b in zip(after, before, strict=True))
         rows.append(
             [
-                f"{key[0].split(',')[0]}: {key[1]}",
-                f"{was:,.4g}",
-                f"{now:,.4g}",
+                (f"{key[0][:24]}: " if several else "") + f"{key[1]} [{key[2]}]",
+                _shown(was),
+                _shown(now),
                 f"{now / was:.2f}" if was else "-",
                 f"{higher} of {len(after)}",
             ]
         )
     return rows
+
+
+def _shown(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
