@@ -248,7 +248,8 @@ async def estimate_command(db: Database, name: str, at: str | None, as_json: boo
     """What campaign NAME would send: targets and skips, segments, cost, time, bundle."""
     from core.campaigns import estimate
 
-    found = await estimate.estimate(db, OPERATOR, name, _start_at(at, await account_zone(db)))
+    when = None if at is None else _start_at(at, await account_zone(db))
+    found = await estimate.estimate(db, OPERATOR, name, when)
     if as_json:
         emit_json(found.to_dict())
         return
