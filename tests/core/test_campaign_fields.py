@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from core.campaigns import fields as campaign_fields
-from core.campaigns.fields import fields_in, values_for
+from core.campaigns.fields import BUILT_IN, compiled, fields_for, fields_in, values_for
 from core.db import Database
 from core.errors import InvalidInput
 from core.merging import field_name
@@ -56,8 +55,8 @@ async def test_a_template_s_fields_are_found_as_fields_in_finds_them(db: Databas
     await cs.target(db, cid, "+12125550141", merge_values={"voucher": "V-1"})
     every = await fields_in(db, cid)
     asked = ("first_name", "plan_code", "voucher", "account_manager", "nowhere")
-    found = await campaign_fields.fields_for(db, cid, asked)
-    built_in = {f.name for f in campaign_fields.BUILT_IN}
+    found = await fields_for(db, cid, asked)
+    built_in = {f.name for f in BUILT_IN}
     # The built-ins, then those asked that some key is merged as, in fields_in's order.
     assert found.names == tuple(n for n in every.names if n in asked or n in built_in)
     assert {"plan_code", "voucher", "account_manager"} <= set(found.names)
@@ -65,9 +64,9 @@ async def test_a_template_s_fields_are_found_as_fields_in_finds_them(db: Databas
     assert {f.name: f.max_length for f in found} == {
         f.name: f.max_length for f in every if f.name in found
     }
-    template = await campaign_fields.compiled(db, cid, "{{plan_code}} {{voucher}} {{phone}}")
+    template = await compiled(db, cid, "{{plan_code}} {{voucher}} {{phone}}")
     assert template.render({"plan_code": "A1", "voucher": "V", "phone": "+1"}) == "A1 V +1"
     with pytest.raises(InvalidInput) as refused:
-        await campaign_fields.compiled(db, cid, "{{plan_cod}}")
+        await compiled(db, cid, "{{plan_cod}}")
     # The refusal lists every field the campaign could use, not only those looked for.
     assert str(refused.value) == str(every.unknown("plan_cod"))
