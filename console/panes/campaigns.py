@@ -42,6 +42,7 @@ from console.screens.csv_problems import CsvReport
 from console.text import literal
 from console.widgets import steady
 from console.widgets.keyed_table import KeyedTable
+from console.widgets.status_line import StatusLine
 from core.campaigns import campaigns, estimate, lifecycle, progress
 from core.campaigns.campaigns import Campaign
 from core.campaigns.progress import Progress
@@ -172,10 +173,6 @@ def counts_text(p: Progress) -> Text:
 class CampaignsPane(ReportsFailures, Vertical):
     DEFAULT_CSS = """
     CampaignsPane { height: 1fr; }
-    CampaignsPane #campaigns-status {
-        height: auto; max-height: 3; padding: 0 1; color: $text-muted;
-    }
-    CampaignsPane #campaigns-status.-error { color: $error; }
     CampaignsPane #campaign-list { height: 1fr; min-height: 4; }
     CampaignsPane #campaign-detail { height: auto; padding: 0 1; border-top: solid $primary; }
     CampaignsPane #campaign-title { height: auto; max-height: 2; }
@@ -232,7 +229,7 @@ class CampaignsPane(ReportsFailures, Vertical):
         """The feed moved something since the list was last read."""
 
     def compose(self) -> ComposeResult:
-        yield Static(id="campaigns-status")
+        yield StatusLine(self._hint, wrapped=True, id="campaigns-status")
         yield CampaignTable()
         with Vertical(id="campaign-detail"):
             yield Static(id="campaign-title")
@@ -319,15 +316,12 @@ class CampaignsPane(ReportsFailures, Vertical):
         self.refresh_bindings()
 
     def say(self, message: str | None, *, error: bool = False) -> None:
-        status = self.query_one("#campaigns-status", Static)
-        status.set_class(error, "-error")
-        if message:
-            status.update(literal(message, one_line=False))
-        else:
-            # The keys this profile has at all (which campaign: core, per row).
-            actor = self.context.actor
-            keys = [k for k, action in HINT if allows(actor, _RIGHTS[action], None)]
-            status.update(Text("  ".join(keys)))
+        self.query_one("#campaigns-status", StatusLine).say(message, error=error)
+
+    def _hint(self) -> str:
+        # The keys this profile has at all (which campaign: core, per row).
+        actor = self.context.actor
+        return "  ".join(k for k, action in HINT if allows(actor, _RIGHTS[action], None))
 
     def _may(self, action: str) -> bool:
         right = _RIGHTS[action]

@@ -47,6 +47,7 @@ from console.text import literal
 from console.times import day_stamp, stamp
 from console.widgets.editing import Input
 from console.widgets.keyed_table import KeyedTable
+from console.widgets.status_line import StatusLine
 from core.cases import case_contacts, cases, locations, notes, reply_view, texts
 from core.cases.case_contacts import CaseContact
 from core.cases.cases import Case
@@ -154,8 +155,6 @@ class CasesPane(ReportsFailures, Vertical):
     DEFAULT_CSS = """
     CasesPane { height: 1fr; }
     CasesPane #case-search { height: 1; margin: 0 1; }
-    CasesPane #cases-status { height: 1; padding: 0 1; color: $text-muted; }
-    CasesPane #cases-status.-error { color: $error; }
     CasesPane #case-list { height: auto; min-height: 3; max-height: 8; }
     CasesPane #case-title { height: 2; padding: 0 1; border-top: solid $primary; }
     CasesPane #case-contacts { height: auto; max-height: 5; }
@@ -239,7 +238,7 @@ class CasesPane(ReportsFailures, Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search title or code  ( / )", id="case-search", compact=True)
-        yield Static(id="cases-status")
+        yield StatusLine(self._hint, id="cases-status")
         yield CaseTable(lambda: self.context.zone)
         yield Static(id="case-title")
         yield CaseContactTable(lambda: self.context.zone)
@@ -387,13 +386,10 @@ class CasesPane(ReportsFailures, Vertical):
         self.query_one("#case-search", Input).focus()
 
     def say(self, message: str | None, *, error: bool = False) -> None:
-        status = self.query_one("#cases-status", Static)
-        status.set_class(error, "-error")
-        if message:
-            status.update(literal(message))
-        else:
-            hint = HINT + ("  L locations" if self.context.may(Action.MANAGE_LOCATIONS) else "")
-            status.update(Text(hint))
+        self.query_one("#cases-status", StatusLine).say(message, error=error)
+
+    def _hint(self) -> str:
+        return HINT + ("  L locations" if self.context.may(Action.MANAGE_LOCATIONS) else "")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "locations":

@@ -28,6 +28,7 @@ from console.screens.collected_field_form import TYPE_LABELS, CollectedFieldForm
 from console.screens.confirm import ConfirmScreen
 from console.text import literal
 from console.widgets.keyed_table import KeyedTable
+from console.widgets.status_line import StatusLine
 from core import settings
 from core.errors import SwitchboardError
 from core.notify import fields
@@ -79,8 +80,6 @@ class NotifyFields(ReportsFailures, Vertical):
     DEFAULT_CSS = """
     NotifyFields { height: 1fr; }
     NotifyFields #field-hipaa { height: auto; padding: 0 1; color: $warning; display: none; }
-    NotifyFields #field-status { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
-    NotifyFields #field-status.-error { color: $error; }
     """
     BINDINGS = [
         Binding("n", "add", "Add field", id="fields.new", tooltip="Add a collected field"),
@@ -113,7 +112,7 @@ class NotifyFields(ReportsFailures, Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(HIPAA_NOTE, id="field-hipaa")
-        yield Static(HINT, id="field-status")
+        yield StatusLine(HINT, wrapped=True, id="field-status")
         yield FieldTable()
 
     async def on_mount(self) -> None:
@@ -144,9 +143,7 @@ class NotifyFields(ReportsFailures, Vertical):
             await self.reload_hipaa()
 
     def say(self, message: str | None, *, error: bool = False) -> None:
-        status = self.query_one("#field-status", Static)
-        status.set_class(error, "-error")
-        status.update(literal(message, one_line=False) if message else Text(HINT))
+        self.query_one("#field-status", StatusLine).say(message, error=error)
 
     def _selected(self) -> CollectedField | None:
         field = self.query_one(FieldTable).selected()

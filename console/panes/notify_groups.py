@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
@@ -29,6 +29,7 @@ from console.screens.notification_links import LinksScreen
 from console.screens.prompt import PromptScreen
 from console.text import literal
 from console.widgets.keyed_table import KeyedTable
+from console.widgets.status_line import StatusLine
 from core.errors import InUse, SwitchboardError
 from core.notify import groups
 from core.notify.groups import Group
@@ -63,8 +64,6 @@ class NotificationGroupsTab(ReportsFailures, Vertical):
 
     DEFAULT_CSS = """
     NotificationGroupsTab { height: 1fr; }
-    NotificationGroupsTab #ngroup-status { height: 1; padding: 0 1; color: $text-muted; }
-    NotificationGroupsTab #ngroup-status.-error { color: $error; }
     """
     BINDINGS = [
         Binding("n", "add", "New", id="notify_groups.new", tooltip="Add a notification group"),
@@ -98,7 +97,7 @@ class NotificationGroupsTab(ReportsFailures, Vertical):
         """A group to select once the rows are there (``select_place`` before a load)."""
 
     def compose(self) -> ComposeResult:
-        yield Static(HINT, id="ngroup-status")
+        yield StatusLine(HINT, id="ngroup-status")
         yield GroupTable()
 
     async def on_mount(self) -> None:
@@ -134,9 +133,7 @@ class NotificationGroupsTab(ReportsFailures, Vertical):
             self.run_worker(self.reload(), group="ngroup-reload", exit_on_error=False)
 
     def say(self, message: str | None, *, error: bool = False) -> None:
-        status = self.query_one("#ngroup-status", Static)
-        status.set_class(error, "-error")
-        status.update(literal(message) if message else Text(HINT))
+        self.query_one("#ngroup-status", StatusLine).say(message, error=error)
 
     def _selected(self) -> Group | None:
         group = self.query_one(GroupTable).selected()

@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
@@ -26,6 +26,7 @@ from console.screens.outcome_form import KIND_LABELS, OutcomeForm
 from console.screens.outcome_recipients import OutcomeRecipients
 from console.text import literal
 from console.widgets.keyed_table import KeyedTable
+from console.widgets.status_line import StatusLine
 from core.errors import NotFound, SwitchboardError
 from core.notify import outcomes
 from core.notify.outcomes import Outcome
@@ -71,10 +72,6 @@ class OutcomeTable(KeyedTable[OutcomeRow]):
 class NotifyOutcomes(ReportsFailures, Vertical):
     DEFAULT_CSS = """
     NotifyOutcomes { height: 1fr; }
-    NotifyOutcomes #outcome-status {
-        height: auto; max-height: 3; padding: 0 1; color: $text-muted;
-    }
-    NotifyOutcomes #outcome-status.-error { color: $error; }
     """
     BINDINGS = [
         Binding("n", "add", "Add outcome", id="outcomes.new", tooltip="Add a closing outcome"),
@@ -103,7 +100,7 @@ class NotifyOutcomes(ReportsFailures, Vertical):
         self.counts: dict[int, int] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static(HINT, id="outcome-status")
+        yield StatusLine(HINT, wrapped=True, id="outcome-status")
         yield OutcomeTable()
 
     async def on_mount(self) -> None:
@@ -151,9 +148,7 @@ class NotifyOutcomes(ReportsFailures, Vertical):
         self.query_one(OutcomeTable).select(outcome_id)
 
     def say(self, message: str | None, *, error: bool = False) -> None:
-        status = self.query_one("#outcome-status", Static)
-        status.set_class(error, "-error")
-        status.update(literal(message, one_line=False) if message else Text(HINT))
+        self.query_one("#outcome-status", StatusLine).say(message, error=error)
 
     def _selected(self) -> Outcome | None:
         row = self.query_one(OutcomeTable).selected()

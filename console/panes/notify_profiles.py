@@ -23,7 +23,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
@@ -39,6 +39,7 @@ from console.text import literal
 from console.times import stamp
 from console.widgets.editing import Input
 from console.widgets.keyed_table import KeyedTable
+from console.widgets.status_line import StatusLine
 from core.errors import InUse, InvalidInput, SwitchboardError
 from core.notify import links, profiles
 from core.notify.links import Link
@@ -129,8 +130,6 @@ class NotificationProfilesTab(ReportsFailures, Vertical):
 
     DEFAULT_CSS = """
     NotificationProfilesTab { height: 1fr; }
-    NotificationProfilesTab #nprofile-status { height: 1; padding: 0 1; color: $text-muted; }
-    NotificationProfilesTab #nprofile-status.-error { color: $error; }
     """
     BINDINGS = [
         Binding(
@@ -191,7 +190,7 @@ class NotificationProfilesTab(ReportsFailures, Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="/ search by alias", id="nprofile-search", compact=True)
-        yield Static(HINT, id="nprofile-status")
+        yield StatusLine(HINT, id="nprofile-status")
         yield NotifyProfileTable(lambda: self.context.zone)
 
     async def on_mount(self) -> None:
@@ -219,9 +218,7 @@ class NotificationProfilesTab(ReportsFailures, Vertical):
 
     def say(self, message: str | None, *, error: bool = False) -> None:
         """One line above the list: the keys, or what just happened (core's words)."""
-        status = self.query_one("#nprofile-status", Static)
-        status.set_class(error, "-error")
-        status.update(literal(message) if message else Text(HINT))
+        self.query_one("#nprofile-status", StatusLine).say(message, error=error)
 
     @on(Input.Changed, "#nprofile-search")
     async def _search_changed(self) -> None:

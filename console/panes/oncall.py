@@ -35,6 +35,7 @@ from console.screens.oncall_forms import ScheduleForm, SlotForm
 from console.text import literal
 from console.widgets.keyed_table import KeyedTable
 from console.widgets.on_call import now_line, who_now
+from console.widgets.status_line import StatusLine
 from console.widgets.week_grid import HELD_MARK, WeekGrid
 from core.errors import InUse, NotFound
 from core.notify import oncall
@@ -95,8 +96,6 @@ class OnCallSection(ReportsFailures, Vertical):
 
     DEFAULT_CSS = """
     OnCallSection { height: 1fr; }
-    OnCallSection #oncall-status { height: 1; padding: 0 1; color: $text-muted; }
-    OnCallSection #oncall-status.-error { color: $error; }
     OnCallSection #oncall-schedules { height: auto; max-height: 6; }
     OnCallSection #oncall-now { height: auto; max-height: 3; padding: 0 1; }
     OnCallSection #oncall-week { height: 1fr; min-height: 4; }
@@ -149,7 +148,7 @@ class OnCallSection(ReportsFailures, Vertical):
         """Who is on call on the selected schedule, as last read."""
 
     def compose(self) -> ComposeResult:
-        yield Static(HINT, id="oncall-status")
+        yield StatusLine(HINT, id="oncall-status")
         yield ScheduleTable()
         yield Static(id="oncall-now")
         yield WeekGrid(id="oncall-week")
@@ -237,9 +236,7 @@ class OnCallSection(ReportsFailures, Vertical):
 
     def say(self, message: str | None, *, error: bool = False) -> None:
         """One line above the list: the keys, or what just happened (core's words)."""
-        status = self.query_one("#oncall-status", Static)
-        status.set_class(error, "-error")
-        status.update(literal(message) if message else Text(HINT))
+        self.query_one("#oncall-status", StatusLine).say(message, error=error)
 
     @on(DataTable.RowHighlighted, "#oncall-schedules")
     async def _schedule_moved(self) -> None:

@@ -17,7 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from console.context import ConsoleContext
 from console.failures import ReportsFailures
@@ -28,6 +28,7 @@ from console.screens.confirm import ConfirmScreen
 from console.screens.permission_profile_form import PermissionProfileForm
 from console.text import literal
 from console.widgets.editing import Input
+from console.widgets.status_line import StatusLine
 from core.errors import SwitchboardError
 from core.permissions import profiles
 from core.permissions.profiles import Profile
@@ -108,8 +109,6 @@ class PermissionProfiles(ReportsFailures, Vertical):
     DEFAULT_CSS = """
     PermissionProfiles { height: 1fr; }
     PermissionProfiles #profile-search { margin: 0 0; }
-    PermissionProfiles #profile-status { height: 1; padding: 0 1; color: $text-muted; }
-    PermissionProfiles #profile-status.-error { color: $error; }
     """
     BINDINGS = [
         Binding(
@@ -162,7 +161,7 @@ class PermissionProfiles(ReportsFailures, Vertical):
             id="profile-search",
             compact=True,
         )
-        yield Static(HINT, id="profile-status")
+        yield StatusLine(HINT, id="profile-status")
         yield ProfileTable()
 
     async def on_mount(self) -> None:
@@ -190,9 +189,7 @@ class PermissionProfiles(ReportsFailures, Vertical):
 
     def say(self, message: str | None, *, error: bool = False) -> None:
         """One line above the list: the keys, or what just happened (core's words)."""
-        status = self.query_one("#profile-status", Static)
-        status.set_class(error, "-error")
-        status.update(literal(message) if message else Text(HINT))
+        self.query_one("#profile-status", StatusLine).say(message, error=error)
 
     @on(Input.Changed, "#profile-search")
     async def _search_changed(self) -> None:

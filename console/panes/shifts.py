@@ -36,6 +36,7 @@ from console.text import literal
 from console.widgets.keyed_table import KeyedTable
 from console.widgets.shift_board import board_text
 from console.widgets.shift_grid import ONCALL_MARK, ShiftGrid, name
+from console.widgets.status_line import StatusLine
 from core.people.authz import Action
 from core.shifts import on_shift, shifts
 from core.shifts.ics import IcsReport
@@ -98,8 +99,6 @@ class ShiftsTab(ReportsFailures, Vertical):
 
     DEFAULT_CSS = """
     ShiftsTab { height: 1fr; }
-    ShiftsTab #shifts-status { height: 1; padding: 0 1; color: $text-muted; }
-    ShiftsTab #shifts-status.-error { color: $error; }
     ShiftsTab #shifts-board { height: 2; padding: 0 1; }
     ShiftsTab #shift-list { height: auto; max-height: 6; }
     ShiftsTab #shifts-week { height: 1fr; min-height: 4; }
@@ -130,7 +129,7 @@ class ShiftsTab(ReportsFailures, Vertical):
         """The clock's minute the board was last read at."""
 
     def compose(self) -> ComposeResult:
-        yield Static(id="shifts-status")
+        yield StatusLine(lambda: HINT if self.may_change else READ_ONLY, id="shifts-status")
         yield Static(id="shifts-board")
         yield ShiftTable()
         yield ShiftGrid(id="shifts-week")
@@ -217,12 +216,7 @@ class ShiftsTab(ReportsFailures, Vertical):
 
     def say(self, message: str | None, *, error: bool = False) -> None:
         """One line above the board: the keys, or what just happened (core's words)."""
-        status = self.query_one("#shifts-status", Static)
-        status.set_class(error, "-error")
-        if message:
-            status.update(literal(message))
-        else:
-            status.update(Text(HINT if self.may_change else READ_ONLY))
+        self.query_one("#shifts-status", StatusLine).say(message, error=error)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Hidden without the right: core refuses anyway, the footer need not offer it.

@@ -33,6 +33,7 @@ from console.screens.confirm import ConfirmScreen
 from console.screens.prompt import PromptScreen
 from console.text import literal
 from console.widgets.keyed_table import KeyedTable
+from console.widgets.status_line import StatusLine
 from core.campaigns import campaigns, pool
 from core.campaigns.campaigns import Campaign
 from core.campaigns.pool import Target
@@ -88,8 +89,7 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
         border: round $accent; background: $surface; padding: 0 1;
     }
     PoolScreen #pool-title { height: auto; }
-    PoolScreen #pool-status { height: auto; max-height: 3; color: $text-muted; }
-    PoolScreen #pool-status.-error { color: $error; }
+    PoolScreen #pool-status { padding: 0; }
     PoolScreen #pool-page { height: 1; color: $text-muted; }
     PoolScreen #pool-list { height: 1fr; }
     """
@@ -156,7 +156,7 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
                 ),
                 id="pool-title",
             )
-            yield Static(id="pool-status")
+            yield StatusLine(self._hint, wrapped=True, id="pool-status")
             yield Static(id="pool-page")
             yield PoolTable(self.marked, lambda: self.context.zone)
 
@@ -212,22 +212,20 @@ class PoolScreen(ReportsFailures, ModalScreen[None]):
         self.say(None)
 
     def say(self, message: str | None, *, error: bool = False) -> None:
-        status = self.query_one("#pool-status", Static)
-        status.set_class(error, "-error")
-        if message:
-            status.update(literal(message, one_line=False))
-        else:
-            keys = [
-                key
-                for key, action in (
-                    ("p program", "program"),
-                    ("m reprogram", "reprogram"),
-                    ("b back to pool", "back"),
-                    ("x remove", "remove"),
-                )
-                if self._may(action)
-            ]
-            status.update(Text(" · ".join(["space mark", *keys, "Esc close"])))
+        self.query_one("#pool-status", StatusLine).say(message, error=error)
+
+    def _hint(self) -> str:
+        keys = [
+            key
+            for key, action in (
+                ("p program", "program"),
+                ("m reprogram", "reprogram"),
+                ("b back to pool", "back"),
+                ("x remove", "remove"),
+            )
+            if self._may(action)
+        ]
+        return " · ".join(["space mark", *keys, "Esc close"])
 
     def _may(self, action: str) -> bool:
         access = CampaignAccess(self.campaign.id)

@@ -21,6 +21,7 @@ from console.failures import ReportsFailures
 from console.live import Changes
 from console.screens.choice import ChoiceScreen
 from console.text import literal
+from console.widgets.status_line import StatusLine
 from core.errors import SwitchboardError
 from core.notify import groups, profiles
 from core.notify.groups import Group
@@ -36,7 +37,7 @@ class GroupMembersScreen(ReportsFailures, ModalScreen[None]):
     }
     GroupMembersScreen #members-title { text-style: bold; margin-bottom: 1; }
     GroupMembersScreen OptionList { height: auto; max-height: 14; }
-    GroupMembersScreen #members-status { color: $text-muted; margin-top: 1; }
+    GroupMembersScreen #members-status { height: auto; padding: 0; margin-top: 1; }
     GroupMembersScreen #members-status.-error { color: $text-error; }
     """
     BINDINGS = [
@@ -61,7 +62,7 @@ class GroupMembersScreen(ReportsFailures, ModalScreen[None]):
         with Vertical():
             yield Static(id="members-title")
             yield OptionList(id="members-list")
-            yield Static(HINT, id="members-status")
+            yield StatusLine(HINT, id="members-status")
 
     async def on_mount(self) -> None:
         self.app.changes.subscribe(self, self.on_changes)  # type: ignore[attr-defined]
@@ -92,9 +93,7 @@ class GroupMembersScreen(ReportsFailures, ModalScreen[None]):
             await self.reload()
 
     def say(self, message: str | None, *, error: bool = False) -> None:
-        status = self.query_one("#members-status", Static)
-        status.set_class(error, "-error")
-        status.update(literal(message) if message else Text(HINT))
+        self.query_one("#members-status", StatusLine).say(message, error=error)
 
     @work(exclusive=True, group="members-add", exit_on_error=False, description="add a member")
     async def action_add(self) -> None:
