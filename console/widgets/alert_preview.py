@@ -13,12 +13,13 @@ from rich.text import Text
 
 from core.alerts import timeline
 from core.alerts.overview import PreviewReport
+from core.text import counted
 
 CHOSEN = "bold reverse"
 
 
 def _staff(count: int) -> str:
-    return f"{count:,} staff member" + ("" if count == 1 else "s")
+    return counted(count, "staff member")
 
 
 def timeline_table(report: PreviewReport) -> Table:

@@ -24,6 +24,7 @@ from console.text import literal
 from console.widgets import steady
 from console.widgets.editing import Input, TextArea
 from console.widgets.segment_counter import SegmentCounter
+from core.text import counted
 
 WRITE_HINT = "Write an SMS… (ctrl+s sends)"
 
@@ -293,9 +294,8 @@ class Composer(Vertical):
         # Through the edit API, so Ctrl+Z undoes the rewrite.
         area.replace(offer.text, area.document.start, area.document.end)
         self.notify(
-            f"Replaced {offer.replaced} look-alike character"
-            f"{'' if offer.replaced == 1 else 's'}: {offer.segments_saved} segment"
-            f"{'' if offer.segments_saved == 1 else 's'} saved",
+            f"Replaced {counted(offer.replaced, 'look-alike character')}:"
+            f" {counted(offer.segments_saved, 'segment')} saved",
             markup=False,
         )
 

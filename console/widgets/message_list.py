@@ -29,6 +29,7 @@ from textual.strip import Strip
 from console.text import literal
 from console.times import clock_text
 from core.sms.conversations import Message
+from core.text import counted
 
 STATUS_STYLES = {
     "queued": "yellow",
@@ -66,7 +67,7 @@ def message_text(message: Message, *, contact: str, now: datetime, can_decide: b
         head.append(": ", style="bold red")
         head.append_text(literal(message.error, style="red", one_line=False))
     parts = message.segments
-    head.append(f" · {parts} seg{'' if parts == 1 else 's'}", style="dim")
+    head.append(f" · {counted(parts, 'seg')}", style="dim")
     if message.optout_flag == "pending":
         hint = ": o confirms, x dismisses" if can_decide else ", waiting for an agent"
         head.append(f"\n⚠ possible opt-out{hint}", style="bold reverse yellow")

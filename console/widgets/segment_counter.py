@@ -14,6 +14,7 @@ from textual.widgets import Static
 from console.widgets import steady
 from core.sms import outgoing, segments
 from core.sms.segments import SegmentCount, SmartEncoding
+from core.text import counted
 
 NOTICE_LINE = "+ the opt-out line (first SMS to this number)"
 
@@ -32,7 +33,7 @@ def count_text(
     pieces: list[str | tuple[str, str]] = [
         (count.encoding, "bold" if count.encoding == "GSM-7" else "bold $text-warning"),
         f" · {count.characters} chars · ",
-        (f"{parts} segment{'' if parts == 1 else 's'}", "bold"),
+        (counted(parts, "segment"), "bold"),
         f" · {count.units_left} {count.unit_name} left · ≈ {cost:.4f} {currency}",
     ]
     if with_notice:
@@ -42,9 +43,8 @@ def count_text(
         pieces += [
             "\n",
             (
-                f"ctrl+e: replace {offer.replaced} look-alike character"
-                f"{'' if offer.replaced == 1 else 's'} → saves {saved} segment"
-                f"{'' if saved == 1 else 's'}",
+                f"ctrl+e: replace {counted(offer.replaced, 'look-alike character')}"
+                f" → saves {counted(saved, 'segment')}",
                 "bold $text-accent",
             ),
         ]
