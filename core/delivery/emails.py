@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Final
 from core import records, settings
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
+from core.delivery import retries as retries_rule
 from core.errors import HipaaRefused, InvalidInput
 from core.scheduling import WORKER_LEASE
 from core.text import is_utf8, refuse_control_characters
@@ -245,43 +246,22 @@ async def record(db: Database, outcomes: Sequence[Outcome]) -> None:
             await _retry(tx, retries, now)
 
 
-# A Retry that counts as an attempt and finds the row at max_attempts fails it.
-_GIVE_UP = """WITH r(id, reason) AS (SELECT value ->> 0, value ->> 1 FROM json_each(:batch)
-    WHERE value ->> 3)
- UPDATE emails SET status = 'failed',
-  error = 'gave up after ' || emails.attempts || ' attempts: ' || r.reason,
-  lease_until = NULL, next_attempt_at = NULL, updated_at = :now
- FROM r WHERE emails.id = r.id AND emails.status = 'sending'
-  AND emails.attempts >= :max_attempts
- RETURNING emails.id, purpose"""
-
-# Else queued again after its retry_after, or the backoff for its attempts
-# (base * 2^(attempts-1), capped); one that does not count gives its attempt back.
-_REQUEUE = """WITH r(id, reason, after, counts) AS (SELECT value ->> 0, value ->> 1,
-    value ->> 2, value ->> 3 FROM json_each(:batch))
- UPDATE emails SET status = 'queued', attempts = emails.attempts - 1 + r.counts,
-  next_attempt_at = :now + CAST(1000 * coalesce(r.after, min(:cap,
-    :base * (1 << min(max(emails.attempts - 2 + r.counts, 0), 40)))) AS INTEGER),
-  lease_until = NULL, error = CASE WHEN r.counts THEN r.reason ELSE error END,
-  updated_at = :now
- FROM r WHERE emails.id = r.id AND emails.status = 'sending'
- RETURNING emails.id, purpose, attempts, next_attempt_at"""
-
-
 async def _retry(tx: Tx, retries: list[Retry], now: int) -> None:
     config = await settings.load_in(tx)
-    batch = json.dumps(
-        [[o.email_id, o.reason, o.retry_after, int(o.counts_as_attempt)] for o in retries]
+    outcome = await retries_rule.apply(
+        tx,
+        "emails",
+        [
+            retries_rule.Failure(o.email_id, o.reason, o.retry_after, o.counts_as_attempt)
+            for o in retries
+        ],
+        now=now,
+        max_attempts=config.max_attempts,
+        base=config.retry_base_seconds,
+        cap=config.retry_max_seconds,
+        returning="purpose",
     )
-    params = {
-        "batch": batch,
-        "now": now,
-        "max_attempts": config.max_attempts,
-        "base": config.retry_base_seconds,
-        "cap": config.retry_max_seconds,
-    }
-    await _emit(tx, "email.failed", await tx.fetchall(_GIVE_UP, params))
-    counted = {o.email_id for o in retries if o.counts_as_attempt}
+    await _emit(tx, "email.failed", outcome.gave_up)
     await tx.emit_many(
         "email.retrying",
         "email",
@@ -294,8 +274,7 @@ async def _retry(tx: Tx, retries: list[Retry], now: int) -> None:
                     "wait_seconds": (r["next_attempt_at"] - now) / 1000,
                 },
             )
-            for r in await tx.fetchall(_REQUEUE, params)
-            if r["id"] in counted
+            for r in outcome.retrying
         ],
     )
 

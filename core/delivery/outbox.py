@@ -29,6 +29,7 @@ from core import records, settings
 from core.clock import from_ms, to_ms
 from core.db import Database, Tx
 from core.delivery import MESSAGES_IN_ROWS, budgets, bundle
+from core.delivery import retries as retries_rule
 from core.errors import InvalidInput, OptedOut, SwitchboardError
 from core.scheduling import WORKER_LEASE
 from core.sms import consent, outgoing, segments
@@ -872,40 +873,26 @@ async def _sent(tx: Tx, sent: list[Sent], now: int) -> None:
     await _settle_all(tx, early)
 
 
-# A Retry that counts as an attempt and finds the row at max_attempts fails it.
-_GIVE_UP = """WITH r(id, reason) AS (SELECT value ->> 0, value ->> 1 FROM json_each(:batch)
-    WHERE value ->> 3)
- UPDATE messages SET status = 'failed',
-  error = 'gave up after ' || messages.attempts || ' attempts: ' || r.reason,
-  lease_until = NULL, next_attempt_at = NULL, updated_at = :now
- FROM r WHERE messages.id = r.id AND messages.status = 'sending'
-  AND messages.attempts >= :max_attempts
- RETURNING messages.id, conversation_id, purpose"""
-
-# Else queued again after its retry_after, or the backoff for its attempts
-# (base * 2^(attempts-1), capped); one that does not count gives its attempt back.
-_REQUEUE = """WITH r(id, reason, after, counts) AS (SELECT value ->> 0, value ->> 1,
-    value ->> 2, value ->> 3 FROM json_each(:batch))
- UPDATE messages SET status = 'queued', attempts = messages.attempts - 1 + r.counts,
-  next_attempt_at = :now + CAST(1000 * coalesce(r.after, min(:cap,
-    :base * (1 << min(max(messages.attempts - 2 + r.counts, 0), 40)))) AS INTEGER),
-  lease_until = NULL, error = CASE WHEN r.counts THEN r.reason ELSE error END,
-  updated_at = :now
- FROM r WHERE messages.id = r.id AND messages.status = 'sending'
- RETURNING messages.id, conversation_id, purpose, attempts, next_attempt_at"""
-
-
 async def _retry(
     tx: Tx, retries: list[Retry], now: int, max_attempts: int, base: float, cap: float
 ) -> None:
     if not retries:
         return
-    batch = json.dumps(
-        [[o.message_id, o.reason, o.retry_after, int(o.counts_as_attempt)] for o in retries]
+    failures = [
+        retries_rule.Failure(o.message_id, o.reason, o.retry_after, o.counts_as_attempt)
+        for o in retries
+    ]
+    outcome = await retries_rule.apply(
+        tx,
+        "messages",
+        failures,
+        now=now,
+        max_attempts=max_attempts,
+        base=base,
+        cap=cap,
+        returning="conversation_id, purpose",
     )
-    params = {"batch": batch, "now": now, "max_attempts": max_attempts, "base": base, "cap": cap}
-    await _emit_failed(tx, await tx.fetchall(_GIVE_UP, params))
-    counted = {o.message_id for o in retries if o.counts_as_attempt}
+    await _emit_failed(tx, outcome.gave_up)
     await tx.emit_many(
         "message.retrying",
         "message",
@@ -919,8 +906,7 @@ async def _retry(
                     "wait_seconds": (r["next_attempt_at"] - now) / 1000,
                 },
             )
-            for r in await tx.fetchall(_REQUEUE, params)
-            if r["id"] in counted
+            for r in outcome.retrying
         ],
     )
 
