@@ -4,7 +4,9 @@ A failure that counts as an attempt, on a row that has used its attempts, fails
 the row ("gave up after N attempts: <reason>"). Any other is queued again: after
 the provider's retry_after when it gave one, else after a backoff of
 base * 2^(attempts-1) seconds, capped; a failure that does not count (the
-provider was unreachable) gives its attempt back and keeps the row's last error.
+row was never handed over: the worker stopped first, or the mail server was down
+for another email of the batch) gives its attempt back and keeps the row's last
+error.
 Both outboxes follow this one rule, set-based: two statements for a whole batch.
 """
 
