@@ -83,9 +83,6 @@ async def _contact_import(app: SwitchboardApp, pilot: Pilot[None]) -> None:
     """F2 › i as a manager: the import form, a path typed."""
     await _tab(app, pilot, "contacts")
     await app.workers.wait_for_complete()
-    # Laid out while it is the top screen (Pilot lays out the top screen): under the
-    # form it would be laid out on its own timer only (see _under_dialogs_laid_out).
-    await pilot.pause()
     app.query_one("#contact-list").focus()
     await pilot.press("i")
     await pilot.pause()

@@ -248,7 +248,7 @@ async def record(db: Database, outcomes: Sequence[Outcome]) -> None:
 
 async def _retry(tx: Tx, retries: list[Retry], now: int) -> None:
     config = await settings.load_in(tx)
-    outcome = await retries_rule.apply(
+    applied = await retries_rule.apply(
         tx,
         "emails",
         [
@@ -261,7 +261,7 @@ async def _retry(tx: Tx, retries: list[Retry], now: int) -> None:
         cap=config.retry_max_seconds,
         returning="purpose",
     )
-    await _emit(tx, "email.failed", outcome.gave_up)
+    await _emit(tx, "email.failed", applied.gave_up)
     await tx.emit_many(
         "email.retrying",
         "email",
@@ -274,7 +274,7 @@ async def _retry(tx: Tx, retries: list[Retry], now: int) -> None:
                     "wait_seconds": (r["next_attempt_at"] - now) / 1000,
                 },
             )
-            for r in outcome.retrying
+            for r in applied.retrying
         ],
     )
 

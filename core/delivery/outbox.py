@@ -876,13 +876,11 @@ async def _sent(tx: Tx, sent: list[Sent], now: int) -> None:
 async def _retry(
     tx: Tx, retries: list[Retry], now: int, max_attempts: int, base: float, cap: float
 ) -> None:
-    if not retries:
-        return
     failures = [
         retries_rule.Failure(o.message_id, o.reason, o.retry_after, o.counts_as_attempt)
         for o in retries
     ]
-    outcome = await retries_rule.apply(
+    applied = await retries_rule.apply(
         tx,
         "messages",
         failures,
@@ -892,7 +890,7 @@ async def _retry(
         cap=cap,
         returning="conversation_id, purpose",
     )
-    await _emit_failed(tx, outcome.gave_up)
+    await _emit_failed(tx, applied.gave_up)
     await tx.emit_many(
         "message.retrying",
         "message",
@@ -906,7 +904,7 @@ async def _retry(
                     "wait_seconds": (r["next_attempt_at"] - now) / 1000,
                 },
             )
-            for r in outcome.retrying
+            for r in applied.retrying
         ],
     )
 

@@ -35,7 +35,9 @@ class Failure:
 
 
 @record
-class Outcome:
+class Applied:
+    """What ``apply`` did."""
+
     gave_up: list[sqlite3.Row]
     """Rows failed for good, with ``id`` and the columns asked for."""
     retrying: list[sqlite3.Row]
@@ -78,11 +80,11 @@ async def apply(
     base: float,
     cap: float,
     returning: str,
-) -> Outcome:
+) -> Applied:
     """Fail or requeue the rows of ``failures`` (see the module's doc); ``returning``
     names the further columns the caller's events need."""
     if not failures:
-        return Outcome([], [])
+        return Applied([], [])
     batch = json.dumps(
         [[f.row_id, f.reason, f.retry_after, int(f.counts_as_attempt)] for f in failures]
     )
@@ -90,4 +92,4 @@ async def apply(
     gave_up = await tx.fetchall(_give_up(table, returning), params)
     counted = {f.row_id for f in failures if f.counts_as_attempt}
     requeued = await tx.fetchall(_requeue(table, returning), params)
-    return Outcome(gave_up, [r for r in requeued if r["id"] in counted])
+    return Applied(gave_up, [r for r in requeued if r["id"] in counted])
